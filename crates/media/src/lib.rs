@@ -1,0 +1,19 @@
+//! Plenary's media core: a selective forwarding unit (SFU) as a sans-IO state machine.
+//!
+//! [`Sfu`] takes time and datagrams as inputs ([`Sfu::handle_receive`], [`Sfu::handle_timeout`],
+//! and the signalling calls) and yields datagrams to send, events and the next timeout through
+//! [`Sfu::poll_output`]. It owns no socket, no task and no clock, so it runs the same in the
+//! server's async shell and in tests that advance simulated time.
+//!
+//! str0m, which does the WebRTC work, is pinned and wrapped: nothing of its API leaks out of this
+//! crate except plain SDP strings, so upgrading it touches only this crate.
+
+mod error;
+mod peer;
+mod sfu;
+mod stats;
+
+pub use error::MediaError;
+pub use plenary_proto::{MediaKind, ParticipantId, RoomId};
+pub use sfu::{Sfu, SfuConfig, SfuEvent, SfuOutput, Transmit};
+pub use stats::ParticipantStats;

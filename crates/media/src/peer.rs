@@ -1,0 +1,464 @@
+//! One participant's WebRTC session inside the SFU: its str0m `Rtc`, the tracks it publishes,
+//! the tracks it subscribes to, and the state of the server-driven SDP negotiation.
+//!
+//! A `Peer` never touches another peer; what must reach others is returned as [`Propagate`]
+//! items that the [`crate::Sfu`] routes.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use plenary_proto::{MediaKind, ParticipantId, RoomId};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, Mid};
+use str0m::{Event, IceConnectionState, Input, Output, Rtc};
+
+use crate::error::MediaError;
+use crate::sfu::{SfuEvent, SfuOutput, Transmit};
+use crate::stats::ParticipantStats;
+
+/// At most one keyframe request per published track in this window, except when a new
+/// subscriber joins (it needs a keyframe to show anything at all).
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
+
+/// What one peer's output means for the others.
+#[derive(Debug)]
+pub(crate) enum Propagate {
+    /// A frame to forward to every subscriber of this track.
+    Media(MediaData),
+    /// A subscriber asks the publisher of `source_mid` for a keyframe.
+    KeyframeRequest {
+        publisher: ParticipantId,
+        source_mid: Mid,
+        kind: KeyframeRequestKind,
+    },
+    /// This peer started publishing a track.
+    TrackPublished { mid: Mid, kind: MediaKind },
+}
+
+/// A track this peer publishes (received by the SFU).
+#[derive(Debug)]
+pub(crate) struct TrackIn {
+    pub mid: Mid,
+    pub kind: MediaKind,
+    last_keyframe_request: Option<Instant>,
+}
+
+/// A track of another participant that this peer receives.
+#[derive(Debug)]
+pub(crate) struct TrackOut {
+    pub publisher: ParticipantId,
+    pub source_mid: Mid,
+    pub kind: MediaKind,
+    pub state: TrackOutState,
+    /// The publisher left: stop this transceiver at the next negotiation.
+    pub source_gone: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TrackOutState {
+    /// Needs an m-line: will be in the next server offer.
+    ToOpen,
+    /// In an offer that awaits the answer.
+    Negotiating(Mid),
+    /// Negotiated: media is forwarded on this mid.
+    Open(Mid),
+    ToStop(Mid),
+    NegotiatingStop(Mid),
+}
+
+#[derive(Debug)]
+pub(crate) struct Peer {
+    pub id: ParticipantId,
+    pub room: RoomId,
+    pub rtc: Rtc,
+    /// The time of the last input given to `rtc`.
+    pub last_now: Instant,
+    pub next_timeout: Instant,
+    /// Queued for draining by the SFU.
+    pub dirty: bool,
+    /// The client's first offer has been answered; only then does the server offer.
+    initial_negotiated: bool,
+    pending: Option<SdpPendingOffer>,
+    pub tracks_in: Vec<TrackIn>,
+    pub tracks_out: Vec<TrackOut>,
+    pub stats: ParticipantStats,
+    /// Latest NACK counts per mid, as str0m reports them (ingress, egress).
+    nack_counts: Vec<(Mid, u64, u64)>,
+    /// The rtc stopped: the SFU removes this peer.
+    pub dead: bool,
+}
+
+impl Peer {
+    pub fn new(id: ParticipantId, room: RoomId, rtc: Rtc, now: Instant) -> Self {
+        Self {
+            id,
+            room,
+            rtc,
+            last_now: now,
+            next_timeout: now,
+            dirty: true,
+            initial_negotiated: false,
+            pending: None,
+            tracks_in: Vec::new(),
+            tracks_out: Vec::new(),
+            stats: ParticipantStats::default(),
+            nack_counts: Vec::new(),
+            dead: false,
+        }
+    }
+
+    /// Brings the rtc's clock to `now` before any other input (str0m expects time to be fed
+    /// before it is asked to act).
+    pub fn touch(&mut self, now: Instant) {
+        if now > self.last_now && !self.dead {
+            self.last_now = now;
+            if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
+                self.fail(&e.to_string());
+            }
+        }
+    }
+
+    pub fn subscribe(&mut self, publisher: ParticipantId, source_mid: Mid, kind: MediaKind) {
+        self.tracks_out.push(TrackOut {
+            publisher,
+            source_mid,
+            kind,
+            state: TrackOutState::ToOpen,
+            source_gone: false,
+        });
+    }
+
+    /// The publisher left: its tracks stop. Returns the events the client should see.
+    pub fn unsubscribe_all_from(&mut self, publisher: ParticipantId, out: &mut VecDeque<SfuOutput>) {
+        let me = self.id;
+        self.tracks_out.retain_mut(|t| {
+            if t.publisher != publisher {
+                return true;
+            }
+            let mid = match t.state {
+                TrackOutState::ToOpen => return false,
+                TrackOutState::Negotiating(m) | TrackOutState::Open(m) => m,
+                TrackOutState::ToStop(_) | TrackOutState::NegotiatingStop(_) => return true,
+            };
+            out.push_back(SfuOutput::Event(SfuEvent::TrackRemoved {
+                participant: me,
+                publisher,
+                kind: t.kind,
+                mid: mid.to_string(),
+            }));
+            t.source_gone = true;
+            if let TrackOutState::Open(m) = t.state {
+                t.state = TrackOutState::ToStop(m);
+            }
+            true
+        });
+    }
+
+    pub fn handle_offer(&mut self, sdp: &str) -> Result<String, MediaError> {
+        if self.pending.is_some() {
+            return Err(MediaError::Glare);
+        }
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        let answer = self
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| MediaError::Negotiation(e.to_string()))?;
+        self.initial_negotiated = true;
+        Ok(answer.to_sdp_string())
+    }
+
+    /// Accepts the client's answer to the server's offer. Returns the video tracks that just
+    /// opened, whose publishers must be asked for a keyframe.
+    pub fn handle_answer(&mut self, sdp: &str) -> Result<Vec<(ParticipantId, Mid)>, MediaError> {
+        if self.pending.is_none() {
+            return Err(MediaError::NoPendingOffer);
+        }
+        // A garbled answer keeps the offer outstanding, so a corrected answer can still land.
+        let answer =
+            SdpAnswer::from_sdp_string(sdp).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        let Some(pending) = self.pending.take() else {
+            return Err(MediaError::NoPendingOffer);
+        };
+        if let Err(e) = self.rtc.sdp_api().accept_answer(pending, answer) {
+            // str0m dropped the pending change: plan it again for the next offer.
+            for t in &mut self.tracks_out {
+                t.state = match t.state {
+                    TrackOutState::Negotiating(_) => TrackOutState::ToOpen,
+                    TrackOutState::NegotiatingStop(m) => TrackOutState::ToStop(m),
+                    s => s,
+                };
+            }
+            return Err(MediaError::Negotiation(e.to_string()));
+        }
+        let mut opened = Vec::new();
+        for t in &mut self.tracks_out {
+            if let TrackOutState::Negotiating(m) = t.state {
+                t.state = TrackOutState::Open(m);
+                if t.kind == MediaKind::Video && !t.source_gone {
+                    opened.push((t.publisher, t.source_mid));
+                }
+            }
+        }
+        self.tracks_out
+            .retain(|t| !matches!(t.state, TrackOutState::NegotiatingStop(_)));
+        Ok(opened)
+    }
+
+    /// Starts a server offer if tracks need adding or stopping and no offer is outstanding.
+    fn negotiate(&mut self, out: &mut VecDeque<SfuOutput>) {
+        if !self.initial_negotiated || self.pending.is_some() {
+            return;
+        }
+        for t in &mut self.tracks_out {
+            if let (TrackOutState::Open(m), true) = (t.state, t.source_gone) {
+                t.state = TrackOutState::ToStop(m);
+            }
+        }
+        let mut api = self.rtc.sdp_api();
+        let mut added = Vec::new();
+        for t in &mut self.tracks_out {
+            match t.state {
+                TrackOutState::ToOpen => {
+                    // The msid stream id names the publisher, so a browser's `ontrack` event
+                    // carries it in `streams[0].id`.
+                    let stream = t.publisher.to_string();
+                    let track = format!("{}-{}", t.publisher, kind_name(t.kind));
+                    let mid = api.add_media(
+                        str0m_kind(t.kind),
+                        Direction::SendOnly,
+                        Some(stream),
+                        Some(track),
+                        None,
+                    );
+                    t.state = TrackOutState::Negotiating(mid);
+                    added.push((t.publisher, t.kind, mid));
+                }
+                TrackOutState::ToStop(mid) => {
+                    api.stop_media(mid);
+                    t.state = TrackOutState::NegotiatingStop(mid);
+                }
+                _ => {}
+            }
+        }
+        let Some((offer, pending)) = api.apply() else {
+            return;
+        };
+        self.pending = Some(pending);
+        for (publisher, kind, mid) in added {
+            out.push_back(SfuOutput::Event(SfuEvent::TrackAdded {
+                participant: self.id,
+                publisher,
+                kind,
+                mid: mid.to_string(),
+            }));
+        }
+        out.push_back(SfuOutput::Event(SfuEvent::Offer {
+            participant: self.id,
+            sdp: offer.to_sdp_string(),
+        }));
+    }
+
+    /// Negotiates if needed, then drains the rtc until it asks for a timeout (str0m's run-loop
+    /// rule). Datagrams and client-facing events go to `out`, cross-peer work to `props`.
+    pub fn poll(&mut self, out: &mut VecDeque<SfuOutput>, props: &mut Vec<Propagate>) {
+        if self.dead {
+            return;
+        }
+        self.negotiate(out);
+        loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => {
+                    self.next_timeout = t;
+                    break;
+                }
+                Ok(Output::Transmit(t)) => out.push_back(SfuOutput::Transmit(Transmit {
+                    destination: t.destination,
+                    contents: t.contents.into(),
+                })),
+                Ok(Output::Event(e)) => self.handle_event(e, out, props),
+                Err(e) => {
+                    self.fail(&e.to_string());
+                    break;
+                }
+            }
+        }
+        if !self.rtc.is_alive() {
+            self.dead = true;
+        }
+    }
+
+    fn handle_event(
+        &mut self,
+        event: Event,
+        out: &mut VecDeque<SfuOutput>,
+        props: &mut Vec<Propagate>,
+    ) {
+        match event {
+            Event::Connected => {
+                self.stats.connected = true;
+                out.push_back(SfuOutput::Event(SfuEvent::Connected {
+                    participant: self.id,
+                }));
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                // As an ICE-lite server we cannot restart ICE; the client rejoins instead.
+                self.fail("ICE disconnected");
+            }
+            Event::MediaAdded(m) if m.direction.is_receiving() => {
+                let kind = proto_kind(m.kind);
+                self.tracks_in.push(TrackIn {
+                    mid: m.mid,
+                    kind,
+                    last_keyframe_request: None,
+                });
+                props.push(Propagate::TrackPublished { mid: m.mid, kind });
+            }
+            Event::MediaData(data) => {
+                self.stats.frames_in += 1;
+                if !data.contiguous {
+                    // A gap that NACK/RTX did not repair: the decoder needs a fresh keyframe.
+                    self.stats.frames_in_gapped += 1;
+                    self.request_keyframe(data.mid, KeyframeRequestKind::Pli, false);
+                }
+                props.push(Propagate::Media(data));
+            }
+            Event::KeyframeRequest(req) => {
+                self.stats.keyframe_requests_received += 1;
+                if let Some(t) = self.tracks_out.iter().find(|t| track_mid(t) == Some(req.mid)) {
+                    props.push(Propagate::KeyframeRequest {
+                        publisher: t.publisher,
+                        source_mid: t.source_mid,
+                        kind: req.kind,
+                    });
+                }
+            }
+            Event::MediaIngressStats(s) => {
+                self.stats.loss_in = s.loss.or(self.stats.loss_in);
+                self.record_nacks(s.mid, Some(s.nacks), None);
+            }
+            Event::MediaEgressStats(s) => {
+                self.stats.loss_out = s.loss.or(self.stats.loss_out);
+                self.record_nacks(s.mid, None, Some(s.nacks));
+            }
+            Event::PeerStats(s) => {
+                self.stats.bytes_in = s.peer_bytes_rx;
+                self.stats.bytes_out = s.peer_bytes_tx;
+                self.stats.rtt = s.rtt.or(self.stats.rtt);
+            }
+            _ => {}
+        }
+    }
+
+    fn record_nacks(&mut self, mid: Mid, ingress: Option<u64>, egress: Option<u64>) {
+        let entry = match self.nack_counts.iter_mut().find(|(m, _, _)| *m == mid) {
+            Some(e) => e,
+            None => {
+                self.nack_counts.push((mid, 0, 0));
+                let last = self.nack_counts.len() - 1;
+                &mut self.nack_counts[last]
+            }
+        };
+        if let Some(n) = ingress {
+            entry.1 = n;
+        }
+        if let Some(n) = egress {
+            entry.2 = n;
+        }
+        self.stats.nacks_sent = self.nack_counts.iter().map(|e| e.1).sum();
+        self.stats.nacks_received = self.nack_counts.iter().map(|e| e.2).sum();
+    }
+
+    /// Asks this peer (as a publisher) for a keyframe on `mid`. Unless `force`, at most once
+    /// per [`KEYFRAME_REQUEST_INTERVAL`]. Returns whether a request was sent.
+    pub fn request_keyframe(&mut self, mid: Mid, kind: KeyframeRequestKind, force: bool) -> bool {
+        let now = self.last_now;
+        let Some(track) = self.tracks_in.iter_mut().find(|t| t.mid == mid) else {
+            return false;
+        };
+        let recent = track
+            .last_keyframe_request
+            .is_some_and(|t| now.saturating_duration_since(t) < KEYFRAME_REQUEST_INTERVAL);
+        if recent && !force {
+            return false;
+        }
+        let Some(mut writer) = self.rtc.writer(mid) else {
+            return false;
+        };
+        // Fails until the first packet of the track arrived (no receive stream yet); the
+        // publisher's first frame is a keyframe anyway.
+        if writer.request_keyframe(None, kind).is_err() {
+            return false;
+        }
+        track.last_keyframe_request = Some(now);
+        self.stats.keyframe_requests_sent += 1;
+        true
+    }
+
+    /// Forwards one frame of `publisher` to this peer, if it subscribes to that track.
+    pub fn forward(&mut self, publisher: ParticipantId, data: &MediaData) {
+        let Some(mid) = self
+            .tracks_out
+            .iter()
+            .find(|t| t.publisher == publisher && t.source_mid == data.mid)
+            .and_then(|t| match t.state {
+                TrackOutState::Open(m) => Some(m),
+                _ => None,
+            })
+        else {
+            return;
+        };
+        let Some(writer) = self.rtc.writer(mid) else {
+            return;
+        };
+        // Map the publisher's payload type to the one negotiated with this subscriber.
+        let Some(pt) = writer.match_params(data.params) else {
+            return;
+        };
+        match writer.write(pt, data.network_time, data.time, data.data.clone()) {
+            Ok(()) => {
+                self.stats.frames_out += 1;
+            }
+            Err(e) => self.fail(&e.to_string()),
+        }
+    }
+
+    fn fail(&mut self, why: &str) {
+        if !self.dead {
+            tracing::info!(participant = %self.id, reason = why, "media session ends");
+        }
+        self.rtc.disconnect();
+        self.dead = true;
+    }
+}
+
+fn track_mid(t: &TrackOut) -> Option<Mid> {
+    match t.state {
+        TrackOutState::ToOpen => None,
+        TrackOutState::Negotiating(m)
+        | TrackOutState::Open(m)
+        | TrackOutState::ToStop(m)
+        | TrackOutState::NegotiatingStop(m) => Some(m),
+    }
+}
+
+pub(crate) fn proto_kind(k: str0m::media::MediaKind) -> MediaKind {
+    match k {
+        str0m::media::MediaKind::Audio => MediaKind::Audio,
+        str0m::media::MediaKind::Video => MediaKind::Video,
+    }
+}
+
+fn str0m_kind(k: MediaKind) -> str0m::media::MediaKind {
+    match k {
+        MediaKind::Audio => str0m::media::MediaKind::Audio,
+        MediaKind::Video => str0m::media::MediaKind::Video,
+    }
+}
+
+fn kind_name(k: MediaKind) -> &'static str {
+    match k {
+        MediaKind::Audio => "audio",
+        MediaKind::Video => "video",
+    }
+}

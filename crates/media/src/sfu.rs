@@ -1,0 +1,450 @@
+//! The SFU: routes datagrams to the right peer, forwards media within rooms, and turns what
+//! peers produce into outputs for the shell.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use plenary_proto::{MediaKind, ParticipantId, RoomId};
+use str0m::crypto::CryptoProvider;
+use str0m::crypto::dtls::DtlsCert;
+use str0m::media::KeyframeRequestKind;
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Input, Rtc};
+
+use crate::error::MediaError;
+use crate::peer::{Peer, Propagate};
+use crate::stats::ParticipantStats;
+
+/// Datagrams that no peer accepts yet (a STUN check racing its peer's creation) are held this
+/// long and retried when a peer is added, instead of being dropped (which costs the browser
+/// 250 ms – 1 s of retransmits).
+const HOLD_FOR: Duration = Duration::from_secs(3);
+const HOLD_MAX: usize = 256;
+
+/// How the SFU presents itself.
+#[derive(Debug, Clone)]
+pub struct SfuConfig {
+    /// The one address announced as a host ICE candidate: the UDP socket's port on the
+    /// address clients can reach (`PLENARY_PUBLIC_IP`). The SFU runs ICE-lite.
+    pub candidate_addr: SocketAddr,
+    /// How often str0m reports transport statistics.
+    pub stats_interval: Duration,
+}
+
+impl SfuConfig {
+    pub fn new(candidate_addr: SocketAddr) -> Self {
+        Self {
+            candidate_addr,
+            stats_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A datagram to send from the SFU's socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub destination: SocketAddr,
+    pub contents: Vec<u8>,
+}
+
+/// What the SFU tells the signalling layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SfuEvent {
+    /// Send this server offer to the participant; their answer goes to [`Sfu::handle_answer`].
+    Offer { participant: ParticipantId, sdp: String },
+    /// `participant` will receive `publisher`'s track on transceiver `mid`.
+    TrackAdded {
+        participant: ParticipantId,
+        publisher: ParticipantId,
+        kind: MediaKind,
+        mid: String,
+    },
+    /// That track ended.
+    TrackRemoved {
+        participant: ParticipantId,
+        publisher: ParticipantId,
+        kind: MediaKind,
+        mid: String,
+    },
+    /// ICE and DTLS are up.
+    Connected { participant: ParticipantId },
+    /// The participant's media session ended on its own (ICE consent lost, DTLS failure); the
+    /// SFU already removed them.
+    Disconnected { participant: ParticipantId },
+}
+
+/// One output of [`Sfu::poll_output`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SfuOutput {
+    Transmit(Transmit),
+    Event(SfuEvent),
+    /// Nothing more to do until this time (or until the next input).
+    Timeout(Instant),
+}
+
+#[derive(Debug)]
+struct Held {
+    at: Instant,
+    source: SocketAddr,
+    contents: Vec<u8>,
+}
+
+/// The selective forwarding unit. See the crate documentation.
+pub struct Sfu {
+    config: SfuConfig,
+    crypto: Arc<CryptoProvider>,
+    cert: DtlsCert,
+    now: Instant,
+    peers: HashMap<ParticipantId, Peer>,
+    rooms: HashMap<RoomId, Vec<ParticipantId>>,
+    /// Which peer a remote address belongs to, learnt from the first datagram a peer accepted.
+    routes: HashMap<SocketAddr, ParticipantId>,
+    held: VecDeque<Held>,
+    dirty: Vec<ParticipantId>,
+    outputs: VecDeque<SfuOutput>,
+    scratch: Vec<Propagate>,
+}
+
+impl std::fmt::Debug for Sfu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sfu")
+            .field("config", &self.config)
+            .field("peers", &self.peers.len())
+            .field("rooms", &self.rooms.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sfu {
+    /// Creates the SFU with one DTLS certificate shared by all sessions (generating one per
+    /// participant would cost milliseconds per join).
+    pub fn new(config: SfuConfig, now: Instant) -> Result<Self, MediaError> {
+        let crypto = str0m::crypto::from_feature_flags();
+        let cert = crypto
+            .dtls_provider
+            .generate_certificate()
+            .ok_or_else(|| MediaError::Startup("no DTLS certificate".into()))?;
+        Ok(Self {
+            config,
+            crypto: Arc::new(crypto),
+            cert,
+            now,
+            peers: HashMap::new(),
+            rooms: HashMap::new(),
+            routes: HashMap::new(),
+            held: VecDeque::new(),
+            dirty: Vec::new(),
+            outputs: VecDeque::new(),
+            scratch: Vec::new(),
+        })
+    }
+
+    fn set_now(&mut self, now: Instant) {
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    /// Adds a participant to `room`. They will be offered every track published in the room
+    /// once their own first offer is answered.
+    pub fn add_participant(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        room: RoomId,
+    ) -> Result<(), MediaError> {
+        self.set_now(now);
+        if self.peers.contains_key(&id) {
+            return Err(MediaError::DuplicateParticipant(id));
+        }
+        let mut rtc = Rtc::builder()
+            .set_ice_lite(true)
+            .set_crypto_provider(self.crypto.clone())
+            .set_dtls_cert(self.cert.clone())
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .enable_h264(true)
+            .set_stats_interval(Some(self.config.stats_interval))
+            .build(self.now);
+        let candidate = Candidate::host(self.config.candidate_addr, "udp")
+            .map_err(|e| MediaError::Startup(format!("bad candidate address: {e}")))?;
+        rtc.add_local_candidate(candidate);
+        let mut peer = Peer::new(id, room.clone(), rtc, self.now);
+        let members = self.rooms.entry(room).or_default();
+        for other in members.iter().filter_map(|m| self.peers.get(m)) {
+            for t in &other.tracks_in {
+                peer.subscribe(other.id, t.mid, t.kind);
+            }
+        }
+        members.push(id);
+        self.peers.insert(id, peer);
+        self.dirty.push(id);
+        self.drain();
+        Ok(())
+    }
+
+    /// Removes a participant: their session closes and every subscriber's copy of their tracks
+    /// is stopped (renegotiated). Unknown ids are ignored: leaving twice is harmless.
+    pub fn remove_participant(&mut self, now: Instant, id: ParticipantId) {
+        self.set_now(now);
+        let Some(mut peer) = self.peers.remove(&id) else {
+            return;
+        };
+        peer.rtc.disconnect();
+        self.routes.retain(|_, p| *p != id);
+        if let Some(members) = self.rooms.get_mut(&peer.room) {
+            members.retain(|m| *m != id);
+            if members.is_empty() {
+                self.rooms.remove(&peer.room);
+            }
+        }
+        let others: Vec<ParticipantId> = self.room_members(&peer.room).to_vec();
+        for other in others {
+            if let Some(p) = self.peers.get_mut(&other) {
+                p.touch(self.now);
+                p.unsubscribe_all_from(id, &mut self.outputs);
+                mark_dirty(p, &mut self.dirty);
+            }
+        }
+        self.drain();
+    }
+
+    /// The client's SDP offer; returns the SDP answer.
+    pub fn handle_offer(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        sdp: &str,
+    ) -> Result<String, MediaError> {
+        self.set_now(now);
+        let peer = self.peers.get_mut(&id).ok_or(MediaError::UnknownParticipant(id))?;
+        peer.touch(self.now);
+        let answer = peer.handle_offer(sdp);
+        mark_dirty(peer, &mut self.dirty);
+        self.drain();
+        // Its ICE credentials exist now: anything held for it can be delivered.
+        self.retry_held();
+        answer
+    }
+
+    /// The client's answer to a server offer (an [`SfuEvent::Offer`]).
+    pub fn handle_answer(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        sdp: &str,
+    ) -> Result<(), MediaError> {
+        self.set_now(now);
+        let peer = self.peers.get_mut(&id).ok_or(MediaError::UnknownParticipant(id))?;
+        peer.touch(self.now);
+        let result = peer.handle_answer(sdp);
+        mark_dirty(peer, &mut self.dirty);
+        let opened = result?;
+        // A new subscriber can show nothing until the next keyframe: ask for one now.
+        for (publisher, mid) in opened {
+            if let Some(p) = self.peers.get_mut(&publisher) {
+                p.touch(self.now);
+                p.request_keyframe(mid, KeyframeRequestKind::Pli, true);
+                mark_dirty(p, &mut self.dirty);
+            }
+        }
+        self.drain();
+        Ok(())
+    }
+
+    /// One datagram from `source`. Returns whether a session took it; one that none took yet
+    /// is held briefly and retried when sessions change.
+    pub fn handle_receive(&mut self, now: Instant, source: SocketAddr, contents: &[u8]) -> bool {
+        self.set_now(now);
+        if self.deliver(source, contents) {
+            self.drain();
+            return true;
+        }
+        if self.held.len() >= HOLD_MAX {
+            self.held.pop_front();
+        }
+        self.held.push_back(Held {
+            at: self.now,
+            source,
+            contents: contents.to_vec(),
+        });
+        false
+    }
+
+    fn deliver(&mut self, source: SocketAddr, contents: &[u8]) -> bool {
+        // Malformed datagrams (not STUN, DTLS or SRTP) are refused here, before any session.
+        let Ok(contents) = contents.try_into() else {
+            return false;
+        };
+        let input = Input::Receive(
+            self.now,
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.config.candidate_addr,
+                contents,
+            },
+        );
+        let known = self.routes.get(&source).copied();
+        let id = match known.filter(|id| self.peers.get(id).is_some_and(|p| p.rtc.accepts(&input))) {
+            Some(id) => id,
+            None => {
+                let Some(peer) = self.peers.values().find(|p| !p.dead && p.rtc.accepts(&input))
+                else {
+                    return false;
+                };
+                self.routes.insert(source, peer.id);
+                peer.id
+            }
+        };
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return false;
+        };
+        peer.touch(self.now);
+        if let Err(e) = peer.rtc.handle_input(input) {
+            // One bad packet (a failed SRTP check, say) must not end the session.
+            tracing::debug!(participant = %id, error = %e, "datagram refused");
+        }
+        mark_dirty(peer, &mut self.dirty);
+        true
+    }
+
+    fn retry_held(&mut self) {
+        let now = self.now;
+        let held: Vec<Held> = self.held.drain(..).collect();
+        for h in held {
+            if now.saturating_duration_since(h.at) > HOLD_FOR {
+                continue;
+            }
+            if !self.deliver(h.source, &h.contents) {
+                self.held.push_back(h);
+            }
+        }
+        self.drain();
+    }
+
+    /// Advances time: every session whose timer is due runs.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.set_now(now);
+        let now = self.now;
+        for peer in self.peers.values_mut() {
+            if peer.next_timeout <= now {
+                peer.touch(now);
+                mark_dirty(peer, &mut self.dirty);
+            }
+        }
+        self.held
+            .retain(|h| now.saturating_duration_since(h.at) <= HOLD_FOR);
+        self.drain();
+    }
+
+    /// The next output: a datagram, an event, or (when nothing is queued) the time at which
+    /// [`Sfu::handle_timeout`] must be called.
+    pub fn poll_output(&mut self) -> SfuOutput {
+        if let Some(o) = self.outputs.pop_front() {
+            return o;
+        }
+        let next = self
+            .peers
+            .values()
+            .map(|p| p.next_timeout)
+            .min()
+            .unwrap_or(self.now + Duration::from_secs(1));
+        SfuOutput::Timeout(next.max(self.now))
+    }
+
+    /// Drains every dirty peer, routing what each produces, until all are quiet.
+    fn drain(&mut self) {
+        let mut props = std::mem::take(&mut self.scratch);
+        while let Some(id) = self.dirty.pop() {
+            let Some(peer) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            peer.dirty = false;
+            peer.poll(&mut self.outputs, &mut props);
+            let dead = peer.dead;
+            for p in props.drain(..) {
+                self.propagate(id, p);
+            }
+            if dead {
+                self.remove_participant(self.now, id);
+                self.outputs
+                    .push_back(SfuOutput::Event(SfuEvent::Disconnected { participant: id }));
+            }
+        }
+        self.scratch = props;
+    }
+
+    fn propagate(&mut self, origin: ParticipantId, p: Propagate) {
+        let now = self.now;
+        let Some(room) = self.peers.get(&origin).map(|p| p.room.clone()) else {
+            return;
+        };
+        match p {
+            Propagate::Media(data) => {
+                for id in room_members(&self.rooms, &room) {
+                    if *id == origin {
+                        continue;
+                    }
+                    if let Some(sub) = self.peers.get_mut(id) {
+                        sub.touch(now);
+                        sub.forward(origin, &data);
+                        mark_dirty(sub, &mut self.dirty);
+                    }
+                }
+            }
+            Propagate::KeyframeRequest {
+                publisher,
+                source_mid,
+                kind,
+            } => {
+                if let Some(p) = self.peers.get_mut(&publisher) {
+                    p.touch(now);
+                    if p.request_keyframe(source_mid, kind, false) {
+                        mark_dirty(p, &mut self.dirty);
+                    }
+                }
+            }
+            Propagate::TrackPublished { mid, kind } => {
+                for id in room_members(&self.rooms, &room) {
+                    if *id == origin {
+                        continue;
+                    }
+                    if let Some(sub) = self.peers.get_mut(id) {
+                        sub.subscribe(origin, mid, kind);
+                        mark_dirty(sub, &mut self.dirty);
+                    }
+                }
+            }
+        }
+    }
+
+    fn room_members(&self, room: &RoomId) -> &[ParticipantId] {
+        room_members(&self.rooms, room)
+    }
+
+    /// A participant's statistics, if they are in the SFU.
+    pub fn participant_stats(&self, id: ParticipantId) -> Option<ParticipantStats> {
+        self.peers.get(&id).map(|p| p.stats.clone())
+    }
+
+    /// How many participants the SFU holds.
+    pub fn participant_count(&self) -> usize {
+        self.peers.len()
+    }
+}
+
+fn room_members<'a>(rooms: &'a HashMap<RoomId, Vec<ParticipantId>>, room: &RoomId) -> &'a [ParticipantId] {
+    rooms.get(room).map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// Queues a peer for draining once (its `dirty` flag means "queued").
+fn mark_dirty(peer: &mut Peer, dirty: &mut Vec<ParticipantId>) {
+    if !peer.dirty {
+        peer.dirty = true;
+        dirty.push(peer.id);
+    }
+}

@@ -1,0 +1,276 @@
+//! The signalling protocol spoken over the WebSocket at `/ws`: JSON text frames, each one
+//! message tagged by its `type`. See `docs/protocol.md`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ParticipantId, RoomId};
+
+/// The protocol version a client states in `join`. Bumped on any incompatible change.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The largest text frame a server accepts. An SDP answer for a 25-person meeting (about 50
+/// m-lines from a browser) stays well under this.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// Audio or video: the two kinds of track a participant publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    Audio,
+    Video,
+}
+
+/// What a client sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// First message on a connection: who joins which room, with a join token from the API.
+    Join {
+        v: u32,
+        room: RoomId,
+        name: String,
+        token: String,
+    },
+    /// The client's SDP offer. Only the first negotiation is client-offered; after that the
+    /// server offers and the client answers (see "Renegotiation" in docs/protocol.md).
+    Offer { sdp: String },
+    /// The client's SDP answer to a server offer.
+    Answer { sdp: String },
+    /// The client's microphone and camera state, shown to the others (mute icon, tile).
+    MediaState { audio: bool, video: bool },
+    /// Leaving on purpose; the server forgets the participant at once.
+    Leave {},
+    /// Keep-alive; the server answers `pong`.
+    Ping {},
+}
+
+/// What the server sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Answer to `join`: your id and who is already here.
+    Joined {
+        v: u32,
+        you: ParticipantId,
+        name: String,
+        room: RoomId,
+        participants: Vec<ParticipantInfo>,
+    },
+    ParticipantJoined { participant: ParticipantInfo },
+    ParticipantLeft { participant_id: ParticipantId },
+    MediaState {
+        participant_id: ParticipantId,
+        audio: bool,
+        video: bool,
+    },
+    /// A server-driven renegotiation: answer with `answer`.
+    Offer { sdp: String },
+    /// The answer to the client's `offer`.
+    Answer { sdp: String },
+    /// A track of another participant is (about to be) sent to you on transceiver `mid`.
+    TrackAdded {
+        participant_id: ParticipantId,
+        kind: MediaKind,
+        mid: String,
+    },
+    /// That track ended (its participant left); the transceiver is stopped by the next offer.
+    TrackRemoved {
+        participant_id: ParticipantId,
+        kind: MediaKind,
+        mid: String,
+    },
+    /// Something was wrong. When `fatal`, the server closes the connection after this message.
+    Error {
+        code: ErrorCode,
+        message: String,
+        fatal: bool,
+    },
+    Pong,
+}
+
+/// A participant as others see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantInfo {
+    pub id: ParticipantId,
+    pub name: String,
+    pub audio: bool,
+    pub video: bool,
+}
+
+/// Stable, machine-readable error codes. Clients switch on these; messages are for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not JSON, or not a JSON object.
+    BadJson,
+    /// The `type` is not one this server knows.
+    UnknownMessage,
+    /// The `type` is known but its fields are wrong.
+    BadMessage,
+    /// A message that is not allowed now (e.g. `offer` before `join`, a second `join`).
+    WrongOrder,
+    /// A frame larger than [`MAX_MESSAGE_BYTES`], or a binary frame.
+    TooLarge,
+    UnsupportedVersion,
+    InvalidToken,
+    RoomNotFound,
+    RoomFull,
+    /// The SDP could not be parsed or negotiated.
+    BadSdp,
+    /// The client offered while a server offer was outstanding.
+    Glare,
+    /// The server is shutting down or the media engine failed.
+    Unavailable,
+}
+
+/// Why a text frame could not be read as a [`ClientMessage`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+const CLIENT_TYPES: &[&str] = &["join", "offer", "answer", "media_state", "leave", "ping"];
+
+impl ClientMessage {
+    /// Parses one text frame, telling bad JSON, an unknown type and bad fields apart so the
+    /// client gets an error it can act on.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        if text.len() > MAX_MESSAGE_BYTES {
+            return Err(ParseError {
+                code: ErrorCode::TooLarge,
+                message: format!("message is {} bytes; the limit is {MAX_MESSAGE_BYTES}", text.len()),
+            });
+        }
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ParseError {
+            code: ErrorCode::BadJson,
+            message: format!("not valid JSON: {e}"),
+        })?;
+        let Some(obj) = value.as_object() else {
+            return Err(ParseError {
+                code: ErrorCode::BadJson,
+                message: "a message must be a JSON object".into(),
+            });
+        };
+        let Some(kind) = obj.get("type").and_then(|t| t.as_str()) else {
+            return Err(ParseError {
+                code: ErrorCode::BadMessage,
+                message: "a message needs a string field \"type\"".into(),
+            });
+        };
+        if !CLIENT_TYPES.contains(&kind) {
+            let shown: String = kind.chars().take(40).collect();
+            return Err(ParseError {
+                code: ErrorCode::UnknownMessage,
+                message: format!("unknown message type \"{shown}\""),
+            });
+        }
+        serde_json::from_value(value.clone()).map_err(|e| ParseError {
+            code: ErrorCode::BadMessage,
+            message: format!("bad \"{kind}\" message: {e}"),
+        })
+    }
+
+    /// The wire name of this message's type, for logs and errors.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Join { .. } => "join",
+            Self::Offer { .. } => "offer",
+            Self::Answer { .. } => "answer",
+            Self::MediaState { .. } => "media_state",
+            Self::Leave {} => "leave",
+            Self::Ping {} => "ping",
+        }
+    }
+}
+
+impl ServerMessage {
+    pub fn error(code: ErrorCode, message: impl Into<String>, fatal: bool) -> Self {
+        Self::Error {
+            code,
+            message: message.into(),
+            fatal,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serialising these plain enums cannot fail: no maps with non-string keys, no floats.
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"type":"error","code":"unavailable","message":"encoding failed","fatal":true}"#
+                .into()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_round_trips() {
+        let text = r#"{"type":"join","v":1,"room":"abc-defg-hij","name":"Ada","token":"t"}"#;
+        let msg = ClientMessage::parse(text).unwrap();
+        assert_eq!(
+            msg,
+            ClientMessage::Join {
+                v: 1,
+                room: RoomId::parse("abc-defg-hij").unwrap(),
+                name: "Ada".into(),
+                token: "t".into()
+            }
+        );
+        let back: ClientMessage = serde_json::from_str(&serde_json::to_string(&msg).unwrap()).unwrap();
+        assert_eq!(back, msg);
+    }
+
+    #[test]
+    fn unit_messages_parse() {
+        assert_eq!(ClientMessage::parse(r#"{"type":"leave"}"#).unwrap(), ClientMessage::Leave {});
+        assert_eq!(ClientMessage::parse(r#"{"type":"ping"}"#).unwrap(), ClientMessage::Ping {});
+    }
+
+    #[test]
+    fn malformed_input_gets_distinct_codes() {
+        let code = |t: &str| ClientMessage::parse(t).unwrap_err().code;
+        assert_eq!(code("{not json"), ErrorCode::BadJson);
+        assert_eq!(code(""), ErrorCode::BadJson);
+        assert_eq!(code("[1,2]"), ErrorCode::BadJson);
+        assert_eq!(code("\"join\""), ErrorCode::BadJson);
+        assert_eq!(code(r#"{"kind":"join"}"#), ErrorCode::BadMessage);
+        assert_eq!(code(r#"{"type":7}"#), ErrorCode::BadMessage);
+        assert_eq!(code(r#"{"type":"explode"}"#), ErrorCode::UnknownMessage);
+        assert_eq!(code(r#"{"type":"join","v":1}"#), ErrorCode::BadMessage);
+        assert_eq!(code(r#"{"type":"offer","sdp":5}"#), ErrorCode::BadMessage);
+        assert_eq!(
+            code(r#"{"type":"join","v":1,"room":"../x","name":"a","token":"t"}"#),
+            ErrorCode::BadMessage
+        );
+        assert_eq!(code(r#"{"type":"leave","extra":1}"#), ErrorCode::BadMessage);
+        let big = format!(r#"{{"type":"offer","sdp":"{}"}}"#, "a".repeat(MAX_MESSAGE_BYTES));
+        assert_eq!(code(&big), ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn unknown_type_is_truncated_in_the_message() {
+        let long = "x".repeat(10_000);
+        let err = ClientMessage::parse(&format!(r#"{{"type":"{long}"}}"#)).unwrap_err();
+        assert!(err.message.len() < 100, "{}", err.message);
+    }
+
+    #[test]
+    fn server_messages_are_tagged_snake_case() {
+        let json = ServerMessage::error(ErrorCode::WrongOrder, "join first", false).to_json();
+        assert_eq!(
+            json,
+            r#"{"type":"error","code":"wrong_order","message":"join first","fatal":false}"#
+        );
+        let json = ServerMessage::TrackAdded {
+            participant_id: ParticipantId(3),
+            kind: MediaKind::Video,
+            mid: "4".into(),
+        }
+        .to_json();
+        assert_eq!(json, r#"{"type":"track_added","participant_id":3,"kind":"video","mid":"4"}"#);
+    }
+}

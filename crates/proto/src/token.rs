@@ -1,0 +1,119 @@
+//! Join tokens: short-lived, HMAC-signed grants that the HTTP API (and later the portal and
+//! the BigBlueButton API) issues and that signalling only verifies (style.md practice 11).
+//!
+//! Format: `base64url(claims JSON) "." base64url(HMAC-SHA256(secret, first part))`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::ids::RoomId;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// What a participant may do in a meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Moderator,
+    Participant,
+}
+
+/// The grants a join token carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinClaims {
+    /// The only room this token admits to.
+    pub room: RoomId,
+    /// When set, the display name is fixed by the issuer and the client's choice is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub role: Role,
+    /// Expiry, in seconds since the Unix epoch.
+    pub exp: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is malformed")]
+    Malformed,
+    #[error("the token's signature does not match")]
+    BadSignature,
+    #[error("the token has expired")]
+    Expired,
+}
+
+/// Signs `claims` with `secret`.
+pub fn sign_join_token(secret: &[u8], claims: &JoinClaims) -> String {
+    let body = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
+    let sig = B64.encode(mac(secret, body.as_bytes()).finalize().into_bytes());
+    format!("{body}.{sig}")
+}
+
+/// Checks a token's signature and expiry (`now` in seconds since the Unix epoch).
+pub fn verify_join_token(secret: &[u8], token: &str, now: u64) -> Result<JoinClaims, TokenError> {
+    let (body, sig) = token.split_once('.').ok_or(TokenError::Malformed)?;
+    let sig = B64.decode(sig).map_err(|_| TokenError::Malformed)?;
+    // verify_slice compares in constant time.
+    mac(secret, body.as_bytes())
+        .verify_slice(&sig)
+        .map_err(|_| TokenError::BadSignature)?;
+    let json = B64.decode(body).map_err(|_| TokenError::Malformed)?;
+    let claims: JoinClaims = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
+    if claims.exp <= now {
+        return Err(TokenError::Expired);
+    }
+    Ok(claims)
+}
+
+fn mac(secret: &[u8], data: &[u8]) -> HmacSha256 {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut m = <HmacSha256 as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
+    m.update(data);
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims() -> JoinClaims {
+        JoinClaims {
+            room: RoomId::parse("abc-defg-hij").unwrap(),
+            name: None,
+            role: Role::Participant,
+            exp: 1_000,
+        }
+    }
+
+    #[test]
+    fn sign_then_verify() {
+        let t = sign_join_token(b"secret", &claims());
+        assert_eq!(verify_join_token(b"secret", &t, 999).unwrap(), claims());
+    }
+
+    #[test]
+    fn expired_wrong_key_and_tampered_tokens_are_refused() {
+        let t = sign_join_token(b"secret", &claims());
+        assert_eq!(verify_join_token(b"secret", &t, 1_000), Err(TokenError::Expired));
+        assert_eq!(verify_join_token(b"other", &t, 0), Err(TokenError::BadSignature));
+        let mut forged = claims();
+        forged.role = Role::Moderator;
+        let forged_body = sign_join_token(b"attacker", &forged);
+        let (body, _) = forged_body.split_once('.').unwrap();
+        let (_, sig) = t.split_once('.').unwrap();
+        assert_eq!(
+            verify_join_token(b"secret", &format!("{body}.{sig}"), 0),
+            Err(TokenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        for t in ["", ".", "abc", "a.b.c", "!!!.???", "e30.AAAA"] {
+            let r = verify_join_token(b"secret", t, 0);
+            assert!(matches!(r, Err(TokenError::Malformed | TokenError::BadSignature)), "{t}: {r:?}");
+        }
+    }
+}
