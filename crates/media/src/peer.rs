@@ -20,6 +20,9 @@ use crate::stats::ParticipantStats;
 /// subscriber joins (it needs a keyframe to show anything at all).
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
 
+/// The shortest wait the SFU asks for between timer runs of one session.
+const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+
 /// What one peer's output means for the others.
 #[derive(Debug)]
 pub(crate) enum Propagate {
@@ -110,11 +113,20 @@ impl Peer {
     /// Brings the rtc's clock to `now` before any other input (str0m expects time to be fed
     /// before it is asked to act).
     pub fn touch(&mut self, now: Instant) {
-        if now > self.last_now && !self.dead {
-            self.last_now = now;
-            if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
-                self.fail(&e.to_string());
-            }
+        if now > self.last_now {
+            self.tick(now);
+        }
+    }
+
+    /// Runs the rtc's timers at `now` (even if it already saw `now`: str0m may ask for a
+    /// timeout at the current instant).
+    pub fn tick(&mut self, now: Instant) {
+        if self.dead {
+            return;
+        }
+        self.last_now = self.last_now.max(now);
+        if let Err(e) = self.rtc.handle_input(Input::Timeout(self.last_now)) {
+            self.fail(&e.to_string());
         }
     }
 
@@ -129,7 +141,11 @@ impl Peer {
     }
 
     /// The publisher left: its tracks stop. Returns the events the client should see.
-    pub fn unsubscribe_all_from(&mut self, publisher: ParticipantId, out: &mut VecDeque<SfuOutput>) {
+    pub fn unsubscribe_all_from(
+        &mut self,
+        publisher: ParticipantId,
+        out: &mut VecDeque<SfuOutput>,
+    ) {
         let me = self.id;
         self.tracks_out.retain_mut(|t| {
             if t.publisher != publisher {
@@ -158,7 +174,8 @@ impl Peer {
         if self.pending.is_some() {
             return Err(MediaError::Glare);
         }
-        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        let offer =
+            SdpOffer::from_sdp_string(sdp).map_err(|e| MediaError::BadSdp(e.to_string()))?;
         let answer = self
             .rtc
             .sdp_api()
@@ -269,7 +286,9 @@ impl Peer {
         loop {
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => {
-                    self.next_timeout = t;
+                    // str0m can ask to be woken "now"; a 1 ms floor keeps a caller that
+                    // sleeps until the timeout from spinning.
+                    self.next_timeout = t.max(self.last_now + MIN_TIMEOUT);
                     break;
                 }
                 Ok(Output::Transmit(t)) => out.push_back(SfuOutput::Transmit(Transmit {
@@ -325,7 +344,11 @@ impl Peer {
             }
             Event::KeyframeRequest(req) => {
                 self.stats.keyframe_requests_received += 1;
-                if let Some(t) = self.tracks_out.iter().find(|t| track_mid(t) == Some(req.mid)) {
+                if let Some(t) = self
+                    .tracks_out
+                    .iter()
+                    .find(|t| track_mid(t) == Some(req.mid))
+                {
                     props.push(Propagate::KeyframeRequest {
                         publisher: t.publisher,
                         source_mid: t.source_mid,

@@ -53,7 +53,10 @@ pub struct Transmit {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SfuEvent {
     /// Send this server offer to the participant; their answer goes to [`Sfu::handle_answer`].
-    Offer { participant: ParticipantId, sdp: String },
+    Offer {
+        participant: ParticipantId,
+        sdp: String,
+    },
     /// `participant` will receive `publisher`'s track on transceiver `mid`.
     TrackAdded {
         participant: ParticipantId,
@@ -220,7 +223,10 @@ impl Sfu {
         sdp: &str,
     ) -> Result<String, MediaError> {
         self.set_now(now);
-        let peer = self.peers.get_mut(&id).ok_or(MediaError::UnknownParticipant(id))?;
+        let peer = self
+            .peers
+            .get_mut(&id)
+            .ok_or(MediaError::UnknownParticipant(id))?;
         peer.touch(self.now);
         let answer = peer.handle_offer(sdp);
         mark_dirty(peer, &mut self.dirty);
@@ -238,7 +244,10 @@ impl Sfu {
         sdp: &str,
     ) -> Result<(), MediaError> {
         self.set_now(now);
-        let peer = self.peers.get_mut(&id).ok_or(MediaError::UnknownParticipant(id))?;
+        let peer = self
+            .peers
+            .get_mut(&id)
+            .ok_or(MediaError::UnknownParticipant(id))?;
         peer.touch(self.now);
         let result = peer.handle_answer(sdp);
         mark_dirty(peer, &mut self.dirty);
@@ -289,10 +298,14 @@ impl Sfu {
             },
         );
         let known = self.routes.get(&source).copied();
-        let id = match known.filter(|id| self.peers.get(id).is_some_and(|p| p.rtc.accepts(&input))) {
+        let id = match known.filter(|id| self.peers.get(id).is_some_and(|p| p.rtc.accepts(&input)))
+        {
             Some(id) => id,
             None => {
-                let Some(peer) = self.peers.values().find(|p| !p.dead && p.rtc.accepts(&input))
+                let Some(peer) = self
+                    .peers
+                    .values()
+                    .find(|p| !p.dead && p.rtc.accepts(&input))
                 else {
                     return false;
                 };
@@ -332,7 +345,7 @@ impl Sfu {
         let now = self.now;
         for peer in self.peers.values_mut() {
             if peer.next_timeout <= now {
-                peer.touch(now);
+                peer.tick(now);
                 mark_dirty(peer, &mut self.dirty);
             }
         }
@@ -437,7 +450,10 @@ impl Sfu {
     }
 }
 
-fn room_members<'a>(rooms: &'a HashMap<RoomId, Vec<ParticipantId>>, room: &RoomId) -> &'a [ParticipantId] {
+fn room_members<'a>(
+    rooms: &'a HashMap<RoomId, Vec<ParticipantId>>,
+    room: &RoomId,
+) -> &'a [ParticipantId] {
     rooms.get(room).map(Vec::as_slice).unwrap_or(&[])
 }
 

@@ -13,7 +13,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 /// Audio or video: the two kinds of track a participant publishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MediaKind {
     Audio,
@@ -56,17 +56,25 @@ pub enum ServerMessage {
         room: RoomId,
         participants: Vec<ParticipantInfo>,
     },
-    ParticipantJoined { participant: ParticipantInfo },
-    ParticipantLeft { participant_id: ParticipantId },
+    ParticipantJoined {
+        participant: ParticipantInfo,
+    },
+    ParticipantLeft {
+        participant_id: ParticipantId,
+    },
     MediaState {
         participant_id: ParticipantId,
         audio: bool,
         video: bool,
     },
     /// A server-driven renegotiation: answer with `answer`.
-    Offer { sdp: String },
+    Offer {
+        sdp: String,
+    },
     /// The answer to the client's `offer`.
-    Answer { sdp: String },
+    Answer {
+        sdp: String,
+    },
     /// A track of another participant is (about to be) sent to you on transceiver `mid`.
     TrackAdded {
         participant_id: ParticipantId,
@@ -140,7 +148,10 @@ impl ClientMessage {
         if text.len() > MAX_MESSAGE_BYTES {
             return Err(ParseError {
                 code: ErrorCode::TooLarge,
-                message: format!("message is {} bytes; the limit is {MAX_MESSAGE_BYTES}", text.len()),
+                message: format!(
+                    "message is {} bytes; the limit is {MAX_MESSAGE_BYTES}",
+                    text.len()
+                ),
             });
         }
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ParseError {
@@ -220,14 +231,21 @@ mod tests {
                 token: "t".into()
             }
         );
-        let back: ClientMessage = serde_json::from_str(&serde_json::to_string(&msg).unwrap()).unwrap();
+        let back: ClientMessage =
+            serde_json::from_str(&serde_json::to_string(&msg).unwrap()).unwrap();
         assert_eq!(back, msg);
     }
 
     #[test]
     fn unit_messages_parse() {
-        assert_eq!(ClientMessage::parse(r#"{"type":"leave"}"#).unwrap(), ClientMessage::Leave {});
-        assert_eq!(ClientMessage::parse(r#"{"type":"ping"}"#).unwrap(), ClientMessage::Ping {});
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"leave"}"#).unwrap(),
+            ClientMessage::Leave {}
+        );
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"ping"}"#).unwrap(),
+            ClientMessage::Ping {}
+        );
     }
 
     #[test]
@@ -247,7 +265,10 @@ mod tests {
             ErrorCode::BadMessage
         );
         assert_eq!(code(r#"{"type":"leave","extra":1}"#), ErrorCode::BadMessage);
-        let big = format!(r#"{{"type":"offer","sdp":"{}"}}"#, "a".repeat(MAX_MESSAGE_BYTES));
+        let big = format!(
+            r#"{{"type":"offer","sdp":"{}"}}"#,
+            "a".repeat(MAX_MESSAGE_BYTES)
+        );
         assert_eq!(code(&big), ErrorCode::TooLarge);
     }
 
@@ -271,6 +292,9 @@ mod tests {
             mid: "4".into(),
         }
         .to_json();
-        assert_eq!(json, r#"{"type":"track_added","participant_id":3,"kind":"video","mid":"4"}"#);
+        assert_eq!(
+            json,
+            r#"{"type":"track_added","participant_id":3,"kind":"video","mid":"4"}"#
+        );
     }
 }

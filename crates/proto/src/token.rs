@@ -96,8 +96,14 @@ mod tests {
     #[test]
     fn expired_wrong_key_and_tampered_tokens_are_refused() {
         let t = sign_join_token(b"secret", &claims());
-        assert_eq!(verify_join_token(b"secret", &t, 1_000), Err(TokenError::Expired));
-        assert_eq!(verify_join_token(b"other", &t, 0), Err(TokenError::BadSignature));
+        assert_eq!(
+            verify_join_token(b"secret", &t, 1_000),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            verify_join_token(b"other", &t, 0),
+            Err(TokenError::BadSignature)
+        );
         let mut forged = claims();
         forged.role = Role::Moderator;
         let forged_body = sign_join_token(b"attacker", &forged);
@@ -113,7 +119,10 @@ mod tests {
     fn garbage_is_malformed_not_a_panic() {
         for t in ["", ".", "abc", "a.b.c", "!!!.???", "e30.AAAA"] {
             let r = verify_join_token(b"secret", t, 0);
-            assert!(matches!(r, Err(TokenError::Malformed | TokenError::BadSignature)), "{t}: {r:?}");
+            assert!(
+                matches!(r, Err(TokenError::Malformed | TokenError::BadSignature)),
+                "{t}: {r:?}"
+            );
         }
     }
 }

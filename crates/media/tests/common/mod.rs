@@ -1,0 +1,531 @@
+//! A simulated network for the SFU core: in-memory str0m clients, one [`Sfu`], a `Netem`
+//! link in each direction per client, and a clock that only moves when the test says so.
+//! Modelled on str0m's own `tests/common.rs`: `progress` runs whichever event is due first.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use plenary_media::{MediaKind, ParticipantId, RoomId, Sfu, SfuConfig, SfuEvent, SfuOutput};
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, Frequency, MediaTime, Mid, Pt};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use str0m_netem::{Input as NetIn, Netem, NetemConfig, Output as NetOut};
+
+pub const LINK_LATENCY: Duration = Duration::from_millis(10);
+pub const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
+pub const VIDEO_INTERVAL: Duration = Duration::from_millis(33);
+pub const VIDEO_FRAME_BYTES: usize = 3_000;
+pub const AUDIO_FRAME_BYTES: usize = 100;
+
+/// What a client sends: only subscribes, or publishes audio and video too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Publisher,
+    Subscriber,
+}
+
+/// A received frame, decoded from the synthetic payload: (publisher, kind, sequence).
+pub type FrameKey = (u64, MediaKind, u32);
+
+pub struct Client {
+    pub id: ParticipantId,
+    pub role: Role,
+    pub addr: SocketAddr,
+    pub rtc: Rtc,
+    pub next: Instant,
+    /// SFU → client.
+    pub downlink: Netem<Vec<u8>>,
+    /// Client → SFU.
+    pub uplink: Netem<Vec<u8>>,
+    pub uplink_sent: u64,
+    pub uplink_delivered: u64,
+    pub audio_mid: Option<Mid>,
+    pub video_mid: Option<Mid>,
+    next_audio: Option<Instant>,
+    next_video: Option<Instant>,
+    audio_seq: u32,
+    video_seq: u32,
+    keyframe_wanted: bool,
+    pub sending: bool,
+    /// Frames received, by (publisher, kind) → sequence numbers.
+    pub received: BTreeMap<(u64, MediaKind), BTreeSet<u32>>,
+    /// Frames received that were not contiguous (a gap the SFU's repair did not fill).
+    pub gapped: u64,
+    /// Keyframe requests (PLI/FIR) this client got from the SFU, as a publisher.
+    pub keyframe_requests: u64,
+    /// Which publisher each receiving transceiver carries, from `TrackAdded` events.
+    pub mid_owner: HashMap<String, (ParticipantId, MediaKind)>,
+    pub removed_mids: Vec<String>,
+    pub connected: bool,
+    pub left: bool,
+    epoch: Instant,
+}
+
+pub struct World {
+    pub now: Instant,
+    pub start: Instant,
+    pub sfu: Sfu,
+    pub sfu_addr: SocketAddr,
+    pub sfu_next: Instant,
+    pub clients: Vec<Client>,
+    pub room: RoomId,
+    next_id: u64,
+}
+
+impl World {
+    pub fn new() -> Self {
+        let now = Instant::now();
+        let sfu_addr: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+        let sfu = Sfu::new(SfuConfig::new(sfu_addr), now).unwrap();
+        World {
+            now,
+            start: now,
+            sfu,
+            sfu_addr,
+            sfu_next: now,
+            clients: Vec::new(),
+            room: RoomId::parse("sim-room").unwrap(),
+            next_id: 1,
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    pub fn client(&self, id: ParticipantId) -> &Client {
+        self.clients.iter().find(|c| c.id == id).unwrap()
+    }
+
+    pub fn client_mut(&mut self, id: ParticipantId) -> &mut Client {
+        self.clients.iter_mut().find(|c| c.id == id).unwrap()
+    }
+
+    /// Joins a client: SFU session, client offer, SFU answer. Media starts once ICE connects.
+    pub fn join(&mut self, role: Role) -> ParticipantId {
+        let id = ParticipantId(self.next_id);
+        self.next_id += 1;
+        let addr: SocketAddr = format!("10.0.1.{}:4000", id.0).parse().unwrap();
+        let mut rtc = Rtc::builder()
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .build(self.now);
+        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+        let mut api = rtc.sdp_api();
+        let (audio_mid, video_mid) = match role {
+            Role::Publisher => (
+                Some(api.add_media(
+                    str0m::media::MediaKind::Audio,
+                    Direction::SendOnly,
+                    None,
+                    None,
+                    None,
+                )),
+                Some(api.add_media(
+                    str0m::media::MediaKind::Video,
+                    Direction::SendOnly,
+                    None,
+                    None,
+                    None,
+                )),
+            ),
+            Role::Subscriber => {
+                // A listen-only client offers no media of its own, only a data channel.
+                api.add_channel("plenary".into());
+                (None, None)
+            }
+        };
+        let (offer, pending) = api.apply().unwrap();
+        self.sfu
+            .add_participant(self.now, id, self.room.clone())
+            .unwrap();
+        let answer = self
+            .sfu
+            .handle_offer(self.now, id, &offer.to_sdp_string())
+            .expect("SFU answers");
+        rtc.sdp_api()
+            .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+            .unwrap();
+        self.clients.push(Client {
+            id,
+            role,
+            addr,
+            rtc,
+            next: self.now,
+            downlink: Netem::new(NetemConfig::new().latency(LINK_LATENCY)),
+            uplink: Netem::new(NetemConfig::new().latency(LINK_LATENCY)),
+            uplink_sent: 0,
+            uplink_delivered: 0,
+            audio_mid,
+            video_mid,
+            next_audio: None,
+            next_video: None,
+            audio_seq: 0,
+            video_seq: 0,
+            keyframe_wanted: true,
+            sending: true,
+            received: BTreeMap::new(),
+            gapped: 0,
+            keyframe_requests: 0,
+            mid_owner: HashMap::new(),
+            removed_mids: Vec::new(),
+            connected: false,
+            left: false,
+            epoch: self.now,
+        });
+        self.drain_sfu();
+        let i = self.clients.len() - 1;
+        self.drain_client(i);
+        id
+    }
+
+    /// The client leaves on purpose (sends `leave`); its rtc keeps running and sending, so the
+    /// test can check that nothing of it is forwarded any more.
+    pub fn leave(&mut self, id: ParticipantId) {
+        self.sfu.remove_participant(self.now, id);
+        self.client_mut(id).left = true;
+        self.drain_sfu();
+    }
+
+    /// Runs the world for `d` of simulated time.
+    pub fn run_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        while self.progress(until) {}
+        self.now = until;
+    }
+
+    /// Runs until `cond` holds, or panics after `limit` of simulated time.
+    pub fn run_until(&mut self, limit: Duration, what: &str, mut cond: impl FnMut(&World) -> bool) {
+        let until = self.now + limit;
+        while !cond(self) {
+            assert!(
+                self.progress(until),
+                "timed out after {limit:?} waiting for {what}"
+            );
+        }
+    }
+
+    /// Processes the earliest due event not after `until`. Returns false when none is due.
+    fn progress(&mut self, until: Instant) -> bool {
+        #[derive(Clone, Copy)]
+        enum Due {
+            Sfu,
+            Client(usize),
+            Uplink(usize),
+            Downlink(usize),
+            Media(usize),
+        }
+        let mut best = (self.sfu_next, Due::Sfu);
+        for (i, c) in self.clients.iter().enumerate() {
+            for cand in [
+                (c.next, Due::Client(i)),
+                (c.uplink.poll_timeout(), Due::Uplink(i)),
+                (c.downlink.poll_timeout(), Due::Downlink(i)),
+                (c.next_media(), Due::Media(i)),
+            ] {
+                if cand.0 < best.0 {
+                    best = cand;
+                }
+            }
+        }
+        let (t, due) = best;
+        if t > until {
+            return false;
+        }
+        self.now = self.now.max(t);
+        let now = self.now;
+        match due {
+            Due::Sfu => {
+                self.sfu.handle_timeout(now);
+                self.drain_sfu();
+            }
+            Due::Client(i) => {
+                self.clients[i]
+                    .rtc
+                    .handle_input(Input::Timeout(now))
+                    .unwrap();
+                self.drain_client(i);
+            }
+            Due::Uplink(i) => {
+                let c = &mut self.clients[i];
+                c.uplink.handle_input(NetIn::Timeout(now));
+                let mut packets = Vec::new();
+                while let Some(o) = c.uplink.poll_output() {
+                    if let NetOut::Packet(p) = o {
+                        packets.push(p);
+                    }
+                }
+                c.uplink_delivered += packets.len() as u64;
+                let source = c.addr;
+                for p in packets {
+                    self.sfu.handle_receive(now, source, &p);
+                }
+                self.drain_sfu();
+            }
+            Due::Downlink(i) => {
+                let sfu_addr = self.sfu_addr;
+                let c = &mut self.clients[i];
+                c.downlink.handle_input(NetIn::Timeout(now));
+                let mut packets = Vec::new();
+                while let Some(o) = c.downlink.poll_output() {
+                    if let NetOut::Packet(p) = o {
+                        packets.push(p);
+                    }
+                }
+                for p in packets {
+                    let input = Input::Receive(
+                        now,
+                        Receive {
+                            proto: Protocol::Udp,
+                            source: sfu_addr,
+                            destination: c.addr,
+                            contents: p.as_slice().try_into().unwrap(),
+                        },
+                    );
+                    c.rtc.handle_input(input).unwrap();
+                }
+                self.drain_client(i);
+            }
+            Due::Media(i) => {
+                self.clients[i].send_media(now);
+                self.drain_client(i);
+            }
+        }
+        true
+    }
+
+    fn drain_sfu(&mut self) {
+        loop {
+            match self.sfu.poll_output() {
+                SfuOutput::Timeout(t) => {
+                    self.sfu_next = t;
+                    return;
+                }
+                SfuOutput::Transmit(t) => {
+                    if let Some(c) = self.clients.iter_mut().find(|c| c.addr == t.destination) {
+                        c.downlink.handle_input(NetIn::Packet(self.now, t.contents));
+                    }
+                }
+                SfuOutput::Event(e) => self.handle_sfu_event(e),
+            }
+        }
+    }
+
+    fn handle_sfu_event(&mut self, e: SfuEvent) {
+        match e {
+            SfuEvent::Offer { participant, sdp } => {
+                // Signalling is instantaneous in the simulation: the client answers at once.
+                let Some(i) = self.clients.iter().position(|c| c.id == participant) else {
+                    return;
+                };
+                let offer = SdpOffer::from_sdp_string(&sdp).unwrap();
+                let answer = self.clients[i].rtc.sdp_api().accept_offer(offer).unwrap();
+                self.drain_client(i);
+                self.sfu
+                    .handle_answer(self.now, participant, &answer.to_sdp_string())
+                    .unwrap();
+            }
+            SfuEvent::TrackAdded {
+                participant,
+                publisher,
+                kind,
+                mid,
+            } => {
+                if let Some(c) = self.clients.iter_mut().find(|c| c.id == participant) {
+                    c.mid_owner.insert(mid, (publisher, kind));
+                }
+            }
+            SfuEvent::TrackRemoved {
+                participant, mid, ..
+            } => {
+                if let Some(c) = self.clients.iter_mut().find(|c| c.id == participant) {
+                    c.removed_mids.push(mid);
+                }
+            }
+            SfuEvent::Connected { .. } | SfuEvent::Disconnected { .. } => {}
+        }
+    }
+
+    fn drain_client(&mut self, i: usize) {
+        let now = self.now;
+        let c = &mut self.clients[i];
+        loop {
+            match c.rtc.poll_output().unwrap() {
+                Output::Timeout(t) => {
+                    c.next = t.max(now);
+                    if c.next == now {
+                        c.next = now + Duration::from_millis(1);
+                    }
+                    return;
+                }
+                Output::Transmit(t) => {
+                    c.uplink_sent += 1;
+                    c.uplink.handle_input(NetIn::Packet(now, t.contents.into()));
+                }
+                Output::Event(e) => c.handle_event(e, now),
+            }
+        }
+    }
+
+    /// Every frame `subscriber` received from `publisher` of `kind`.
+    pub fn received(
+        &self,
+        subscriber: ParticipantId,
+        publisher: ParticipantId,
+        kind: MediaKind,
+    ) -> usize {
+        self.client(subscriber)
+            .received
+            .get(&(publisher.0, kind))
+            .map_or(0, BTreeSet::len)
+    }
+}
+
+impl Client {
+    fn next_media(&self) -> Instant {
+        if self.role != Role::Publisher || !self.connected || !self.sending {
+            return far_future();
+        }
+        let a = self.next_audio.unwrap_or_else(far_future);
+        let v = self.next_video.unwrap_or_else(far_future);
+        a.min(v)
+    }
+
+    fn handle_event(&mut self, e: Event, now: Instant) {
+        match e {
+            Event::Connected => {
+                self.connected = true;
+                self.epoch = now;
+                self.next_audio = Some(now);
+                self.next_video = Some(now);
+            }
+            Event::MediaData(d) => {
+                if !d.contiguous {
+                    self.gapped += 1;
+                }
+                if let Some(key) = parse_frame(&d.data) {
+                    self.received
+                        .entry((key.0, key.1))
+                        .or_default()
+                        .insert(key.2);
+                }
+            }
+            Event::KeyframeRequest(_) => {
+                self.keyframe_requests += 1;
+                self.keyframe_wanted = true;
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes the frames that are due: Opus-sized audio every 20 ms, VP8-sized video every
+    /// 33 ms, a keyframe first and whenever one was asked for.
+    fn send_media(&mut self, now: Instant) {
+        let since = |hz: u64| -> u64 { (now - self.epoch).as_micros() as u64 * hz / 1_000_000 };
+        if self.next_audio.is_some_and(|t| t <= now) {
+            let mid = self.audio_mid.unwrap();
+            let pt = self.pt(Codec::Opus);
+            let data = make_frame(
+                self.id.0,
+                MediaKind::Audio,
+                self.audio_seq,
+                false,
+                AUDIO_FRAME_BYTES,
+            );
+            let time = MediaTime::new(since(48_000), Frequency::FORTY_EIGHT_KHZ);
+            self.rtc
+                .writer(mid)
+                .unwrap()
+                .write(pt, now, time, data)
+                .unwrap();
+            self.audio_seq += 1;
+            self.next_audio = Some(now + AUDIO_INTERVAL);
+        }
+        if self.next_video.is_some_and(|t| t <= now) {
+            let mid = self.video_mid.unwrap();
+            let pt = self.pt(Codec::Vp8);
+            let key = std::mem::take(&mut self.keyframe_wanted);
+            let data = make_frame(
+                self.id.0,
+                MediaKind::Video,
+                self.video_seq,
+                key,
+                VIDEO_FRAME_BYTES,
+            );
+            let time = MediaTime::new(since(90_000), Frequency::NINETY_KHZ);
+            self.rtc
+                .writer(mid)
+                .unwrap()
+                .write(pt, now, time, data)
+                .unwrap();
+            self.video_seq += 1;
+            self.next_video = Some(now + VIDEO_INTERVAL);
+        }
+    }
+
+    fn pt(&self, codec: Codec) -> Pt {
+        self.rtc
+            .codec_config()
+            .find(|p| p.spec().codec == codec)
+            .unwrap()
+            .pt()
+    }
+
+    pub fn frames_sent(&self, kind: MediaKind) -> u32 {
+        match kind {
+            MediaKind::Audio => self.audio_seq,
+            MediaKind::Video => self.video_seq,
+        }
+    }
+
+    /// Loss on the client → SFU link for the rest of the test (seeded, so repeatable).
+    pub fn set_uplink_loss(&mut self, probability: f32, seed: u64) {
+        let loss = str0m_netem::RandomLoss::new(str0m_netem::Probability::new(probability));
+        self.uplink.set_config(
+            NetemConfig::new()
+                .latency(LINK_LATENCY)
+                .loss(loss)
+                .seed(seed),
+        );
+    }
+}
+
+/// A synthetic frame: a VP8-style first byte (bit 0 clear = keyframe), then publisher id,
+/// kind and sequence, so the receiver can tell exactly which frames arrived.
+fn make_frame(publisher: u64, kind: MediaKind, seq: u32, keyframe: bool, len: usize) -> Vec<u8> {
+    let mut v = vec![0u8; len];
+    v[0] = if keyframe { 0x10 } else { 0x11 };
+    v[1..9].copy_from_slice(&publisher.to_be_bytes());
+    v[9] = match kind {
+        MediaKind::Audio => 1,
+        MediaKind::Video => 2,
+    };
+    v[10..14].copy_from_slice(&seq.to_be_bytes());
+    for (i, b) in v.iter_mut().enumerate().skip(14) {
+        *b = (i % 251) as u8;
+    }
+    v
+}
+
+fn parse_frame(d: &[u8]) -> Option<FrameKey> {
+    if d.len() < 14 {
+        return None;
+    }
+    let publisher = u64::from_be_bytes(d[1..9].try_into().ok()?);
+    let kind = match d[9] {
+        1 => MediaKind::Audio,
+        2 => MediaKind::Video,
+        _ => return None,
+    };
+    let seq = u32::from_be_bytes(d[10..14].try_into().ok()?);
+    Some((publisher, kind, seq))
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(365 * 24 * 3600)
+}

@@ -1,0 +1,52 @@
+//! Seeded packet loss between a publisher and the SFU is repaired by NACK and RTX: the SFU
+//! asks for the lost packets, the publisher resends them, and subscribers get every frame.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Role, World};
+use plenary_media::MediaKind;
+
+#[test]
+fn seeded_uplink_loss_is_repaired() {
+    let mut w = World::new();
+    let publisher = w.join(Role::Publisher);
+    let subscriber = w.join(Role::Subscriber);
+    w.run_until(Duration::from_secs(5), "connected", |w| {
+        w.clients.iter().all(|c| c.connected)
+    });
+    w.run_for(Duration::from_secs(1));
+
+    let first_lossy_frame = w.client(publisher).frames_sent(MediaKind::Video);
+    w.client_mut(publisher).set_uplink_loss(0.05, 7);
+    w.run_for(Duration::from_secs(5));
+    // Stop sending and let retransmissions finish.
+    w.client_mut(publisher).sending = false;
+    let last_frame = w.client(publisher).frames_sent(MediaKind::Video);
+    w.run_for(Duration::from_secs(2));
+
+    let p = w.client(publisher);
+    let lost = p.uplink_sent - p.uplink_delivered;
+    assert!(
+        lost > 20,
+        "the link lost only {lost} packets: the test proves nothing"
+    );
+
+    let got = &w.client(subscriber).received[&(publisher.0, MediaKind::Video)];
+    let missing: Vec<u32> = (first_lossy_frame..last_frame)
+        .filter(|s| !got.contains(s))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "video frames never delivered: {missing:?}"
+    );
+
+    let stats = w.sfu.participant_stats(publisher).unwrap();
+    assert!(stats.nacks_sent > 0, "the SFU sent no NACK: {stats:?}");
+    assert_eq!(
+        w.client(subscriber).gapped,
+        0,
+        "a gap reached the subscriber"
+    );
+}
