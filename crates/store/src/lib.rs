@@ -1,1 +1,121 @@
+//! Plenary's storage: the [`Store`] trait, and one implementation per backend, each owning its
+//! migrations. The backend is chosen by URL ([`open`]): `sqlite://…` (the default, a file under
+//! the data folder) or `postgres://…`. Both pass the same contract suite (`tests/contract.rs`).
 
+mod model;
+mod postgres;
+mod sqlite;
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use model::{NewRoom, Room};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use plenary_proto::RoomId;
+
+/// A boxed future, so that `Store` can be used as `dyn Store` (the backend is picked at run time).
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// What can go wrong in storage. Messages are safe to log; none carries a password.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot prepare the data folder {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Everything Plenary persists. One implementation per backend.
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// `"sqlite"` or `"postgres"`, for logs and the status page.
+    fn backend(&self) -> &'static str;
+
+    /// Brings the schema up to date. Safe to run on every start.
+    fn migrate(&self) -> StoreFuture<'_, ()>;
+
+    /// Creates a room; [`StoreError::Conflict`] if the id is taken.
+    fn create_room<'a>(&'a self, room: &'a NewRoom) -> StoreFuture<'a, Room>;
+
+    fn get_room<'a>(&'a self, id: &'a RoomId) -> StoreFuture<'a, Option<Room>>;
+
+    /// The most recently created rooms first, at most `limit`.
+    fn list_rooms(&self, limit: u32) -> StoreFuture<'_, Vec<Room>>;
+
+    /// Deletes a room; returns whether it existed.
+    fn delete_room<'a>(&'a self, id: &'a RoomId) -> StoreFuture<'a, bool>;
+
+    /// Closes the connection pool, waiting for running statements.
+    fn close(&self) -> StoreFuture<'_, ()>;
+}
+
+/// Opens the store named by `url` and runs its migrations.
+///
+/// `sqlite://relative/path.db` is relative to the working directory; `sqlite::memory:` is an
+/// in-memory database (tests). Parent folders of a SQLite file are created.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = if let Some(path) = sqlite_path(url) {
+        if let Some(parent) = Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::DataDir {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        Arc::new(SqliteStore::connect(url).await?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(PostgresStore::connect(url).await?)
+    } else {
+        // Never echo a URL that might hold a password: show only its scheme.
+        let scheme = url.split(':').next().unwrap_or_default();
+        return Err(StoreError::UnsupportedUrl(format!("{scheme}:…")));
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// The file path of a `sqlite:` URL, or `None` if it is not one (or is in-memory).
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    Some(if path == ":memory:" { "" } else { path })
+}
+
+/// The default database URL: a SQLite file in the data folder.
+pub fn default_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("plenary.db").display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(
+            sqlite_path("sqlite://data/plenary.db"),
+            Some("data/plenary.db")
+        );
+        assert_eq!(sqlite_path("sqlite:data/p.db?mode=rwc"), Some("data/p.db"));
+        assert_eq!(sqlite_path("sqlite::memory:"), Some(""));
+        assert_eq!(sqlite_path("postgres://x"), None);
+    }
+}

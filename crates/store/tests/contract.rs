@@ -1,0 +1,134 @@
+//! One contract for every storage backend: the same story runs against SQLite and PostgreSQL.
+//!
+//! PostgreSQL is expected at `PLENARY_TEST_POSTGRES_URL` (default: the machine's local server,
+//! database `test`); the test command starts it if it is not running. Each run works in a fresh
+//! schema and drops it afterwards. A missing server fails the test: it is never skipped.
+
+use std::sync::Arc;
+
+use plenary_proto::RoomId;
+use plenary_store::{NewRoom, Store, StoreError};
+
+async fn story(store: Arc<dyn Store>) {
+    // Migrations are idempotent: a restart runs them again.
+    store.migrate().await.unwrap();
+
+    let a = NewRoom {
+        id: RoomId::parse("abc-defg-hij").unwrap(),
+        name: "Board meeting ✓ «été»".into(),
+        created_at: 1_700_000_000,
+    };
+    let b = NewRoom {
+        id: RoomId::parse("klm-nopq-rst").unwrap(),
+        name: "Members' assembly".into(),
+        created_at: 1_700_000_100,
+    };
+    assert_eq!(store.create_room(&a).await.unwrap().name, a.name);
+    store.create_room(&b).await.unwrap();
+
+    // The same id again is a conflict, not a crash, and changes nothing.
+    let dup = NewRoom {
+        name: "other".into(),
+        ..a.clone()
+    };
+    assert!(matches!(
+        store.create_room(&dup).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let got = store.get_room(&a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.id, got.name, got.created_at),
+        (a.id.clone(), a.name.clone(), a.created_at)
+    );
+    assert!(
+        store
+            .get_room(&RoomId::parse("nope-nope").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let listed: Vec<String> = store
+        .list_rooms(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id.to_string())
+        .collect();
+    assert_eq!(listed, ["klm-nopq-rst", "abc-defg-hij"]);
+    assert_eq!(store.list_rooms(1).await.unwrap().len(), 1);
+
+    assert!(store.delete_room(&a.id).await.unwrap());
+    assert!(!store.delete_room(&a.id).await.unwrap());
+    assert!(store.get_room(&a.id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn sqlite_story() {
+    let dir = std::env::temp_dir().join(format!("plenary-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let url = format!("sqlite://{}", dir.join("nested/plenary.db").display());
+    let store = plenary_store::open(&url).await.unwrap();
+    assert_eq!(store.backend(), "sqlite");
+    story(store.clone()).await;
+    store.close().await.unwrap();
+
+    // What was accepted is there after a reopen.
+    let store = plenary_store::open(&url).await.unwrap();
+    assert_eq!(store.list_rooms(10).await.unwrap().len(), 1);
+    store.close().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn postgres_story() {
+    let base = std::env::var("PLENARY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("plenary_contract_{}", std::process::id());
+    let admin = plenary_store::PostgresStore::connect(&base)
+        .await
+        .expect("PostgreSQL must be running for the contract test (the test command starts it)");
+    admin
+        .execute_raw(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .await
+        .unwrap();
+
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    let store = plenary_store::open(&url).await.unwrap();
+    assert_eq!(store.backend(), "postgres");
+    story(store.clone()).await;
+    store.close().await.unwrap();
+
+    admin
+        .execute_raw(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn unknown_schemes_are_refused_clearly() {
+    let err = plenary_store::open("mysql://root:hunter2@localhost/db")
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("unsupported database URL"), "{msg}");
+    assert!(
+        !msg.contains("hunter2"),
+        "the password leaked into the error: {msg}"
+    );
+}
+
+#[tokio::test]
+async fn an_unwritable_sqlite_path_is_an_error_not_a_panic() {
+    let err = plenary_store::open("sqlite:///proc/plenary/x.db")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::DataDir { .. } | StoreError::Database(_)),
+        "{err}"
+    );
+}
