@@ -1,1 +1,136 @@
+//! The `plenary` binary's library: settings, HTTP (API, signalling, browser client), the async
+//! media shell, and start-up. `main.rs` only parses the command line.
+//!
+//! Layering: `plenary-media` (SFU core) ← `engine` (shell) and `meetings` (presence) ←
+//! `signal`/`api`/`web` (HTTP) ← `launch`. Tests start the whole server with [`start`] on
+//! port 0.
 
+pub mod api;
+pub mod engine;
+pub mod meetings;
+pub mod names;
+pub mod settings;
+pub mod signal;
+pub mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use plenary_store::Store;
+use tokio::net::{TcpListener, UdpSocket};
+
+pub use engine::Engine;
+pub use meetings::Meetings;
+pub use settings::Settings;
+
+/// What every request handler can reach. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Arc<dyn Store>,
+    pub engine: Engine,
+    pub meetings: Arc<Meetings>,
+    /// Key for join tokens.
+    pub secret: Arc<[u8]>,
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(api::router())
+        .merge(signal::router())
+        .merge(web::router())
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .with_state(state)
+}
+
+/// A running server, as tests and `serve` see it.
+#[derive(Debug)]
+pub struct Running {
+    pub http_addr: SocketAddr,
+    pub media_addr: SocketAddr,
+    pub state: AppState,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Waits until the server stops (after the shutdown future given to [`start`] completes).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task failed")?.context("HTTP server failed")
+    }
+}
+
+/// Opens storage, binds the sockets and starts serving. Returns once the server accepts
+/// connections; it runs until `shutdown` completes.
+pub async fn start(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Running> {
+    let settings = Arc::new(settings);
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create the data folder {}", settings.data_dir.display()))?;
+    let store = plenary_store::open(&settings.database_url())
+        .await
+        .context("cannot open the database")?;
+    let secret = load_or_create_secret(&settings)?;
+
+    let media_bind = SocketAddr::new(settings.listen.ip(), settings.media_port);
+    let udp = UdpSocket::bind(media_bind)
+        .await
+        .with_context(|| format!("cannot bind the media UDP port {media_bind}"))?;
+    let media_addr = udp.local_addr()?;
+    let announce = SocketAddr::new(settings.announced_ip(), media_addr.port());
+    let engine = Engine::start(udp, announce)?;
+
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let http_addr = listener.local_addr()?;
+    let state = AppState {
+        settings,
+        store,
+        engine,
+        meetings: Arc::new(Meetings::default()),
+        secret,
+    };
+    let router = app(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    });
+    Ok(Running { http_addr, media_addr, state, task })
+}
+
+/// The join-token key: from settings, else from `secret` in the data folder, created on
+/// first start (readable by the owner only).
+fn load_or_create_secret(settings: &Settings) -> anyhow::Result<Arc<[u8]>> {
+    if let Some(s) = &settings.secret {
+        return Ok(Arc::from(s.0.as_bytes()));
+    }
+    let path = settings.data_dir.join("secret");
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() >= 32 => return Ok(Arc::from(bytes)),
+        Ok(_) => anyhow::bail!("{} is too short to be a secret; delete it to have a new one made", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+    let bytes: [u8; 32] = rand::random();
+    write_private(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a new join-token secret");
+    Ok(Arc::from(&bytes[..]))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}

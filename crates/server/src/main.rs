@@ -1,1 +1,93 @@
-fn main() {}
+//! `plenary`: the whole platform in one binary.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use plenary_server::settings::{Overrides, Settings};
+
+#[derive(Debug, Parser)]
+#[command(name = "plenary", version, about = "Self-hostable video meetings for cooperatives")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the platform: web client, API, signalling and media.
+    Serve(Overrides),
+    /// Bring the database schema up to date, then exit.
+    Migrate(Overrides),
+    /// Print a settings file with every key and its default.
+    DefaultConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = match &cli.command {
+        Command::DefaultConfig => {
+            print!("{}", Settings::default_toml());
+            return ExitCode::SUCCESS;
+        }
+        Command::Serve(o) | Command::Migrate(o) => o,
+    };
+    let settings = match Settings::load(overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("plenary: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&settings.log);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("plenary: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(_) => serve(settings).await,
+            Command::Migrate(_) => migrate(settings).await,
+            Command::DefaultConfig => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("plenary: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    tracing::info!(?settings, "starting");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    };
+    let running = plenary_server::start(settings, shutdown).await?;
+    let http = running.http_addr;
+    let media = running.media_addr;
+    let backend = running.state.store.backend();
+    println!("Plenary is running at http://{http}/  (media on UDP {media}, database: {backend})");
+    // One machine-readable line for scripts and tests.
+    println!("PLENARY_READY http={http} media={media}");
+    running.wait().await
+}
+
+async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let store = plenary_store::open(&settings.database_url()).await?;
+    println!("database schema is up to date ({})", store.backend());
+    store.close().await?;
+    Ok(())
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

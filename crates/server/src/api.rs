@@ -1,0 +1,185 @@
+//! The native HTTP API under `/api`: rooms and join tokens. JSON in, JSON out; every error
+//! is `{"error": {"code": "...", "message": "..."}}` with a fitting status.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use plenary_proto::{JoinClaims, PROTOCOL_VERSION, Role, RoomId, sign_join_token};
+use plenary_store::{NewRoom, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::names::{clean_display_name, clean_room_name};
+
+/// How long a join token stays valid: it is used at once, by the page that asked for it.
+const JOIN_TOKEN_SECS: u64 = 300;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/rooms", post(create_room))
+        .route("/api/rooms/{id}", get(get_room))
+        .route("/api/rooms/{id}/join", post(join_room))
+}
+
+/// The one error shape of this API.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        // Details go to the log, never to the client.
+        tracing::error!(error = %e, "storage error");
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server cannot reach its database right now")
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(e: JsonRejection) -> Self {
+        Self::new(e.status(), "bad_request", e.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn parse_room_id(raw: &str) -> Result<RoomId, ApiError> {
+    RoomId::parse(raw).map_err(|e| ApiError::not_found(format!("no such room: {e}")))
+}
+
+async fn health(State(app): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": app.store.backend(),
+        "protocol_version": PROTOCOL_VERSION,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRoom {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct RoomView {
+    id: RoomId,
+    name: String,
+    /// Path of the room's page, to share.
+    url: String,
+    participants: usize,
+    created_at: i64,
+}
+
+impl RoomView {
+    fn new(app: &AppState, room: plenary_store::Room) -> Self {
+        Self {
+            url: format!("/r/{}", room.id),
+            participants: app.meetings.count(&room.id),
+            id: room.id,
+            name: room.name,
+            created_at: room.created_at,
+        }
+    }
+}
+
+async fn create_room(
+    State(app): State<AppState>,
+    body: Result<Json<CreateRoom>, JsonRejection>,
+) -> Result<(StatusCode, Json<RoomView>), ApiError> {
+    let Json(body) = body?;
+    let name = match body.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) => clean_room_name(n).map_err(ApiError::bad_request)?,
+        None => "Meeting".to_owned(),
+    };
+    // Random ids collide with negligible probability; retry a few times all the same.
+    for _ in 0..5 {
+        let new = NewRoom { id: RoomId::random(), name: name.clone(), created_at: unix_now() as i64 };
+        match app.store.create_room(&new).await {
+            Ok(room) => {
+                tracing::info!(room = %room.id, "room created");
+                return Ok((StatusCode::CREATED, Json(RoomView::new(&app, room))));
+            }
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "could not allocate a room id"))
+}
+
+async fn get_room(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<RoomView>, ApiError> {
+    let id = parse_room_id(&id)?;
+    let room = app.store.get_room(&id).await?.ok_or_else(|| ApiError::not_found("no such room"))?;
+    Ok(Json(RoomView::new(&app, room)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JoinRequest {
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct JoinGrant {
+    token: String,
+    room: RoomId,
+    name: String,
+    /// Path of the signalling WebSocket.
+    ws_path: &'static str,
+    protocol_version: u32,
+    expires_at: u64,
+}
+
+async fn join_room(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<JoinRequest>, JsonRejection>,
+) -> Result<Json<JoinGrant>, ApiError> {
+    let Json(body) = body?;
+    let id = parse_room_id(&id)?;
+    let name = clean_display_name(&body.name).map_err(ApiError::bad_request)?;
+    app.store.get_room(&id).await?.ok_or_else(|| ApiError::not_found("no such room"))?;
+    let exp = unix_now() + JOIN_TOKEN_SECS;
+    // Rooms are open to anyone with the link until accounts and roles arrive (portal issue);
+    // everyone joins as a participant.
+    let claims = JoinClaims { room: id.clone(), name: Some(name.clone()), role: Role::Participant, exp };
+    Ok(Json(JoinGrant {
+        token: sign_join_token(&app.secret, &claims),
+        room: id,
+        name,
+        ws_path: "/ws",
+        protocol_version: PROTOCOL_VERSION,
+        expires_at: exp,
+    }))
+}

@@ -1,0 +1,194 @@
+//! The async shell around the sans-IO SFU: one task owns the UDP socket, the timer and the
+//! [`Sfu`], and takes commands from signalling tasks over a channel. The core never sees a
+//! socket or a clock; this is the only place that reads `Instant::now()` for media.
+
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use plenary_media::{MediaError, ParticipantId, ParticipantStats, RoomId, Sfu, SfuConfig, SfuEvent, SfuOutput};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+/// Events the engine sends to one participant's signalling task.
+pub type EventSender = mpsc::UnboundedSender<SfuEvent>;
+
+enum Command {
+    Add {
+        id: ParticipantId,
+        room: RoomId,
+        events: EventSender,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
+    Offer {
+        id: ParticipantId,
+        sdp: String,
+        reply: oneshot::Sender<Result<String, MediaError>>,
+    },
+    Answer {
+        id: ParticipantId,
+        sdp: String,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
+    Remove {
+        id: ParticipantId,
+    },
+    Stats {
+        id: ParticipantId,
+        reply: oneshot::Sender<Option<ParticipantStats>>,
+    },
+}
+
+/// A handle on the media engine task; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    commands: mpsc::Sender<Command>,
+    /// The UDP address media is received on.
+    pub local_addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Command")
+    }
+}
+
+impl Engine {
+    /// Starts the engine on `socket`, announcing `announce` (the public IP and the socket's
+    /// port) as its ICE candidate. The task ends when every handle is dropped.
+    pub fn start(socket: UdpSocket, announce: SocketAddr) -> Result<Self, MediaError> {
+        let local_addr = socket.local_addr().map_err(|e| MediaError::Startup(e.to_string()))?;
+        let sfu = Sfu::new(SfuConfig::new(announce), Instant::now())?;
+        let (commands, rx) = mpsc::channel(1024);
+        tokio::spawn(run(Arc::new(socket), sfu, rx));
+        Ok(Self { commands, local_addr })
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(make(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
+    pub async fn add(&self, id: ParticipantId, room: RoomId, events: EventSender) -> Result<(), MediaError> {
+        self.call(|reply| Command::Add { id, room, events, reply })
+            .await
+            .unwrap_or_else(|| Err(stopped()))
+    }
+
+    pub async fn offer(&self, id: ParticipantId, sdp: String) -> Result<String, MediaError> {
+        self.call(|reply| Command::Offer { id, sdp, reply })
+            .await
+            .unwrap_or_else(|| Err(stopped()))
+    }
+
+    pub async fn answer(&self, id: ParticipantId, sdp: String) -> Result<(), MediaError> {
+        self.call(|reply| Command::Answer { id, sdp, reply })
+            .await
+            .unwrap_or_else(|| Err(stopped()))
+    }
+
+    pub async fn remove(&self, id: ParticipantId) {
+        let _ = self.commands.send(Command::Remove { id }).await;
+    }
+
+    pub async fn stats(&self, id: ParticipantId) -> Option<ParticipantStats> {
+        self.call(|reply| Command::Stats { id, reply }).await.flatten()
+    }
+}
+
+fn stopped() -> MediaError {
+    MediaError::Startup("the media engine has stopped".into())
+}
+
+async fn run(socket: Arc<UdpSocket>, mut sfu: Sfu, mut commands: mpsc::Receiver<Command>) {
+    let mut listeners: HashMap<ParticipantId, EventSender> = HashMap::new();
+    let mut buf = vec![0u8; 2048];
+    let mut deadline = Instant::now();
+    loop {
+        let sleep = tokio::time::sleep_until(deadline.into());
+        tokio::select! {
+            received = socket.recv_from(&mut buf) => match received {
+                Ok((n, source)) => {
+                    sfu.handle_receive(Instant::now(), source, &buf[..n]);
+                }
+                // ICMP "port unreachable" from a peer that left surfaces here on Linux; it
+                // concerns that peer only.
+                Err(e) => tracing::debug!(error = %e, "UDP receive failed"),
+            },
+            command = commands.recv() => match command {
+                Some(c) => handle_command(&mut sfu, &mut listeners, c),
+                None => break,
+            },
+            () = sleep => sfu.handle_timeout(Instant::now()),
+        }
+        deadline = flush(&mut sfu, &socket, &mut listeners);
+    }
+    tracing::info!("media engine stopped");
+}
+
+fn handle_command(sfu: &mut Sfu, listeners: &mut HashMap<ParticipantId, EventSender>, c: Command) {
+    let now = Instant::now();
+    match c {
+        Command::Add { id, room, events, reply } => {
+            let r = sfu.add_participant(now, id, room);
+            if r.is_ok() {
+                listeners.insert(id, events);
+            }
+            let _ = reply.send(r);
+        }
+        Command::Offer { id, sdp, reply } => {
+            let _ = reply.send(sfu.handle_offer(now, id, &sdp));
+        }
+        Command::Answer { id, sdp, reply } => {
+            let _ = reply.send(sfu.handle_answer(now, id, &sdp));
+        }
+        Command::Remove { id } => {
+            sfu.remove_participant(now, id);
+            listeners.remove(&id);
+        }
+        Command::Stats { id, reply } => {
+            let _ = reply.send(sfu.participant_stats(id));
+        }
+    }
+}
+
+/// Sends what the SFU produced and routes its events; returns when to wake it next.
+fn flush(sfu: &mut Sfu, socket: &UdpSocket, listeners: &mut HashMap<ParticipantId, EventSender>) -> Instant {
+    loop {
+        match sfu.poll_output() {
+            SfuOutput::Transmit(t) => {
+                if let Err(e) = socket.try_send_to(&t.contents, t.destination) {
+                    // UDP may drop; a full buffer or an unreachable (e.g. IPv6) candidate
+                    // must not stop the engine. NACK and keyframe requests recover.
+                    if e.kind() != ErrorKind::WouldBlock {
+                        tracing::debug!(to = %t.destination, error = %e, "UDP send failed");
+                    }
+                }
+            }
+            SfuOutput::Event(e) => {
+                let id = event_participant(&e);
+                let gone = matches!(e, SfuEvent::Disconnected { .. });
+                if let Some(tx) = listeners.get(&id) {
+                    let _ = tx.send(e);
+                }
+                if gone {
+                    listeners.remove(&id);
+                }
+            }
+            SfuOutput::Timeout(t) => return t,
+        }
+    }
+}
+
+fn event_participant(e: &SfuEvent) -> ParticipantId {
+    match e {
+        SfuEvent::Offer { participant, .. }
+        | SfuEvent::TrackAdded { participant, .. }
+        | SfuEvent::TrackRemoved { participant, .. }
+        | SfuEvent::Connected { participant }
+        | SfuEvent::Disconnected { participant } => *participant,
+    }
+}

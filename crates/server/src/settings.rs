@@ -1,0 +1,308 @@
+//! One typed settings struct, built once at start and passed down (never a global).
+//!
+//! Precedence: built-in defaults → settings file (TOML, `--config` / `PLENARY_CONFIG`) →
+//! environment (`PLENARY_*`) → command-line flags. Unknown keys in the file are refused.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the server needs to know to run.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// HTTP address (portal, API, signalling).
+    pub listen: SocketAddr,
+    /// Where the embedded database and generated secrets live.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; empty means SQLite in the data folder.
+    pub database_url: Option<String>,
+    /// The one UDP port all media uses (0 picks a free port, for tests).
+    pub media_port: u16,
+    /// The address announced to browsers in ICE candidates. Defaults to the HTTP listen
+    /// address when that is a specific address, else 127.0.0.1 (set this on a real server).
+    pub public_ip: Option<IpAddr>,
+    /// Key that signs join tokens. Empty means: generated on first start and kept in the data
+    /// folder. Nodes sharing a database must share this.
+    pub secret: Option<Secret>,
+    /// Serve the browser client from this folder instead of the copy built into the binary
+    /// (for working on the client without rebuilding).
+    pub web_dir: Option<PathBuf>,
+    /// Most participants in one meeting; a join beyond it is refused with a clear message.
+    pub max_participants: usize,
+    /// Log filter, `tracing` syntax (e.g. `info`, `plenary=debug`).
+    pub log: String,
+}
+
+/// A secret that never shows in logs or `Debug` output.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("media_port", &self.media_port)
+            .field("public_ip", &self.public_ip)
+            .field("secret", &self.secret)
+            .field("web_dir", &self.web_dir)
+            .field("max_participants", &self.max_participants)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            media_port: 10000,
+            public_ip: None,
+            secret: None,
+            web_dir: None,
+            max_participants: 100,
+            log: "info".into(),
+        }
+    }
+}
+
+/// Settings given on the command line or in the environment; each overrides the file.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Overrides {
+    /// Settings file (TOML). `plenary default-config` prints one with every key.
+    #[arg(long, env = "PLENARY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// HTTP address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "PLENARY_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Data folder (SQLite database, generated secret) [default: ./data]
+    #[arg(long, env = "PLENARY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: SQLite in the data folder]
+    #[arg(long, env = "PLENARY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// UDP port for all media; 0 picks a free one [default: 10000]
+    #[arg(long, env = "PLENARY_MEDIA_PORT")]
+    pub media_port: Option<u16>,
+    /// IP address announced in ICE candidates (the address browsers reach the server at)
+    #[arg(long, env = "PLENARY_PUBLIC_IP")]
+    pub public_ip: Option<IpAddr>,
+    /// Secret that signs join tokens [default: generated, kept in the data folder]
+    #[arg(long, env = "PLENARY_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Serve the browser client from this folder instead of the built-in copy
+    #[arg(long, env = "PLENARY_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+    /// Most participants in one meeting [default: 100]
+    #[arg(long, env = "PLENARY_MAX_PARTICIPANTS")]
+    pub max_participants: Option<usize>,
+    /// Log filter, e.g. info or plenary_server=debug [default: info]
+    #[arg(long, env = "PLENARY_LOG")]
+    pub log: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read settings file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid settings file {path}: {source}")]
+    Parse {
+        path: String,
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Builds the settings: defaults, then the file, then environment and flags.
+    pub fn load(o: &Overrides) -> Result<Self, SettingsError> {
+        let mut s = match &o.config {
+            Some(path) => Self::from_file(path)?,
+            None => Self::default(),
+        };
+        if let Some(v) = o.listen {
+            s.listen = v;
+        }
+        if let Some(v) = &o.data_dir {
+            s.data_dir = v.clone();
+        }
+        if let Some(v) = o.database_url.as_ref().filter(|v| !v.is_empty()) {
+            s.database_url = Some(v.clone());
+        }
+        if let Some(v) = o.media_port {
+            s.media_port = v;
+        }
+        if let Some(v) = o.public_ip {
+            s.public_ip = Some(v);
+        }
+        if let Some(v) = o.secret.as_ref().filter(|v| !v.is_empty()) {
+            s.secret = Some(Secret(v.clone()));
+        }
+        if let Some(v) = &o.web_dir {
+            s.web_dir = Some(v.clone());
+        }
+        if let Some(v) = o.max_participants {
+            s.max_participants = v;
+        }
+        if let Some(v) = &o.log {
+            s.log = v.clone();
+        }
+        s.validate()?;
+        Ok(s)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|source| SettingsError::Parse {
+            path: path.display().to_string(),
+            source: Box::new(source),
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        if let Some(Secret(s)) = &self.secret
+            && s.len() < 16
+        {
+            return Err(SettingsError::Invalid(
+                "secret must be at least 16 characters".into(),
+            ));
+        }
+        if let Some(ip) = self.public_ip
+            && ip.is_unspecified()
+        {
+            return Err(SettingsError::Invalid(
+                "public_ip must be an address browsers can reach, not 0.0.0.0 or ::".into(),
+            ));
+        }
+        if self.max_participants == 0 {
+            return Err(SettingsError::Invalid("max_participants must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => plenary_store::default_url(&self.data_dir),
+        }
+    }
+
+    /// The address announced in ICE candidates.
+    pub fn announced_ip(&self) -> IpAddr {
+        self.public_ip.unwrap_or_else(|| match self.listen.ip() {
+            ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ip => ip,
+        })
+    }
+
+    /// A settings file with every key and its default, for `plenary default-config`.
+    pub fn default_toml() -> String {
+        let body = toml::to_string_pretty(&Self::default()).unwrap_or_default();
+        format!(
+            "# Plenary settings. Every key is optional; environment variables (PLENARY_LISTEN,\n\
+             # PLENARY_DATA_DIR, PLENARY_DATABASE_URL, PLENARY_MEDIA_PORT, PLENARY_PUBLIC_IP,\n\
+             # PLENARY_SECRET, PLENARY_WEB_DIR, PLENARY_MAX_PARTICIPANTS, PLENARY_LOG) and flags override this file.\n\
+             # Also: database_url = \"postgres://user@host/db\", public_ip = \"203.0.113.7\",\n\
+             # secret = \"at least 16 characters\", web_dir = \"./web\".\n\n{body}"
+        )
+    }
+}
+
+/// `postgres://user:pass@host/db` → `postgres://user:…@host/db`.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:…{}", &url[..s], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_defaults_file_then_overrides() {
+        let dir = std::env::temp_dir().join(format!("plenary-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("plenary.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\nmedia_port = 4000\n").unwrap();
+        let o = Overrides {
+            config: Some(file.clone()),
+            media_port: Some(5000),
+            ..Default::default()
+        };
+        let s = Settings::load(&o).unwrap();
+        assert_eq!(s.listen, "0.0.0.0:9000".parse().unwrap()); // from the file
+        assert_eq!(s.media_port, 5000); // flag/env beats file
+        assert_eq!(s.data_dir, PathBuf::from("data")); // default
+        assert_eq!(s.announced_ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let err = Settings::from_toml("lisen = \"127.0.0.1:1\"").err().unwrap();
+        assert!(err.to_string().contains("lisen"), "{err}");
+        assert!(Settings::from_toml("media_port = 70000").is_err());
+        let o = Overrides {
+            secret: Some("short".into()),
+            ..Default::default()
+        };
+        assert!(matches!(Settings::load(&o), Err(SettingsError::Invalid(_))));
+        let o = Overrides {
+            public_ip: Some("0.0.0.0".parse().unwrap()),
+            ..Default::default()
+        };
+        assert!(matches!(Settings::load(&o), Err(SettingsError::Invalid(_))));
+    }
+
+    #[test]
+    fn default_config_round_trips() {
+        let s = Settings::from_toml(&Settings::default_toml()).unwrap();
+        assert_eq!(s.listen, Settings::default().listen);
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let s = Settings {
+            secret: Some(Secret("correct horse battery staple".into())),
+            database_url: Some("postgres://ada:hunter2@db/plenary".into()),
+            ..Default::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("horse"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("postgres://ada:…@db/plenary"), "{shown}");
+    }
+}

@@ -1,0 +1,252 @@
+//! The signalling WebSocket at `/ws`: one task per connection, reading client messages,
+//! forwarding server messages (from the meeting and from the media engine), and cleaning up
+//! whatever way the connection ends. Protocol: `docs/protocol.md`, types: `plenary-proto`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use axum::routing::get;
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use plenary_media::{MediaError, SfuEvent};
+use plenary_proto::{
+    ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ParticipantId,
+    ParticipantInfo, RoomId, ServerMessage, verify_join_token,
+};
+use tokio::sync::mpsc;
+
+use crate::AppState;
+use crate::names::clean_display_name;
+
+/// Frames up to this size are read and answered with a `too_large` error; larger ones make
+/// the WebSocket layer close the connection with code 1009 (message too big).
+const HARD_FRAME_LIMIT: usize = 4 * MAX_MESSAGE_BYTES;
+/// A client that keeps sending wrong messages is cut off after this many errors.
+const ERROR_BUDGET: u32 = 50;
+/// A client that does not take a message within this time is disconnected.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// A participant's outbox (meeting broadcasts waiting to be written to its socket).
+const OUTBOX: usize = 256;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/ws", get(upgrade))
+}
+
+async fn upgrade(State(app): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(HARD_FRAME_LIMIT)
+        .max_frame_size(HARD_FRAME_LIMIT)
+        .on_upgrade(move |socket| Connection::new(app).run(socket))
+}
+
+#[derive(Debug)]
+struct Joined {
+    id: ParticipantId,
+    room: RoomId,
+}
+
+/// What to do after a message.
+enum Flow {
+    Continue,
+    Close,
+}
+
+struct Connection {
+    app: AppState,
+    joined: Option<Joined>,
+    errors: u32,
+    outbox: mpsc::Sender<ServerMessage>,
+    outbox_rx: mpsc::Receiver<ServerMessage>,
+    events: mpsc::UnboundedSender<SfuEvent>,
+    events_rx: mpsc::UnboundedReceiver<SfuEvent>,
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+impl Connection {
+    fn new(app: AppState) -> Self {
+        let (outbox, outbox_rx) = mpsc::channel(OUTBOX);
+        let (events, events_rx) = mpsc::unbounded_channel();
+        Self {
+            app,
+            joined: None,
+            errors: 0,
+            outbox,
+            outbox_rx,
+            events,
+            events_rx,
+        }
+    }
+
+    async fn run(mut self, socket: WebSocket) {
+        let (mut sink, mut stream) = socket.split();
+        loop {
+            let flow = tokio::select! {
+                frame = stream.next() => match frame {
+                    Some(Ok(Message::Text(text))) => self.handle_text(&mut sink, text.as_str()).await,
+                    Some(Ok(Message::Binary(_))) => {
+                        self.refuse(&mut sink, ErrorCode::BadMessage, "binary frames are not part of the protocol; send JSON text").await
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Flow::Continue,
+                    Some(Ok(Message::Close(_))) | None => Flow::Close,
+                    Some(Err(e)) => {
+                        // Includes frames over HARD_FRAME_LIMIT: the WebSocket layer has
+                        // already sent close code 1009 with the reason.
+                        tracing::debug!(error = %e, "WebSocket read failed");
+                        Flow::Close
+                    }
+                },
+                Some(msg) = self.outbox_rx.recv() => send(&mut sink, &msg).await,
+                Some(event) = self.events_rx.recv() => self.handle_media_event(&mut sink, event).await,
+            };
+            if let Flow::Close = flow {
+                break;
+            }
+        }
+        self.cleanup().await;
+        let _ = sink.close().await;
+    }
+
+    async fn cleanup(&mut self) {
+        if let Some(j) = self.joined.take() {
+            self.app.engine.remove(j.id).await;
+            self.app.meetings.leave(&j.room, j.id);
+            tracing::info!(participant = %j.id, room = %j.room, "left");
+        }
+    }
+
+    /// Sends an error; cuts the connection off when it is fatal or the budget is spent.
+    async fn refuse(&mut self, sink: &mut Sink, code: ErrorCode, message: &str) -> Flow {
+        self.errors += 1;
+        let fatal = self.errors >= ERROR_BUDGET;
+        let message = if fatal {
+            format!("{message} (too many errors: closing)")
+        } else {
+            message.to_owned()
+        };
+        let flow = send(sink, &ServerMessage::error(code, message, fatal)).await;
+        if fatal { Flow::Close } else { flow }
+    }
+
+    async fn fatal(&mut self, sink: &mut Sink, code: ErrorCode, message: &str) -> Flow {
+        let _ = send(sink, &ServerMessage::error(code, message, true)).await;
+        Flow::Close
+    }
+
+    async fn handle_text(&mut self, sink: &mut Sink, text: &str) -> Flow {
+        let msg = match ClientMessage::parse(text) {
+            Ok(m) => m,
+            Err(e) => return self.refuse(sink, e.code, &e.message).await,
+        };
+        match (msg, self.joined.as_ref()) {
+            (ClientMessage::Ping {}, _) => send(sink, &ServerMessage::Pong).await,
+            (ClientMessage::Join { v, room, name, token }, None) => {
+                self.join(sink, v, room, name, token).await
+            }
+            (ClientMessage::Join { .. }, Some(_)) => {
+                self.refuse(sink, ErrorCode::WrongOrder, "already joined; open a new connection to join another room").await
+            }
+            (ClientMessage::Leave {}, _) => Flow::Close,
+            (other, None) => {
+                let what = format!("\"{}\" before \"join\": join first", other.type_name());
+                self.refuse(sink, ErrorCode::WrongOrder, &what).await
+            }
+            (ClientMessage::Offer { sdp }, Some(j)) => {
+                let id = j.id;
+                match self.app.engine.offer(id, sdp).await {
+                    Ok(answer) => send(sink, &ServerMessage::Answer { sdp: answer }).await,
+                    Err(e) => self.media_error(sink, e).await,
+                }
+            }
+            (ClientMessage::Answer { sdp }, Some(j)) => {
+                let id = j.id;
+                match self.app.engine.answer(id, sdp).await {
+                    Ok(()) => Flow::Continue,
+                    Err(e) => self.media_error(sink, e).await,
+                }
+            }
+            (ClientMessage::MediaState { audio, video }, Some(j)) => {
+                self.app.meetings.set_media_state(&j.room, j.id, audio, video);
+                Flow::Continue
+            }
+        }
+    }
+
+    async fn media_error(&mut self, sink: &mut Sink, e: MediaError) -> Flow {
+        let code = match e {
+            MediaError::BadSdp(_) | MediaError::Negotiation(_) => ErrorCode::BadSdp,
+            MediaError::Glare => ErrorCode::Glare,
+            MediaError::NoPendingOffer => ErrorCode::WrongOrder,
+            MediaError::UnknownParticipant(_)
+            | MediaError::DuplicateParticipant(_)
+            | MediaError::Startup(_) => return self.fatal(sink, ErrorCode::Unavailable, &e.to_string()).await,
+        };
+        self.refuse(sink, code, &e.to_string()).await
+    }
+
+    async fn join(&mut self, sink: &mut Sink, v: u32, room: RoomId, name: String, token: String) -> Flow {
+        if v != PROTOCOL_VERSION {
+            let m = format!("protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}");
+            return self.fatal(sink, ErrorCode::UnsupportedVersion, &m).await;
+        }
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let claims = match verify_join_token(&self.app.secret, &token, now) {
+            Ok(c) => c,
+            Err(e) => return self.fatal(sink, ErrorCode::InvalidToken, &e.to_string()).await,
+        };
+        if claims.room != room {
+            return self.fatal(sink, ErrorCode::InvalidToken, "the token is for another room").await;
+        }
+        match self.app.store.get_room(&room).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return self.fatal(sink, ErrorCode::RoomNotFound, "no such room").await,
+            Err(e) => {
+                tracing::error!(error = %e, "room lookup failed");
+                return self.fatal(sink, ErrorCode::Unavailable, "the server cannot read its database right now").await;
+            }
+        }
+        let name = match clean_display_name(claims.name.as_deref().unwrap_or(&name)) {
+            Ok(n) => n,
+            Err(why) => return self.fatal(sink, ErrorCode::BadMessage, why).await,
+        };
+        if self.app.meetings.count(&room) >= self.app.settings.max_participants {
+            let m = format!("this meeting is full ({} participants)", self.app.settings.max_participants);
+            return self.fatal(sink, ErrorCode::RoomFull, &m).await;
+        }
+        let id = self.app.meetings.next_participant_id();
+        if let Err(e) = self.app.engine.add(id, room.clone(), self.events.clone()).await {
+            return self.fatal(sink, ErrorCode::Unavailable, &e.to_string()).await;
+        }
+        let info = ParticipantInfo { id, name: name.clone(), audio: false, video: false };
+        let participants = self.app.meetings.join(&room, info, self.outbox.clone());
+        tracing::info!(participant = %id, %room, "joined");
+        self.joined = Some(Joined { id, room: room.clone() });
+        send(sink, &ServerMessage::Joined { v: PROTOCOL_VERSION, you: id, name, room, participants }).await
+    }
+
+    async fn handle_media_event(&mut self, sink: &mut Sink, event: SfuEvent) -> Flow {
+        let msg = match event {
+            SfuEvent::Offer { sdp, .. } => ServerMessage::Offer { sdp },
+            SfuEvent::TrackAdded { publisher, kind, mid, .. } => {
+                ServerMessage::TrackAdded { participant_id: publisher, kind, mid }
+            }
+            SfuEvent::TrackRemoved { publisher, kind, mid, .. } => {
+                ServerMessage::TrackRemoved { participant_id: publisher, kind, mid }
+            }
+            SfuEvent::Connected { .. } => return Flow::Continue,
+            SfuEvent::Disconnected { .. } => {
+                return self.fatal(sink, ErrorCode::Unavailable, "the media connection was lost; join again").await;
+            }
+        };
+        send(sink, &msg).await
+    }
+}
+
+async fn send(sink: &mut Sink, msg: &ServerMessage) -> Flow {
+    match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(msg.to_json().into()))).await {
+        Ok(Ok(())) => Flow::Continue,
+        _ => Flow::Close,
+    }
+}
