@@ -1,0 +1,371 @@
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use futures_util::{SinkExt as _, StreamExt as _};
+use plenary_proto::{
+    ClientMessage, ErrorCode, MediaKind, PROTOCOL_VERSION, ParticipantId, ParticipantInfo, RoomId,
+    ServerMessage,
+};
+use serde::Deserialize;
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, Frequency, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
+const VIDEO_INTERVAL: Duration = Duration::from_millis(33);
+const AUDIO_BYTES: usize = 120;
+const VIDEO_BYTES: usize = 3_000;
+
+/// How to join.
+#[derive(Debug, Clone)]
+pub struct PeerOptions {
+    /// The server's HTTP address, `host:port`.
+    pub http_addr: String,
+    pub room: RoomId,
+    pub name: String,
+    /// Publish synthetic audio and video; otherwise only receive.
+    pub publish: bool,
+}
+
+/// What a peer has seen so far.
+#[derive(Debug, Clone, Default)]
+pub struct Received {
+    pub you: Option<ParticipantId>,
+    /// Frames received per publisher and kind.
+    pub frames: BTreeMap<(ParticipantId, MediaKind), u64>,
+    /// Frames whose synthetic header named the publisher the SFU said the track was from.
+    pub frames_matching_owner: u64,
+    pub frames_sent: u64,
+    pub connected: bool,
+    pub keyframe_requests: u64,
+    /// Others in the meeting, as signalling reports them.
+    pub participants: BTreeMap<ParticipantId, ParticipantInfo>,
+    pub errors: Vec<(ErrorCode, String)>,
+    pub server_offers: u64,
+}
+
+enum Command {
+    MediaState { audio: bool, video: bool },
+    Leave,
+}
+
+/// A participant running in a background task.
+#[derive(Debug)]
+pub struct Peer {
+    pub id: ParticipantId,
+    state: Arc<Mutex<Received>>,
+    commands: mpsc::UnboundedSender<Command>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Grant {
+    token: String,
+}
+
+impl Peer {
+    /// Asks the API for a join token, opens the WebSocket, joins, and starts negotiating.
+    /// Returns once the server confirmed the join.
+    pub async fn join(opts: PeerOptions) -> anyhow::Result<Peer> {
+        let path = format!("/api/rooms/{}/join", opts.room);
+        let body = serde_json::json!({ "name": opts.name });
+        let (status, grant): (u16, serde_json::Value) =
+            crate::http::call(&opts.http_addr, "POST", &path, Some(&body)).await?;
+        if status != 200 {
+            bail!("join refused: HTTP {status}: {grant}");
+        }
+        let grant: Grant = serde_json::from_value(grant)?;
+
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", opts.http_addr))
+            .await
+            .context("WebSocket connect")?;
+        let join = ClientMessage::Join {
+            v: PROTOCOL_VERSION,
+            room: opts.room.clone(),
+            name: opts.name.clone(),
+            token: grant.token,
+        };
+        ws.send(Message::text(serde_json::to_string(&join)?)).await?;
+        let state = Arc::new(Mutex::new(Received::default()));
+        let id = loop {
+            let Some(frame) = ws.next().await else { bail!("closed before joined") };
+            let Message::Text(text) = frame? else { continue };
+            match serde_json::from_str::<ServerMessage>(text.as_str())? {
+                ServerMessage::Joined { you, participants, .. } => {
+                    let mut s = lock(&state);
+                    s.you = Some(you);
+                    s.participants = participants.into_iter().map(|p| (p.id, p)).collect();
+                    break you;
+                }
+                ServerMessage::Error { code, message, .. } => bail!("join failed: {code:?}: {message}"),
+                _ => {}
+            }
+        };
+
+        let host: SocketAddr = opts.http_addr.parse().context("http_addr must be ip:port")?;
+        let udp = UdpSocket::bind(SocketAddr::new(host.ip(), 0)).await?;
+        let (commands, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(ws, udp, opts.publish, state.clone(), rx));
+        Ok(Peer { id, state, commands, task })
+    }
+
+    /// What the peer has seen so far.
+    pub fn snapshot(&self) -> Received {
+        lock(&self.state).clone()
+    }
+
+    pub fn set_media_state(&self, audio: bool, video: bool) {
+        let _ = self.commands.send(Command::MediaState { audio, video });
+    }
+
+    /// Sends `leave`, and waits for the task to end. Returns the task's error, if it failed.
+    pub async fn leave(self) -> anyhow::Result<()> {
+        let _ = self.commands.send(Command::Leave);
+        self.task.await?
+    }
+
+    /// Whether the background task has ended (on its own: an error or a fatal server message).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+fn lock(s: &Mutex<Received>) -> std::sync::MutexGuard<'_, Received> {
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Media {
+    audio_mid: Option<Mid>,
+    video_mid: Option<Mid>,
+    next_audio: Instant,
+    next_video: Instant,
+    epoch: Instant,
+    seq: u32,
+    keyframe_wanted: bool,
+}
+
+async fn run(
+    mut ws: Ws,
+    udp: UdpSocket,
+    publish: bool,
+    state: Arc<Mutex<Received>>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) -> anyhow::Result<()> {
+    let local = udp.local_addr()?;
+    let mut rtc = Rtc::builder()
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        .build(Instant::now());
+    rtc.add_local_candidate(Candidate::host(local, "udp")?);
+    let mut api = rtc.sdp_api();
+    let mut media = Media {
+        audio_mid: None,
+        video_mid: None,
+        next_audio: Instant::now(),
+        next_video: Instant::now(),
+        epoch: Instant::now(),
+        seq: 0,
+        keyframe_wanted: true,
+    };
+    if publish {
+        media.audio_mid = Some(api.add_media(str0m::media::MediaKind::Audio, Direction::SendOnly, None, None, None));
+        media.video_mid = Some(api.add_media(str0m::media::MediaKind::Video, Direction::SendOnly, None, None, None));
+    } else {
+        api.add_channel("plenary".into());
+    }
+    let (offer, pending) = api.apply().context("nothing to offer")?;
+    let mut pending: Option<SdpPendingOffer> = Some(pending);
+    send(&mut ws, &ClientMessage::Offer { sdp: offer.to_sdp_string() }).await?;
+    if publish {
+        send(&mut ws, &ClientMessage::MediaState { audio: true, video: true }).await?;
+    }
+
+    let mut owners: HashMap<Mid, (ParticipantId, MediaKind)> = HashMap::new();
+    let mut buf = vec![0u8; 2048];
+    let mut deadline = Instant::now();
+    loop {
+        let wake = if publish && lock(&state).connected {
+            deadline.min(media.next_audio).min(media.next_video)
+        } else {
+            deadline
+        };
+        tokio::select! {
+            frame = ws.next() => {
+                let Some(frame) = frame else { bail!("server closed the WebSocket") };
+                let Message::Text(text) = frame? else { continue };
+                let msg: ServerMessage = serde_json::from_str(text.as_str())?;
+                match msg {
+                    ServerMessage::Answer { sdp } => {
+                        let p = pending.take().context("answer without an offer")?;
+                        rtc.sdp_api().accept_answer(p, SdpAnswer::from_sdp_string(&sdp)?)?;
+                    }
+                    ServerMessage::Offer { sdp } => {
+                        let answer = rtc.sdp_api().accept_offer(SdpOffer::from_sdp_string(&sdp)?)?;
+                        lock(&state).server_offers += 1;
+                        send(&mut ws, &ClientMessage::Answer { sdp: answer.to_sdp_string() }).await?;
+                    }
+                    ServerMessage::TrackAdded { participant_id, kind, mid } => {
+                        owners.insert(Mid::from(mid.as_str()), (participant_id, kind));
+                    }
+                    ServerMessage::ParticipantJoined { participant } => {
+                        lock(&state).participants.insert(participant.id, participant);
+                    }
+                    ServerMessage::ParticipantLeft { participant_id } => {
+                        lock(&state).participants.remove(&participant_id);
+                    }
+                    ServerMessage::MediaState { participant_id, audio, video } => {
+                        if let Some(p) = lock(&state).participants.get_mut(&participant_id) {
+                            p.audio = audio;
+                            p.video = video;
+                        }
+                    }
+                    ServerMessage::Error { code, message, fatal } => {
+                        lock(&state).errors.push((code, message.clone()));
+                        if fatal {
+                            bail!("server ended the session: {code:?}: {message}");
+                        }
+                    }
+                    ServerMessage::TrackRemoved { .. } | ServerMessage::Joined { .. } | ServerMessage::Pong => {}
+                }
+            }
+            received = udp.recv_from(&mut buf) => {
+                let (n, source) = received?;
+                if let Ok(contents) = buf[..n].try_into() {
+                    let input = Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination: local, contents });
+                    rtc.handle_input(input)?;
+                }
+            }
+            command = commands.recv() => match command {
+                Some(Command::MediaState { audio, video }) => {
+                    send(&mut ws, &ClientMessage::MediaState { audio, video }).await?;
+                }
+                Some(Command::Leave) | None => {
+                    send(&mut ws, &ClientMessage::Leave {}).await?;
+                    let _ = ws.close(None).await;
+                    return Ok(());
+                }
+            },
+            () = tokio::time::sleep_until(wake.into()) => {
+                let now = Instant::now();
+                rtc.handle_input(Input::Timeout(now))?;
+                if publish && lock(&state).connected {
+                    send_due_media(&mut rtc, &mut media, now, &state)?;
+                }
+            }
+        }
+        deadline = drain(&mut rtc, &udp, &owners, &state, &mut media).await?;
+    }
+}
+
+async fn send(ws: &mut Ws, msg: &ClientMessage) -> anyhow::Result<()> {
+    ws.send(Message::text(serde_json::to_string(msg)?)).await?;
+    Ok(())
+}
+
+async fn drain(
+    rtc: &mut Rtc,
+    udp: &UdpSocket,
+    owners: &HashMap<Mid, (ParticipantId, MediaKind)>,
+    state: &Mutex<Received>,
+    media: &mut Media,
+) -> anyhow::Result<Instant> {
+    loop {
+        match rtc.poll_output()? {
+            Output::Timeout(t) => return Ok(t),
+            Output::Transmit(t) => {
+                let _ = udp.send_to(&t.contents, t.destination).await;
+            }
+            Output::Event(Event::Connected) => {
+                let mut s = lock(state);
+                s.connected = true;
+                media.epoch = Instant::now();
+            }
+            Output::Event(Event::MediaData(d)) => {
+                if let Some(&(owner, kind)) = owners.get(&d.mid) {
+                    let mut s = lock(state);
+                    *s.frames.entry((owner, kind)).or_default() += 1;
+                    if parse_synthetic_frame(&d.data).is_some_and(|(p, k, _)| p == owner && k == kind) {
+                        s.frames_matching_owner += 1;
+                    }
+                }
+            }
+            Output::Event(Event::KeyframeRequest(_)) => {
+                media.keyframe_wanted = true;
+                lock(state).keyframe_requests += 1;
+            }
+            Output::Event(_) => {}
+        }
+    }
+}
+
+fn send_due_media(rtc: &mut Rtc, media: &mut Media, now: Instant, state: &Mutex<Received>) -> anyhow::Result<()> {
+    let me = lock(state).you.unwrap_or(ParticipantId(0));
+    let since = |hz: u64| (now - media.epoch).as_micros() as u64 * hz / 1_000_000;
+    if let (Some(mid), true) = (media.audio_mid, media.next_audio <= now) {
+        let pt = pt_of(rtc, Codec::Opus)?;
+        let data = synthetic_frame(me, MediaKind::Audio, media.seq, false, AUDIO_BYTES);
+        let time = MediaTime::new(since(48_000), Frequency::FORTY_EIGHT_KHZ);
+        if let Some(w) = rtc.writer(mid) {
+            w.write(pt, now, time, data)?;
+            lock(state).frames_sent += 1;
+        }
+        media.next_audio = now + AUDIO_INTERVAL;
+    }
+    if let (Some(mid), true) = (media.video_mid, media.next_video <= now) {
+        let pt = pt_of(rtc, Codec::Vp8)?;
+        let key = std::mem::take(&mut media.keyframe_wanted);
+        let data = synthetic_frame(me, MediaKind::Video, media.seq, key, VIDEO_BYTES);
+        let time = MediaTime::new(since(90_000), Frequency::NINETY_KHZ);
+        if let Some(w) = rtc.writer(mid) {
+            w.write(pt, now, time, data)?;
+            lock(state).frames_sent += 1;
+        }
+        media.next_video = now + VIDEO_INTERVAL;
+    }
+    media.seq = media.seq.wrapping_add(1);
+    Ok(())
+}
+
+fn pt_of(rtc: &Rtc, codec: Codec) -> anyhow::Result<str0m::media::Pt> {
+    rtc.codec_config()
+        .find(|p| p.spec().codec == codec)
+        .map(|p| p.pt())
+        .context("codec not configured")
+}
+
+/// A synthetic frame: a VP8-style first byte (bit 0 clear marks a keyframe), then the
+/// publisher, the kind and a sequence number, so a receiver can check what it got.
+pub fn synthetic_frame(publisher: ParticipantId, kind: MediaKind, seq: u32, keyframe: bool, len: usize) -> Vec<u8> {
+    let mut v = vec![0u8; len.max(14)];
+    v[0] = if keyframe { 0x10 } else { 0x11 };
+    v[1..9].copy_from_slice(&publisher.0.to_be_bytes());
+    v[9] = match kind {
+        MediaKind::Audio => 1,
+        MediaKind::Video => 2,
+    };
+    v[10..14].copy_from_slice(&seq.to_be_bytes());
+    v
+}
+
+/// Reads back what [`synthetic_frame`] wrote.
+pub fn parse_synthetic_frame(d: &[u8]) -> Option<(ParticipantId, MediaKind, u32)> {
+    let publisher = u64::from_be_bytes(d.get(1..9)?.try_into().ok()?);
+    let kind = match d.get(9)? {
+        1 => MediaKind::Audio,
+        2 => MediaKind::Video,
+        _ => return None,
+    };
+    let seq = u32::from_be_bytes(d.get(10..14)?.try_into().ok()?);
+    Some((ParticipantId(publisher), kind, seq))
+}
