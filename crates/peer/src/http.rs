@@ -17,18 +17,38 @@ pub async fn call<B: Serialize, R: DeserializeOwned>(
     path: &str,
     body: Option<&B>,
 ) -> anyhow::Result<(u16, R)> {
-    let (status, bytes) = call_raw(addr, method, path, body.map(serde_json::to_vec).transpose()?).await?;
-    let parsed = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{method} {path}: answer is not the expected JSON: {}", String::from_utf8_lossy(&bytes)))?;
+    let (status, bytes) = call_raw(
+        addr,
+        method,
+        path,
+        body.map(serde_json::to_vec).transpose()?,
+    )
+    .await?;
+    let parsed = serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "{method} {path}: answer is not the expected JSON: {}",
+            String::from_utf8_lossy(&bytes)
+        )
+    })?;
     Ok((status, parsed))
 }
 
 /// Like [`call`] with raw bytes in and out (for tests of malformed bodies).
-pub async fn call_raw(addr: &str, method: &str, path: &str, body: Option<Vec<u8>>) -> anyhow::Result<(u16, Vec<u8>)> {
-    let stream = TcpStream::connect(addr).await.with_context(|| format!("connect {addr}"))?;
+pub async fn call_raw(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
+) -> anyhow::Result<(u16, Vec<u8>)> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("connect {addr}"))?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    let mut req = Request::builder().method(method).uri(path).header("host", addr);
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr);
     if body.is_some() {
         req = req.header("content-type", "application/json");
     }
@@ -37,7 +57,10 @@ pub async fn call_raw(addr: &str, method: &str, path: &str, body: Option<Vec<u8>
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await?.to_bytes().to_vec();
     if status >= 500 {
-        bail!("{method} {path}: HTTP {status}: {}", String::from_utf8_lossy(&bytes));
+        bail!(
+            "{method} {path}: HTTP {status}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
     }
     Ok((status, bytes))
 }

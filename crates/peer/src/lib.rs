@@ -7,4 +7,4 @@
 pub mod http;
 mod peer;
 
-pub use peer::{Peer, PeerOptions, Received, synthetic_frame, parse_synthetic_frame};
+pub use peer::{Peer, PeerOptions, Received, parse_synthetic_frame, synthetic_frame};

@@ -93,28 +93,45 @@ impl Peer {
             name: opts.name.clone(),
             token: grant.token,
         };
-        ws.send(Message::text(serde_json::to_string(&join)?)).await?;
+        ws.send(Message::text(serde_json::to_string(&join)?))
+            .await?;
         let state = Arc::new(Mutex::new(Received::default()));
         let id = loop {
-            let Some(frame) = ws.next().await else { bail!("closed before joined") };
-            let Message::Text(text) = frame? else { continue };
+            let Some(frame) = ws.next().await else {
+                bail!("closed before joined")
+            };
+            let Message::Text(text) = frame? else {
+                continue;
+            };
             match serde_json::from_str::<ServerMessage>(text.as_str())? {
-                ServerMessage::Joined { you, participants, .. } => {
+                ServerMessage::Joined {
+                    you, participants, ..
+                } => {
                     let mut s = lock(&state);
                     s.you = Some(you);
                     s.participants = participants.into_iter().map(|p| (p.id, p)).collect();
                     break you;
                 }
-                ServerMessage::Error { code, message, .. } => bail!("join failed: {code:?}: {message}"),
+                ServerMessage::Error { code, message, .. } => {
+                    bail!("join failed: {code:?}: {message}")
+                }
                 _ => {}
             }
         };
 
-        let host: SocketAddr = opts.http_addr.parse().context("http_addr must be ip:port")?;
+        let host: SocketAddr = opts
+            .http_addr
+            .parse()
+            .context("http_addr must be ip:port")?;
         let udp = UdpSocket::bind(SocketAddr::new(host.ip(), 0)).await?;
         let (commands, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(run(ws, udp, opts.publish, state.clone(), rx));
-        Ok(Peer { id, state, commands, task })
+        Ok(Peer {
+            id,
+            state,
+            commands,
+            task,
+        })
     }
 
     /// What the peer has seen so far.
@@ -142,7 +159,8 @@ fn lock(s: &Mutex<Received>) -> std::sync::MutexGuard<'_, Received> {
     s.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 struct Media {
     audio_mid: Option<Mid>,
@@ -179,16 +197,41 @@ async fn run(
         keyframe_wanted: true,
     };
     if publish {
-        media.audio_mid = Some(api.add_media(str0m::media::MediaKind::Audio, Direction::SendOnly, None, None, None));
-        media.video_mid = Some(api.add_media(str0m::media::MediaKind::Video, Direction::SendOnly, None, None, None));
+        media.audio_mid = Some(api.add_media(
+            str0m::media::MediaKind::Audio,
+            Direction::SendOnly,
+            None,
+            None,
+            None,
+        ));
+        media.video_mid = Some(api.add_media(
+            str0m::media::MediaKind::Video,
+            Direction::SendOnly,
+            None,
+            None,
+            None,
+        ));
     } else {
         api.add_channel("plenary".into());
     }
     let (offer, pending) = api.apply().context("nothing to offer")?;
     let mut pending: Option<SdpPendingOffer> = Some(pending);
-    send(&mut ws, &ClientMessage::Offer { sdp: offer.to_sdp_string() }).await?;
+    send(
+        &mut ws,
+        &ClientMessage::Offer {
+            sdp: offer.to_sdp_string(),
+        },
+    )
+    .await?;
     if publish {
-        send(&mut ws, &ClientMessage::MediaState { audio: true, video: true }).await?;
+        send(
+            &mut ws,
+            &ClientMessage::MediaState {
+                audio: true,
+                video: true,
+            },
+        )
+        .await?;
     }
 
     let mut owners: HashMap<Mid, (ParticipantId, MediaKind)> = HashMap::new();
@@ -295,7 +338,9 @@ async fn drain(
                 if let Some(&(owner, kind)) = owners.get(&d.mid) {
                     let mut s = lock(state);
                     *s.frames.entry((owner, kind)).or_default() += 1;
-                    if parse_synthetic_frame(&d.data).is_some_and(|(p, k, _)| p == owner && k == kind) {
+                    if parse_synthetic_frame(&d.data)
+                        .is_some_and(|(p, k, _)| p == owner && k == kind)
+                    {
                         s.frames_matching_owner += 1;
                     }
                 }
@@ -309,7 +354,12 @@ async fn drain(
     }
 }
 
-fn send_due_media(rtc: &mut Rtc, media: &mut Media, now: Instant, state: &Mutex<Received>) -> anyhow::Result<()> {
+fn send_due_media(
+    rtc: &mut Rtc,
+    media: &mut Media,
+    now: Instant,
+    state: &Mutex<Received>,
+) -> anyhow::Result<()> {
     let me = lock(state).you.unwrap_or(ParticipantId(0));
     let since = |hz: u64| (now - media.epoch).as_micros() as u64 * hz / 1_000_000;
     if let (Some(mid), true) = (media.audio_mid, media.next_audio <= now) {
@@ -346,7 +396,13 @@ fn pt_of(rtc: &Rtc, codec: Codec) -> anyhow::Result<str0m::media::Pt> {
 
 /// A synthetic frame: a VP8-style first byte (bit 0 clear marks a keyframe), then the
 /// publisher, the kind and a sequence number, so a receiver can check what it got.
-pub fn synthetic_frame(publisher: ParticipantId, kind: MediaKind, seq: u32, keyframe: bool, len: usize) -> Vec<u8> {
+pub fn synthetic_frame(
+    publisher: ParticipantId,
+    kind: MediaKind,
+    seq: u32,
+    keyframe: bool,
+    len: usize,
+) -> Vec<u8> {
     let mut v = vec![0u8; len.max(14)];
     v[0] = if keyframe { 0x10 } else { 0x11 };
     v[1..9].copy_from_slice(&publisher.0.to_be_bytes());

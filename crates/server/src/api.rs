@@ -37,7 +37,11 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
@@ -51,7 +55,11 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         // Details go to the log, never to the client.
         tracing::error!(error = %e, "storage error");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server cannot reach its database right now")
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the server cannot reach its database right now",
+        )
     }
 }
 
@@ -69,7 +77,9 @@ impl IntoResponse for ApiError {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn parse_room_id(raw: &str) -> Result<RoomId, ApiError> {
@@ -119,13 +129,22 @@ async fn create_room(
     body: Result<Json<CreateRoom>, JsonRejection>,
 ) -> Result<(StatusCode, Json<RoomView>), ApiError> {
     let Json(body) = body?;
-    let name = match body.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+    let name = match body
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
         Some(n) => clean_room_name(n).map_err(ApiError::bad_request)?,
         None => "Meeting".to_owned(),
     };
     // Random ids collide with negligible probability; retry a few times all the same.
     for _ in 0..5 {
-        let new = NewRoom { id: RoomId::random(), name: name.clone(), created_at: unix_now() as i64 };
+        let new = NewRoom {
+            id: RoomId::random(),
+            name: name.clone(),
+            created_at: unix_now() as i64,
+        };
         match app.store.create_room(&new).await {
             Ok(room) => {
                 tracing::info!(room = %room.id, "room created");
@@ -135,12 +154,23 @@ async fn create_room(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "could not allocate a room id"))
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "could not allocate a room id",
+    ))
 }
 
-async fn get_room(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<RoomView>, ApiError> {
+async fn get_room(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<RoomView>, ApiError> {
     let id = parse_room_id(&id)?;
-    let room = app.store.get_room(&id).await?.ok_or_else(|| ApiError::not_found("no such room"))?;
+    let room = app
+        .store
+        .get_room(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such room"))?;
     Ok(Json(RoomView::new(&app, room)))
 }
 
@@ -169,11 +199,19 @@ async fn join_room(
     let Json(body) = body?;
     let id = parse_room_id(&id)?;
     let name = clean_display_name(&body.name).map_err(ApiError::bad_request)?;
-    app.store.get_room(&id).await?.ok_or_else(|| ApiError::not_found("no such room"))?;
+    app.store
+        .get_room(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such room"))?;
     let exp = unix_now() + JOIN_TOKEN_SECS;
     // Rooms are open to anyone with the link until accounts and roles arrive (portal issue);
     // everyone joins as a participant.
-    let claims = JoinClaims { room: id.clone(), name: Some(name.clone()), role: Role::Participant, exp };
+    let claims = JoinClaims {
+        room: id.clone(),
+        name: Some(name.clone()),
+        role: Role::Participant,
+        exp,
+    };
     Ok(Json(JoinGrant {
         token: sign_join_token(&app.secret, &claims),
         room: id,

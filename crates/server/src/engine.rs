@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use plenary_media::{MediaError, ParticipantId, ParticipantStats, RoomId, Sfu, SfuConfig, SfuEvent, SfuOutput};
+use plenary_media::{
+    MediaError, ParticipantId, ParticipantStats, RoomId, Sfu, SfuConfig, SfuEvent, SfuOutput,
+};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
@@ -59,11 +61,16 @@ impl Engine {
     /// Starts the engine on `socket`, announcing `announce` (the public IP and the socket's
     /// port) as its ICE candidate. The task ends when every handle is dropped.
     pub fn start(socket: UdpSocket, announce: SocketAddr) -> Result<Self, MediaError> {
-        let local_addr = socket.local_addr().map_err(|e| MediaError::Startup(e.to_string()))?;
+        let local_addr = socket
+            .local_addr()
+            .map_err(|e| MediaError::Startup(e.to_string()))?;
         let sfu = Sfu::new(SfuConfig::new(announce), Instant::now())?;
         let (commands, rx) = mpsc::channel(1024);
         tokio::spawn(run(Arc::new(socket), sfu, rx));
-        Ok(Self { commands, local_addr })
+        Ok(Self {
+            commands,
+            local_addr,
+        })
     }
 
     async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
@@ -72,10 +79,20 @@ impl Engine {
         rx.await.ok()
     }
 
-    pub async fn add(&self, id: ParticipantId, room: RoomId, events: EventSender) -> Result<(), MediaError> {
-        self.call(|reply| Command::Add { id, room, events, reply })
-            .await
-            .unwrap_or_else(|| Err(stopped()))
+    pub async fn add(
+        &self,
+        id: ParticipantId,
+        room: RoomId,
+        events: EventSender,
+    ) -> Result<(), MediaError> {
+        self.call(|reply| Command::Add {
+            id,
+            room,
+            events,
+            reply,
+        })
+        .await
+        .unwrap_or_else(|| Err(stopped()))
     }
 
     pub async fn offer(&self, id: ParticipantId, sdp: String) -> Result<String, MediaError> {
@@ -95,7 +112,9 @@ impl Engine {
     }
 
     pub async fn stats(&self, id: ParticipantId) -> Option<ParticipantStats> {
-        self.call(|reply| Command::Stats { id, reply }).await.flatten()
+        self.call(|reply| Command::Stats { id, reply })
+            .await
+            .flatten()
     }
 }
 
@@ -132,7 +151,12 @@ async fn run(socket: Arc<UdpSocket>, mut sfu: Sfu, mut commands: mpsc::Receiver<
 fn handle_command(sfu: &mut Sfu, listeners: &mut HashMap<ParticipantId, EventSender>, c: Command) {
     let now = Instant::now();
     match c {
-        Command::Add { id, room, events, reply } => {
+        Command::Add {
+            id,
+            room,
+            events,
+            reply,
+        } => {
             let r = sfu.add_participant(now, id, room);
             if r.is_ok() {
                 listeners.insert(id, events);
@@ -156,7 +180,11 @@ fn handle_command(sfu: &mut Sfu, listeners: &mut HashMap<ParticipantId, EventSen
 }
 
 /// Sends what the SFU produced and routes its events; returns when to wake it next.
-fn flush(sfu: &mut Sfu, socket: &UdpSocket, listeners: &mut HashMap<ParticipantId, EventSender>) -> Instant {
+fn flush(
+    sfu: &mut Sfu,
+    socket: &UdpSocket,
+    listeners: &mut HashMap<ParticipantId, EventSender>,
+) -> Instant {
     loop {
         match sfu.poll_output() {
             SfuOutput::Transmit(t) => {

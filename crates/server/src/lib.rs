@@ -61,7 +61,10 @@ pub struct Running {
 impl Running {
     /// Waits until the server stops (after the shutdown future given to [`start`] completes).
     pub async fn wait(self) -> anyhow::Result<()> {
-        self.task.await.context("server task failed")?.context("HTTP server failed")
+        self.task
+            .await
+            .context("server task failed")?
+            .context("HTTP server failed")
     }
 }
 
@@ -72,8 +75,12 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
     let settings = Arc::new(settings);
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("cannot create the data folder {}", settings.data_dir.display()))?;
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create the data folder {}",
+            settings.data_dir.display()
+        )
+    })?;
     let store = plenary_store::open(&settings.database_url())
         .await
         .context("cannot open the database")?;
@@ -100,9 +107,16 @@ pub async fn start(
     };
     let router = app(state.clone());
     let task = tokio::spawn(async move {
-        axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
     });
-    Ok(Running { http_addr, media_addr, state, task })
+    Ok(Running {
+        http_addr,
+        media_addr,
+        state,
+        task,
+    })
 }
 
 /// The join-token key: from settings, else from `secret` in the data folder, created on
@@ -114,7 +128,10 @@ fn load_or_create_secret(settings: &Settings) -> anyhow::Result<Arc<[u8]>> {
     let path = settings.data_dir.join("secret");
     match std::fs::read(&path) {
         Ok(bytes) if bytes.len() >= 32 => return Ok(Arc::from(bytes)),
-        Ok(_) => anyhow::bail!("{} is too short to be a secret; delete it to have a new one made", path.display()),
+        Ok(_) => anyhow::bail!(
+            "{} is too short to be a secret; delete it to have a new one made",
+            path.display()
+        ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     }

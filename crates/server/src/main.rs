@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use plenary_server::settings::{Overrides, Settings};
 
 #[derive(Debug, Parser)]
-#[command(name = "plenary", version, about = "Self-hostable video meetings for cooperatives")]
+#[command(
+    name = "plenary",
+    version,
+    about = "Self-hostable video meetings for cooperatives"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -89,5 +93,8 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
 fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

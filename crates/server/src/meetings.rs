@@ -38,13 +38,21 @@ impl Meetings {
     }
 
     /// Adds a participant; returns the others already there and tells them.
-    pub fn join(&self, room: &RoomId, info: ParticipantInfo, outbox: Outbox) -> Vec<ParticipantInfo> {
+    pub fn join(
+        &self,
+        room: &RoomId,
+        info: ParticipantInfo,
+        outbox: Outbox,
+    ) -> Vec<ParticipantInfo> {
         let mut rooms = self.lock();
         let members = rooms.entry(room.clone()).or_default();
         let others: Vec<ParticipantInfo> = members.values().map(|m| m.info.clone()).collect();
-        broadcast(members, &ServerMessage::ParticipantJoined {
-            participant: info.clone(),
-        });
+        broadcast(
+            members,
+            &ServerMessage::ParticipantJoined {
+                participant: info.clone(),
+            },
+        );
         members.insert(info.id, Member { info, outbox });
         others
     }
@@ -58,7 +66,10 @@ impl Meetings {
         if members.remove(&id).is_none() {
             return;
         }
-        broadcast(members, &ServerMessage::ParticipantLeft { participant_id: id });
+        broadcast(
+            members,
+            &ServerMessage::ParticipantLeft { participant_id: id },
+        );
         if members.is_empty() {
             rooms.remove(room);
         }

@@ -5,7 +5,8 @@ pub const MAX_NAME_CHARS: usize = 64;
 
 /// Trims a display name and checks it is 1–64 printable characters.
 pub fn clean_display_name(raw: &str) -> Result<String, &'static str> {
-    clean(raw, MAX_NAME_CHARS).ok_or("a name must be 1 to 64 characters, without control characters")
+    clean(raw, MAX_NAME_CHARS)
+        .ok_or("a name must be 1 to 64 characters, without control characters")
 }
 
 /// Trims a room name and checks it is 1–100 printable characters.
@@ -28,7 +29,10 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(clean_display_name("  Ada Lovelace ").unwrap(), "Ada Lovelace");
+        assert_eq!(
+            clean_display_name("  Ada Lovelace ").unwrap(),
+            "Ada Lovelace"
+        );
         assert_eq!(clean_display_name("Zoë 🎻").unwrap(), "Zoë 🎻");
         assert!(clean_display_name("   ").is_err());
         assert!(clean_display_name("a\u{0}b").is_err());

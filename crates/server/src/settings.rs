@@ -52,7 +52,10 @@ impl fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
-            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
             .field("media_port", &self.media_port)
             .field("public_ip", &self.public_ip)
             .field("secret", &self.secret)
@@ -199,7 +202,9 @@ impl Settings {
             ));
         }
         if self.max_participants == 0 {
-            return Err(SettingsError::Invalid("max_participants must be at least 1".into()));
+            return Err(SettingsError::Invalid(
+                "max_participants must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -272,7 +277,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_values_are_refused() {
-        let err = Settings::from_toml("lisen = \"127.0.0.1:1\"").err().unwrap();
+        let err = Settings::from_toml("lisen = \"127.0.0.1:1\"")
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("lisen"), "{err}");
         assert!(Settings::from_toml("media_port = 70000").is_err());
         let o = Overrides {

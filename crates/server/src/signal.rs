@@ -13,8 +13,8 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use plenary_media::{MediaError, SfuEvent};
 use plenary_proto::{
-    ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ParticipantId,
-    ParticipantInfo, RoomId, ServerMessage, verify_join_token,
+    ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ParticipantId, ParticipantInfo,
+    RoomId, ServerMessage, verify_join_token,
 };
 use tokio::sync::mpsc;
 
@@ -142,11 +142,22 @@ impl Connection {
         };
         match (msg, self.joined.as_ref()) {
             (ClientMessage::Ping {}, _) => send(sink, &ServerMessage::Pong).await,
-            (ClientMessage::Join { v, room, name, token }, None) => {
-                self.join(sink, v, room, name, token).await
-            }
+            (
+                ClientMessage::Join {
+                    v,
+                    room,
+                    name,
+                    token,
+                },
+                None,
+            ) => self.join(sink, v, room, name, token).await,
             (ClientMessage::Join { .. }, Some(_)) => {
-                self.refuse(sink, ErrorCode::WrongOrder, "already joined; open a new connection to join another room").await
+                self.refuse(
+                    sink,
+                    ErrorCode::WrongOrder,
+                    "already joined; open a new connection to join another room",
+                )
+                .await
             }
             (ClientMessage::Leave {}, _) => Flow::Close,
             (other, None) => {
@@ -168,7 +179,9 @@ impl Connection {
                 }
             }
             (ClientMessage::MediaState { audio, video }, Some(j)) => {
-                self.app.meetings.set_media_state(&j.room, j.id, audio, video);
+                self.app
+                    .meetings
+                    .set_media_state(&j.room, j.id, audio, video);
                 Flow::Continue
             }
         }
@@ -181,30 +194,65 @@ impl Connection {
             MediaError::NoPendingOffer => ErrorCode::WrongOrder,
             MediaError::UnknownParticipant(_)
             | MediaError::DuplicateParticipant(_)
-            | MediaError::Startup(_) => return self.fatal(sink, ErrorCode::Unavailable, &e.to_string()).await,
+            | MediaError::Startup(_) => {
+                return self
+                    .fatal(sink, ErrorCode::Unavailable, &e.to_string())
+                    .await;
+            }
         };
         self.refuse(sink, code, &e.to_string()).await
     }
 
-    async fn join(&mut self, sink: &mut Sink, v: u32, room: RoomId, name: String, token: String) -> Flow {
+    async fn join(
+        &mut self,
+        sink: &mut Sink,
+        v: u32,
+        room: RoomId,
+        name: String,
+        token: String,
+    ) -> Flow {
         if v != PROTOCOL_VERSION {
-            let m = format!("protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}");
+            let m = format!(
+                "protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}"
+            );
             return self.fatal(sink, ErrorCode::UnsupportedVersion, &m).await;
         }
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let claims = match verify_join_token(&self.app.secret, &token, now) {
             Ok(c) => c,
-            Err(e) => return self.fatal(sink, ErrorCode::InvalidToken, &e.to_string()).await,
+            Err(e) => {
+                return self
+                    .fatal(sink, ErrorCode::InvalidToken, &e.to_string())
+                    .await;
+            }
         };
         if claims.room != room {
-            return self.fatal(sink, ErrorCode::InvalidToken, "the token is for another room").await;
+            return self
+                .fatal(
+                    sink,
+                    ErrorCode::InvalidToken,
+                    "the token is for another room",
+                )
+                .await;
         }
         match self.app.store.get_room(&room).await {
             Ok(Some(_)) => {}
-            Ok(None) => return self.fatal(sink, ErrorCode::RoomNotFound, "no such room").await,
+            Ok(None) => {
+                return self
+                    .fatal(sink, ErrorCode::RoomNotFound, "no such room")
+                    .await;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "room lookup failed");
-                return self.fatal(sink, ErrorCode::Unavailable, "the server cannot read its database right now").await;
+                return self
+                    .fatal(
+                        sink,
+                        ErrorCode::Unavailable,
+                        "the server cannot read its database right now",
+                    )
+                    .await;
             }
         }
         let name = match clean_display_name(claims.name.as_deref().unwrap_or(&name)) {
@@ -212,32 +260,80 @@ impl Connection {
             Err(why) => return self.fatal(sink, ErrorCode::BadMessage, why).await,
         };
         if self.app.meetings.count(&room) >= self.app.settings.max_participants {
-            let m = format!("this meeting is full ({} participants)", self.app.settings.max_participants);
+            let m = format!(
+                "this meeting is full ({} participants)",
+                self.app.settings.max_participants
+            );
             return self.fatal(sink, ErrorCode::RoomFull, &m).await;
         }
         let id = self.app.meetings.next_participant_id();
-        if let Err(e) = self.app.engine.add(id, room.clone(), self.events.clone()).await {
-            return self.fatal(sink, ErrorCode::Unavailable, &e.to_string()).await;
+        if let Err(e) = self
+            .app
+            .engine
+            .add(id, room.clone(), self.events.clone())
+            .await
+        {
+            return self
+                .fatal(sink, ErrorCode::Unavailable, &e.to_string())
+                .await;
         }
-        let info = ParticipantInfo { id, name: name.clone(), audio: false, video: false };
+        let info = ParticipantInfo {
+            id,
+            name: name.clone(),
+            audio: false,
+            video: false,
+        };
         let participants = self.app.meetings.join(&room, info, self.outbox.clone());
         tracing::info!(participant = %id, %room, "joined");
-        self.joined = Some(Joined { id, room: room.clone() });
-        send(sink, &ServerMessage::Joined { v: PROTOCOL_VERSION, you: id, name, room, participants }).await
+        self.joined = Some(Joined {
+            id,
+            room: room.clone(),
+        });
+        send(
+            sink,
+            &ServerMessage::Joined {
+                v: PROTOCOL_VERSION,
+                you: id,
+                name,
+                room,
+                participants,
+            },
+        )
+        .await
     }
 
     async fn handle_media_event(&mut self, sink: &mut Sink, event: SfuEvent) -> Flow {
         let msg = match event {
             SfuEvent::Offer { sdp, .. } => ServerMessage::Offer { sdp },
-            SfuEvent::TrackAdded { publisher, kind, mid, .. } => {
-                ServerMessage::TrackAdded { participant_id: publisher, kind, mid }
-            }
-            SfuEvent::TrackRemoved { publisher, kind, mid, .. } => {
-                ServerMessage::TrackRemoved { participant_id: publisher, kind, mid }
-            }
+            SfuEvent::TrackAdded {
+                publisher,
+                kind,
+                mid,
+                ..
+            } => ServerMessage::TrackAdded {
+                participant_id: publisher,
+                kind,
+                mid,
+            },
+            SfuEvent::TrackRemoved {
+                publisher,
+                kind,
+                mid,
+                ..
+            } => ServerMessage::TrackRemoved {
+                participant_id: publisher,
+                kind,
+                mid,
+            },
             SfuEvent::Connected { .. } => return Flow::Continue,
             SfuEvent::Disconnected { .. } => {
-                return self.fatal(sink, ErrorCode::Unavailable, "the media connection was lost; join again").await;
+                return self
+                    .fatal(
+                        sink,
+                        ErrorCode::Unavailable,
+                        "the media connection was lost; join again",
+                    )
+                    .await;
             }
         };
         send(sink, &msg).await

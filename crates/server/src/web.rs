@@ -11,7 +11,10 @@ use crate::AppState;
 
 macro_rules! asset {
     ($name:literal) => {
-        ($name, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/", $name)) as &[u8])
+        (
+            $name,
+            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/", $name)) as &[u8],
+        )
     };
 }
 
@@ -33,7 +36,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(|s: State<AppState>| page(s, "index.html")))
         .route("/r/{id}", get(|s: State<AppState>| page(s, "room.html")))
-        .route("/favicon.svg", get(|s: State<AppState>| page(s, "favicon.svg")))
+        .route(
+            "/favicon.svg",
+            get(|s: State<AppState>| page(s, "favicon.svg")),
+        )
         .route("/static/{*path}", get(static_file))
 }
 

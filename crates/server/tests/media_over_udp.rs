@@ -9,7 +9,12 @@ use common::{TestServer, eventually};
 use plenary_peer::{Peer, PeerOptions};
 use plenary_proto::MediaKind;
 
-fn opts(server: &TestServer, room: &plenary_proto::RoomId, name: &str, publish: bool) -> PeerOptions {
+fn opts(
+    server: &TestServer,
+    room: &plenary_proto::RoomId,
+    name: &str,
+    publish: bool,
+) -> PeerOptions {
     PeerOptions {
         http_addr: server.http.clone(),
         room: room.clone(),
@@ -23,14 +28,30 @@ async fn a_published_stream_reaches_another_peer() {
     let server = TestServer::start().await;
     let room = server.create_room("Integration").await;
 
-    let alice = Peer::join(opts(&server, &room, "Alice", true)).await.unwrap();
-    let bob = Peer::join(opts(&server, &room, "Bob", false)).await.unwrap();
+    let alice = Peer::join(opts(&server, &room, "Alice", true))
+        .await
+        .unwrap();
+    let bob = Peer::join(opts(&server, &room, "Bob", false))
+        .await
+        .unwrap();
 
-    eventually(Duration::from_secs(10), "Bob receives Alice's audio and video", || {
-        let s = bob.snapshot();
-        s.frames.get(&(alice.id, MediaKind::Audio)).copied().unwrap_or(0) > 20
-            && s.frames.get(&(alice.id, MediaKind::Video)).copied().unwrap_or(0) > 10
-    })
+    eventually(
+        Duration::from_secs(10),
+        "Bob receives Alice's audio and video",
+        || {
+            let s = bob.snapshot();
+            s.frames
+                .get(&(alice.id, MediaKind::Audio))
+                .copied()
+                .unwrap_or(0)
+                > 20
+                && s.frames
+                    .get(&(alice.id, MediaKind::Video))
+                    .copied()
+                    .unwrap_or(0)
+                    > 10
+        },
+    )
     .await;
 
     let b = bob.snapshot();
@@ -77,21 +98,36 @@ async fn three_peers_in_two_rooms_only_hear_their_own_room() {
     let room_a = server.create_room("A").await;
     let room_b = server.create_room("B").await;
 
-    let a1 = Peer::join(opts(&server, &room_a, "a1", true)).await.unwrap();
-    let a2 = Peer::join(opts(&server, &room_a, "a2", true)).await.unwrap();
-    let b1 = Peer::join(opts(&server, &room_b, "b1", true)).await.unwrap();
+    let a1 = Peer::join(opts(&server, &room_a, "a1", true))
+        .await
+        .unwrap();
+    let a2 = Peer::join(opts(&server, &room_a, "a2", true))
+        .await
+        .unwrap();
+    let b1 = Peer::join(opts(&server, &room_b, "b1", true))
+        .await
+        .unwrap();
 
     eventually(Duration::from_secs(10), "a1 and a2 hear each other", || {
         let s1 = a1.snapshot();
         let s2 = a2.snapshot();
-        s1.frames.get(&(a2.id, MediaKind::Video)).is_some_and(|n| *n > 10)
-            && s2.frames.get(&(a1.id, MediaKind::Video)).is_some_and(|n| *n > 10)
+        s1.frames
+            .get(&(a2.id, MediaKind::Video))
+            .is_some_and(|n| *n > 10)
+            && s2
+                .frames
+                .get(&(a1.id, MediaKind::Video))
+                .is_some_and(|n| *n > 10)
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let s = b1.snapshot();
     assert!(s.connected);
-    assert!(s.frames.is_empty(), "b1 received media from another room: {:?}", s.frames);
+    assert!(
+        s.frames.is_empty(),
+        "b1 received media from another room: {:?}",
+        s.frames
+    );
     assert!(s.participants.is_empty());
     for p in [a1, a2, b1] {
         p.leave().await.unwrap();

@@ -52,7 +52,9 @@ impl TestServer {
     pub async fn create_room(&self, name: &str) -> RoomId {
         let body = serde_json::json!({ "name": name });
         let (status, room): (u16, serde_json::Value) =
-            plenary_peer::http::call(&self.http, "POST", "/api/rooms", Some(&body)).await.unwrap();
+            plenary_peer::http::call(&self.http, "POST", "/api/rooms", Some(&body))
+                .await
+                .unwrap();
         assert_eq!(status, 201, "{room}");
         RoomId::parse(room["id"].as_str().unwrap()).unwrap()
     }
@@ -61,7 +63,9 @@ impl TestServer {
         let body = serde_json::json!({ "name": name });
         let path = format!("/api/rooms/{room}/join");
         let (status, grant): (u16, serde_json::Value) =
-            plenary_peer::http::call(&self.http, "POST", &path, Some(&body)).await.unwrap();
+            plenary_peer::http::call(&self.http, "POST", &path, Some(&body))
+                .await
+                .unwrap();
         assert_eq!(status, 200, "{grant}");
         grant["token"].as_str().unwrap().to_owned()
     }
@@ -81,7 +85,10 @@ impl TestServer {
 pub async fn eventually(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let start = std::time::Instant::now();
     while !cond() {
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

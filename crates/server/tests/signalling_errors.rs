@@ -1,0 +1,291 @@
+//! Malformed signalling gets a clear error and never takes the server or other participants
+//! down: bad JSON, unknown messages, wrong order, oversized and binary frames, bad tokens, bad
+//! SDP, and a client that never stops sending garbage.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestServer, eventually};
+use futures_util::{SinkExt, StreamExt};
+use plenary_peer::{Peer, PeerOptions};
+use plenary_proto::{JoinClaims, MediaKind, PROTOCOL_VERSION, Role, RoomId, sign_join_token};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(server: &TestServer) -> Ws {
+    tokio_tungstenite::connect_async(format!("ws://{}/ws", server.http))
+        .await
+        .unwrap()
+        .0
+}
+
+async fn send(ws: &mut Ws, text: impl Into<String>) {
+    ws.send(Message::text(text.into())).await.unwrap();
+}
+
+/// The next text message, parsed; panics on close or after 5 s.
+async fn next(ws: &mut Ws) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a message within 5 s")
+            .expect("connection still open")
+            .unwrap();
+        if let Message::Text(t) = frame {
+            return serde_json::from_str(t.as_str()).unwrap();
+        }
+    }
+}
+
+/// Asserts an error with `code`, and whether it is fatal.
+async fn expect_error(ws: &mut Ws, code: &str, fatal: bool) -> String {
+    let m = next(ws).await;
+    assert_eq!(m["type"], "error", "{m}");
+    assert_eq!(m["code"], code, "{m}");
+    assert_eq!(m["fatal"], fatal, "{m}");
+    let message = m["message"].as_str().unwrap().to_owned();
+    assert!(!message.is_empty());
+    message
+}
+
+/// The connection still answers.
+async fn assert_alive(ws: &mut Ws) {
+    send(ws, r#"{"type":"ping"}"#).await;
+    assert_eq!(next(ws).await["type"], "pong");
+}
+
+/// The server closes the connection (a close frame or the end of the stream).
+async fn assert_closed(ws: &mut Ws) -> Option<CloseCode> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("closed within 5 s")
+        {
+            None | Some(Err(_)) => return None,
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+async fn join_msg(server: &TestServer, room: &RoomId) -> String {
+    let token = server.join_token(room, "Tester").await;
+    json!({"type":"join","v":PROTOCOL_VERSION,"room":room,"name":"Tester","token":token})
+        .to_string()
+}
+
+#[tokio::test]
+async fn garbage_before_join_gets_clear_errors_and_the_connection_survives() {
+    let server = TestServer::start().await;
+    let mut ws = connect(&server).await;
+
+    send(&mut ws, "{this is not json").await;
+    let m = expect_error(&mut ws, "bad_json", false).await;
+    assert!(m.contains("JSON"), "{m}");
+    send(&mut ws, "[1,2,3]").await;
+    expect_error(&mut ws, "bad_json", false).await;
+    send(&mut ws, r#"{"type":"launch_missiles"}"#).await;
+    let m = expect_error(&mut ws, "unknown_message", false).await;
+    assert!(m.contains("launch_missiles"), "{m}");
+    send(&mut ws, r#"{"type":"join","v":1}"#).await;
+    expect_error(&mut ws, "bad_message", false).await;
+    send(&mut ws, r#"{"type":"offer","sdp":"v=0"}"#).await;
+    let m = expect_error(&mut ws, "wrong_order", false).await;
+    assert!(m.contains("join first"), "{m}");
+    send(&mut ws, r#"{"type":"answer","sdp":"v=0"}"#).await;
+    expect_error(&mut ws, "wrong_order", false).await;
+    ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
+    expect_error(&mut ws, "bad_message", false).await;
+
+    // Over the protocol limit but under the transport limit: an error, and the connection lives.
+    let big = json!({"type":"offer","sdp":"a".repeat(300 * 1024)}).to_string();
+    send(&mut ws, big).await;
+    expect_error(&mut ws, "too_large", false).await;
+    assert_alive(&mut ws).await;
+
+    // Far over the limit: the WebSocket layer closes with 1009 (message too big).
+    send(&mut ws, "x".repeat(3 * 1024 * 1024)).await;
+    let code = assert_closed(&mut ws).await;
+    assert!(matches!(code, None | Some(CloseCode::Size)), "{code:?}");
+
+    // The server is fine.
+    let mut again = connect(&server).await;
+    assert_alive(&mut again).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_joins_are_refused_and_closed() {
+    let server = TestServer::start().await;
+    let room = server.create_room("Joins").await;
+    let token = server.join_token(&room, "T").await;
+
+    let cases = [
+        (
+            json!({"type":"join","v":99,"room":room,"name":"T","token":token}),
+            "unsupported_version",
+        ),
+        (
+            json!({"type":"join","v":1,"room":room,"name":"T","token":"forged.token"}),
+            "invalid_token",
+        ),
+        (
+            json!({"type":"join","v":1,"room":room,"name":"T","token":""}),
+            "invalid_token",
+        ),
+        (
+            json!({"type":"join","v":1,"room":"other-room","name":"T","token":token}),
+            "invalid_token",
+        ),
+    ];
+    for (msg, code) in cases {
+        let mut ws = connect(&server).await;
+        send(&mut ws, msg.to_string()).await;
+        expect_error(&mut ws, code, true).await;
+        assert_closed(&mut ws).await;
+    }
+
+    // A correctly signed token for a room that does not exist.
+    let ghost = RoomId::parse("ghost-room").unwrap();
+    let claims = JoinClaims {
+        room: ghost.clone(),
+        name: None,
+        role: Role::Participant,
+        exp: u64::MAX,
+    };
+    let forged = sign_join_token(b"test-secret-test-secret", &claims);
+    let mut ws = connect(&server).await;
+    send(
+        &mut ws,
+        json!({"type":"join","v":1,"room":ghost,"name":"T","token":forged}).to_string(),
+    )
+    .await;
+    expect_error(&mut ws, "room_not_found", true).await;
+
+    // An expired token.
+    let claims = JoinClaims {
+        room: room.clone(),
+        name: None,
+        role: Role::Participant,
+        exp: 1,
+    };
+    let expired = sign_join_token(b"test-secret-test-secret", &claims);
+    let mut ws = connect(&server).await;
+    send(
+        &mut ws,
+        json!({"type":"join","v":1,"room":room,"name":"T","token":expired}).to_string(),
+    )
+    .await;
+    let m = expect_error(&mut ws, "invalid_token", true).await;
+    assert!(m.contains("expired"), "{m}");
+
+    // A name the token does not fix, and that is blank.
+    let claims = JoinClaims {
+        room: room.clone(),
+        name: None,
+        role: Role::Participant,
+        exp: u64::MAX,
+    };
+    let unnamed = sign_join_token(b"test-secret-test-secret", &claims);
+    let mut ws = connect(&server).await;
+    send(
+        &mut ws,
+        json!({"type":"join","v":1,"room":room,"name":"   ","token":unnamed}).to_string(),
+    )
+    .await;
+    expect_error(&mut ws, "bad_message", true).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_messages_after_join_are_refused_without_harm() {
+    let server = TestServer::start().await;
+    let room = server.create_room("After join").await;
+    let mut ws = connect(&server).await;
+    send(&mut ws, join_msg(&server, &room).await).await;
+    assert_eq!(next(&mut ws).await["type"], "joined");
+
+    send(&mut ws, join_msg(&server, &room).await).await;
+    expect_error(&mut ws, "wrong_order", false).await;
+    send(&mut ws, r#"{"type":"offer","sdp":"this is not SDP"}"#).await;
+    expect_error(&mut ws, "bad_sdp", false).await;
+    send(&mut ws, r#"{"type":"answer","sdp":"v=0"}"#).await;
+    expect_error(&mut ws, "wrong_order", false).await;
+    send(
+        &mut ws,
+        r#"{"type":"media_state","audio":"loud","video":true}"#,
+    )
+    .await;
+    expect_error(&mut ws, "bad_message", false).await;
+    assert_alive(&mut ws).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_garbage_flood_is_cut_off_and_others_keep_their_media() {
+    let server = TestServer::start().await;
+    let room = server.create_room("Flood").await;
+    let opts = |name: &str, publish| PeerOptions {
+        http_addr: server.http.clone(),
+        room: room.clone(),
+        name: name.into(),
+        publish,
+    };
+    let alice = Peer::join(opts("Alice", true)).await.unwrap();
+    let bob = Peer::join(opts("Bob", false)).await.unwrap();
+    let video = |p: &Peer| {
+        p.snapshot()
+            .frames
+            .get(&(alice.id, MediaKind::Video))
+            .copied()
+            .unwrap_or(0)
+    };
+    eventually(Duration::from_secs(10), "Bob receives video", || {
+        video(&bob) > 5
+    })
+    .await;
+
+    // A third client in the same room sends nothing but garbage.
+    let mut ws = connect(&server).await;
+    send(&mut ws, join_msg(&server, &room).await).await;
+    assert_eq!(next(&mut ws).await["type"], "joined");
+    let mut fatal_seen = false;
+    for i in 0..60 {
+        if ws
+            .send(Message::text(format!("garbage {i}")))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+        if let Message::Text(t) = frame {
+            let m: Value = serde_json::from_str(t.as_str()).unwrap();
+            if m["type"] == "error" && m["fatal"] == true {
+                fatal_seen = true;
+            }
+        }
+    }
+    assert!(fatal_seen, "the flooding client was never cut off");
+
+    let before = video(&bob);
+    eventually(Duration::from_secs(5), "Bob's video keeps flowing", || {
+        video(&bob) > before + 10
+    })
+    .await;
+    assert!(!alice.is_finished() && !bob.is_finished());
+    // The flooder left the meeting when it was cut off.
+    eventually(Duration::from_secs(5), "the flooder is gone", || {
+        bob.snapshot().participants.len() == 1
+    })
+    .await;
+    alice.leave().await.unwrap();
+    bob.leave().await.unwrap();
+    server.stop().await;
+}
