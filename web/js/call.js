@@ -1,0 +1,239 @@
+// One person's part in a meeting: the signalling connection, the RTCPeerConnection, and who
+// is in the room. No DOM here: the UI listens to the events this dispatches.
+//
+// Negotiation: the client offers once (its own microphone and camera, always both
+// transceivers, so turning a device on later needs no renegotiation); after that only the
+// server offers and the client answers (no glare).
+
+import { PlenaryError, Signalling, api, wsUrl } from './protocol.js';
+
+/**
+ * @typedef {import('./protocol.js').ParticipantInfo} ParticipantInfo
+ * @typedef {import('./protocol.js').ServerMessage} ServerMessage
+ * @typedef {{id: number, name: string, audio: boolean, video: boolean,
+ *   stream: MediaStream, audioTrack: MediaStreamTrack|null, videoTrack: MediaStreamTrack|null}} Remote
+ */
+
+/**
+ * Events: `joined`, `participant` (detail: Remote, added or changed), `left` (detail: id),
+ * `error` (detail: {code, message, fatal}), `ended` (detail: {reason}).
+ */
+export class Call extends EventTarget {
+  /**
+   * @param {string} room
+   * @param {MediaStream} local the local microphone/camera (may have no tracks)
+   */
+  constructor(room, local) {
+    super();
+    this.room = room;
+    this.local = local;
+    /** @type {number|null} */
+    this.you = null;
+    this.name = '';
+    /** @type {Map<number, Remote>} */
+    this.remotes = new Map();
+    /** @type {Map<string, {participant: number, kind: string}>} mid → owner */
+    this.mids = new Map();
+    /** @type {RTCPeerConnection|null} */
+    this.pc = null;
+    /** @type {Signalling|null} */
+    this.sig = null;
+    /** @type {RTCRtpSender|null} */
+    this.audioSender = null;
+    /** @type {RTCRtpSender|null} */
+    this.videoSender = null;
+    this.audioOn = local.getAudioTracks().length > 0;
+    this.videoOn = local.getVideoTracks().length > 0;
+    /** Negotiation steps run one after another. @type {Promise<void>} */
+    this.queue = Promise.resolve();
+    this.ended = false;
+  }
+
+  /** Gets a token, connects and joins. @param {string} name */
+  async join(name) {
+    const grant = await api('POST', `/api/rooms/${encodeURIComponent(this.room)}/join`, { name });
+    const sig = new Signalling(wsUrl(grant.ws_path));
+    this.sig = sig;
+    sig.addEventListener('message', (e) => this.onMessage(/** @type {CustomEvent} */ (e).detail));
+    sig.addEventListener('close', () => this.end('connection closed'));
+    await sig.opened;
+    const joined = new Promise((resolve, reject) => {
+      /** @param {Event} e */
+      const on = (e) => {
+        const m = /** @type {CustomEvent} */ (e).detail;
+        if (m.type === 'joined') resolve(m);
+        if (m.type === 'error' && m.fatal) reject(new PlenaryError(m.code, m.message));
+      };
+      sig.addEventListener('message', on);
+      sig.addEventListener('close', () => reject(new PlenaryError('unavailable', 'the connection closed')));
+    });
+    sig.join(this.room, name, grant.token);
+    await joined;
+    await this.startMedia();
+  }
+
+  async startMedia() {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    this.pc = pc;
+    const audio = this.local.getAudioTracks()[0];
+    const video = this.local.getVideoTracks()[0];
+    this.audioSender = pc.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [this.local] }).sender;
+    this.videoSender = pc.addTransceiver(video || 'video', { direction: 'sendonly', streams: [this.local] }).sender;
+    pc.addEventListener('track', (e) => this.onTrack(e));
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'failed') this.end('the media connection failed');
+    });
+    this.sendMediaState();
+    await this.negotiate(async () => {
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      this.sig?.send({ type: 'offer', sdp: offer.sdp });
+    });
+  }
+
+  /** Runs a negotiation step after the previous one. @param {() => Promise<void>} step */
+  negotiate(step) {
+    this.queue = this.queue.then(step).catch((err) => {
+      this.dispatchEvent(new CustomEvent('error', { detail: { code: 'negotiation', message: String(err), fatal: false } }));
+    });
+    return this.queue;
+  }
+
+  /** @param {ServerMessage} m */
+  onMessage(m) {
+    switch (m.type) {
+      case 'joined':
+        this.you = m.you;
+        this.name = m.name;
+        for (const p of m.participants) this.upsert(p);
+        this.dispatchEvent(new CustomEvent('joined', { detail: m }));
+        break;
+      case 'participant_joined':
+        this.upsert(m.participant);
+        break;
+      case 'participant_left':
+        this.remotes.delete(m.participant_id);
+        this.dispatchEvent(new CustomEvent('left', { detail: m.participant_id }));
+        break;
+      case 'media_state': {
+        const r = this.remotes.get(m.participant_id);
+        if (r) this.upsert({ id: r.id, name: r.name, audio: m.audio, video: m.video });
+        break;
+      }
+      case 'track_added':
+        this.mids.set(m.mid, { participant: m.participant_id, kind: m.kind });
+        break;
+      case 'track_removed':
+        this.mids.delete(m.mid);
+        break;
+      case 'answer':
+        this.negotiate(() => this.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }));
+        break;
+      case 'offer':
+        this.negotiate(async () => {
+          const pc = this.pc;
+          await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+          const answer = await pc.createAnswer();
+          await pc.setLocalDescription(answer);
+          this.sig?.send({ type: 'answer', sdp: answer.sdp });
+        });
+        break;
+      case 'error':
+        this.dispatchEvent(new CustomEvent('error', { detail: m }));
+        if (m.fatal) this.end(m.message);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** @param {ParticipantInfo} p */
+  upsert(p) {
+    let r = this.remotes.get(p.id);
+    if (!r) {
+      r = { ...p, stream: new MediaStream(), audioTrack: null, videoTrack: null };
+      this.remotes.set(p.id, r);
+    } else {
+      Object.assign(r, { name: p.name, audio: p.audio, video: p.video });
+    }
+    this.dispatchEvent(new CustomEvent('participant', { detail: r }));
+  }
+
+  /** @param {RTCTrackEvent} e */
+  onTrack(e) {
+    const mid = e.transceiver.mid;
+    const owner = mid !== null ? this.mids.get(mid) : undefined;
+    // The server names the publisher in the stream id too ("p<id>"), should the
+    // track_added message ever come late.
+    const fromStream = e.streams[0] && /^p(\d+)$/.exec(e.streams[0].id);
+    const id = owner ? owner.participant : fromStream ? Number(fromStream[1]) : null;
+    const r = id !== null ? this.remotes.get(id) : undefined;
+    if (!r) return;
+    if (e.track.kind === 'audio') r.audioTrack = e.track;
+    else r.videoTrack = e.track;
+    for (const t of r.stream.getTracks()) if (t.kind === e.track.kind) r.stream.removeTrack(t);
+    r.stream.addTrack(e.track);
+    this.dispatchEvent(new CustomEvent('participant', { detail: r }));
+  }
+
+  sendMediaState() {
+    this.sig?.send({ type: 'media_state', audio: this.audioOn, video: this.videoOn });
+  }
+
+  /** Mutes or unmutes the microphone. @param {boolean} on */
+  setAudio(on) {
+    const t = this.local.getAudioTracks()[0];
+    if (!t) return false;
+    t.enabled = on;
+    this.audioOn = on;
+    this.sendMediaState();
+    return true;
+  }
+
+  /**
+   * Turns the camera on (with a fresh track from `getTrack`) or off (the camera is released).
+   * @param {boolean} on @param {() => Promise<MediaStreamTrack|null>} getTrack
+   */
+  async setVideo(on, getTrack) {
+    for (const t of this.local.getVideoTracks()) {
+      t.stop();
+      this.local.removeTrack(t);
+    }
+    let track = null;
+    if (on) {
+      track = await getTrack();
+      if (track) this.local.addTrack(track);
+    }
+    await this.videoSender?.replaceTrack(track);
+    this.videoOn = !!track;
+    this.sendMediaState();
+    return this.videoOn;
+  }
+
+  /** Replaces the microphone track (another device). @param {MediaStreamTrack} track */
+  async replaceAudio(track) {
+    for (const t of this.local.getAudioTracks()) {
+      t.stop();
+      this.local.removeTrack(t);
+    }
+    track.enabled = this.audioOn;
+    this.local.addTrack(track);
+    await this.audioSender?.replaceTrack(track);
+  }
+
+  /** Leaves on purpose. */
+  leave() {
+    this.sig?.send({ type: 'leave' });
+    this.end('left');
+  }
+
+  /** @param {string} reason */
+  end(reason) {
+    if (this.ended) return;
+    this.ended = true;
+    this.pc?.close();
+    this.sig?.close();
+    for (const t of this.local.getTracks()) t.stop();
+    this.dispatchEvent(new CustomEvent('ended', { detail: { reason } }));
+  }
+}

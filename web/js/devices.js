@@ -1,0 +1,70 @@
+// Camera and microphone: getting them, falling back when one is missing or denied, and
+// listing devices for the pickers. No DOM beyond the media APIs.
+
+/**
+ * @typedef {{stream: MediaStream, audioError: string|null, videoError: string|null}} LocalMedia
+ */
+
+/** A person-readable reason for a getUserMedia failure. @param {any} err @param {string} what */
+function reason(err, what) {
+  const name = err && err.name;
+  if (name === 'NotAllowedError' || name === 'SecurityError') return `Access to the ${what} was denied.`;
+  if (name === 'NotFoundError' || name === 'OverconstrainedError') return `No ${what} was found.`;
+  if (name === 'NotReadableError') return `The ${what} is in use by another program.`;
+  return `The ${what} is not available.`;
+}
+
+/**
+ * Gets microphone and camera, each on its own so that one failing leaves the other.
+ * @param {{audioId?: string, videoId?: string}} [choice]
+ * @returns {Promise<LocalMedia>}
+ */
+export async function getLocalMedia(choice = {}) {
+  const stream = new MediaStream();
+  let audioError = null;
+  let videoError = null;
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    const msg = 'This page cannot use a camera or microphone (it needs https or localhost).';
+    return { stream, audioError: msg, videoError: msg };
+  }
+  try {
+    const a = await navigator.mediaDevices.getUserMedia({ audio: choice.audioId ? { deviceId: { exact: choice.audioId } } : true });
+    for (const t of a.getAudioTracks()) stream.addTrack(t);
+  } catch (err) {
+    audioError = reason(err, 'microphone');
+  }
+  const track = await getCamera(choice.videoId).catch((err) => {
+    videoError = reason(err, 'camera');
+    return null;
+  });
+  if (track) stream.addTrack(track);
+  return { stream, audioError, videoError };
+}
+
+/** A camera track. @param {string} [deviceId] @returns {Promise<MediaStreamTrack>} */
+export async function getCamera(deviceId) {
+  const video = {
+    width: { ideal: 640 },
+    height: { ideal: 360 },
+    frameRate: { ideal: 24 },
+    ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
+  };
+  const s = await navigator.mediaDevices.getUserMedia({ video });
+  return s.getVideoTracks()[0];
+}
+
+/** A microphone track. @param {string} [deviceId] @returns {Promise<MediaStreamTrack>} */
+export async function getMicrophone(deviceId) {
+  const s = await navigator.mediaDevices.getUserMedia({ audio: deviceId ? { deviceId: { exact: deviceId } } : true });
+  return s.getAudioTracks()[0];
+}
+
+/** Cameras and microphones, with labels once permission was given. */
+export async function listDevices() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return { cameras: [], microphones: [] };
+  const all = await navigator.mediaDevices.enumerateDevices();
+  return {
+    cameras: all.filter((d) => d.kind === 'videoinput'),
+    microphones: all.filter((d) => d.kind === 'audioinput'),
+  };
+}

@@ -1,0 +1,97 @@
+// Plenary signalling protocol: the WebSocket and its messages. No DOM here.
+// The protocol is documented in docs/protocol.md; the Rust definition is crates/proto.
+
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * @typedef {{id: number, name: string, audio: boolean, video: boolean}} ParticipantInfo
+ * @typedef {'audio'|'video'} MediaKind
+ * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[]}
+ *   | {type: 'participant_joined', participant: ParticipantInfo}
+ *   | {type: 'participant_left', participant_id: number}
+ *   | {type: 'media_state', participant_id: number, audio: boolean, video: boolean}
+ *   | {type: 'offer', sdp: string}
+ *   | {type: 'answer', sdp: string}
+ *   | {type: 'track_added', participant_id: number, kind: MediaKind, mid: string}
+ *   | {type: 'track_removed', participant_id: number, kind: MediaKind, mid: string}
+ *   | {type: 'error', code: string, message: string, fatal: boolean}
+ *   | {type: 'pong'}} ServerMessage
+ * @typedef {{token: string, room: string, name: string, ws_path: string, protocol_version: number}} JoinGrant
+ */
+
+/** An error the API or the server reported, with its stable code. */
+export class PlenaryError extends Error {
+  /** @param {string} code @param {string} message */
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/**
+ * Calls the JSON API.
+ * @param {string} method @param {string} path @param {object} [body]
+ * @returns {Promise<any>}
+ */
+export async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const e = data.error || {};
+    throw new PlenaryError(e.code || `http_${res.status}`, e.message || `HTTP ${res.status}`);
+  }
+  return data;
+}
+
+/**
+ * The signalling connection. Dispatches one DOM-free `message` event per server message
+ * (`event.detail` is the ServerMessage) and `close` when the socket ends.
+ */
+export class Signalling extends EventTarget {
+  /** @param {string} url WebSocket URL */
+  constructor(url) {
+    super();
+    this.ws = new WebSocket(url);
+    this.ws.addEventListener('message', (e) => {
+      let msg;
+      try {
+        msg = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      this.dispatchEvent(new CustomEvent('message', { detail: msg }));
+    });
+    this.ws.addEventListener('close', (e) => {
+      this.dispatchEvent(new CustomEvent('close', { detail: { code: e.code, reason: e.reason } }));
+    });
+    /** @type {Promise<void>} */
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.addEventListener('open', () => resolve(), { once: true });
+      this.ws.addEventListener('error', () => reject(new PlenaryError('unavailable', 'cannot reach the server')), { once: true });
+    });
+  }
+
+  /** @param {object} msg a ClientMessage */
+  send(msg) {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  /** @param {string} room @param {string} name @param {string} token */
+  join(room, name, token) {
+    this.send({ type: 'join', v: PROTOCOL_VERSION, room, name, token });
+  }
+
+  close() {
+    this.ws.close();
+  }
+}
+
+/** The WebSocket URL for a path on this page's server. @param {string} path */
+export function wsUrl(path) {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}${path}`;
+}

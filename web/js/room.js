@@ -1,0 +1,167 @@
+// The room page: the join screen (name, preview, device pickers), then the meeting.
+
+import { api } from './protocol.js';
+import { Call } from './call.js';
+import { getCamera, getLocalMedia, getMicrophone, listDevices } from './devices.js';
+import { TileGrid } from './tiles.js';
+
+/** @param {string} sel @returns {any} */
+const $ = (sel) => document.querySelector(sel);
+const roomId = decodeURIComponent(location.pathname.split('/').pop() || '');
+const NAME_KEY = 'plenary.name';
+
+/** @type {{call: Call|null, pc: RTCPeerConnection|null, local: import('./devices.js').LocalMedia|null}} */
+const state = { call: null, pc: null, local: null };
+// Exposed for people debugging in the console and for the end-to-end tests.
+/** @type {any} */ (window).plenary = state;
+
+/** @param {string} id @param {string} text */
+function say(id, text) {
+  const el = $(id);
+  el.textContent = text;
+  el.hidden = !text;
+}
+
+function show(screen) {
+  for (const s of ['#join', '#meeting', '#ended']) $(s).hidden = s !== screen;
+}
+
+async function init() {
+  show('#join');
+  try {
+    const room = await api('GET', `/api/rooms/${encodeURIComponent(roomId)}`);
+    $('#room-name').textContent = room.name;
+    document.title = `${room.name} · Plenary`;
+    $('#room-link').value = location.href;
+  } catch (err) {
+    say('#join-error', err.code === 'not_found' ? 'This room does not exist. Check the link.' : `Cannot load the room: ${err.message}`);
+    $('#join-button').disabled = true;
+    return;
+  }
+  $('#name').value = localStorage.getItem(NAME_KEY) || '';
+  await preview();
+  // Before joining, a new choice reopens the preview; in the meeting, `wire` handles it.
+  $('#camera').addEventListener('change', () => state.call || preview());
+  $('#microphone').addEventListener('change', () => state.call || preview());
+  $('#join-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    join();
+  });
+}
+
+/** (Re)opens the devices chosen in the pickers and shows the preview. */
+async function preview() {
+  if (state.local) for (const t of state.local.stream.getTracks()) t.stop();
+  const local = await getLocalMedia({ audioId: $('#microphone').value || undefined, videoId: $('#camera').value || undefined });
+  state.local = local;
+  $('#preview').srcObject = local.stream;
+  $('#preview-box').dataset.video = String(local.stream.getVideoTracks().length > 0);
+  const notes = [];
+  if (local.audioError) notes.push(`${local.audioError} You will join listen-only.`);
+  if (local.videoError) notes.push(`${local.videoError} You will join without video.`);
+  say('#device-notes', notes.join(' '));
+  const { cameras, microphones } = await listDevices();
+  fill($('#camera'), cameras, local.stream.getVideoTracks()[0]);
+  fill($('#microphone'), microphones, local.stream.getAudioTracks()[0]);
+}
+
+/** @param {HTMLSelectElement} select @param {MediaDeviceInfo[]} devices @param {MediaStreamTrack|undefined} current */
+function fill(select, devices, current) {
+  const chosen = current?.getSettings().deviceId || select.value;
+  select.replaceChildren(
+    ...devices.filter((d) => d.deviceId).map((d, i) => new Option(d.label || `Device ${i + 1}`, d.deviceId, false, d.deviceId === chosen)),
+  );
+  select.disabled = select.options.length === 0;
+}
+
+async function join() {
+  const name = $('#name').value.trim();
+  if (!name) {
+    say('#join-error', 'Please enter your name.');
+    return;
+  }
+  localStorage.setItem(NAME_KEY, name);
+  say('#join-error', '');
+  $('#join-button').disabled = true;
+  const call = new Call(roomId, state.local.stream);
+  state.call = call;
+  const grid = new TileGrid($('#tiles'));
+  wire(call, grid);
+  try {
+    await call.join(name);
+  } catch (err) {
+    state.call = null;
+    call.end('join failed');
+    show('#join');
+    $('#tiles').replaceChildren();
+    $('#join-button').disabled = false;
+    say('#join-error', `Could not join: ${err.message}`);
+    await preview();
+    return;
+  }
+  state.pc = call.pc;
+  show('#meeting');
+  const notes = [];
+  if (!call.audioOn) notes.push('You are listen-only: no microphone.');
+  if (!call.videoOn) notes.push('Your camera is off or not available.');
+  say('#meeting-notes', notes.join(' '));
+  selfTile(call, grid);
+  updateButtons(call);
+}
+
+/** @param {Call} call @param {TileGrid} grid */
+function selfTile(call, grid) {
+  grid.upsert('self', { name: call.name, audio: call.audioOn, video: call.videoOn, stream: call.local, self: true, participantId: call.you });
+}
+
+/** @param {Call} call @param {TileGrid} grid */
+function wire(call, grid) {
+  call.addEventListener('participant', (e) => {
+    const r = /** @type {CustomEvent} */ (e).detail;
+    grid.upsert(`p${r.id}`, { name: r.name, audio: r.audio, video: r.video, stream: r.stream, participantId: r.id });
+  });
+  call.addEventListener('left', (e) => grid.remove(`p${/** @type {CustomEvent} */ (e).detail}`));
+  call.addEventListener('error', (e) => {
+    const d = /** @type {CustomEvent} */ (e).detail;
+    if (!d.fatal) console.warn('plenary:', d.code, d.message);
+  });
+  call.addEventListener('ended', (e) => {
+    const { reason } = /** @type {CustomEvent} */ (e).detail;
+    $('#ended-reason').textContent = reason === 'left' ? 'You left the meeting.' : `The meeting connection ended: ${reason}`;
+    show('#ended');
+  });
+  $('#mic-button').onclick = () => {
+    if (!call.setAudio(!call.audioOn)) say('#meeting-notes', 'No microphone: you are listen-only.');
+    selfTile(call, grid);
+    updateButtons(call);
+  };
+  $('#cam-button').onclick = async () => {
+    $('#cam-button').disabled = true;
+    const on = await call.setVideo(!call.videoOn, () => getCamera($('#camera').value || undefined).catch(() => null));
+    if (!on && !call.videoOn) say('#meeting-notes', call.local.getVideoTracks().length ? '' : 'Camera off.');
+    $('#cam-button').disabled = false;
+    selfTile(call, grid);
+    updateButtons(call);
+  };
+  $('#leave-button').onclick = () => call.leave();
+  $('#rejoin-button').onclick = () => location.reload();
+  $('#microphone').addEventListener('change', async () => {
+    if (!call.pc) return;
+    const t = await getMicrophone($('#microphone').value).catch(() => null);
+    if (t) await call.replaceAudio(t);
+  });
+}
+
+/** @param {Call} call */
+function updateButtons(call) {
+  const mic = $('#mic-button');
+  mic.setAttribute('aria-pressed', String(!call.audioOn));
+  mic.textContent = call.audioOn ? 'Mute' : 'Unmute';
+  mic.disabled = call.local.getAudioTracks().length === 0;
+  const cam = $('#cam-button');
+  cam.setAttribute('aria-pressed', String(!call.videoOn));
+  cam.textContent = call.videoOn ? 'Stop camera' : 'Start camera';
+}
+
+$('#copy-link')?.addEventListener('click', () => navigator.clipboard?.writeText($('#room-link').value));
+init();

@@ -1,0 +1,91 @@
+// The tile grid: one tile per participant (video, or initials when the camera is off), name,
+// muted icon. Stays usable from 1 to 25 tiles: the grid picks columns to fill the space.
+
+/** Up to two initials for a name. @param {string} name */
+export function initials(name) {
+  const words = name.trim().split(/\s+/).filter(Boolean);
+  const letters = words.length > 1 ? [words[0], words[words.length - 1]] : words;
+  return letters.map((w) => Array.from(w)[0].toUpperCase()).join('') || '?';
+}
+
+/** Columns and rows for `n` tiles in a `w`×`h` area with 16:9 tiles. */
+export function gridShape(n, w, h) {
+  let best = { cols: 1, rows: Math.max(1, n), size: 0 };
+  for (let cols = 1; cols <= Math.max(1, n); cols++) {
+    const rows = Math.ceil(n / cols);
+    const tileW = Math.min(w / cols, ((h / rows) * 16) / 9);
+    if (tileW > best.size) best = { cols, rows, size: tileW };
+  }
+  return best;
+}
+
+export class TileGrid {
+  /** @param {HTMLElement} root */
+  constructor(root) {
+    this.root = root;
+    /** @type {Map<string, HTMLElement>} */
+    this.tiles = new Map();
+    new ResizeObserver(() => this.layout()).observe(root);
+  }
+
+  /**
+   * Adds or updates a tile.
+   * @param {string} key @param {{name: string, audio: boolean, video: boolean, stream: MediaStream|null,
+   *   self?: boolean, participantId?: number|null}} p
+   */
+  upsert(key, p) {
+    let tile = this.tiles.get(key);
+    if (!tile) {
+      tile = document.createElement('figure');
+      tile.className = 'tile';
+      tile.innerHTML = `<video autoplay playsinline muted></video><audio autoplay></audio>
+        <div class="avatar" aria-hidden="true"></div>
+        <figcaption><svg class="muted-icon" viewBox="0 0 24 24" width="14" height="14" role="img" aria-label="Microphone off"><title>Microphone off</title><path fill="currentColor" d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1A7 7 0 0 0 19 11h-2z"/><path stroke="#ff6b6b" stroke-width="2.5" d="M4 3l16 18"/></svg><span class="name"></span></figcaption>`;
+      this.tiles.set(key, tile);
+      this.root.append(tile);
+      this.layout();
+    }
+    tile.dataset.key = key;
+    if (p.participantId != null) tile.dataset.participantId = String(p.participantId);
+    tile.classList.toggle('self', !!p.self);
+    tile.dataset.muted = String(!p.audio);
+    tile.dataset.video = String(p.video);
+    /** @type {HTMLElement} */ (tile.querySelector('.name')).textContent = p.self ? `${p.name} (you)` : p.name;
+    /** @type {HTMLElement} */ (tile.querySelector('.avatar')).textContent = initials(p.name);
+    const video = /** @type {HTMLVideoElement} */ (tile.querySelector('video'));
+    const audio = /** @type {HTMLAudioElement} */ (tile.querySelector('audio'));
+    if (p.stream) {
+      const videoOnly = new MediaStream(p.stream.getVideoTracks());
+      if (!sameTracks(video.srcObject, videoOnly)) video.srcObject = videoOnly;
+      if (!p.self) {
+        const audioOnly = new MediaStream(p.stream.getAudioTracks());
+        if (!sameTracks(audio.srcObject, audioOnly)) audio.srcObject = audioOnly;
+      }
+    }
+  }
+
+  /** @param {string} key */
+  remove(key) {
+    const tile = this.tiles.get(key);
+    if (!tile) return;
+    tile.remove();
+    this.tiles.delete(key);
+    this.layout();
+  }
+
+  layout() {
+    const n = this.tiles.size;
+    const { cols, rows } = gridShape(n, this.root.clientWidth || 800, this.root.clientHeight || 450);
+    this.root.style.setProperty('--cols', String(cols));
+    this.root.style.setProperty('--rows', String(rows));
+    this.root.dataset.count = String(n);
+  }
+}
+
+/** @param {MediaProvider|null} a @param {MediaStream} b */
+function sameTracks(a, b) {
+  if (!(a instanceof MediaStream)) return false;
+  const x = a.getTracks().map((t) => t.id).sort().join();
+  const y = b.getTracks().map((t) => t.id).sort().join();
+  return x === y;
+}

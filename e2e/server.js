@@ -1,0 +1,46 @@
+// Starts the built `plenary` binary for a test: HTTP and media on free ports, a fresh data
+// folder, and waits for its machine-readable ready line.
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const BIN = process.env.PLENARY_BIN || path.join(__dirname, '..', 'target', 'debug', 'plenary');
+
+async function startServer(env = {}) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plenary-e2e-'));
+  const proc = spawn(BIN, ['serve'], {
+    env: {
+      ...process.env,
+      PLENARY_LISTEN: '127.0.0.1:0',
+      PLENARY_MEDIA_PORT: '0',
+      PLENARY_DATA_DIR: dataDir,
+      PLENARY_LOG: process.env.PLENARY_LOG || 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server not ready after 20 s: ${out}`)), 20000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /PLENARY_READY http=(\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(`http://${m[1]}`);
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+  return {
+    url,
+    async stop() {
+      proc.kill('SIGINT');
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+module.exports = { startServer };

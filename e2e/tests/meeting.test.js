@@ -1,0 +1,179 @@
+// Three real browsers meet through Plenary's SFU: each receives the others' audio and video
+// (checked through getStats), a mute is seen by the others, a leaver's tile goes away.
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startServer } = require('../server.js');
+const { launch, newPage, waitFirstMedia, assertFlowing } = require('../webrtc-helpers.js');
+
+const ARTIFACTS = path.join(__dirname, '..', 'artifacts');
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+const PC = 'window.plenary.pc';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  ({ browser } = await launch());
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Creates a room from the landing page; returns its link. */
+async function createRoom(page, name) {
+  await page.goto(server.url);
+  await page.fill('#room-name', name);
+  await page.click('#create-button');
+  await page.waitForSelector('#created:not([hidden])');
+  return page.inputValue('#room-link');
+}
+
+/** Opens the room link, waits for the preview, types a name and joins. */
+async function join(page, link, name, { screenshot } = {}) {
+  await page.goto(link);
+  await page.waitForSelector('#join:not([hidden])');
+  await page.waitForFunction(() => window.plenary.local !== null);
+  await page.fill('#name', name);
+  if (screenshot) {
+    await page.waitForFunction(() => document.getElementById('preview').videoWidth > 0);
+    await page.screenshot({ path: path.join(ARTIFACTS, screenshot) });
+  }
+  await page.click('#join-button');
+  await page.waitForSelector('#meeting:not([hidden])', { timeout: 15000 });
+  return page.evaluate(() => window.plenary.call.you);
+}
+
+const tileCount = (page) => page.locator('#tiles .tile').count();
+
+test('three browsers see and hear each other; mute and leave are shown', async () => {
+  const pages = [];
+  for (const name of ['ada', 'ben', 'cleo']) pages.push(await newPage(browser, { logPrefix: name }));
+  const [ada, ben, cleo] = pages;
+
+  const link = await createRoom(ada, 'E2E assembly');
+  await ada.screenshot({ path: path.join(ARTIFACTS, 'landing.png') });
+  assert.match(link, /\/r\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+
+  const ids = {};
+  ids.ada = await join(ada, link, 'Ada Lovelace', { screenshot: 'join.png' });
+  ids.ben = await join(ben, link, 'Ben Franklin');
+  ids.cleo = await join(cleo, link, 'Cleo');
+
+  // Media: every page decodes two remote videos and receives two remote audio tracks.
+  const first = await waitFirstMedia(pages, PC, 2, 20000);
+  console.log(`first media on all pages after ${first.ms} ms`);
+  const flow = await assertFlowing(pages, PC, 2, 3000);
+  console.table(flow.rows);
+  assert.ok(flow.ok, `media not flowing on every page: ${JSON.stringify(flow.rows)}`);
+
+  for (const p of pages) {
+    await p.waitForFunction(() => document.querySelectorAll('#tiles .tile').length === 3);
+    // Remote tiles play video (not the initials fallback).
+    const remoteWithVideo = await p.locator('#tiles .tile:not(.self)[data-video="true"] video').count();
+    assert.equal(remoteWithVideo, 2);
+  }
+  await ada.screenshot({ path: path.join(ARTIFACTS, 'meeting-3.png') });
+
+  // Cleo mutes: Ada and Ben see the muted icon on Cleo's tile.
+  await cleo.click('#mic-button');
+  for (const p of [ada, ben]) {
+    await p.waitForSelector(`#tiles .tile[data-participant-id="${ids.cleo}"][data-muted="true"] .muted-icon`, { state: 'visible', timeout: 5000 });
+  }
+  assert.equal(await cleo.getAttribute('#mic-button', 'aria-pressed'), 'true');
+  // Cleo's microphone track is disabled, so no sound is sent (muted in the browser itself).
+  assert.equal(await cleo.evaluate(() => window.plenary.call.local.getAudioTracks()[0].enabled), false);
+  await ada.screenshot({ path: path.join(ARTIFACTS, 'meeting-muted.png') });
+
+  // Ben stops his camera: others see his initials instead of video.
+  await ben.click('#cam-button');
+  await ada.waitForSelector(`#tiles .tile[data-participant-id="${ids.ben}"][data-video="false"] .avatar`, { state: 'visible', timeout: 5000 });
+  assert.equal(await ada.textContent(`#tiles .tile[data-participant-id="${ids.ben}"] .avatar`), 'BF');
+
+  // Ben leaves: his tile disappears for Ada and Cleo; he sees the "left" screen.
+  await ben.click('#leave-button');
+  await ben.waitForSelector('#ended:not([hidden])');
+  for (const p of [ada, cleo]) {
+    await p.waitForSelector(`#tiles .tile[data-participant-id="${ids.ben}"]`, { state: 'detached', timeout: 5000 });
+    assert.equal(await tileCount(p), 2);
+  }
+  // Ada and Cleo still exchange media after the renegotiation that removed Ben's tracks.
+  const after2 = await assertFlowing([ada, cleo], PC, 1, 2000);
+  assert.ok(after2.ok, JSON.stringify(after2.rows));
+  await ada.screenshot({ path: path.join(ARTIFACTS, 'meeting-after-leave.png') });
+  await ben.screenshot({ path: path.join(ARTIFACTS, 'left.png') });
+  for (const p of pages) await p.context().close();
+});
+
+test('with camera and microphone denied, a participant joins listen-only and still receives', async () => {
+  const speaker = await newPage(browser, { logPrefix: 'speaker' });
+  const link = await createRoom(speaker, 'Denied devices');
+  const speakerId = await join(speaker, link, 'Speaker');
+
+  // Chromium only gathers loopback ICE candidates once media permission is granted, so the
+  // denial is made at the API: getUserMedia rejects as a browser does when the user says no.
+  const listener = await newPage(browser, { logPrefix: 'listener' });
+  await listener.addInitScript(() => {
+    navigator.mediaDevices.getUserMedia = async () => {
+      throw new DOMException('Permission denied', 'NotAllowedError');
+    };
+  });
+  await listener.goto(link);
+  await listener.waitForSelector('#device-notes:not([hidden])');
+  const note = await listener.textContent('#device-notes');
+  assert.match(note, /microphone was denied.*listen-only/);
+  assert.match(note, /camera was denied.*without video/);
+  await listener.screenshot({ path: path.join(ARTIFACTS, 'join-denied.png') });
+  const listenerId = await join(listener, link, 'Listener');
+  assert.match(await listener.textContent('#meeting-notes'), /listen-only/);
+
+  await waitFirstMedia([listener], PC, 1, 20000);
+  const flow = await assertFlowing([listener], PC, 1, 2000);
+  assert.ok(flow.ok, JSON.stringify(flow.rows));
+  // The speaker sees the listener as muted, with initials.
+  await speaker.waitForSelector(`#tiles .tile[data-participant-id="${listenerId}"][data-muted="true"][data-video="false"]`, { timeout: 5000 });
+  assert.equal(await listener.isDisabled('#mic-button'), true);
+  await listener.screenshot({ path: path.join(ARTIFACTS, 'meeting-listen-only.png') });
+  assert.ok(speakerId > 0);
+  await speaker.context().close();
+  await listener.context().close();
+});
+
+test('the tile layout stays usable from 1 to 25 participants', async () => {
+  const page = await newPage(browser);
+  await page.goto(server.url);
+  const sizes = await page.evaluate(async () => {
+    const { TileGrid } = await import('/static/js/tiles.js');
+    document.body.innerHTML = '<section id="meeting"><div id="tiles" class="tiles"></div></section>';
+    const root = document.getElementById('tiles');
+    const grid = new TileGrid(root);
+    const out = [];
+    for (let n = 1; n <= 25; n++) {
+      grid.upsert(`t${n}`, { name: `Person ${n}`, audio: n % 3 !== 0, video: false, stream: null });
+      grid.layout();
+      const boxes = [...root.querySelectorAll('.tile')].map((t) => t.getBoundingClientRect());
+      const inside = boxes.every((b) => b.left >= 0 && b.top >= 0 && b.right <= innerWidth + 0.5 && b.bottom <= innerHeight + 0.5);
+      const overlap = boxes.some((a, i) => boxes.some((b, j) => i < j && a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1));
+      out.push({ n, minW: Math.min(...boxes.map((b) => b.width)), minH: Math.min(...boxes.map((b) => b.height)), inside, overlap });
+    }
+    return out;
+  });
+  for (const s of sizes) {
+    assert.ok(s.inside, `tiles overflow the window at ${s.n}`);
+    assert.ok(!s.overlap, `tiles overlap at ${s.n}`);
+    assert.ok(s.minW >= 150 && s.minH >= 90, `tiles too small at ${s.n}: ${s.minW}×${s.minH}`);
+  }
+  await page.screenshot({ path: path.join(ARTIFACTS, 'layout-25.png') });
+  await page.context().close();
+});
+
+test('a bad room link says so', async () => {
+  const page = await newPage(browser);
+  await page.goto(`${server.url}/r/no-such-room`);
+  await page.waitForSelector('#join-error:not([hidden])');
+  assert.match(await page.textContent('#join-error'), /does not exist/);
+  assert.equal(await page.isDisabled('#join-button'), true);
+  await page.context().close();
+});
