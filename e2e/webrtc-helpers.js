@@ -49,8 +49,12 @@ async function newPage(browser, { logPrefix, viewport } = {}) {
   });
   const page = await ctx.newPage();
   if (logPrefix) {
+    // Every page's console is kept for diagnosis (artifacts/<prefix>.console.log).
+    page.consoleLines = [];
     page.on('console', (m) => {
-      if (process.env.E2E_CONSOLE) console.log(`[${logPrefix}] ${m.type()}: ${m.text().slice(0, 300)}`);
+      const line = `[${logPrefix}] ${m.type()}: ${m.text().slice(0, 300)}`;
+      page.consoleLines.push(`${new Date().toISOString()} ${line}`);
+      if (process.env.E2E_CONSOLE) console.log(line);
     });
     page.on('pageerror', (e) => console.log(`[${logPrefix}] pageerror: ${e.message}`));
   }

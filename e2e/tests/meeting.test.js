@@ -42,7 +42,18 @@ async function join(page, link, name, { screenshot } = {}) {
     await page.screenshot({ path: path.join(ARTIFACTS, screenshot) });
   }
   await page.click('#join-button');
-  await page.waitForSelector('#meeting:not([hidden])', { timeout: 15000 });
+  try {
+    await page.waitForSelector('#meeting:not([hidden])', { timeout: 15000 });
+  } catch (err) {
+    // Say what the page shows and logged, not only that it timed out.
+    const shown = await page.evaluate(() => ({
+      joinError: document.getElementById('join-error').textContent,
+      ended: document.getElementById('ended-reason').textContent,
+      steps: window.plenary.steps,
+    }));
+    await page.screenshot({ path: path.join(ARTIFACTS, `join-timeout-${name}.png`) });
+    throw new Error(`${name} did not get into the meeting: ${JSON.stringify(shown)}\n${(page.consoleLines || []).join('\n')}`);
+  }
   return page.evaluate(() => window.plenary.call.you);
 }
 

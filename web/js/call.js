@@ -47,16 +47,26 @@ export class Call extends EventTarget {
     /** Negotiation steps run one after another. @type {Promise<void>} */
     this.queue = Promise.resolve();
     this.ended = false;
+    /** @type {string[]} */
+    this.steps = [];
+  }
+
+  /** Records a step of the join, for diagnosis. @param {string} what */
+  step(what) {
+    this.steps.push(`${Math.round(performance.now())}ms ${what}`);
   }
 
   /** Gets a token, connects and joins. @param {string} name */
   async join(name) {
+    this.step('token');
     const grant = await api('POST', `/api/rooms/${encodeURIComponent(this.room)}/join`, { name });
+    this.step('connect');
     const sig = new Signalling(wsUrl(grant.ws_path));
     this.sig = sig;
     sig.addEventListener('message', (e) => this.onMessage(/** @type {CustomEvent} */ (e).detail));
     sig.addEventListener('close', () => this.end('connection closed'));
     await sig.opened;
+    this.step('join');
     const joined = new Promise((resolve, reject) => {
       /** @param {Event} e */
       const on = (e) => {
@@ -69,7 +79,9 @@ export class Call extends EventTarget {
     });
     sig.join(this.room, name, grant.token);
     await joined;
+    this.step('offer');
     await this.startMedia();
+    this.step('offered');
   }
 
   async startMedia() {

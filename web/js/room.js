@@ -10,8 +10,8 @@ const $ = (sel) => document.querySelector(sel);
 const roomId = decodeURIComponent(location.pathname.split('/').pop() || '');
 const NAME_KEY = 'plenary.name';
 
-/** @type {{call: Call|null, pc: RTCPeerConnection|null, local: import('./devices.js').LocalMedia|null}} */
-const state = { call: null, pc: null, local: null };
+/** @type {{call: Call|null, pc: RTCPeerConnection|null, local: import('./devices.js').LocalMedia|null, steps: string[]}} */
+const state = { call: null, pc: null, local: null, steps: [] };
 // Exposed for people debugging in the console and for the end-to-end tests.
 /** @type {any} */ (window).plenary = state;
 
@@ -85,6 +85,7 @@ async function join() {
   $('#join-button').disabled = true;
   const call = new Call(roomId, state.local.stream);
   state.call = call;
+  state.steps = call.steps;
   const grid = new TileGrid($('#tiles'));
   wire(call, grid);
   try {

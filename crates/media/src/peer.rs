@@ -24,6 +24,9 @@ const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
 const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 
 /// What one peer's output means for the others.
+// Frames are nearly all of what propagates, through one reused buffer: boxing them would
+// cost an allocation per frame to save space that is not held anyway.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Propagate {
     /// A frame to forward to every subscriber of this track.

@@ -1,4 +1,5 @@
 //! Every subscriber receives every publisher's audio and video; nobody receives their own.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! A late joiner cannot decode anything until the next keyframe: the SFU asks the publisher
 //! for one as soon as the late joiner's video track is negotiated.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! When a participant leaves, their tracks stop being forwarded and the others' transceivers
 //! for them are stopped by a renegotiation; everyone else's media keeps flowing.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 mod common;
 

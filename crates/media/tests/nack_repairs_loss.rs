@@ -1,5 +1,6 @@
 //! Seeded packet loss between a publisher and the SFU is repaired by NACK and RTX: the SFU
 //! asks for the lost packets, the publisher resends them, and subscribers get every frame.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The HTTP API answers malformed requests with clear JSON errors.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The real server on port 0; headless str0m peers join over the real WebSocket and UDP on
 //! loopback. One publishes synthetic audio and video, the others receive it.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 mod common;
 

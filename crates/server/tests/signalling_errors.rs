@@ -1,6 +1,7 @@
 //! Malformed signalling gets a clear error and never takes the server or other participants
 //! down: bad JSON, unknown messages, wrong order, oversized and binary frames, bad tokens, bad
 //! SDP, and a client that never stops sending garbage.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 mod common;
 

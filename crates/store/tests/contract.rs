@@ -3,6 +3,7 @@
 //! PostgreSQL is expected at `PLENARY_TEST_POSTGRES_URL` (default: the machine's local server,
 //! database `test`); the test command starts it if it is not running. Each run works in a fresh
 //! schema and drops it afterwards. A missing server fails the test: it is never skipped.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! A simulated network for the SFU core: in-memory str0m clients, one [`Sfu`], a `Netem`
 //! link in each direction per client, and a clock that only moves when the test says so.
 //! Modelled on str0m's own `tests/common.rs`: `progress` runs whichever event is due first.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;

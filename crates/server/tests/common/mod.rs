@@ -1,6 +1,6 @@
 //! Starts a real Plenary server for a test: HTTP on port 0, media on an ephemeral UDP port,
 //! SQLite in a fresh temporary folder.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::time::Duration;
