@@ -4,6 +4,7 @@
 
 mod model;
 mod postgres;
+mod sql;
 mod sqlite;
 
 use std::future::Future;
