@@ -35,7 +35,7 @@ async function createRoom(page, name) {
 async function join(page, link, name, { screenshot } = {}) {
   await page.goto(link);
   await page.waitForSelector('#join:not([hidden])');
-  await page.waitForFunction(() => window.plenary.local !== null);
+  await page.waitForSelector('#join-button:enabled');
   await page.fill('#name', name);
   if (screenshot) {
     await page.waitForFunction(() => document.getElementById('preview').videoWidth > 0);

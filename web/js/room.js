@@ -39,14 +39,17 @@ async function init() {
     return;
   }
   $('#name').value = localStorage.getItem(NAME_KEY) || '';
-  await preview();
+  // Handlers first, so that an early click never falls through to a native form submit.
+  $('#join-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (state.local) join();
+  });
   // Before joining, a new choice reopens the preview; in the meeting, `wire` handles it.
   $('#camera').addEventListener('change', () => state.call || preview());
   $('#microphone').addEventListener('change', () => state.call || preview());
-  $('#join-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    join();
-  });
+  $('#join-button').disabled = true;
+  await preview();
+  $('#join-button').disabled = false;
 }
 
 /** (Re)opens the devices chosen in the pickers and shows the preview. */
