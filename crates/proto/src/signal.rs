@@ -273,6 +273,37 @@ mod tests {
     }
 
     #[test]
+    fn random_and_mangled_input_never_panics() {
+        // Seeded, so a failure replays: random bytes, and valid messages with bytes flipped.
+        let mut x: u64 = 7;
+        let mut next = move || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) as usize
+        };
+        let valid = r#"{"type":"join","v":1,"room":"abc-defg-hij","name":"Ada","token":"t.s"}"#;
+        for i in 0..20_000 {
+            let text: String = if i % 2 == 0 {
+                (0..next() % 80)
+                    .map(|_| char::from_u32((next() % 0x250) as u32).unwrap_or('?'))
+                    .collect()
+            } else {
+                let mut b = valid.as_bytes().to_vec();
+                for _ in 0..1 + next() % 4 {
+                    let at = next() % b.len();
+                    const JUNK: &[u8] = b"{}[]\":,0aZ \\";
+                    b[at] = JUNK[next() % JUNK.len()];
+                }
+                String::from_utf8_lossy(&b).into_owned()
+            };
+            if let Err(e) = ClientMessage::parse(&text) {
+                assert!(!e.message.is_empty());
+            }
+        }
+    }
+
+    #[test]
     fn unknown_type_is_truncated_in_the_message() {
         let long = "x".repeat(10_000);
         let err = ClientMessage::parse(&format!(r#"{{"type":"{long}"}}"#)).unwrap_err();
