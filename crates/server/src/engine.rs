@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use plenary_media::{
@@ -49,6 +50,27 @@ pub struct Engine {
     commands: mpsc::Sender<Command>,
     /// The UDP address media is received on.
     pub local_addr: SocketAddr,
+    /// Traffic counters, updated by the engine task, read by `/metrics`.
+    pub counters: Arc<Counters>,
+}
+
+/// Cumulative UDP traffic of the media engine.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub packets_received: AtomicU64,
+    pub bytes_received: AtomicU64,
+    pub packets_sent: AtomicU64,
+    pub bytes_sent: AtomicU64,
+    /// Datagrams that could not be sent (socket buffer full, unreachable address).
+    pub send_errors: AtomicU64,
+    pub participants: AtomicU64,
+}
+
+impl Counters {
+    fn add(counter: &AtomicU64, n: u64) {
+        // Relaxed: independent monotonic counters, read only for reporting.
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Command {
@@ -66,10 +88,12 @@ impl Engine {
             .map_err(|e| MediaError::Startup(e.to_string()))?;
         let sfu = Sfu::new(SfuConfig::new(announce), Instant::now())?;
         let (commands, rx) = mpsc::channel(1024);
-        tokio::spawn(run(Arc::new(socket), sfu, rx));
+        let counters = Arc::new(Counters::default());
+        tokio::spawn(run(Arc::new(socket), sfu, rx, counters.clone()));
         Ok(Self {
             commands,
             local_addr,
+            counters,
         })
     }
 
@@ -122,7 +146,12 @@ fn stopped() -> MediaError {
     MediaError::Startup("the media engine has stopped".into())
 }
 
-async fn run(socket: Arc<UdpSocket>, mut sfu: Sfu, mut commands: mpsc::Receiver<Command>) {
+async fn run(
+    socket: Arc<UdpSocket>,
+    mut sfu: Sfu,
+    mut commands: mpsc::Receiver<Command>,
+    counters: Arc<Counters>,
+) {
     let mut listeners: HashMap<ParticipantId, EventSender> = HashMap::new();
     let mut buf = vec![0u8; 2048];
     let mut deadline = Instant::now();
@@ -131,6 +160,8 @@ async fn run(socket: Arc<UdpSocket>, mut sfu: Sfu, mut commands: mpsc::Receiver<
         tokio::select! {
             received = socket.recv_from(&mut buf) => match received {
                 Ok((n, source)) => {
+                    Counters::add(&counters.packets_received, 1);
+                    Counters::add(&counters.bytes_received, n as u64);
                     sfu.handle_receive(Instant::now(), source, &buf[..n]);
                 }
                 // ICMP "port unreachable" from a peer that left surfaces here on Linux; it
@@ -138,12 +169,15 @@ async fn run(socket: Arc<UdpSocket>, mut sfu: Sfu, mut commands: mpsc::Receiver<
                 Err(e) => tracing::debug!(error = %e, "UDP receive failed"),
             },
             command = commands.recv() => match command {
-                Some(c) => handle_command(&mut sfu, &mut listeners, c),
+                Some(c) => {
+                    handle_command(&mut sfu, &mut listeners, c);
+                    counters.participants.store(sfu.participant_count() as u64, Ordering::Relaxed);
+                }
                 None => break,
             },
             () = sleep => sfu.handle_timeout(Instant::now()),
         }
-        deadline = flush(&mut sfu, &socket, &mut listeners);
+        deadline = flush(&mut sfu, &socket, &mut listeners, &counters);
     }
     tracing::info!("media engine stopped");
 }
@@ -184,15 +218,23 @@ fn flush(
     sfu: &mut Sfu,
     socket: &UdpSocket,
     listeners: &mut HashMap<ParticipantId, EventSender>,
+    counters: &Counters,
 ) -> Instant {
     loop {
         match sfu.poll_output() {
             SfuOutput::Transmit(t) => {
-                if let Err(e) = socket.try_send_to(&t.contents, t.destination) {
-                    // UDP may drop; a full buffer or an unreachable (e.g. IPv6) candidate
-                    // must not stop the engine. NACK and keyframe requests recover.
-                    if e.kind() != ErrorKind::WouldBlock {
-                        tracing::debug!(to = %t.destination, error = %e, "UDP send failed");
+                match socket.try_send_to(&t.contents, t.destination) {
+                    Ok(n) => {
+                        Counters::add(&counters.packets_sent, 1);
+                        Counters::add(&counters.bytes_sent, n as u64);
+                    }
+                    Err(e) => {
+                        Counters::add(&counters.send_errors, 1);
+                        // UDP may drop; a full buffer or an unreachable (e.g. IPv6) candidate
+                        // must not stop the engine. NACK and keyframe requests recover.
+                        if e.kind() != ErrorKind::WouldBlock {
+                            tracing::debug!(to = %t.destination, error = %e, "UDP send failed");
+                        }
                     }
                 }
             }

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod engine;
 pub mod meetings;
+pub mod metrics;
 pub mod names;
 pub mod settings;
 pub mod signal;
@@ -44,6 +45,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
         .merge(signal::router())
+        .merge(metrics::router())
         .merge(web::router())
         .layer(DefaultBodyLimit::max(64 * 1024))
         .with_state(state)

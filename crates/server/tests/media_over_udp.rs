@@ -69,6 +69,22 @@ async fn a_published_stream_reaches_another_peer() {
     assert!(alice_seen.audio && alice_seen.video);
     assert!(b.errors.is_empty(), "{:?}", b.errors);
 
+    // The operators' metrics count the forwarded traffic and the participants.
+    let (status, text) = plenary_peer::http::call_raw(&server.http, "GET", "/metrics", None)
+        .await
+        .unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert_eq!(status, 200);
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing in {text}"))
+    };
+    assert!(value("plenary_media_packets_sent_total") > 30);
+    assert!(value("plenary_media_bytes_received_total") > 30_000);
+    assert_eq!(value("plenary_media_participants"), 2);
+
     // Alice mutes; Bob sees it.
     alice.set_media_state(false, true);
     eventually(Duration::from_secs(5), "Bob sees Alice muted", || {
