@@ -4,7 +4,10 @@
 //!
 //! Used by the server's integration tests, and the base of the load generator.
 
+pub mod accounting;
+pub mod frame;
 pub mod http;
 mod peer;
 
-pub use peer::{Peer, PeerOptions, Received, parse_synthetic_frame, synthetic_frame};
+pub use accounting::Accounting;
+pub use peer::{Peer, PeerOptions, Publish, Received};

@@ -19,10 +19,15 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::accounting::Accounting;
+use crate::frame::{
+    FrameHeader, HEADER_BYTES, micros_since_epoch, parse_synthetic_frame, synthetic_frame,
+};
+
 const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
-const VIDEO_INTERVAL: Duration = Duration::from_millis(33);
+const VIDEO_INTERVAL: Duration = Duration::from_micros(33_333);
+/// An Opus frame at about 48 kbit/s.
 const AUDIO_BYTES: usize = 120;
-const VIDEO_BYTES: usize = 3_000;
 
 /// How to join.
 #[derive(Debug, Clone)]
@@ -31,8 +36,44 @@ pub struct PeerOptions {
     pub http_addr: String,
     pub room: RoomId,
     pub name: String,
-    /// Publish synthetic audio and video; otherwise only receive.
-    pub publish: bool,
+    /// What to send; [`Publish::NOTHING`] only receives.
+    pub publish: Publish,
+}
+
+/// What a peer publishes: synthetic Opus-sized audio (50 frames/s) and VP8-sized video
+/// (30 frames/s at `video_kbps`) on `video_tracks` tracks (a camera, a screen…).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Publish {
+    pub audio: bool,
+    pub video_tracks: u8,
+    pub video_kbps: u32,
+}
+
+impl Publish {
+    pub const NOTHING: Publish = Publish {
+        audio: false,
+        video_tracks: 0,
+        video_kbps: 0,
+    };
+    pub const AUDIO: Publish = Publish {
+        audio: true,
+        video_tracks: 0,
+        video_kbps: 0,
+    };
+    pub const AUDIO_VIDEO: Publish = Publish {
+        audio: true,
+        video_tracks: 1,
+        video_kbps: 500,
+    };
+
+    fn any(&self) -> bool {
+        self.audio || self.video_tracks > 0
+    }
+
+    /// Bytes in one video frame at 30 frames/s.
+    fn video_frame_bytes(&self) -> usize {
+        (self.video_kbps as usize * 1000 / 8 / 30).max(HEADER_BYTES)
+    }
 }
 
 /// What a peer has seen so far.
@@ -44,6 +85,8 @@ pub struct Received {
     /// Frames whose synthetic header named the publisher the SFU said the track was from.
     pub frames_matching_owner: u64,
     pub frames_sent: u64,
+    /// Loss and latency since the last [`Peer::reset_accounting`].
+    pub accounting: Accounting,
     pub connected: bool,
     pub keyframe_requests: u64,
     /// Others in the meeting, as signalling reports them.
@@ -149,6 +192,11 @@ impl Peer {
         self.task.await?
     }
 
+    /// Starts a new measurement window: clears loss and latency accounting.
+    pub fn reset_accounting(&self) {
+        lock(&self.state).accounting = Accounting::default();
+    }
+
     /// Whether the background task has ended (on its own: an error or a fatal server message).
     pub fn is_finished(&self) -> bool {
         self.task.is_finished()
@@ -163,19 +211,21 @@ type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 struct Media {
+    publish: Publish,
     audio_mid: Option<Mid>,
-    video_mid: Option<Mid>,
+    video_mids: Vec<Mid>,
     next_audio: Instant,
     next_video: Instant,
     epoch: Instant,
-    seq: u32,
+    audio_seq: u32,
+    video_seq: u32,
     keyframe_wanted: bool,
 }
 
 async fn run(
     mut ws: Ws,
     udp: UdpSocket,
-    publish: bool,
+    publish: Publish,
     state: Arc<Mutex<Received>>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) -> anyhow::Result<()> {
@@ -188,30 +238,29 @@ async fn run(
     rtc.add_local_candidate(Candidate::host(local, "udp")?);
     let mut api = rtc.sdp_api();
     let mut media = Media {
+        publish,
         audio_mid: None,
-        video_mid: None,
+        video_mids: Vec::new(),
         next_audio: Instant::now(),
         next_video: Instant::now(),
         epoch: Instant::now(),
-        seq: 0,
+        audio_seq: 0,
+        video_seq: 0,
         keyframe_wanted: true,
     };
-    if publish {
-        media.audio_mid = Some(api.add_media(
-            str0m::media::MediaKind::Audio,
-            Direction::SendOnly,
-            None,
-            None,
-            None,
-        ));
-        media.video_mid = Some(api.add_media(
-            str0m::media::MediaKind::Video,
-            Direction::SendOnly,
-            None,
-            None,
-            None,
-        ));
-    } else {
+    let (audio, video) = (
+        str0m::media::MediaKind::Audio,
+        str0m::media::MediaKind::Video,
+    );
+    if publish.audio {
+        media.audio_mid = Some(api.add_media(audio, Direction::SendOnly, None, None, None));
+    }
+    for _ in 0..publish.video_tracks {
+        media
+            .video_mids
+            .push(api.add_media(video, Direction::SendOnly, None, None, None));
+    }
+    if !publish.any() {
         api.add_channel("plenary".into());
     }
     let (offer, pending) = api.apply().context("nothing to offer")?;
@@ -223,22 +272,19 @@ async fn run(
         },
     )
     .await?;
-    if publish {
-        send(
-            &mut ws,
-            &ClientMessage::MediaState {
-                audio: true,
-                video: true,
-            },
-        )
-        .await?;
+    if publish.any() {
+        let state = ClientMessage::MediaState {
+            audio: publish.audio,
+            video: publish.video_tracks > 0,
+        };
+        send(&mut ws, &state).await?;
     }
 
     let mut owners: HashMap<Mid, (ParticipantId, MediaKind)> = HashMap::new();
     let mut buf = vec![0u8; 2048];
     let mut deadline = Instant::now();
     loop {
-        let wake = if publish && lock(&state).connected {
+        let wake = if publish.any() && lock(&state).connected {
             deadline.min(media.next_audio).min(media.next_video)
         } else {
             deadline
@@ -302,7 +348,7 @@ async fn run(
             () = tokio::time::sleep_until(wake.into()) => {
                 let now = Instant::now();
                 rtc.handle_input(Input::Timeout(now))?;
-                if publish && lock(&state).connected {
+                if publish.any() && lock(&state).connected {
                     send_due_media(&mut rtc, &mut media, now, &state)?;
                 }
             }
@@ -336,12 +382,14 @@ async fn drain(
             }
             Output::Event(Event::MediaData(d)) => {
                 if let Some(&(owner, kind)) = owners.get(&d.mid) {
+                    let now_us = micros_since_epoch(Instant::now());
                     let mut s = lock(state);
                     *s.frames.entry((owner, kind)).or_default() += 1;
-                    if parse_synthetic_frame(&d.data)
-                        .is_some_and(|(p, k, _)| p == owner && k == kind)
-                    {
-                        s.frames_matching_owner += 1;
+                    if let Some(h) = parse_synthetic_frame(&d.data) {
+                        if h.publisher == owner && h.kind == kind {
+                            s.frames_matching_owner += 1;
+                        }
+                        s.accounting.record(&h, now_us);
                     }
                 }
             }
@@ -362,28 +410,53 @@ fn send_due_media(
 ) -> anyhow::Result<()> {
     let me = lock(state).you.unwrap_or(ParticipantId(0));
     let since = |hz: u64| (now - media.epoch).as_micros() as u64 * hz / 1_000_000;
+    let sent_us = micros_since_epoch(now);
+    let mut written = 0;
     if let (Some(mid), true) = (media.audio_mid, media.next_audio <= now) {
         let pt = pt_of(rtc, Codec::Opus)?;
-        let data = synthetic_frame(me, MediaKind::Audio, media.seq, false, AUDIO_BYTES);
+        let h = FrameHeader {
+            publisher: me,
+            kind: MediaKind::Audio,
+            track: 0,
+            seq: media.audio_seq,
+            sent_us,
+        };
         let time = MediaTime::new(since(48_000), Frequency::FORTY_EIGHT_KHZ);
         if let Some(w) = rtc.writer(mid) {
-            w.write(pt, now, time, data)?;
-            lock(state).frames_sent += 1;
+            w.write(pt, now, time, synthetic_frame(h, false, AUDIO_BYTES))?;
+            written += 1;
         }
-        media.next_audio = now + AUDIO_INTERVAL;
+        media.audio_seq = media.audio_seq.wrapping_add(1);
+        media.next_audio += AUDIO_INTERVAL;
+        if media.next_audio < now {
+            media.next_audio = now + AUDIO_INTERVAL;
+        }
     }
-    if let (Some(mid), true) = (media.video_mid, media.next_video <= now) {
+    if !media.video_mids.is_empty() && media.next_video <= now {
         let pt = pt_of(rtc, Codec::Vp8)?;
         let key = std::mem::take(&mut media.keyframe_wanted);
-        let data = synthetic_frame(me, MediaKind::Video, media.seq, key, VIDEO_BYTES);
         let time = MediaTime::new(since(90_000), Frequency::NINETY_KHZ);
-        if let Some(w) = rtc.writer(mid) {
-            w.write(pt, now, time, data)?;
-            lock(state).frames_sent += 1;
+        let bytes = media.publish.video_frame_bytes();
+        for (i, mid) in media.video_mids.iter().enumerate() {
+            let h = FrameHeader {
+                publisher: me,
+                kind: MediaKind::Video,
+                track: i as u8,
+                seq: media.video_seq,
+                sent_us,
+            };
+            if let Some(w) = rtc.writer(*mid) {
+                w.write(pt, now, time, synthetic_frame(h, key, bytes))?;
+                written += 1;
+            }
         }
-        media.next_video = now + VIDEO_INTERVAL;
+        media.video_seq = media.video_seq.wrapping_add(1);
+        media.next_video += VIDEO_INTERVAL;
+        if media.next_video < now {
+            media.next_video = now + VIDEO_INTERVAL;
+        }
     }
-    media.seq = media.seq.wrapping_add(1);
+    lock(state).frames_sent += written;
     Ok(())
 }
 
@@ -392,36 +465,4 @@ fn pt_of(rtc: &Rtc, codec: Codec) -> anyhow::Result<str0m::media::Pt> {
         .find(|p| p.spec().codec == codec)
         .map(|p| p.pt())
         .context("codec not configured")
-}
-
-/// A synthetic frame: a VP8-style first byte (bit 0 clear marks a keyframe), then the
-/// publisher, the kind and a sequence number, so a receiver can check what it got.
-pub fn synthetic_frame(
-    publisher: ParticipantId,
-    kind: MediaKind,
-    seq: u32,
-    keyframe: bool,
-    len: usize,
-) -> Vec<u8> {
-    let mut v = vec![0u8; len.max(14)];
-    v[0] = if keyframe { 0x10 } else { 0x11 };
-    v[1..9].copy_from_slice(&publisher.0.to_be_bytes());
-    v[9] = match kind {
-        MediaKind::Audio => 1,
-        MediaKind::Video => 2,
-    };
-    v[10..14].copy_from_slice(&seq.to_be_bytes());
-    v
-}
-
-/// Reads back what [`synthetic_frame`] wrote.
-pub fn parse_synthetic_frame(d: &[u8]) -> Option<(ParticipantId, MediaKind, u32)> {
-    let publisher = u64::from_be_bytes(d.get(1..9)?.try_into().ok()?);
-    let kind = match d.get(9)? {
-        1 => MediaKind::Audio,
-        2 => MediaKind::Video,
-        _ => return None,
-    };
-    let seq = u32::from_be_bytes(d.get(10..14)?.try_into().ok()?);
-    Some((ParticipantId(publisher), kind, seq))
 }

@@ -7,14 +7,14 @@ mod common;
 use std::time::Duration;
 
 use common::{TestServer, eventually};
-use plenary_peer::{Peer, PeerOptions};
+use plenary_peer::{Peer, PeerOptions, Publish};
 use plenary_proto::MediaKind;
 
 fn opts(
     server: &TestServer,
     room: &plenary_proto::RoomId,
     name: &str,
-    publish: bool,
+    publish: Publish,
 ) -> PeerOptions {
     PeerOptions {
         http_addr: server.http.clone(),
@@ -29,10 +29,10 @@ async fn a_published_stream_reaches_another_peer() {
     let server = TestServer::start().await;
     let room = server.create_room("Integration").await;
 
-    let alice = Peer::join(opts(&server, &room, "Alice", true))
+    let alice = Peer::join(opts(&server, &room, "Alice", Publish::AUDIO_VIDEO))
         .await
         .unwrap();
-    let bob = Peer::join(opts(&server, &room, "Bob", false))
+    let bob = Peer::join(opts(&server, &room, "Bob", Publish::NOTHING))
         .await
         .unwrap();
 
@@ -115,13 +115,13 @@ async fn three_peers_in_two_rooms_only_hear_their_own_room() {
     let room_a = server.create_room("A").await;
     let room_b = server.create_room("B").await;
 
-    let a1 = Peer::join(opts(&server, &room_a, "a1", true))
+    let a1 = Peer::join(opts(&server, &room_a, "a1", Publish::AUDIO_VIDEO))
         .await
         .unwrap();
-    let a2 = Peer::join(opts(&server, &room_a, "a2", true))
+    let a2 = Peer::join(opts(&server, &room_a, "a2", Publish::AUDIO_VIDEO))
         .await
         .unwrap();
-    let b1 = Peer::join(opts(&server, &room_b, "b1", true))
+    let b1 = Peer::join(opts(&server, &room_b, "b1", Publish::AUDIO_VIDEO))
         .await
         .unwrap();
 

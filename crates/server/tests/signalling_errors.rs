@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{TestServer, eventually};
 use futures_util::{SinkExt, StreamExt};
-use plenary_peer::{Peer, PeerOptions};
+use plenary_peer::{Peer, PeerOptions, Publish};
 use plenary_proto::{JoinClaims, MediaKind, PROTOCOL_VERSION, Role, RoomId, sign_join_token};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -237,8 +237,10 @@ async fn a_garbage_flood_is_cut_off_and_others_keep_their_media() {
         name: name.into(),
         publish,
     };
-    let alice = Peer::join(opts("Alice", true)).await.unwrap();
-    let bob = Peer::join(opts("Bob", false)).await.unwrap();
+    let alice = Peer::join(opts("Alice", Publish::AUDIO_VIDEO))
+        .await
+        .unwrap();
+    let bob = Peer::join(opts("Bob", Publish::NOTHING)).await.unwrap();
     let video = |p: &Peer| {
         p.snapshot()
             .frames
