@@ -1,0 +1,125 @@
+//! `plenary-loadgen`: run one scenario, or the standard benchmark set.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use plenary_loadgen::measure::{RunOptions, RunResult, run};
+use plenary_loadgen::scenario::Scenario;
+use plenary_loadgen::server::Server;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "plenary-loadgen",
+    about = "Load and measure a Plenary server with headless WebRTC peers"
+)]
+struct Cli {
+    /// The plenary binary to start for the run (on free ports, with a fresh data folder).
+    #[arg(long, global = true, default_value = "target/release/plenary")]
+    server_bin: String,
+    /// Use a running server instead (host:port); give --server-pid for CPU figures.
+    #[arg(long, global = true)]
+    server: Option<String>,
+    #[arg(long, global = true)]
+    server_pid: Option<u32>,
+    /// Measured window, in seconds.
+    #[arg(long, global = true, default_value_t = 10)]
+    seconds: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// One scenario: audio (10 speakers, N listeners), nxn, broadcast (1 → N),
+    /// classroom (presenter + 5 webcams + N listeners), small (N meetings of 4).
+    Run {
+        scenario: String,
+        /// The scenario's size N.
+        #[arg(short, default_value_t = 6)]
+        n: usize,
+    },
+    /// The standard set and the N×N knee; prints a table and writes a CSV.
+    Bench {
+        #[arg(long, default_value = "target/bench/results.csv")]
+        csv: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let opts = RunOptions {
+        window: Duration::from_secs(cli.seconds),
+        ..RunOptions::default()
+    };
+    let server = match &cli.server {
+        Some(addr) => Server::external(addr.clone(), cli.server_pid),
+        None => Server::spawn(&cli.server_bin).await?,
+    };
+    let result = match cli.command {
+        Command::Run { scenario, n } => {
+            let s = Scenario::named(&scenario, n)?;
+            println!("{}", RunResult::table_header());
+            run(&server, &s, opts)
+                .await
+                .map(|r| println!("{}", r.table_row()))
+        }
+        Command::Bench { csv } => bench(&server, opts, &csv).await,
+    };
+    server.stop().await;
+    result
+}
+
+/// The standard set, then N×N stepped until latency or loss degrades (the knee).
+async fn bench(server: &Server, opts: RunOptions, csv: &PathBuf) -> anyhow::Result<()> {
+    let mut results = Vec::new();
+    println!("{}", RunResult::table_header());
+    let standard = [
+        ("audio", 50),
+        ("nxn", 6),
+        ("broadcast", 50),
+        ("classroom", 40),
+        ("small", 5),
+    ];
+    for (name, n) in standard {
+        let r = run(server, &Scenario::named(name, n)?, opts).await?;
+        println!("{}", r.table_row());
+        results.push(r);
+    }
+    // The knee: p99 latency above 100 ms or loss above 1 % marks degradation.
+    let mut knee = None;
+    for n in (4..=30).step_by(2) {
+        match run(server, &Scenario::named("nxn", n)?, opts).await {
+            Ok(r) => {
+                println!("{}", r.table_row());
+                let degraded = r.p99_ms > 100.0 || r.loss > 0.01;
+                results.push(r);
+                if degraded {
+                    knee = Some(n);
+                    break;
+                }
+            }
+            Err(e) => {
+                println!("nxn-{n}: failed: {e:#}");
+                knee = Some(n);
+                break;
+            }
+        }
+    }
+    match knee {
+        Some(n) => println!("knee: N×N degrades at N = {n} (p99 > 100 ms or loss > 1 %)"),
+        None => println!("knee: not reached up to N = 30"),
+    }
+    if let Some(dir) = csv.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::File::create(csv)?;
+    writeln!(f, "{}", RunResult::CSV_HEADER)?;
+    for r in &results {
+        writeln!(f, "{}", r.csv())?;
+    }
+    println!("CSV: {}", csv.display());
+    Ok(())
+}

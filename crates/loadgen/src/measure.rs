@@ -1,0 +1,232 @@
+//! Runs one scenario against a server and measures it.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use plenary_peer::{Accounting, Peer, PeerOptions};
+
+use crate::scenario::Scenario;
+use crate::server::{Server, cpu_micros};
+
+/// Timings of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// After everyone receives everything, before measuring (bitrates settle, keyframes pass).
+    pub warmup: Duration,
+    /// The measured window.
+    pub window: Duration,
+    /// How long joining and the first media may take.
+    pub join_timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            warmup: Duration::from_secs(3),
+            window: Duration::from_secs(10),
+            join_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What one run measured.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub scenario: String,
+    pub participants: usize,
+    pub window_s: f64,
+    /// Datagrams the server sent per second (forwarded media, plus its RTCP and ICE).
+    pub sent_pps: f64,
+    /// Server CPU time as a share of one core (1.0 = a whole core).
+    pub server_cores: f64,
+    /// The figure that matters: server CPU-microseconds per datagram sent.
+    pub us_per_packet: f64,
+    /// Its inverse: datagrams sent per server CPU-second.
+    pub packets_per_cpu_second: f64,
+    /// The generator's own CPU, as a share of one core (it shares the machine).
+    pub generator_cores: f64,
+    /// Frames received per second, all receivers, and what the scenario should deliver.
+    pub received_fps: f64,
+    pub expected_fps: f64,
+    /// Frames lost (sequence gaps), 0.0 – 1.0.
+    pub loss: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// Server resident memory added per participant, in KiB.
+    pub rss_kib_per_participant: f64,
+}
+
+/// Joins everyone, waits for media, measures a window, and leaves.
+pub async fn run(
+    server: &Server,
+    scenario: &Scenario,
+    opts: RunOptions,
+) -> anyhow::Result<RunResult> {
+    let pid = server.pid;
+    let rss_before = pid.map(rss_kib).transpose()?.unwrap_or(0);
+    let mut peers: Vec<Peer> = Vec::with_capacity(scenario.participants());
+    let mut expected_tracks: Vec<usize> = Vec::new();
+    let started = Instant::now();
+    for (r, room_plan) in scenario.rooms.iter().enumerate() {
+        let room = server
+            .create_room(&format!("{} room {r}", scenario.name))
+            .await?;
+        let tracks_in_room: usize = room_plan
+            .iter()
+            .map(|p| usize::from(p.audio) + usize::from(p.video_tracks))
+            .sum();
+        for (i, publish) in room_plan.iter().enumerate() {
+            let opts = PeerOptions {
+                http_addr: server.http_addr.clone(),
+                room: room.clone(),
+                name: format!("load {r}.{i}"),
+                publish: *publish,
+            };
+            peers.push(
+                Peer::join(opts)
+                    .await
+                    .with_context(|| format!("peer {r}.{i} could not join"))?,
+            );
+            expected_tracks.push(
+                tracks_in_room - usize::from(publish.audio) - usize::from(publish.video_tracks),
+            );
+        }
+    }
+    // Everyone receives every track meant for them.
+    loop {
+        let ready = peers
+            .iter()
+            .zip(&expected_tracks)
+            .all(|(p, want)| p.snapshot().accounting.tracks.len() >= *want);
+        if ready {
+            break;
+        }
+        if let Some(dead) = peers.iter().find(|p| p.is_finished()) {
+            bail!("peer {} stopped: {:?}", dead.id, dead.snapshot().errors);
+        }
+        if started.elapsed() > opts.join_timeout {
+            bail!("not all media flowing after {:?}", opts.join_timeout);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(opts.warmup).await;
+
+    for p in &peers {
+        p.reset_accounting();
+    }
+    let sent0 = server.metric("plenary_media_packets_sent_total").await?;
+    let cpu0 = pid.map(cpu_micros).transpose()?;
+    let gen0 = cpu_micros(std::process::id())?;
+    let t0 = Instant::now();
+    tokio::time::sleep(opts.window).await;
+    let sent1 = server.metric("plenary_media_packets_sent_total").await?;
+    let cpu1 = pid.map(cpu_micros).transpose()?;
+    let gen1 = cpu_micros(std::process::id())?;
+    let elapsed = t0.elapsed().as_secs_f64();
+    let mut total = Accounting::default();
+    for p in &peers {
+        total.merge(&p.snapshot().accounting);
+    }
+    let rss_after = pid.map(rss_kib).transpose()?.unwrap_or(0);
+
+    for p in peers {
+        let _ = p.leave().await;
+    }
+
+    let sent = (sent1 - sent0) as f64;
+    let server_us = match (cpu0, cpu1) {
+        (Some(a), Some(b)) => (b - a) as f64,
+        _ => f64::NAN,
+    };
+    let q = |quantile: f64| total.latency_us.value_at_quantile(quantile) as f64 / 1000.0;
+    Ok(RunResult {
+        scenario: scenario.name.clone(),
+        participants: scenario.participants(),
+        window_s: elapsed,
+        sent_pps: sent / elapsed,
+        server_cores: server_us / 1e6 / elapsed,
+        us_per_packet: server_us / sent,
+        packets_per_cpu_second: sent / (server_us / 1e6),
+        generator_cores: (gen1 - gen0) as f64 / 1e6 / elapsed,
+        received_fps: total.frames() as f64 / elapsed,
+        expected_fps: scenario.expected_frames_per_second(),
+        loss: total.loss(),
+        p50_ms: q(0.5),
+        p99_ms: q(0.99),
+        max_ms: total.latency_us.max() as f64 / 1000.0,
+        rss_kib_per_participant: rss_after.saturating_sub(rss_before) as f64
+            / scenario.participants() as f64,
+    })
+}
+
+/// Resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .context("no VmRSS")
+}
+
+impl RunResult {
+    pub const CSV_HEADER: &'static str = "scenario,participants,window_s,sent_pps,server_cores,us_per_packet,packets_per_cpu_second,generator_cores,received_fps,expected_fps,loss,p50_ms,p99_ms,max_ms,rss_kib_per_participant";
+
+    pub fn csv(&self) -> String {
+        format!(
+            "{},{},{:.1},{:.0},{:.3},{:.2},{:.0},{:.3},{:.0},{:.0},{:.5},{:.1},{:.1},{:.1},{:.0}",
+            self.scenario,
+            self.participants,
+            self.window_s,
+            self.sent_pps,
+            self.server_cores,
+            self.us_per_packet,
+            self.packets_per_cpu_second,
+            self.generator_cores,
+            self.received_fps,
+            self.expected_fps,
+            self.loss,
+            self.p50_ms,
+            self.p99_ms,
+            self.max_ms,
+            self.rss_kib_per_participant
+        )
+    }
+
+    pub fn table_header() -> String {
+        format!(
+            "{:<14} {:>5} {:>9} {:>7} {:>8} {:>11} {:>7} {:>9} {:>7} {:>7} {:>7} {:>8}",
+            "scenario",
+            "peers",
+            "sent/s",
+            "srv cpu",
+            "µs/pkt",
+            "pkt/cpu-s",
+            "gen cpu",
+            "recv fps",
+            "loss%",
+            "p50 ms",
+            "p99 ms",
+            "KiB/peer"
+        )
+    }
+
+    pub fn table_row(&self) -> String {
+        format!(
+            "{:<14} {:>5} {:>9.0} {:>7.2} {:>8.2} {:>11.0} {:>7.2} {:>9.0} {:>7.2} {:>7.1} {:>7.1} {:>8.0}",
+            self.scenario,
+            self.participants,
+            self.sent_pps,
+            self.server_cores,
+            self.us_per_packet,
+            self.packets_per_cpu_second,
+            self.generator_cores,
+            self.received_fps,
+            self.loss * 100.0,
+            self.p50_ms,
+            self.p99_ms,
+            self.rss_kib_per_participant
+        )
+    }
+}

@@ -1,0 +1,134 @@
+//! The server under test: started by the generator (so its process is known) or given.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
+
+/// A Plenary server: its HTTP address and, when known, its process id (for CPU time).
+#[derive(Debug)]
+pub struct Server {
+    pub http_addr: String,
+    pub pid: Option<u32>,
+    child: Option<Child>,
+    data_dir: Option<std::path::PathBuf>,
+}
+
+impl Server {
+    /// Runs `bin serve` on free ports with a fresh data folder and waits for its ready line.
+    pub async fn spawn(bin: &str) -> anyhow::Result<Server> {
+        let data_dir = std::env::temp_dir().join(format!("plenary-loadgen-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        let mut child = Command::new(bin)
+            .arg("serve")
+            .env("PLENARY_LISTEN", "127.0.0.1:0")
+            .env("PLENARY_MEDIA_PORT", "0")
+            .env("PLENARY_DATA_DIR", &data_dir)
+            .env("PLENARY_LOG", "warn")
+            .env("PLENARY_MAX_PARTICIPANTS", "1000")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {bin}"))?;
+        let pid = child.id();
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(rest) = line.strip_prefix("PLENARY_READY http=") {
+                    return Ok(rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned());
+                }
+            }
+            bail!("the server exited before it was ready")
+        })
+        .await
+        .context("the server was not ready within 30 s")??;
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Server {
+            http_addr: ready,
+            pid,
+            child: Some(child),
+            data_dir: Some(data_dir),
+        })
+    }
+
+    /// A server someone else runs.
+    pub fn external(http_addr: String, pid: Option<u32>) -> Server {
+        Server {
+            http_addr,
+            pid,
+            child: None,
+            data_dir: None,
+        }
+    }
+
+    /// Creates a room; returns its id.
+    pub async fn create_room(&self, name: &str) -> anyhow::Result<plenary_proto::RoomId> {
+        let body = serde_json::json!({ "name": name });
+        let (status, room): (u16, serde_json::Value) =
+            plenary_peer::http::call(&self.http_addr, "POST", "/api/rooms", Some(&body)).await?;
+        if status != 201 {
+            bail!("room creation failed: HTTP {status}: {room}");
+        }
+        Ok(plenary_proto::RoomId::parse(
+            room["id"].as_str().unwrap_or_default(),
+        )?)
+    }
+
+    /// One counter from `/metrics`.
+    pub async fn metric(&self, name: &str) -> anyhow::Result<u64> {
+        let (_, body) =
+            plenary_peer::http::call_raw(&self.http_addr, "GET", "/metrics", None).await?;
+        let text = String::from_utf8_lossy(&body);
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+            .with_context(|| format!("{name} not in /metrics"))
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill().await;
+        }
+        if let Some(d) = self.data_dir.take() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+/// CPU time (user + system, every thread, including threads that have ended) a process has
+/// used, in microseconds, from `/proc/PID/stat`.
+pub fn cpu_micros(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .context("odd /proc stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat(5); `rest` starts at field 3.
+    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok(ticks * 1_000_000 / clock_ticks_per_second())
+}
+
+/// `getconf CLK_TCK` (100 on Linux unless the kernel says otherwise).
+fn clock_ticks_per_second() -> u64 {
+    static TCK: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TCK.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|t| *t > 0)
+            .unwrap_or(100)
+    })
+}
