@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use plenary_loadgen::limit;
 use plenary_loadgen::measure::{RunOptions, RunResult, run};
 use plenary_loadgen::scenario::Scenario;
 use plenary_loadgen::server::Server;
@@ -40,7 +41,13 @@ enum Command {
         #[arg(short, default_value_t = 6)]
         n: usize,
     },
-    /// The standard set and the N×N knee; prints a table and writes a CSV.
+    /// The machine's limit: a minimal batched UDP + AES-GCM forwarder's CPU per packet.
+    Limit {
+        /// Subscribers each packet is forwarded to.
+        #[arg(long, default_value_t = 10)]
+        fanout: usize,
+    },
+    /// The limit, the standard set and the N×N knee; prints a table and writes a CSV.
     Bench {
         #[arg(long, default_value = "target/bench/results.csv")]
         csv: PathBuf,
@@ -50,6 +57,14 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Limit { fanout } = cli.command {
+        let l = limit::probe(fanout, Duration::from_secs(cli.seconds))?;
+        println!(
+            "limit (fan-out {}): {:.2} µs per forwarded packet, {:.0} packets per CPU-second ({} packets in {:.2} CPU-s)",
+            l.fanout, l.us_per_packet, l.packets_per_cpu_second, l.forwarded, l.cpu_seconds
+        );
+        return Ok(());
+    }
     let opts = RunOptions {
         window: Duration::from_secs(cli.seconds),
         ..RunOptions::default()
@@ -67,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
                 .map(|r| println!("{}", r.table_row()))
         }
         Command::Bench { csv } => bench(&server, opts, &csv).await,
+        Command::Limit { .. } => Ok(()),
     };
     server.stop().await;
     result
@@ -74,8 +90,14 @@ async fn main() -> anyhow::Result<()> {
 
 /// The standard set, then N×N stepped until latency or loss degrades (the knee).
 async fn bench(server: &Server, opts: RunOptions, csv: &PathBuf) -> anyhow::Result<()> {
+    // The machine's limit first, with nothing else running.
+    let limit = tokio::task::spawn_blocking(|| limit::probe(10, Duration::from_secs(5))).await??;
+    println!(
+        "machine limit (batched UDP + AES-GCM, fan-out 10): {:.2} µs/packet = {:.0} packets per CPU-second",
+        limit.us_per_packet, limit.packets_per_cpu_second
+    );
     let mut results = Vec::new();
-    println!("{}", RunResult::table_header());
+    println!("{} {:>8}", RunResult::table_header(), "÷limit");
     let standard = [
         ("audio", 50),
         ("nxn", 6),
@@ -85,7 +107,11 @@ async fn bench(server: &Server, opts: RunOptions, csv: &PathBuf) -> anyhow::Resu
     ];
     for (name, n) in standard {
         let r = run(server, &Scenario::named(name, n)?, opts).await?;
-        println!("{}", r.table_row());
+        println!(
+            "{} {:>8.1}",
+            r.table_row(),
+            r.us_per_packet / limit.us_per_packet
+        );
         results.push(r);
     }
     // The knee: p99 latency above 100 ms or loss above 1 % marks degradation.
@@ -93,7 +119,11 @@ async fn bench(server: &Server, opts: RunOptions, csv: &PathBuf) -> anyhow::Resu
     for n in (4..=30).step_by(2) {
         match run(server, &Scenario::named("nxn", n)?, opts).await {
             Ok(r) => {
-                println!("{}", r.table_row());
+                println!(
+                    "{} {:>8.1}",
+                    r.table_row(),
+                    r.us_per_packet / limit.us_per_packet
+                );
                 let degraded = r.p99_ms > 100.0 || r.loss > 0.01;
                 results.push(r);
                 if degraded {
@@ -116,9 +146,19 @@ async fn bench(server: &Server, opts: RunOptions, csv: &PathBuf) -> anyhow::Resu
         std::fs::create_dir_all(dir)?;
     }
     let mut f = std::fs::File::create(csv)?;
-    writeln!(f, "{}", RunResult::CSV_HEADER)?;
+    writeln!(
+        f,
+        "{},limit_us_per_packet,ratio_to_limit",
+        RunResult::CSV_HEADER
+    )?;
     for r in &results {
-        writeln!(f, "{}", r.csv())?;
+        writeln!(
+            f,
+            "{},{:.3},{:.2}",
+            r.csv(),
+            limit.us_per_packet,
+            r.us_per_packet / limit.us_per_packet
+        )?;
     }
     println!("CSV: {}", csv.display());
     Ok(())

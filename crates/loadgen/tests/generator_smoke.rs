@@ -1,0 +1,51 @@
+//! The generator against a real server (in this process): a small N×N run measures
+//! media flowing, no loss on loopback, and CPU and packet figures that are not empty.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use plenary_loadgen::measure::{RunOptions, run};
+use plenary_loadgen::scenario::Scenario;
+use plenary_loadgen::server::Server;
+use plenary_server::Settings;
+use plenary_server::settings::Secret;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_nxn_run_measures_real_traffic() {
+    let dir = std::env::temp_dir().join(format!("plenary-loadgen-test-{}", std::process::id()));
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.clone(),
+        media_port: 0,
+        secret: Some(Secret("loadgen-test-secret-0".into())),
+        ..Settings::default()
+    };
+    let running = plenary_server::start(settings, std::future::pending())
+        .await
+        .unwrap();
+    // The server runs in this process, so its CPU is this process's.
+    let server = Server::external(running.http_addr.to_string(), Some(std::process::id()));
+    let scenario = Scenario::named("nxn", 3).unwrap();
+    let opts = RunOptions {
+        warmup: Duration::from_millis(500),
+        window: Duration::from_secs(2),
+        join_timeout: Duration::from_secs(20),
+    };
+    let r = run(&server, &scenario, opts).await.unwrap();
+
+    assert_eq!(r.participants, 3);
+    // 3 × 2 × (50 audio + 30 video) = 480 frames/s expected; allow for window edges.
+    assert!(r.received_fps > 400.0 && r.received_fps < 560.0, "{r:?}");
+    assert!(r.loss < 0.01, "{r:?}");
+    assert!(r.sent_pps > 500.0, "{r:?}");
+    assert!(r.server_cores > 0.0 && r.us_per_packet.is_finite(), "{r:?}");
+    assert!(r.p50_ms > 0.0 && r.p99_ms >= r.p50_ms, "{r:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_limit_probe_forwards_and_counts() {
+    let l = plenary_loadgen::limit::probe(3, Duration::from_millis(500)).unwrap();
+    assert!(l.forwarded > 1_000, "{l:?}");
+    assert!(l.cpu_seconds > 0.0 && l.us_per_packet > 0.0, "{l:?}");
+}
