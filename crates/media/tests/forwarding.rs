@@ -18,9 +18,7 @@ fn two_publishers_three_subscribers_all_receive_everything() {
         w.join(Role::Subscriber),
     ];
 
-    w.run_until(Duration::from_secs(5), "all connected", |w| {
-        w.clients.iter().all(|c| c.connected)
-    });
+    w.run_until_connected();
     w.run_for(Duration::from_secs(3));
 
     let everyone: Vec<_> = publishers.iter().chain(&subscribers).copied().collect();

@@ -31,9 +31,7 @@ fn garbage_never_panics_or_disturbs_a_meeting() {
     let mut w = World::new();
     let publisher = w.join(Role::Publisher);
     let subscriber = w.join(Role::Subscriber);
-    w.run_until(Duration::from_secs(5), "connected", |w| {
-        w.clients.iter().all(|c| c.connected)
-    });
+    w.run_until_connected();
     w.run_for(Duration::from_secs(1));
     let before = w.received(subscriber, publisher, MediaKind::Video);
 

@@ -14,9 +14,7 @@ fn late_joiner_triggers_a_keyframe_request() {
     let mut w = World::new();
     let publisher = w.join(Role::Publisher);
     let early = w.join(Role::Subscriber);
-    w.run_until(Duration::from_secs(5), "connected", |w| {
-        w.clients.iter().all(|c| c.connected)
-    });
+    w.run_until_connected();
     // Long enough for the early subscriber's own join request to be out of the way.
     w.run_for(Duration::from_secs(3));
     let requests_before = w.client(publisher).keyframe_requests;
@@ -46,9 +44,7 @@ fn no_keyframe_requests_without_a_reason() {
     let mut w = World::new();
     let publisher = w.join(Role::Publisher);
     w.join(Role::Subscriber);
-    w.run_until(Duration::from_secs(5), "connected", |w| {
-        w.clients.iter().all(|c| c.connected)
-    });
+    w.run_until_connected();
     w.run_for(Duration::from_secs(2));
     let before = w.client(publisher).keyframe_requests;
     w.run_for(Duration::from_secs(3));

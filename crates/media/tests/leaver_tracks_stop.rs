@@ -15,9 +15,7 @@ fn leaver_tracks_stop_and_others_continue() {
     let leaver = w.join(Role::Publisher);
     let stayer = w.join(Role::Publisher);
     let watcher = w.join(Role::Subscriber);
-    w.run_until(Duration::from_secs(5), "connected", |w| {
-        w.clients.iter().all(|c| c.connected)
-    });
+    w.run_until_connected();
     w.run_for(Duration::from_secs(2));
     assert!(w.received(watcher, leaver, MediaKind::Video) > 0);
 

@@ -14,9 +14,7 @@ fn seeded_uplink_loss_is_repaired() {
     let mut w = World::new();
     let publisher = w.join(Role::Publisher);
     let subscriber = w.join(Role::Subscriber);
-    w.run_until(Duration::from_secs(5), "connected", |w| {
-        w.clients.iter().all(|c| c.connected)
-    });
+    w.run_until_connected();
     w.run_for(Duration::from_secs(1));
 
     let first_lossy_frame = w.client(publisher).frames_sent(MediaKind::Video);

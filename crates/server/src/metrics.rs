@@ -18,49 +18,51 @@ pub fn router() -> Router<AppState> {
 
 async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     let c = &app.engine.counters;
+    let table: [(&str, &str, &str, &std::sync::atomic::AtomicU64); 6] = [
+        (
+            "plenary_media_packets_received_total",
+            "counter",
+            "UDP datagrams received by the media engine.",
+            &c.packets_received,
+        ),
+        (
+            "plenary_media_bytes_received_total",
+            "counter",
+            "UDP bytes received by the media engine.",
+            &c.bytes_received,
+        ),
+        (
+            "plenary_media_packets_sent_total",
+            "counter",
+            "UDP datagrams sent by the media engine (forwarded media, RTCP, ICE, DTLS).",
+            &c.packets_sent,
+        ),
+        (
+            "plenary_media_bytes_sent_total",
+            "counter",
+            "UDP bytes sent by the media engine.",
+            &c.bytes_sent,
+        ),
+        (
+            "plenary_media_send_errors_total",
+            "counter",
+            "UDP datagrams the media engine could not send.",
+            &c.send_errors,
+        ),
+        (
+            "plenary_media_participants",
+            "gauge",
+            "Participants in the media engine.",
+            &c.participants,
+        ),
+    ];
     let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+    for (name, kind, help, value) in table {
+        let value = value.load(Ordering::Relaxed);
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
         );
-    };
-    let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-    metric(
-        "plenary_media_packets_received_total",
-        "counter",
-        "UDP datagrams received by the media engine.",
-        get(&c.packets_received),
-    );
-    metric(
-        "plenary_media_bytes_received_total",
-        "counter",
-        "UDP bytes received by the media engine.",
-        get(&c.bytes_received),
-    );
-    metric(
-        "plenary_media_packets_sent_total",
-        "counter",
-        "UDP datagrams sent by the media engine (forwarded media, RTCP, ICE, DTLS).",
-        get(&c.packets_sent),
-    );
-    metric(
-        "plenary_media_bytes_sent_total",
-        "counter",
-        "UDP bytes sent by the media engine.",
-        get(&c.bytes_sent),
-    );
-    metric(
-        "plenary_media_send_errors_total",
-        "counter",
-        "UDP datagrams the media engine could not send.",
-        get(&c.send_errors),
-    );
-    metric(
-        "plenary_media_participants",
-        "gauge",
-        "Participants in the media engine.",
-        get(&c.participants),
-    );
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

@@ -199,6 +199,13 @@ impl World {
         self.now = until;
     }
 
+    /// Runs until every client's ICE and DTLS are up (at most 5 s of simulated time).
+    pub fn run_until_connected(&mut self) {
+        self.run_until(Duration::from_secs(5), "all connected", |w| {
+            w.clients.iter().all(|c| c.connected)
+        });
+    }
+
     /// Runs until `cond` holds, or panics after `limit` of simulated time.
     pub fn run_until(&mut self, limit: Duration, what: &str, mut cond: impl FnMut(&World) -> bool) {
         let until = self.now + limit;
