@@ -10,4 +10,4 @@ pub mod http;
 mod peer;
 
 pub use accounting::Accounting;
-pub use peer::{Peer, PeerOptions, Publish, Received};
+pub use peer::{Peer, PeerOptions, Publish, Received, Signal, Signalling};

@@ -166,9 +166,29 @@ impl Peer {
             .http_addr
             .parse()
             .context("http_addr must be ip:port")?;
-        let udp = UdpSocket::bind(SocketAddr::new(host.ip(), 0)).await?;
+        let signalling = PlenarySignalling {
+            ws,
+            state: state.clone(),
+        };
+        Self::start(id, host.ip(), signalling, opts.publish, state).await
+    }
+
+    /// Starts the media session of a participant whose signalling is already set up (for
+    /// servers other than Plenary: the load generator drives Janus this way).
+    pub async fn start<S: Signalling>(
+        id: ParticipantId,
+        ip: std::net::IpAddr,
+        signalling: S,
+        publish: Publish,
+        state: Arc<Mutex<Received>>,
+    ) -> anyhow::Result<Peer> {
+        {
+            let mut s = lock(&state);
+            s.you = Some(id);
+        }
+        let udp = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
         let (commands, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(ws, udp, opts.publish, state.clone(), rx));
+        let task = tokio::spawn(run(signalling, udp, publish, state.clone(), rx));
         Ok(Peer {
             id,
             state,
@@ -222,8 +242,8 @@ struct Media {
     keyframe_wanted: bool,
 }
 
-async fn run(
-    mut ws: Ws,
+async fn run<S: Signalling>(
+    mut sig: S,
     udp: UdpSocket,
     publish: Publish,
     state: Arc<Mutex<Received>>,
@@ -236,7 +256,6 @@ async fn run(
         .enable_vp8(true)
         .build(Instant::now());
     rtc.add_local_candidate(Candidate::host(local, "udp")?);
-    let mut api = rtc.sdp_api();
     let mut media = Media {
         publish,
         audio_mid: None,
@@ -248,36 +267,31 @@ async fn run(
         video_seq: 0,
         keyframe_wanted: true,
     };
-    let (audio, video) = (
-        str0m::media::MediaKind::Audio,
-        str0m::media::MediaKind::Video,
-    );
-    if publish.audio {
-        media.audio_mid = Some(api.add_media(audio, Direction::SendOnly, None, None, None));
-    }
-    for _ in 0..publish.video_tracks {
-        media
-            .video_mids
-            .push(api.add_media(video, Direction::SendOnly, None, None, None));
-    }
-    if !publish.any() {
-        api.add_channel("plenary".into());
-    }
-    let (offer, pending) = api.apply().context("nothing to offer")?;
-    let mut pending: Option<SdpPendingOffer> = Some(pending);
-    send(
-        &mut ws,
-        &ClientMessage::Offer {
-            sdp: offer.to_sdp_string(),
-        },
-    )
-    .await?;
-    if publish.any() {
-        let state = ClientMessage::MediaState {
-            audio: publish.audio,
-            video: publish.video_tracks > 0,
-        };
-        send(&mut ws, &state).await?;
+    let mut pending: Option<SdpPendingOffer> = None;
+    if sig.client_offers_first() {
+        let mut api = rtc.sdp_api();
+        let (audio, video) = (
+            str0m::media::MediaKind::Audio,
+            str0m::media::MediaKind::Video,
+        );
+        if publish.audio {
+            media.audio_mid = Some(api.add_media(audio, Direction::SendOnly, None, None, None));
+        }
+        for _ in 0..publish.video_tracks {
+            media
+                .video_mids
+                .push(api.add_media(video, Direction::SendOnly, None, None, None));
+        }
+        if !publish.any() {
+            api.add_channel("plenary".into());
+        }
+        let (offer, p) = api.apply().context("nothing to offer")?;
+        pending = Some(p);
+        sig.send_offer(offer.to_sdp_string()).await?;
+        if publish.any() {
+            sig.send_media_state(publish.audio, publish.video_tracks > 0)
+                .await?;
+        }
     }
 
     let mut owners: HashMap<Mid, (ParticipantId, MediaKind)> = HashMap::new();
@@ -290,42 +304,22 @@ async fn run(
             deadline
         };
         tokio::select! {
-            frame = ws.next() => {
-                let Some(frame) = frame else { bail!("server closed the WebSocket") };
-                let Message::Text(text) = frame? else { continue };
-                let msg: ServerMessage = serde_json::from_str(text.as_str())?;
-                match msg {
-                    ServerMessage::Answer { sdp } => {
-                        let p = pending.take().context("answer without an offer")?;
-                        rtc.sdp_api().accept_answer(p, SdpAnswer::from_sdp_string(&sdp)?)?;
-                    }
-                    ServerMessage::Offer { sdp } => {
-                        let answer = rtc.sdp_api().accept_offer(SdpOffer::from_sdp_string(&sdp)?)?;
-                        lock(&state).server_offers += 1;
-                        send(&mut ws, &ClientMessage::Answer { sdp: answer.to_sdp_string() }).await?;
-                    }
-                    ServerMessage::TrackAdded { participant_id, kind, mid } => {
-                        owners.insert(Mid::from(mid.as_str()), (participant_id, kind));
-                    }
-                    ServerMessage::ParticipantJoined { participant } => {
-                        lock(&state).participants.insert(participant.id, participant);
-                    }
-                    ServerMessage::ParticipantLeft { participant_id } => {
-                        lock(&state).participants.remove(&participant_id);
-                    }
-                    ServerMessage::MediaState { participant_id, audio, video } => {
-                        if let Some(p) = lock(&state).participants.get_mut(&participant_id) {
-                            p.audio = audio;
-                            p.video = video;
+            signals = sig.recv() => {
+                for signal in signals? {
+                    match signal {
+                        Signal::Answer(sdp) => {
+                            let p = pending.take().context("answer without an offer")?;
+                            rtc.sdp_api().accept_answer(p, SdpAnswer::from_sdp_string(&sdp)?)?;
+                        }
+                        Signal::Offer(sdp) => {
+                            let answer = rtc.sdp_api().accept_offer(SdpOffer::from_sdp_string(&sdp)?)?;
+                            lock(&state).server_offers += 1;
+                            sig.send_answer(answer.to_sdp_string()).await?;
+                        }
+                        Signal::TrackOwner { mid, participant, kind } => {
+                            owners.insert(Mid::from(mid.as_str()), (participant, kind));
                         }
                     }
-                    ServerMessage::Error { code, message, fatal } => {
-                        lock(&state).errors.push((code, message.clone()));
-                        if fatal {
-                            bail!("server ended the session: {code:?}: {message}");
-                        }
-                    }
-                    ServerMessage::TrackRemoved { .. } | ServerMessage::Joined { .. } | ServerMessage::Pong => {}
                 }
             }
             received = udp.recv_from(&mut buf) => {
@@ -337,11 +331,10 @@ async fn run(
             }
             command = commands.recv() => match command {
                 Some(Command::MediaState { audio, video }) => {
-                    send(&mut ws, &ClientMessage::MediaState { audio, video }).await?;
+                    sig.send_media_state(audio, video).await?;
                 }
                 Some(Command::Leave) | None => {
-                    send(&mut ws, &ClientMessage::Leave {}).await?;
-                    let _ = ws.close(None).await;
+                    sig.leave().await?;
                     return Ok(());
                 }
             },
@@ -357,9 +350,138 @@ async fn run(
     }
 }
 
-async fn send(ws: &mut Ws, msg: &ClientMessage) -> anyhow::Result<()> {
-    ws.send(Message::text(serde_json::to_string(msg)?)).await?;
-    Ok(())
+/// What signalling tells the media session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal {
+    /// The answer to our offer.
+    Answer(String),
+    /// A server offer, to answer.
+    Offer(String),
+    /// Transceiver `mid` carries `participant`'s track of `kind`.
+    TrackOwner {
+        mid: String,
+        participant: ParticipantId,
+        kind: MediaKind,
+    },
+}
+
+/// A signalling channel to some SFU. Plenary's WebSocket is one ([`Peer::join`]); the load
+/// generator implements Janus' HTTP API with it, so both are driven by the same media code.
+pub trait Signalling: Send + 'static {
+    /// Whether the client makes the first offer (Plenary, a Janus publisher) or waits for
+    /// the server's (a Janus subscriber).
+    fn client_offers_first(&self) -> bool;
+    fn send_offer(&mut self, sdp: String) -> impl Future<Output = anyhow::Result<()>> + Send;
+    fn send_answer(&mut self, sdp: String) -> impl Future<Output = anyhow::Result<()>> + Send;
+    fn send_media_state(
+        &mut self,
+        audio: bool,
+        video: bool,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// The next signals. Must be cancel-safe: it races the media loop in `select!`.
+    fn recv(&mut self) -> impl Future<Output = anyhow::Result<Vec<Signal>>> + Send;
+    fn leave(&mut self) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// Plenary's signalling WebSocket (docs/protocol.md).
+struct PlenarySignalling {
+    ws: Ws,
+    state: Arc<Mutex<Received>>,
+}
+
+impl PlenarySignalling {
+    async fn send(&mut self, msg: &ClientMessage) -> anyhow::Result<()> {
+        self.ws
+            .send(Message::text(serde_json::to_string(msg)?))
+            .await?;
+        Ok(())
+    }
+}
+
+impl Signalling for PlenarySignalling {
+    fn client_offers_first(&self) -> bool {
+        true
+    }
+
+    async fn send_offer(&mut self, sdp: String) -> anyhow::Result<()> {
+        self.send(&ClientMessage::Offer { sdp }).await
+    }
+
+    async fn send_answer(&mut self, sdp: String) -> anyhow::Result<()> {
+        self.send(&ClientMessage::Answer { sdp }).await
+    }
+
+    async fn send_media_state(&mut self, audio: bool, video: bool) -> anyhow::Result<()> {
+        self.send(&ClientMessage::MediaState { audio, video }).await
+    }
+
+    async fn recv(&mut self) -> anyhow::Result<Vec<Signal>> {
+        loop {
+            // `next()` on a WebSocket stream is cancel-safe: nothing is lost if dropped.
+            let Some(frame) = self.ws.next().await else {
+                bail!("server closed the WebSocket")
+            };
+            let Message::Text(text) = frame? else {
+                continue;
+            };
+            let msg: ServerMessage = serde_json::from_str(text.as_str())?;
+            let mut s = lock(&self.state);
+            return Ok(match msg {
+                ServerMessage::Answer { sdp } => vec![Signal::Answer(sdp)],
+                ServerMessage::Offer { sdp } => vec![Signal::Offer(sdp)],
+                ServerMessage::TrackAdded {
+                    participant_id,
+                    kind,
+                    mid,
+                } => {
+                    vec![Signal::TrackOwner {
+                        mid,
+                        participant: participant_id,
+                        kind,
+                    }]
+                }
+                ServerMessage::ParticipantJoined { participant } => {
+                    s.participants.insert(participant.id, participant);
+                    continue;
+                }
+                ServerMessage::ParticipantLeft { participant_id } => {
+                    s.participants.remove(&participant_id);
+                    continue;
+                }
+                ServerMessage::MediaState {
+                    participant_id,
+                    audio,
+                    video,
+                } => {
+                    if let Some(p) = s.participants.get_mut(&participant_id) {
+                        p.audio = audio;
+                        p.video = video;
+                    }
+                    continue;
+                }
+                ServerMessage::Error {
+                    code,
+                    message,
+                    fatal,
+                } => {
+                    s.errors.push((code, message.clone()));
+                    if fatal {
+                        bail!("server ended the session: {code:?}: {message}");
+                    }
+                    continue;
+                }
+                ServerMessage::TrackRemoved { .. }
+                | ServerMessage::Joined { .. }
+                | ServerMessage::Pong => continue,
+            });
+        }
+    }
+
+    async fn leave(&mut self) -> anyhow::Result<()> {
+        self.send(&ClientMessage::Leave {}).await?;
+        let _ = self.ws.close(None).await;
+        Ok(())
+    }
 }
 
 async fn drain(
