@@ -3,6 +3,7 @@
 //! what they receive (loss, one-way latency). The server's CPU time comes from /proc, its
 //! forwarded packets from `/metrics`; the figure that matters is CPU-µs per forwarded packet.
 
+pub mod janus;
 pub mod limit;
 pub mod measure;
 pub mod scenario;

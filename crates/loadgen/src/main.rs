@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use plenary_loadgen::janus::Janus;
 use plenary_loadgen::limit;
-use plenary_loadgen::measure::{RunOptions, RunResult, run};
+use plenary_loadgen::measure::{RunOptions, RunResult, Target, run};
 use plenary_loadgen::scenario::Scenario;
 use plenary_loadgen::server::Server;
 
@@ -40,6 +41,9 @@ enum Command {
         /// The scenario's size N.
         #[arg(short, default_value_t = 6)]
         n: usize,
+        /// Measure Janus (Debian's package, VideoRoom) instead of Plenary.
+        #[arg(long)]
+        janus: bool,
     },
     /// The machine's limit: a minimal batched UDP + AES-GCM forwarder's CPU per packet.
     Limit {
@@ -74,12 +78,30 @@ async fn main() -> anyhow::Result<()> {
         None => Server::spawn(&cli.server_bin).await?,
     };
     let result = match cli.command {
-        Command::Run { scenario, n } => {
+        Command::Run {
+            scenario,
+            n,
+            janus: false,
+        } => {
             let s = Scenario::named(&scenario, n)?;
             println!("{}", RunResult::table_header());
-            run(&server, &s, opts)
+            run(Target::Plenary(&server), &s, opts)
                 .await
                 .map(|r| println!("{}", r.table_row()))
+        }
+        Command::Run {
+            scenario,
+            n,
+            janus: true,
+        } => {
+            let s = Scenario::named(&scenario, n)?;
+            let janus = Janus::spawn().await?;
+            println!("{}", RunResult::table_header());
+            let r = run(Target::Janus(&janus), &s, opts)
+                .await
+                .map(|r| println!("{}", r.table_row()));
+            janus.stop().await;
+            r
         }
         Command::Bench { csv } => bench(&server, opts, &csv).await,
         Command::Limit { .. } => Ok(()),
@@ -119,7 +141,7 @@ async fn bench(server: &Server, opts: RunOptions, csv: &PathBuf) -> anyhow::Resu
     ];
     let ratio = |r: &RunResult| r.us_per_packet / limit.us_per_packet;
     for (name, n) in standard {
-        let r = run(server, &Scenario::named(name, n)?, opts).await?;
+        let r = run(Target::Plenary(server), &Scenario::named(name, n)?, opts).await?;
         println!("{} {:>8.1}", r.table_row(), ratio(&r));
         results.push(r);
         settle(server).await?;
@@ -129,7 +151,7 @@ async fn bench(server: &Server, opts: RunOptions, csv: &PathBuf) -> anyhow::Resu
     let mut knee = None;
     'steps: for n in (4..=30).step_by(2) {
         for attempt in 0..2 {
-            let outcome = run(server, &Scenario::named("nxn", n)?, opts).await;
+            let outcome = run(Target::Plenary(server), &Scenario::named("nxn", n)?, opts).await;
             settle(server).await?;
             match outcome {
                 Ok(r) => {
@@ -147,6 +169,42 @@ async fn bench(server: &Server, opts: RunOptions, csv: &PathBuf) -> anyhow::Resu
                 break 'steps;
             }
         }
+    }
+    // The same scenarios through Janus, for Plenary ÷ Janus from this run.
+    let mut comparisons = Vec::new();
+    match Janus::spawn().await {
+        Ok(janus) => {
+            println!("Janus (VideoRoom), same generator:");
+            for (name, n) in [("nxn", 6), ("classroom", 40), ("nxn", 16)] {
+                let scenario = Scenario::named(name, n)?;
+                match run(Target::Janus(&janus), &scenario, opts).await {
+                    Ok(mut j) => {
+                        j.scenario = format!("janus-{}", j.scenario);
+                        println!("{} {:>8.1}", j.table_row(), ratio(&j));
+                        let mine = run(Target::Plenary(server), &scenario, opts).await?;
+                        settle(server).await?;
+                        println!("{} {:>8.1}", mine.table_row(), ratio(&mine));
+                        println!(
+                            "  {}: Plenary uses {:.2}× Janus' CPU per packet (Janus ÷ Plenary = {:.1})",
+                            scenario.name,
+                            mine.us_per_packet / j.us_per_packet,
+                            j.us_per_packet / mine.us_per_packet
+                        );
+                        comparisons
+                            .push((scenario.name.clone(), j.us_per_packet / mine.us_per_packet));
+                        results.push(j);
+                        results.push(mine);
+                    }
+                    Err(e) => {
+                        // One failure says it all (Janus is the same for every scenario).
+                        println!("janus {}: not measured: {e:#}", scenario.name);
+                        break;
+                    }
+                }
+            }
+            janus.stop().await;
+        }
+        Err(e) => println!("Janus not measured: {e:#}"),
     }
     match knee {
         Some(n) => println!("knee: N×N degrades at N = {n} (p99 > 100 ms or loss > 1 %)"),

@@ -5,8 +5,57 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use plenary_peer::{Accounting, Peer, PeerOptions};
 
+use crate::janus::Janus;
 use crate::scenario::Scenario;
 use crate::server::{Server, cpu_micros};
+
+/// The SFU under test.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Plenary(&'a Server),
+    Janus(&'a Janus),
+}
+
+impl Target<'_> {
+    fn pid(&self) -> Option<u32> {
+        match self {
+            Target::Plenary(s) => s.pid,
+            Target::Janus(j) => j.pid,
+        }
+    }
+
+    /// Creates a room and joins everyone in `plan`.
+    async fn join_room(
+        &self,
+        name: &str,
+        plan: &[plenary_peer::Publish],
+    ) -> anyhow::Result<Vec<Peer>> {
+        match self {
+            Target::Plenary(server) => {
+                let room = server.create_room(name).await?;
+                let mut peers = Vec::new();
+                for (i, publish) in plan.iter().enumerate() {
+                    let opts = PeerOptions {
+                        http_addr: server.http_addr.clone(),
+                        room: room.clone(),
+                        name: format!("{name} {i}"),
+                        publish: *publish,
+                    };
+                    peers.push(
+                        Peer::join(opts)
+                            .await
+                            .with_context(|| format!("{name} {i} could not join"))?,
+                    );
+                }
+                Ok(peers)
+            }
+            Target::Janus(janus) => {
+                let room = janus.create_room().await?;
+                janus.join_room(room, plan).await
+            }
+        }
+    }
+}
 
 /// Timings of a run.
 #[derive(Debug, Clone, Copy)]
@@ -35,7 +84,8 @@ pub struct RunResult {
     pub scenario: String,
     pub participants: usize,
     pub window_s: f64,
-    /// Datagrams the server sent per second (forwarded media, plus its RTCP and ICE).
+    /// Datagrams the SFU sent per second (forwarded media, plus its RTCP and ICE), counted
+    /// as the generator's peers received them.
     pub sent_pps: f64,
     /// Server CPU time as a share of one core (1.0 = a whole core).
     pub server_cores: f64,
@@ -59,51 +109,48 @@ pub struct RunResult {
 
 /// Joins everyone, waits for media, measures a window, and leaves.
 pub async fn run(
-    server: &Server,
+    target: Target<'_>,
     scenario: &Scenario,
     opts: RunOptions,
 ) -> anyhow::Result<RunResult> {
-    let pid = server.pid;
+    let pid = target.pid();
     let rss_before = pid.map(rss_kib).transpose()?.unwrap_or(0);
     let mut peers: Vec<Peer> = Vec::with_capacity(scenario.participants());
-    let mut expected_tracks: Vec<usize> = Vec::new();
+    let mut expected_tracks = 0;
     let started = Instant::now();
     for (r, room_plan) in scenario.rooms.iter().enumerate() {
-        let room = server
-            .create_room(&format!("{} room {r}", scenario.name))
-            .await?;
         let tracks_in_room: usize = room_plan
             .iter()
             .map(|p| usize::from(p.audio) + usize::from(p.video_tracks))
             .sum();
-        for (i, publish) in room_plan.iter().enumerate() {
-            let opts = PeerOptions {
-                http_addr: server.http_addr.clone(),
-                room: room.clone(),
-                name: format!("load {r}.{i}"),
-                publish: *publish,
-            };
-            peers.push(
-                Peer::join(opts)
-                    .await
-                    .with_context(|| format!("peer {r}.{i} could not join"))?,
-            );
-            expected_tracks.push(
-                tracks_in_room - usize::from(publish.audio) - usize::from(publish.video_tracks),
-            );
-        }
+        // Everyone receives every track of the room but their own.
+        expected_tracks += room_plan.len() * tracks_in_room - tracks_in_room;
+        peers.extend(
+            target
+                .join_room(&format!("{} room {r}", scenario.name), room_plan)
+                .await?,
+        );
     }
     // Everyone receives every track meant for them.
     loop {
-        let ready = peers
+        let receiving: usize = peers
             .iter()
-            .zip(&expected_tracks)
-            .all(|(p, want)| p.snapshot().accounting.tracks.len() >= *want);
-        if ready {
+            .map(|p| p.snapshot().accounting.tracks.len())
+            .sum();
+        if receiving >= expected_tracks {
             break;
         }
-        if let Some(dead) = peers.iter().find(|p| p.is_finished()) {
-            bail!("peer {} stopped: {:?}", dead.id, dead.snapshot().errors);
+        if let Some(i) = peers.iter().position(Peer::is_finished) {
+            let dead = peers.swap_remove(i);
+            let id = dead.id;
+            let errors = dead.snapshot().errors;
+            let why = dead
+                .leave()
+                .await
+                .err()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_default();
+            bail!("peer {id} stopped: {why} {errors:?}");
         }
         if started.elapsed() > opts.join_timeout {
             bail!("not all media flowing after {:?}", opts.join_timeout);
@@ -115,12 +162,15 @@ pub async fn run(
     for p in &peers {
         p.reset_accounting();
     }
-    let sent0 = server.metric("plenary_media_packets_sent_total").await?;
+    // What the SFU sent, counted where it arrives: the same for every SFU.
+    let received =
+        |peers: &[Peer]| -> u64 { peers.iter().map(|p| p.snapshot().datagrams_received).sum() };
+    let sent0 = received(&peers);
     let cpu0 = pid.map(cpu_micros).transpose()?;
     let gen0 = cpu_micros(std::process::id())?;
     let t0 = Instant::now();
     tokio::time::sleep(opts.window).await;
-    let sent1 = server.metric("plenary_media_packets_sent_total").await?;
+    let sent1 = received(&peers);
     let cpu1 = pid.map(cpu_micros).transpose()?;
     let gen1 = cpu_micros(std::process::id())?;
     let elapsed = t0.elapsed().as_secs_f64();

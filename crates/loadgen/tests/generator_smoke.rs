@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use plenary_loadgen::measure::{RunOptions, run};
+use plenary_loadgen::measure::{RunOptions, Target, run};
 use plenary_loadgen::scenario::Scenario;
 use plenary_loadgen::server::Server;
 use plenary_server::Settings;
@@ -31,7 +31,9 @@ async fn a_small_nxn_run_measures_real_traffic() {
         window: Duration::from_secs(2),
         join_timeout: Duration::from_secs(20),
     };
-    let r = run(&server, &scenario, opts).await.unwrap();
+    let r = run(Target::Plenary(&server), &scenario, opts)
+        .await
+        .unwrap();
 
     assert_eq!(r.participants, 3);
     // 3 × 2 × (50 audio + 30 video) = 480 frames/s expected; allow for window edges.

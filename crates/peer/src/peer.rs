@@ -85,6 +85,8 @@ pub struct Received {
     /// Frames whose synthetic header named the publisher the SFU said the track was from.
     pub frames_matching_owner: u64,
     pub frames_sent: u64,
+    /// UDP datagrams this peer received from the SFU (media, RTCP, ICE): what the SFU sent it.
+    pub datagrams_received: u64,
     /// Loss and latency since the last [`Peer::reset_accounting`].
     pub accounting: Accounting,
     pub connected: bool,
@@ -324,6 +326,7 @@ async fn run<S: Signalling>(
             }
             received = udp.recv_from(&mut buf) => {
                 let (n, source) = received?;
+                lock(&state).datagrams_received += 1;
                 if let Ok(contents) = buf[..n].try_into() {
                     let input = Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination: local, contents });
                     rtc.handle_input(input)?;
