@@ -3,11 +3,8 @@
 //! (send-only, our feed id chosen by us) and a multistream subscriber handle receiving every
 //! other publisher of the room.
 //!
-//! Not working yet: Janus (libnice) never offers loopback candidates, even with
-//! `ice_enforce_list = "127.0.0.1"`, and the generator may only send to loopback (or to test
-//! hosts in network namespaces it made). The next step is to run both SFUs in a network
-//! namespace behind a veth pair so that they are compared on the same path. Until then the
-//! publishers never connect and `bench` reports Janus as not measured.
+//! Janus (libnice) never offers loopback candidates, so it runs in a network namespace behind
+//! a veth pair (`netns.rs`), and Plenary is measured behind the same pair for the comparison.
 //! `PLENARY_JANUS_DEBUG=1` prints Janus' events; `PLENARY_JANUS_LOG=path` keeps its log.
 
 use std::path::PathBuf;
@@ -20,7 +17,7 @@ use anyhow::{Context as _, bail};
 use plenary_peer::{Peer, Publish, Received, Signal, Signalling};
 use plenary_proto::{MediaKind, ParticipantId};
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::mpsc;
 
 /// A Janus server started for a benchmark.
@@ -28,6 +25,8 @@ use tokio::sync::mpsc;
 pub struct Janus {
     pub http_addr: String,
     pub pid: Option<u32>,
+    /// Where the generator's peers send media from.
+    pub local_ip: std::net::IpAddr,
     child: Child,
     dir: PathBuf,
 }
@@ -39,11 +38,13 @@ fn next_id() -> u64 {
 
 impl Janus {
     /// Writes a minimal configuration (HTTP transport on a free port, VideoRoom only,
-    /// ICE-lite on loopback) and starts `janus`.
-    pub async fn spawn() -> anyhow::Result<Janus> {
+    /// ICE-lite on the namespace's interface) and starts `janus` inside `netns`.
+    pub async fn spawn(netns: &crate::netns::NetNs) -> anyhow::Result<Janus> {
+        // A port free outside the namespace is as good a guess as any inside it.
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
+        let inner = netns.inner_ip;
         let dir = std::env::temp_dir().join(format!("plenary-janus-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let lib = "/usr/lib/x86_64-linux-gnu/janus";
@@ -61,7 +62,7 @@ impl Janus {
 }}
 nat: {{
     ice_lite = true
-    ice_enforce_list = "127.0.0.1"
+    ice_enforce_list = "{inner}"
 }}
 plugins: {{
     disable = "libjanus_audiobridge.so,libjanus_duktape.so,libjanus_echotest.so,libjanus_lua.so,libjanus_nosip.so,libjanus_recordplay.so,libjanus_sip.so,libjanus_streaming.so,libjanus_textroom.so,libjanus_videocall.so,libjanus_voicemail.so"
@@ -70,17 +71,18 @@ transports: {{
     disable = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so,libjanus_websockets.so"
 }}
 "#,
-                dir = dir.display()
+                dir = dir.display(),
             ),
         )?;
         std::fs::write(
             dir.join("janus.transport.http.jcfg"),
             format!(
-                "general: {{\n    base_path = \"/janus\"\n    http = true\n    port = {port}\n    ip = \"127.0.0.1\"\n}}\nadmin: {{\n    admin_http = false\n}}\n"
+                "general: {{\n    base_path = \"/janus\"\n    http = true\n    port = {port}\n    ip = \"{inner}\"\n}}\nadmin: {{\n    admin_http = false\n}}\n"
             ),
         )?;
         std::fs::write(dir.join("janus.plugin.videoroom.jcfg"), "general: {\n}\n")?;
-        let child = Command::new("janus")
+        let child = netns
+            .command("janus")
             .arg("-F")
             .arg(&dir)
             .arg("-C")
@@ -90,7 +92,7 @@ transports: {{
             .kill_on_drop(true)
             .spawn()
             .context("cannot start janus (Debian package `janus`)")?;
-        let http_addr = format!("127.0.0.1:{port}");
+        let http_addr = format!("{inner}:{port}");
         let pid = child.id();
         for _ in 0..100 {
             if post(&http_addr, "/janus", json!({"janus": "info"}))
@@ -100,6 +102,7 @@ transports: {{
                 return Ok(Janus {
                     http_addr,
                     pid,
+                    local_ip: netns.host_ip,
                     child,
                     dir,
                 });
@@ -142,14 +145,7 @@ transports: {{
                 };
                 let state = Arc::new(Mutex::new(Received::default()));
                 peers.push(
-                    Peer::start(
-                        ParticipantId(feed),
-                        [127, 0, 0, 1].into(),
-                        sig,
-                        *publish,
-                        state,
-                    )
-                    .await?,
+                    Peer::start(ParticipantId(feed), self.local_ip, sig, *publish, state).await?,
                 );
             }
             feeds.push((feed, *publish));
@@ -191,7 +187,7 @@ transports: {{
             peers.push(
                 Peer::start(
                     ParticipantId(next_id()),
-                    [127, 0, 0, 1].into(),
+                    self.local_ip,
                     sig,
                     Publish::NOTHING,
                     state,

@@ -6,5 +6,6 @@
 pub mod janus;
 pub mod limit;
 pub mod measure;
+pub mod netns;
 pub mod scenario;
 pub mod server;

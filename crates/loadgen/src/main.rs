@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use plenary_loadgen::janus::Janus;
 use plenary_loadgen::limit;
 use plenary_loadgen::measure::{RunOptions, RunResult, Target, run};
+use plenary_loadgen::netns::NetNs;
 use plenary_loadgen::scenario::Scenario;
 use plenary_loadgen::server::Server;
 
@@ -95,7 +96,8 @@ async fn main() -> anyhow::Result<()> {
             janus: true,
         } => {
             let s = Scenario::named(&scenario, n)?;
-            let janus = Janus::spawn().await?;
+            let ns = NetNs::create()?;
+            let janus = Janus::spawn(&ns).await?;
             println!("{}", RunResult::table_header());
             let r = run(Target::Janus(&janus), &s, opts)
                 .await
@@ -103,11 +105,50 @@ async fn main() -> anyhow::Result<()> {
             janus.stop().await;
             r
         }
-        Command::Bench { csv } => bench(&server, opts, &csv).await,
+        Command::Bench { csv } => bench(&server, &cli.server_bin, opts, &csv).await,
         Command::Limit { .. } => Ok(()),
     };
     server.stop().await;
     result
+}
+
+/// Runs Janus and a second Plenary, both in a network namespace, through the same scenarios.
+async fn compare_with_janus(
+    server_bin: &str,
+    opts: RunOptions,
+    results: &mut Vec<RunResult>,
+    comparisons: &mut Vec<(String, f64)>,
+    limit_us: f64,
+) -> anyhow::Result<()> {
+    let ns = NetNs::create()?;
+    let janus = Janus::spawn(&ns).await?;
+    let plenary = Server::spawn_in(server_bin, Some(&ns)).await?;
+    println!("Janus (VideoRoom) and Plenary, both behind a veth pair, same generator:");
+    let outcome = async {
+        for (name, n) in [("nxn", 6), ("classroom", 40), ("nxn", 16)] {
+            let scenario = Scenario::named(name, n)?;
+            let mut j = run(Target::Janus(&janus), &scenario, opts).await?;
+            j.scenario = format!("janus-{}", j.scenario);
+            println!("{} {:>8.1}", j.table_row(), j.us_per_packet / limit_us);
+            let mut mine = run(Target::Plenary(&plenary), &scenario, opts).await?;
+            settle(&plenary).await?;
+            mine.scenario = format!("veth-{}", mine.scenario);
+            println!(
+                "{} {:>8.1}",
+                mine.table_row(),
+                mine.us_per_packet / limit_us
+            );
+            comparisons.push((scenario.name.clone(), j.us_per_packet / mine.us_per_packet));
+            results.push(j);
+            results.push(mine);
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    janus.stop().await;
+    plenary.stop().await;
+    drop(ns);
+    outcome
 }
 
 /// Waits until the server has let go of the last run's participants, then a little more.
@@ -123,7 +164,12 @@ async fn settle(server: &Server) -> anyhow::Result<()> {
 }
 
 /// The standard set, then N×N stepped until latency or loss degrades (the knee).
-async fn bench(server: &Server, opts: RunOptions, csv: &PathBuf) -> anyhow::Result<()> {
+async fn bench(
+    server: &Server,
+    server_bin: &str,
+    opts: RunOptions,
+    csv: &PathBuf,
+) -> anyhow::Result<()> {
     // The machine's limit first, with nothing else running.
     let limit = tokio::task::spawn_blocking(|| limit::probe(10, Duration::from_secs(5))).await??;
     println!(
@@ -170,41 +216,25 @@ async fn bench(server: &Server, opts: RunOptions, csv: &PathBuf) -> anyhow::Resu
             }
         }
     }
-    // The same scenarios through Janus, for Plenary ÷ Janus from this run.
+    // The same scenarios through Janus, for Plenary ÷ Janus from this run. Janus needs a
+    // real interface, so both run in a network namespace behind a veth pair.
     let mut comparisons = Vec::new();
-    match Janus::spawn().await {
-        Ok(janus) => {
-            println!("Janus (VideoRoom), same generator:");
-            for (name, n) in [("nxn", 6), ("classroom", 40), ("nxn", 16)] {
-                let scenario = Scenario::named(name, n)?;
-                match run(Target::Janus(&janus), &scenario, opts).await {
-                    Ok(mut j) => {
-                        j.scenario = format!("janus-{}", j.scenario);
-                        println!("{} {:>8.1}", j.table_row(), ratio(&j));
-                        let mine = run(Target::Plenary(server), &scenario, opts).await?;
-                        settle(server).await?;
-                        println!("{} {:>8.1}", mine.table_row(), ratio(&mine));
-                        println!(
-                            "  {}: Plenary uses {:.2}× Janus' CPU per packet (Janus ÷ Plenary = {:.1})",
-                            scenario.name,
-                            mine.us_per_packet / j.us_per_packet,
-                            j.us_per_packet / mine.us_per_packet
-                        );
-                        comparisons
-                            .push((scenario.name.clone(), j.us_per_packet / mine.us_per_packet));
-                        results.push(j);
-                        results.push(mine);
-                    }
-                    Err(e) => {
-                        // One failure says it all (Janus is the same for every scenario).
-                        println!("janus {}: not measured: {e:#}", scenario.name);
-                        break;
-                    }
-                }
-            }
-            janus.stop().await;
-        }
+    match compare_with_janus(
+        server_bin,
+        opts,
+        &mut results,
+        &mut comparisons,
+        limit.us_per_packet,
+    )
+    .await
+    {
+        Ok(()) => {}
         Err(e) => println!("Janus not measured: {e:#}"),
+    }
+    for (name, janus_over_plenary) in &comparisons {
+        println!(
+            "Plenary ÷ Janus, {name}: Janus spends {janus_over_plenary:.1}× Plenary's CPU per packet"
+        );
     }
     match knee {
         Some(n) => println!("knee: N×N degrades at N = {n} (p99 > 100 ms or loss > 1 %)"),

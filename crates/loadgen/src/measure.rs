@@ -40,6 +40,7 @@ impl Target<'_> {
                         room: room.clone(),
                         name: format!("{name} {i}"),
                         publish: *publish,
+                        local_ip: server.local_ip,
                     };
                     peers.push(
                         Peer::join(opts)

@@ -12,6 +12,8 @@ use tokio::process::{Child, Command};
 pub struct Server {
     pub http_addr: String,
     pub pid: Option<u32>,
+    /// Where the generator's peers send media from (`None`: loopback, like the server).
+    pub local_ip: Option<std::net::IpAddr>,
     child: Option<Child>,
     data_dir: Option<std::path::PathBuf>,
 }
@@ -19,11 +21,29 @@ pub struct Server {
 impl Server {
     /// Runs `bin serve` on free ports with a fresh data folder and waits for its ready line.
     pub async fn spawn(bin: &str) -> anyhow::Result<Server> {
-        let data_dir = std::env::temp_dir().join(format!("plenary-loadgen-{}", std::process::id()));
+        Self::spawn_in(bin, None).await
+    }
+
+    /// Like [`Server::spawn`], inside `netns` when given (listening and announcing its
+    /// inner address; peers then send from the outer one).
+    pub async fn spawn_in(
+        bin: &str,
+        netns: Option<&crate::netns::NetNs>,
+    ) -> anyhow::Result<Server> {
+        let data_dir = std::env::temp_dir().join(format!(
+            "plenary-loadgen-{}-{}",
+            std::process::id(),
+            u8::from(netns.is_some())
+        ));
         let _ = std::fs::remove_dir_all(&data_dir);
-        let mut child = Command::new(bin)
+        let (mut command, listen_ip) = match netns {
+            Some(ns) => (ns.command(bin), ns.inner_ip),
+            None => (Command::new(bin), std::net::IpAddr::from([127, 0, 0, 1])),
+        };
+        let mut child = command
             .arg("serve")
-            .env("PLENARY_LISTEN", "127.0.0.1:0")
+            .env("PLENARY_LISTEN", format!("{listen_ip}:0"))
+            .env("PLENARY_PUBLIC_IP", listen_ip.to_string())
             .env("PLENARY_MEDIA_PORT", "0")
             .env("PLENARY_DATA_DIR", &data_dir)
             .env("PLENARY_LOG", "warn")
@@ -56,6 +76,7 @@ impl Server {
             pid,
             child: Some(child),
             data_dir: Some(data_dir),
+            local_ip: netns.map(|ns| ns.host_ip),
         })
     }
 
@@ -64,6 +85,7 @@ impl Server {
         Server {
             http_addr,
             pid,
+            local_ip: None,
             child: None,
             data_dir: None,
         }

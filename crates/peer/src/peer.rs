@@ -38,6 +38,8 @@ pub struct PeerOptions {
     pub name: String,
     /// What to send; [`Publish::NOTHING`] only receives.
     pub publish: Publish,
+    /// The address to send media from; `None`: the server's HTTP address (loopback).
+    pub local_ip: Option<std::net::IpAddr>,
 }
 
 /// What a peer publishes: synthetic Opus-sized audio (50 frames/s) and VP8-sized video
@@ -168,11 +170,12 @@ impl Peer {
             .http_addr
             .parse()
             .context("http_addr must be ip:port")?;
+        let ip = opts.local_ip.unwrap_or(host.ip());
         let signalling = PlenarySignalling {
             ws,
             state: state.clone(),
         };
-        Self::start(id, host.ip(), signalling, opts.publish, state).await
+        Self::start(id, ip, signalling, opts.publish, state).await
     }
 
     /// Starts the media session of a participant whose signalling is already set up (for

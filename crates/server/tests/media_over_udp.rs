@@ -21,6 +21,7 @@ fn opts(
         room: room.clone(),
         name: name.into(),
         publish,
+        local_ip: None,
     }
 }
 

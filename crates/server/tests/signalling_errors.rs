@@ -236,6 +236,7 @@ async fn a_garbage_flood_is_cut_off_and_others_keep_their_media() {
         room: room.clone(),
         name: name.into(),
         publish,
+        local_ip: None,
     };
     let alice = Peer::join(opts("Alice", Publish::AUDIO_VIDEO))
         .await
