@@ -119,7 +119,8 @@ transports: {{
         let room = 100_000 + next_id();
         let body = json!({"request": "create", "room": room, "publishers": 100, "bitrate": 0,
             "audiocodec": "opus", "videocodec": "vp8", "fir_freq": 0});
-        let r = s.message_sync(h, body).await?;
+        // A synchronous plugin request: the answer is in the response itself.
+        let r = s.message(h, body, None).await?;
         if r["plugindata"]["data"]["videoroom"] != "created" {
             bail!("room not created: {r}");
         }
@@ -294,11 +295,6 @@ impl Session {
             msg["jsep"] = j;
         }
         post(&self.addr, &format!("/janus/{}/{handle}", self.id), msg).await
-    }
-
-    /// A synchronous plugin request (create room): the answer is in the response itself.
-    async fn message_sync(&self, handle: u64, body: Value) -> anyhow::Result<Value> {
-        self.message(handle, body, None).await
     }
 
     async fn destroy(&self) {

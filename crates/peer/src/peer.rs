@@ -555,10 +555,7 @@ fn send_due_media(
             written += 1;
         }
         media.audio_seq = media.audio_seq.wrapping_add(1);
-        media.next_audio += AUDIO_INTERVAL;
-        if media.next_audio < now {
-            media.next_audio = now + AUDIO_INTERVAL;
-        }
+        media.next_audio = next_due(media.next_audio, AUDIO_INTERVAL, now);
     }
     if !media.video_mids.is_empty() && media.next_video <= now {
         let pt = pt_of(rtc, Codec::Vp8)?;
@@ -579,13 +576,17 @@ fn send_due_media(
             }
         }
         media.video_seq = media.video_seq.wrapping_add(1);
-        media.next_video += VIDEO_INTERVAL;
-        if media.next_video < now {
-            media.next_video = now + VIDEO_INTERVAL;
-        }
+        media.next_video = next_due(media.next_video, VIDEO_INTERVAL, now);
     }
     lock(state).frames_sent += written;
     Ok(())
+}
+
+/// The next send time: one interval on, keeping the cadence, unless the task fell behind
+/// (then it restarts from now rather than bursting to catch up).
+fn next_due(due: Instant, interval: Duration, now: Instant) -> Instant {
+    let next = due + interval;
+    if next < now { now + interval } else { next }
 }
 
 fn pt_of(rtc: &Rtc, codec: Codec) -> anyhow::Result<str0m::media::Pt> {

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use plenary_media::{MediaKind, ParticipantId, RoomId, Sfu, SfuConfig, SfuEvent, SfuOutput};
+use plenary_peer::frame::{FrameHeader, parse_synthetic_frame, synthetic_frame};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, MediaTime, Mid, Pt};
@@ -27,9 +28,6 @@ pub enum Role {
     Publisher,
     Subscriber,
 }
-
-/// A received frame, decoded from the synthetic payload: (publisher, kind, sequence).
-pub type FrameKey = (u64, MediaKind, u32);
 
 pub struct Client {
     pub id: ParticipantId,
@@ -415,11 +413,11 @@ impl Client {
                 if !d.contiguous {
                     self.gapped += 1;
                 }
-                if let Some(key) = parse_frame(&d.data) {
+                if let Some(h) = parse_synthetic_frame(&d.data) {
                     self.received
-                        .entry((key.0, key.1))
+                        .entry((h.publisher.0, h.kind))
                         .or_default()
-                        .insert(key.2);
+                        .insert(h.seq);
                 }
             }
             Event::KeyframeRequest(_) => {
@@ -502,35 +500,17 @@ impl Client {
     }
 }
 
-/// A synthetic frame: a VP8-style first byte (bit 0 clear = keyframe), then publisher id,
-/// kind and sequence, so the receiver can tell exactly which frames arrived.
+/// A synthetic frame of `len` bytes (the peer crate's format: a VP8-style first byte, then
+/// publisher, kind, track and sequence, so the receiver can tell exactly which frames arrived).
 fn make_frame(publisher: u64, kind: MediaKind, seq: u32, keyframe: bool, len: usize) -> Vec<u8> {
-    let mut v = vec![0u8; len];
-    v[0] = if keyframe { 0x10 } else { 0x11 };
-    v[1..9].copy_from_slice(&publisher.to_be_bytes());
-    v[9] = match kind {
-        MediaKind::Audio => 1,
-        MediaKind::Video => 2,
+    let header = FrameHeader {
+        publisher: ParticipantId(publisher),
+        kind,
+        track: 0,
+        seq,
+        sent_us: 0,
     };
-    v[10..14].copy_from_slice(&seq.to_be_bytes());
-    for (i, b) in v.iter_mut().enumerate().skip(14) {
-        *b = (i % 251) as u8;
-    }
-    v
-}
-
-fn parse_frame(d: &[u8]) -> Option<FrameKey> {
-    if d.len() < 14 {
-        return None;
-    }
-    let publisher = u64::from_be_bytes(d[1..9].try_into().ok()?);
-    let kind = match d[9] {
-        1 => MediaKind::Audio,
-        2 => MediaKind::Video,
-        _ => return None,
-    };
-    let seq = u32::from_be_bytes(d[10..14].try_into().ok()?);
-    Some((publisher, kind, seq))
+    synthetic_frame(header, keyframe, len)
 }
 
 fn far_future() -> Instant {
