@@ -15,5 +15,5 @@ mod stats;
 
 pub use error::MediaError;
 pub use plenary_proto::{MediaKind, ParticipantId, RoomId};
-pub use sfu::{Sfu, SfuConfig, SfuEvent, SfuOutput, Transmit};
+pub use sfu::{DEFAULT_RESEND_HISTORY, Sfu, SfuConfig, SfuEvent, SfuOutput, Transmit};
 pub use stats::ParticipantStats;

@@ -20,6 +20,11 @@ use crate::stats::ParticipantStats;
 /// subscriber joins (it needs a keyframe to show anything at all).
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
 
+/// str0m's defaults for the resend cache's packet bound and its resend-flood guard (resends are
+/// dropped once they exceed 15 % of what is sent).
+const RESEND_MAX_PACKETS: usize = 1000;
+const RESEND_RATIO_CAP: f32 = 0.15;
+
 /// The shortest wait the SFU asks for between timer runs of one session.
 const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 
@@ -92,10 +97,18 @@ pub(crate) struct Peer {
     nack_counts: Vec<(Mid, u64, u64)>,
     /// The rtc stopped: the SFU removes this peer.
     pub dead: bool,
+    /// See [`crate::SfuConfig::resend_history`].
+    resend_history: Duration,
 }
 
 impl Peer {
-    pub fn new(id: ParticipantId, room: RoomId, rtc: Rtc, now: Instant) -> Self {
+    pub fn new(
+        id: ParticipantId,
+        room: RoomId,
+        rtc: Rtc,
+        now: Instant,
+        resend_history: Duration,
+    ) -> Self {
         Self {
             id,
             room,
@@ -110,6 +123,7 @@ impl Peer {
             stats: ParticipantStats::default(),
             nack_counts: Vec::new(),
             dead: false,
+            resend_history,
         }
     }
 
@@ -215,8 +229,11 @@ impl Peer {
         for t in &mut self.tracks_out {
             if let TrackOutState::Negotiating(m) = t.state {
                 t.state = TrackOutState::Open(m);
-                if t.kind == MediaKind::Video && !t.source_gone {
-                    opened.push((t.publisher, t.source_mid));
+                if t.kind == MediaKind::Video {
+                    limit_resend_history(&mut self.rtc, m, self.resend_history);
+                    if !t.source_gone {
+                        opened.push((t.publisher, t.source_mid));
+                    }
                 }
             }
         }
@@ -455,6 +472,15 @@ impl Peer {
         }
         self.rtc.disconnect();
         self.dead = true;
+    }
+}
+
+/// Keeps `mid`'s sent packets for `history` instead of str0m's 3 s. str0m sets its cache up
+/// when the track is negotiated, so this runs right after the answer lands.
+fn limit_resend_history(rtc: &mut Rtc, mid: Mid, history: Duration) {
+    let mut api = rtc.direct_api();
+    if let Some(tx) = api.stream_tx_by_mid(mid, None) {
+        tx.set_rtx_cache(RESEND_MAX_PACKETS, history, Some(RESEND_RATIO_CAP));
     }
 }
 

@@ -23,6 +23,10 @@ use crate::stats::ParticipantStats;
 const HOLD_FOR: Duration = Duration::from_secs(3);
 const HOLD_MAX: usize = 256;
 
+/// libwebrtc's own floor for its send history (it keeps max(1 s, 3 × RTT)); str0m's default
+/// is 3 s, which triples the memory of every video subscription.
+pub const DEFAULT_RESEND_HISTORY: Duration = Duration::from_secs(1);
+
 /// How the SFU presents itself.
 #[derive(Debug, Clone)]
 pub struct SfuConfig {
@@ -31,6 +35,10 @@ pub struct SfuConfig {
     pub candidate_addr: SocketAddr,
     /// How often str0m reports transport statistics.
     pub stats_interval: Duration,
+    /// How long each outgoing video packet is kept for resending on a NACK. Every subscriber
+    /// keeps its own copy, so this is most of the memory a video participant costs; a NACK
+    /// older than about three round trips repairs nothing a viewer would still see.
+    pub resend_history: Duration,
 }
 
 impl SfuConfig {
@@ -38,6 +46,7 @@ impl SfuConfig {
         Self {
             candidate_addr,
             stats_interval: Duration::from_secs(1),
+            resend_history: DEFAULT_RESEND_HISTORY,
         }
     }
 }
@@ -175,7 +184,7 @@ impl Sfu {
         let candidate = Candidate::host(self.config.candidate_addr, "udp")
             .map_err(|e| MediaError::Startup(format!("bad candidate address: {e}")))?;
         rtc.add_local_candidate(candidate);
-        let mut peer = Peer::new(id, room.clone(), rtc, self.now);
+        let mut peer = Peer::new(id, room.clone(), rtc, self.now, self.config.resend_history);
         let members = self.rooms.entry(room).or_default();
         for other in members.iter().filter_map(|m| self.peers.get(m)) {
             for t in &other.tracks_in {

@@ -80,13 +80,13 @@ impl std::fmt::Debug for Command {
 }
 
 impl Engine {
-    /// Starts the engine on `socket`, announcing `announce` (the public IP and the socket's
-    /// port) as its ICE candidate. The task ends when every handle is dropped.
-    pub fn start(socket: UdpSocket, announce: SocketAddr) -> Result<Self, MediaError> {
+    /// Starts the engine on `socket`; `config` announces the public IP and the socket's port
+    /// as its ICE candidate. The task ends when every handle is dropped.
+    pub fn start(socket: UdpSocket, config: SfuConfig) -> Result<Self, MediaError> {
         let local_addr = socket
             .local_addr()
             .map_err(|e| MediaError::Startup(e.to_string()))?;
-        let sfu = Sfu::new(SfuConfig::new(announce), Instant::now())?;
+        let sfu = Sfu::new(config, Instant::now())?;
         let (commands, rx) = mpsc::channel(1024);
         let counters = Arc::new(Counters::default());
         tokio::spawn(run(Arc::new(socket), sfu, rx, counters.clone()));

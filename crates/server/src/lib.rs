@@ -94,7 +94,9 @@ pub async fn start(
         .with_context(|| format!("cannot bind the media UDP port {media_bind}"))?;
     let media_addr = udp.local_addr()?;
     let announce = SocketAddr::new(settings.announced_ip(), media_addr.port());
-    let engine = Engine::start(udp, announce)?;
+    let mut sfu_config = plenary_media::SfuConfig::new(announce);
+    sfu_config.resend_history = std::time::Duration::from_millis(settings.resend_history_ms);
+    let engine = Engine::start(udp, sfu_config)?;
 
     let listener = TcpListener::bind(settings.listen)
         .await

@@ -32,6 +32,9 @@ pub struct Settings {
     pub web_dir: Option<PathBuf>,
     /// Most participants in one meeting; a join beyond it is refused with a clear message.
     pub max_participants: usize,
+    /// How long each sent video packet is kept for resending on a NACK, in milliseconds.
+    /// Every subscriber keeps its own copy, so this sets most of a video participant's memory.
+    pub resend_history_ms: u64,
     /// Log filter, `tracing` syntax (e.g. `info`, `plenary=debug`).
     pub log: String,
 }
@@ -61,6 +64,7 @@ impl fmt::Debug for Settings {
             .field("secret", &self.secret)
             .field("web_dir", &self.web_dir)
             .field("max_participants", &self.max_participants)
+            .field("resend_history_ms", &self.resend_history_ms)
             .field("log", &self.log)
             .finish()
     }
@@ -77,6 +81,7 @@ impl Default for Settings {
             secret: None,
             web_dir: None,
             max_participants: 100,
+            resend_history_ms: plenary_media::DEFAULT_RESEND_HISTORY.as_millis() as u64,
             log: "info".into(),
         }
     }
@@ -112,6 +117,9 @@ pub struct Overrides {
     /// Most participants in one meeting [default: 100]
     #[arg(long, env = "PLENARY_MAX_PARTICIPANTS")]
     pub max_participants: Option<usize>,
+    /// Milliseconds a sent video packet is kept for resending on a NACK [default: 1000]
+    #[arg(long, env = "PLENARY_RESEND_HISTORY_MS")]
+    pub resend_history_ms: Option<u64>,
     /// Log filter, e.g. info or plenary_server=debug [default: info]
     #[arg(long, env = "PLENARY_LOG")]
     pub log: Option<String>,
@@ -164,6 +172,9 @@ impl Settings {
         if let Some(v) = o.max_participants {
             s.max_participants = v;
         }
+        if let Some(v) = o.resend_history_ms {
+            s.resend_history_ms = v;
+        }
         if let Some(v) = &o.log {
             s.log = v.clone();
         }
@@ -206,6 +217,11 @@ impl Settings {
                 "max_participants must be at least 1".into(),
             ));
         }
+        if !(100..=10_000).contains(&self.resend_history_ms) {
+            return Err(SettingsError::Invalid(
+                "resend_history_ms must be between 100 and 10000".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -231,7 +247,8 @@ impl Settings {
         format!(
             "# Plenary settings. Every key is optional; environment variables (PLENARY_LISTEN,\n\
              # PLENARY_DATA_DIR, PLENARY_DATABASE_URL, PLENARY_MEDIA_PORT, PLENARY_PUBLIC_IP,\n\
-             # PLENARY_SECRET, PLENARY_WEB_DIR, PLENARY_MAX_PARTICIPANTS, PLENARY_LOG) and flags override this file.\n\
+             # PLENARY_SECRET, PLENARY_WEB_DIR, PLENARY_MAX_PARTICIPANTS, PLENARY_RESEND_HISTORY_MS,\n\
+             # PLENARY_LOG) and flags override this file.\n\
              # Also: database_url = \"postgres://user@host/db\", public_ip = \"203.0.113.7\",\n\
              # secret = \"at least 16 characters\", web_dir = \"./web\".\n\n{body}"
         )
