@@ -97,6 +97,8 @@ pub struct Received {
     pub participants: BTreeMap<ParticipantId, ParticipantInfo>,
     pub errors: Vec<(ErrorCode, String)>,
     pub server_offers: u64,
+    /// Why the meeting ended, if the server said it did.
+    pub ended: Option<String>,
 }
 
 enum Command {
@@ -475,6 +477,10 @@ impl Signalling for PlenarySignalling {
                         bail!("server ended the session: {code:?}: {message}");
                     }
                     continue;
+                }
+                ServerMessage::Ended { reason } => {
+                    s.ended = Some(reason.clone());
+                    bail!("the meeting ended: {reason}");
                 }
                 ServerMessage::TrackRemoved { .. }
                 | ServerMessage::Joined { .. }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ParticipantId, RoomId};
+use crate::token::Role;
 
 /// The protocol version a client states in `join`. Bumped on any incompatible change.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -55,6 +56,15 @@ pub enum ServerMessage {
         name: String,
         room: RoomId,
         participants: Vec<ParticipantInfo>,
+        /// What you may do here.
+        #[serde(default = "default_role")]
+        role: Role,
+        /// Start with the microphone muted (the meeting's "mute on start").
+        #[serde(default)]
+        start_muted: bool,
+        /// Where to send the person when the meeting ends or they leave, if the issuer set one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        logout_url: Option<String>,
     },
     ParticipantJoined {
         participant: ParticipantInfo,
@@ -94,6 +104,15 @@ pub enum ServerMessage {
         fatal: bool,
     },
     Pong,
+    /// The meeting was ended (by a moderator or an integration, or it ran out of time); the
+    /// server closes the connection after this message.
+    Ended {
+        reason: String,
+    },
+}
+
+fn default_role() -> Role {
+    Role::Participant
 }
 
 /// A participant as others see them.
@@ -129,6 +148,8 @@ pub enum ErrorCode {
     Glare,
     /// The server is shutting down or the media engine failed.
     Unavailable,
+    /// The meeting has ended; this token admits no more.
+    MeetingEnded,
 }
 
 /// Why a text frame could not be read as a [`ClientMessage`].

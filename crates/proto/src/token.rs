@@ -32,6 +32,31 @@ pub struct JoinClaims {
     pub role: Role,
     /// Expiry, in seconds since the Unix epoch.
     pub exp: u64,
+    /// The issuer's own id for this person (the BigBlueButton API's `userID`), reported back
+    /// to the issuer in meeting information and webhooks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Join with the microphone muted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub start_muted: bool,
+    /// Where the client sends the person when the meeting ends or they leave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_url: Option<String>,
+}
+
+impl JoinClaims {
+    /// Claims with nothing but the essentials; the optional grants default to off.
+    pub fn new(room: RoomId, name: Option<String>, role: Role, exp: u64) -> Self {
+        Self {
+            room,
+            name,
+            role,
+            exp,
+            user_id: None,
+            start_muted: false,
+            logout_url: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,12 +104,12 @@ mod tests {
     use super::*;
 
     fn claims() -> JoinClaims {
-        JoinClaims {
-            room: RoomId::parse("abc-defg-hij").unwrap(),
-            name: None,
-            role: Role::Participant,
-            exp: 1_000,
-        }
+        JoinClaims::new(
+            RoomId::parse("abc-defg-hij").unwrap(),
+            None,
+            Role::Participant,
+            1_000,
+        )
     }
 
     #[test]

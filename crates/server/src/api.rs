@@ -206,12 +206,7 @@ async fn join_room(
     let exp = unix_now() + JOIN_TOKEN_SECS;
     // Rooms are open to anyone with the link until accounts and roles arrive (portal issue);
     // everyone joins as a participant.
-    let claims = JoinClaims {
-        room: id.clone(),
-        name: Some(name.clone()),
-        role: Role::Participant,
-        exp,
-    };
+    let claims = JoinClaims::new(id.clone(), Some(name.clone()), Role::Participant, exp);
     Ok(Json(JoinGrant {
         token: sign_join_token(&app.secret, &claims),
         room: id,

@@ -6,6 +6,7 @@
 //! port 0.
 
 pub mod api;
+pub mod bbb;
 pub mod engine;
 pub mod meetings;
 pub mod metrics;
@@ -38,12 +39,15 @@ pub struct AppState {
     pub meetings: Arc<Meetings>,
     /// Key for join tokens.
     pub secret: Arc<[u8]>,
+    /// The BigBlueButton-compatible API, when a shared secret is configured.
+    pub bbb: Option<Arc<bbb::Bbb>>,
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
+        .merge(bbb::router())
         .merge(signal::router())
         .merge(metrics::router())
         .merge(web::router())
@@ -102,13 +106,39 @@ pub async fn start(
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let http_addr = listener.local_addr()?;
+    let bbb = if settings.bbb_secrets.is_empty() {
+        None
+    } else {
+        let registry = bbb::Registry::load(store.clone())
+            .await
+            .context("cannot load the BigBlueButton API's meetings")?;
+        let domain = settings
+            .public_url
+            .as_deref()
+            .and_then(|u| u.split("://").nth(1))
+            .map(|h| h.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| http_addr.to_string());
+        let hooks = bbb::Hooks::load(store.clone(), domain)
+            .await
+            .context("cannot load the webhooks")?;
+        Some(Arc::new(bbb::Bbb::new(
+            settings.bbb_secrets.iter().map(|s| s.0.clone()).collect(),
+            settings.bbb_algorithms(),
+            registry,
+            hooks,
+        )))
+    };
     let state = AppState {
         settings,
         store,
         engine,
         meetings: Arc::new(Meetings::default()),
         secret,
+        bbb,
     };
+    if let Some(b) = &state.bbb {
+        bbb::spawn_background(&state, b);
+    }
     let router = app(state.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, router)

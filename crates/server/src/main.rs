@@ -77,6 +77,20 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let media = running.media_addr;
     let backend = running.state.store.backend();
     println!("Plenary is running at http://{http}/  (media on UDP {media}, database: {backend})");
+    if running.state.bbb.is_some() {
+        let base = running
+            .state
+            .settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{http}"));
+        println!(
+            "BigBlueButton API: {}/bigbluebutton/api/",
+            base.trim_end_matches('/')
+        );
+    } else {
+        println!("BigBlueButton API: off (set PLENARY_BBB_SECRETS to turn it on)");
+    }
     // One machine-readable line for scripts and tests.
     println!("PLENARY_READY http={http} media={media}");
     running.wait().await

@@ -1,91 +1,210 @@
-//! Who is in which live meeting, as people see it: names, microphone and camera state.
-//! Every change is broadcast to the others in the room through their signalling tasks.
+//! Who is in which live meeting, as people see it: names, roles, microphone and camera state.
+//! Every change is broadcast to the others in the room through their signalling tasks, and
+//! published as a [`RoomEvent`] for server-side listeners (the BigBlueButton API's lifecycle
+//! and webhooks).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use plenary_proto::{ParticipantId, ParticipantInfo, RoomId, ServerMessage};
-use tokio::sync::mpsc;
+use plenary_proto::{ParticipantId, ParticipantInfo, Role, RoomId, ServerMessage};
+use tokio::sync::{broadcast, mpsc};
 
 /// Messages for one participant's WebSocket. Bounded: a client that stops reading is
 /// disconnected rather than allowed to grow the server's memory.
 pub type Outbox = mpsc::Sender<ServerMessage>;
 
+/// A participant as the server knows them: what others see, plus what only the server and
+/// the issuer of their join token need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub info: ParticipantInfo,
+    pub role: Role,
+    /// The token issuer's id for this person, if it gave one.
+    pub user_id: Option<String>,
+}
+
+/// A change in a live meeting, for listeners on the server side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomEvent {
+    Joined {
+        room: RoomId,
+        participant: Participant,
+    },
+    Left {
+        room: RoomId,
+        participant: Participant,
+        /// How many remain.
+        remaining: usize,
+    },
+    MediaState {
+        room: RoomId,
+        participant: Participant,
+        /// The state before this change.
+        was_audio: bool,
+        was_video: bool,
+    },
+}
+
 #[derive(Debug)]
 struct Member {
-    info: ParticipantInfo,
+    p: Participant,
     outbox: Outbox,
 }
 
-/// The live meetings of this server.
 #[derive(Debug, Default)]
+struct State {
+    rooms: HashMap<RoomId, HashMap<ParticipantId, Member>>,
+    /// Rooms whose meeting was ended: nobody joins them again.
+    ended: HashSet<RoomId>,
+}
+
+/// Why a join was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinRefused {
+    Ended,
+    Full,
+}
+
+/// The live meetings of this server.
+#[derive(Debug)]
 pub struct Meetings {
     next_id: AtomicU64,
-    rooms: Mutex<HashMap<RoomId, HashMap<ParticipantId, Member>>>,
+    state: Mutex<State>,
+    events: broadcast::Sender<RoomEvent>,
+}
+
+impl Default for Meetings {
+    fn default() -> Self {
+        Self {
+            next_id: AtomicU64::new(0),
+            state: Mutex::new(State::default()),
+            // Listeners that fall this far behind miss events (and log it); presence itself
+            // never waits for them.
+            events: broadcast::channel(4096).0,
+        }
+    }
 }
 
 impl Meetings {
+    /// Server-side changes of every meeting, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<RoomEvent> {
+        self.events.subscribe()
+    }
+
+    fn publish(&self, e: RoomEvent) {
+        // No listener is fine: nothing on the server wants presence events then.
+        let _ = self.events.send(e);
+    }
+
     /// A fresh participant id, unique in this process.
     pub fn next_participant_id(&self) -> ParticipantId {
         ParticipantId(self.next_id.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, HashMap<ParticipantId, Member>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding this lock cannot leave the map half-updated (each change is a
         // single insert or remove), so a poisoned lock is still safe to use.
-        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a participant; returns the others already there and tells them.
+    /// Adds a participant unless the room's meeting ended or it holds `max` already; returns
+    /// the others already there and tells them.
     pub fn join(
         &self,
         room: &RoomId,
-        info: ParticipantInfo,
+        participant: Participant,
         outbox: Outbox,
-    ) -> Vec<ParticipantInfo> {
-        let mut rooms = self.lock();
-        let members = rooms.entry(room.clone()).or_default();
-        let others: Vec<ParticipantInfo> = members.values().map(|m| m.info.clone()).collect();
+        max: usize,
+    ) -> Result<Vec<ParticipantInfo>, JoinRefused> {
+        let mut state = self.lock();
+        if state.ended.contains(room) {
+            return Err(JoinRefused::Ended);
+        }
+        let members = state.rooms.entry(room.clone()).or_default();
+        if members.len() >= max {
+            return Err(JoinRefused::Full);
+        }
+        let others: Vec<ParticipantInfo> = members.values().map(|m| m.p.info.clone()).collect();
         broadcast(
             members,
             &ServerMessage::ParticipantJoined {
-                participant: info.clone(),
+                participant: participant.info.clone(),
             },
         );
-        members.insert(info.id, Member { info, outbox });
-        others
+        members.insert(
+            participant.info.id,
+            Member {
+                p: participant.clone(),
+                outbox,
+            },
+        );
+        drop(state);
+        self.publish(RoomEvent::Joined {
+            room: room.clone(),
+            participant,
+        });
+        Ok(others)
     }
 
     /// Removes a participant and tells the others. Harmless if already gone.
     pub fn leave(&self, room: &RoomId, id: ParticipantId) {
-        let mut rooms = self.lock();
-        let Some(members) = rooms.get_mut(room) else {
+        let mut state = self.lock();
+        let Some(members) = state.rooms.get_mut(room) else {
             return;
         };
-        if members.remove(&id).is_none() {
+        let Some(gone) = members.remove(&id) else {
             return;
-        }
+        };
         broadcast(
             members,
             &ServerMessage::ParticipantLeft { participant_id: id },
         );
-        if members.is_empty() {
-            rooms.remove(room);
+        let remaining = members.len();
+        if remaining == 0 {
+            state.rooms.remove(room);
+        }
+        drop(state);
+        self.publish(RoomEvent::Left {
+            room: room.clone(),
+            participant: gone.p,
+            remaining,
+        });
+    }
+
+    /// Ends a room's meeting: everyone in it is told why and disconnected, and nobody joins
+    /// it again. Their signalling tasks clean up (and publish `Left`) as they close.
+    pub fn end(&self, room: &RoomId, reason: &str) {
+        let mut state = self.lock();
+        state.ended.insert(room.clone());
+        if let Some(members) = state.rooms.get(room) {
+            broadcast(
+                members,
+                &ServerMessage::Ended {
+                    reason: reason.to_owned(),
+                },
+            );
         }
     }
 
     /// Records and broadcasts a participant's microphone and camera state.
     pub fn set_media_state(&self, room: &RoomId, id: ParticipantId, audio: bool, video: bool) {
-        let mut rooms = self.lock();
-        let Some(members) = rooms.get_mut(room) else {
+        let mut state = self.lock();
+        let Some(members) = state.rooms.get_mut(room) else {
             return;
         };
         let Some(me) = members.get_mut(&id) else {
             return;
         };
-        me.info.audio = audio;
-        me.info.video = video;
+        let (was_audio, was_video) = (me.p.info.audio, me.p.info.video);
+        me.p.info.audio = audio;
+        me.p.info.video = video;
+        let changed = RoomEvent::MediaState {
+            room: room.clone(),
+            participant: me.p.clone(),
+            was_audio,
+            was_video,
+        };
         let msg = ServerMessage::MediaState {
             participant_id: id,
             audio,
@@ -96,19 +215,27 @@ impl Meetings {
                 let _ = m.outbox.try_send(msg.clone());
             }
         }
+        drop(state);
+        if (was_audio, was_video) != (audio, video) {
+            self.publish(changed);
+        }
     }
 
     /// How many are in a room now.
     pub fn count(&self, room: &RoomId) -> usize {
-        self.lock().get(room).map_or(0, HashMap::len)
+        self.lock().rooms.get(room).map_or(0, HashMap::len)
     }
 
-    /// Everyone in a room now.
-    pub fn participants(&self, room: &RoomId) -> Vec<ParticipantInfo> {
-        self.lock()
+    /// Everyone in a room now, in the order they joined.
+    pub fn participants(&self, room: &RoomId) -> Vec<Participant> {
+        let mut all: Vec<Participant> = self
+            .lock()
+            .rooms
             .get(room)
-            .map(|m| m.values().map(|m| m.info.clone()).collect())
-            .unwrap_or_default()
+            .map(|m| m.values().map(|m| m.p.clone()).collect())
+            .unwrap_or_default();
+        all.sort_by_key(|p| p.info.id);
+        all
     }
 }
 

@@ -35,6 +35,13 @@ pub struct Settings {
     /// How long each sent video packet is kept for resending on a NACK, in milliseconds.
     /// Every subscriber keeps its own copy, so this sets most of a video participant's memory.
     pub resend_history_ms: u64,
+    /// The address people reach this server at (`https://meet.example.coop`), for absolute
+    /// links such as the BigBlueButton API's join URLs. Empty: taken from each request's Host.
+    pub public_url: Option<String>,
+    /// Shared secrets of the BigBlueButton-compatible API; the API is off when there are none.
+    pub bbb_secrets: Vec<Secret>,
+    /// Hashes accepted in BigBlueButton API checksums: any of sha1, sha256, sha384, sha512.
+    pub bbb_checksum_algorithms: Vec<String>,
     /// Log filter, `tracing` syntax (e.g. `info`, `plenary=debug`).
     pub log: String,
 }
@@ -65,6 +72,9 @@ impl fmt::Debug for Settings {
             .field("web_dir", &self.web_dir)
             .field("max_participants", &self.max_participants)
             .field("resend_history_ms", &self.resend_history_ms)
+            .field("public_url", &self.public_url)
+            .field("bbb_secrets", &self.bbb_secrets)
+            .field("bbb_checksum_algorithms", &self.bbb_checksum_algorithms)
             .field("log", &self.log)
             .finish()
     }
@@ -82,6 +92,11 @@ impl Default for Settings {
             web_dir: None,
             max_participants: 100,
             resend_history_ms: plenary_media::DEFAULT_RESEND_HISTORY.as_millis() as u64,
+            public_url: None,
+            bbb_secrets: Vec::new(),
+            bbb_checksum_algorithms: ["sha1", "sha256", "sha384", "sha512"]
+                .map(String::from)
+                .to_vec(),
             log: "info".into(),
         }
     }
@@ -120,6 +135,20 @@ pub struct Overrides {
     /// Milliseconds a sent video packet is kept for resending on a NACK [default: 1000]
     #[arg(long, env = "PLENARY_RESEND_HISTORY_MS")]
     pub resend_history_ms: Option<u64>,
+    /// Public base URL for absolute links, e.g. https://meet.example.coop [default: from the request]
+    #[arg(long, env = "PLENARY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Shared secrets of the BigBlueButton API, comma-separated; the API is off without one
+    #[arg(
+        long,
+        env = "PLENARY_BBB_SECRETS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub bbb_secrets: Option<Vec<String>>,
+    /// Checksum hashes the BigBlueButton API accepts [default: sha1,sha256,sha384,sha512]
+    #[arg(long, env = "PLENARY_BBB_CHECKSUM_ALGORITHMS", value_delimiter = ',')]
+    pub bbb_checksum_algorithms: Option<Vec<String>>,
     /// Log filter, e.g. info or plenary_server=debug [default: info]
     #[arg(long, env = "PLENARY_LOG")]
     pub log: Option<String>,
@@ -175,6 +204,15 @@ impl Settings {
         if let Some(v) = o.resend_history_ms {
             s.resend_history_ms = v;
         }
+        if let Some(v) = o.public_url.as_ref().filter(|v| !v.is_empty()) {
+            s.public_url = Some(v.clone());
+        }
+        if let Some(v) = &o.bbb_secrets {
+            s.bbb_secrets = v.iter().map(|x| Secret(x.clone())).collect();
+        }
+        if let Some(v) = &o.bbb_checksum_algorithms {
+            s.bbb_checksum_algorithms = v.clone();
+        }
         if let Some(v) = &o.log {
             s.log = v.clone();
         }
@@ -217,6 +255,31 @@ impl Settings {
                 "max_participants must be at least 1".into(),
             ));
         }
+        if self.bbb_secrets.iter().any(|Secret(s)| s.trim().is_empty()) {
+            return Err(SettingsError::Invalid(
+                "a BigBlueButton API secret is empty: an empty secret would let anyone call the API"
+                    .into(),
+            ));
+        }
+        if self.bbb_checksum_algorithms.is_empty() {
+            return Err(SettingsError::Invalid(
+                "bbb_checksum_algorithms needs at least one of sha1, sha256, sha384, sha512".into(),
+            ));
+        }
+        for a in &self.bbb_checksum_algorithms {
+            if crate::bbb::checksum::Algorithm::parse(a).is_none() {
+                return Err(SettingsError::Invalid(format!(
+                    "unknown checksum algorithm {a:?}: use sha1, sha256, sha384 or sha512"
+                )));
+            }
+        }
+        if let Some(u) = &self.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(SettingsError::Invalid(
+                "public_url must start with http:// or https://".into(),
+            ));
+        }
         if !(100..=10_000).contains(&self.resend_history_ms) {
             return Err(SettingsError::Invalid(
                 "resend_history_ms must be between 100 and 10000".into(),
@@ -231,6 +294,14 @@ impl Settings {
             Some(url) => url.clone(),
             None => plenary_store::default_url(&self.data_dir),
         }
+    }
+
+    /// The BigBlueButton API's accepted checksum hashes (validated at load).
+    pub fn bbb_algorithms(&self) -> Vec<crate::bbb::checksum::Algorithm> {
+        self.bbb_checksum_algorithms
+            .iter()
+            .filter_map(|a| crate::bbb::checksum::Algorithm::parse(a))
+            .collect()
     }
 
     /// The address announced in ICE candidates.
@@ -248,7 +319,7 @@ impl Settings {
             "# Plenary settings. Every key is optional; environment variables (PLENARY_LISTEN,\n\
              # PLENARY_DATA_DIR, PLENARY_DATABASE_URL, PLENARY_MEDIA_PORT, PLENARY_PUBLIC_IP,\n\
              # PLENARY_SECRET, PLENARY_WEB_DIR, PLENARY_MAX_PARTICIPANTS, PLENARY_RESEND_HISTORY_MS,\n\
-             # PLENARY_LOG) and flags override this file.\n\
+             # PLENARY_PUBLIC_URL, PLENARY_BBB_SECRETS, PLENARY_BBB_CHECKSUM_ALGORITHMS, PLENARY_LOG) and flags override this file.\n\
              # Also: database_url = \"postgres://user@host/db\", public_ip = \"203.0.113.7\",\n\
              # secret = \"at least 16 characters\", web_dir = \"./web\".\n\n{body}"
         )
@@ -309,6 +380,31 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(Settings::load(&o), Err(SettingsError::Invalid(_))));
+    }
+
+    #[test]
+    fn bbb_secrets_and_algorithms() {
+        // PLENARY_BBB_SECRETS="a,,b": an empty secret is refused at start-up.
+        let o = Overrides {
+            bbb_secrets: Some(vec!["first-secret".into(), "".into()]),
+            ..Default::default()
+        };
+        let err = Settings::load(&o).err().unwrap().to_string();
+        assert!(err.contains("empty"), "{err}");
+        let o = Overrides {
+            bbb_secrets: Some(vec!["first-secret".into(), "second-secret".into()]),
+            bbb_checksum_algorithms: Some(vec!["sha256".into(), "SHA-512".into()]),
+            ..Default::default()
+        };
+        let s = Settings::load(&o).unwrap();
+        assert_eq!(s.bbb_secrets.len(), 2);
+        assert_eq!(s.bbb_algorithms().len(), 2);
+        let o = Overrides {
+            bbb_checksum_algorithms: Some(vec!["md5".into()]),
+            ..Default::default()
+        };
+        assert!(Settings::load(&o).is_err());
+        assert!(!format!("{s:?}").contains("second-secret"));
     }
 
     #[test]

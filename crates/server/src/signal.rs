@@ -19,6 +19,7 @@ use plenary_proto::{
 use tokio::sync::mpsc;
 
 use crate::AppState;
+use crate::meetings::{JoinRefused, Participant};
 use crate::names::clean_display_name;
 
 /// Frames up to this size are read and answered with a `too_large` error; larger ones make
@@ -98,7 +99,10 @@ impl Connection {
                         Flow::Close
                     }
                 },
-                Some(msg) = self.outbox_rx.recv() => send(&mut sink, &msg).await,
+                Some(msg) = self.outbox_rx.recv() => match send(&mut sink, &msg).await {
+                    Flow::Continue if matches!(msg, ServerMessage::Ended { .. }) => Flow::Close,
+                    flow => flow,
+                },
                 Some(event) = self.events_rx.recv() => self.handle_media_event(&mut sink, event).await,
             };
             if let Flow::Close = flow {
@@ -259,13 +263,6 @@ impl Connection {
             Ok(n) => n,
             Err(why) => return self.fatal(sink, ErrorCode::BadMessage, why).await,
         };
-        if self.app.meetings.count(&room) >= self.app.settings.max_participants {
-            let m = format!(
-                "this meeting is full ({} participants)",
-                self.app.settings.max_participants
-            );
-            return self.fatal(sink, ErrorCode::RoomFull, &m).await;
-        }
         let id = self.app.meetings.next_participant_id();
         if let Err(e) = self
             .app
@@ -277,13 +274,38 @@ impl Connection {
                 .fatal(sink, ErrorCode::Unavailable, &e.to_string())
                 .await;
         }
-        let info = ParticipantInfo {
-            id,
-            name: name.clone(),
-            audio: false,
-            video: false,
+        let participant = Participant {
+            info: ParticipantInfo {
+                id,
+                name: name.clone(),
+                audio: false,
+                video: false,
+            },
+            role: claims.role,
+            user_id: claims.user_id.clone(),
         };
-        let participants = self.app.meetings.join(&room, info, self.outbox.clone());
+        let max = self.app.settings.max_participants;
+        let participants =
+            match self
+                .app
+                .meetings
+                .join(&room, participant, self.outbox.clone(), max)
+            {
+                Ok(p) => p,
+                Err(refused) => {
+                    self.app.engine.remove(id).await;
+                    let (code, m) = match refused {
+                        JoinRefused::Ended => {
+                            (ErrorCode::MeetingEnded, "this meeting has ended".to_owned())
+                        }
+                        JoinRefused::Full => (
+                            ErrorCode::RoomFull,
+                            format!("this meeting is full ({max} participants)"),
+                        ),
+                    };
+                    return self.fatal(sink, code, &m).await;
+                }
+            };
         tracing::info!(participant = %id, %room, "joined");
         self.joined = Some(Joined {
             id,
@@ -297,6 +319,9 @@ impl Connection {
                 name,
                 room,
                 participants,
+                role: claims.role,
+                start_muted: claims.start_muted,
+                logout_url: claims.logout_url,
             },
         )
         .await

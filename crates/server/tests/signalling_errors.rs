@@ -153,12 +153,7 @@ async fn bad_joins_are_refused_and_closed() {
 
     // A correctly signed token for a room that does not exist.
     let ghost = RoomId::parse("ghost-room").unwrap();
-    let claims = JoinClaims {
-        room: ghost.clone(),
-        name: None,
-        role: Role::Participant,
-        exp: u64::MAX,
-    };
+    let claims = JoinClaims::new(ghost.clone(), None, Role::Participant, u64::MAX);
     let forged = sign_join_token(b"test-secret-test-secret", &claims);
     let mut ws = connect(&server).await;
     send(
@@ -169,12 +164,7 @@ async fn bad_joins_are_refused_and_closed() {
     expect_error(&mut ws, "room_not_found", true).await;
 
     // An expired token.
-    let claims = JoinClaims {
-        room: room.clone(),
-        name: None,
-        role: Role::Participant,
-        exp: 1,
-    };
+    let claims = JoinClaims::new(room.clone(), None, Role::Participant, 1);
     let expired = sign_join_token(b"test-secret-test-secret", &claims);
     let mut ws = connect(&server).await;
     send(
@@ -186,12 +176,7 @@ async fn bad_joins_are_refused_and_closed() {
     assert!(m.contains("expired"), "{m}");
 
     // A name the token does not fix, and that is blank.
-    let claims = JoinClaims {
-        room: room.clone(),
-        name: None,
-        role: Role::Participant,
-        exp: u64::MAX,
-    };
+    let claims = JoinClaims::new(room.clone(), None, Role::Participant, u64::MAX);
     let unnamed = sign_join_token(b"test-secret-test-secret", &claims);
     let mut ws = connect(&server).await;
     send(

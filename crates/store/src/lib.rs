@@ -12,7 +12,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use model::{NewRoom, Room};
+pub use model::{ApiMeeting, NewRoom, NewWebhook, Room, Webhook};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -59,6 +59,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Deletes a room; returns whether it existed.
     fn delete_room<'a>(&'a self, id: &'a RoomId) -> StoreFuture<'a, bool>;
+
+    /// Inserts or replaces an API meeting session (keyed by `internal_id`).
+    fn save_api_meeting<'a>(&'a self, m: &'a ApiMeeting) -> StoreFuture<'a, ()>;
+
+    /// API meeting sessions that have not ended, oldest first.
+    fn live_api_meetings(&self) -> StoreFuture<'_, Vec<ApiMeeting>>;
+
+    /// Registers a webhook; [`StoreError::Conflict`] if its callback URL is registered already.
+    fn create_webhook<'a>(&'a self, hook: &'a NewWebhook) -> StoreFuture<'a, Webhook>;
+
+    /// Every webhook, by id.
+    fn list_webhooks(&self) -> StoreFuture<'_, Vec<Webhook>>;
+
+    /// Removes a webhook; returns whether it existed.
+    fn delete_webhook(&self, id: i64) -> StoreFuture<'_, bool>;
 
     /// Closes the connection pool, waiting for running statements.
     fn close(&self) -> StoreFuture<'_, ()>;

@@ -19,6 +19,67 @@ pub struct NewRoom {
     pub created_at: i64,
 }
 
+/// One session of a meeting created through the BigBlueButton-compatible API. The store keeps
+/// the session's parameters as an opaque JSON document (`doc`) that the adapter owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiMeeting {
+    pub internal_id: String,
+    pub meeting_id: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    pub ended_ms: Option<i64>,
+    pub doc: String,
+}
+
+/// A webhook registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: i64,
+    pub callback_url: String,
+    /// Only this meeting's events; `None` means every meeting.
+    pub meeting_id: Option<String>,
+    /// Only these event ids; empty means every event.
+    pub event_ids: Vec<String>,
+    /// Deliver the raw event instead of the formatted one.
+    pub raw: bool,
+    pub created_ms: i64,
+}
+
+/// What it takes to register a webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWebhook {
+    pub callback_url: String,
+    pub meeting_id: Option<String>,
+    pub event_ids: Vec<String>,
+    pub raw: bool,
+    pub created_ms: i64,
+}
+
+pub(crate) fn webhook_from_row(
+    id: i64,
+    callback_url: String,
+    meeting_id: Option<String>,
+    event_ids: Option<String>,
+    raw: i64,
+    created_ms: i64,
+) -> Webhook {
+    Webhook {
+        id,
+        callback_url,
+        meeting_id,
+        event_ids: event_ids
+            .map(|e| {
+                e.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        raw: raw != 0,
+        created_ms,
+    }
+}
+
 /// Turns a stored row into a [`Room`], refusing an id that is not a valid [`RoomId`].
 pub(crate) fn room_from_row(
     id: String,

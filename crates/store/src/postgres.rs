@@ -7,11 +7,18 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::StoreError;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "rooms",
-    include_str!("../migrations/postgres/0001_rooms.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "rooms",
+        include_str!("../migrations/postgres/0001_rooms.sql"),
+    ),
+    (
+        2,
+        "api meetings and webhooks",
+        include_str!("../migrations/postgres/0002_api_meetings_hooks.sql"),
+    ),
+];
 
 #[derive(Debug, Clone)]
 pub struct PostgresStore {

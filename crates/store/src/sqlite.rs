@@ -9,11 +9,18 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::StoreError;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "rooms",
-    include_str!("../migrations/sqlite/0001_rooms.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "rooms",
+        include_str!("../migrations/sqlite/0001_rooms.sql"),
+    ),
+    (
+        2,
+        "api meetings and webhooks",
+        include_str!("../migrations/sqlite/0002_api_meetings_hooks.sql"),
+    ),
+];
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {

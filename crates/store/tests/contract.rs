@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use plenary_proto::RoomId;
-use plenary_store::{NewRoom, Store, StoreError};
+use plenary_store::{ApiMeeting, NewRoom, NewWebhook, Store, StoreError};
 
 async fn story(store: Arc<dyn Store>) {
     // Migrations are idempotent: a restart runs them again.
@@ -63,6 +63,67 @@ async fn story(store: Arc<dyn Store>) {
     assert!(store.delete_room(&a.id).await.unwrap());
     assert!(!store.delete_room(&a.id).await.unwrap());
     assert!(store.get_room(&a.id).await.unwrap().is_none());
+
+    api_meetings(&*store).await;
+    webhooks(&*store).await;
+}
+
+async fn api_meetings(store: &dyn Store) {
+    let mut m = ApiMeeting {
+        internal_id: "5f1c-1700000000000".into(),
+        meeting_id: "co-op «hall»".into(),
+        created_ms: 1_700_000_000_000,
+        ended_ms: None,
+        doc: r#"{"name":"Hall"}"#.into(),
+    };
+    let other = ApiMeeting {
+        internal_id: "77aa-1700000000500".into(),
+        meeting_id: "other".into(),
+        created_ms: 1_700_000_000_500,
+        ..m.clone()
+    };
+    store.save_api_meeting(&m).await.unwrap();
+    store.save_api_meeting(&other).await.unwrap();
+    assert_eq!(
+        store.live_api_meetings().await.unwrap(),
+        [m.clone(), other.clone()]
+    );
+    // Saving again updates the document and the end, nothing else.
+    m.doc = r#"{"name":"Hall","started":true}"#.into();
+    m.ended_ms = Some(1_700_000_100_000);
+    store.save_api_meeting(&m).await.unwrap();
+    assert_eq!(store.live_api_meetings().await.unwrap(), [other]);
+}
+
+async fn webhooks(store: &dyn Store) {
+    let global = NewWebhook {
+        callback_url: "https://lms.example/hook?x=1".into(),
+        meeting_id: None,
+        event_ids: vec![],
+        raw: false,
+        created_ms: 1,
+    };
+    let scoped = NewWebhook {
+        callback_url: "https://lms.example/other".into(),
+        meeting_id: Some("m1".into()),
+        event_ids: vec!["user-joined".into(), "meeting-ended".into()],
+        raw: true,
+        created_ms: 2,
+    };
+    let g = store.create_webhook(&global).await.unwrap();
+    let s = store.create_webhook(&scoped).await.unwrap();
+    assert_ne!(g.id, s.id);
+    assert!(matches!(
+        store.create_webhook(&global).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let listed = store.list_webhooks().await.unwrap();
+    assert_eq!(listed, [g.clone(), s.clone()]);
+    assert_eq!(listed[1].event_ids, ["user-joined", "meeting-ended"]);
+    assert!(listed[1].raw);
+    assert!(store.delete_webhook(g.id).await.unwrap());
+    assert!(!store.delete_webhook(g.id).await.unwrap());
+    assert_eq!(store.list_webhooks().await.unwrap(), [s]);
 }
 
 #[tokio::test]
