@@ -49,6 +49,11 @@ export class Call extends EventTarget {
     this.ended = false;
     /** @type {string[]} */
     this.steps = [];
+    /** Set when the server ended the meeting (not when we left or lost the connection). */
+    this.meetingEnded = false;
+    /** Where the issuer of the join link wants people sent afterwards. @type {string|null} */
+    this.logoutUrl = null;
+    this.role = 'participant';
   }
 
   /** Records a step of the join, for diagnosis. @param {string} what */
@@ -56,10 +61,15 @@ export class Call extends EventTarget {
     this.steps.push(`${Math.round(performance.now())}ms ${what}`);
   }
 
-  /** Gets a token, connects and joins. @param {string} name */
-  async join(name) {
+  /**
+   * Gets a token (unless the join link carried one), connects and joins.
+   * @param {string} name @param {string} [token] a join token from a link (BigBlueButton API)
+   */
+  async join(name, token) {
     this.step('token');
-    const grant = await api('POST', `/api/rooms/${encodeURIComponent(this.room)}/join`, { name });
+    const grant = token
+      ? { token, ws_path: '/ws' }
+      : await api('POST', `/api/rooms/${encodeURIComponent(this.room)}/join`, { name });
     this.step('connect');
     const sig = new Signalling(wsUrl(grant.ws_path));
     this.sig = sig;
@@ -78,7 +88,12 @@ export class Call extends EventTarget {
       sig.addEventListener('close', () => reject(new PlenaryError('unavailable', 'the connection closed')));
     });
     sig.join(this.room, name, grant.token);
-    await joined;
+    const m = await joined;
+    if (m.start_muted && this.audioOn) {
+      // The meeting starts everyone muted; the microphone stays open, so unmuting is instant.
+      for (const t of this.local.getAudioTracks()) t.enabled = false;
+      this.audioOn = false;
+    }
     this.step('offer');
     await this.startMedia();
     this.step('offered');
@@ -117,6 +132,8 @@ export class Call extends EventTarget {
       case 'joined':
         this.you = m.you;
         this.name = m.name;
+        this.role = m.role || 'participant';
+        this.logoutUrl = m.logout_url || null;
         for (const p of m.participants) this.upsert(p);
         this.dispatchEvent(new CustomEvent('joined', { detail: m }));
         break;
@@ -149,6 +166,10 @@ export class Call extends EventTarget {
           await pc.setLocalDescription(answer);
           this.sig?.send({ type: 'answer', sdp: answer.sdp });
         });
+        break;
+      case 'ended':
+        this.meetingEnded = true;
+        this.end(m.reason);
         break;
       case 'error':
         this.dispatchEvent(new CustomEvent('error', { detail: m }));

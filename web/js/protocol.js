@@ -6,7 +6,7 @@ export const PROTOCOL_VERSION = 1;
 /**
  * @typedef {{id: number, name: string, audio: boolean, video: boolean}} ParticipantInfo
  * @typedef {'audio'|'video'} MediaKind
- * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[]}
+ * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[], role?: 'moderator'|'participant', start_muted?: boolean, logout_url?: string}
  *   | {type: 'participant_joined', participant: ParticipantInfo}
  *   | {type: 'participant_left', participant_id: number}
  *   | {type: 'media_state', participant_id: number, audio: boolean, video: boolean}
@@ -15,6 +15,7 @@ export const PROTOCOL_VERSION = 1;
  *   | {type: 'track_added', participant_id: number, kind: MediaKind, mid: string}
  *   | {type: 'track_removed', participant_id: number, kind: MediaKind, mid: string}
  *   | {type: 'error', code: string, message: string, fatal: boolean}
+ *   | {type: 'ended', reason: string}
  *   | {type: 'pong'}} ServerMessage
  * @typedef {{token: string, room: string, name: string, ws_path: string, protocol_version: number}} JoinGrant
  */

@@ -9,6 +9,21 @@ import { TileGrid } from './tiles.js';
 const $ = (sel) => document.querySelector(sel);
 const roomId = decodeURIComponent(location.pathname.split('/').pop() || '');
 const NAME_KEY = 'plenary.name';
+// A join link from an integration (the BigBlueButton API) carries a signed token in the
+// fragment, which browsers never send to the server: it fixes the name and role.
+const linkToken = new URLSearchParams(location.hash.slice(1)).get('join');
+if (linkToken) history.replaceState(null, '', location.pathname);
+
+/** The name a link token fixes, read from its (signed, here only displayed) claims. */
+function tokenName() {
+  try {
+    const body = (linkToken || '').split('.')[0].replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes)).name || '';
+  } catch {
+    return '';
+  }
+}
 
 /** @type {{call: Call|null, pc: RTCPeerConnection|null, local: import('./devices.js').LocalMedia|null, steps: string[]}} */
 const state = { call: null, pc: null, local: null, steps: [] };
@@ -38,7 +53,9 @@ async function init() {
     $('#join-button').disabled = true;
     return;
   }
-  $('#name').value = localStorage.getItem(NAME_KEY) || '';
+  const fixed = linkToken ? tokenName() : '';
+  $('#name').value = fixed || localStorage.getItem(NAME_KEY) || '';
+  $('#name').readOnly = Boolean(fixed);
   // Handlers first, so that an early click never falls through to a native form submit.
   $('#join-form').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -83,7 +100,7 @@ async function join() {
     say('#join-error', 'Please enter your name.');
     return;
   }
-  localStorage.setItem(NAME_KEY, name);
+  if (!linkToken) localStorage.setItem(NAME_KEY, name);
   say('#join-error', '');
   $('#join-button').disabled = true;
   const call = new Call(roomId, state.local.stream);
@@ -92,7 +109,7 @@ async function join() {
   const grid = new TileGrid($('#tiles'));
   wire(call, grid);
   try {
-    await call.join(name);
+    await call.join(name, linkToken || undefined);
   } catch (err) {
     state.call = null;
     call.end('join failed');
@@ -131,7 +148,15 @@ function wire(call, grid) {
   });
   call.addEventListener('ended', (e) => {
     const { reason } = /** @type {CustomEvent} */ (e).detail;
-    $('#ended-reason').textContent = reason === 'left' ? 'You left the meeting.' : `The meeting connection ended: ${reason}`;
+    $('#ended-reason').textContent = call.meetingEnded
+      ? reason
+      : reason === 'left' ? 'You left the meeting.' : `The meeting connection ended: ${reason}`;
+    $('#ended').dataset.meetingEnded = String(call.meetingEnded);
+    // A meeting that has ended cannot be joined again with this link.
+    $('#rejoin-button').hidden = call.meetingEnded || Boolean(linkToken);
+    const back = $('#logout-link');
+    back.hidden = !call.logoutUrl;
+    if (call.logoutUrl) back.href = call.logoutUrl;
     show('#ended');
   });
   $('#mic-button').onclick = () => {

@@ -41,6 +41,7 @@ impl Target<'_> {
                         name: format!("{name} {i}"),
                         publish: *publish,
                         local_ip: server.local_ip,
+                        token: None,
                     };
                     peers.push(
                         Peer::join(opts)

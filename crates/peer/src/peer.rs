@@ -40,6 +40,8 @@ pub struct PeerOptions {
     pub publish: Publish,
     /// The address to send media from; `None`: the server's HTTP address (loopback).
     pub local_ip: Option<std::net::IpAddr>,
+    /// A join token issued elsewhere (a BigBlueButton API join link); `None`: ask the API.
+    pub token: Option<String>,
 }
 
 /// What a peer publishes: synthetic Opus-sized audio (50 frames/s) and VP8-sized video
@@ -124,14 +126,21 @@ impl Peer {
     /// Asks the API for a join token, opens the WebSocket, joins, and starts negotiating.
     /// Returns once the server confirmed the join.
     pub async fn join(opts: PeerOptions) -> anyhow::Result<Peer> {
-        let path = format!("/api/rooms/{}/join", opts.room);
-        let body = serde_json::json!({ "name": opts.name });
-        let (status, grant): (u16, serde_json::Value) =
-            crate::http::call(&opts.http_addr, "POST", &path, Some(&body)).await?;
-        if status != 200 {
-            bail!("join refused: HTTP {status}: {grant}");
-        }
-        let grant: Grant = serde_json::from_value(grant)?;
+        let grant = match &opts.token {
+            Some(token) => Grant {
+                token: token.clone(),
+            },
+            None => {
+                let path = format!("/api/rooms/{}/join", opts.room);
+                let body = serde_json::json!({ "name": opts.name });
+                let (status, grant): (u16, serde_json::Value) =
+                    crate::http::call(&opts.http_addr, "POST", &path, Some(&body)).await?;
+                if status != 200 {
+                    bail!("join refused: HTTP {status}: {grant}");
+                }
+                serde_json::from_value(grant)?
+            }
+        };
 
         let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", opts.http_addr))
             .await

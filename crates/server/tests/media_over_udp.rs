@@ -22,6 +22,7 @@ fn opts(
         name: name.into(),
         publish,
         local_ip: None,
+        token: None,
     }
 }
 

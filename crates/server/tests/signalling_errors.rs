@@ -222,6 +222,7 @@ async fn a_garbage_flood_is_cut_off_and_others_keep_their_media() {
         name: name.into(),
         publish,
         local_ip: None,
+        token: None,
     };
     let alice = Peer::join(opts("Alice", Publish::AUDIO_VIDEO))
         .await

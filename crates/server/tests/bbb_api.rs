@@ -1,0 +1,1212 @@
+//! The BigBlueButton-compatible API, call by call, through real HTTP against a real server,
+//! answers asserted element by element (XPath-like paths), with real peers joining through
+//! the join links. Cases follow Scalelite's request specs (bbb-api.md §2.3).
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::TestServer;
+use plenary_peer::{Peer, PeerOptions, Publish};
+use plenary_proto::RoomId;
+use plenary_server::bbb::checksum::Algorithm;
+use plenary_server::settings::Secret;
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+const SECRET: &str = "bbb-test-secret-0123456789abcdef";
+
+async fn bbb_server() -> TestServer {
+    TestServer::start_with(|s| s.bbb_secrets = vec![Secret(SECRET.into())]).await
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `call?qs&checksum=…` signed with SHA-1.
+fn signed(call: &str, qs: &str) -> String {
+    signed_with(Algorithm::Sha1, call, qs)
+}
+
+fn signed_with(alg: Algorithm, call: &str, qs: &str) -> String {
+    let c = alg.hex(&[call.as_bytes(), qs.as_bytes(), SECRET.as_bytes()]);
+    if qs.is_empty() {
+        format!("{call}?checksum={c}")
+    } else {
+        format!("{call}?{qs}&checksum={c}")
+    }
+}
+
+struct Answer {
+    status: u16,
+    location: Option<String>,
+    content_type: String,
+    body: String,
+}
+
+impl Answer {
+    /// Text of every element at `path` (`/response/attendees/attendee/role`).
+    fn all(&self, path: &str) -> Vec<String> {
+        xpath(&self.body, path)
+    }
+
+    fn one(&self, path: &str) -> String {
+        let v = self.all(path);
+        assert_eq!(v.len(), 1, "{path} in {}", self.body);
+        v.into_iter().next().unwrap()
+    }
+
+    fn code(&self) -> String {
+        assert_eq!(self.status, 200, "{}", self.body);
+        assert!(
+            self.content_type.starts_with("text/xml"),
+            "{}",
+            self.content_type
+        );
+        self.one("/response/returncode")
+    }
+
+    fn failed(&self, key: &str) {
+        assert_eq!(self.code(), "FAILED", "{}", self.body);
+        assert_eq!(self.one("/response/messageKey"), key, "{}", self.body);
+        assert!(!self.one("/response/message").is_empty());
+    }
+}
+
+/// A tiny XPath: element paths from the root, text of each match. Panics on malformed XML.
+fn xpath(xml: &str, path: &str) -> Vec<String> {
+    let want: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut r = Reader::from_str(xml);
+    let mut stack: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    let mut text = String::new();
+    loop {
+        match r
+            .read_event()
+            .unwrap_or_else(|e| panic!("malformed XML ({e}): {xml}"))
+        {
+            Event::Start(e) => {
+                stack.push(e.name().as_ref().to_owned());
+                text.clear();
+            }
+            Event::Empty(e) => {
+                stack.push(e.name().as_ref().to_owned());
+                if stack == want {
+                    out.push(String::new());
+                }
+                stack.pop();
+            }
+            Event::Text(t) => text.push_str(&t.xml10_content()),
+            Event::GeneralRef(g) => {
+                let name = g.xml10_content();
+                text.push_str(match name.as_ref() {
+                    "amp" => "&",
+                    "lt" => "<",
+                    "gt" => ">",
+                    "quot" => "\"",
+                    "apos" => "'",
+                    other => panic!("unexpected entity {other}"),
+                });
+            }
+            Event::CData(c) => text.push_str(&c.xml10_content()),
+            Event::End(_) => {
+                if stack == want {
+                    out.push(std::mem::take(&mut text));
+                }
+                stack.pop();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert!(stack.is_empty(), "unclosed elements in {xml}");
+    out
+}
+
+async fn get(server: &TestServer, path_and_query: &str) -> Answer {
+    let url = format!("http://{}/bigbluebutton/api/{path_and_query}", server.http);
+    answer(client().get(url).send().await.unwrap()).await
+}
+
+async fn answer(r: reqwest::Response) -> Answer {
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    Answer {
+        status,
+        location,
+        content_type,
+        body: r.text().await.unwrap(),
+    }
+}
+
+async fn create(server: &TestServer, qs: &str) -> Answer {
+    let a = get(server, &signed("create", qs)).await;
+    assert_eq!(a.code(), "SUCCESS", "{}", a.body);
+    a
+}
+
+/// Polls `cond` until it holds; the generous bound only stops a broken test from hanging.
+async fn eventually<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if cond().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+#[tokio::test]
+async fn api_is_off_without_a_secret() {
+    let server = TestServer::start().await;
+    let a = get(&server, "").await;
+    a.failed("apiNotEnabled");
+    get(&server, &signed("getMeetings", ""))
+        .await
+        .failed("apiNotEnabled");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn index_and_checksums() {
+    let server = bbb_server().await;
+    for path in ["", "?checksum=whatever"] {
+        let url = format!("http://{}/bigbluebutton/api{path}", server.http);
+        let a = answer(client().get(url).send().await.unwrap()).await;
+        assert_eq!(a.code(), "SUCCESS");
+        assert_eq!(a.one("/response/version"), "2.0");
+    }
+    let a = get(&server, "").await;
+    assert_eq!(a.one("/response/apiVersion"), "2.0");
+
+    // Every algorithm by length; checksum first; a leading `&`.
+    for alg in Algorithm::ALL {
+        let a = get(&server, &signed_with(alg, "getMeetings", "")).await;
+        assert_eq!(a.code(), "SUCCESS", "{alg:?}: {}", a.body);
+    }
+    let c = Algorithm::Sha1.hex(&[b"isMeetingRunning", b"meetingID=x1", SECRET.as_bytes()]);
+    let a = get(
+        &server,
+        &format!("isMeetingRunning?checksum={c}&meetingID=x1"),
+    )
+    .await;
+    assert_eq!(a.code(), "SUCCESS");
+    let c = Algorithm::Sha1.hex(&[b"getMeetings", b"", SECRET.as_bytes()]);
+    let a = get(&server, &format!("getMeetings?&checksum={c}")).await;
+    assert_eq!(a.code(), "SUCCESS", "{}", a.body);
+
+    // Missing, wrong, wrong length, signed for another call: checksumError, HTTP 200.
+    get(&server, "getMeetings").await.failed("checksumError");
+    get(&server, "getMeetings?checksum=")
+        .await
+        .failed("checksumError");
+    get(&server, &format!("getMeetings?checksum={}", "0".repeat(40)))
+        .await
+        .failed("checksumError");
+    get(&server, "getMeetings?checksum=abc")
+        .await
+        .failed("checksumError");
+    let other =
+        signed("isMeetingRunning", "meetingID=x1").replace("isMeetingRunning", "getMeetingInfo");
+    get(&server, &other).await.failed("checksumError");
+    // The checksum is checked before the parameters.
+    get(&server, "create?name=x").await.failed("checksumError");
+    // Unknown calls.
+    get(&server, &signed("getDefaultConfigXML", ""))
+        .await
+        .failed("unsupportedRequest");
+    server.stop().await;
+
+    // Only SHA-256 allowed: SHA-1 refused, SHA-256 accepted.
+    let server = TestServer::start_with(|s| {
+        s.bbb_secrets = vec![Secret("first-secret-xyz".into()), Secret(SECRET.into())];
+        s.bbb_checksum_algorithms = vec!["sha256".into()];
+    })
+    .await;
+    get(&server, &signed("getMeetings", ""))
+        .await
+        .failed("checksumError");
+    let a = get(&server, &signed_with(Algorithm::Sha256, "getMeetings", "")).await;
+    assert_eq!(a.code(), "SUCCESS", "the second secret is accepted too");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn create_is_idempotent_and_validates() {
+    let server = bbb_server().await;
+    let a = create(
+        &server,
+        "name=Members%27+assembly&meetingID=assembly-1&record=true&duration=90&meta_bbb-origin=Moodle&meta_bad_key=x&attendees=junk&createTime=0",
+    )
+    .await;
+    assert_eq!(a.one("/response/meetingID"), "assembly-1");
+    let internal = a.one("/response/internalMeetingID");
+    let create_time = a.one("/response/createTime");
+    // internalMeetingID = sha1(meetingID)-createTime.
+    let sha = Algorithm::Sha1.hex(&[b"assembly-1"]);
+    assert_eq!(internal, format!("{sha}-{create_time}"));
+    assert_eq!(a.one("/response/parentMeetingID"), "bbb-none");
+    let attendee_pw = a.one("/response/attendeePW");
+    let moderator_pw = a.one("/response/moderatorPW");
+    assert_eq!((attendee_pw.len(), moderator_pw.len()), (8, 8));
+    assert_ne!(attendee_pw, moderator_pw);
+    let bridge = a.one("/response/voiceBridge");
+    assert!(
+        bridge.len() == 5 && bridge.bytes().all(|b| b.is_ascii_digit()),
+        "{bridge}"
+    );
+    assert!(a.one("/response/createDate").ends_with(&format!(
+        " UTC {}",
+        1970 + create_time.parse::<i64>().unwrap() / 31_556_952_000
+    )));
+    assert_eq!(a.one("/response/hasUserJoined"), "false");
+    assert_eq!(a.one("/response/duration"), "90");
+    assert_eq!(a.one("/response/messageKey"), "");
+
+    // The same meetingID again: the existing meeting, with duplicateWarning.
+    let again = create(&server, "name=Other+name&meetingID=assembly-1").await;
+    assert_eq!(again.one("/response/messageKey"), "duplicateWarning");
+    assert_eq!(again.one("/response/internalMeetingID"), internal);
+    assert_eq!(again.one("/response/moderatorPW"), moderator_pw);
+    // …unless it names other passwords.
+    get(
+        &server,
+        &signed("create", "name=x&meetingID=assembly-1&moderatorPW=zzz"),
+    )
+    .await
+    .failed("idNotUnique");
+    // Same passwords are fine.
+    let same = create(
+        &server,
+        &format!("name=x&meetingID=assembly-1&moderatorPW={moderator_pw}"),
+    )
+    .await;
+    assert_eq!(same.one("/response/messageKey"), "duplicateWarning");
+
+    // Metadata: lower-cased, invalid names dropped.
+    let info = get(&server, &signed("getMeetingInfo", "meetingID=assembly-1")).await;
+    assert_eq!(info.one("/response/metadata/bbb-origin"), "Moodle");
+    assert!(info.all("/response/metadata/bad_key").is_empty());
+    assert_eq!(info.one("/response/recording"), "true");
+    assert_eq!(info.one("/response/meetingName"), "Members' assembly");
+
+    // Validation.
+    get(&server, &signed("create", "name=x"))
+        .await
+        .failed("missingParamMeetingID");
+    get(&server, &signed("create", "name=x&meetingID="))
+        .await
+        .failed("missingParamMeetingID");
+    get(&server, &signed("create", "name=x&meetingID=a%2Cb"))
+        .await
+        .failed("validationError");
+    get(&server, &signed("create", "name=x&meetingID=a"))
+        .await
+        .failed("validationError");
+    get(
+        &server,
+        &signed("create", "name=x&meetingID=ok-id&record=maybe"),
+    )
+    .await
+    .failed("validationError");
+    get(
+        &server,
+        &signed("create", "name=x&meetingID=ok-id&duration=-5"),
+    )
+    .await
+    .failed("validationError");
+    get(
+        &server,
+        &signed("create", "name=x&meetingID=ok-id&guestPolicy=SOMETIMES"),
+    )
+    .await
+    .failed("validationError");
+    get(
+        &server,
+        &signed("create", "name=x&meetingID=ok-id&voiceBridge=12a"),
+    )
+    .await
+    .failed("validationError");
+    // A voice bridge in use.
+    create(&server, "name=x&meetingID=vb-1&voiceBridge=71000").await;
+    get(
+        &server,
+        &signed("create", "name=x&meetingID=vb-2&voiceBridge=71000"),
+    )
+    .await
+    .failed("nonUniqueVoiceBridge");
+
+    // POST with the parameters in a form body and the checksum over the empty URL query
+    // (BBB 3.0, Scalelite): the body is not signed.
+    let c = Algorithm::Sha1.hex(&[b"create", b"", SECRET.as_bytes()]);
+    let url = format!("http://{}/bigbluebutton/api/create", server.http);
+    let a = answer(
+        client()
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("meetingID=posted-1&name=Posted&checksum={c}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.code(), "SUCCESS", "{}", a.body);
+    assert_eq!(a.one("/response/meetingID"), "posted-1");
+    // POST with the signed query in the URL and an empty body.
+    let a = answer(
+        client()
+            .post(format!(
+                "http://{}/bigbluebutton/api/{}",
+                server.http,
+                signed("getMeetingInfo", "meetingID=posted-1")
+            ))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.one("/response/meetingName"), "Posted");
+    // A body of another type.
+    let a = answer(
+        client()
+            .post(format!(
+                "http://{}/bigbluebutton/api/{}",
+                server.http,
+                signed("getMeetings", "")
+            ))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    a.failed("unsupportedContentType");
+    // Pre-upload slides: XML body, parameters signed in the URL.
+    let modules = r#"<modules><module name="presentation"><document url="https://files.example/agenda.pdf" filename="agenda.pdf"/></module></modules>"#;
+    let a = answer(
+        client()
+            .post(format!(
+                "http://{}/bigbluebutton/api/{}",
+                server.http,
+                signed("create", "meetingID=slides-1&name=Slides")
+            ))
+            .header("content-type", "application/xml")
+            .body(modules)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.code(), "SUCCESS", "{}", a.body);
+    let a = answer(
+        client()
+            .post(format!(
+                "http://{}/bigbluebutton/api/{}",
+                server.http,
+                signed("create", "meetingID=slides-2&name=Slides")
+            ))
+            .header("content-type", "text/xml")
+            .body("<modules><module")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    a.failed("validationError");
+
+    // getMeetings lists them all.
+    let all = get(&server, &signed("getMeetings", "")).await;
+    let mut ids = all.all("/response/meetings/meeting/meetingID");
+    ids.sort();
+    assert_eq!(ids, ["assembly-1", "posted-1", "slides-1", "vb-1"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn join_meeting_info_and_end_with_real_participants() {
+    let server = bbb_server().await;
+    get(&server, &signed("getMeetings", ""))
+        .await
+        .failed_or_empty();
+    let created = create(
+        &server,
+        "name=Board&meetingID=board-7&muteOnStart=true&logoutURL=https%3A%2F%2Flms.example%2Fdone",
+    )
+    .await;
+    let create_time = created.one("/response/createTime");
+    let not_running = get(&server, &signed("isMeetingRunning", "meetingID=board-7")).await;
+    assert_eq!(not_running.one("/response/running"), "false");
+    // Greenlight's health check.
+    let health = get(&server, &signed("isMeetingRunning", "meetingID=0")).await;
+    assert_eq!(
+        (health.code(), health.one("/response/running")),
+        ("SUCCESS".into(), "false".into())
+    );
+
+    // redirect=false: XML with the URL.
+    let a = get(&server, &signed("join", &format!("meetingID=board-7&fullName=Ada+L%C3%B6velace&role=moderator&userID=ada-1&createTime={create_time}&userdata-bbb_skip_check_audio=true&redirect=false"))).await;
+    assert_eq!(a.code(), "SUCCESS", "{}", a.body);
+    assert_eq!(a.one("/response/messageKey"), "successfullyJoined");
+    assert_eq!(a.one("/response/guestStatus"), "ALLOW");
+    assert_eq!(a.one("/response/user_id"), "ada-1");
+    assert_eq!(
+        a.one("/response/meeting_id"),
+        created.one("/response/internalMeetingID")
+    );
+    let ada_url = a.one("/response/url");
+    // The default: a 302 into the meeting page, Greenlight-style (role in any case, empty password).
+    let a = get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=board-7&fullName=Bo&password=&role=Viewer&userID=bo-2",
+        ),
+    )
+    .await;
+    assert_eq!(a.status, 302, "{}", a.body);
+    let bo_url = a.location.clone().unwrap();
+    assert!(
+        bo_url.contains("/r/bbb-") && bo_url.contains("#join="),
+        "{bo_url}"
+    );
+
+    let peer = |url: String, name: &str, publish: Publish| {
+        let (path, token) = url.split_once("#join=").unwrap();
+        let room = RoomId::parse(path.rsplit('/').next().unwrap()).unwrap();
+        PeerOptions {
+            http_addr: server.http.clone(),
+            room,
+            name: name.into(),
+            publish,
+            local_ip: None,
+            token: Some(token.to_owned()),
+        }
+    };
+    // Ada listens only; Bo speaks.
+    let ada = Peer::join(peer(
+        ada_url,
+        "ignored: the token names her",
+        Publish::NOTHING,
+    ))
+    .await
+    .unwrap();
+    let bo = Peer::join(peer(bo_url, "Bo", Publish::AUDIO))
+        .await
+        .unwrap();
+    bo.set_media_state(true, false);
+
+    let info_of = || async { get(&server, &signed("getMeetingInfo", "meetingID=board-7")).await };
+    eventually("both attendees listed, Bo's microphone on", || async {
+        let i = info_of().await;
+        i.all("/response/attendees/attendee").len() == 2
+            && i.one("/response/voiceParticipantCount") == "1"
+    })
+    .await;
+    let info = info_of().await;
+    assert_eq!(info.one("/response/running"), "true");
+    assert_eq!(info.one("/response/hasUserJoined"), "true");
+    assert_eq!(info.one("/response/participantCount"), "2");
+    assert_eq!(info.one("/response/moderatorCount"), "1");
+    assert_eq!(info.one("/response/listenerCount"), "1");
+    assert_eq!(
+        info.all("/response/attendees/attendee/userID"),
+        ["ada-1", "bo-2"]
+    );
+    assert_eq!(
+        info.all("/response/attendees/attendee/fullName"),
+        ["Ada Lövelace", "Bo"]
+    );
+    assert_eq!(
+        info.all("/response/attendees/attendee/role"),
+        ["MODERATOR", "VIEWER"]
+    );
+    assert_eq!(
+        info.all("/response/attendees/attendee/hasJoinedVoice"),
+        ["false", "true"]
+    );
+    assert_eq!(
+        info.all("/response/attendees/attendee/isListeningOnly"),
+        ["true", "false"]
+    );
+    assert_eq!(
+        info.all("/response/attendees/attendee/customdata/bbb_skip_check_audio"),
+        ["true"]
+    );
+    assert!(info.one("/response/startTime").parse::<i64>().unwrap() > 0);
+    let running = get(&server, &signed("isMeetingRunning", "meetingID=board-7")).await;
+    assert_eq!(running.one("/response/running"), "true");
+
+    // Join errors: XML when redirect=false, a redirect with errors= otherwise.
+    get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=board-7&fullName=X&role=VIEWER&createTime=1&redirect=false",
+        ),
+    )
+    .await
+    .failed("mismatchCreateTimeParam");
+    get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=board-7&fullName=X&password=nope&redirect=false",
+        ),
+    )
+    .await
+    .failed("invalidPassword");
+    get(
+        &server,
+        &signed("join", "meetingID=board-7&role=VIEWER&redirect=false"),
+    )
+    .await
+    .failed("missingParamFullName");
+    get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=nope-9&fullName=X&role=VIEWER&redirect=false",
+        ),
+    )
+    .await
+    .failed("notFound");
+    let a = get(
+        &server,
+        &signed("join", "meetingID=board-7&fullName=X&password=nope"),
+    )
+    .await;
+    assert_eq!(a.status, 302);
+    let loc = a.location.unwrap();
+    assert!(loc.starts_with("https://lms.example/done?errors="), "{loc}");
+    assert!(loc.contains("invalidPassword"), "{loc}");
+    // Joining by password.
+    let a = get(
+        &server,
+        &signed(
+            "join",
+            &format!(
+                "meetingID=board-7&fullName=Cy&password={}&redirect=false",
+                created.one("/response/moderatorPW")
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(a.code(), "SUCCESS");
+    // join is GET only (POST removed in 3.0).
+    let a = answer(
+        client()
+            .post(format!(
+                "http://{}/bigbluebutton/api/{}",
+                server.http,
+                signed("join", "meetingID=board-7&fullName=Z&role=VIEWER")
+            ))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    a.failed("unsupportedRequest");
+
+    // end: asynchronous; everyone is told; later joins see meetingForciblyEnded.
+    let a = get(&server, &signed("end", "meetingID=board-7&password=")).await;
+    assert_eq!(a.code(), "SUCCESS");
+    assert_eq!(a.one("/response/messageKey"), "sentEndMeetingRequest");
+    eventually("both peers told the meeting ended", || async {
+        ada.snapshot().ended.is_some() && bo.snapshot().ended.is_some()
+    })
+    .await;
+    assert!(ada.snapshot().ended.unwrap().contains("ended"));
+    info_of().await.failed("notFound");
+    get(&server, &signed("end", "meetingID=board-7"))
+        .await
+        .failed("notFound");
+    get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=board-7&fullName=Late&role=VIEWER&redirect=false",
+        ),
+    )
+    .await
+    .failed("meetingForciblyEnded");
+    let running = get(&server, &signed("isMeetingRunning", "meetingID=board-7")).await;
+    assert_eq!(running.one("/response/running"), "false");
+    // The same meetingID starts a new session.
+    let again = create(&server, "name=Board&meetingID=board-7").await;
+    assert_ne!(again.one("/response/createTime"), create_time);
+    assert_eq!(again.one("/response/messageKey"), "");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn max_participants_and_guest_policy() {
+    let server = bbb_server().await;
+    create(
+        &server,
+        "name=Small&meetingID=small-1&maxParticipants=1&guestPolicy=ALWAYS_DENY",
+    )
+    .await;
+    let a = get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=small-1&fullName=A&role=VIEWER&userID=a&redirect=false",
+        ),
+    )
+    .await;
+    let url = a.one("/response/url");
+    let (path, token) = url.split_once("#join=").unwrap();
+    let room = RoomId::parse(path.rsplit('/').next().unwrap()).unwrap();
+    let _a = Peer::join(PeerOptions {
+        http_addr: server.http.clone(),
+        room,
+        name: "A".into(),
+        publish: Publish::NOTHING,
+        local_ip: None,
+        token: Some(token.into()),
+    })
+    .await
+    .unwrap();
+    eventually("A is in", || async {
+        get(&server, &signed("getMeetingInfo", "meetingID=small-1"))
+            .await
+            .one("/response/participantCount")
+            == "1"
+    })
+    .await;
+    get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=small-1&fullName=B&role=VIEWER&userID=b&redirect=false",
+        ),
+    )
+    .await
+    .failed("maxParticipantsReached");
+    // The same user may come back (a second device, a reload).
+    let again = get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=small-1&fullName=A&role=VIEWER&userID=a&redirect=false",
+        ),
+    )
+    .await;
+    assert_eq!(again.code(), "SUCCESS");
+    get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=small-1&fullName=G&role=VIEWER&guest=true&redirect=false",
+        ),
+    )
+    .await
+    .failed("guestDeniedAccess");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn recordings_chat_documents_and_text_tracks() {
+    let server = bbb_server().await;
+    // python bigbluebutton-api-python sends empty meetingID and recordID.
+    let a = get(&server, &signed("getRecordings", "meetingID=&recordID=")).await;
+    assert_eq!(a.code(), "SUCCESS");
+    assert_eq!(a.all("/response/recordings"), [""]);
+    assert_eq!(a.one("/response/messageKey"), "noRecordings");
+    get(&server, &signed("publishRecordings", "publish=true"))
+        .await
+        .failed("missingParamRecordID");
+    get(&server, &signed("publishRecordings", "recordID=abc"))
+        .await
+        .failed("missingParamPublish");
+    get(
+        &server,
+        &signed("publishRecordings", "recordID=abc&publish=true"),
+    )
+    .await
+    .failed("notFound");
+    get(&server, &signed("deleteRecordings", "recordID=abc,def"))
+        .await
+        .failed("notFound");
+    get(&server, &signed("deleteRecordings", ""))
+        .await
+        .failed("missingParamRecordID");
+    get(
+        &server,
+        &signed("updateRecordings", "recordID=abc&meta_name=x"),
+    )
+    .await
+    .failed("notFound");
+    let tracks = get(&server, &signed("getRecordingTextTracks", "recordID=abc")).await;
+    assert!(tracks.content_type.starts_with("application/json"));
+    let v: serde_json::Value = serde_json::from_str(&tracks.body).unwrap();
+    assert_eq!(v["response"]["returncode"], "FAILED");
+    assert_eq!(v["response"]["messageKey"], "noRecordings");
+
+    create(&server, "name=Chat&meetingID=chat-1").await;
+    get(&server, &signed("sendChatMessage", "meetingID=chat-1"))
+        .await
+        .failed("validationError");
+    get(
+        &server,
+        &signed("sendChatMessage", "meetingID=nope-1&message=hi"),
+    )
+    .await
+    .failed("notFound");
+    get(
+        &server,
+        &signed("sendChatMessage", "meetingID=chat-1&message=hi"),
+    )
+    .await
+    .failed("chatNotAvailable");
+
+    let post_xml = |qs: &str, body: &'static str, ct: &'static str| {
+        let url = format!(
+            "http://{}/bigbluebutton/api/{}",
+            server.http,
+            signed("insertDocument", qs)
+        );
+        async move {
+            answer(
+                client()
+                    .post(url)
+                    .header("content-type", ct)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let doc = r#"<modules><module name="presentation"><document url="https://x.example/a.pdf" filename="a.pdf"/></module></modules>"#;
+    let a = post_xml("meetingID=chat-1", doc, "application/xml").await;
+    assert_eq!(a.code(), "SUCCESS", "{}", a.body);
+    post_xml("meetingID=nope-1", doc, "application/xml")
+        .await
+        .failed("notFound");
+    post_xml(
+        "meetingID=chat-1",
+        "meetingID=x",
+        "application/x-www-form-urlencoded",
+    )
+    .await
+    .failed("unsupportedContentType");
+    // insertDocument is POST only.
+    get(&server, &signed("insertDocument", "meetingID=chat-1"))
+        .await
+        .failed("unsupportedRequest");
+    server.stop().await;
+}
+
+/// A local receiver for webhooks and end callbacks: records each request; answers 500 to the
+/// first `fail_first` POSTs.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<(String, String, String)>>>, // (method, path+query, body)
+    fail_first: Arc<Mutex<usize>>,
+}
+
+impl Receiver {
+    async fn start(fail_first: usize) -> (Self, String) {
+        use axum::extract::{OriginalUri, State};
+        let r = Receiver::default();
+        *r.fail_first.lock().unwrap() = fail_first;
+        async fn any(
+            State(r): State<Receiver>,
+            m: axum::http::Method,
+            OriginalUri(u): OriginalUri,
+            body: String,
+        ) -> axum::http::StatusCode {
+            r.got
+                .lock()
+                .unwrap()
+                .push((m.to_string(), u.to_string(), body));
+            let mut f = r.fail_first.lock().unwrap();
+            if m == axum::http::Method::POST && *f > 0 {
+                *f -= 1;
+                return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+            }
+            axum::http::StatusCode::OK
+        }
+        let app = axum::Router::new().fallback(any).with_state(r.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (r, format!("http://{addr}"))
+    }
+
+    fn requests(&self) -> Vec<(String, String, String)> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// The event ids delivered so far, in order (successful deliveries only counted once).
+    fn event_ids(&self) -> Vec<String> {
+        let mut seen = Vec::new();
+        for (m, _, body) in self.requests() {
+            if m != "POST" {
+                continue;
+            }
+            let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+                .into_owned()
+                .collect();
+            let event = &form.iter().find(|(k, _)| k == "event").unwrap().1;
+            let v: serde_json::Value = serde_json::from_str(event).unwrap();
+            seen.push(v[0]["data"]["id"].as_str().unwrap().to_owned());
+        }
+        seen
+    }
+}
+
+#[tokio::test]
+async fn webhooks_are_delivered_signed_retried_and_kept_across_restarts() {
+    let (rx, base) = Receiver::start(1).await;
+    let (end_rx, end_base) = Receiver::start(0).await;
+    let dir = std::env::temp_dir().join(format!("plenary-bbb-hooks-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let settings = |s: &mut plenary_server::Settings| {
+        s.bbb_secrets = vec![Secret(SECRET.into())];
+        s.data_dir = dir.clone();
+    };
+    let server = TestServer::start_with(settings).await;
+    let hook_url = format!("{base}/hook?site=lms");
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    get(&server, &signed("hooks/create", ""))
+        .await
+        .failed("missingParamCallbackURL");
+    let a = get(
+        &server,
+        &signed("hooks/create", &format!("callbackURL={}", enc(&hook_url))),
+    )
+    .await;
+    assert_eq!(a.code(), "SUCCESS", "{}", a.body);
+    let id = a.one("/response/hookID");
+    assert_eq!(a.one("/response/permanentHook"), "false");
+    assert_eq!(a.one("/response/rawData"), "false");
+    let dup = get(
+        &server,
+        &signed("hooks/create", &format!("callbackURL={}", enc(&hook_url))),
+    )
+    .await;
+    assert_eq!(dup.one("/response/messageKey"), "duplicateWarning");
+    assert_eq!(dup.one("/response/hookID"), id);
+    let scoped = get(
+        &server,
+        &signed(
+            "hooks/create",
+            &format!(
+                "callbackURL={}&meetingID=other-1&eventID=meeting-ended",
+                enc(&format!("{base}/scoped"))
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(scoped.code(), "SUCCESS");
+    let list = get(&server, &signed("hooks/list", "")).await;
+    assert_eq!(
+        list.all("/response/hooks/hook/callbackURL"),
+        [hook_url.clone(), format!("{base}/scoped")]
+    );
+    let list = get(&server, &signed("hooks/list", "meetingID=somewhere-else")).await;
+    assert_eq!(
+        list.all("/response/hooks/hook/hookID"),
+        [id.as_str()],
+        "global hooks only"
+    );
+    // Hooks' checksum message is bbb-webhooks' own.
+    let bad = get(
+        &server,
+        "hooks/list?checksum=0000000000000000000000000000000000000000",
+    )
+    .await;
+    bad.failed("checksumError");
+    assert_eq!(
+        bad.one("/response/message"),
+        "You did not pass the checksum security check."
+    );
+
+    // Events of a meeting's life.
+    create(
+        &server,
+        &format!(
+            "name=Hooked&meetingID=hooked-1&meta_endCallbackUrl={}",
+            enc(&format!("{end_base}/ended?x=1"))
+        ),
+    )
+    .await;
+    let a = get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=hooked-1&fullName=Di&role=MODERATOR&userID=di-4&redirect=false",
+        ),
+    )
+    .await;
+    let url = a.one("/response/url");
+    let (path, token) = url.split_once("#join=").unwrap();
+    let di = Peer::join(PeerOptions {
+        http_addr: server.http.clone(),
+        room: RoomId::parse(path.rsplit('/').next().unwrap()).unwrap(),
+        name: "Di".into(),
+        publish: Publish::AUDIO_VIDEO,
+        local_ip: None,
+        token: Some(token.into()),
+    })
+    .await
+    .unwrap();
+    di.set_media_state(true, true);
+    eventually("joined and media events", || async {
+        rx.event_ids().len() >= 4
+    })
+    .await;
+    di.set_media_state(false, false);
+    di.leave().await.unwrap();
+    eventually("left", || async {
+        rx.event_ids().contains(&"user-left".to_owned())
+    })
+    .await;
+    get(&server, &signed("end", "meetingID=hooked-1")).await;
+    eventually("meeting-ended and the end callback", || async {
+        rx.event_ids().last().map(String::as_str) == Some("meeting-ended")
+            && !end_rx.requests().is_empty()
+    })
+    .await;
+    let ids = rx.event_ids();
+    // The first delivery failed (500) and was retried: meeting-created appears twice.
+    assert_eq!(
+        ids,
+        [
+            "meeting-created",
+            "meeting-created",
+            "user-joined",
+            "user-audio-unmuted",
+            "user-cam-broadcast-start",
+            "user-audio-muted",
+            "user-cam-broadcast-end",
+            "user-left",
+            "meeting-ended"
+        ]
+    );
+    // Each delivery is signed: checksum = sha1(callbackURL + body + secret), appended to the URL.
+    for (_, uri, body) in rx.requests() {
+        let (_, checksum) = uri.split_once("&checksum=").unwrap();
+        assert_eq!(
+            checksum,
+            Algorithm::Sha1.hex(&[hook_url.as_bytes(), body.as_bytes(), SECRET.as_bytes()])
+        );
+        let keys: Vec<String> = form_urlencoded::parse(body.as_bytes())
+            .map(|(k, _)| k.into_owned())
+            .collect();
+        assert_eq!(keys, ["domain", "event", "timestamp"]);
+    }
+    let joined: Vec<(String, String, String)> = rx
+        .requests()
+        .into_iter()
+        .filter(|(_, _, b)| b.contains("user-joined"))
+        .collect();
+    let form: Vec<(String, String)> = form_urlencoded::parse(joined[0].2.as_bytes())
+        .into_owned()
+        .collect();
+    let e: serde_json::Value = serde_json::from_str(&form[1].1).unwrap();
+    assert_eq!(
+        e[0]["data"]["attributes"]["user"]["external-user-id"],
+        "di-4"
+    );
+    assert_eq!(e[0]["data"]["attributes"]["user"]["role"], "MODERATOR");
+    assert_eq!(
+        e[0]["data"]["attributes"]["meeting"]["external-meeting-id"],
+        "hooked-1"
+    );
+    // The end callback: a GET with recordingmarks appended.
+    let (m, uri, _) = end_rx.requests()[0].clone();
+    assert_eq!(
+        (m.as_str(), uri.as_str()),
+        ("GET", "/ended?x=1&recordingmarks=false")
+    );
+    // The scoped hook wanted another meeting's end only: nothing delivered there.
+    assert!(
+        rx.requests()
+            .iter()
+            .all(|(_, u, _)| !u.starts_with("/scoped"))
+    );
+    server.stop().await;
+
+    // A restart keeps the registrations (the data folder is kept by this test).
+    let server = TestServer::start_with(settings).await;
+    let list = get(&server, &signed("hooks/list", "")).await;
+    assert_eq!(list.all("/response/hooks/hook/hookID").len(), 2);
+    let gone = get(&server, &signed("hooks/destroy", &format!("hookID={id}"))).await;
+    assert_eq!(gone.one("/response/removed"), "true");
+    get(&server, &signed("hooks/destroy", &format!("hookID={id}")))
+        .await
+        .failed("destroyMissingHook");
+    get(&server, &signed("hooks/destroy", ""))
+        .await
+        .failed("missingParamHookID");
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn meetings_survive_a_restart() {
+    let dir = std::env::temp_dir().join(format!("plenary-bbb-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let settings = |s: &mut plenary_server::Settings| {
+        s.bbb_secrets = vec![Secret(SECRET.into())];
+        s.data_dir = dir.clone();
+    };
+    let server = TestServer::start_with(settings).await;
+    let a = create(&server, "name=Kept&meetingID=kept-1").await;
+    server.stop().await;
+    let server = TestServer::start_with(settings).await;
+    let info = get(&server, &signed("getMeetingInfo", "meetingID=kept-1")).await;
+    assert_eq!(
+        info.one("/response/internalMeetingID"),
+        a.one("/response/internalMeetingID")
+    );
+    assert_eq!(
+        info.one("/response/moderatorPW"),
+        a.one("/response/moderatorPW")
+    );
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn random_and_malformed_queries_always_get_well_formed_answers() {
+    let server = bbb_server().await;
+    create(&server, "name=Fuzz&meetingID=fuzz-1").await;
+    let calls = [
+        "create",
+        "join",
+        "end",
+        "isMeetingRunning",
+        "getMeetingInfo",
+        "getMeetings",
+        "getRecordings",
+        "publishRecordings",
+        "deleteRecordings",
+        "updateRecordings",
+        "sendChatMessage",
+        "insertDocument",
+        "hooks/create",
+        "hooks/list",
+        "hooks/destroy",
+        "nope",
+        "",
+    ];
+    let names = [
+        "meetingID",
+        "name",
+        "fullName",
+        "role",
+        "password",
+        "createTime",
+        "redirect",
+        "record",
+        "duration",
+        "maxParticipants",
+        "meta_x",
+        "userdata-a",
+        "recordID",
+        "publish",
+        "hookID",
+        "callbackURL",
+        "message",
+        "guest",
+        "voiceBridge",
+        "checksum",
+    ];
+    let values = [
+        "",
+        "fuzz-1",
+        "%",
+        "%ZZ",
+        "%FF%FE",
+        "true",
+        "TRUE",
+        "-1",
+        "99999999999999999999",
+        "a,b",
+        "<x>&amp;",
+        "%00",
+        "%0A%0D",
+        "MODERATOR",
+        "💥",
+        "+",
+        "=",
+    ];
+    let mut seed: u64 = 0x9e3779b97f4a7c15;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for i in 0..400 {
+        let call = calls[next(calls.len())];
+        let mut qs = String::new();
+        for _ in 0..next(5) {
+            if !qs.is_empty() {
+                qs.push('&');
+            }
+            qs.push_str(names[next(names.len())]);
+            qs.push('=');
+            qs.push_str(values[next(values.len())]);
+        }
+        // Half signed correctly (reaching the calls' own validation), half not.
+        let path = if i % 2 == 0 {
+            signed(call, &qs)
+        } else {
+            format!("{call}?{qs}")
+        };
+        let a = get(&server, &path).await;
+        if a.status == 302 {
+            assert!(a.location.is_some());
+            continue;
+        }
+        assert_eq!(a.status, 200, "{path}: {}", a.body);
+        if a.content_type.starts_with("application/json") {
+            let _: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+            continue;
+        }
+        let code = a.one("/response/returncode");
+        assert!(code == "SUCCESS" || code == "FAILED", "{path}: {}", a.body);
+    }
+    // Still healthy.
+    let info = get(&server, &signed("getMeetingInfo", "meetingID=fuzz-1")).await;
+    assert_eq!(info.code(), "SUCCESS", "{}", info.body);
+    server.stop().await;
+}
+
+trait FailedOrEmpty {
+    fn failed_or_empty(&self);
+}
+
+impl FailedOrEmpty for Answer {
+    /// getMeetings with no meetings: SUCCESS, `<meetings/>`, noMeetings.
+    fn failed_or_empty(&self) {
+        assert_eq!(self.code(), "SUCCESS");
+        assert_eq!(self.all("/response/meetings"), [""]);
+        assert_eq!(self.one("/response/messageKey"), "noMeetings");
+    }
+}
