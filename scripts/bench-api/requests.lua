@@ -5,7 +5,7 @@ for line in io.lines(os.getenv("REQUESTS") or "requests.txt") do
   paths[#paths + 1] = line
 end
 local i = 0
-local failed = 0
+failed = 0 -- global: read by done() through thread:get
 local threads = {}
 
 function setup(thread)

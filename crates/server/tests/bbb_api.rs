@@ -442,6 +442,40 @@ async fn create_is_idempotent_and_validates() {
 }
 
 #[tokio::test]
+async fn concurrent_creates_of_one_meeting_make_one_session() {
+    let server = bbb_server().await;
+    let path = signed("create", "name=Race&meetingID=race-1");
+    let answers = futures_util::future::join_all((0..20).map(|_| get(&server, &path))).await;
+    let mut internal: Vec<String> = answers
+        .iter()
+        .map(|a| a.one("/response/internalMeetingID"))
+        .collect();
+    internal.dedup();
+    assert_eq!(internal.len(), 1, "one session: {internal:?}");
+    let fresh = answers
+        .iter()
+        .filter(|a| a.one("/response/messageKey").is_empty())
+        .count();
+    assert_eq!(
+        fresh, 1,
+        "exactly one create is new, the others are duplicates"
+    );
+    // Bridges stay unique while creates of different meetings race.
+    let paths: Vec<String> = (0..20)
+        .map(|i| signed("create", &format!("name=R&meetingID=race-{}", i + 2)))
+        .collect();
+    let answers = futures_util::future::join_all(paths.iter().map(|p| get(&server, p))).await;
+    let mut bridges: Vec<String> = answers
+        .iter()
+        .map(|a| a.one("/response/voiceBridge"))
+        .collect();
+    bridges.sort();
+    bridges.dedup();
+    assert_eq!(bridges.len(), 20);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn join_meeting_info_and_end_with_real_participants() {
     let server = bbb_server().await;
     get(&server, &signed("getMeetings", ""))

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use plenary_proto::RoomId;
 use plenary_store::{ApiMeeting, Store, StoreError};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 
 use super::Bbb;
 use super::calls::Failure;
@@ -31,6 +31,9 @@ struct State {
     rooms: HashMap<RoomId, String>,
     /// Recently ended sessions by external meetingID.
     ended: HashMap<String, Session>,
+    /// Sessions being written to the store (the lock is not held across the write, so reads
+    /// never wait for a disk flush); a second create of the same meetingID waits for it.
+    creating: HashMap<String, (Session, Arc<Notify>)>,
 }
 
 #[derive(Debug)]
@@ -89,8 +92,25 @@ impl Registry {
         mut new: Session,
         check: impl FnOnce(Option<&Session>, &[&Session]) -> Result<(), Failure>,
     ) -> Result<Created, Failure> {
-        let mut state = self.state.lock().await;
-        let live: Vec<&Session> = state.live.values().collect();
+        let mut state = loop {
+            let state = self.state.lock().await;
+            let Some((_, done)) = state.creating.get(&new.meeting_id) else {
+                break state;
+            };
+            // The same meetingID is being created right now: wait for that to finish, then
+            // answer as a repeat create (or create it if that write failed).
+            let done = done.clone();
+            let finished = done.notified();
+            tokio::pin!(finished);
+            finished.as_mut().enable();
+            drop(state);
+            finished.await;
+        };
+        let live: Vec<&Session> = state
+            .live
+            .values()
+            .chain(state.creating.values().map(|(s, _)| s))
+            .collect();
         let existing = state.live.get(&new.meeting_id);
         check(existing, &live)?;
         if let Some(s) = existing {
@@ -107,16 +127,27 @@ impl Registry {
             };
         }
         drop(live);
+        let done = Arc::new(Notify::new());
+        state
+            .creating
+            .insert(new.meeting_id.clone(), (new.clone(), done.clone()));
+        drop(state);
         // Written before it is acknowledged: an accepted create survives a crash.
-        self.store
-            .create_room(&plenary_store::NewRoom {
-                id: new.room.clone(),
-                name: new.name.clone(),
-                created_at: new.create_time_ms / 1000,
-            })
-            .await
-            .map_err(Failure::store)?;
-        self.save(&new).await.map_err(Failure::store)?;
+        let written = async {
+            self.store
+                .create_room(&plenary_store::NewRoom {
+                    id: new.room.clone(),
+                    name: new.name.clone(),
+                    created_at: new.create_time_ms / 1000,
+                })
+                .await?;
+            self.save(&new).await
+        }
+        .await;
+        let mut state = self.state.lock().await;
+        state.creating.remove(&new.meeting_id);
+        done.notify_waiters();
+        written.map_err(Failure::store)?;
         state.rooms.insert(new.room.clone(), new.meeting_id.clone());
         state.live.insert(new.meeting_id.clone(), new.clone());
         Ok(Created::New(new))
