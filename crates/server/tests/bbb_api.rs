@@ -153,6 +153,26 @@ async fn answer(r: reqwest::Response) -> Answer {
     }
 }
 
+/// A participant following a join link (`…/r/{room}#join=<token>`), as the meeting page does.
+async fn join_link(server: &TestServer, url: &str, name: &str, publish: Publish) -> Peer {
+    let (path, token) = url.split_once("#join=").unwrap();
+    Peer::join(PeerOptions {
+        http_addr: server.http.clone(),
+        room: RoomId::parse(path.rsplit('/').next().unwrap()).unwrap(),
+        name: name.into(),
+        publish,
+        local_ip: None,
+        token: Some(token.to_owned()),
+    })
+    .await
+    .unwrap()
+}
+
+/// `call?qs`, signed, must answer FAILED with `key`.
+async fn refused(server: &TestServer, call: &str, qs: &str, key: &str) {
+    get(server, &signed(call, qs)).await.failed(key);
+}
+
 async fn create(server: &TestServer, qs: &str) -> Answer {
     let a = get(server, &signed("create", qs)).await;
     assert_eq!(a.code(), "SUCCESS", "{}", a.body);
@@ -179,9 +199,7 @@ async fn api_is_off_without_a_secret() {
     let server = TestServer::start().await;
     let a = get(&server, "").await;
     a.failed("apiNotEnabled");
-    get(&server, &signed("getMeetings", ""))
-        .await
-        .failed("apiNotEnabled");
+    refused(&server, "getMeetings", "", "apiNotEnabled").await;
     server.stop().await;
 }
 
@@ -230,9 +248,7 @@ async fn index_and_checksums() {
     // The checksum is checked before the parameters.
     get(&server, "create?name=x").await.failed("checksumError");
     // Unknown calls.
-    get(&server, &signed("getDefaultConfigXML", ""))
-        .await
-        .failed("unsupportedRequest");
+    refused(&server, "getDefaultConfigXML", "", "unsupportedRequest").await;
     server.stop().await;
 
     // Only SHA-256 allowed: SHA-1 refused, SHA-256 accepted.
@@ -241,9 +257,7 @@ async fn index_and_checksums() {
         s.bbb_checksum_algorithms = vec!["sha256".into()];
     })
     .await;
-    get(&server, &signed("getMeetings", ""))
-        .await
-        .failed("checksumError");
+    refused(&server, "getMeetings", "", "checksumError").await;
     let a = get(&server, &signed_with(Algorithm::Sha256, "getMeetings", "")).await;
     assert_eq!(a.code(), "SUCCESS", "the second secret is accepted too");
     server.stop().await;
@@ -287,12 +301,13 @@ async fn create_is_idempotent_and_validates() {
     assert_eq!(again.one("/response/internalMeetingID"), internal);
     assert_eq!(again.one("/response/moderatorPW"), moderator_pw);
     // …unless it names other passwords.
-    get(
+    refused(
         &server,
-        &signed("create", "name=x&meetingID=assembly-1&moderatorPW=zzz"),
+        "create",
+        "name=x&meetingID=assembly-1&moderatorPW=zzz",
+        "idNotUnique",
     )
-    .await
-    .failed("idNotUnique");
+    .await;
     // Same passwords are fine.
     let same = create(
         &server,
@@ -309,50 +324,59 @@ async fn create_is_idempotent_and_validates() {
     assert_eq!(info.one("/response/meetingName"), "Members' assembly");
 
     // Validation.
-    get(&server, &signed("create", "name=x"))
-        .await
-        .failed("missingParamMeetingID");
-    get(&server, &signed("create", "name=x&meetingID="))
-        .await
-        .failed("missingParamMeetingID");
-    get(&server, &signed("create", "name=x&meetingID=a%2Cb"))
-        .await
-        .failed("validationError");
-    get(&server, &signed("create", "name=x&meetingID=a"))
-        .await
-        .failed("validationError");
-    get(
+    refused(&server, "create", "name=x", "missingParamMeetingID").await;
+    refused(
         &server,
-        &signed("create", "name=x&meetingID=ok-id&record=maybe"),
+        "create",
+        "name=x&meetingID=",
+        "missingParamMeetingID",
     )
-    .await
-    .failed("validationError");
-    get(
+    .await;
+    refused(
         &server,
-        &signed("create", "name=x&meetingID=ok-id&duration=-5"),
+        "create",
+        "name=x&meetingID=a%2Cb",
+        "validationError",
     )
-    .await
-    .failed("validationError");
-    get(
+    .await;
+    refused(&server, "create", "name=x&meetingID=a", "validationError").await;
+    refused(
         &server,
-        &signed("create", "name=x&meetingID=ok-id&guestPolicy=SOMETIMES"),
+        "create",
+        "name=x&meetingID=ok-id&record=maybe",
+        "validationError",
     )
-    .await
-    .failed("validationError");
-    get(
+    .await;
+    refused(
         &server,
-        &signed("create", "name=x&meetingID=ok-id&voiceBridge=12a"),
+        "create",
+        "name=x&meetingID=ok-id&duration=-5",
+        "validationError",
     )
-    .await
-    .failed("validationError");
+    .await;
+    refused(
+        &server,
+        "create",
+        "name=x&meetingID=ok-id&guestPolicy=SOMETIMES",
+        "validationError",
+    )
+    .await;
+    refused(
+        &server,
+        "create",
+        "name=x&meetingID=ok-id&voiceBridge=12a",
+        "validationError",
+    )
+    .await;
     // A voice bridge in use.
     create(&server, "name=x&meetingID=vb-1&voiceBridge=71000").await;
-    get(
+    refused(
         &server,
-        &signed("create", "name=x&meetingID=vb-2&voiceBridge=71000"),
+        "create",
+        "name=x&meetingID=vb-2&voiceBridge=71000",
+        "nonUniqueVoiceBridge",
     )
-    .await
-    .failed("nonUniqueVoiceBridge");
+    .await;
 
     // POST with the parameters in a form body and the checksum over the empty URL query
     // (BBB 3.0, Scalelite): the body is not signed.
@@ -523,29 +547,15 @@ async fn join_meeting_info_and_end_with_real_participants() {
         "{bo_url}"
     );
 
-    let peer = |url: String, name: &str, publish: Publish| {
-        let (path, token) = url.split_once("#join=").unwrap();
-        let room = RoomId::parse(path.rsplit('/').next().unwrap()).unwrap();
-        PeerOptions {
-            http_addr: server.http.clone(),
-            room,
-            name: name.into(),
-            publish,
-            local_ip: None,
-            token: Some(token.to_owned()),
-        }
-    };
     // Ada listens only; Bo speaks.
-    let ada = Peer::join(peer(
-        ada_url,
+    let ada = join_link(
+        &server,
+        &ada_url,
         "ignored: the token names her",
         Publish::NOTHING,
-    ))
-    .await
-    .unwrap();
-    let bo = Peer::join(peer(bo_url, "Bo", Publish::AUDIO))
-        .await
-        .unwrap();
+    )
+    .await;
+    let bo = join_link(&server, &bo_url, "Bo", Publish::AUDIO).await;
     bo.set_media_state(true, false);
 
     let info_of = || async { get(&server, &signed("getMeetingInfo", "meetingID=board-7")).await };
@@ -590,39 +600,34 @@ async fn join_meeting_info_and_end_with_real_participants() {
     assert_eq!(running.one("/response/running"), "true");
 
     // Join errors: XML when redirect=false, a redirect with errors= otherwise.
-    get(
+    refused(
         &server,
-        &signed(
-            "join",
-            "meetingID=board-7&fullName=X&role=VIEWER&createTime=1&redirect=false",
-        ),
+        "join",
+        "meetingID=board-7&fullName=X&role=VIEWER&createTime=1&redirect=false",
+        "mismatchCreateTimeParam",
     )
-    .await
-    .failed("mismatchCreateTimeParam");
-    get(
+    .await;
+    refused(
         &server,
-        &signed(
-            "join",
-            "meetingID=board-7&fullName=X&password=nope&redirect=false",
-        ),
+        "join",
+        "meetingID=board-7&fullName=X&password=nope&redirect=false",
+        "invalidPassword",
     )
-    .await
-    .failed("invalidPassword");
-    get(
+    .await;
+    refused(
         &server,
-        &signed("join", "meetingID=board-7&role=VIEWER&redirect=false"),
+        "join",
+        "meetingID=board-7&role=VIEWER&redirect=false",
+        "missingParamFullName",
     )
-    .await
-    .failed("missingParamFullName");
-    get(
+    .await;
+    refused(
         &server,
-        &signed(
-            "join",
-            "meetingID=nope-9&fullName=X&role=VIEWER&redirect=false",
-        ),
+        "join",
+        "meetingID=nope-9&fullName=X&role=VIEWER&redirect=false",
+        "notFound",
     )
-    .await
-    .failed("notFound");
+    .await;
     let a = get(
         &server,
         &signed("join", "meetingID=board-7&fullName=X&password=nope"),
@@ -670,18 +675,14 @@ async fn join_meeting_info_and_end_with_real_participants() {
     .await;
     assert!(ada.snapshot().ended.unwrap().contains("ended"));
     info_of().await.failed("notFound");
-    get(&server, &signed("end", "meetingID=board-7"))
-        .await
-        .failed("notFound");
-    get(
+    refused(&server, "end", "meetingID=board-7", "notFound").await;
+    refused(
         &server,
-        &signed(
-            "join",
-            "meetingID=board-7&fullName=Late&role=VIEWER&redirect=false",
-        ),
+        "join",
+        "meetingID=board-7&fullName=Late&role=VIEWER&redirect=false",
+        "meetingForciblyEnded",
     )
-    .await
-    .failed("meetingForciblyEnded");
+    .await;
     let running = get(&server, &signed("isMeetingRunning", "meetingID=board-7")).await;
     assert_eq!(running.one("/response/running"), "false");
     // The same meetingID starts a new session.
@@ -708,18 +709,7 @@ async fn max_participants_and_guest_policy() {
     )
     .await;
     let url = a.one("/response/url");
-    let (path, token) = url.split_once("#join=").unwrap();
-    let room = RoomId::parse(path.rsplit('/').next().unwrap()).unwrap();
-    let _a = Peer::join(PeerOptions {
-        http_addr: server.http.clone(),
-        room,
-        name: "A".into(),
-        publish: Publish::NOTHING,
-        local_ip: None,
-        token: Some(token.into()),
-    })
-    .await
-    .unwrap();
+    let _a = join_link(&server, &url, "A", Publish::NOTHING).await;
     eventually("A is in", || async {
         get(&server, &signed("getMeetingInfo", "meetingID=small-1"))
             .await
@@ -727,15 +717,13 @@ async fn max_participants_and_guest_policy() {
             == "1"
     })
     .await;
-    get(
+    refused(
         &server,
-        &signed(
-            "join",
-            "meetingID=small-1&fullName=B&role=VIEWER&userID=b&redirect=false",
-        ),
+        "join",
+        "meetingID=small-1&fullName=B&role=VIEWER&userID=b&redirect=false",
+        "maxParticipantsReached",
     )
-    .await
-    .failed("maxParticipantsReached");
+    .await;
     // The same user may come back (a second device, a reload).
     let again = get(
         &server,
@@ -746,15 +734,13 @@ async fn max_participants_and_guest_policy() {
     )
     .await;
     assert_eq!(again.code(), "SUCCESS");
-    get(
+    refused(
         &server,
-        &signed(
-            "join",
-            "meetingID=small-1&fullName=G&role=VIEWER&guest=true&redirect=false",
-        ),
+        "join",
+        "meetingID=small-1&fullName=G&role=VIEWER&guest=true&redirect=false",
+        "guestDeniedAccess",
     )
-    .await
-    .failed("guestDeniedAccess");
+    .await;
     server.stop().await;
 }
 
@@ -766,30 +752,36 @@ async fn recordings_chat_documents_and_text_tracks() {
     assert_eq!(a.code(), "SUCCESS");
     assert_eq!(a.all("/response/recordings"), [""]);
     assert_eq!(a.one("/response/messageKey"), "noRecordings");
-    get(&server, &signed("publishRecordings", "publish=true"))
-        .await
-        .failed("missingParamRecordID");
-    get(&server, &signed("publishRecordings", "recordID=abc"))
-        .await
-        .failed("missingParamPublish");
-    get(
+    refused(
         &server,
-        &signed("publishRecordings", "recordID=abc&publish=true"),
+        "publishRecordings",
+        "publish=true",
+        "missingParamRecordID",
     )
-    .await
-    .failed("notFound");
-    get(&server, &signed("deleteRecordings", "recordID=abc,def"))
-        .await
-        .failed("notFound");
-    get(&server, &signed("deleteRecordings", ""))
-        .await
-        .failed("missingParamRecordID");
-    get(
+    .await;
+    refused(
         &server,
-        &signed("updateRecordings", "recordID=abc&meta_name=x"),
+        "publishRecordings",
+        "recordID=abc",
+        "missingParamPublish",
     )
-    .await
-    .failed("notFound");
+    .await;
+    refused(
+        &server,
+        "publishRecordings",
+        "recordID=abc&publish=true",
+        "notFound",
+    )
+    .await;
+    refused(&server, "deleteRecordings", "recordID=abc,def", "notFound").await;
+    refused(&server, "deleteRecordings", "", "missingParamRecordID").await;
+    refused(
+        &server,
+        "updateRecordings",
+        "recordID=abc&meta_name=x",
+        "notFound",
+    )
+    .await;
     let tracks = get(&server, &signed("getRecordingTextTracks", "recordID=abc")).await;
     assert!(tracks.content_type.starts_with("application/json"));
     let v: serde_json::Value = serde_json::from_str(&tracks.body).unwrap();
@@ -797,21 +789,27 @@ async fn recordings_chat_documents_and_text_tracks() {
     assert_eq!(v["response"]["messageKey"], "noRecordings");
 
     create(&server, "name=Chat&meetingID=chat-1").await;
-    get(&server, &signed("sendChatMessage", "meetingID=chat-1"))
-        .await
-        .failed("validationError");
-    get(
+    refused(
         &server,
-        &signed("sendChatMessage", "meetingID=nope-1&message=hi"),
+        "sendChatMessage",
+        "meetingID=chat-1",
+        "validationError",
     )
-    .await
-    .failed("notFound");
-    get(
+    .await;
+    refused(
         &server,
-        &signed("sendChatMessage", "meetingID=chat-1&message=hi"),
+        "sendChatMessage",
+        "meetingID=nope-1&message=hi",
+        "notFound",
     )
-    .await
-    .failed("chatNotAvailable");
+    .await;
+    refused(
+        &server,
+        "sendChatMessage",
+        "meetingID=chat-1&message=hi",
+        "chatNotAvailable",
+    )
+    .await;
 
     let post_xml = |qs: &str, body: &'static str, ct: &'static str| {
         let url = format!(
@@ -846,9 +844,13 @@ async fn recordings_chat_documents_and_text_tracks() {
     .await
     .failed("unsupportedContentType");
     // insertDocument is POST only.
-    get(&server, &signed("insertDocument", "meetingID=chat-1"))
-        .await
-        .failed("unsupportedRequest");
+    refused(
+        &server,
+        "insertDocument",
+        "meetingID=chat-1",
+        "unsupportedRequest",
+    )
+    .await;
     server.stop().await;
 }
 
@@ -924,9 +926,7 @@ async fn webhooks_are_delivered_signed_retried_and_kept_across_restarts() {
     let server = TestServer::start_with(settings).await;
     let hook_url = format!("{base}/hook?site=lms");
     let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    get(&server, &signed("hooks/create", ""))
-        .await
-        .failed("missingParamCallbackURL");
+    refused(&server, "hooks/create", "", "missingParamCallbackURL").await;
     let a = get(
         &server,
         &signed("hooks/create", &format!("callbackURL={}", enc(&hook_url))),
@@ -996,17 +996,7 @@ async fn webhooks_are_delivered_signed_retried_and_kept_across_restarts() {
     )
     .await;
     let url = a.one("/response/url");
-    let (path, token) = url.split_once("#join=").unwrap();
-    let di = Peer::join(PeerOptions {
-        http_addr: server.http.clone(),
-        room: RoomId::parse(path.rsplit('/').next().unwrap()).unwrap(),
-        name: "Di".into(),
-        publish: Publish::AUDIO_VIDEO,
-        local_ip: None,
-        token: Some(token.into()),
-    })
-    .await
-    .unwrap();
+    let di = join_link(&server, &url, "Di", Publish::AUDIO_VIDEO).await;
     di.set_media_state(true, true);
     eventually("joined and media events", || async {
         rx.event_ids().len() >= 4
@@ -1090,12 +1080,14 @@ async fn webhooks_are_delivered_signed_retried_and_kept_across_restarts() {
     assert_eq!(list.all("/response/hooks/hook/hookID").len(), 2);
     let gone = get(&server, &signed("hooks/destroy", &format!("hookID={id}"))).await;
     assert_eq!(gone.one("/response/removed"), "true");
-    get(&server, &signed("hooks/destroy", &format!("hookID={id}")))
-        .await
-        .failed("destroyMissingHook");
-    get(&server, &signed("hooks/destroy", ""))
-        .await
-        .failed("missingParamHookID");
+    refused(
+        &server,
+        "hooks/destroy",
+        &format!("hookID={id}"),
+        "destroyMissingHook",
+    )
+    .await;
+    refused(&server, "hooks/destroy", "", "missingParamHookID").await;
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -67,8 +67,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/bigbluebutton/api", any(index))
         .route("/bigbluebutton/api/", any(index))
-        .route("/bigbluebutton/api/{call}", any(call))
-        .route("/bigbluebutton/api/hooks/{call}", any(hook_call))
+        // `hooks/create` and the other webhook calls are two segments.
+        .route("/bigbluebutton/api/{*call}", any(call))
 }
 
 /// The API root: a version document, no checksum (clients use it as a health check).
@@ -101,17 +101,6 @@ async fn call(
     body: Bytes,
 ) -> Response {
     handle(app, name, method, query, headers, body).await
-}
-
-async fn hook_call(
-    State(app): State<AppState>,
-    Path(name): Path<String>,
-    method: Method,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle(app, format!("hooks/{name}"), method, query, headers, body).await
 }
 
 /// Which HTTP methods a call takes (bbb-web `UrlMappings.groovy`, 3.0).
