@@ -105,3 +105,51 @@ test('bbbctl and bigbluebutton-js drive a meeting that a browser joins', async (
   assert.equal(gone.messageKey, 'notFound');
   await bbbctl('meeting', 'list'); // an empty list is not an error for bbbctl
 });
+
+test('a guest of an ASK_MODERATOR meeting waits until the moderator admits them', async () => {
+  const api = bbbjs.api(`${server.url}/bigbluebutton`, SECRET);
+  const created = await bbbjs.http(api.administration.create('Guests welcome', 'coop-guests', { guestPolicy: 'ASK_MODERATOR' }));
+  assert.equal(created.returncode, 'SUCCESS');
+
+  const mod = await newPage(browser, { logPrefix: 'mod' });
+  await mod.goto(api.administration.join('Mo Derator', 'coop-guests', created.moderatorPW, { userID: 'mo-1' }));
+  await mod.waitForSelector('#join-button:enabled');
+  await mod.click('#join-button');
+  await mod.waitForSelector('#meeting:not([hidden])', { timeout: 15000 });
+  assert.equal(await mod.locator('#lobby').isHidden(), true, 'nobody waits yet');
+
+  // The guest's link (guest=true) leads to the waiting room.
+  const guest = await newPage(browser, { logPrefix: 'guest' });
+  await guest.goto(api.administration.join('Gita Guest', 'coop-guests', created.attendeePW, { guest: true, userID: 'gita-2' }));
+  await guest.waitForSelector('#join-button:enabled');
+  await guest.click('#join-button');
+  await guest.waitForSelector('#waiting:not([hidden])', { timeout: 15000 });
+  await guest.screenshot({ path: path.join(ARTIFACTS, 'bbb-waiting.png') });
+
+  // The moderator sees them waiting and admits them.
+  await mod.waitForSelector('#lobby:not([hidden]) li span:text("Gita Guest")', { timeout: 15000 });
+  await mod.screenshot({ path: path.join(ARTIFACTS, 'bbb-lobby.png') });
+  let seen = await info('coop-guests');
+  assert.equal(seen.participantCount, 1, 'a waiting guest is not in the meeting');
+  await mod.click('#lobby li button.admit');
+  await guest.waitForSelector('#meeting:not([hidden])', { timeout: 15000 });
+  await mod.waitForSelector('#lobby', { state: 'hidden' });
+  for (let i = 0; i < 100 && seen.participantCount !== 2; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    seen = await info('coop-guests');
+  }
+  const roles = Object.fromEntries(seen.attendees.map((a) => [a.fullName, a.role]));
+  assert.deepEqual(roles, { 'Mo Derator': 'MODERATOR', 'Gita Guest': 'VIEWER' });
+
+  // A second guest is turned away and told so.
+  const other = await newPage(browser, { logPrefix: 'other' });
+  await other.goto(api.administration.join('Olaf Other', 'coop-guests', created.attendeePW, { guest: true }));
+  await other.waitForSelector('#join-button:enabled');
+  await other.click('#join-button');
+  await other.waitForSelector('#waiting:not([hidden])', { timeout: 15000 });
+  await mod.waitForSelector('#lobby:not([hidden]) li span:text("Olaf Other")', { timeout: 15000 });
+  await mod.click('#lobby li button.deny');
+  await other.waitForSelector('#join-error:not([hidden])', { timeout: 15000 });
+  assert.match(await other.textContent('#join-error'), /did not let you in/);
+  await bbbctl('meeting', 'end', 'coop-guests');
+});

@@ -51,9 +51,13 @@ export class Call extends EventTarget {
     this.steps = [];
     /** Set when the server ended the meeting (not when we left or lost the connection). */
     this.meetingEnded = false;
+    /** Why the call ended (`left` when the person left). @type {string|null} */
+    this.endReason = null;
     /** Where the issuer of the join link wants people sent afterwards. @type {string|null} */
     this.logoutUrl = null;
     this.role = 'participant';
+    /** Guests waiting to be let in (moderators only). @type {Map<number, ParticipantInfo>} */
+    this.lobby = new Map();
   }
 
   /** Records a step of the join, for diagnosis. @param {string} what */
@@ -134,6 +138,8 @@ export class Call extends EventTarget {
         this.name = m.name;
         this.role = m.role || 'participant';
         this.logoutUrl = m.logout_url || null;
+        for (const p of m.lobby || []) this.lobby.set(p.id, p);
+        if (this.lobby.size) this.dispatchEvent(new CustomEvent('lobby'));
         for (const p of m.participants) this.upsert(p);
         this.dispatchEvent(new CustomEvent('joined', { detail: m }));
         break;
@@ -167,6 +173,17 @@ export class Call extends EventTarget {
           this.sig?.send({ type: 'answer', sdp: answer.sdp });
         });
         break;
+      case 'waiting':
+        this.dispatchEvent(new CustomEvent('waiting', { detail: m }));
+        break;
+      case 'guest_waiting':
+        this.lobby.set(m.participant.id, m.participant);
+        this.dispatchEvent(new CustomEvent('lobby'));
+        break;
+      case 'lobby_left':
+        this.lobby.delete(m.participant_id);
+        this.dispatchEvent(new CustomEvent('lobby'));
+        break;
       case 'ended':
         this.meetingEnded = true;
         this.end(m.reason);
@@ -178,6 +195,16 @@ export class Call extends EventTarget {
       default:
         break;
     }
+  }
+
+  /** Lets a waiting guest in (moderators). @param {number} id */
+  admit(id) {
+    this.sig?.send({ type: 'admit', participant_id: id });
+  }
+
+  /** Turns a waiting guest away (moderators). @param {number} id */
+  deny(id) {
+    this.sig?.send({ type: 'deny', participant_id: id });
   }
 
   /** @param {ParticipantInfo} p */
@@ -264,6 +291,7 @@ export class Call extends EventTarget {
   end(reason) {
     if (this.ended) return;
     this.ended = true;
+    this.endReason = reason;
     this.pc?.close();
     this.sig?.close();
     for (const t of this.local.getTracks()) t.stop();

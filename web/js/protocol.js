@@ -6,7 +6,7 @@ export const PROTOCOL_VERSION = 1;
 /**
  * @typedef {{id: number, name: string, audio: boolean, video: boolean}} ParticipantInfo
  * @typedef {'audio'|'video'} MediaKind
- * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[], role?: 'moderator'|'participant', start_muted?: boolean, logout_url?: string}
+ * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[], role?: 'moderator'|'participant', start_muted?: boolean, logout_url?: string, lobby?: ParticipantInfo[]}
  *   | {type: 'participant_joined', participant: ParticipantInfo}
  *   | {type: 'participant_left', participant_id: number}
  *   | {type: 'media_state', participant_id: number, audio: boolean, video: boolean}
@@ -16,6 +16,9 @@ export const PROTOCOL_VERSION = 1;
  *   | {type: 'track_removed', participant_id: number, kind: MediaKind, mid: string}
  *   | {type: 'error', code: string, message: string, fatal: boolean}
  *   | {type: 'ended', reason: string}
+ *   | {type: 'waiting', you: number, name: string}
+ *   | {type: 'guest_waiting', participant: ParticipantInfo}
+ *   | {type: 'lobby_left', participant_id: number}
  *   | {type: 'pong'}} ServerMessage
  * @typedef {{token: string, room: string, name: string, ws_path: string, protocol_version: number}} JoinGrant
  */

@@ -38,7 +38,7 @@ function say(id, text) {
 }
 
 function show(screen) {
-  for (const s of ['#join', '#meeting', '#ended']) $(s).hidden = s !== screen;
+  for (const s of ['#join', '#waiting', '#meeting', '#ended']) $(s).hidden = s !== screen;
 }
 
 async function init() {
@@ -111,12 +111,14 @@ async function join() {
   try {
     await call.join(name, linkToken || undefined);
   } catch (err) {
+    // Left from the waiting room, or the meeting ended meanwhile: the ended screen says so.
+    if (call.meetingEnded || call.endReason === 'left') return;
     state.call = null;
     call.end('join failed');
     show('#join');
     $('#tiles').replaceChildren();
     $('#join-button').disabled = false;
-    say('#join-error', `Could not join: ${err.message}`);
+    say('#join-error', err.code === 'guest_denied' ? 'A moderator did not let you in.' : `Could not join: ${err.message}`);
     await preview();
     return;
   }
@@ -142,6 +144,9 @@ function wire(call, grid) {
     grid.upsert(`p${r.id}`, { name: r.name, audio: r.audio, video: r.video, stream: r.stream, participantId: r.id });
   });
   call.addEventListener('left', (e) => grid.remove(`p${/** @type {CustomEvent} */ (e).detail}`));
+  call.addEventListener('waiting', () => show('#waiting'));
+  call.addEventListener('lobby', () => renderLobby(call));
+  $('#waiting-leave').onclick = () => call.leave();
   call.addEventListener('error', (e) => {
     const d = /** @type {CustomEvent} */ (e).detail;
     if (!d.fatal) console.warn('plenary:', d.code, d.message);
@@ -179,6 +184,30 @@ function wire(call, grid) {
     const t = await getMicrophone($('#microphone').value).catch(() => null);
     if (t) await call.replaceAudio(t);
   });
+}
+
+/** The waiting room's guests, with admit/deny buttons (moderators only). @param {Call} call */
+function renderLobby(call) {
+  const items = [...call.lobby.values()].map((p) => {
+    const li = document.createElement('li');
+    li.dataset.participant = String(p.id);
+    const name = document.createElement('span');
+    name.textContent = p.name;
+    const admit = document.createElement('button');
+    admit.type = 'button';
+    admit.className = 'admit';
+    admit.textContent = 'Admit';
+    admit.onclick = () => call.admit(p.id);
+    const deny = document.createElement('button');
+    deny.type = 'button';
+    deny.className = 'deny secondary';
+    deny.textContent = 'Deny';
+    deny.onclick = () => call.deny(p.id);
+    li.append(name, admit, deny);
+    return li;
+  });
+  $('#lobby-list').replaceChildren(...items);
+  $('#lobby').hidden = items.length === 0;
 }
 
 /** @param {Call} call */

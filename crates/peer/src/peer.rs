@@ -493,6 +493,9 @@ impl Signalling for PlenarySignalling {
                 }
                 ServerMessage::TrackRemoved { .. }
                 | ServerMessage::Joined { .. }
+                | ServerMessage::Waiting { .. }
+                | ServerMessage::GuestWaiting { .. }
+                | ServerMessage::LobbyLeft { .. }
                 | ServerMessage::Pong => continue,
             });
         }

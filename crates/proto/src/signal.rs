@@ -43,6 +43,10 @@ pub enum ClientMessage {
     Leave {},
     /// Keep-alive; the server answers `pong`.
     Ping {},
+    /// A moderator lets a waiting guest in.
+    Admit { participant_id: ParticipantId },
+    /// A moderator turns a waiting guest away.
+    Deny { participant_id: ParticipantId },
 }
 
 /// What the server sends.
@@ -65,6 +69,23 @@ pub enum ServerMessage {
         /// Where to send the person when the meeting ends or they leave, if the issuer set one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         logout_url: Option<String>,
+        /// Guests waiting to be let in (sent to moderators only).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        lobby: Vec<ParticipantInfo>,
+    },
+    /// You are a guest in the waiting room: a moderator must let you in. `joined` follows
+    /// when one does; a fatal `guest_denied` error when one does not.
+    Waiting {
+        you: ParticipantId,
+        name: String,
+    },
+    /// (To moderators) a guest is waiting to be let in.
+    GuestWaiting {
+        participant: ParticipantInfo,
+    },
+    /// (To moderators) that guest is no longer waiting: let in, turned away, or gone.
+    LobbyLeft {
+        participant_id: ParticipantId,
     },
     ParticipantJoined {
         participant: ParticipantInfo,
@@ -150,6 +171,12 @@ pub enum ErrorCode {
     Unavailable,
     /// The meeting has ended; this token admits no more.
     MeetingEnded,
+    /// A moderator turned this guest away.
+    GuestDenied,
+    /// Only a moderator may do that.
+    Forbidden,
+    /// No such participant (e.g. a guest who is no longer waiting).
+    UnknownParticipant,
 }
 
 /// Why a text frame could not be read as a [`ClientMessage`].
@@ -160,7 +187,16 @@ pub struct ParseError {
     pub message: String,
 }
 
-const CLIENT_TYPES: &[&str] = &["join", "offer", "answer", "media_state", "leave", "ping"];
+const CLIENT_TYPES: &[&str] = &[
+    "join",
+    "offer",
+    "answer",
+    "media_state",
+    "leave",
+    "ping",
+    "admit",
+    "deny",
+];
 
 impl ClientMessage {
     /// Parses one text frame, telling bad JSON, an unknown type and bad fields apart so the
@@ -213,6 +249,8 @@ impl ClientMessage {
             Self::MediaState { .. } => "media_state",
             Self::Leave {} => "leave",
             Self::Ping {} => "ping",
+            Self::Admit { .. } => "admit",
+            Self::Deny { .. } => "deny",
         }
     }
 }

@@ -42,6 +42,9 @@ pub struct JoinClaims {
     /// Where the client sends the person when the meeting ends or they leave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logout_url: Option<String>,
+    /// A guest who waits in the waiting room until a moderator lets them in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wait_for_moderator: bool,
 }
 
 impl JoinClaims {
@@ -55,6 +58,7 @@ impl JoinClaims {
             user_id: None,
             start_muted: false,
             logout_url: None,
+            wait_for_moderator: false,
         }
     }
 }

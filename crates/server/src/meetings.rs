@@ -10,9 +10,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use plenary_proto::{ParticipantId, ParticipantInfo, Role, RoomId, ServerMessage};
 use tokio::sync::{broadcast, mpsc};
 
+/// What reaches one participant's connection task from the meeting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToConnection {
+    /// Write this to the WebSocket.
+    Message(ServerMessage),
+    /// (To a waiting guest) a moderator let you in: finish joining.
+    Admitted,
+    /// (To a waiting guest) a moderator turned you away.
+    Denied,
+}
+
 /// Messages for one participant's WebSocket. Bounded: a client that stops reading is
 /// disconnected rather than allowed to grow the server's memory.
-pub type Outbox = mpsc::Sender<ServerMessage>;
+pub type Outbox = mpsc::Sender<ToConnection>;
 
 /// A participant as the server knows them: what others see, plus what only the server and
 /// the issuer of their join token need.
@@ -57,6 +68,15 @@ struct State {
     rooms: HashMap<RoomId, HashMap<ParticipantId, Member>>,
     /// Rooms whose meeting was ended: nobody joins them again.
     ended: HashSet<RoomId>,
+    /// Guests waiting to be let in, per room.
+    lobby: HashMap<RoomId, HashMap<ParticipantId, Member>>,
+}
+
+/// Why a moderator's admit or deny did nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecideError {
+    NotModerator,
+    NotWaiting,
 }
 
 /// Why a join was refused.
@@ -172,18 +192,111 @@ impl Meetings {
         });
     }
 
+    /// Puts a guest in a room's waiting room and tells the moderators there.
+    pub fn wait(
+        &self,
+        room: &RoomId,
+        participant: Participant,
+        outbox: Outbox,
+    ) -> Result<(), JoinRefused> {
+        let mut state = self.lock();
+        if state.ended.contains(room) {
+            return Err(JoinRefused::Ended);
+        }
+        if let Some(members) = state.rooms.get(room) {
+            tell_moderators(
+                members,
+                &ServerMessage::GuestWaiting {
+                    participant: participant.info.clone(),
+                },
+            );
+        }
+        state.lobby.entry(room.clone()).or_default().insert(
+            participant.info.id,
+            Member {
+                p: participant,
+                outbox,
+            },
+        );
+        Ok(())
+    }
+
+    /// Guests waiting in a room, in the order they came.
+    pub fn lobby(&self, room: &RoomId) -> Vec<ParticipantInfo> {
+        let mut all: Vec<ParticipantInfo> = self
+            .lock()
+            .lobby
+            .get(room)
+            .map(|l| l.values().map(|m| m.p.info.clone()).collect())
+            .unwrap_or_default();
+        all.sort_by_key(|p| p.id);
+        all
+    }
+
+    /// A moderator lets a waiting guest in (`admit`) or turns them away.
+    pub fn decide(
+        &self,
+        room: &RoomId,
+        moderator: ParticipantId,
+        guest: ParticipantId,
+        admit: bool,
+    ) -> Result<(), DecideError> {
+        let mut state = self.lock();
+        let is_moderator = state
+            .rooms
+            .get(room)
+            .and_then(|m| m.get(&moderator))
+            .is_some_and(|m| m.p.role == Role::Moderator);
+        if !is_moderator {
+            return Err(DecideError::NotModerator);
+        }
+        let waiting = state.lobby.get_mut(room).and_then(|l| l.remove(&guest));
+        let Some(g) = waiting else {
+            return Err(DecideError::NotWaiting);
+        };
+        let _ = g.outbox.try_send(if admit {
+            ToConnection::Admitted
+        } else {
+            ToConnection::Denied
+        });
+        if let Some(members) = state.rooms.get(room) {
+            tell_moderators(
+                members,
+                &ServerMessage::LobbyLeft {
+                    participant_id: guest,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// A waiting guest went away. Harmless if they are not waiting.
+    pub fn leave_lobby(&self, room: &RoomId, id: ParticipantId) {
+        let mut state = self.lock();
+        let gone = state.lobby.get_mut(room).and_then(|l| l.remove(&id));
+        if gone.is_some()
+            && let Some(members) = state.rooms.get(room)
+        {
+            tell_moderators(members, &ServerMessage::LobbyLeft { participant_id: id });
+        }
+        if state.lobby.get(room).is_some_and(HashMap::is_empty) {
+            state.lobby.remove(room);
+        }
+    }
+
     /// Ends a room's meeting: everyone in it is told why and disconnected, and nobody joins
     /// it again. Their signalling tasks clean up (and publish `Left`) as they close.
     pub fn end(&self, room: &RoomId, reason: &str) {
         let mut state = self.lock();
         state.ended.insert(room.clone());
+        let msg = ServerMessage::Ended {
+            reason: reason.to_owned(),
+        };
         if let Some(members) = state.rooms.get(room) {
-            broadcast(
-                members,
-                &ServerMessage::Ended {
-                    reason: reason.to_owned(),
-                },
-            );
+            broadcast(members, &msg);
+        }
+        if let Some(waiting) = state.lobby.remove(room) {
+            broadcast(&waiting, &msg);
         }
     }
 
@@ -212,7 +325,7 @@ impl Meetings {
         };
         for (other, m) in members.iter() {
             if *other != id {
-                let _ = m.outbox.try_send(msg.clone());
+                let _ = m.outbox.try_send(ToConnection::Message(msg.clone()));
             }
         }
         drop(state);
@@ -242,6 +355,12 @@ impl Meetings {
 fn broadcast(members: &HashMap<ParticipantId, Member>, msg: &ServerMessage) {
     for m in members.values() {
         // A full outbox means that client stopped reading; its own task notices and closes.
-        let _ = m.outbox.try_send(msg.clone());
+        let _ = m.outbox.try_send(ToConnection::Message(msg.clone()));
+    }
+}
+
+fn tell_moderators(members: &HashMap<ParticipantId, Member>, msg: &ServerMessage) {
+    for m in members.values().filter(|m| m.p.role == Role::Moderator) {
+        let _ = m.outbox.try_send(ToConnection::Message(msg.clone()));
     }
 }

@@ -13,13 +13,13 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use plenary_media::{MediaError, SfuEvent};
 use plenary_proto::{
-    ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ParticipantId, ParticipantInfo,
-    RoomId, ServerMessage, verify_join_token,
+    ClientMessage, ErrorCode, JoinClaims, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ParticipantId,
+    ParticipantInfo, Role, RoomId, ServerMessage, verify_join_token,
 };
 use tokio::sync::mpsc;
 
 use crate::AppState;
-use crate::meetings::{JoinRefused, Participant};
+use crate::meetings::{DecideError, JoinRefused, Outbox, Participant, ToConnection};
 use crate::names::clean_display_name;
 
 /// Frames up to this size are read and answered with a `too_large` error; larger ones make
@@ -48,6 +48,14 @@ struct Joined {
     room: RoomId,
 }
 
+/// A guest in the waiting room: everything needed to finish joining once let in.
+#[derive(Debug)]
+struct Waiting {
+    participant: Participant,
+    room: RoomId,
+    claims: JoinClaims,
+}
+
 /// What to do after a message.
 enum Flow {
     Continue,
@@ -57,9 +65,10 @@ enum Flow {
 struct Connection {
     app: AppState,
     joined: Option<Joined>,
+    waiting: Option<Waiting>,
     errors: u32,
-    outbox: mpsc::Sender<ServerMessage>,
-    outbox_rx: mpsc::Receiver<ServerMessage>,
+    outbox: Outbox,
+    outbox_rx: mpsc::Receiver<ToConnection>,
     events: mpsc::UnboundedSender<SfuEvent>,
     events_rx: mpsc::UnboundedReceiver<SfuEvent>,
 }
@@ -73,6 +82,7 @@ impl Connection {
         Self {
             app,
             joined: None,
+            waiting: None,
             errors: 0,
             outbox,
             outbox_rx,
@@ -99,9 +109,19 @@ impl Connection {
                         Flow::Close
                     }
                 },
-                Some(msg) = self.outbox_rx.recv() => match send(&mut sink, &msg).await {
-                    Flow::Continue if matches!(msg, ServerMessage::Ended { .. }) => Flow::Close,
-                    flow => flow,
+                Some(to) = self.outbox_rx.recv() => match to {
+                    ToConnection::Message(msg) => match send(&mut sink, &msg).await {
+                        Flow::Continue if matches!(msg, ServerMessage::Ended { .. }) => Flow::Close,
+                        flow => flow,
+                    },
+                    ToConnection::Admitted => match self.waiting.take() {
+                        Some(w) => self.enter(&mut sink, w.participant, w.room, w.claims).await,
+                        None => Flow::Continue,
+                    },
+                    ToConnection::Denied => {
+                        self.waiting = None;
+                        self.fatal(&mut sink, ErrorCode::GuestDenied, "a moderator did not let you in").await
+                    }
                 },
                 Some(event) = self.events_rx.recv() => self.handle_media_event(&mut sink, event).await,
             };
@@ -114,6 +134,11 @@ impl Connection {
     }
 
     async fn cleanup(&mut self) {
+        if let Some(w) = self.waiting.take() {
+            self.app
+                .meetings
+                .leave_lobby(&w.room, w.participant.info.id);
+        }
         if let Some(j) = self.joined.take() {
             self.app.engine.remove(j.id).await;
             self.app.meetings.leave(&j.room, j.id);
@@ -144,6 +169,12 @@ impl Connection {
             Ok(m) => m,
             Err(e) => return self.refuse(sink, e.code, &e.message).await,
         };
+        if self.waiting.is_some()
+            && !matches!(msg, ClientMessage::Ping {} | ClientMessage::Leave {})
+        {
+            let what = format!("\"{}\" while waiting to be let in", msg.type_name());
+            return self.refuse(sink, ErrorCode::WrongOrder, &what).await;
+        }
         match (msg, self.joined.as_ref()) {
             (ClientMessage::Ping {}, _) => send(sink, &ServerMessage::Pong).await,
             (
@@ -187,6 +218,43 @@ impl Connection {
                     .meetings
                     .set_media_state(&j.room, j.id, audio, video);
                 Flow::Continue
+            }
+            (ClientMessage::Admit { participant_id }, Some(j)) => {
+                let (room, me) = (j.room.clone(), j.id);
+                self.decide(sink, &room, me, participant_id, true).await
+            }
+            (ClientMessage::Deny { participant_id }, Some(j)) => {
+                let (room, me) = (j.room.clone(), j.id);
+                self.decide(sink, &room, me, participant_id, false).await
+            }
+        }
+    }
+
+    async fn decide(
+        &mut self,
+        sink: &mut Sink,
+        room: &RoomId,
+        me: ParticipantId,
+        guest: ParticipantId,
+        admit: bool,
+    ) -> Flow {
+        match self.app.meetings.decide(room, me, guest, admit) {
+            Ok(()) => Flow::Continue,
+            Err(DecideError::NotModerator) => {
+                self.refuse(
+                    sink,
+                    ErrorCode::Forbidden,
+                    "only a moderator can let guests in",
+                )
+                .await
+            }
+            Err(DecideError::NotWaiting) => {
+                self.refuse(
+                    sink,
+                    ErrorCode::UnknownParticipant,
+                    "that guest is not waiting",
+                )
+                .await
             }
         }
     }
@@ -263,7 +331,60 @@ impl Connection {
             Ok(n) => n,
             Err(why) => return self.fatal(sink, ErrorCode::BadMessage, why).await,
         };
-        let id = self.app.meetings.next_participant_id();
+        let participant = Participant {
+            info: ParticipantInfo {
+                id: self.app.meetings.next_participant_id(),
+                name,
+                audio: false,
+                video: false,
+            },
+            role: claims.role,
+            user_id: claims.user_id.clone(),
+        };
+        if claims.wait_for_moderator {
+            return self.wait(sink, participant, room, claims).await;
+        }
+        self.enter(sink, participant, room, claims).await
+    }
+
+    /// Puts a guest in the waiting room until a moderator decides.
+    async fn wait(
+        &mut self,
+        sink: &mut Sink,
+        participant: Participant,
+        room: RoomId,
+        claims: JoinClaims,
+    ) -> Flow {
+        let (you, name) = (participant.info.id, participant.info.name.clone());
+        if self
+            .app
+            .meetings
+            .wait(&room, participant.clone(), self.outbox.clone())
+            .is_err()
+        {
+            return self
+                .fatal(sink, ErrorCode::MeetingEnded, "this meeting has ended")
+                .await;
+        }
+        tracing::info!(participant = %you, %room, "waiting to be let in");
+        self.waiting = Some(Waiting {
+            participant,
+            room,
+            claims,
+        });
+        send(sink, &ServerMessage::Waiting { you, name }).await
+    }
+
+    /// Adds the participant to the media engine and the meeting, and answers `joined`.
+    async fn enter(
+        &mut self,
+        sink: &mut Sink,
+        participant: Participant,
+        room: RoomId,
+        claims: JoinClaims,
+    ) -> Flow {
+        let id = participant.info.id;
+        let name = participant.info.name.clone();
         if let Err(e) = self
             .app
             .engine
@@ -274,16 +395,6 @@ impl Connection {
                 .fatal(sink, ErrorCode::Unavailable, &e.to_string())
                 .await;
         }
-        let participant = Participant {
-            info: ParticipantInfo {
-                id,
-                name: name.clone(),
-                audio: false,
-                video: false,
-            },
-            role: claims.role,
-            user_id: claims.user_id.clone(),
-        };
         let max = self.app.settings.max_participants;
         let participants =
             match self
@@ -311,6 +422,10 @@ impl Connection {
             id,
             room: room.clone(),
         });
+        let lobby = match claims.role {
+            Role::Moderator => self.app.meetings.lobby(&room),
+            Role::Participant => Vec::new(),
+        };
         send(
             sink,
             &ServerMessage::Joined {
@@ -322,6 +437,7 @@ impl Connection {
                 role: claims.role,
                 start_muted: claims.start_muted,
                 logout_url: claims.logout_url,
+                lobby,
             },
         )
         .await

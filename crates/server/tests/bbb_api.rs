@@ -741,6 +741,32 @@ async fn max_participants_and_guest_policy() {
         "guestDeniedAccess",
     )
     .await;
+    // ASK_MODERATOR: a guest is let through to the waiting room (guestStatus WAIT); others join.
+    create(
+        &server,
+        "name=Ask&meetingID=ask-1&guestPolicy=ASK_MODERATOR",
+    )
+    .await;
+    let g = get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=ask-1&fullName=G&role=VIEWER&guest=true&redirect=false",
+        ),
+    )
+    .await;
+    assert_eq!(g.code(), "SUCCESS", "{}", g.body);
+    assert_eq!(g.one("/response/messageKey"), "guestWait");
+    assert_eq!(g.one("/response/guestStatus"), "WAIT");
+    let m = get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=ask-1&fullName=M&role=MODERATOR&redirect=false",
+        ),
+    )
+    .await;
+    assert_eq!(m.one("/response/guestStatus"), "ALLOW");
     server.stop().await;
 }
 

@@ -7,6 +7,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::ws::{assert_alive, assert_closed, connect, expect_error, next, send};
 use common::{TestServer, eventually};
 use futures_util::{SinkExt, StreamExt};
 use plenary_peer::{Peer, PeerOptions, Publish};
@@ -14,65 +15,6 @@ use plenary_proto::{JoinClaims, MediaKind, PROTOCOL_VERSION, Role, RoomId, sign_
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(server: &TestServer) -> Ws {
-    tokio_tungstenite::connect_async(format!("ws://{}/ws", server.http))
-        .await
-        .unwrap()
-        .0
-}
-
-async fn send(ws: &mut Ws, text: impl Into<String>) {
-    ws.send(Message::text(text.into())).await.unwrap();
-}
-
-/// The next text message, parsed; panics on close or after 5 s.
-async fn next(ws: &mut Ws) -> Value {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("a message within 5 s")
-            .expect("connection still open")
-            .unwrap();
-        if let Message::Text(t) = frame {
-            return serde_json::from_str(t.as_str()).unwrap();
-        }
-    }
-}
-
-/// Asserts an error with `code`, and whether it is fatal.
-async fn expect_error(ws: &mut Ws, code: &str, fatal: bool) -> String {
-    let m = next(ws).await;
-    assert_eq!(m["type"], "error", "{m}");
-    assert_eq!(m["code"], code, "{m}");
-    assert_eq!(m["fatal"], fatal, "{m}");
-    let message = m["message"].as_str().unwrap().to_owned();
-    assert!(!message.is_empty());
-    message
-}
-
-/// The connection still answers.
-async fn assert_alive(ws: &mut Ws) {
-    send(ws, r#"{"type":"ping"}"#).await;
-    assert_eq!(next(ws).await["type"], "pong");
-}
-
-/// The server closes the connection (a close frame or the end of the stream).
-async fn assert_closed(ws: &mut Ws) -> Option<CloseCode> {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("closed within 5 s")
-        {
-            None | Some(Err(_)) => return None,
-            Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
-            Some(Ok(_)) => {}
-        }
-    }
-}
 
 async fn join_msg(server: &TestServer, room: &RoomId) -> String {
     let token = server.join_token(room, "Tester").await;

@@ -341,13 +341,26 @@ async fn join(app: &AppState, bbb: &Arc<Bbb>, req: &Request) -> Response {
                 return r;
             }
             let mut x = Xml::success();
-            x.elem("messageKey", "successfullyJoined")
-                .elem("message", "You have joined successfully.")
+            let (key, message, status) = if j.wait {
+                (
+                    "guestWait",
+                    "Guest waiting for approval to join the meeting.",
+                    "WAIT",
+                )
+            } else {
+                (
+                    "successfullyJoined",
+                    "You have joined successfully.",
+                    "ALLOW",
+                )
+            };
+            x.elem("messageKey", key)
+                .elem("message", message)
                 .elem("meeting_id", &j.internal_id)
                 .elem("user_id", &j.user_id)
                 .elem("auth_token", random_alnum(12))
                 .elem("session_token", random_alnum(16))
-                .elem("guestStatus", "ALLOW")
+                .elem("guestStatus", status)
                 .elem("url", &j.url);
             x.into_response()
         }
@@ -378,6 +391,8 @@ struct JoinOk {
     url: String,
     internal_id: String,
     user_id: String,
+    /// The person waits for a moderator.
+    wait: bool,
 }
 
 async fn join_inner(
@@ -451,12 +466,7 @@ async fn join_inner(
                     "You have been denied access to this meeting based on the meeting's guest policy",
                 )));
             }
-            GuestPolicy::AskModerator => {
-                return Err(fail(Failure::new(
-                    "guestWaitNotSupported",
-                    "This server has no waiting room yet: guests of ASK_MODERATOR meetings cannot join.",
-                )));
-            }
+            GuestPolicy::AskModerator => {}
             GuestPolicy::AlwaysAccept | GuestPolicy::AlwaysAcceptAuth => {}
         }
     }
@@ -490,6 +500,10 @@ async fn join_inner(
     claims.user_id = Some(user_id.clone());
     claims.start_muted = s.mute_on_start;
     claims.logout_url = p.get("logoutURL").or_else(|| s.logout_url.clone());
+    // A guest of an ASK_MODERATOR meeting waits in the waiting room until a moderator lets
+    // them in (BBB: guestStatus WAIT).
+    let wait = guest && s.guest_policy == GuestPolicy::AskModerator;
+    claims.wait_for_moderator = wait;
     let token = sign_join_token(&app.secret, &claims);
     // The token rides in the fragment: browsers never send it to the server in a request line,
     // so it stays out of access logs.
@@ -498,6 +512,7 @@ async fn join_inner(
         url,
         internal_id: s.internal_id.clone(),
         user_id,
+        wait,
     })
 }
 

@@ -2,6 +2,8 @@
 //! SQLite in a fresh temporary folder.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod ws;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

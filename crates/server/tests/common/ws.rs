@@ -1,0 +1,69 @@
+//! A raw signalling WebSocket for tests that speak the protocol message by message.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use super::TestServer;
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub async fn connect(server: &TestServer) -> Ws {
+    tokio_tungstenite::connect_async(format!("ws://{}/ws", server.http))
+        .await
+        .unwrap()
+        .0
+}
+
+pub async fn send(ws: &mut Ws, text: impl Into<String>) {
+    ws.send(Message::text(text.into())).await.unwrap();
+}
+
+/// The next text message, parsed; panics on close or after 5 s.
+pub async fn next(ws: &mut Ws) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a message within 5 s")
+            .expect("connection still open")
+            .unwrap();
+        if let Message::Text(t) = frame {
+            return serde_json::from_str(t.as_str()).unwrap();
+        }
+    }
+}
+
+/// Asserts an error with `code`, and whether it is fatal.
+pub async fn expect_error(ws: &mut Ws, code: &str, fatal: bool) -> String {
+    let m = next(ws).await;
+    assert_eq!(m["type"], "error", "{m}");
+    assert_eq!(m["code"], code, "{m}");
+    assert_eq!(m["fatal"], fatal, "{m}");
+    let message = m["message"].as_str().unwrap().to_owned();
+    assert!(!message.is_empty());
+    message
+}
+
+/// The connection still answers.
+pub async fn assert_alive(ws: &mut Ws) {
+    send(ws, r#"{"type":"ping"}"#).await;
+    assert_eq!(next(ws).await["type"], "pong");
+}
+
+/// The server closes the connection (a close frame or the end of the stream).
+pub async fn assert_closed(ws: &mut Ws) -> Option<CloseCode> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("closed within 5 s")
+        {
+            None | Some(Err(_)) => return None,
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+            Some(Ok(_)) => {}
+        }
+    }
+}
