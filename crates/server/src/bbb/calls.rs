@@ -134,7 +134,6 @@ const KEPT_SETTINGS: &[&str] = &[
     "meetingLayout",
     "disabledFeatures",
     "disabledFeaturesExclude",
-    "endWhenNoModeratorDelayInMinutes",
     "userCameraCap",
     "meetingCameraCap",
     "maxPinnedCameras",
@@ -252,6 +251,7 @@ async fn create(bbb: &Arc<Bbb>, req: &Request) -> Answer {
             .count("meetingExpireWhenLastUserLeftInMinutes")?
             .unwrap_or(1),
         end_when_no_moderator: p.bool("endWhenNoModerator", false)?,
+        end_when_no_moderator_delay_min: p.count("endWhenNoModeratorDelayInMinutes")?.unwrap_or(1),
         metadata: p
             .metadata()
             .into_iter()
@@ -261,6 +261,7 @@ async fn create(bbb: &Arc<Bbb>, req: &Request) -> Answer {
         documents,
         started_ms: None,
         last_left_ms: None,
+        no_moderator_since_ms: None,
         ended_ms: None,
         end_reason: None,
         users: Default::default(),

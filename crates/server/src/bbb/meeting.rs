@@ -56,6 +56,12 @@ pub enum EndReason {
     NobodyJoined,
     /// The last participant left `meetingExpireWhenLastUserLeftInMinutes` ago.
     LastUserLeft,
+    /// `endWhenNoModerator`: no moderator for `endWhenNoModeratorDelayInMinutes`.
+    NoModerator,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Everything the API keeps about one session.
@@ -86,6 +92,9 @@ pub struct Session {
     pub expire_no_join_min: u32,
     pub expire_last_left_min: u32,
     pub end_when_no_moderator: bool,
+    /// Minutes without a moderator before `end_when_no_moderator` ends the session.
+    #[serde(default = "one")]
+    pub end_when_no_moderator_delay_min: u32,
     /// `meta_*`, keys lower-cased.
     pub metadata: BTreeMap<String, String>,
     /// Other parameters the call carried (lock settings, layout, branding…), accepted and
@@ -96,6 +105,9 @@ pub struct Session {
     pub started_ms: Option<i64>,
     /// When the room last became empty after someone had joined.
     pub last_left_ms: Option<i64>,
+    /// Since when people are in the room but no moderator is.
+    #[serde(default)]
+    pub no_moderator_since_ms: Option<i64>,
     pub ended_ms: Option<i64>,
     pub end_reason: Option<EndReason>,
     /// External user ids that have joined (for `maxParticipants`: a rejoin is not a new user).
@@ -122,6 +134,12 @@ impl Session {
             && now_ms - start >= minutes(self.duration_min)
         {
             return Some(EndReason::DurationExceeded);
+        }
+        if self.end_when_no_moderator
+            && let Some(since) = self.no_moderator_since_ms
+            && now_ms - since >= minutes(self.end_when_no_moderator_delay_min)
+        {
+            return Some(EndReason::NoModerator);
         }
         if present > 0 {
             return None;
@@ -190,11 +208,13 @@ pub(crate) mod tests {
             expire_no_join_min: 5,
             expire_last_left_min: 1,
             end_when_no_moderator: false,
+            end_when_no_moderator_delay_min: 1,
             metadata: BTreeMap::new(),
             settings: BTreeMap::new(),
             documents: Vec::new(),
             started_ms: None,
             last_left_ms: None,
+            no_moderator_since_ms: None,
             ended_ms: None,
             end_reason: None,
             users: BTreeSet::new(),
@@ -243,6 +263,25 @@ pub(crate) mod tests {
         );
         s.ended_ms = Some(s.create_time_ms + 30 * MIN);
         assert_eq!(s.due_to_end(s.create_time_ms + 40 * MIN, 0), None);
+    }
+
+    #[test]
+    fn ends_without_a_moderator_only_when_asked() {
+        let mut s = session();
+        s.started_ms = Some(s.create_time_ms);
+        s.no_moderator_since_ms = Some(s.create_time_ms + MIN);
+        // Not asked: people without a moderator carry on.
+        assert_eq!(s.due_to_end(s.create_time_ms + 30 * MIN, 3), None);
+        s.end_when_no_moderator = true;
+        s.end_when_no_moderator_delay_min = 2;
+        assert_eq!(s.due_to_end(s.create_time_ms + 3 * MIN - 1, 3), None);
+        assert_eq!(
+            s.due_to_end(s.create_time_ms + 3 * MIN, 3),
+            Some(EndReason::NoModerator)
+        );
+        // A moderator came back.
+        s.no_moderator_since_ms = None;
+        assert_eq!(s.due_to_end(s.create_time_ms + 30 * MIN, 3), None);
     }
 
     #[test]

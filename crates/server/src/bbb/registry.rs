@@ -237,6 +237,7 @@ pub async fn end_session(
     let why = match reason {
         EndReason::Ended => "The meeting was ended.",
         EndReason::DurationExceeded => "The meeting reached its time limit.",
+        EndReason::NoModerator => "The meeting ended: no moderator was present.",
         EndReason::NobodyJoined | EndReason::LastUserLeft => "The meeting has ended.",
     };
     app.meetings.end(&s.room, why);
@@ -292,6 +293,18 @@ async fn on_room_event(app: &AppState, bbb: &Arc<Bbb>, e: RoomEvent) {
         return; // not an API meeting
     };
     let now = now_ms();
+    // Who is here now decides whether the "no moderator" clock runs.
+    let people = app.meetings.participants(room);
+    let moderator_here = people
+        .iter()
+        .any(|p| p.role == plenary_proto::Role::Moderator);
+    let no_moderator_since = |s: &mut Session| {
+        if moderator_here || people.is_empty() {
+            s.no_moderator_since_ms = None;
+        } else {
+            s.no_moderator_since_ms.get_or_insert(now);
+        }
+    };
     let result = match &e {
         RoomEvent::Joined { participant, .. } => {
             bbb.registry
@@ -301,12 +314,18 @@ async fn on_room_event(app: &AppState, bbb: &Arc<Bbb>, e: RoomEvent) {
                     if let Some(u) = &participant.user_id {
                         s.users.insert(u.clone());
                     }
+                    no_moderator_since(s);
                 })
                 .await
         }
-        RoomEvent::Left { remaining: 0, .. } => {
+        RoomEvent::Left { remaining, .. } => {
             bbb.registry
-                .update(&meeting_id, |s| s.last_left_ms = Some(now))
+                .update(&meeting_id, |s| {
+                    if *remaining == 0 {
+                        s.last_left_ms = Some(now);
+                    }
+                    no_moderator_since(s);
+                })
                 .await
         }
         _ => bbb.registry.update(&meeting_id, |_| {}).await,
@@ -322,5 +341,4 @@ async fn on_room_event(app: &AppState, bbb: &Arc<Bbb>, e: RoomEvent) {
     for hook_event in HookEvent::from_room_event(&session, &e) {
         bbb.hooks.publish(hook_event);
     }
-    let _ = app;
 }
