@@ -238,25 +238,16 @@ impl Connection {
         guest: ParticipantId,
         admit: bool,
     ) -> Flow {
-        match self.app.meetings.decide(room, me, guest, admit) {
-            Ok(()) => Flow::Continue,
+        let (code, why) = match self.app.meetings.decide(room, me, guest, admit) {
+            Ok(()) => return Flow::Continue,
             Err(DecideError::NotModerator) => {
-                self.refuse(
-                    sink,
-                    ErrorCode::Forbidden,
-                    "only a moderator can let guests in",
-                )
-                .await
+                (ErrorCode::Forbidden, "only a moderator can let guests in")
             }
             Err(DecideError::NotWaiting) => {
-                self.refuse(
-                    sink,
-                    ErrorCode::UnknownParticipant,
-                    "that guest is not waiting",
-                )
-                .await
+                (ErrorCode::UnknownParticipant, "that guest is not waiting")
             }
-        }
+        };
+        self.refuse(sink, code, why).await
     }
 
     async fn media_error(&mut self, sink: &mut Sink, e: MediaError) -> Flow {

@@ -289,93 +289,78 @@ mod tests {
 
     #[test]
     fn refusals() {
-        let s = secrets(&[TEST_SECRET]);
-        assert_eq!(
-            verify_query("join", JOIN_QS, &s, &Algorithm::ALL),
-            Err(ChecksumError::Missing)
-        );
-        assert_eq!(
-            verify_query("join", &format!("{JOIN_QS}&checksum="), &s, &Algorithm::ALL),
-            Err(ChecksumError::Missing)
-        );
-        assert_eq!(
-            verify_query(
-                "join",
-                &format!("{JOIN_QS}&checksum=abc"),
-                &s,
-                &Algorithm::ALL
-            ),
-            Err(ChecksumError::BadLength)
-        );
+        use ChecksumError::*;
+        let ours = secrets(&[TEST_SECRET]);
         let c1 = "681d1da9748f05563e83fd36b55fa7708134eac3";
-        assert_eq!(
-            verify_query(
+        let signed = format!("{JOIN_QS}&checksum={c1}");
+        let changed = format!("{}&checksum={c1}", JOIN_QS.replace("MODERATOR", "VIEWER"));
+        let reencoded = format!("{}&checksum={c1}", JOIN_QS.replace('+', "%20"));
+        /// call, query, secrets, allowed hashes, the refusal expected.
+        type Case<'a> = (&'a str, String, Vec<String>, &'a [Algorithm], ChecksumError);
+        let cases: &[Case] = &[
+            (
                 "join",
-                &format!("{JOIN_QS}&checksum={c1}0"),
-                &s,
-                &Algorithm::ALL
+                JOIN_QS.to_owned(),
+                ours.clone(),
+                &Algorithm::ALL,
+                Missing,
             ),
-            Err(ChecksumError::BadLength)
-        );
-        // SHA-1 switched off by the operator.
-        assert_eq!(
-            verify_query(
+            (
                 "join",
-                &format!("{JOIN_QS}&checksum={c1}"),
-                &s,
-                &[Algorithm::Sha256]
+                format!("{JOIN_QS}&checksum="),
+                ours.clone(),
+                &Algorithm::ALL,
+                Missing,
             ),
-            Err(ChecksumError::Disallowed)
-        );
-        // Another call name, another secret, a changed parameter, a re-encoded query.
-        assert_eq!(
-            verify_query(
+            (
+                "join",
+                format!("{JOIN_QS}&checksum=abc"),
+                ours.clone(),
+                &Algorithm::ALL,
+                BadLength,
+            ),
+            (
+                "join",
+                format!("{signed}0"),
+                ours.clone(),
+                &Algorithm::ALL,
+                BadLength,
+            ),
+            // SHA-1 switched off by the operator.
+            (
+                "join",
+                signed.clone(),
+                ours.clone(),
+                &[Algorithm::Sha256],
+                Disallowed,
+            ),
+            // Another call name, another secret, a changed parameter, a re-encoded query.
+            (
                 "create",
-                &format!("{JOIN_QS}&checksum={c1}"),
-                &s,
-                &Algorithm::ALL
+                signed.clone(),
+                ours.clone(),
+                &Algorithm::ALL,
+                Mismatch,
             ),
-            Err(ChecksumError::Mismatch)
-        );
-        assert_eq!(
-            verify_query(
+            (
                 "join",
-                &format!("{JOIN_QS}&checksum={c1}"),
-                &secrets(&["other-secret-xyz"]),
-                &Algorithm::ALL
+                signed.clone(),
+                secrets(&["other-secret-xyz"]),
+                &Algorithm::ALL,
+                Mismatch,
             ),
-            Err(ChecksumError::Mismatch)
-        );
-        let changed = JOIN_QS.replace("MODERATOR", "VIEWER");
-        assert_eq!(
-            verify_query(
-                "join",
-                &format!("{changed}&checksum={c1}"),
-                &s,
-                &Algorithm::ALL
-            ),
-            Err(ChecksumError::Mismatch)
-        );
-        let reencoded = JOIN_QS.replace('+', "%20");
-        assert_eq!(
-            verify_query(
-                "join",
-                &format!("{reencoded}&checksum={c1}"),
-                &s,
-                &Algorithm::ALL
-            ),
-            Err(ChecksumError::Mismatch)
-        );
-        // No secret at all verifies nothing.
-        assert_eq!(
-            verify_query(
-                "join",
-                &format!("{JOIN_QS}&checksum={c1}"),
-                &[],
-                &Algorithm::ALL
-            ),
-            Err(ChecksumError::Mismatch)
-        );
+            ("join", changed, ours.clone(), &Algorithm::ALL, Mismatch),
+            ("join", reencoded, ours.clone(), &Algorithm::ALL, Mismatch),
+            // No secret at all verifies nothing.
+            ("join", signed, vec![], &Algorithm::ALL, Mismatch),
+        ];
+        for (call, query, secrets, allowed, want) in cases {
+            assert_eq!(
+                verify_query(call, query, secrets, allowed),
+                Err(*want),
+                "{call}?{query}"
+            );
+        }
     }
 
     #[test]
