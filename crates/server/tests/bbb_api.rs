@@ -394,6 +394,42 @@ async fn create_is_idempotent_and_validates() {
     .await;
     assert_eq!(a.code(), "SUCCESS", "{}", a.body);
     assert_eq!(a.one("/response/meetingID"), "posted-1");
+    // Older clients (bbb-web 2.4–2.6 semantics) signed the form body itself: as sent, or
+    // re-encoded with sorted names.
+    for (body_signed, id) in [
+        ("name=Old+style&meetingID=posted-2".to_owned(), "posted-2"),
+        ("meetingID=posted-3&name=Old+style".to_owned(), "posted-3"),
+    ] {
+        let sorted = format!("meetingID={id}&name=Old+style");
+        let c = Algorithm::Sha1.hex(&[b"create", sorted.as_bytes(), SECRET.as_bytes()]);
+        let raw = Algorithm::Sha1.hex(&[b"create", body_signed.as_bytes(), SECRET.as_bytes()]);
+        for checksum in [c, raw] {
+            let a = answer(
+                client()
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(format!("{body_signed}&checksum={checksum}"))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(a.code(), "SUCCESS", "{body_signed}: {}", a.body);
+        }
+    }
+    // A body signed for other parameters is refused.
+    let c = Algorithm::Sha1.hex(&[b"create", b"meetingID=other&name=x", SECRET.as_bytes()]);
+    let a = answer(
+        client()
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("meetingID=posted-4&name=x&checksum={c}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    a.failed("checksumError");
     // POST with the signed query in the URL and an empty body.
     let a = answer(
         client()
@@ -461,7 +497,17 @@ async fn create_is_idempotent_and_validates() {
     let all = get(&server, &signed("getMeetings", "")).await;
     let mut ids = all.all("/response/meetings/meeting/meetingID");
     ids.sort();
-    assert_eq!(ids, ["assembly-1", "posted-1", "slides-1", "vb-1"]);
+    assert_eq!(
+        ids,
+        [
+            "assembly-1",
+            "posted-1",
+            "posted-2",
+            "posted-3",
+            "slides-1",
+            "vb-1"
+        ]
+    );
     server.stop().await;
 }
 

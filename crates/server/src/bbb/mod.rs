@@ -226,7 +226,30 @@ async fn handle(
             &bbb.algorithms,
         ),
         (None, Some(f)) => match f.get("checksum") {
-            Some(c) => checksum::verify(&call, &query, &c, &bbb.secrets, &bbb.algorithms),
+            Some(c) => {
+                // BBB 3.0/Scalelite sign the URL query only (here: empty). Older clients
+                // (bbb-web 2.4–2.6) signed the body: as sent, or re-encoded with sorted names.
+                let candidates = if query.is_empty() {
+                    let raw_body = String::from_utf8_lossy(&body);
+                    vec![
+                        String::new(),
+                        checksum::strip_checksum(raw_body.trim_start_matches('&'), &c),
+                        f.sorted_form(),
+                    ]
+                } else {
+                    vec![query.clone()]
+                };
+                let mut verdict = Err(ChecksumError::Mismatch);
+                for signed in &candidates {
+                    verdict = checksum::verify(&call, signed, &c, &bbb.secrets, &bbb.algorithms);
+                    // Only a mismatch is worth another candidate; a bad length or a disallowed
+                    // hash is the same for all.
+                    if verdict != Err(ChecksumError::Mismatch) {
+                        break;
+                    }
+                }
+                verdict
+            }
             None => Err(ChecksumError::Missing),
         },
         (None, None) => Err(ChecksumError::Missing),

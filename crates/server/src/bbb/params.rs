@@ -30,6 +30,19 @@ impl Params {
         self.pairs.extend(other.pairs);
     }
 
+    /// The parameters re-encoded as bbb-web 2.4–2.6 rebuilt a POST's query for its checksum:
+    /// names sorted, `checksum` left out, values form-encoded (space as `+`), joined by `&`.
+    pub fn sorted_form(&self) -> String {
+        let mut pairs: Vec<&(String, String)> =
+            self.pairs.iter().filter(|(k, _)| k != "checksum").collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            out.append_pair(k, v);
+        }
+        out.finish()
+    }
+
     /// The names sent, in order (with repeats).
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.pairs.iter().map(|(k, _)| k.as_str())
