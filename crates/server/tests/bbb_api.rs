@@ -511,6 +511,58 @@ async fn create_is_idempotent_and_validates() {
     server.stop().await;
 }
 
+/// Every call that takes POST answers a form-body POST (checksum over the empty URL query)
+/// exactly as it answers the GET.
+#[tokio::test]
+async fn post_with_a_form_body_answers_like_get() {
+    let server = bbb_server().await;
+    create(&server, "name=Both&meetingID=both-1").await;
+    let post = |call: &'static str, params: &'static str| {
+        let c = Algorithm::Sha1.hex(&[call.as_bytes(), b"", SECRET.as_bytes()]);
+        let url = format!("http://{}/bigbluebutton/api/{call}", server.http);
+        async move {
+            answer(
+                client()
+                    .post(url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(format!("{params}&checksum={c}"))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let cases: [(&str, &str, &str); 7] = [
+        ("isMeetingRunning", "meetingID=both-1", "/response/running"),
+        (
+            "getMeetingInfo",
+            "meetingID=both-1",
+            "/response/meetingName",
+        ),
+        ("getMeetings", "", "/response/meetings/meeting/meetingID"),
+        ("getRecordings", "meetingID=both-1", "/response/messageKey"),
+        (
+            "updateRecordings",
+            "recordID=r1&meta_x=y",
+            "/response/messageKey",
+        ),
+        ("getMeetingInfo", "meetingID=nope-2", "/response/messageKey"),
+        ("end", "meetingID=both-1", "/response/messageKey"),
+    ];
+    for (call, params, path) in cases {
+        let via_get = get(&server, &signed(call, params)).await;
+        // `end` ends the meeting: compare its POST with a GET on a fresh meeting.
+        if call == "end" {
+            create(&server, "name=Both&meetingID=both-1").await;
+        }
+        let via_post = post(call, params).await;
+        assert_eq!(via_post.code(), via_get.code(), "{call}: {}", via_post.body);
+        assert_eq!(via_post.all(path), via_get.all(path), "{call}");
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn concurrent_creates_of_one_meeting_make_one_session() {
     let server = bbb_server().await;
