@@ -144,6 +144,7 @@ async fn create_room(
             id: RoomId::random(),
             name: name.clone(),
             created_at: unix_now() as i64,
+            owner_id: None,
         };
         match app.store.create_room(&new).await {
             Ok(room) => {

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use model::{ApiMeeting, NewRoom, NewWebhook, Room, Webhook};
+pub use model::{ApiMeeting, NewRoom, NewUser, NewWebhook, Room, User, UserStatus, Webhook};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -57,6 +57,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The most recently created rooms first, at most `limit`.
     fn list_rooms(&self, limit: u32) -> StoreFuture<'_, Vec<Room>>;
 
+    /// Rooms owned by `owner_id`, newest first.
+    fn rooms_of(&self, owner_id: i64) -> StoreFuture<'_, Vec<Room>>;
+
     /// Deletes a room; returns whether it existed.
     fn delete_room<'a>(&'a self, id: &'a RoomId) -> StoreFuture<'a, bool>;
 
@@ -74,6 +77,31 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Removes a webhook; returns whether it existed.
     fn delete_webhook(&self, id: i64) -> StoreFuture<'_, bool>;
+
+    /// Creates an account; [`StoreError::Conflict`] if the email is taken.
+    fn create_user<'a>(&'a self, user: &'a NewUser) -> StoreFuture<'a, User>;
+
+    /// The account with this (lower-cased) email.
+    fn user_by_email<'a>(&'a self, email: &'a str) -> StoreFuture<'a, Option<User>>;
+
+    fn user_by_id(&self, id: i64) -> StoreFuture<'_, Option<User>>;
+
+    fn count_users(&self) -> StoreFuture<'_, i64>;
+
+    /// Records a signed-in session (by the hash of its cookie secret).
+    fn create_session<'a>(
+        &'a self,
+        id_hash: &'a str,
+        user_id: i64,
+        csrf: &'a str,
+        expires_at: i64,
+    ) -> StoreFuture<'a, ()>;
+
+    /// The account and CSRF token of a session that has not expired at `now`.
+    fn session<'a>(&'a self, id_hash: &'a str, now: i64)
+    -> StoreFuture<'a, Option<(User, String)>>;
+
+    fn delete_session<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, ()>;
 
     /// Closes the connection pool, waiting for running statements.
     fn close(&self) -> StoreFuture<'_, ()>;

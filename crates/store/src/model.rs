@@ -9,6 +9,8 @@ pub struct Room {
     pub name: String,
     /// Seconds since the Unix epoch, UTC.
     pub created_at: i64,
+    /// The account that owns it, if any.
+    pub owner_id: Option<i64>,
 }
 
 /// What it takes to create a room.
@@ -16,6 +18,60 @@ pub struct Room {
 pub struct NewRoom {
     pub id: RoomId,
     pub name: String,
+    pub created_at: i64,
+    pub owner_id: Option<i64>,
+}
+
+/// Where an account stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    Active,
+    /// Signed up on an instance that needs an admin's approval.
+    Pending,
+    Disabled,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Pending => "pending",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Self, crate::StoreError> {
+        match s {
+            "active" => Ok(Self::Active),
+            "pending" => Ok(Self::Pending),
+            "disabled" => Ok(Self::Disabled),
+            other => Err(crate::StoreError::Corrupt(format!("user status {other:?}"))),
+        }
+    }
+}
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    /// Lower-cased.
+    pub email: String,
+    pub name: String,
+    /// argon2id PHC string; `None` for accounts that only sign in through a provider.
+    pub password_hash: Option<String>,
+    pub is_admin: bool,
+    pub status: UserStatus,
+    pub created_at: i64,
+}
+
+/// What it takes to create an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub is_admin: bool,
+    pub status: UserStatus,
     pub created_at: i64,
 }
 
@@ -85,6 +141,7 @@ pub(crate) fn room_from_row(
     id: String,
     name: String,
     created_at: i64,
+    owner_id: Option<i64>,
 ) -> Result<Room, crate::StoreError> {
     let id = RoomId::parse(&id)
         .map_err(|e| crate::StoreError::Corrupt(format!("room id {id:?}: {e}")))?;
@@ -92,8 +149,46 @@ pub(crate) fn room_from_row(
         id,
         name,
         created_at,
+        owner_id,
     })
 }
+
+pub(crate) fn user_from_row(r: &impl UserRow) -> Result<User, crate::StoreError> {
+    Ok(User {
+        id: r.int(0)?,
+        email: r.text(1)?,
+        name: r.text(2)?,
+        password_hash: r.opt_text(3)?,
+        is_admin: r.int(4)? != 0,
+        status: UserStatus::parse(&r.text(5)?)?,
+        created_at: r.int(6)?,
+    })
+}
+
+/// Column access shared by both backends' rows.
+pub(crate) trait UserRow {
+    fn int(&self, i: usize) -> Result<i64, crate::StoreError>;
+    fn text(&self, i: usize) -> Result<String, crate::StoreError>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>, crate::StoreError>;
+}
+
+macro_rules! impl_user_row {
+    ($row:ty) => {
+        impl UserRow for $row {
+            fn int(&self, i: usize) -> Result<i64, crate::StoreError> {
+                Ok(sqlx::Row::try_get(self, i)?)
+            }
+            fn text(&self, i: usize) -> Result<String, crate::StoreError> {
+                Ok(sqlx::Row::try_get(self, i)?)
+            }
+            fn opt_text(&self, i: usize) -> Result<Option<String>, crate::StoreError> {
+                Ok(sqlx::Row::try_get(self, i)?)
+            }
+        }
+    };
+}
+impl_user_row!(sqlx::sqlite::SqliteRow);
+impl_user_row!(sqlx::postgres::PgRow);
 
 /// Whether a database error is a unique-key violation (the same on both backends).
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -18,6 +18,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api meetings and webhooks",
         include_str!("../migrations/postgres/0002_api_meetings_hooks.sql"),
     ),
+    (
+        3,
+        "accounts",
+        include_str!("../migrations/postgres/0003_accounts.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -16,10 +16,11 @@ macro_rules! impl_store {
 
             fn create_room<'a>(&'a self, room: &'a $crate::NewRoom) -> $crate::StoreFuture<'a, $crate::Room> {
                 Box::pin(async move {
-                    sqlx::query("INSERT INTO rooms (id, name, created_at) VALUES ($1, $2, $3)")
+                    sqlx::query("INSERT INTO rooms (id, name, created_at, owner_id) VALUES ($1, $2, $3, $4)")
                         .bind(room.id.as_str())
                         .bind(&room.name)
                         .bind(room.created_at)
+                        .bind(room.owner_id)
                         .execute(&self.pool)
                         .await
                         .map_err(|e| match $crate::model::is_unique_violation(&e) {
@@ -30,6 +31,7 @@ macro_rules! impl_store {
                         id: room.id.clone(),
                         name: room.name.clone(),
                         created_at: room.created_at,
+                        owner_id: room.owner_id,
                     })
                 })
             }
@@ -40,11 +42,11 @@ macro_rules! impl_store {
             ) -> $crate::StoreFuture<'a, Option<$crate::Room>> {
                 Box::pin(async move {
                     use sqlx::Row as _;
-                    let row = sqlx::query("SELECT id, name, created_at FROM rooms WHERE id = $1")
+                    let row = sqlx::query("SELECT id, name, created_at, owner_id FROM rooms WHERE id = $1")
                         .bind(id.as_str())
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
+                    row.map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
                         .transpose()
                 })
             }
@@ -53,13 +55,28 @@ macro_rules! impl_store {
                 Box::pin(async move {
                     use sqlx::Row as _;
                     let rows = sqlx::query(
-                        "SELECT id, name, created_at FROM rooms ORDER BY created_at DESC, id LIMIT $1",
+                        "SELECT id, name, created_at, owner_id FROM rooms ORDER BY created_at DESC, id LIMIT $1",
                     )
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?;
                     rows.into_iter()
-                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
+                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+                        .collect()
+                })
+            }
+
+            fn rooms_of(&self, owner_id: i64) -> $crate::StoreFuture<'_, Vec<$crate::Room>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let rows = sqlx::query(
+                        "SELECT id, name, created_at, owner_id FROM rooms WHERE owner_id = $1 ORDER BY created_at DESC, id",
+                    )
+                    .bind(owner_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter()
+                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
                         .collect()
                 })
             }
@@ -175,6 +192,116 @@ macro_rules! impl_store {
                         .execute(&self.pool)
                         .await?;
                     Ok(done.rows_affected() > 0)
+                })
+            }
+
+            fn create_user<'a>(&'a self, u: &'a $crate::NewUser) -> $crate::StoreFuture<'a, $crate::User> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let row = sqlx::query(
+                        "INSERT INTO users (email, name, password_hash, is_admin, status, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    )
+                    .bind(&u.email)
+                    .bind(&u.name)
+                    .bind(&u.password_hash)
+                    .bind(i64::from(u.is_admin))
+                    .bind(u.status.as_str())
+                    .bind(u.created_at)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| match $crate::model::is_unique_violation(&e) {
+                        true => $crate::StoreError::Conflict("an account with that email".into()),
+                        false => e.into(),
+                    })?;
+                    Ok($crate::User {
+                        id: row.try_get(0)?,
+                        email: u.email.clone(),
+                        name: u.name.clone(),
+                        password_hash: u.password_hash.clone(),
+                        is_admin: u.is_admin,
+                        status: u.status,
+                        created_at: u.created_at,
+                    })
+                })
+            }
+
+            fn user_by_email<'a>(&'a self, email: &'a str) -> $crate::StoreFuture<'a, Option<$crate::User>> {
+                Box::pin(async move {
+                    let row = sqlx::query(
+                        "SELECT id, email, name, password_hash, is_admin, status, created_at FROM users WHERE email = $1",
+                    )
+                    .bind(email)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    row.map(|r| $crate::model::user_from_row(&r)).transpose()
+                })
+            }
+
+            fn user_by_id(&self, id: i64) -> $crate::StoreFuture<'_, Option<$crate::User>> {
+                Box::pin(async move {
+                    let row = sqlx::query(
+                        "SELECT id, email, name, password_hash, is_admin, status, created_at FROM users WHERE id = $1",
+                    )
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    row.map(|r| $crate::model::user_from_row(&r)).transpose()
+                })
+            }
+
+            fn count_users(&self) -> $crate::StoreFuture<'_, i64> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let row = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+                    Ok(row.try_get(0)?)
+                })
+            }
+
+            fn create_session<'a>(
+                &'a self,
+                id_hash: &'a str,
+                user_id: i64,
+                csrf: &'a str,
+                expires_at: i64,
+            ) -> $crate::StoreFuture<'a, ()> {
+                Box::pin(async move {
+                    sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf, expires_at) VALUES ($1, $2, $3, $4)")
+                        .bind(id_hash)
+                        .bind(user_id)
+                        .bind(csrf)
+                        .bind(expires_at)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                })
+            }
+
+            fn session<'a>(&'a self, id_hash: &'a str, now: i64) -> $crate::StoreFuture<'a, Option<($crate::User, String)>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let row = sqlx::query(
+                        "SELECT u.id, u.email, u.name, u.password_hash, u.is_admin, u.status, u.created_at, s.csrf \
+                         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2",
+                    )
+                    .bind(id_hash)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    match row {
+                        Some(r) => Ok(Some(($crate::model::user_from_row(&r)?, r.try_get(7)?))),
+                        None => Ok(None),
+                    }
+                })
+            }
+
+            fn delete_session<'a>(&'a self, id_hash: &'a str) -> $crate::StoreFuture<'a, ()> {
+                Box::pin(async move {
+                    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                        .bind(id_hash)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
                 })
             }
 

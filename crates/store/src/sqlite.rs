@@ -20,6 +20,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api meetings and webhooks",
         include_str!("../migrations/sqlite/0002_api_meetings_hooks.sql"),
     ),
+    (
+        3,
+        "accounts",
+        include_str!("../migrations/sqlite/0003_accounts.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use plenary_proto::RoomId;
-use plenary_store::{ApiMeeting, NewRoom, NewWebhook, Store, StoreError};
+use plenary_store::{ApiMeeting, NewRoom, NewUser, NewWebhook, Store, StoreError, UserStatus};
 
 async fn story(store: Arc<dyn Store>) {
     // Migrations are idempotent: a restart runs them again.
@@ -18,11 +18,13 @@ async fn story(store: Arc<dyn Store>) {
         id: RoomId::parse("abc-defg-hij").unwrap(),
         name: "Board meeting ✓ «été»".into(),
         created_at: 1_700_000_000,
+        owner_id: None,
     };
     let b = NewRoom {
         id: RoomId::parse("klm-nopq-rst").unwrap(),
         name: "Members' assembly".into(),
         created_at: 1_700_000_100,
+        owner_id: None,
     };
     assert_eq!(store.create_room(&a).await.unwrap().name, a.name);
     store.create_room(&b).await.unwrap();
@@ -66,6 +68,88 @@ async fn story(store: Arc<dyn Store>) {
 
     api_meetings(&*store).await;
     webhooks(&*store).await;
+    accounts(&*store).await;
+}
+
+async fn accounts(store: &dyn Store) {
+    assert_eq!(store.count_users().await.unwrap(), 0);
+    let ada = NewUser {
+        email: "ada@example.coop".into(),
+        name: "Ada Lovelace".into(),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        is_admin: true,
+        status: UserStatus::Active,
+        created_at: 1_700_000_000,
+    };
+    let ada = store.create_user(&ada).await.unwrap();
+    let bo = store
+        .create_user(&NewUser {
+            email: "bo@example.coop".into(),
+            name: "Bo".into(),
+            password_hash: None,
+            is_admin: false,
+            status: UserStatus::Pending,
+            created_at: 1_700_000_001,
+        })
+        .await
+        .unwrap();
+    assert_ne!(ada.id, bo.id);
+    let again = NewUser {
+        name: "Someone else".into(),
+        ..NewUser {
+            email: "ada@example.coop".into(),
+            name: String::new(),
+            password_hash: None,
+            is_admin: false,
+            status: UserStatus::Active,
+            created_at: 0,
+        }
+    };
+    assert!(matches!(
+        store.create_user(&again).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.user_by_email("ada@example.coop").await.unwrap(),
+        Some(ada.clone())
+    );
+    assert_eq!(
+        store.user_by_id(bo.id).await.unwrap().unwrap().status,
+        UserStatus::Pending
+    );
+    assert!(
+        store
+            .user_by_email("nobody@example.coop")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.count_users().await.unwrap(), 2);
+
+    // Sessions: found while valid, gone when expired or deleted.
+    store
+        .create_session("hash-1", ada.id, "csrf-1", 2_000)
+        .await
+        .unwrap();
+    let (u, csrf) = store.session("hash-1", 1_999).await.unwrap().unwrap();
+    assert_eq!((u.id, csrf.as_str()), (ada.id, "csrf-1"));
+    assert!(store.session("hash-1", 2_000).await.unwrap().is_none());
+    assert!(store.session("hash-2", 0).await.unwrap().is_none());
+    store.delete_session("hash-1").await.unwrap();
+    assert!(store.session("hash-1", 0).await.unwrap().is_none());
+
+    // Rooms owned by an account.
+    let owned = NewRoom {
+        id: RoomId::parse("own-room-one").unwrap(),
+        name: "Ada's".into(),
+        created_at: 1_700_000_500,
+        owner_id: Some(ada.id),
+    };
+    store.create_room(&owned).await.unwrap();
+    let mine = store.rooms_of(ada.id).await.unwrap();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0].owner_id, Some(ada.id));
+    assert!(store.rooms_of(bo.id).await.unwrap().is_empty());
 }
 
 async fn api_meetings(store: &dyn Store) {
@@ -138,7 +222,8 @@ async fn sqlite_story() {
 
     // What was accepted is there after a reopen.
     let store = plenary_store::open(&url).await.unwrap();
-    assert_eq!(store.list_rooms(10).await.unwrap().len(), 1);
+    assert_eq!(store.list_rooms(10).await.unwrap().len(), 2);
+    assert_eq!(store.count_users().await.unwrap(), 2);
     store.close().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }

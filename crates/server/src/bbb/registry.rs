@@ -139,6 +139,7 @@ impl Registry {
                     id: new.room.clone(),
                     name: new.name.clone(),
                     created_at: new.create_time_ms / 1000,
+                    owner_id: None,
                 })
                 .await?;
             self.save(&new).await
