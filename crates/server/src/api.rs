@@ -195,19 +195,31 @@ struct JoinGrant {
 async fn join_room(
     State(app): State<AppState>,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     body: Result<Json<JoinRequest>, JsonRejection>,
 ) -> Result<Json<JoinGrant>, ApiError> {
     let Json(body) = body?;
     let id = parse_room_id(&id)?;
     let name = clean_display_name(&body.name).map_err(ApiError::bad_request)?;
-    app.store
+    let room = app
+        .store
         .get_room(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such room"))?;
     let exp = unix_now() + JOIN_TOKEN_SECS;
-    // Rooms are open to anyone with the link until accounts and roles arrive (portal issue);
-    // everyone joins as a participant.
-    let claims = JoinClaims::new(id.clone(), Some(name.clone()), Role::Participant, exp);
+    // Anyone with the link joins as a participant; the room's owner, signed in, moderates.
+    let owner = match room.owner_id {
+        Some(owner) => crate::portal::session_user(&app, &headers)
+            .await
+            .is_some_and(|u| u.id == owner),
+        None => false,
+    };
+    let role = if owner {
+        Role::Moderator
+    } else {
+        Role::Participant
+    };
+    let claims = JoinClaims::new(id.clone(), Some(name.clone()), role, exp);
     Ok(Json(JoinGrant {
         token: sign_join_token(&app.secret, &claims),
         room: id,

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod meetings;
 pub mod metrics;
 pub mod names;
+pub mod portal;
 pub mod settings;
 pub mod signal;
 pub mod web;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub secret: Arc<[u8]>,
     /// The BigBlueButton-compatible API, when a shared secret is configured.
     pub bbb: Option<Arc<bbb::Bbb>>,
+    /// Templates, messages and limits of the rooms portal.
+    pub portal: Arc<portal::Portal>,
 }
 
 /// The whole HTTP application.
@@ -48,6 +51,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
         .merge(bbb::router())
+        .merge(portal::router())
         .merge(signal::router())
         .merge(metrics::router())
         .merge(web::router())
@@ -61,6 +65,8 @@ pub struct Running {
     pub http_addr: SocketAddr,
     pub media_addr: SocketAddr,
     pub state: AppState,
+    /// `(email, password)` of the admin account made on this first start, to show once.
+    pub first_admin: Option<(String, String)>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -135,7 +141,11 @@ pub async fn start(
         meetings: Arc::new(Meetings::default()),
         secret,
         bbb,
+        portal: Arc::new(portal::Portal::new().map_err(anyhow::Error::msg)?),
     };
+    let first_admin = portal::bootstrap_admin(&state)
+        .await
+        .context("cannot create the first admin account")?;
     if let Some(b) = &state.bbb {
         bbb::spawn_background(&state, b);
     }
@@ -149,6 +159,7 @@ pub async fn start(
         http_addr,
         media_addr,
         state,
+        first_admin,
         task,
     })
 }

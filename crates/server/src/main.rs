@@ -91,6 +91,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     } else {
         println!("BigBlueButton API: off (set PLENARY_BBB_SECRETS to turn it on)");
     }
+    if let Some((email, password)) = &running.first_admin {
+        println!("First start: created the admin account {email} with the password {password}");
+        println!("(shown only now; sign in at http://{http}/signin)");
+    }
     // One machine-readable line for scripts and tests.
     println!("PLENARY_READY http={http} media={media}");
     running.wait().await

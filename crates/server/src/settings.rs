@@ -42,6 +42,10 @@ pub struct Settings {
     pub bbb_secrets: Vec<Secret>,
     /// Hashes accepted in BigBlueButton API checksums: any of sha1, sha256, sha384, sha512.
     pub bbb_checksum_algorithms: Vec<String>,
+    /// Who may create an account: `open`, `approval` (an admin approves) or `invite`.
+    pub signup: crate::portal::SignupPolicy,
+    /// The email of the platform admin made on the first start (its password is printed once).
+    pub admin_email: String,
     /// Log filter, `tracing` syntax (e.g. `info`, `plenary=debug`).
     pub log: String,
 }
@@ -75,6 +79,8 @@ impl fmt::Debug for Settings {
             .field("public_url", &self.public_url)
             .field("bbb_secrets", &self.bbb_secrets)
             .field("bbb_checksum_algorithms", &self.bbb_checksum_algorithms)
+            .field("signup", &self.signup)
+            .field("admin_email", &self.admin_email)
             .field("log", &self.log)
             .finish()
     }
@@ -97,6 +103,8 @@ impl Default for Settings {
             bbb_checksum_algorithms: ["sha1", "sha256", "sha384", "sha512"]
                 .map(String::from)
                 .to_vec(),
+            signup: crate::portal::SignupPolicy::Approval,
+            admin_email: "admin@localhost".into(),
             log: "info".into(),
         }
     }
@@ -149,9 +157,24 @@ pub struct Overrides {
     /// Checksum hashes the BigBlueButton API accepts [default: sha1,sha256,sha384,sha512]
     #[arg(long, env = "PLENARY_BBB_CHECKSUM_ALGORITHMS", value_delimiter = ',')]
     pub bbb_checksum_algorithms: Option<Vec<String>>,
+    /// Who may create an account: open, approval or invite [default: approval]
+    #[arg(long, env = "PLENARY_SIGNUP", value_parser = parse_signup)]
+    pub signup: Option<crate::portal::SignupPolicy>,
+    /// Email of the admin account made on first start [default: admin@localhost]
+    #[arg(long, env = "PLENARY_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
     /// Log filter, e.g. info or plenary_server=debug [default: info]
     #[arg(long, env = "PLENARY_LOG")]
     pub log: Option<String>,
+}
+
+fn parse_signup(s: &str) -> Result<crate::portal::SignupPolicy, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "open" => Ok(crate::portal::SignupPolicy::Open),
+        "approval" => Ok(crate::portal::SignupPolicy::Approval),
+        "invite" => Ok(crate::portal::SignupPolicy::Invite),
+        other => Err(format!("{other:?}: use open, approval or invite")),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +235,12 @@ impl Settings {
         }
         if let Some(v) = &o.bbb_checksum_algorithms {
             s.bbb_checksum_algorithms = v.clone();
+        }
+        if let Some(v) = o.signup {
+            s.signup = v;
+        }
+        if let Some(v) = o.admin_email.as_ref().filter(|v| !v.is_empty()) {
+            s.admin_email = v.clone();
         }
         if let Some(v) = &o.log {
             s.log = v.clone();
@@ -319,7 +348,8 @@ impl Settings {
             "# Plenary settings. Every key is optional; environment variables (PLENARY_LISTEN,\n\
              # PLENARY_DATA_DIR, PLENARY_DATABASE_URL, PLENARY_MEDIA_PORT, PLENARY_PUBLIC_IP,\n\
              # PLENARY_SECRET, PLENARY_WEB_DIR, PLENARY_MAX_PARTICIPANTS, PLENARY_RESEND_HISTORY_MS,\n\
-             # PLENARY_PUBLIC_URL, PLENARY_BBB_SECRETS, PLENARY_BBB_CHECKSUM_ALGORITHMS, PLENARY_LOG) and flags override this file.\n\
+             # PLENARY_PUBLIC_URL, PLENARY_BBB_SECRETS, PLENARY_BBB_CHECKSUM_ALGORITHMS,\n\
+             # PLENARY_SIGNUP, PLENARY_ADMIN_EMAIL, PLENARY_LOG) and flags override this file.\n\
              # Also: database_url = \"postgres://user@host/db\", public_ip = \"203.0.113.7\",\n\
              # secret = \"at least 16 characters\", web_dir = \"./web\".\n\n{body}"
         )

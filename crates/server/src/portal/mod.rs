@@ -1,0 +1,736 @@
+//! The rooms portal: accounts (sign-up, sign-in, sign-out), "my rooms", and the interface
+//! language. Server-rendered pages (minijinja templates in `crates/server/templates/`, built
+//! into the binary), every text through Fluent (`i18n.rs`), every form CSRF-protected.
+
+pub mod auth;
+pub mod i18n;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use fluent_bundle::{FluentArgs, FluentValue};
+use minijinja::value::Kwargs;
+use minijinja::{Environment, State as TplState, context};
+use plenary_proto::RoomId;
+use plenary_store::{NewRoom, NewUser, StoreError, User, UserStatus};
+
+use crate::AppState;
+use auth::{CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE};
+pub use i18n::I18n;
+
+/// Who may create an account (`PLENARY_SIGNUP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignupPolicy {
+    /// Anyone; the account works at once.
+    Open,
+    /// Anyone may ask; an admin approves (the default: an open instance gets abused).
+    Approval,
+    /// Nobody signs up; admins create accounts (invitations are not built yet).
+    Invite,
+}
+
+/// The portal's shared parts.
+#[derive(Debug)]
+pub struct Portal {
+    pub i18n: Arc<I18n>,
+    env: Environment<'static>,
+    /// Failed sign-ins per account.
+    per_account: auth::RateLimiter,
+}
+
+const TEMPLATES: [(&str, &str); 4] = [
+    ("base.html", include_str!("../../templates/base.html")),
+    ("signin.html", include_str!("../../templates/signin.html")),
+    ("signup.html", include_str!("../../templates/signup.html")),
+    ("rooms.html", include_str!("../../templates/rooms.html")),
+];
+
+impl Portal {
+    pub fn new() -> Result<Self, String> {
+        let i18n = Arc::new(I18n::load()?);
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source).map_err(|e| e.to_string())?;
+        }
+        let strings = i18n.clone();
+        // `t("key", name=…)`: a missing message is an error, so a page with one fails to
+        // render (and the tests that render every page in every language fail).
+        env.add_function(
+            "t",
+            move |state: &TplState,
+                  key: &str,
+                  kwargs: Kwargs|
+                  -> Result<String, minijinja::Error> {
+                let lang = state
+                    .lookup("lang")
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| i18n::LANGS[0].to_owned());
+                let mut args = FluentArgs::new();
+                for name in kwargs.args() {
+                    let v: minijinja::Value = kwargs.get(name)?;
+                    let fv = match v.as_i64() {
+                        Some(n) => FluentValue::from(n),
+                        None => FluentValue::from(v.to_string()),
+                    };
+                    args.set(name.to_owned(), fv);
+                }
+                strings.message(&lang, key, Some(&args)).map_err(|e| {
+                    minijinja::Error::new(minijinja::ErrorKind::UndefinedError, e.to_string())
+                })
+            },
+        );
+        Ok(Self {
+            i18n,
+            env,
+            per_account: auth::RateLimiter::new(Duration::from_secs(15 * 60), 10),
+        })
+    }
+
+    /// Renders a page; a template error is logged (the answer is a plain 500).
+    fn render(&self, name: &str, ctx: minijinja::Value) -> Result<String, RenderFailed> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| {
+                tracing::error!(template = name, error = %e, "page failed to render");
+                RenderFailed
+            })
+    }
+}
+
+/// A page that could not be rendered (logged where it happened).
+#[derive(Debug)]
+struct RenderFailed;
+
+impl IntoResponse for RenderFailed {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "This page could not be shown.",
+        )
+            .into_response()
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/signin", get(signin_page).post(signin))
+        .route("/signup", get(signup_page).post(signup))
+        .route("/signout", axum::routing::post(signout))
+        .route("/rooms", get(rooms_page).post(create_room))
+        .route("/lang/{code}", get(set_lang))
+}
+
+/// What every page needs to know about the request.
+struct Ctx {
+    lang: &'static str,
+    user: Option<User>,
+    /// The token this request's forms carry: the session's when signed in, else the
+    /// anonymous CSRF cookie's (set when missing).
+    csrf: String,
+    new_csrf_cookie: bool,
+    secure: bool,
+}
+
+impl Ctx {
+    async fn of(app: &AppState, headers: &HeaderMap) -> Result<Self, Response> {
+        let lang = i18n::negotiate(
+            auth::cookie(headers, LANG_COOKIE),
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let secure = app
+            .settings
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
+        let mut user = None;
+        let mut csrf = None;
+        if let Some(secret) = auth::cookie(headers, SESSION_COOKIE) {
+            match app
+                .store
+                .session(&auth::session_hash(secret), unix_now())
+                .await
+            {
+                Ok(Some((u, c))) if u.status == UserStatus::Active => {
+                    user = Some(u);
+                    csrf = Some(c);
+                }
+                Ok(_) => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        let (csrf, new_csrf_cookie) = match csrf {
+            Some(c) => (c, false),
+            None => match auth::cookie(headers, CSRF_COOKIE) {
+                Some(c) if c.len() >= 32 => (c.to_owned(), false),
+                _ => (auth::random_token(), true),
+            },
+        };
+        Ok(Self {
+            lang,
+            user,
+            csrf,
+            new_csrf_cookie,
+            secure,
+        })
+    }
+
+    fn t(&self, portal: &Portal, key: &str, args: Option<&FluentArgs<'_>>) -> String {
+        portal.i18n.t(self.lang, key, args)
+    }
+
+    fn base(&self, path: &str) -> minijinja::Value {
+        let langs: Vec<minijinja::Value> = i18n::LANGS
+            .iter()
+            .map(|&code| context! { code, name => code_name(code) })
+            .collect();
+        context! {
+            lang => self.lang,
+            langs,
+            user => self.user.as_ref().map(|u| context! { name => u.name, email => u.email }),
+            csrf => self.csrf,
+            path,
+        }
+    }
+
+    /// An HTML page, with the anonymous CSRF cookie if it was just made.
+    fn page(&self, status: StatusCode, html: String) -> Response {
+        let mut r = (status, axum::response::Html(html)).into_response();
+        if self.new_csrf_cookie {
+            add_cookie(
+                &mut r,
+                &auth::set_cookie(CSRF_COOKIE, &self.csrf, 24 * 3600, self.secure),
+            );
+        }
+        r
+    }
+
+    /// Whether a submitted form carries this request's CSRF token.
+    fn csrf_ok(&self, form: &Form) -> bool {
+        !self.new_csrf_cookie && auth::same_token(&self.csrf, form.get("csrf"))
+    }
+}
+
+fn code_name(code: &str) -> &'static str {
+    match code {
+        "fr" => "Français",
+        "de" => "Deutsch",
+        "es" => "Español",
+        _ => "English",
+    }
+}
+
+fn add_cookie(r: &mut Response, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+fn unavailable(e: StoreError) -> Response {
+    tracing::error!(error = %e, "portal storage failure");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The server cannot read its database right now.",
+    )
+        .into_response()
+}
+
+fn redirect(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A submitted `application/x-www-form-urlencoded` body.
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(body: &Bytes) -> Self {
+        Self(form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+fn portal(app: &AppState) -> &Portal {
+    &app.portal
+}
+
+async fn signin_page(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let ctx = match Ctx::of(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if ctx.user.is_some() {
+        return redirect("/rooms");
+    }
+    show_signin(&app, &ctx, StatusCode::OK, "", None, None)
+}
+
+fn show_signin(
+    app: &AppState,
+    ctx: &Ctx,
+    status: StatusCode,
+    email: &str,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Response {
+    let mut c = ctx.base("/signin");
+    c = context! { email, error, notice, ..c };
+    match portal(app).render("signin.html", c) {
+        Ok(html) => ctx.page(status, html),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn signin(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let ctx = match Ctx::of(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let p = portal(&app);
+    let form = Form::parse(&body);
+    let email = form.get("email").trim().to_lowercase();
+    if !ctx.csrf_ok(&form) {
+        let e = ctx.t(p, "error-csrf", None);
+        return show_signin(&app, &ctx, StatusCode::FORBIDDEN, &email, Some(e), None);
+    }
+    if let Err(wait) = p.per_account.check(&email, Instant::now()) {
+        let mut a = FluentArgs::new();
+        a.set("minutes", wait.as_secs().div_ceil(60).max(1) as i64);
+        let e = ctx.t(p, "error-too-many", Some(&a));
+        return show_signin(
+            &app,
+            &ctx,
+            StatusCode::TOO_MANY_REQUESTS,
+            &email,
+            Some(e),
+            None,
+        );
+    }
+    let user = match app.store.user_by_email(&email).await {
+        Ok(u) => u,
+        Err(e) => return unavailable(e),
+    };
+    let password = form.get("password").to_owned();
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    // argon2 takes tens of milliseconds: off the async threads.
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, hash.as_deref()))
+        .await
+        .unwrap_or(false);
+    let Some(user) = user.filter(|_| ok) else {
+        // The same answer whether the account exists or not.
+        let e = ctx.t(p, "error-credentials", None);
+        return show_signin(&app, &ctx, StatusCode::UNAUTHORIZED, &email, Some(e), None);
+    };
+    match user.status {
+        UserStatus::Active => {}
+        UserStatus::Pending => {
+            let e = ctx.t(p, "error-pending", None);
+            return show_signin(&app, &ctx, StatusCode::FORBIDDEN, &email, Some(e), None);
+        }
+        UserStatus::Disabled => {
+            let e = ctx.t(p, "error-disabled", None);
+            return show_signin(&app, &ctx, StatusCode::FORBIDDEN, &email, Some(e), None);
+        }
+    }
+    p.per_account.clear(&email);
+    start_session(&app, &ctx, &user, "/rooms").await
+}
+
+/// A fresh session (a new secret at every sign-in, so a planted cookie is never promoted:
+/// no session fixation) and a redirect.
+async fn start_session(app: &AppState, ctx: &Ctx, user: &User, to: &str) -> Response {
+    let secret = auth::random_token();
+    let expires = unix_now() + auth::SESSION_DAYS * 86_400;
+    if let Err(e) = app
+        .store
+        .create_session(
+            &auth::session_hash(&secret),
+            user.id,
+            &auth::random_token(),
+            expires,
+        )
+        .await
+    {
+        return unavailable(e);
+    }
+    tracing::info!(user = user.id, "signed in");
+    let mut r = redirect(to);
+    add_cookie(
+        &mut r,
+        &auth::set_cookie(
+            SESSION_COOKIE,
+            &secret,
+            auth::SESSION_DAYS * 86_400,
+            ctx.secure,
+        ),
+    );
+    r
+}
+
+async fn signup_page(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let ctx = match Ctx::of(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    show_signup(&app, &ctx, StatusCode::OK, "", "", None)
+}
+
+fn show_signup(
+    app: &AppState,
+    ctx: &Ctx,
+    status: StatusCode,
+    name: &str,
+    email: &str,
+    error: Option<String>,
+) -> Response {
+    let p = portal(app);
+    let error = error.or_else(|| {
+        (app.settings.signup == SignupPolicy::Invite)
+            .then(|| ctx.t(p, "error-sign-up-closed", None))
+    });
+    let mut c = ctx.base("/signup");
+    c = context! { name, email, error, min_password => auth::MIN_PASSWORD, ..c };
+    match p.render("signup.html", c) {
+        Ok(html) => ctx.page(status, html),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn signup(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let ctx = match Ctx::of(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let p = portal(&app);
+    let form = Form::parse(&body);
+    let name = form.get("name").trim().to_owned();
+    let email = form.get("email").trim().to_lowercase();
+    let password = form.get("password").to_owned();
+    let refuse = |status, key: &str, args: Option<&FluentArgs<'_>>| {
+        let e = ctx.t(p, key, args);
+        show_signup(&app, &ctx, status, &name, &email, Some(e))
+    };
+    if !ctx.csrf_ok(&form) {
+        return refuse(StatusCode::FORBIDDEN, "error-csrf", None);
+    }
+    if app.settings.signup == SignupPolicy::Invite {
+        return refuse(StatusCode::FORBIDDEN, "error-sign-up-closed", None);
+    }
+    if crate::names::clean_display_name(&name).is_err() {
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "error-name", None);
+    }
+    if !plausible_email(&email) {
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "error-email", None);
+    }
+    if password.chars().count() < auth::MIN_PASSWORD {
+        let mut a = FluentArgs::new();
+        a.set("min", auth::MIN_PASSWORD as i64);
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "error-password-short",
+            Some(&a),
+        );
+    }
+    let hash = match tokio::task::spawn_blocking(move || auth::hash_password(&password)).await {
+        Ok(Ok(h)) => h,
+        _ => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Could not store the password.",
+            )
+                .into_response();
+        }
+    };
+    let status = match app.settings.signup {
+        SignupPolicy::Open => UserStatus::Active,
+        _ => UserStatus::Pending,
+    };
+    let new = NewUser {
+        email: email.clone(),
+        name: name.clone(),
+        password_hash: Some(hash),
+        is_admin: false,
+        status,
+        created_at: unix_now(),
+    };
+    let user = match app.store.create_user(&new).await {
+        Ok(u) => u,
+        Err(StoreError::Conflict(_)) => {
+            return refuse(StatusCode::CONFLICT, "error-email-taken", None);
+        }
+        Err(e) => return unavailable(e),
+    };
+    tracing::info!(user = user.id, ?status, "account created");
+    if status == UserStatus::Active {
+        return start_session(&app, &ctx, &user, "/rooms").await;
+    }
+    let notice = ctx.t(p, "notice-pending", None);
+    show_signin(&app, &ctx, StatusCode::OK, &email, None, Some(notice))
+}
+
+/// Something with one `@`, text on both sides and a dot in the domain: the rest is the
+/// mail server's business.
+fn plausible_email(e: &str) -> bool {
+    e.len() <= 254
+        && !e.chars().any(char::is_whitespace)
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        })
+}
+
+async fn signout(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let ctx = match Ctx::of(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let form = Form::parse(&body);
+    if ctx.user.is_some() && !ctx.csrf_ok(&form) {
+        return (
+            StatusCode::FORBIDDEN,
+            ctx.t(portal(&app), "error-csrf", None),
+        )
+            .into_response();
+    }
+    if let Some(secret) = auth::cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = app.store.delete_session(&auth::session_hash(secret)).await
+    {
+        return unavailable(e);
+    }
+    let mut r = redirect("/signin");
+    add_cookie(&mut r, &auth::set_cookie(SESSION_COOKIE, "", 0, ctx.secure));
+    r
+}
+
+async fn rooms_page(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let ctx = match Ctx::of(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    show_rooms(&app, &ctx, &headers, StatusCode::OK, None).await
+}
+
+async fn show_rooms(
+    app: &AppState,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let Some(user) = &ctx.user else {
+        return redirect("/signin");
+    };
+    let rooms = match app.store.rooms_of(user.id).await {
+        Ok(r) => r,
+        Err(e) => return unavailable(e),
+    };
+    let rooms: Vec<minijinja::Value> = rooms
+        .iter()
+        .map(|r| context! { id => r.id.as_str(), name => r.name })
+        .collect();
+    let base = match &app.settings.public_url {
+        Some(u) => u.trim_end_matches('/').to_owned(),
+        None => headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map_or_else(String::new, |h| format!("http://{h}")),
+    };
+    let mut c = ctx.base("/rooms");
+    c = context! { rooms, base, error, ..c };
+    match portal(app).render("rooms.html", c) {
+        Ok(html) => ctx.page(status, html),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn create_room(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let ctx = match Ctx::of(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Some(user) = &ctx.user else {
+        return redirect("/signin");
+    };
+    let form = Form::parse(&body);
+    if !ctx.csrf_ok(&form) {
+        let e = ctx.t(portal(&app), "error-csrf", None);
+        return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
+    }
+    let name: String = form.get("name").trim().chars().take(100).collect();
+    let name = if name.is_empty() {
+        user.name.clone()
+    } else {
+        name
+    };
+    for _ in 0..5 {
+        let new = NewRoom {
+            id: RoomId::random(),
+            name: name.clone(),
+            created_at: unix_now(),
+            owner_id: Some(user.id),
+        };
+        match app.store.create_room(&new).await {
+            Ok(_) => return redirect("/rooms"),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return unavailable(e),
+        }
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Could not find a free room id; try again.",
+    )
+        .into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Next {
+    next: Option<String>,
+}
+
+/// Remembers the chosen language and goes back (only to a path on this site).
+async fn set_lang(
+    State(app): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<Next>,
+) -> Response {
+    let to = q
+        .next
+        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or_else(|| "/rooms".into());
+    let mut r = redirect(&to);
+    if let Some(lang) = i18n::known(&code) {
+        let secure = app
+            .settings
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
+        add_cookie(
+            &mut r,
+            &auth::set_cookie(LANG_COOKIE, lang, 365 * 86_400, secure),
+        );
+    }
+    r
+}
+
+/// The signed-in account of a request, if any (for the JSON API's join).
+pub async fn session_user(app: &AppState, headers: &HeaderMap) -> Option<User> {
+    let secret = auth::cookie(headers, SESSION_COOKIE)?;
+    match app
+        .store
+        .session(&auth::session_hash(secret), unix_now())
+        .await
+    {
+        Ok(Some((u, _))) if u.status == UserStatus::Active => Some(u),
+        _ => None,
+    }
+}
+
+/// The first account: a platform admin with a generated password, made on the first start
+/// of an empty database. Returns `(email, password)` to print once.
+pub async fn bootstrap_admin(app: &AppState) -> anyhow::Result<Option<(String, String)>> {
+    if app.store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let email = app.settings.admin_email.to_lowercase();
+    let password = auth::random_token();
+    let pw = password.clone();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    let created = app
+        .store
+        .create_user(&NewUser {
+            email: email.clone(),
+            name: "Administrator".into(),
+            password_hash: Some(hash),
+            is_admin: true,
+            status: UserStatus::Active,
+            created_at: unix_now(),
+        })
+        .await;
+    match created {
+        Ok(_) => Ok(Some((email, password))),
+        // Another node made it first.
+        Err(StoreError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        for ok in ["a@b.co", "ada.lovelace+x@example.coop"] {
+            assert!(plausible_email(ok), "{ok}");
+        }
+        for bad in [
+            "", "a", "a@b", "@b.co", "a@.co", "a@b.", "a b@c.d", "a@b@c.d",
+        ] {
+            assert!(!plausible_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_page_renders_in_every_language() {
+        let p = Portal::new().unwrap();
+        for lang in i18n::LANGS {
+            let base = context! {
+                lang, langs => Vec::<minijinja::Value>::new(), csrf => "x", path => "/",
+                user => context! { name => "Ada", email => "ada@example.coop" },
+            };
+            let pages = [
+                (
+                    "signin.html",
+                    context! { email => "", error => "e", notice => "n", ..base.clone() },
+                ),
+                (
+                    "signup.html",
+                    context! { name => "", email => "", error => "e", min_password => 10, ..base.clone() },
+                ),
+                (
+                    "rooms.html",
+                    context! { rooms => vec![context! { id => "abc-defg-hij", name => "R" }], base => "http://x", error => "e", ..base.clone() },
+                ),
+                (
+                    "rooms.html",
+                    context! { rooms => Vec::<minijinja::Value>::new(), base => "http://x", ..base.clone() },
+                ),
+            ];
+            for (name, ctx) in pages {
+                let html = p
+                    .render(name, ctx)
+                    .unwrap_or_else(|_| panic!("{name} in {lang} failed to render"));
+                assert!(html.contains(&format!("lang=\"{lang}\"")), "{name} {lang}");
+            }
+        }
+    }
+}

@@ -1,0 +1,458 @@
+//! The rooms portal over real HTTP: accounts (sign-up policies, sign-in, sign-out), CSRF,
+//! session fixation, brute force, no user enumeration, rooms owned by an account (the owner
+//! joins as moderator), and every page in all four languages.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+mod common;
+
+use base64::Engine as _;
+use common::TestServer;
+use plenary_server::portal::SignupPolicy;
+
+/// A browser-like client: keeps cookies by hand (names and values), follows no redirects.
+#[derive(Default, Clone)]
+struct Browser {
+    cookies: Vec<(String, String)>,
+    lang: Option<&'static str>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+impl Browser {
+    fn header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn set(&mut self, name: &str, value: &str) {
+        self.cookies.retain(|(k, _)| k != name);
+        if !value.is_empty() {
+            self.cookies.push((name.into(), value.into()));
+        }
+    }
+
+    async fn send(&mut self, r: reqwest::RequestBuilder) -> Page {
+        let mut r = r.header("cookie", self.header());
+        if let Some(l) = self.lang {
+            r = r.header("accept-language", l);
+        }
+        let resp = r.send().await.unwrap();
+        for v in resp.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let (kv, _) = v.split_once(';').unwrap_or((v, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            self.set(k, val);
+        }
+        Page {
+            status: resp.status().as_u16(),
+            location: resp
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_owned()),
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, server: &TestServer, path: &str) -> Page {
+        self.send(client().get(format!("http://{}{path}", server.http)))
+            .await
+    }
+
+    async fn post(&mut self, server: &TestServer, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        self.send(
+            client()
+                .post(format!("http://{}{path}", server.http))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body),
+        )
+        .await
+    }
+
+    /// The CSRF token of the form on `path`.
+    async fn csrf(&mut self, server: &TestServer, path: &str) -> String {
+        let page = self.get(server, path).await;
+        let at = page
+            .body
+            .find("name=\"csrf\" value=\"")
+            .unwrap_or_else(|| panic!("no csrf on {path}: {}", page.body));
+        let rest = &page.body[at + 19..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+
+    async fn sign_up(
+        &mut self,
+        server: &TestServer,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) -> Page {
+        let csrf = self.csrf(server, "/signup").await;
+        self.post(
+            server,
+            "/signup",
+            &[
+                ("csrf", &csrf),
+                ("name", name),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    async fn sign_in(&mut self, server: &TestServer, email: &str, password: &str) -> Page {
+        let csrf = self.csrf(server, "/signin").await;
+        self.post(
+            server,
+            "/signin",
+            &[("csrf", &csrf), ("email", email), ("password", password)],
+        )
+        .await
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn server_with(policy: SignupPolicy) -> TestServer {
+    TestServer::start_with(|s| s.signup = policy).await
+}
+
+#[tokio::test]
+async fn the_first_start_makes_an_admin_whose_password_works() {
+    let server = TestServer::start().await;
+    let (email, password) = server
+        .running
+        .as_ref()
+        .unwrap()
+        .first_admin
+        .clone()
+        .unwrap();
+    assert_eq!(email, "admin@localhost");
+    let mut b = Browser::default();
+    let p = b.sign_in(&server, &email, &password).await;
+    assert_eq!((p.status, p.location.as_deref()), (303, Some("/rooms")));
+    let rooms = b.get(&server, "/rooms").await;
+    assert!(rooms.body.contains("Administrator"), "{}", rooms.body);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn open_sign_up_rooms_and_the_owner_moderates() {
+    let server = server_with(SignupPolicy::Open).await;
+    let mut ada = Browser::default();
+    let p = ada
+        .sign_up(
+            &server,
+            "Ada Lovelace",
+            "Ada@Example.coop",
+            "analytical-engine",
+        )
+        .await;
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/rooms")),
+        "{}",
+        p.body
+    );
+    let rooms = ada.get(&server, "/rooms").await;
+    assert!(rooms.body.contains("Signed in as Ada Lovelace"));
+    assert!(rooms.body.contains("id=\"rooms-empty\""));
+    let csrf = ada.csrf(&server, "/rooms").await;
+    let p = ada
+        .post(
+            &server,
+            "/rooms",
+            &[("csrf", &csrf), ("name", "Board <meeting>")],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    let rooms = ada.get(&server, "/rooms").await;
+    assert!(
+        rooms.body.contains("Board &lt;meeting&gt;"),
+        "names are escaped: {}",
+        rooms.body
+    );
+    let at = rooms.body.find("data-room=\"").unwrap();
+    let room = &rooms.body[at + 11..at + 11 + 12];
+
+    // The owner, signed in, joins as moderator; anyone else with the link as participant.
+    let role = |token: &str| {
+        let body = token.split('.').next().unwrap();
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&json).unwrap()["role"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let join = |b: &Browser| {
+        let req = client()
+            .post(format!("http://{}/api/rooms/{room}/join", server.http))
+            .header("content-type", "application/json")
+            .header("cookie", b.header())
+            .body(r#"{"name":"X"}"#);
+        async move {
+            let text = req.send().await.unwrap().text().await.unwrap();
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()
+        }
+    };
+    assert_eq!(
+        role(join(&ada).await["token"].as_str().unwrap()),
+        "moderator"
+    );
+    assert_eq!(
+        role(join(&Browser::default()).await["token"].as_str().unwrap()),
+        "participant"
+    );
+
+    // The same email again (any case): refused, without a new account.
+    let mut other = Browser::default();
+    let p = other
+        .sign_up(&server, "Impostor", "ada@example.COOP", "another-password")
+        .await;
+    assert_eq!(p.status, 409);
+
+    // Signing out ends the session for good.
+    let session = ada.cookie("plenary_session").unwrap();
+    let csrf = ada.csrf(&server, "/rooms").await;
+    let p = ada.post(&server, "/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(p.location.as_deref(), Some("/signin"));
+    let mut replay = Browser::default();
+    replay.set("plenary_session", &session);
+    assert_eq!(
+        replay.get(&server, "/rooms").await.location.as_deref(),
+        Some("/signin")
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn approval_and_invite_policies() {
+    let server = server_with(SignupPolicy::Approval).await;
+    let mut b = Browser::default();
+    let p = b
+        .sign_up(&server, "Bo", "bo@example.coop", "long-enough-pw")
+        .await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("approve"), "{}", p.body);
+    let p = b
+        .sign_in(&server, "bo@example.coop", "long-enough-pw")
+        .await;
+    assert_eq!(p.status, 403);
+    assert!(
+        p.body.contains("waiting for an administrator"),
+        "{}",
+        p.body
+    );
+    server.stop().await;
+
+    let server = server_with(SignupPolicy::Invite).await;
+    let mut b = Browser::default();
+    let p = b.get(&server, "/signup").await;
+    assert!(p.body.contains("invitation"));
+    let p = b
+        .sign_up(&server, "Cy", "cy@example.coop", "long-enough-pw")
+        .await;
+    assert_eq!(p.status, 403);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sign_up_validation() {
+    let server = server_with(SignupPolicy::Open).await;
+    let mut b = Browser::default();
+    for (name, email, pw, want) in [
+        ("", "a@b.co", "long-enough-pw", "Please enter your name"),
+        ("A", "not-an-email", "long-enough-pw", "valid email"),
+        ("A", "a@b.co", "short", "at least 10"),
+    ] {
+        let p = b.sign_up(&server, name, email, pw).await;
+        assert_eq!(p.status, 422, "{email}");
+        assert!(p.body.contains(want), "{want}: {}", p.body);
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn csrf_fixation_brute_force_and_enumeration() {
+    let server = server_with(SignupPolicy::Open).await;
+    let mut ada = Browser::default();
+    ada.sign_up(&server, "Ada", "ada@example.coop", "analytical-engine")
+        .await;
+
+    // CSRF: a form post without the token, or with another browser's token, is refused.
+    let mut attacker = Browser::default();
+    let theirs = attacker.csrf(&server, "/signin").await;
+    let mut victim = Browser::default();
+    victim.csrf(&server, "/signin").await; // the victim has a CSRF cookie of their own
+    let p = victim
+        .post(
+            &server,
+            "/signin",
+            &[
+                ("csrf", &theirs),
+                ("email", "ada@example.coop"),
+                ("password", "analytical-engine"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    let p = victim
+        .post(
+            &server,
+            "/signin",
+            &[
+                ("email", "ada@example.coop"),
+                ("password", "analytical-engine"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    let csrf = ada.csrf(&server, "/rooms").await;
+    let p = ada.post(&server, "/rooms", &[("name", "No token")]).await;
+    assert_eq!(p.status, 403);
+    let p = ada
+        .post(
+            &server,
+            "/rooms",
+            &[("csrf", &theirs), ("name", "Wrong token")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    let p = ada
+        .post(
+            &server,
+            "/rooms",
+            &[("csrf", &csrf), ("name", "Right token")],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+
+    // Session fixation: a session id planted before sign-in is never the one signed in.
+    let mut fixed = Browser::default();
+    fixed.set(
+        "plenary_session",
+        "planted-by-an-attacker-000000000000000000000",
+    );
+    let p = fixed
+        .sign_in(&server, "ada@example.coop", "analytical-engine")
+        .await;
+    assert_eq!(p.status, 303);
+    assert_ne!(
+        fixed.cookie("plenary_session").unwrap(),
+        "planted-by-an-attacker-000000000000000000000"
+    );
+    let mut planted = Browser::default();
+    planted.set(
+        "plenary_session",
+        "planted-by-an-attacker-000000000000000000000",
+    );
+    assert_eq!(
+        planted.get(&server, "/rooms").await.location.as_deref(),
+        Some("/signin")
+    );
+
+    // No user enumeration: an unknown account and a wrong password answer alike.
+    let mut b = Browser::default();
+    let unknown = b
+        .sign_in(&server, "nobody@example.coop", "whatever-password")
+        .await;
+    let wrong = b
+        .sign_in(&server, "ada@example.coop", "wrong-password")
+        .await;
+    assert_eq!((unknown.status, wrong.status), (401, 401));
+    let msg = |p: &Page| {
+        let at = p.body.find("id=\"form-error\">").unwrap();
+        p.body[at..at + 60].to_owned()
+    };
+    assert_eq!(msg(&unknown), msg(&wrong));
+
+    // Brute force: after 10 failures the account is locked for a while, even for the right
+    // password; other accounts are not affected.
+    for _ in 0..9 {
+        assert_eq!(
+            b.sign_in(&server, "ada@example.coop", "guess").await.status,
+            401
+        );
+    }
+    let p = b
+        .sign_in(&server, "ada@example.coop", "analytical-engine")
+        .await;
+    assert_eq!(p.status, 429, "{}", p.body);
+    assert!(p.body.contains("Too many attempts"));
+    let p = b.sign_in(&server, "admin@localhost", "wrong").await;
+    assert_eq!(p.status, 401);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_page_in_four_languages() {
+    let server = server_with(SignupPolicy::Open).await;
+    let mut b = Browser::default();
+    b.sign_up(&server, "Dana", "dana@example.coop", "long-enough-pw")
+        .await;
+    let expect = [
+        ("en", "My rooms"),
+        ("fr", "Mes salles"),
+        ("de", "Meine Räume"),
+        ("es", "Mis salas"),
+    ];
+    for (lang, rooms_title) in expect {
+        let mut signed_out = Browser {
+            lang: Some(lang),
+            ..Default::default()
+        };
+        for path in ["/signin", "/signup"] {
+            let p = signed_out.get(&server, path).await;
+            assert_eq!(p.status, 200, "{lang} {path}");
+            assert!(
+                p.body.contains(&format!("<html lang=\"{lang}\">")),
+                "{lang} {path}"
+            );
+        }
+        b.lang = Some(lang);
+        let p = b.get(&server, "/rooms").await;
+        assert!(p.body.contains(rooms_title), "{lang}: {}", p.body);
+    }
+    // The switcher's choice beats Accept-Language and is remembered.
+    let mut c = Browser {
+        lang: Some("de-DE,de;q=0.9"),
+        ..Default::default()
+    };
+    assert!(c.get(&server, "/signin").await.body.contains("Anmelden"));
+    let p = c.get(&server, "/lang/es?next=/signin").await;
+    assert_eq!(p.location.as_deref(), Some("/signin"));
+    assert!(
+        c.get(&server, "/signin")
+            .await
+            .body
+            .contains("Iniciar sesión")
+    );
+    // Only local paths as `next`.
+    let p = c.get(&server, "/lang/fr?next=//evil.example").await;
+    assert_eq!(p.location.as_deref(), Some("/rooms"));
+    server.stop().await;
+}
