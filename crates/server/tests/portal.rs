@@ -456,3 +456,105 @@ async fn every_page_in_four_languages() {
     assert_eq!(p.location.as_deref(), Some("/rooms"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_admin_approves_disables_and_promotes() {
+    let server = server_with(SignupPolicy::Approval).await;
+    let (admin_email, admin_pw) = server
+        .running
+        .as_ref()
+        .unwrap()
+        .first_admin
+        .clone()
+        .unwrap();
+    let mut bo = Browser::default();
+    bo.sign_up(&server, "Bo", "bo@example.coop", "long-enough-pw")
+        .await;
+    assert_eq!(
+        bo.sign_in(&server, "bo@example.coop", "long-enough-pw")
+            .await
+            .status,
+        403
+    );
+
+    let mut admin = Browser::default();
+    admin.sign_in(&server, &admin_email, &admin_pw).await;
+    let list = admin.get(&server, "/admin/users?q=bo%40").await;
+    assert_eq!(list.status, 200);
+    assert!(
+        list.body.contains("data-user=\"bo@example.coop\""),
+        "{}",
+        list.body
+    );
+    assert!(
+        !list.body.contains("data-user=\"admin@localhost\""),
+        "the search filters"
+    );
+    assert!(list.body.contains("waiting for approval"));
+    let at = list.body.find("action=\"/admin/users/").unwrap();
+    let rest = &list.body[at + 21..];
+    let bo_id = &rest[..rest.find('"').unwrap()];
+    let act = |action: &'static str| {
+        let path = format!("/admin/users/{bo_id}");
+        (path, action)
+    };
+    let csrf = admin.csrf(&server, "/admin/users").await;
+    // Without the token: refused.
+    let (path, _) = act("approve");
+    assert_eq!(
+        admin
+            .post(&server, &path, &[("action", "approve")])
+            .await
+            .status,
+        403
+    );
+    let p = admin
+        .post(&server, &path, &[("csrf", &csrf), ("action", "approve")])
+        .await;
+    assert_eq!(p.status, 303);
+    assert_eq!(
+        bo.sign_in(&server, "bo@example.coop", "long-enough-pw")
+            .await
+            .status,
+        303
+    );
+
+    // Bo is no admin: the page is closed to him.
+    assert_eq!(bo.get(&server, "/admin/users").await.status, 403);
+    let (path, _) = act("make-admin");
+    admin
+        .post(&server, &path, &[("csrf", &csrf), ("action", "make-admin")])
+        .await;
+    assert_eq!(bo.get(&server, "/admin/users").await.status, 200);
+
+    // Disabling ends Bo's access at once, session included.
+    admin
+        .post(&server, &path, &[("csrf", &csrf), ("action", "disable")])
+        .await;
+    assert_eq!(
+        bo.get(&server, "/rooms").await.location.as_deref(),
+        Some("/signin")
+    );
+    assert_eq!(
+        bo.sign_in(&server, "bo@example.coop", "long-enough-pw")
+            .await
+            .status,
+        403
+    );
+
+    // An admin cannot lock themselves out.
+    let list = admin.get(&server, "/admin/users?q=admin%40").await;
+    let at = list.body.find("action=\"/admin/users/").unwrap();
+    let rest = &list.body[at + 21..];
+    let me = rest[..rest.find('"').unwrap()].to_owned();
+    let p = admin
+        .post(
+            &server,
+            &format!("/admin/users/{me}"),
+            &[("csrf", &csrf), ("action", "disable")],
+        )
+        .await;
+    assert_eq!(p.status, 409);
+    assert!(p.body.contains("cannot disable yourself"));
+    server.stop().await;
+}

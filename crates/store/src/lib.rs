@@ -88,6 +88,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     fn count_users(&self) -> StoreFuture<'_, i64>;
 
+    /// Accounts whose email or name contains `query` (any case), pending ones first, then by
+    /// email; at most `limit`.
+    fn search_users<'a>(&'a self, query: &'a str, limit: u32) -> StoreFuture<'a, Vec<User>>;
+
+    /// Changes an account's status and admin flag; returns whether it exists.
+    fn update_user(&self, id: i64, status: UserStatus, is_admin: bool) -> StoreFuture<'_, bool>;
+
     /// Records a signed-in session (by the hash of its cookie secret).
     fn create_session<'a>(
         &'a self,

@@ -258,6 +258,34 @@ macro_rules! impl_store {
                 })
             }
 
+            fn search_users<'a>(&'a self, query: &'a str, limit: u32) -> $crate::StoreFuture<'a, Vec<$crate::User>> {
+                Box::pin(async move {
+                    let pattern = format!("%{}%", query.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+                    let rows = sqlx::query(
+                        "SELECT id, email, name, password_hash, is_admin, status, created_at FROM users \
+                         WHERE LOWER(email) LIKE $1 ESCAPE '\\' OR LOWER(name) LIKE $1 ESCAPE '\\' \
+                         ORDER BY CASE WHEN status = 'pending' THEN 0 ELSE 1 END, email LIMIT $2",
+                    )
+                    .bind(pattern)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter().map($crate::model::user_from_row).collect()
+                })
+            }
+
+            fn update_user(&self, id: i64, status: $crate::UserStatus, is_admin: bool) -> $crate::StoreFuture<'_, bool> {
+                Box::pin(async move {
+                    let done = sqlx::query("UPDATE users SET status = $1, is_admin = $2 WHERE id = $3")
+                        .bind(status.as_str())
+                        .bind(i64::from(is_admin))
+                        .bind(id)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected() > 0)
+                })
+            }
+
             fn create_session<'a>(
                 &'a self,
                 id_hash: &'a str,

@@ -126,6 +126,34 @@ async fn accounts(store: &dyn Store) {
     );
     assert_eq!(store.count_users().await.unwrap(), 2);
 
+    // Search (pending first, any case, LIKE wildcards taken literally) and updates.
+    let found: Vec<String> = store
+        .search_users("EXAMPLE.coop", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.email)
+        .collect();
+    assert_eq!(found, ["bo@example.coop", "ada@example.coop"]);
+    assert_eq!(store.search_users("lovelace", 10).await.unwrap().len(), 1);
+    assert!(store.search_users("%", 10).await.unwrap().is_empty());
+    assert!(store.search_users("_", 10).await.unwrap().is_empty());
+    assert_eq!(store.search_users("", 1).await.unwrap().len(), 1);
+    assert!(
+        store
+            .update_user(bo.id, UserStatus::Active, true)
+            .await
+            .unwrap()
+    );
+    let bo2 = store.user_by_id(bo.id).await.unwrap().unwrap();
+    assert_eq!((bo2.status, bo2.is_admin), (UserStatus::Active, true));
+    assert!(
+        !store
+            .update_user(999_999, UserStatus::Active, false)
+            .await
+            .unwrap()
+    );
+
     // Sessions: found while valid, gone when expired or deleted.
     store
         .create_session("hash-1", ada.id, "csrf-1", 2_000)

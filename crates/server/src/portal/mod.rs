@@ -45,7 +45,11 @@ pub struct Portal {
     per_account: auth::RateLimiter,
 }
 
-const TEMPLATES: [(&str, &str); 4] = [
+const TEMPLATES: [(&str, &str); 5] = [
+    (
+        "admin_users.html",
+        include_str!("../../templates/admin_users.html"),
+    ),
     ("base.html", include_str!("../../templates/base.html")),
     ("signin.html", include_str!("../../templates/signin.html")),
     ("signup.html", include_str!("../../templates/signup.html")),
@@ -126,6 +130,8 @@ pub fn router() -> Router<AppState> {
         .route("/signout", axum::routing::post(signout))
         .route("/rooms", get(rooms_page).post(create_room))
         .route("/lang/{code}", get(set_lang))
+        .route("/admin/users", get(admin_users))
+        .route("/admin/users/{id}", axum::routing::post(admin_user_action))
 }
 
 /// What every page needs to know about the request.
@@ -196,7 +202,7 @@ impl Ctx {
         context! {
             lang => self.lang,
             langs,
-            user => self.user.as_ref().map(|u| context! { name => u.name, email => u.email }),
+            user => self.user.as_ref().map(|u| context! { name => u.name, email => u.email, is_admin => u.is_admin }),
             csrf => self.csrf,
             path,
         }
@@ -609,6 +615,122 @@ async fn create_room(State(app): State<AppState>, headers: HeaderMap, body: Byte
         .into_response()
 }
 
+#[derive(Debug, Default, serde::Deserialize)]
+struct Search {
+    q: Option<String>,
+}
+
+async fn admin_users(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<Search>,
+) -> Response {
+    let ctx = match Ctx::of(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    show_admin_users(
+        &app,
+        &ctx,
+        StatusCode::OK,
+        q.q.unwrap_or_default().trim(),
+        None,
+    )
+    .await
+}
+
+async fn show_admin_users(
+    app: &AppState,
+    ctx: &Ctx,
+    status: StatusCode,
+    q: &str,
+    error: Option<String>,
+) -> Response {
+    let Some(me) = &ctx.user else {
+        return redirect("/signin");
+    };
+    if !me.is_admin {
+        return (
+            StatusCode::FORBIDDEN,
+            ctx.t(portal(app), "error-forbidden", None),
+        )
+            .into_response();
+    }
+    let users = match app.store.search_users(q, 200).await {
+        Ok(u) => u,
+        Err(e) => return unavailable(e),
+    };
+    let users: Vec<minijinja::Value> = users
+        .iter()
+        .map(|u| context! { id => u.id, name => u.name, email => u.email, status => u.status.as_str(), is_admin => u.is_admin })
+        .collect();
+    let c = context! { users, q, error, ..ctx.base("/admin/users") };
+    match portal(app).render("admin_users.html", c) {
+        Ok(html) => ctx.page(status, html),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Approve, disable, enable, make or remove admin. An admin cannot lock themselves out.
+async fn admin_user_action(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let ctx = match Ctx::of(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let form = Form::parse(&body);
+    let q = form.get("q").to_owned();
+    let Some(me) = ctx.user.clone() else {
+        return redirect("/signin");
+    };
+    if !me.is_admin {
+        return (
+            StatusCode::FORBIDDEN,
+            ctx.t(portal(&app), "error-forbidden", None),
+        )
+            .into_response();
+    }
+    if !ctx.csrf_ok(&form) {
+        let e = ctx.t(portal(&app), "error-csrf", None);
+        return show_admin_users(&app, &ctx, StatusCode::FORBIDDEN, &q, Some(e)).await;
+    }
+    let target = match app.store.user_by_id(id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return (StatusCode::NOT_FOUND, "No such account.").into_response(),
+        Err(e) => return unavailable(e),
+    };
+    let (status, is_admin) = match form.get("action") {
+        "approve" | "enable" => (UserStatus::Active, target.is_admin),
+        "disable" => (UserStatus::Disabled, target.is_admin),
+        "make-admin" => (target.status, true),
+        "remove-admin" => (target.status, false),
+        _ => return (StatusCode::BAD_REQUEST, "Unknown action.").into_response(),
+    };
+    if target.id == me.id && (status != UserStatus::Active || !is_admin) {
+        let e = ctx.t(portal(&app), "error-self", None);
+        return show_admin_users(&app, &ctx, StatusCode::CONFLICT, &q, Some(e)).await;
+    }
+    if let Err(e) = app.store.update_user(id, status, is_admin).await {
+        return unavailable(e);
+    }
+    tracing::info!(
+        admin = me.id,
+        user = id,
+        ?status,
+        is_admin,
+        "account changed"
+    );
+    let back = format!(
+        "/admin/users?q={}",
+        form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+    );
+    redirect(&back)
+}
+
 #[derive(Debug, serde::Deserialize)]
 struct Next {
     next: Option<String>,
@@ -705,7 +827,7 @@ mod tests {
         for lang in i18n::LANGS {
             let base = context! {
                 lang, langs => Vec::<minijinja::Value>::new(), csrf => "x", path => "/",
-                user => context! { name => "Ada", email => "ada@example.coop" },
+                user => context! { name => "Ada", email => "ada@example.coop", is_admin => true },
             };
             let pages = [
                 (
@@ -723,6 +845,18 @@ mod tests {
                 (
                     "rooms.html",
                     context! { rooms => Vec::<minijinja::Value>::new(), base => "http://x", ..base.clone() },
+                ),
+                (
+                    "admin_users.html",
+                    context! { q => "x", error => "e", users => vec![
+                        context! { id => 1, name => "A", email => "a@b.co", status => "pending", is_admin => false },
+                        context! { id => 2, name => "B", email => "b@b.co", status => "active", is_admin => true },
+                        context! { id => 3, name => "C", email => "c@b.co", status => "disabled", is_admin => false },
+                    ], ..base.clone() },
+                ),
+                (
+                    "admin_users.html",
+                    context! { q => "", users => Vec::<minijinja::Value>::new(), ..base.clone() },
                 ),
             ];
             for (name, ctx) in pages {
