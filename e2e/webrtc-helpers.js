@@ -39,9 +39,10 @@ async function launch(extraArgs = [], opts = {}) {
   return { browser, launchMs: now() - t0 };
 }
 
-async function newPage(browser, { logPrefix, viewport } = {}) {
+async function newPage(browser, { logPrefix, viewport, locale } = {}) {
   const ctx = await browser.newContext({
     viewport: viewport || { width: 1280, height: 720 },
+    locale: locale || 'en-US',
     ignoreHTTPSErrors: true, // only matters when a test serves HTTPS with a self-signed cert
     // Granting the permission is what switches Chromium from "default route only,
     // mDNS-obfuscated" candidate gathering to full enumeration (incl. loopback).

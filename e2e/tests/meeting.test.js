@@ -180,6 +180,31 @@ test('the tile layout stays usable from 1 to 25 participants', async () => {
   await page.context().close();
 });
 
+test('the meeting client speaks the browser\'s language', async () => {
+  const expected = {
+    'fr-FR': ['Rejoindre la réunion', 'Cette salle n’existe pas. Vérifiez le lien.', 'Créer une salle'],
+    'de-DE': ['Teilnehmen', 'Diesen Raum gibt es nicht. Bitte den Link prüfen.', 'Raum erstellen'],
+    'es-ES': ['Entrar en la reunión', 'Esta sala no existe. Revisa el enlace.', 'Crear una sala'],
+  };
+  for (const [locale, [join, missing, create]] of Object.entries(expected)) {
+    const page = await newPage(browser, { locale });
+    await page.goto(server.url);
+    await page.waitForFunction((t) => document.getElementById('create-button').textContent === t, create);
+    await page.fill('#room-name', 'Langues');
+    await page.click('#create-button');
+    await page.waitForSelector('#created:not([hidden])');
+    await page.goto(await page.inputValue('#room-link'));
+    await page.waitForSelector('#join-button:enabled');
+    assert.equal(await page.textContent('#join-button'), join, locale);
+    assert.equal(await page.evaluate(() => document.documentElement.lang), locale.slice(0, 2));
+    if (locale === 'fr-FR') await page.screenshot({ path: path.join(ARTIFACTS, 'join-fr.png') });
+    await page.goto(`${server.url}/r/no-such-room`);
+    await page.waitForSelector('#join-error:not([hidden])');
+    assert.equal(await page.textContent('#join-error'), missing, locale);
+    await page.context().close();
+  }
+});
+
 test('a bad room link says so', async () => {
   const page = await newPage(browser);
   await page.goto(`${server.url}/r/no-such-room`);

@@ -1,17 +1,23 @@
 // Camera and microphone: getting them, falling back when one is missing or denied, and
 // listing devices for the pickers. No DOM beyond the media APIs.
 
+import { tr } from './i18n.js';
+
 /**
  * @typedef {{stream: MediaStream, audioError: string|null, videoError: string|null}} LocalMedia
  */
 
-/** A person-readable reason for a getUserMedia failure. @param {any} err @param {string} what */
+/**
+ * A person-readable reason for a getUserMedia failure.
+ * @param {any} err @param {'camera'|'mic'} what
+ */
 function reason(err, what) {
   const name = err && err.name;
-  if (name === 'NotAllowedError' || name === 'SecurityError') return `Access to the ${what} was denied.`;
-  if (name === 'NotFoundError' || name === 'OverconstrainedError') return `No ${what} was found.`;
-  if (name === 'NotReadableError') return `The ${what} is in use by another program.`;
-  return `The ${what} is not available.`;
+  const cam = what === 'camera';
+  if (name === 'NotAllowedError' || name === 'SecurityError') return tr(cam ? 'client-camera-denied' : 'client-mic-denied');
+  if (name === 'NotFoundError' || name === 'OverconstrainedError') return tr(cam ? 'client-camera-missing' : 'client-mic-missing');
+  if (name === 'NotReadableError') return tr(cam ? 'client-camera-busy' : 'client-mic-busy');
+  return tr(cam ? 'client-camera-unavailable' : 'client-mic-unavailable');
 }
 
 /**
@@ -24,14 +30,14 @@ export async function getLocalMedia(choice = {}) {
   let audioError = null;
   let videoError = null;
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    const msg = 'This page cannot use a camera or microphone (it needs https or localhost).';
+    const msg = tr('client-insecure');
     return { stream, audioError: msg, videoError: msg };
   }
   try {
     const a = await navigator.mediaDevices.getUserMedia({ audio: choice.audioId ? { deviceId: { exact: choice.audioId } } : true });
     for (const t of a.getAudioTracks()) stream.addTrack(t);
   } catch (err) {
-    audioError = reason(err, 'microphone');
+    audioError = reason(err, 'mic');
   }
   const track = await getCamera(choice.videoId).catch((err) => {
     videoError = reason(err, 'camera');

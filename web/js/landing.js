@@ -1,6 +1,7 @@
 // The landing page: create a room, get its link.
 
 import { api } from './protocol.js';
+import { loadMessages, tr } from './i18n.js';
 
 /** @param {string} sel @returns {any} */
 const $ = (sel) => document.querySelector(sel);
@@ -16,7 +17,7 @@ $('#create-form').addEventListener('submit', async (/** @type {Event} */ e) => {
     $('#room-open').href = room.url;
     $('#created').hidden = false;
   } catch (err) {
-    $('#create-error').textContent = `Could not create the room: ${err.message}`;
+    $('#create-error').textContent = tr('client-create-failed', { message: err.message });
     $('#create-error').hidden = false;
   } finally {
     $('#create-button').disabled = false;
@@ -25,5 +26,7 @@ $('#create-form').addEventListener('submit', async (/** @type {Event} */ e) => {
 
 $('#copy-link').addEventListener('click', async () => {
   await navigator.clipboard?.writeText($('#room-link').value).catch(() => {});
-  $('#copy-link').textContent = 'Copied';
+  $('#copy-link').textContent = tr('client-copied');
 });
+
+loadMessages();

@@ -4,6 +4,7 @@ import { api } from './protocol.js';
 import { Call } from './call.js';
 import { getCamera, getLocalMedia, getMicrophone, listDevices } from './devices.js';
 import { TileGrid } from './tiles.js';
+import { loadMessages, tr } from './i18n.js';
 
 /** @param {string} sel @returns {any} */
 const $ = (sel) => document.querySelector(sel);
@@ -42,6 +43,7 @@ function show(screen) {
 }
 
 async function init() {
+  await loadMessages();
   show('#join');
   try {
     const room = await api('GET', `/api/rooms/${encodeURIComponent(roomId)}`);
@@ -49,7 +51,7 @@ async function init() {
     document.title = `${room.name} · Plenary`;
     $('#room-link').value = location.href;
   } catch (err) {
-    say('#join-error', err.code === 'not_found' ? 'This room does not exist. Check the link.' : `Cannot load the room: ${err.message}`);
+    say('#join-error', err.code === 'not_found' ? tr('client-no-room') : tr('client-room-load-failed', { message: err.message }));
     $('#join-button').disabled = true;
     return;
   }
@@ -77,8 +79,8 @@ async function preview() {
   $('#preview').srcObject = local.stream;
   $('#preview-box').dataset.video = String(local.stream.getVideoTracks().length > 0);
   const notes = [];
-  if (local.audioError) notes.push(`${local.audioError} You will join listen-only.`);
-  if (local.videoError) notes.push(`${local.videoError} You will join without video.`);
+  if (local.audioError) notes.push(tr('client-join-listen-only', { message: local.audioError }));
+  if (local.videoError) notes.push(tr('client-join-without-video', { message: local.videoError }));
   say('#device-notes', notes.join(' '));
   const { cameras, microphones } = await listDevices();
   fill($('#camera'), cameras, local.stream.getVideoTracks()[0]);
@@ -89,7 +91,7 @@ async function preview() {
 function fill(select, devices, current) {
   const chosen = current?.getSettings().deviceId || select.value;
   select.replaceChildren(
-    ...devices.filter((d) => d.deviceId).map((d, i) => new Option(d.label || `Device ${i + 1}`, d.deviceId, false, d.deviceId === chosen)),
+    ...devices.filter((d) => d.deviceId).map((d, i) => new Option(d.label || tr('client-device-n', { n: i + 1 }), d.deviceId, false, d.deviceId === chosen)),
   );
   select.disabled = select.options.length === 0;
 }
@@ -97,7 +99,7 @@ function fill(select, devices, current) {
 async function join() {
   const name = $('#name').value.trim();
   if (!name) {
-    say('#join-error', 'Please enter your name.');
+    say('#join-error', tr('client-enter-name'));
     return;
   }
   if (!linkToken) localStorage.setItem(NAME_KEY, name);
@@ -118,15 +120,15 @@ async function join() {
     show('#join');
     $('#tiles').replaceChildren();
     $('#join-button').disabled = false;
-    say('#join-error', err.code === 'guest_denied' ? 'A moderator did not let you in.' : `Could not join: ${err.message}`);
+    say('#join-error', err.code === 'guest_denied' ? tr('client-guest-denied') : tr('client-join-failed', { message: err.message }));
     await preview();
     return;
   }
   state.pc = call.pc;
   show('#meeting');
   const notes = [];
-  if (!call.audioOn) notes.push('You are listen-only: no microphone.');
-  if (!call.videoOn) notes.push('Your camera is off or not available.');
+  if (!call.audioOn) notes.push(tr('client-listen-only'));
+  if (!call.videoOn) notes.push(tr('client-no-camera'));
   say('#meeting-notes', notes.join(' '));
   selfTile(call, grid);
   updateButtons(call);
@@ -155,7 +157,7 @@ function wire(call, grid) {
     const { reason } = /** @type {CustomEvent} */ (e).detail;
     $('#ended-reason').textContent = call.meetingEnded
       ? reason
-      : reason === 'left' ? 'You left the meeting.' : `The meeting connection ended: ${reason}`;
+      : reason === 'left' ? tr('client-you-left') : tr('client-connection-ended', { reason });
     $('#ended').dataset.meetingEnded = String(call.meetingEnded);
     // A meeting that has ended cannot be joined again with this link.
     $('#rejoin-button').hidden = call.meetingEnded || Boolean(linkToken);
@@ -165,14 +167,14 @@ function wire(call, grid) {
     show('#ended');
   });
   $('#mic-button').onclick = () => {
-    if (!call.setAudio(!call.audioOn)) say('#meeting-notes', 'No microphone: you are listen-only.');
+    if (!call.setAudio(!call.audioOn)) say('#meeting-notes', tr('client-no-mic-listen-only'));
     selfTile(call, grid);
     updateButtons(call);
   };
   $('#cam-button').onclick = async () => {
     $('#cam-button').disabled = true;
     const on = await call.setVideo(!call.videoOn, () => getCamera($('#camera').value || undefined).catch(() => null));
-    if (!on && !call.videoOn) say('#meeting-notes', call.local.getVideoTracks().length ? '' : 'Camera off.');
+    if (!on && !call.videoOn) say('#meeting-notes', call.local.getVideoTracks().length ? '' : tr('client-camera-is-off'));
     $('#cam-button').disabled = false;
     selfTile(call, grid);
     updateButtons(call);
@@ -196,12 +198,12 @@ function renderLobby(call) {
     const admit = document.createElement('button');
     admit.type = 'button';
     admit.className = 'admit';
-    admit.textContent = 'Admit';
+    admit.textContent = tr('client-admit');
     admit.onclick = () => call.admit(p.id);
     const deny = document.createElement('button');
     deny.type = 'button';
     deny.className = 'deny secondary';
-    deny.textContent = 'Deny';
+    deny.textContent = tr('client-deny');
     deny.onclick = () => call.deny(p.id);
     li.append(name, admit, deny);
     return li;
@@ -214,11 +216,11 @@ function renderLobby(call) {
 function updateButtons(call) {
   const mic = $('#mic-button');
   mic.setAttribute('aria-pressed', String(!call.audioOn));
-  mic.textContent = call.audioOn ? 'Mute' : 'Unmute';
+  mic.textContent = call.audioOn ? tr('client-mute') : tr('client-unmute');
   mic.disabled = call.local.getAudioTracks().length === 0;
   const cam = $('#cam-button');
   cam.setAttribute('aria-pressed', String(!call.videoOn));
-  cam.textContent = call.videoOn ? 'Stop camera' : 'Start camera';
+  cam.textContent = call.videoOn ? tr('client-stop-camera') : tr('client-start-camera');
 }
 
 $('#copy-link')?.addEventListener('click', () => navigator.clipboard?.writeText($('#room-link').value));

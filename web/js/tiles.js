@@ -1,6 +1,8 @@
 // The tile grid: one tile per participant (video, or initials when the camera is off), name,
 // muted icon. Stays usable from 1 to 25 tiles: the grid picks columns to fill the space.
 
+import { tr } from './i18n.js';
+
 /** Up to two initials for a name. @param {string} name */
 export function initials(name) {
   const words = name.trim().split(/\s+/).filter(Boolean);
@@ -50,7 +52,7 @@ export class TileGrid {
     tile.classList.toggle('self', !!p.self);
     tile.dataset.muted = String(!p.audio);
     tile.dataset.video = String(p.video);
-    /** @type {HTMLElement} */ (tile.querySelector('.name')).textContent = p.self ? `${p.name} (you)` : p.name;
+    /** @type {HTMLElement} */ (tile.querySelector('.name')).textContent = p.self ? `${p.name} ${tr('client-you')}` : p.name;
     /** @type {HTMLElement} */ (tile.querySelector('.avatar')).textContent = initials(p.name);
     const video = /** @type {HTMLVideoElement} */ (tile.querySelector('video'));
     const audio = /** @type {HTMLAudioElement} */ (tile.querySelector('audio'));

@@ -29,6 +29,7 @@ const ASSETS: &[(&str, &[u8])] = &[
     asset!("js/landing.js"),
     asset!("js/room.js"),
     asset!("js/tiles.js"),
+    asset!("js/i18n.js"),
     asset!("favicon.svg"),
 ];
 

@@ -11,12 +11,40 @@ use unic_langid::LanguageIdentifier;
 /// The languages, in the order the switcher shows them. The first is the fallback.
 pub const LANGS: [&str; 4] = ["en", "fr", "de", "es"];
 
-const SOURCES: [(&str, &str); 4] = [
-    ("en", include_str!("../../locales/en/portal.ftl")),
-    ("fr", include_str!("../../locales/fr/portal.ftl")),
-    ("de", include_str!("../../locales/de/portal.ftl")),
-    ("es", include_str!("../../locales/es/portal.ftl")),
+/// Per language: the portal's pages, and the meeting client's texts (ids `client-…`).
+const SOURCES: [(&str, [&str; 2]); 4] = [
+    (
+        "en",
+        [
+            include_str!("../../locales/en/portal.ftl"),
+            include_str!("../../locales/en/client.ftl"),
+        ],
+    ),
+    (
+        "fr",
+        [
+            include_str!("../../locales/fr/portal.ftl"),
+            include_str!("../../locales/fr/client.ftl"),
+        ],
+    ),
+    (
+        "de",
+        [
+            include_str!("../../locales/de/portal.ftl"),
+            include_str!("../../locales/de/client.ftl"),
+        ],
+    ),
+    (
+        "es",
+        [
+            include_str!("../../locales/es/portal.ftl"),
+            include_str!("../../locales/es/client.ftl"),
+        ],
+    ),
 ];
+
+/// The variables the client's messages use; the client fills `{name}` placeholders itself.
+const CLIENT_VARIABLES: [&str; 3] = ["message", "reason", "n"];
 
 /// Every language's messages.
 pub struct I18n {
@@ -43,24 +71,24 @@ impl I18n {
     pub fn load() -> Result<Self, String> {
         let mut bundles = HashMap::new();
         let mut ids = HashMap::new();
-        for (lang, source) in SOURCES {
-            let res = FluentResource::try_new(source.to_owned())
-                .map_err(|(_, errs)| format!("{lang}: {errs:?}"))?;
+        for (lang, sources) in SOURCES {
             let id: LanguageIdentifier = lang.parse().map_err(|e| format!("{lang}: {e}"))?;
-            let set: BTreeSet<String> = res
-                .entries()
-                .filter_map(|e| match e {
-                    fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
-                    _ => None,
-                })
-                .collect();
             let mut bundle = FluentBundle::new_concurrent(vec![id]);
             // No Unicode isolation marks around arguments: pages are not bidirectional yet,
             // and the marks would show up in plain-text contexts (titles, emails).
             bundle.set_use_isolating(false);
-            bundle
-                .add_resource(res)
-                .map_err(|errs| format!("{lang}: {errs:?}"))?;
+            let mut set = BTreeSet::new();
+            for source in sources {
+                let res = FluentResource::try_new(source.to_owned())
+                    .map_err(|(_, errs)| format!("{lang}: {errs:?}"))?;
+                set.extend(res.entries().filter_map(|e| match e {
+                    fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
+                    _ => None,
+                }));
+                bundle
+                    .add_resource(res)
+                    .map_err(|errs| format!("{lang}: {errs:?}"))?;
+            }
             bundles.insert(lang, bundle);
             ids.insert(lang, set);
         }
@@ -92,6 +120,22 @@ impl I18n {
             tracing::warn!(lang, key, ?errors, "message formatted with errors");
         }
         Ok(text.into_owned())
+    }
+
+    /// The meeting client's messages in `lang`, variables left as `{name}` placeholders.
+    pub fn client_messages(&self, lang: &str) -> std::collections::BTreeMap<String, String> {
+        let mut args = FluentArgs::new();
+        for v in CLIENT_VARIABLES {
+            args.set(v, format!("{{{v}}}"));
+        }
+        self.ids(lang)
+            .into_iter()
+            .filter(|id| id.starts_with("client-"))
+            .map(|id| {
+                let text = self.t(lang, &id, Some(&args));
+                (id, text)
+            })
+            .collect()
     }
 
     /// `key` in `lang`, else in English, else the key itself (logged): a person always sees
@@ -178,6 +222,49 @@ mod tests {
         assert_eq!(i18n.t("es", "nav-rooms", None), "Mis salas");
         assert!(i18n.message("fr", "no-such-key", None).is_err());
         assert_eq!(i18n.t("fr", "no-such-key", None), "no-such-key");
+    }
+
+    #[test]
+    fn the_client_uses_only_messages_that_exist() {
+        // Every `data-i18n…="key"` in the client's pages and every `tr('key'` in its scripts.
+        let files = [
+            include_str!("../../../../web/index.html"),
+            include_str!("../../../../web/room.html"),
+            include_str!("../../../../web/js/room.js"),
+            include_str!("../../../../web/js/landing.js"),
+            include_str!("../../../../web/js/devices.js"),
+            include_str!("../../../../web/js/tiles.js"),
+        ];
+        let i18n = I18n::load().unwrap();
+        let en = i18n.client_messages("en");
+        let mut used = BTreeSet::new();
+        for f in files {
+            for (i, _) in f.match_indices("client-") {
+                let key: String = f[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                used.insert(key);
+            }
+        }
+        assert!(used.len() > 30, "{used:?}");
+        for key in &used {
+            assert!(
+                en.contains_key(key),
+                "the client uses {key}, which no message file has"
+            );
+        }
+        let unused: Vec<_> = en.keys().filter(|k| !used.contains(*k)).collect();
+        assert!(unused.is_empty(), "messages nobody uses: {unused:?}");
+        for lang in LANGS {
+            let m = i18n.client_messages(lang);
+            assert_eq!(m.len(), en.len(), "{lang}");
+            assert_eq!(
+                m["client-join-failed"].matches("{message}").count(),
+                1,
+                "{lang}"
+            );
+        }
     }
 
     #[test]

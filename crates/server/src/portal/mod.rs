@@ -130,6 +130,7 @@ pub fn router() -> Router<AppState> {
         .route("/signout", axum::routing::post(signout))
         .route("/rooms", get(rooms_page).post(create_room))
         .route("/lang/{code}", get(set_lang))
+        .route("/i18n/messages.json", get(client_messages))
         .route("/admin/users", get(admin_users))
         .route("/admin/users/{id}", axum::routing::post(admin_user_action))
 }
@@ -613,6 +614,26 @@ async fn create_room(State(app): State<AppState>, headers: HeaderMap, body: Byte
         "Could not find a free room id; try again.",
     )
         .into_response()
+}
+
+/// The meeting client's texts in the request's language.
+async fn client_messages(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let lang = i18n::negotiate(
+        auth::cookie(&headers, LANG_COOKIE),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let body =
+        serde_json::json!({ "lang": lang, "messages": portal(&app).i18n.client_messages(lang) });
+    let mut r = axum::Json(body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Language, Cookie"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
