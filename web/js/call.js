@@ -68,12 +68,14 @@ export class Call extends EventTarget {
   /**
    * Gets a token (unless the join link carried one), connects and joins.
    * @param {string} name @param {string} [token] a join token from a link (BigBlueButton API)
+   * @param {string} [accessCode] the room's access code, if it has one
    */
-  async join(name, token) {
+  async join(name, token, accessCode) {
     this.step('token');
+    const body = accessCode ? { name, access_code: accessCode } : { name };
     const grant = token
       ? { token, ws_path: '/ws' }
-      : await api('POST', `/api/rooms/${encodeURIComponent(this.room)}/join`, { name });
+      : await api('POST', `/api/rooms/${encodeURIComponent(this.room)}/join`, body);
     this.step('connect');
     const sig = new Signalling(wsUrl(grant.ws_path));
     this.sig = sig;

@@ -48,6 +48,7 @@ async function init() {
   try {
     const room = await api('GET', `/api/rooms/${encodeURIComponent(roomId)}`);
     $('#room-name').textContent = room.name;
+    $('#access-code-box').hidden = !room.access_code || Boolean(linkToken);
     document.title = `${room.name} · Plenary`;
     $('#room-link').value = location.href;
   } catch (err) {
@@ -111,7 +112,7 @@ async function join() {
   const grid = new TileGrid($('#tiles'));
   wire(call, grid);
   try {
-    await call.join(name, linkToken || undefined);
+    await call.join(name, linkToken || undefined, $('#access-code').value.trim() || undefined);
   } catch (err) {
     // Left from the waiting room, or the meeting ended meanwhile: the ended screen says so.
     if (call.meetingEnded || call.endReason === 'left') return;
@@ -120,7 +121,7 @@ async function join() {
     show('#join');
     $('#tiles').replaceChildren();
     $('#join-button').disabled = false;
-    say('#join-error', err.code === 'guest_denied' ? tr('client-guest-denied') : tr('client-join-failed', { message: err.message }));
+    say('#join-error', joinError(err));
     await preview();
     return;
   }
@@ -132,6 +133,23 @@ async function join() {
   say('#meeting-notes', notes.join(' '));
   selfTile(call, grid);
   updateButtons(call);
+}
+
+/** What to tell the person when joining failed. @param {any} err */
+function joinError(err) {
+  switch (err.code) {
+    case 'guest_denied':
+      return tr('client-guest-denied');
+    case 'access_code_required':
+      $('#access-code-box').hidden = false;
+      return tr('client-code-required');
+    case 'wrong_access_code':
+      return tr('client-wrong-code');
+    case 'too_many_attempts':
+      return tr('client-too-many');
+    default:
+      return tr('client-join-failed', { message: err.message });
+  }
 }
 
 /** @param {Call} call @param {TileGrid} grid */

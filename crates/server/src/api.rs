@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use plenary_proto::{JoinClaims, PROTOCOL_VERSION, Role, RoomId, sign_join_token};
+use plenary_proto::{JoinClaims, PROTOCOL_VERSION, RoomId, sign_join_token};
 use plenary_store::{NewRoom, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -110,11 +110,14 @@ struct RoomView {
     url: String,
     participants: usize,
     created_at: i64,
+    /// Joining needs an access code.
+    access_code: bool,
 }
 
 impl RoomView {
     fn new(app: &AppState, room: plenary_store::Room) -> Self {
         Self {
+            access_code: crate::rooms::RoomSettings::parse(&room.settings).needs_code(),
             url: format!("/r/{}", room.id),
             participants: app.meetings.count(&room.id),
             id: room.id,
@@ -179,6 +182,9 @@ async fn get_room(
 #[serde(deny_unknown_fields)]
 struct JoinRequest {
     name: String,
+    /// The room's viewer or moderator code, when it has one.
+    #[serde(default)]
+    access_code: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -195,6 +201,7 @@ struct JoinGrant {
 async fn join_room(
     State(app): State<AppState>,
     Path(id): Path<String>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: axum::http::HeaderMap,
     body: Result<Json<JoinRequest>, JsonRejection>,
 ) -> Result<Json<JoinGrant>, ApiError> {
@@ -207,19 +214,52 @@ async fn join_room(
         .await?
         .ok_or_else(|| ApiError::not_found("no such room"))?;
     let exp = unix_now() + JOIN_TOKEN_SECS;
-    // Anyone with the link joins as a participant; the room's owner, signed in, moderates.
+    // The room's owner, signed in, moderates; codes and the waiting room as the owner set them.
     let owner = match room.owner_id {
         Some(owner) => crate::portal::session_user(&app, &headers)
             .await
             .is_some_and(|u| u.id == owner),
         None => false,
     };
-    let role = if owner {
-        Role::Moderator
-    } else {
-        Role::Participant
+    let settings = crate::rooms::RoomSettings::parse(&room.settings);
+    let code = body.access_code.as_deref().filter(|c| !c.trim().is_empty());
+    // Wrong codes are limited per room and address: guessing is slow, and one guesser does
+    // not lock everyone else out. (Behind a proxy every address is the proxy's.)
+    let attempts_key = format!("{id}|{}", peer.ip());
+    let now = std::time::Instant::now();
+    if code.is_some()
+        && let Some(wait) = app.portal.code_attempts.blocked(&attempts_key, now)
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!(
+                "too many access code attempts; try again in {} minutes",
+                wait.as_secs().div_ceil(60).max(1)
+            ),
+        ));
+    }
+    let (role, wait, muted) = match crate::rooms::decide(&settings, owner, code) {
+        crate::rooms::Access::Granted { role, wait, muted } => (role, wait, muted),
+        crate::rooms::Access::CodeRequired => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "access_code_required",
+                "this room needs an access code",
+            ));
+        }
+        crate::rooms::Access::WrongCode => {
+            app.portal.code_attempts.record(&attempts_key, now);
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong_access_code",
+                "that access code is not right",
+            ));
+        }
     };
-    let claims = JoinClaims::new(id.clone(), Some(name.clone()), role, exp);
+    let mut claims = JoinClaims::new(id.clone(), Some(name.clone()), role, exp);
+    claims.wait_for_moderator = wait;
+    claims.start_muted = muted;
     Ok(Json(JoinGrant {
         token: sign_join_token(&app.secret, &claims),
         room: id,

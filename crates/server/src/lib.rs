@@ -12,6 +12,7 @@ pub mod meetings;
 pub mod metrics;
 pub mod names;
 pub mod portal;
+pub mod rooms;
 pub mod settings;
 pub mod signal;
 pub mod web;
@@ -151,9 +152,13 @@ pub async fn start(
     }
     let router = app(state.clone());
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        // Handlers may ask for the client's address (rate limits per address).
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
     });
     Ok(Running {
         http_addr,

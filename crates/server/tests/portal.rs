@@ -558,3 +558,144 @@ async fn an_admin_approves_disables_and_promotes() {
     assert!(p.body.contains("cannot disable yourself"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn room_settings_access_codes_and_the_waiting_room() {
+    let server = server_with(SignupPolicy::Open).await;
+    let mut owner = Browser::default();
+    owner
+        .sign_up(&server, "Olga", "olga@example.coop", "long-enough-pw")
+        .await;
+    let csrf = owner.csrf(&server, "/rooms").await;
+    owner
+        .post(&server, "/rooms", &[("csrf", &csrf), ("name", "Council")])
+        .await;
+    let page = owner.get(&server, "/rooms").await;
+    let at = page.body.find("data-room=\"").unwrap();
+    let room = page.body[at + 11..at + 11 + 12].to_owned();
+    let settings = format!("/rooms/{room}/settings");
+
+    // Only the owner changes settings; codes have 4 to 64 characters.
+    let mut other = Browser::default();
+    other
+        .sign_up(&server, "Otto", "otto@example.coop", "long-enough-pw")
+        .await;
+    let other_csrf = other.csrf(&server, "/rooms").await;
+    let p = other
+        .post(
+            &server,
+            &settings,
+            &[("csrf", &other_csrf), ("viewer_code", "hijack")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    let p = owner
+        .post(
+            &server,
+            &settings,
+            &[("csrf", &csrf), ("viewer_code", "abc")],
+        )
+        .await;
+    assert_eq!(p.status, 422);
+    let p = owner
+        .post(
+            &server,
+            &settings,
+            &[
+                ("csrf", &csrf),
+                ("waiting_room", "on"),
+                ("mute_on_join", "on"),
+                ("viewer_code", "view-2026"),
+                ("moderator_code", "mod-2026"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("value=\"view-2026\""));
+
+    let info: serde_json::Value = serde_json::from_str(
+        &Browser::default()
+            .get(&server, &format!("/api/rooms/{room}"))
+            .await
+            .body,
+    )
+    .unwrap();
+    assert_eq!(info["access_code"], true);
+
+    // Joining through the API with and without codes.
+    let join = |b: &Browser, code: Option<&str>| {
+        let mut body = serde_json::json!({"name": "Guest"});
+        if let Some(c) = code {
+            body["access_code"] = c.into();
+        }
+        let req = client()
+            .post(format!("http://{}/api/rooms/{room}/join", server.http))
+            .header("content-type", "application/json")
+            .header("cookie", b.header())
+            .body(body.to_string());
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let v: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+            (status, v)
+        }
+    };
+    let claims = |v: &serde_json::Value| {
+        let body = v["token"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap()
+            .to_owned();
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&json).unwrap()
+    };
+    let guest = Browser::default();
+    let (s, v) = join(&guest, None).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("access_code_required"))
+    );
+    let (s, v) = join(&guest, Some("guess")).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("wrong_access_code"))
+    );
+    let (s, v) = join(&guest, Some("view-2026")).await;
+    assert_eq!(s, 200);
+    let c = claims(&v);
+    assert_eq!(
+        (
+            c["role"].as_str(),
+            c["wait_for_moderator"].as_bool(),
+            c["start_muted"].as_bool()
+        ),
+        (Some("participant"), Some(true), Some(true))
+    );
+    let (_, v) = join(&guest, Some("mod-2026")).await;
+    let c = claims(&v);
+    assert_eq!(
+        (c["role"].as_str(), c.get("wait_for_moderator")),
+        (Some("moderator"), None)
+    );
+    let (_, v) = join(&owner, None).await;
+    assert_eq!(
+        claims(&v)["role"],
+        "moderator",
+        "the owner needs no code and does not wait"
+    );
+
+    // Guessing is limited: after 20 wrong codes even the right one waits.
+    for _ in 0..19 {
+        assert_eq!(join(&guest, Some("guess")).await.0, 403);
+    }
+    let (s, v) = join(&guest, Some("view-2026")).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (429, Some("too_many_attempts"))
+    );
+    server.stop().await;
+}

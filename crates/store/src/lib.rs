@@ -60,6 +60,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Rooms owned by `owner_id`, newest first.
     fn rooms_of(&self, owner_id: i64) -> StoreFuture<'_, Vec<Room>>;
 
+    /// Replaces a room's settings document; returns whether the room exists.
+    fn set_room_settings<'a>(&'a self, id: &'a RoomId, settings: &'a str) -> StoreFuture<'a, bool>;
+
     /// Deletes a room; returns whether it existed.
     fn delete_room<'a>(&'a self, id: &'a RoomId) -> StoreFuture<'a, bool>;
 

@@ -11,6 +11,8 @@ pub struct Room {
     pub created_at: i64,
     /// The account that owns it, if any.
     pub owner_id: Option<i64>,
+    /// The room's settings, a JSON document the server owns (`{}`: defaults).
+    pub settings: String,
 }
 
 /// What it takes to create a room.
@@ -142,6 +144,7 @@ pub(crate) fn room_from_row(
     name: String,
     created_at: i64,
     owner_id: Option<i64>,
+    settings: String,
 ) -> Result<Room, crate::StoreError> {
     let id = RoomId::parse(&id)
         .map_err(|e| crate::StoreError::Corrupt(format!("room id {id:?}: {e}")))?;
@@ -150,6 +153,7 @@ pub(crate) fn room_from_row(
         name,
         created_at,
         owner_id,
+        settings,
     })
 }
 

@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "accounts",
         include_str!("../migrations/postgres/0003_accounts.sql"),
     ),
+    (
+        4,
+        "room settings",
+        include_str!("../migrations/postgres/0004_room_settings.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -32,6 +32,7 @@ macro_rules! impl_store {
                         name: room.name.clone(),
                         created_at: room.created_at,
                         owner_id: room.owner_id,
+                        settings: "{}".into(),
                     })
                 })
             }
@@ -42,11 +43,11 @@ macro_rules! impl_store {
             ) -> $crate::StoreFuture<'a, Option<$crate::Room>> {
                 Box::pin(async move {
                     use sqlx::Row as _;
-                    let row = sqlx::query("SELECT id, name, created_at, owner_id FROM rooms WHERE id = $1")
+                    let row = sqlx::query("SELECT id, name, created_at, owner_id, settings FROM rooms WHERE id = $1")
                         .bind(id.as_str())
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+                    row.map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
                         .transpose()
                 })
             }
@@ -55,13 +56,13 @@ macro_rules! impl_store {
                 Box::pin(async move {
                     use sqlx::Row as _;
                     let rows = sqlx::query(
-                        "SELECT id, name, created_at, owner_id FROM rooms ORDER BY created_at DESC, id LIMIT $1",
+                        "SELECT id, name, created_at, owner_id, settings FROM rooms ORDER BY created_at DESC, id LIMIT $1",
                     )
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?;
                     rows.into_iter()
-                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
                         .collect()
                 })
             }
@@ -70,14 +71,25 @@ macro_rules! impl_store {
                 Box::pin(async move {
                     use sqlx::Row as _;
                     let rows = sqlx::query(
-                        "SELECT id, name, created_at, owner_id FROM rooms WHERE owner_id = $1 ORDER BY created_at DESC, id",
+                        "SELECT id, name, created_at, owner_id, settings FROM rooms WHERE owner_id = $1 ORDER BY created_at DESC, id",
                     )
                     .bind(owner_id)
                     .fetch_all(&self.pool)
                     .await?;
                     rows.into_iter()
-                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
                         .collect()
+                })
+            }
+
+            fn set_room_settings<'a>(&'a self, id: &'a plenary_proto::RoomId, settings: &'a str) -> $crate::StoreFuture<'a, bool> {
+                Box::pin(async move {
+                    let done = sqlx::query("UPDATE rooms SET settings = $1 WHERE id = $2")
+                        .bind(settings)
+                        .bind(id.as_str())
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected() > 0)
                 })
             }
 

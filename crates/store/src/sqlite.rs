@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "accounts",
         include_str!("../migrations/sqlite/0003_accounts.sql"),
     ),
+    (
+        4,
+        "room settings",
+        include_str!("../migrations/sqlite/0004_room_settings.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -178,6 +178,21 @@ async fn accounts(store: &dyn Store) {
     assert_eq!(mine.len(), 1, "{mine:?}");
     assert_eq!(mine[0].owner_id, Some(ada.id));
     assert!(store.rooms_of(bo.id).await.unwrap().is_empty());
+    assert_eq!(mine[0].settings, "{}");
+    assert!(
+        store
+            .set_room_settings(&owned.id, r#"{"waiting_room":true}"#)
+            .await
+            .unwrap()
+    );
+    let got = store.get_room(&owned.id).await.unwrap().unwrap();
+    assert_eq!(got.settings, r#"{"waiting_room":true}"#);
+    assert!(
+        !store
+            .set_room_settings(&RoomId::parse("no-such-room").unwrap(), "{}")
+            .await
+            .unwrap()
+    );
 }
 
 async fn api_meetings(store: &dyn Store) {

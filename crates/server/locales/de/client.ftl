@@ -53,3 +53,7 @@ client-mic-busy = Das Mikrofon wird von einem anderen Programm verwendet.
 client-camera-unavailable = Die Kamera ist nicht verfügbar.
 client-mic-unavailable = Das Mikrofon ist nicht verfügbar.
 client-insecure = Diese Seite kann weder Kamera noch Mikrofon nutzen (sie braucht https oder localhost).
+client-access-code = Zugangscode
+client-code-required = Dieser Raum braucht einen Zugangscode.
+client-wrong-code = Dieser Zugangscode stimmt nicht.
+client-too-many = Zu viele Versuche. Bitte einige Minuten warten.

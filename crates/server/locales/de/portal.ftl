@@ -56,3 +56,13 @@ no = nein
 error-forbidden = Nur Administratorinnen und Administratoren sehen diese Seite.
 error-self = Sie können sich nicht selbst sperren oder Ihre eigene Admin-Rolle entziehen.
 admin-none = Kein Konto passt.
+
+room-settings = Einstellungen
+setting-waiting-room = Gäste warten, bis eine Moderation sie einlässt
+setting-mute-on-join = Alle treten stummgeschaltet bei
+setting-viewer-code = Zugangscode für Teilnehmende (leer: keiner)
+setting-moderator-code = Zugangscode für Moderierende (leer: keiner)
+button-save = Speichern
+notice-saved = Gespeichert.
+error-not-owner = Nur die Person, der der Raum gehört, kann seine Einstellungen ändern.
+error-code-length = Zugangscodes haben 4 bis 64 Zeichen.

@@ -53,3 +53,7 @@ client-mic-busy = The microphone is in use by another program.
 client-camera-unavailable = The camera is not available.
 client-mic-unavailable = The microphone is not available.
 client-insecure = This page cannot use a camera or microphone (it needs https or localhost).
+client-access-code = Access code
+client-code-required = This room needs an access code.
+client-wrong-code = That access code is not right.
+client-too-many = Too many attempts. Please wait a few minutes.

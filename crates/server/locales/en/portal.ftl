@@ -56,3 +56,13 @@ no = no
 error-forbidden = Only administrators can see this page.
 error-self = You cannot disable yourself or remove your own admin role.
 admin-none = No account matches.
+
+room-settings = Settings
+setting-waiting-room = Guests wait until a moderator lets them in
+setting-mute-on-join = Everyone joins muted
+setting-viewer-code = Access code for participants (empty: none)
+setting-moderator-code = Access code for moderators (empty: none)
+button-save = Save
+notice-saved = Saved.
+error-not-owner = Only the room's owner can change its settings.
+error-code-length = Access codes have 4 to 64 characters.

@@ -53,3 +53,7 @@ client-mic-busy = Otro programa está usando el micrófono.
 client-camera-unavailable = La cámara no está disponible.
 client-mic-unavailable = El micrófono no está disponible.
 client-insecure = Esta página no puede usar cámara ni micrófono (necesita https o localhost).
+client-access-code = Código de acceso
+client-code-required = Esta sala necesita un código de acceso.
+client-wrong-code = Ese código de acceso no es correcto.
+client-too-many = Demasiados intentos. Espera unos minutos.

@@ -56,3 +56,13 @@ no = no
 error-forbidden = Solo las personas administradoras pueden ver esta página.
 error-self = No puedes desactivarte ni quitarte tu propio rol de admin.
 admin-none = Ninguna cuenta coincide.
+
+room-settings = Ajustes
+setting-waiting-room = Las personas invitadas esperan a que alguien moderador las deje entrar
+setting-mute-on-join = Todo el mundo entra silenciado
+setting-viewer-code = Código de acceso para participantes (vacío: ninguno)
+setting-moderator-code = Código de acceso para moderación (vacío: ninguno)
+button-save = Guardar
+notice-saved = Guardado.
+error-not-owner = Solo la persona propietaria de la sala puede cambiar sus ajustes.
+error-code-length = Los códigos de acceso tienen de 4 a 64 caracteres.

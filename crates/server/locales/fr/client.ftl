@@ -53,3 +53,7 @@ client-mic-busy = Le micro est utilisé par un autre programme.
 client-camera-unavailable = La caméra n’est pas disponible.
 client-mic-unavailable = Le micro n’est pas disponible.
 client-insecure = Cette page ne peut pas utiliser de caméra ni de micro (il faut https ou localhost).
+client-access-code = Code d’accès
+client-code-required = Cette salle demande un code d’accès.
+client-wrong-code = Ce code d’accès n’est pas le bon.
+client-too-many = Trop de tentatives. Patientez quelques minutes.

@@ -56,3 +56,13 @@ no = non
 error-forbidden = Seul·es les administrateur·rices peuvent voir cette page.
 error-self = Vous ne pouvez pas vous désactiver ni retirer votre propre rôle d’admin.
 admin-none = Aucun compte ne correspond.
+
+room-settings = Réglages
+setting-waiting-room = Les invité·es attendent qu’une personne modératrice les fasse entrer
+setting-mute-on-join = Tout le monde entre avec le micro coupé
+setting-viewer-code = Code d’accès pour les participant·es (vide : aucun)
+setting-moderator-code = Code d’accès pour la modération (vide : aucun)
+button-save = Enregistrer
+notice-saved = Enregistré.
+error-not-owner = Seule la personne propriétaire de la salle peut en changer les réglages.
+error-code-length = Un code d’accès a de 4 à 64 caractères.

@@ -120,6 +120,23 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// How long `key` must still wait, if it used up its attempts (records nothing).
+    pub fn blocked(&self, key: &str, now: Instant) -> Option<Duration> {
+        let hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        let list = hits.get(key)?;
+        let recent: Vec<&Instant> = list
+            .iter()
+            .filter(|t| now.duration_since(**t) < self.window)
+            .collect();
+        (recent.len() >= self.per_key)
+            .then(|| self.window.saturating_sub(now.duration_since(*recent[0])))
+    }
+
+    /// Records one failure for `key`.
+    pub fn record(&self, key: &str, now: Instant) {
+        let _ = self.check(key, now);
+    }
+
     /// Forgets `key` (a successful sign-in clears the account's failures).
     pub fn clear(&self, key: &str) {
         self.hits

@@ -43,6 +43,8 @@ pub struct Portal {
     env: Environment<'static>,
     /// Failed sign-ins per account.
     per_account: auth::RateLimiter,
+    /// Access code attempts per room.
+    pub code_attempts: auth::RateLimiter,
 }
 
 const TEMPLATES: [(&str, &str); 5] = [
@@ -94,6 +96,7 @@ impl Portal {
             i18n,
             env,
             per_account: auth::RateLimiter::new(Duration::from_secs(15 * 60), 10),
+            code_attempts: auth::RateLimiter::new(Duration::from_secs(15 * 60), 20),
         })
     }
 
@@ -129,6 +132,7 @@ pub fn router() -> Router<AppState> {
         .route("/signup", get(signup_page).post(signup))
         .route("/signout", axum::routing::post(signout))
         .route("/rooms", get(rooms_page).post(create_room))
+        .route("/rooms/{id}/settings", axum::routing::post(room_settings))
         .route("/lang/{code}", get(set_lang))
         .route("/i18n/messages.json", get(client_messages))
         .route("/admin/users", get(admin_users))
@@ -551,6 +555,17 @@ async fn show_rooms(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
+    show_rooms_with(app, ctx, headers, status, error, None).await
+}
+
+async fn show_rooms_with(
+    app: &AppState,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Response {
     let Some(user) = &ctx.user else {
         return redirect("/signin");
     };
@@ -560,7 +575,15 @@ async fn show_rooms(
     };
     let rooms: Vec<minijinja::Value> = rooms
         .iter()
-        .map(|r| context! { id => r.id.as_str(), name => r.name })
+        .map(|r| {
+            let s = crate::rooms::RoomSettings::parse(&r.settings);
+            context! {
+                id => r.id.as_str(), name => r.name, waiting_room => s.waiting_room,
+                mute_on_join => s.mute_on_join,
+                viewer_code => s.viewer_code.unwrap_or_default(),
+                moderator_code => s.moderator_code.unwrap_or_default(),
+            }
+        })
         .collect();
     let base = match &app.settings.public_url {
         Some(u) => u.trim_end_matches('/').to_owned(),
@@ -570,7 +593,7 @@ async fn show_rooms(
             .map_or_else(String::new, |h| format!("http://{h}")),
     };
     let mut c = ctx.base("/rooms");
-    c = context! { rooms, base, error, ..c };
+    c = context! { rooms, base, error, notice, ..c };
     match portal(app).render("rooms.html", c) {
         Ok(html) => ctx.page(status, html),
         Err(e) => e.into_response(),
@@ -634,6 +657,71 @@ async fn client_messages(State(app): State<AppState>, headers: HeaderMap) -> Res
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
+}
+
+/// The owner changes a room's settings.
+async fn room_settings(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let ctx = match Ctx::of(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Some(user) = ctx.user.clone() else {
+        return redirect("/signin");
+    };
+    let p = portal(&app);
+    let form = Form::parse(&body);
+    if !ctx.csrf_ok(&form) {
+        let e = ctx.t(p, "error-csrf", None);
+        return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
+    }
+    let room = match RoomId::parse(&id) {
+        Ok(id) => app.store.get_room(&id).await,
+        Err(_) => Ok(None),
+    };
+    let room = match room {
+        Ok(Some(r)) if r.owner_id == Some(user.id) => r,
+        Ok(_) => {
+            let e = ctx.t(p, "error-not-owner", None);
+            return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
+        }
+        Err(e) => return unavailable(e),
+    };
+    let code = |name: &str| Some(form.get(name).trim().to_owned()).filter(|c| !c.is_empty());
+    let settings = crate::rooms::RoomSettings {
+        waiting_room: form.get("waiting_room") == "on",
+        mute_on_join: form.get("mute_on_join") == "on",
+        viewer_code: code("viewer_code"),
+        moderator_code: code("moderator_code"),
+    };
+    let bad_code = [&settings.viewer_code, &settings.moderator_code]
+        .into_iter()
+        .flatten()
+        .any(|c| !(4..=64).contains(&c.chars().count()));
+    if bad_code {
+        let e = ctx.t(p, "error-code-length", None);
+        return show_rooms(
+            &app,
+            &ctx,
+            &headers,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(e),
+        )
+        .await;
+    }
+    if let Err(e) = app
+        .store
+        .set_room_settings(&room.id, &settings.to_json())
+        .await
+    {
+        return unavailable(e);
+    }
+    let notice = ctx.t(p, "notice-saved", None);
+    show_rooms_with(&app, &ctx, &headers, StatusCode::OK, None, Some(notice)).await
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -861,7 +949,7 @@ mod tests {
                 ),
                 (
                     "rooms.html",
-                    context! { rooms => vec![context! { id => "abc-defg-hij", name => "R" }], base => "http://x", error => "e", ..base.clone() },
+                    context! { rooms => vec![context! { id => "abc-defg-hij", name => "R", waiting_room => true, mute_on_join => false, viewer_code => "1234", moderator_code => "" }], base => "http://x", error => "e", notice => "n", ..base.clone() },
                 ),
                 (
                     "rooms.html",

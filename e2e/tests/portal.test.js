@@ -1,0 +1,75 @@
+// The portal end to end: sign up → create a room → set a waiting room and an access code →
+// a guest in a second browser is refused with a wrong code, waits with the right one → the
+// owner (moderator by owning the room) admits them → both are in the meeting.
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startServer } = require('../server.js');
+const { launch, newPage } = require('../webrtc-helpers.js');
+
+const ARTIFACTS = path.join(__dirname, '..', 'artifacts');
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer({ PLENARY_SIGNUP: 'open' });
+  ({ browser } = await launch());
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('an owner admits a guest who came with the access code', async () => {
+  const owner = await newPage(browser, { logPrefix: 'owner' });
+  await owner.goto(`${server.url}/signin`);
+  await owner.screenshot({ path: path.join(ARTIFACTS, 'portal-signin.png') });
+  await owner.goto(`${server.url}/signup`);
+  await owner.fill('#name', 'Olga Owner');
+  await owner.fill('#email', 'olga@example.coop');
+  await owner.fill('#password', 'long-enough-pw');
+  await owner.click('#submit');
+  await owner.waitForURL(/\/rooms$/);
+  await owner.fill('#room-name', 'Council');
+  await owner.click('#create-room');
+  await owner.waitForSelector('#rooms li');
+  const link = await owner.inputValue('#rooms li input[readonly]');
+  await owner.click('#rooms li summary');
+  await owner.check('#rooms li input[name="waiting_room"]');
+  await owner.fill('#rooms li input[name="viewer_code"]', 'view-2026');
+  await owner.click('#rooms li form.settings button[type="submit"]');
+  await owner.waitForSelector('#form-notice');
+  await owner.screenshot({ path: path.join(ARTIFACTS, 'portal-rooms.png') });
+
+  // The guest: a wrong code is refused, the right one leads to the waiting room.
+  const guest = await newPage(browser, { logPrefix: 'guest' });
+  await guest.goto(link);
+  await guest.waitForSelector('#access-code-box:not([hidden])');
+  await guest.waitForSelector('#join-button:enabled');
+  await guest.fill('#name', 'Gus Guest');
+  await guest.fill('#access-code', 'wrong-code');
+  await guest.click('#join-button');
+  await guest.waitForSelector('#join-error:not([hidden])');
+  assert.equal(await guest.textContent('#join-error'), 'That access code is not right.');
+  await guest.waitForSelector('#join-button:enabled');
+  await guest.fill('#access-code', 'view-2026');
+  await guest.click('#join-button');
+  await guest.waitForSelector('#waiting:not([hidden])', { timeout: 15000 });
+
+  // The owner opens the room (no code needed), sees the guest waiting and admits them.
+  await owner.goto(link);
+  await owner.waitForSelector('#join-button:enabled');
+  assert.equal(await owner.locator('#access-code-box').isHidden(), false, 'the field shows, but the owner needs no code');
+  await owner.fill('#name', 'Olga Owner');
+  await owner.click('#join-button');
+  await owner.waitForSelector('#meeting:not([hidden])', { timeout: 15000 });
+  await owner.waitForSelector('#lobby:not([hidden]) li span:text("Gus Guest")', { timeout: 15000 });
+  await owner.click('#lobby li button.admit');
+  await guest.waitForSelector('#meeting:not([hidden])', { timeout: 15000 });
+  for (const page of [owner, guest]) {
+    await page.waitForFunction(() => document.querySelectorAll('#tiles .tile').length === 2, null, { timeout: 15000 });
+  }
+  await guest.screenshot({ path: path.join(ARTIFACTS, 'portal-admitted.png') });
+});
