@@ -24,6 +24,14 @@ enum Command {
     Migrate(Overrides),
     /// Print a settings file with every key and its default.
     DefaultConfig,
+    /// Set an account's password (read from standard input), creating an admin account if
+    /// there is none with that email. For a lost admin password.
+    SetPassword {
+        /// The account's email.
+        email: String,
+        #[command(flatten)]
+        settings: Overrides,
+    },
 }
 
 fn main() -> ExitCode {
@@ -33,7 +41,7 @@ fn main() -> ExitCode {
             print!("{}", Settings::default_toml());
             return ExitCode::SUCCESS;
         }
-        Command::Serve(o) | Command::Migrate(o) => o,
+        Command::Serve(o) | Command::Migrate(o) | Command::SetPassword { settings: o, .. } => o,
     };
     let settings = match Settings::load(overrides) {
         Ok(s) => s,
@@ -54,6 +62,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(_) => serve(settings).await,
             Command::Migrate(_) => migrate(settings).await,
+            Command::SetPassword { email, .. } => set_password(settings, &email).await,
             Command::DefaultConfig => Ok(()),
         }
     });
@@ -104,6 +113,25 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data_dir)?;
     let store = plenary_store::open(&settings.database_url()).await?;
     println!("database schema is up to date ({})", store.backend());
+    store.close().await?;
+    Ok(())
+}
+
+async fn set_password(settings: Settings, email: &str) -> anyhow::Result<()> {
+    use std::io::BufRead as _;
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let store = plenary_store::open(&settings.database_url()).await?;
+    eprintln!("new password for {email} (one line on standard input):");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    let done = plenary_server::portal::set_password(&*store, email, password).await?;
+    match done {
+        plenary_server::portal::PasswordSet::Updated => println!("password of {email} changed"),
+        plenary_server::portal::PasswordSet::CreatedAdmin => {
+            println!("created the admin account {email} with that password")
+        }
+    }
     store.close().await?;
     Ok(())
 }

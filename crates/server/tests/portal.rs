@@ -699,3 +699,47 @@ async fn room_settings_access_codes_and_the_waiting_room() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_operator_sets_a_lost_password() {
+    let server = TestServer::start().await;
+    let store = server.running.as_ref().unwrap().state.store.clone();
+    use plenary_server::portal::{PasswordSet, set_password};
+    assert!(
+        set_password(&*store, "admin@localhost", "short")
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        set_password(&*store, "Admin@Localhost", "a-brand-new-password")
+            .await
+            .unwrap(),
+        PasswordSet::Updated
+    );
+    assert_eq!(
+        set_password(&*store, "ops@example.coop", "another-new-password")
+            .await
+            .unwrap(),
+        PasswordSet::CreatedAdmin
+    );
+    let mut b = Browser::default();
+    assert_eq!(
+        b.sign_in(&server, "admin@localhost", "a-brand-new-password")
+            .await
+            .status,
+        303
+    );
+    let mut c = Browser::default();
+    assert_eq!(
+        c.sign_in(&server, "ops@example.coop", "another-new-password")
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        c.get(&server, "/admin/users").await.status,
+        200,
+        "the created account is an admin"
+    );
+    server.stop().await;
+}

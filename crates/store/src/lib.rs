@@ -95,6 +95,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// email; at most `limit`.
     fn search_users<'a>(&'a self, query: &'a str, limit: u32) -> StoreFuture<'a, Vec<User>>;
 
+    /// Replaces an account's password hash; returns whether it exists.
+    fn set_password_hash<'a>(&'a self, id: i64, hash: &'a str) -> StoreFuture<'a, bool>;
+
     /// Changes an account's status and admin flag; returns whether it exists.
     fn update_user(&self, id: i64, status: UserStatus, is_admin: bool) -> StoreFuture<'_, bool>;
 

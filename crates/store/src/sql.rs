@@ -286,6 +286,17 @@ macro_rules! impl_store {
                 })
             }
 
+            fn set_password_hash<'a>(&'a self, id: i64, hash: &'a str) -> $crate::StoreFuture<'a, bool> {
+                Box::pin(async move {
+                    let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                        .bind(hash)
+                        .bind(id)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected() > 0)
+                })
+            }
+
             fn update_user(&self, id: i64, status: $crate::UserStatus, is_admin: bool) -> $crate::StoreFuture<'_, bool> {
                 Box::pin(async move {
                     let done = sqlx::query("UPDATE users SET status = $1, is_admin = $2 WHERE id = $3")

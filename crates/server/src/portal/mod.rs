@@ -883,6 +883,61 @@ pub async fn session_user(app: &AppState, headers: &HeaderMap) -> Option<User> {
     }
 }
 
+/// What `plenary set-password` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordSet {
+    /// The account existed; its password is replaced and it is active again.
+    Updated,
+    /// No such account: an active platform admin was created.
+    CreatedAdmin,
+}
+
+/// Sets an account's password (for an operator at the command line: a lost admin password).
+pub async fn set_password(
+    store: &dyn plenary_store::Store,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<PasswordSet> {
+    let email = email.trim().to_lowercase();
+    anyhow::ensure!(
+        plausible_email(&email) || email.ends_with("@localhost"),
+        "{email:?} is not an email address"
+    );
+    anyhow::ensure!(
+        password.chars().count() >= auth::MIN_PASSWORD,
+        "the password needs at least {} characters",
+        auth::MIN_PASSWORD
+    );
+    let pw = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    match store.user_by_email(&email).await? {
+        Some(u) => {
+            store.set_password_hash(u.id, &hash).await?;
+            if u.status != UserStatus::Active {
+                store
+                    .update_user(u.id, UserStatus::Active, u.is_admin)
+                    .await?;
+            }
+            Ok(PasswordSet::Updated)
+        }
+        None => {
+            store
+                .create_user(&NewUser {
+                    email,
+                    name: "Administrator".into(),
+                    password_hash: Some(hash),
+                    is_admin: true,
+                    status: UserStatus::Active,
+                    created_at: unix_now(),
+                })
+                .await?;
+            Ok(PasswordSet::CreatedAdmin)
+        }
+    }
+}
+
 /// The first account: a platform admin with a generated password, made on the first start
 /// of an empty database. Returns `(email, password)` to print once.
 pub async fn bootstrap_admin(app: &AppState) -> anyhow::Result<Option<(String, String)>> {
