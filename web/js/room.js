@@ -147,6 +147,8 @@ function joinError(err) {
       return tr('client-wrong-code');
     case 'too_many_attempts':
       return tr('client-too-many');
+    case 'room_full':
+      return tr('client-room-full');
     default:
       return tr('client-join-failed', { message: err.message });
   }

@@ -221,6 +221,19 @@ async fn join_room(
             .is_some_and(|u| u.id == owner),
         None => false,
     };
+    // The owner's organisations may cap the meeting's size (checked when someone joins).
+    if let Some(owner_id) = room.owner_id
+        && let Some(max) = crate::portal::limits_of(&app, owner_id)
+            .await?
+            .max_participants
+        && app.meetings.count(&id) as i64 >= max
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "room_full",
+            format!("this meeting is full: the organisation allows {max} participants"),
+        ));
+    }
     let settings = crate::rooms::RoomSettings::parse(&room.settings);
     let code = body.access_code.as_deref().filter(|c| !c.trim().is_empty());
     // Wrong codes are limited per room and address: guessing is slow, and one guesser does

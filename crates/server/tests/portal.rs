@@ -743,3 +743,137 @@ async fn an_operator_sets_a_lost_password() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn organisations_and_their_limits() {
+    let server = server_with(SignupPolicy::Open).await;
+    let (admin_email, admin_pw) = server
+        .running
+        .as_ref()
+        .unwrap()
+        .first_admin
+        .clone()
+        .unwrap();
+    let mut ada = Browser::default();
+    ada.sign_up(&server, "Ada", "ada@example.coop", "analytical-engine")
+        .await;
+    let mut admin = Browser::default();
+    admin.sign_in(&server, &admin_email, &admin_pw).await;
+
+    // Only platform admins manage organisations.
+    assert_eq!(ada.get(&server, "/admin/orgs").await.status, 403);
+    let csrf = admin.csrf(&server, "/admin/orgs").await;
+    let bad = admin
+        .post(
+            &server,
+            "/admin/orgs",
+            &[("csrf", &csrf), ("name", "x"), ("max_rooms", "0")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    let p = admin
+        .post(
+            &server,
+            "/admin/orgs",
+            &[
+                ("csrf", &csrf),
+                ("name", "social.coop"),
+                ("max_rooms", "1"),
+                ("max_participants", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    let dup = admin
+        .post(
+            &server,
+            "/admin/orgs",
+            &[("csrf", &csrf), ("name", "social.coop")],
+        )
+        .await;
+    assert_eq!(dup.status, 409);
+    let page = admin.get(&server, "/admin/orgs").await;
+    assert!(
+        page.body.contains("1 rooms per member") && page.body.contains("1 per meeting"),
+        "{}",
+        page.body
+    );
+    let at = page.body.find("<option value=\"").unwrap();
+    let rest = &page.body[at + 15..];
+    let org = rest[..rest.find('"').unwrap()].to_owned();
+    let p = admin
+        .post(
+            &server,
+            "/admin/orgs/members",
+            &[
+                ("csrf", &csrf),
+                ("org", &org),
+                ("email", "nobody@example.coop"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 422);
+    let p = admin
+        .post(
+            &server,
+            "/admin/orgs/members",
+            &[
+                ("csrf", &csrf),
+                ("org", &org),
+                ("email", "ada@example.coop"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+
+    // One room per member: the second is refused with the organisation's reason.
+    let csrf_ada = ada.csrf(&server, "/rooms").await;
+    assert_eq!(
+        ada.post(&server, "/rooms", &[("csrf", &csrf_ada), ("name", "First")])
+            .await
+            .status,
+        303
+    );
+    let p = ada
+        .post(
+            &server,
+            "/rooms",
+            &[("csrf", &csrf_ada), ("name", "Second")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("allows 1 rooms per member"), "{}", p.body);
+
+    // One participant per meeting in Ada's rooms: the second join is refused, clearly.
+    let rooms = ada.get(&server, "/rooms").await;
+    let at = rooms.body.find("data-room=\"").unwrap();
+    let room = plenary_proto::RoomId::parse(&rooms.body[at + 11..at + 11 + 12]).unwrap();
+    let first = plenary_peer::Peer::join(plenary_peer::PeerOptions {
+        http_addr: server.http.clone(),
+        room: room.clone(),
+        name: "First".into(),
+        publish: plenary_peer::Publish::NOTHING,
+        local_ip: None,
+        token: None,
+    })
+    .await
+    .unwrap();
+    let r = client()
+        .post(format!("http://{}/api/rooms/{room}/join", server.http))
+        .header("content-type", "application/json")
+        .body(r#"{"name":"Second"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let v: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(v["error"]["code"], "room_full");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("allows 1 participants")
+    );
+    first.leave().await.unwrap();
+    server.stop().await;
+}

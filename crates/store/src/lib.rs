@@ -12,7 +12,10 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use model::{ApiMeeting, NewRoom, NewUser, NewWebhook, Room, User, UserStatus, Webhook};
+pub use model::{
+    ApiMeeting, NewOrganisation, NewRoom, NewUser, NewWebhook, Organisation, Room, User,
+    UserStatus, Webhook,
+};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -100,6 +103,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Changes an account's status and admin flag; returns whether it exists.
     fn update_user(&self, id: i64, status: UserStatus, is_admin: bool) -> StoreFuture<'_, bool>;
+
+    /// Creates an organisation; [`StoreError::Conflict`] if the name is taken.
+    fn create_org<'a>(&'a self, org: &'a NewOrganisation) -> StoreFuture<'a, Organisation>;
+
+    /// Every organisation, by name.
+    fn list_orgs(&self) -> StoreFuture<'_, Vec<Organisation>>;
+
+    /// Adds (or updates) a membership.
+    fn set_org_member(&self, org_id: i64, user_id: i64, is_admin: bool) -> StoreFuture<'_, ()>;
+
+    /// The organisations a user belongs to, with whether they administer each.
+    fn orgs_of(&self, user_id: i64) -> StoreFuture<'_, Vec<(Organisation, bool)>>;
 
     /// Records a signed-in session (by the hash of its cookie secret).
     fn create_session<'a>(

@@ -77,6 +77,25 @@ pub struct NewUser {
     pub created_at: i64,
 }
 
+/// A member organisation and its limits (`None`: no limit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    pub id: i64,
+    pub name: String,
+    pub max_rooms_per_member: Option<i64>,
+    pub max_participants: Option<i64>,
+    pub created_at: i64,
+}
+
+/// What it takes to create an organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrganisation {
+    pub name: String,
+    pub max_rooms_per_member: Option<i64>,
+    pub max_participants: Option<i64>,
+    pub created_at: i64,
+}
+
 /// One session of a meeting created through the BigBlueButton-compatible API. The store keeps
 /// the session's parameters as an opaque JSON document (`doc`) that the adapter owns.
 #[derive(Debug, Clone, PartialEq, Eq)]

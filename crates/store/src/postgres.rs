@@ -28,6 +28,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "room settings",
         include_str!("../migrations/postgres/0004_room_settings.sql"),
     ),
+    (
+        5,
+        "organisations",
+        include_str!("../migrations/postgres/0005_organisations.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -309,6 +309,98 @@ macro_rules! impl_store {
                 })
             }
 
+            fn create_org<'a>(&'a self, org: &'a $crate::NewOrganisation) -> $crate::StoreFuture<'a, $crate::Organisation> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let row = sqlx::query(
+                        "INSERT INTO organisations (name, max_rooms_per_member, max_participants, created_at) \
+                         VALUES ($1, $2, $3, $4) RETURNING id",
+                    )
+                    .bind(&org.name)
+                    .bind(org.max_rooms_per_member)
+                    .bind(org.max_participants)
+                    .bind(org.created_at)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| match $crate::model::is_unique_violation(&e) {
+                        true => $crate::StoreError::Conflict(format!("organisation {}", org.name)),
+                        false => e.into(),
+                    })?;
+                    Ok($crate::Organisation {
+                        id: row.try_get(0)?,
+                        name: org.name.clone(),
+                        max_rooms_per_member: org.max_rooms_per_member,
+                        max_participants: org.max_participants,
+                        created_at: org.created_at,
+                    })
+                })
+            }
+
+            fn list_orgs(&self) -> $crate::StoreFuture<'_, Vec<$crate::Organisation>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let rows = sqlx::query(
+                        "SELECT id, name, max_rooms_per_member, max_participants, created_at FROM organisations ORDER BY name",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok($crate::Organisation {
+                                id: r.try_get(0)?,
+                                name: r.try_get(1)?,
+                                max_rooms_per_member: r.try_get(2)?,
+                                max_participants: r.try_get(3)?,
+                                created_at: r.try_get(4)?,
+                            })
+                        })
+                        .collect()
+                })
+            }
+
+            fn set_org_member(&self, org_id: i64, user_id: i64, is_admin: bool) -> $crate::StoreFuture<'_, ()> {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO org_members (org_id, user_id, is_admin) VALUES ($1, $2, $3) \
+                         ON CONFLICT (org_id, user_id) DO UPDATE SET is_admin = excluded.is_admin",
+                    )
+                    .bind(org_id)
+                    .bind(user_id)
+                    .bind(i64::from(is_admin))
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                })
+            }
+
+            fn orgs_of(&self, user_id: i64) -> $crate::StoreFuture<'_, Vec<($crate::Organisation, bool)>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let rows = sqlx::query(
+                        "SELECT o.id, o.name, o.max_rooms_per_member, o.max_participants, o.created_at, m.is_admin \
+                         FROM org_members m JOIN organisations o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.name",
+                    )
+                    .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let admin: i64 = r.try_get(5)?;
+                            Ok((
+                                $crate::Organisation {
+                                    id: r.try_get(0)?,
+                                    name: r.try_get(1)?,
+                                    max_rooms_per_member: r.try_get(2)?,
+                                    max_participants: r.try_get(3)?,
+                                    created_at: r.try_get(4)?,
+                                },
+                                admin != 0,
+                            ))
+                        })
+                        .collect()
+                })
+            }
+
             fn create_session<'a>(
                 &'a self,
                 id_hash: &'a str,

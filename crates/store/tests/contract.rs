@@ -8,7 +8,9 @@
 use std::sync::Arc;
 
 use plenary_proto::RoomId;
-use plenary_store::{ApiMeeting, NewRoom, NewUser, NewWebhook, Store, StoreError, UserStatus};
+use plenary_store::{
+    ApiMeeting, NewOrganisation, NewRoom, NewUser, NewWebhook, Store, StoreError, UserStatus,
+};
 
 async fn story(store: Arc<dyn Store>) {
     // Migrations are idempotent: a restart runs them again.
@@ -165,6 +167,50 @@ async fn accounts(store: &dyn Store) {
     assert!(store.session("hash-2", 0).await.unwrap().is_none());
     store.delete_session("hash-1").await.unwrap();
     assert!(store.session("hash-1", 0).await.unwrap().is_none());
+
+    // Organisations and memberships.
+    let coop = NewOrganisation {
+        name: "social.coop".into(),
+        max_rooms_per_member: Some(2),
+        max_participants: None,
+        created_at: 1,
+    };
+    let org = store.create_org(&coop).await.unwrap();
+    assert!(matches!(
+        store.create_org(&coop).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let other = store
+        .create_org(&NewOrganisation {
+            name: "Radical Routes".into(),
+            max_rooms_per_member: None,
+            max_participants: Some(50),
+            created_at: 2,
+        })
+        .await
+        .unwrap();
+    let names: Vec<String> = store
+        .list_orgs()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    assert_eq!(names, ["Radical Routes", "social.coop"]);
+    store.set_org_member(org.id, ada.id, false).await.unwrap();
+    store.set_org_member(org.id, ada.id, true).await.unwrap(); // an update, not a second row
+    store.set_org_member(other.id, ada.id, false).await.unwrap();
+    let mine = store.orgs_of(ada.id).await.unwrap();
+    assert_eq!(mine.len(), 2);
+    assert_eq!(
+        (
+            mine[1].0.name.as_str(),
+            mine[1].1,
+            mine[1].0.max_rooms_per_member
+        ),
+        ("social.coop", true, Some(2))
+    );
+    assert!(store.orgs_of(bo.id).await.unwrap().is_empty());
 
     // Rooms owned by an account.
     let owned = NewRoom {

@@ -57,3 +57,4 @@ client-access-code = Zugangscode
 client-code-required = Dieser Raum braucht einen Zugangscode.
 client-wrong-code = Dieser Zugangscode stimmt nicht.
 client-too-many = Zu viele Versuche. Bitte einige Minuten warten.
+client-room-full = Diese Besprechung ist voll.

@@ -57,3 +57,4 @@ client-access-code = Access code
 client-code-required = This room needs an access code.
 client-wrong-code = That access code is not right.
 client-too-many = Too many attempts. Please wait a few minutes.
+client-room-full = This meeting is full.

@@ -57,3 +57,4 @@ client-access-code = Código de acceso
 client-code-required = Esta sala necesita un código de acceso.
 client-wrong-code = Ese código de acceso no es correcto.
 client-too-many = Demasiados intentos. Espera unos minutos.
+client-room-full = Esta reunión está completa.

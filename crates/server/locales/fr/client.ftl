@@ -57,3 +57,4 @@ client-access-code = Code d’accès
 client-code-required = Cette salle demande un code d’accès.
 client-wrong-code = Ce code d’accès n’est pas le bon.
 client-too-many = Trop de tentatives. Patientez quelques minutes.
+client-room-full = Cette réunion est complète.

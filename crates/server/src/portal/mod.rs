@@ -47,7 +47,11 @@ pub struct Portal {
     pub code_attempts: auth::RateLimiter,
 }
 
-const TEMPLATES: [(&str, &str); 5] = [
+const TEMPLATES: [(&str, &str); 6] = [
+    (
+        "admin_orgs.html",
+        include_str!("../../templates/admin_orgs.html"),
+    ),
     (
         "admin_users.html",
         include_str!("../../templates/admin_users.html"),
@@ -136,6 +140,8 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{code}", get(set_lang))
         .route("/i18n/messages.json", get(client_messages))
         .route("/admin/users", get(admin_users))
+        .route("/admin/orgs", get(admin_orgs).post(create_org))
+        .route("/admin/orgs/members", axum::routing::post(add_org_member))
         .route("/admin/users/{id}", axum::routing::post(admin_user_action))
 }
 
@@ -613,6 +619,22 @@ async fn create_room(State(app): State<AppState>, headers: HeaderMap, body: Byte
         let e = ctx.t(portal(&app), "error-csrf", None);
         return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
     }
+    let limits = match limits_of(&app, user.id).await {
+        Ok(l) => l,
+        Err(e) => return unavailable(e),
+    };
+    if let Some(max) = limits.max_rooms {
+        let have = match app.store.rooms_of(user.id).await {
+            Ok(r) => r.len() as i64,
+            Err(e) => return unavailable(e),
+        };
+        if have >= max {
+            let mut a = FluentArgs::new();
+            a.set("n", max);
+            let e = ctx.t(portal(&app), "error-room-limit", Some(&a));
+            return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
+        }
+    }
     let name: String = form.get("name").trim().chars().take(100).collect();
     let name = if name.is_empty() {
         user.name.clone()
@@ -883,6 +905,172 @@ pub async fn session_user(app: &AppState, headers: &HeaderMap) -> Option<User> {
     }
 }
 
+/// The limits that apply to an account: the tightest of its organisations' (`None`: none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub max_rooms: Option<i64>,
+    pub max_participants: Option<i64>,
+}
+
+pub async fn limits_of(app: &AppState, user_id: i64) -> Result<Limits, StoreError> {
+    let tightest = |a: Option<i64>, b: Option<i64>| match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+    Ok(app
+        .store
+        .orgs_of(user_id)
+        .await?
+        .into_iter()
+        .fold(Limits::default(), |l, (o, _)| Limits {
+            max_rooms: tightest(l.max_rooms, o.max_rooms_per_member),
+            max_participants: tightest(l.max_participants, o.max_participants),
+        }))
+}
+
+async fn admin_orgs(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let ctx = match Ctx::of(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    show_orgs(&app, &ctx, StatusCode::OK, None).await
+}
+
+/// The admin's check for the organisation pages: a response when the request may not pass.
+fn admin_only(app: &AppState, ctx: &Ctx) -> Option<Response> {
+    match &ctx.user {
+        None => Some(redirect("/signin")),
+        Some(u) if !u.is_admin => Some(
+            (
+                StatusCode::FORBIDDEN,
+                ctx.t(portal(app), "error-forbidden", None),
+            )
+                .into_response(),
+        ),
+        Some(_) => None,
+    }
+}
+
+async fn show_orgs(
+    app: &AppState,
+    ctx: &Ctx,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    if let Some(r) = admin_only(app, ctx) {
+        return r;
+    }
+    let orgs = match app.store.list_orgs().await {
+        Ok(o) => o,
+        Err(e) => return unavailable(e),
+    };
+    let orgs: Vec<minijinja::Value> = orgs
+        .iter()
+        .map(|o| context! { id => o.id, name => o.name, max_rooms => o.max_rooms_per_member, max_participants => o.max_participants })
+        .collect();
+    let c = context! { orgs, error, ..ctx.base("/admin/orgs") };
+    match portal(app).render("admin_orgs.html", c) {
+        Ok(html) => ctx.page(status, html),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A limit field: empty means none; otherwise a whole number ≥ 1.
+fn limit_field(v: &str) -> Result<Option<i64>, ()> {
+    match v.trim() {
+        "" => Ok(None),
+        n => n
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(Some)
+            .ok_or(()),
+    }
+}
+
+async fn create_org(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let ctx = match Ctx::of(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if let Some(r) = admin_only(&app, &ctx) {
+        return r;
+    }
+    let p = portal(&app);
+    let form = Form::parse(&body);
+    let fail = |status, key: &str| {
+        let e = ctx.t(p, key, None);
+        show_orgs(&app, &ctx, status, Some(e))
+    };
+    if !ctx.csrf_ok(&form) {
+        return fail(StatusCode::FORBIDDEN, "error-csrf").await;
+    }
+    let name: String = form.get("name").trim().chars().take(100).collect();
+    if name.is_empty() {
+        return fail(StatusCode::UNPROCESSABLE_ENTITY, "error-org-name").await;
+    }
+    let (Ok(max_rooms), Ok(max_participants)) = (
+        limit_field(form.get("max_rooms")),
+        limit_field(form.get("max_participants")),
+    ) else {
+        return fail(StatusCode::UNPROCESSABLE_ENTITY, "error-limit-number").await;
+    };
+    let new = plenary_store::NewOrganisation {
+        name,
+        max_rooms_per_member: max_rooms,
+        max_participants,
+        created_at: unix_now(),
+    };
+    match app.store.create_org(&new).await {
+        Ok(_) => redirect("/admin/orgs"),
+        Err(StoreError::Conflict(_)) => fail(StatusCode::CONFLICT, "error-org-taken").await,
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn add_org_member(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let ctx = match Ctx::of(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if let Some(r) = admin_only(&app, &ctx) {
+        return r;
+    }
+    let p = portal(&app);
+    let form = Form::parse(&body);
+    if !ctx.csrf_ok(&form) {
+        let e = ctx.t(p, "error-csrf", None);
+        return show_orgs(&app, &ctx, StatusCode::FORBIDDEN, Some(e)).await;
+    }
+    let Ok(org) = form.get("org").parse::<i64>() else {
+        return (StatusCode::BAD_REQUEST, "Unknown organisation.").into_response();
+    };
+    let user = match app
+        .store
+        .user_by_email(&form.get("email").trim().to_lowercase())
+        .await
+    {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            let e = ctx.t(p, "error-no-such-user", None);
+            return show_orgs(&app, &ctx, StatusCode::UNPROCESSABLE_ENTITY, Some(e)).await;
+        }
+        Err(e) => return unavailable(e),
+    };
+    match app
+        .store
+        .set_org_member(org, user.id, form.get("org_admin") == "on")
+        .await
+    {
+        Ok(()) => redirect("/admin/orgs"),
+        // A foreign-key failure: the organisation does not exist.
+        Err(StoreError::Database(_)) => {
+            (StatusCode::BAD_REQUEST, "Unknown organisation.").into_response()
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
 /// What `plenary set-password` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordSet {
@@ -1021,6 +1209,17 @@ mod tests {
                 (
                     "admin_users.html",
                     context! { q => "", users => Vec::<minijinja::Value>::new(), ..base.clone() },
+                ),
+                (
+                    "admin_orgs.html",
+                    context! { error => "e", orgs => vec![
+                        context! { id => 1, name => "social.coop", max_rooms => 2, max_participants => 50 },
+                        context! { id => 2, name => "Radical Routes", max_rooms => (), max_participants => () },
+                    ], ..base.clone() },
+                ),
+                (
+                    "admin_orgs.html",
+                    context! { orgs => Vec::<minijinja::Value>::new(), ..base.clone() },
                 ),
             ];
             for (name, ctx) in pages {
