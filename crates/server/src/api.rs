@@ -1,8 +1,6 @@
 //! The native HTTP API under `/api`: rooms and join tokens. JSON in, JSON out; every error
 //! is `{"error": {"code": "...", "message": "..."}}` with a fitting status.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -76,12 +74,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 fn parse_room_id(raw: &str) -> Result<RoomId, ApiError> {
     RoomId::parse(raw).map_err(|e| ApiError::not_found(format!("no such room: {e}")))
 }
@@ -146,7 +138,7 @@ async fn create_room(
         let new = NewRoom {
             id: RoomId::random(),
             name: name.clone(),
-            created_at: unix_now() as i64,
+            created_at: crate::clock::unix_secs(),
             owner_id: None,
         };
         match app.store.create_room(&new).await {
@@ -213,7 +205,7 @@ async fn join_room(
         .get_room(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such room"))?;
-    let exp = unix_now() + JOIN_TOKEN_SECS;
+    let exp = crate::clock::unix_secs() as u64 + JOIN_TOKEN_SECS;
     // The room's owner, signed in, moderates; codes and the waiting room as the owner set them.
     let owner = match room.owner_id {
         Some(owner) => crate::portal::session_user(&app, &headers)

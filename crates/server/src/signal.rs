@@ -2,7 +2,7 @@
 //! forwarding server messages (from the meeting and from the media engine), and cleaning up
 //! whatever way the connection ends. Protocol: `docs/protocol.md`, types: `plenary-proto`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -280,9 +280,7 @@ impl Connection {
             );
             return self.fatal(sink, ErrorCode::UnsupportedVersion, &m).await;
         }
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = crate::clock::unix_secs() as u64;
         let claims = match verify_join_token(&self.app.secret, &token, now) {
             Ok(c) => c,
             Err(e) => {

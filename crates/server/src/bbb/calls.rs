@@ -13,7 +13,7 @@ use rand::Rng as _;
 use super::hooks::{CreateError, HookEvent};
 use super::meeting::{GuestPolicy, Session, internal_id};
 use super::params::{Invalid, Params};
-use super::registry::{Created, end_session, now_ms};
+use super::registry::{Created, end_session};
 use super::xml::Xml;
 use super::{Bbb, Request, modules};
 use crate::AppState;
@@ -215,7 +215,7 @@ async fn create(bbb: &Arc<Bbb>, req: &Request) -> Answer {
     };
     let given_attendee = p.get("attendeePW");
     let given_moderator = p.get("moderatorPW");
-    let now = now_ms();
+    let now = crate::clock::unix_millis();
     let dial_number = p
         .get("dialNumber")
         .unwrap_or_else(|| DEFAULT_DIAL_NUMBER.into());
@@ -493,10 +493,7 @@ async fn join_inner(
             .await
             .map_err(|e| fail(Failure::store(e)))?;
     }
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-        + JOIN_TOKEN_SECS;
+    let exp = crate::clock::unix_secs() as u64 + JOIN_TOKEN_SECS;
     let mut claims = JoinClaims::new(s.room.clone(), Some(full_name), role, exp);
     claims.user_id = Some(user_id.clone());
     claims.start_muted = s.mute_on_start;
@@ -794,7 +791,7 @@ async fn hooks_create(bbb: &Arc<Bbb>, req: &Request) -> Answer {
             .map(|e| e.to_ascii_lowercase())
             .collect(),
         raw,
-        created_ms: now_ms(),
+        created_ms: crate::clock::unix_millis(),
     };
     let mut x = Xml::success();
     match bbb.hooks.create(hook).await {

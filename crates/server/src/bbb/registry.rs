@@ -15,6 +15,7 @@ use super::calls::Failure;
 use super::hooks::HookEvent;
 use super::meeting::{EndReason, Session};
 use crate::AppState;
+use crate::clock::unix_millis;
 use crate::meetings::RoomEvent;
 
 /// How long an ended session stays known, so joins get `meetingForciblyEnded` instead of
@@ -218,12 +219,6 @@ impl Registry {
     }
 }
 
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// Ends a live session: the room's meeting ends for everyone in it, the room is removed,
 /// `meta_endCallbackUrl` is called and `meeting-ended` delivered. Returns whether it was live.
 pub async fn end_session(
@@ -232,7 +227,11 @@ pub async fn end_session(
     meeting_id: &str,
     reason: EndReason,
 ) -> bool {
-    let Some(s) = bbb.registry.mark_ended(meeting_id, reason, now_ms()).await else {
+    let Some(s) = bbb
+        .registry
+        .mark_ended(meeting_id, reason, unix_millis())
+        .await
+    else {
         return false;
     };
     let why = match reason {
@@ -274,7 +273,7 @@ pub fn spawn_lifecycle(app: AppState, bbb: Arc<Bbb>) {
         let mut tick = tokio::time::interval(TICK);
         loop {
             tick.tick().await;
-            let now = now_ms();
+            let now = unix_millis();
             for s in bbb.registry.all_live().await {
                 if let Some(reason) = s.due_to_end(now, app.meetings.count(&s.room)) {
                     end_session(&app, &bbb, &s.meeting_id, reason).await;
@@ -293,7 +292,7 @@ async fn on_room_event(app: &AppState, bbb: &Arc<Bbb>, e: RoomEvent) {
     let Some(meeting_id) = bbb.registry.meeting_of_room(room).await else {
         return; // not an API meeting
     };
-    let now = now_ms();
+    let now = unix_millis();
     // Who is here now decides whether the "no moderator" clock runs.
     let people = app.meetings.participants(room);
     let moderator_here = people

@@ -21,6 +21,7 @@ use plenary_proto::RoomId;
 use plenary_store::{NewRoom, NewUser, StoreError, User, UserStatus};
 
 use crate::AppState;
+use crate::clock::unix_secs;
 use auth::{CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE};
 pub use i18n::I18n;
 
@@ -174,7 +175,7 @@ impl Ctx {
         if let Some(secret) = auth::cookie(headers, SESSION_COOKIE) {
             match app
                 .store
-                .session(&auth::session_hash(secret), unix_now())
+                .session(&auth::session_hash(secret), unix_secs())
                 .await
             {
                 Ok(Some((u, c))) if u.status == UserStatus::Active => {
@@ -267,12 +268,6 @@ fn redirect(to: &str) -> Response {
         r.headers_mut().insert(header::LOCATION, v);
     }
     r
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// A submitted `application/x-www-form-urlencoded` body.
@@ -381,7 +376,7 @@ async fn signin(State(app): State<AppState>, headers: HeaderMap, body: Bytes) ->
 /// no session fixation) and a redirect.
 async fn start_session(app: &AppState, ctx: &Ctx, user: &User, to: &str) -> Response {
     let secret = auth::random_token();
-    let expires = unix_now() + auth::SESSION_DAYS * 86_400;
+    let expires = unix_secs() + auth::SESSION_DAYS * 86_400;
     if let Err(e) = app
         .store
         .create_session(
@@ -492,7 +487,7 @@ async fn signup(State(app): State<AppState>, headers: HeaderMap, body: Bytes) ->
         password_hash: Some(hash),
         is_admin: false,
         status,
-        created_at: unix_now(),
+        created_at: unix_secs(),
     };
     let user = match app.store.create_user(&new).await {
         Ok(u) => u,
@@ -645,7 +640,7 @@ async fn create_room(State(app): State<AppState>, headers: HeaderMap, body: Byte
         let new = NewRoom {
             id: RoomId::random(),
             name: name.clone(),
-            created_at: unix_now(),
+            created_at: unix_secs(),
             owner_id: Some(user.id),
         };
         match app.store.create_room(&new).await {
@@ -897,7 +892,7 @@ pub async fn session_user(app: &AppState, headers: &HeaderMap) -> Option<User> {
     let secret = auth::cookie(headers, SESSION_COOKIE)?;
     match app
         .store
-        .session(&auth::session_hash(secret), unix_now())
+        .session(&auth::session_hash(secret), unix_secs())
         .await
     {
         Ok(Some((u, _))) if u.status == UserStatus::Active => Some(u),
@@ -1019,7 +1014,7 @@ async fn create_org(State(app): State<AppState>, headers: HeaderMap, body: Bytes
         name,
         max_rooms_per_member: max_rooms,
         max_participants,
-        created_at: unix_now(),
+        created_at: unix_secs(),
     };
     match app.store.create_org(&new).await {
         Ok(_) => redirect("/admin/orgs"),
@@ -1118,7 +1113,7 @@ pub async fn set_password(
                     password_hash: Some(hash),
                     is_admin: true,
                     status: UserStatus::Active,
-                    created_at: unix_now(),
+                    created_at: unix_secs(),
                 })
                 .await?;
             Ok(PasswordSet::CreatedAdmin)
@@ -1146,7 +1141,7 @@ pub async fn bootstrap_admin(app: &AppState) -> anyhow::Result<Option<(String, S
             password_hash: Some(hash),
             is_admin: true,
             status: UserStatus::Active,
-            created_at: unix_now(),
+            created_at: unix_secs(),
         })
         .await;
     match created {
