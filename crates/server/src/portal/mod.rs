@@ -157,6 +157,17 @@ struct Ctx {
     secure: bool,
 }
 
+impl axum::extract::FromRequestParts<AppState> for Ctx {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &AppState,
+    ) -> Result<Self, Response> {
+        Self::of(app, &parts.headers).await
+    }
+}
+
 impl Ctx {
     async fn of(app: &AppState, headers: &HeaderMap) -> Result<Self, Response> {
         let lang = i18n::negotiate(
@@ -170,22 +181,11 @@ impl Ctx {
             .public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"));
-        let mut user = None;
-        let mut csrf = None;
-        if let Some(secret) = auth::cookie(headers, SESSION_COOKIE) {
-            match app
-                .store
-                .session(&auth::session_hash(secret), unix_secs())
-                .await
-            {
-                Ok(Some((u, c))) if u.status == UserStatus::Active => {
-                    user = Some(u);
-                    csrf = Some(c);
-                }
-                Ok(_) => {}
-                Err(e) => return Err(unavailable(e)),
-            }
-        }
+        let (user, csrf) = match session_of(app, headers).await {
+            Ok(Some((u, c))) => (Some(u), Some(c)),
+            Ok(None) => (None, None),
+            Err(e) => return Err(unavailable(e)),
+        };
         let (csrf, new_csrf_cookie) = match csrf {
             Some(c) => (c, false),
             None => match auth::cookie(headers, CSRF_COOKIE) {
@@ -217,6 +217,20 @@ impl Ctx {
             user => self.user.as_ref().map(|u| context! { name => u.name, email => u.email, is_admin => u.is_admin }),
             csrf => self.csrf,
             path,
+        }
+    }
+
+    /// Renders `template` with `c` as a page with `status`.
+    fn show(
+        &self,
+        app: &AppState,
+        template: &str,
+        status: StatusCode,
+        c: minijinja::Value,
+    ) -> Response {
+        match app.portal.render(template, c) {
+            Ok(html) => self.page(status, html),
+            Err(e) => e.into_response(),
         }
     }
 
@@ -286,15 +300,7 @@ impl Form {
     }
 }
 
-fn portal(app: &AppState) -> &Portal {
-    &app.portal
-}
-
-async fn signin_page(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn signin_page(State(app): State<AppState>, ctx: Ctx) -> Response {
     if ctx.user.is_some() {
         return redirect("/rooms");
     }
@@ -311,18 +317,11 @@ fn show_signin(
 ) -> Response {
     let mut c = ctx.base("/signin");
     c = context! { email, error, notice, ..c };
-    match portal(app).render("signin.html", c) {
-        Ok(html) => ctx.page(status, html),
-        Err(e) => e.into_response(),
-    }
+    ctx.show(app, "signin.html", status, c)
 }
 
-async fn signin(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let p = portal(&app);
+async fn signin(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Response {
+    let p = &app.portal;
     let form = Form::parse(&body);
     let email = form.get("email").trim().to_lowercase();
     if !ctx.csrf_ok(&form) {
@@ -403,11 +402,7 @@ async fn start_session(app: &AppState, ctx: &Ctx, user: &User, to: &str) -> Resp
     r
 }
 
-async fn signup_page(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn signup_page(State(app): State<AppState>, ctx: Ctx) -> Response {
     show_signup(&app, &ctx, StatusCode::OK, "", "", None)
 }
 
@@ -419,25 +414,18 @@ fn show_signup(
     email: &str,
     error: Option<String>,
 ) -> Response {
-    let p = portal(app);
+    let p = &app.portal;
     let error = error.or_else(|| {
         (app.settings.signup == SignupPolicy::Invite)
             .then(|| ctx.t(p, "error-sign-up-closed", None))
     });
     let mut c = ctx.base("/signup");
     c = context! { name, email, error, min_password => auth::MIN_PASSWORD, ..c };
-    match p.render("signup.html", c) {
-        Ok(html) => ctx.page(status, html),
-        Err(e) => e.into_response(),
-    }
+    ctx.show(app, "signup.html", status, c)
 }
 
-async fn signup(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let p = portal(&app);
+async fn signup(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Response {
+    let p = &app.portal;
     let form = Form::parse(&body);
     let name = form.get("name").trim().to_owned();
     let email = form.get("email").trim().to_lowercase();
@@ -518,16 +506,17 @@ fn plausible_email(e: &str) -> bool {
         })
 }
 
-async fn signout(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn signout(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ctx: Ctx,
+    body: Bytes,
+) -> Response {
     let form = Form::parse(&body);
     if ctx.user.is_some() && !ctx.csrf_ok(&form) {
         return (
             StatusCode::FORBIDDEN,
-            ctx.t(portal(&app), "error-csrf", None),
+            ctx.t(&app.portal, "error-csrf", None),
         )
             .into_response();
     }
@@ -541,11 +530,7 @@ async fn signout(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
     r
 }
 
-async fn rooms_page(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn rooms_page(State(app): State<AppState>, headers: HeaderMap, ctx: Ctx) -> Response {
     show_rooms(&app, &ctx, &headers, StatusCode::OK, None).await
 }
 
@@ -595,23 +580,21 @@ async fn show_rooms_with(
     };
     let mut c = ctx.base("/rooms");
     c = context! { rooms, base, error, notice, ..c };
-    match portal(app).render("rooms.html", c) {
-        Ok(html) => ctx.page(status, html),
-        Err(e) => e.into_response(),
-    }
+    ctx.show(app, "rooms.html", status, c)
 }
 
-async fn create_room(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn create_room(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ctx: Ctx,
+    body: Bytes,
+) -> Response {
     let Some(user) = &ctx.user else {
         return redirect("/signin");
     };
     let form = Form::parse(&body);
     if !ctx.csrf_ok(&form) {
-        let e = ctx.t(portal(&app), "error-csrf", None);
+        let e = ctx.t(&app.portal, "error-csrf", None);
         return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
     }
     let limits = match limits_of(&app, user.id).await {
@@ -626,7 +609,7 @@ async fn create_room(State(app): State<AppState>, headers: HeaderMap, body: Byte
         if have >= max {
             let mut a = FluentArgs::new();
             a.set("n", max);
-            let e = ctx.t(portal(&app), "error-room-limit", Some(&a));
+            let e = ctx.t(&app.portal, "error-room-limit", Some(&a));
             return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
         }
     }
@@ -665,7 +648,7 @@ async fn client_messages(State(app): State<AppState>, headers: HeaderMap) -> Res
             .and_then(|v| v.to_str().ok()),
     );
     let body =
-        serde_json::json!({ "lang": lang, "messages": portal(&app).i18n.client_messages(lang) });
+        serde_json::json!({ "lang": lang, "messages": &app.portal.i18n.client_messages(lang) });
     let mut r = axum::Json(body).into_response();
     let h = r.headers_mut();
     h.insert(
@@ -680,17 +663,14 @@ async fn client_messages(State(app): State<AppState>, headers: HeaderMap) -> Res
 async fn room_settings(
     State(app): State<AppState>,
     headers: HeaderMap,
+    ctx: Ctx,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let Some(user) = ctx.user.clone() else {
         return redirect("/signin");
     };
-    let p = portal(&app);
+    let p = &app.portal;
     let form = Form::parse(&body);
     if !ctx.csrf_ok(&form) {
         let e = ctx.t(p, "error-csrf", None);
@@ -746,15 +726,7 @@ struct Search {
     q: Option<String>,
 }
 
-async fn admin_users(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<Search>,
-) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn admin_users(State(app): State<AppState>, ctx: Ctx, Query(q): Query<Search>) -> Response {
     show_admin_users(
         &app,
         &ctx,
@@ -778,7 +750,7 @@ async fn show_admin_users(
     if !me.is_admin {
         return (
             StatusCode::FORBIDDEN,
-            ctx.t(portal(app), "error-forbidden", None),
+            ctx.t(&app.portal, "error-forbidden", None),
         )
             .into_response();
     }
@@ -791,23 +763,16 @@ async fn show_admin_users(
         .map(|u| context! { id => u.id, name => u.name, email => u.email, status => u.status.as_str(), is_admin => u.is_admin })
         .collect();
     let c = context! { users, q, error, ..ctx.base("/admin/users") };
-    match portal(app).render("admin_users.html", c) {
-        Ok(html) => ctx.page(status, html),
-        Err(e) => e.into_response(),
-    }
+    ctx.show(app, "admin_users.html", status, c)
 }
 
 /// Approve, disable, enable, make or remove admin. An admin cannot lock themselves out.
 async fn admin_user_action(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    ctx: Ctx,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let form = Form::parse(&body);
     let q = form.get("q").to_owned();
     let Some(me) = ctx.user.clone() else {
@@ -816,12 +781,12 @@ async fn admin_user_action(
     if !me.is_admin {
         return (
             StatusCode::FORBIDDEN,
-            ctx.t(portal(&app), "error-forbidden", None),
+            ctx.t(&app.portal, "error-forbidden", None),
         )
             .into_response();
     }
     if !ctx.csrf_ok(&form) {
-        let e = ctx.t(portal(&app), "error-csrf", None);
+        let e = ctx.t(&app.portal, "error-csrf", None);
         return show_admin_users(&app, &ctx, StatusCode::FORBIDDEN, &q, Some(e)).await;
     }
     let target = match app.store.user_by_id(id).await {
@@ -837,7 +802,7 @@ async fn admin_user_action(
         _ => return (StatusCode::BAD_REQUEST, "Unknown action.").into_response(),
     };
     if target.id == me.id && (status != UserStatus::Active || !is_admin) {
-        let e = ctx.t(portal(&app), "error-self", None);
+        let e = ctx.t(&app.portal, "error-self", None);
         return show_admin_users(&app, &ctx, StatusCode::CONFLICT, &q, Some(e)).await;
     }
     if let Err(e) = app.store.update_user(id, status, is_admin).await {
@@ -887,17 +852,29 @@ async fn set_lang(
     r
 }
 
-/// The signed-in account of a request, if any (for the JSON API's join).
-pub async fn session_user(app: &AppState, headers: &HeaderMap) -> Option<User> {
-    let secret = auth::cookie(headers, SESSION_COOKIE)?;
-    match app
+/// The active account a request's session cookie signs in, with the session's CSRF token.
+async fn session_of(
+    app: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(User, String)>, StoreError> {
+    let Some(secret) = auth::cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(app
         .store
         .session(&auth::session_hash(secret), unix_secs())
+        .await?
+        .filter(|(u, _)| u.status == UserStatus::Active))
+}
+
+/// The signed-in account of a request, if any (for the JSON API's join); a database error
+/// counts as signed out.
+pub async fn session_user(app: &AppState, headers: &HeaderMap) -> Option<User> {
+    session_of(app, headers)
         .await
-    {
-        Ok(Some((u, _))) if u.status == UserStatus::Active => Some(u),
-        _ => None,
-    }
+        .ok()
+        .flatten()
+        .map(|(u, _)| u)
 }
 
 /// The limits that apply to an account: the tightest of its organisations' (`None`: none).
@@ -923,11 +900,7 @@ pub async fn limits_of(app: &AppState, user_id: i64) -> Result<Limits, StoreErro
         }))
 }
 
-async fn admin_orgs(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn admin_orgs(State(app): State<AppState>, ctx: Ctx) -> Response {
     show_orgs(&app, &ctx, StatusCode::OK, None).await
 }
 
@@ -938,7 +911,7 @@ fn admin_only(app: &AppState, ctx: &Ctx) -> Option<Response> {
         Some(u) if !u.is_admin => Some(
             (
                 StatusCode::FORBIDDEN,
-                ctx.t(portal(app), "error-forbidden", None),
+                ctx.t(&app.portal, "error-forbidden", None),
             )
                 .into_response(),
         ),
@@ -964,10 +937,7 @@ async fn show_orgs(
         .map(|o| context! { id => o.id, name => o.name, max_rooms => o.max_rooms_per_member, max_participants => o.max_participants })
         .collect();
     let c = context! { orgs, error, ..ctx.base("/admin/orgs") };
-    match portal(app).render("admin_orgs.html", c) {
-        Ok(html) => ctx.page(status, html),
-        Err(e) => e.into_response(),
-    }
+    ctx.show(app, "admin_orgs.html", status, c)
 }
 
 /// A limit field: empty means none; otherwise a whole number ≥ 1.
@@ -983,15 +953,11 @@ fn limit_field(v: &str) -> Result<Option<i64>, ()> {
     }
 }
 
-async fn create_org(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn create_org(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Response {
     if let Some(r) = admin_only(&app, &ctx) {
         return r;
     }
-    let p = portal(&app);
+    let p = &app.portal;
     let form = Form::parse(&body);
     let fail = |status, key: &str| {
         let e = ctx.t(p, key, None);
@@ -1023,15 +989,11 @@ async fn create_org(State(app): State<AppState>, headers: HeaderMap, body: Bytes
     }
 }
 
-async fn add_org_member(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn add_org_member(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Response {
     if let Some(r) = admin_only(&app, &ctx) {
         return r;
     }
-    let p = portal(&app);
+    let p = &app.portal;
     let form = Form::parse(&body);
     if !ctx.csrf_ok(&form) {
         let e = ctx.t(p, "error-csrf", None);
