@@ -2,7 +2,7 @@
 //! files live in `crates/server/locales/<lang>/` and are built into the binary. The language
 //! comes from the `lang` cookie (the person's choice), else `Accept-Language`, else English.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource};
@@ -50,6 +50,8 @@ const CLIENT_VARIABLES: [&str; 3] = ["message", "reason", "n"];
 pub struct I18n {
     bundles: HashMap<&'static str, FluentBundle<FluentResource>>,
     ids: HashMap<&'static str, BTreeSet<String>>,
+    /// The meeting client's messages per language, formatted once at load.
+    client: HashMap<&'static str, BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for I18n {
@@ -92,7 +94,16 @@ impl I18n {
             bundles.insert(lang, bundle);
             ids.insert(lang, set);
         }
-        Ok(Self { bundles, ids })
+        let mut i18n = Self {
+            bundles,
+            ids,
+            client: HashMap::new(),
+        };
+        for lang in LANGS {
+            let messages = i18n.format_client(lang);
+            i18n.client.insert(lang, messages);
+        }
+        Ok(i18n)
     }
 
     /// The message ids of a language.
@@ -122,8 +133,14 @@ impl I18n {
         Ok(text.into_owned())
     }
 
-    /// The meeting client's messages in `lang`, variables left as `{name}` placeholders.
-    pub fn client_messages(&self, lang: &str) -> std::collections::BTreeMap<String, String> {
+    /// The meeting client's messages in `lang` (empty for a language we do not have),
+    /// variables left as `{name}` placeholders.
+    pub fn client_messages(&self, lang: &str) -> &BTreeMap<String, String> {
+        static NONE: BTreeMap<String, String> = BTreeMap::new();
+        self.client.get(lang).unwrap_or(&NONE)
+    }
+
+    fn format_client(&self, lang: &str) -> BTreeMap<String, String> {
         let mut args = FluentArgs::new();
         for v in CLIENT_VARIABLES {
             args.set(v, format!("{{{v}}}"));
