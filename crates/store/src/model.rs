@@ -176,7 +176,7 @@ pub(crate) fn room_from_row(
     })
 }
 
-pub(crate) fn user_from_row(r: &impl UserRow) -> Result<User, crate::StoreError> {
+pub(crate) fn user_from_row(r: &impl Columns) -> Result<User, crate::StoreError> {
     Ok(User {
         id: r.int(0)?,
         email: r.text(1)?,
@@ -188,16 +188,29 @@ pub(crate) fn user_from_row(r: &impl UserRow) -> Result<User, crate::StoreError>
     })
 }
 
+/// An organisation from columns `id, name, max_rooms_per_member, max_participants,
+/// created_at` (in that order, from the first).
+pub(crate) fn org_from_row(r: &impl Columns) -> Result<Organisation, crate::StoreError> {
+    Ok(Organisation {
+        id: r.int(0)?,
+        name: r.text(1)?,
+        max_rooms_per_member: r.opt_int(2)?,
+        max_participants: r.opt_int(3)?,
+        created_at: r.int(4)?,
+    })
+}
+
 /// Column access shared by both backends' rows.
-pub(crate) trait UserRow {
+pub(crate) trait Columns {
     fn int(&self, i: usize) -> Result<i64, crate::StoreError>;
     fn text(&self, i: usize) -> Result<String, crate::StoreError>;
     fn opt_text(&self, i: usize) -> Result<Option<String>, crate::StoreError>;
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, crate::StoreError>;
 }
 
-macro_rules! impl_user_row {
+macro_rules! impl_columns {
     ($row:ty) => {
-        impl UserRow for $row {
+        impl Columns for $row {
             fn int(&self, i: usize) -> Result<i64, crate::StoreError> {
                 Ok(sqlx::Row::try_get(self, i)?)
             }
@@ -207,11 +220,14 @@ macro_rules! impl_user_row {
             fn opt_text(&self, i: usize) -> Result<Option<String>, crate::StoreError> {
                 Ok(sqlx::Row::try_get(self, i)?)
             }
+            fn opt_int(&self, i: usize) -> Result<Option<i64>, crate::StoreError> {
+                Ok(sqlx::Row::try_get(self, i)?)
+            }
         }
     };
 }
-impl_user_row!(sqlx::sqlite::SqliteRow);
-impl_user_row!(sqlx::postgres::PgRow);
+impl_columns!(sqlx::sqlite::SqliteRow);
+impl_columns!(sqlx::postgres::PgRow);
 
 /// Whether a database error is a unique-key violation (the same on both backends).
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {

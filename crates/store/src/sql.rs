@@ -338,23 +338,12 @@ macro_rules! impl_store {
 
             fn list_orgs(&self) -> $crate::StoreFuture<'_, Vec<$crate::Organisation>> {
                 Box::pin(async move {
-                    use sqlx::Row as _;
                     let rows = sqlx::query(
                         "SELECT id, name, max_rooms_per_member, max_participants, created_at FROM organisations ORDER BY name",
                     )
                     .fetch_all(&self.pool)
                     .await?;
-                    rows.iter()
-                        .map(|r| {
-                            Ok($crate::Organisation {
-                                id: r.try_get(0)?,
-                                name: r.try_get(1)?,
-                                max_rooms_per_member: r.try_get(2)?,
-                                max_participants: r.try_get(3)?,
-                                created_at: r.try_get(4)?,
-                            })
-                        })
-                        .collect()
+                    rows.iter().map($crate::model::org_from_row).collect()
                 })
             }
 
@@ -386,16 +375,7 @@ macro_rules! impl_store {
                     rows.iter()
                         .map(|r| {
                             let admin: i64 = r.try_get(5)?;
-                            Ok((
-                                $crate::Organisation {
-                                    id: r.try_get(0)?,
-                                    name: r.try_get(1)?,
-                                    max_rooms_per_member: r.try_get(2)?,
-                                    max_participants: r.try_get(3)?,
-                                    created_at: r.try_get(4)?,
-                                },
-                                admin != 0,
-                            ))
+                            Ok(($crate::model::org_from_row(r)?, admin != 0))
                         })
                         .collect()
                 })

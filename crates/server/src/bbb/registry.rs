@@ -293,12 +293,12 @@ async fn on_room_event(app: &AppState, bbb: &Arc<Bbb>, e: RoomEvent) {
         return; // not an API meeting
     };
     let now = unix_millis();
-    // Who is here now decides whether the "no moderator" clock runs.
-    let people = app.meetings.participants(room);
-    let moderator_here = people
-        .iter()
-        .any(|p| p.role == plenary_proto::Role::Moderator);
+    // Who is here after a join or leave decides whether the "no moderator" clock runs.
     let no_moderator_since = |s: &mut Session| {
+        let people = app.meetings.participants(room);
+        let moderator_here = people
+            .iter()
+            .any(|p| p.role == plenary_proto::Role::Moderator);
         if moderator_here || people.is_empty() {
             s.no_moderator_since_ms = None;
         } else {
@@ -328,7 +328,8 @@ async fn on_room_event(app: &AppState, bbb: &Arc<Bbb>, e: RoomEvent) {
                 })
                 .await
         }
-        _ => bbb.registry.update(&meeting_id, |_| {}).await,
+        // Media changes only become webhook events.
+        RoomEvent::MediaState { .. } => Ok(bbb.registry.live(&meeting_id).await),
     };
     let session = match result {
         Ok(Some(s)) => s,
