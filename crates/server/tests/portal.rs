@@ -88,12 +88,7 @@ impl Browser {
     /// The CSRF token of the form on `path`.
     async fn csrf(&mut self, server: &TestServer, path: &str) -> String {
         let page = self.get(server, path).await;
-        let at = page
-            .body
-            .find("name=\"csrf\" value=\"")
-            .unwrap_or_else(|| panic!("no csrf on {path}: {}", page.body));
-        let rest = &page.body[at + 19..];
-        rest[..rest.find('"').unwrap()].to_owned()
+        value_after(&page.body, "name=\"csrf\" value=\"")
     }
 
     async fn sign_up(
@@ -135,6 +130,63 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The admin account the server made on its first start: (email, password).
+fn first_admin(server: &TestServer) -> (String, String) {
+    server
+        .running
+        .as_ref()
+        .unwrap()
+        .first_admin
+        .clone()
+        .unwrap()
+}
+
+/// The text following the first `marker` in `body`, up to the next `"`.
+fn value_after(body: &str, marker: &str) -> String {
+    let at = body
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in {body}"));
+    let rest = &body[at + marker.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// The claims a join token carries (its part before the signature).
+fn token_claims(token: &str) -> serde_json::Value {
+    let body = token.split('.').next().unwrap();
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(body)
+        .unwrap();
+    serde_json::from_slice(&json).unwrap()
+}
+
+/// `POST /api/rooms/{room}/join` as `b` (its cookies), named `name`, with an access code if
+/// given: the status and the JSON answer.
+async fn api_join(
+    server: &TestServer,
+    room: &str,
+    b: &Browser,
+    name: &str,
+    code: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut body = serde_json::json!({ "name": name });
+    if let Some(c) = code {
+        body["access_code"] = c.into();
+    }
+    let r = client()
+        .post(format!("http://{}/api/rooms/{room}/join", server.http))
+        .header("content-type", "application/json")
+        .header("cookie", b.header())
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (
+        status,
+        serde_json::from_str(&r.text().await.unwrap()).unwrap(),
+    )
+}
+
 async fn server_with(policy: SignupPolicy) -> TestServer {
     TestServer::start_with(|s| s.signup = policy).await
 }
@@ -142,13 +194,7 @@ async fn server_with(policy: SignupPolicy) -> TestServer {
 #[tokio::test]
 async fn the_first_start_makes_an_admin_whose_password_works() {
     let server = TestServer::start().await;
-    let (email, password) = server
-        .running
-        .as_ref()
-        .unwrap()
-        .first_admin
-        .clone()
-        .unwrap();
+    let (email, password) = first_admin(&server);
     assert_eq!(email, "admin@localhost");
     let mut b = Browser::default();
     let p = b.sign_in(&server, &email, &password).await;
@@ -194,37 +240,17 @@ async fn open_sign_up_rooms_and_the_owner_moderates() {
         "names are escaped: {}",
         rooms.body
     );
-    let at = rooms.body.find("data-room=\"").unwrap();
-    let room = &rooms.body[at + 11..at + 11 + 12];
+    let room = value_after(&rooms.body, "data-room=\"");
 
     // The owner, signed in, joins as moderator; anyone else with the link as participant.
-    let role = |token: &str| {
-        let body = token.split('.').next().unwrap();
-        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(body)
-            .unwrap();
-        serde_json::from_slice::<serde_json::Value>(&json).unwrap()["role"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let join = |b: &Browser| {
-        let req = client()
-            .post(format!("http://{}/api/rooms/{room}/join", server.http))
-            .header("content-type", "application/json")
-            .header("cookie", b.header())
-            .body(r#"{"name":"X"}"#);
-        async move {
-            let text = req.send().await.unwrap().text().await.unwrap();
-            serde_json::from_str::<serde_json::Value>(&text).unwrap()
-        }
-    };
+    let role = |v: serde_json::Value| token_claims(v["token"].as_str().unwrap())["role"].clone();
     assert_eq!(
-        role(join(&ada).await["token"].as_str().unwrap()),
+        role(api_join(&server, &room, &ada, "X", None).await.1),
         "moderator"
     );
+    let anyone = Browser::default();
     assert_eq!(
-        role(join(&Browser::default()).await["token"].as_str().unwrap()),
+        role(api_join(&server, &room, &anyone, "X", None).await.1),
         "participant"
     );
 
@@ -460,13 +486,7 @@ async fn every_page_in_four_languages() {
 #[tokio::test]
 async fn an_admin_approves_disables_and_promotes() {
     let server = server_with(SignupPolicy::Approval).await;
-    let (admin_email, admin_pw) = server
-        .running
-        .as_ref()
-        .unwrap()
-        .first_admin
-        .clone()
-        .unwrap();
+    let (admin_email, admin_pw) = first_admin(&server);
     let mut bo = Browser::default();
     bo.sign_up(&server, "Bo", "bo@example.coop", "long-enough-pw")
         .await;
@@ -491,16 +511,12 @@ async fn an_admin_approves_disables_and_promotes() {
         "the search filters"
     );
     assert!(list.body.contains("waiting for approval"));
-    let at = list.body.find("action=\"/admin/users/").unwrap();
-    let rest = &list.body[at + 21..];
-    let bo_id = &rest[..rest.find('"').unwrap()];
-    let act = |action: &'static str| {
-        let path = format!("/admin/users/{bo_id}");
-        (path, action)
-    };
+    let path = format!(
+        "/admin/users/{}",
+        value_after(&list.body, "action=\"/admin/users/")
+    );
     let csrf = admin.csrf(&server, "/admin/users").await;
     // Without the token: refused.
-    let (path, _) = act("approve");
     assert_eq!(
         admin
             .post(&server, &path, &[("action", "approve")])
@@ -521,7 +537,6 @@ async fn an_admin_approves_disables_and_promotes() {
 
     // Bo is no admin: the page is closed to him.
     assert_eq!(bo.get(&server, "/admin/users").await.status, 403);
-    let (path, _) = act("make-admin");
     admin
         .post(&server, &path, &[("csrf", &csrf), ("action", "make-admin")])
         .await;
@@ -544,9 +559,7 @@ async fn an_admin_approves_disables_and_promotes() {
 
     // An admin cannot lock themselves out.
     let list = admin.get(&server, "/admin/users?q=admin%40").await;
-    let at = list.body.find("action=\"/admin/users/").unwrap();
-    let rest = &list.body[at + 21..];
-    let me = rest[..rest.find('"').unwrap()].to_owned();
+    let me = value_after(&list.body, "action=\"/admin/users/");
     let p = admin
         .post(
             &server,
@@ -571,8 +584,7 @@ async fn room_settings_access_codes_and_the_waiting_room() {
         .post(&server, "/rooms", &[("csrf", &csrf), ("name", "Council")])
         .await;
     let page = owner.get(&server, "/rooms").await;
-    let at = page.body.find("data-room=\"").unwrap();
-    let room = page.body[at + 11..at + 11 + 12].to_owned();
+    let room = value_after(&page.body, "data-room=\"");
     let settings = format!("/rooms/{room}/settings");
 
     // Only the owner changes settings; codes have 4 to 64 characters.
@@ -623,48 +635,19 @@ async fn room_settings_access_codes_and_the_waiting_room() {
     assert_eq!(info["access_code"], true);
 
     // Joining through the API with and without codes.
-    let join = |b: &Browser, code: Option<&str>| {
-        let mut body = serde_json::json!({"name": "Guest"});
-        if let Some(c) = code {
-            body["access_code"] = c.into();
-        }
-        let req = client()
-            .post(format!("http://{}/api/rooms/{room}/join", server.http))
-            .header("content-type", "application/json")
-            .header("cookie", b.header())
-            .body(body.to_string());
-        async move {
-            let r = req.send().await.unwrap();
-            let status = r.status().as_u16();
-            let v: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
-            (status, v)
-        }
-    };
-    let claims = |v: &serde_json::Value| {
-        let body = v["token"]
-            .as_str()
-            .unwrap()
-            .split('.')
-            .next()
-            .unwrap()
-            .to_owned();
-        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(body)
-            .unwrap();
-        serde_json::from_slice::<serde_json::Value>(&json).unwrap()
-    };
+    let claims = |v: &serde_json::Value| token_claims(v["token"].as_str().unwrap());
     let guest = Browser::default();
-    let (s, v) = join(&guest, None).await;
+    let (s, v) = api_join(&server, &room, &guest, "Guest", None).await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
         (403, Some("access_code_required"))
     );
-    let (s, v) = join(&guest, Some("guess")).await;
+    let (s, v) = api_join(&server, &room, &guest, "Guest", Some("guess")).await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
         (403, Some("wrong_access_code"))
     );
-    let (s, v) = join(&guest, Some("view-2026")).await;
+    let (s, v) = api_join(&server, &room, &guest, "Guest", Some("view-2026")).await;
     assert_eq!(s, 200);
     let c = claims(&v);
     assert_eq!(
@@ -675,13 +658,13 @@ async fn room_settings_access_codes_and_the_waiting_room() {
         ),
         (Some("participant"), Some(true), Some(true))
     );
-    let (_, v) = join(&guest, Some("mod-2026")).await;
+    let (_, v) = api_join(&server, &room, &guest, "Guest", Some("mod-2026")).await;
     let c = claims(&v);
     assert_eq!(
         (c["role"].as_str(), c.get("wait_for_moderator")),
         (Some("moderator"), None)
     );
-    let (_, v) = join(&owner, None).await;
+    let (_, v) = api_join(&server, &room, &owner, "Guest", None).await;
     assert_eq!(
         claims(&v)["role"],
         "moderator",
@@ -690,9 +673,14 @@ async fn room_settings_access_codes_and_the_waiting_room() {
 
     // Guessing is limited: after 20 wrong codes even the right one waits.
     for _ in 0..19 {
-        assert_eq!(join(&guest, Some("guess")).await.0, 403);
+        assert_eq!(
+            api_join(&server, &room, &guest, "Guest", Some("guess"))
+                .await
+                .0,
+            403
+        );
     }
-    let (s, v) = join(&guest, Some("view-2026")).await;
+    let (s, v) = api_join(&server, &room, &guest, "Guest", Some("view-2026")).await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
         (429, Some("too_many_attempts"))
@@ -747,13 +735,7 @@ async fn an_operator_sets_a_lost_password() {
 #[tokio::test]
 async fn organisations_and_their_limits() {
     let server = server_with(SignupPolicy::Open).await;
-    let (admin_email, admin_pw) = server
-        .running
-        .as_ref()
-        .unwrap()
-        .first_admin
-        .clone()
-        .unwrap();
+    let (admin_email, admin_pw) = first_admin(&server);
     let mut ada = Browser::default();
     ada.sign_up(&server, "Ada", "ada@example.coop", "analytical-engine")
         .await;
@@ -846,8 +828,7 @@ async fn organisations_and_their_limits() {
 
     // One participant per meeting in Ada's rooms: the second join is refused, clearly.
     let rooms = ada.get(&server, "/rooms").await;
-    let at = rooms.body.find("data-room=\"").unwrap();
-    let room = plenary_proto::RoomId::parse(&rooms.body[at + 11..at + 11 + 12]).unwrap();
+    let room = plenary_proto::RoomId::parse(&value_after(&rooms.body, "data-room=\"")).unwrap();
     let first = plenary_peer::Peer::join(plenary_peer::PeerOptions {
         http_addr: server.http.clone(),
         room: room.clone(),
@@ -858,15 +839,8 @@ async fn organisations_and_their_limits() {
     })
     .await
     .unwrap();
-    let r = client()
-        .post(format!("http://{}/api/rooms/{room}/join", server.http))
-        .header("content-type", "application/json")
-        .body(r#"{"name":"Second"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 403);
-    let v: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    let (status, v) = api_join(&server, room.as_str(), &Browser::default(), "Second", None).await;
+    assert_eq!(status, 403);
     assert_eq!(v["error"]["code"], "room_full");
     assert!(
         v["error"]["message"]
