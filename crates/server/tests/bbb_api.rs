@@ -134,6 +134,18 @@ async fn get(server: &TestServer, path_and_query: &str) -> Answer {
     answer(client().get(url).send().await.unwrap()).await
 }
 
+/// `POST /bigbluebutton/api/{path_and_query}`, with a body of the given content type if any.
+async fn post(server: &TestServer, path_and_query: &str, body: Option<(&str, String)>) -> Answer {
+    let mut r = client().post(format!(
+        "http://{}/bigbluebutton/api/{path_and_query}",
+        server.http
+    ));
+    if let Some((content_type, body)) = body {
+        r = r.header("content-type", content_type).body(body);
+    }
+    answer(r.send().await.unwrap()).await
+}
+
 async fn answer(r: reqwest::Response) -> Answer {
     let status = r.status().as_u16();
     let location = r
@@ -381,15 +393,13 @@ async fn create_is_idempotent_and_validates() {
     // POST with the parameters in a form body and the checksum over the empty URL query
     // (BBB 3.0, Scalelite): the body is not signed.
     let c = Algorithm::Sha1.hex(&[b"create", b"", SECRET.as_bytes()]);
-    let url = format!("http://{}/bigbluebutton/api/create", server.http);
-    let a = answer(
-        client()
-            .post(&url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("meetingID=posted-1&name=Posted&checksum={c}"))
-            .send()
-            .await
-            .unwrap(),
+    let a = post(
+        &server,
+        "create",
+        Some((
+            "application/x-www-form-urlencoded",
+            format!("meetingID=posted-1&name=Posted&checksum={c}"),
+        )),
     )
     .await;
     assert_eq!(a.code(), "SUCCESS", "{}", a.body);
@@ -404,14 +414,13 @@ async fn create_is_idempotent_and_validates() {
         let c = Algorithm::Sha1.hex(&[b"create", sorted.as_bytes(), SECRET.as_bytes()]);
         let raw = Algorithm::Sha1.hex(&[b"create", body_signed.as_bytes(), SECRET.as_bytes()]);
         for checksum in [c, raw] {
-            let a = answer(
-                client()
-                    .post(&url)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(format!("{body_signed}&checksum={checksum}"))
-                    .send()
-                    .await
-                    .unwrap(),
+            let a = post(
+                &server,
+                "create",
+                Some((
+                    "application/x-www-form-urlencoded",
+                    format!("{body_signed}&checksum={checksum}"),
+                )),
             )
             .await;
             assert_eq!(a.code(), "SUCCESS", "{body_signed}: {}", a.body);
@@ -419,76 +428,45 @@ async fn create_is_idempotent_and_validates() {
     }
     // A body signed for other parameters is refused.
     let c = Algorithm::Sha1.hex(&[b"create", b"meetingID=other&name=x", SECRET.as_bytes()]);
-    let a = answer(
-        client()
-            .post(&url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("meetingID=posted-4&name=x&checksum={c}"))
-            .send()
-            .await
-            .unwrap(),
+    let a = post(
+        &server,
+        "create",
+        Some((
+            "application/x-www-form-urlencoded",
+            format!("meetingID=posted-4&name=x&checksum={c}"),
+        )),
     )
     .await;
     a.failed("checksumError");
     // POST with the signed query in the URL and an empty body.
-    let a = answer(
-        client()
-            .post(format!(
-                "http://{}/bigbluebutton/api/{}",
-                server.http,
-                signed("getMeetingInfo", "meetingID=posted-1")
-            ))
-            .send()
-            .await
-            .unwrap(),
+    let a = post(
+        &server,
+        &signed("getMeetingInfo", "meetingID=posted-1"),
+        None,
     )
     .await;
     assert_eq!(a.one("/response/meetingName"), "Posted");
     // A body of another type.
-    let a = answer(
-        client()
-            .post(format!(
-                "http://{}/bigbluebutton/api/{}",
-                server.http,
-                signed("getMeetings", "")
-            ))
-            .header("content-type", "application/json")
-            .body("{}")
-            .send()
-            .await
-            .unwrap(),
+    let a = post(
+        &server,
+        &signed("getMeetings", ""),
+        Some(("application/json", "{}".into())),
     )
     .await;
     a.failed("unsupportedContentType");
     // Pre-upload slides: XML body, parameters signed in the URL.
     let modules = r#"<modules><module name="presentation"><document url="https://files.example/agenda.pdf" filename="agenda.pdf"/></module></modules>"#;
-    let a = answer(
-        client()
-            .post(format!(
-                "http://{}/bigbluebutton/api/{}",
-                server.http,
-                signed("create", "meetingID=slides-1&name=Slides")
-            ))
-            .header("content-type", "application/xml")
-            .body(modules)
-            .send()
-            .await
-            .unwrap(),
+    let a = post(
+        &server,
+        &signed("create", "meetingID=slides-1&name=Slides"),
+        Some(("application/xml", modules.into())),
     )
     .await;
     assert_eq!(a.code(), "SUCCESS", "{}", a.body);
-    let a = answer(
-        client()
-            .post(format!(
-                "http://{}/bigbluebutton/api/{}",
-                server.http,
-                signed("create", "meetingID=slides-2&name=Slides")
-            ))
-            .header("content-type", "text/xml")
-            .body("<modules><module")
-            .send()
-            .await
-            .unwrap(),
+    let a = post(
+        &server,
+        &signed("create", "meetingID=slides-2&name=Slides"),
+        Some(("text/xml", "<modules><module".into())),
     )
     .await;
     a.failed("validationError");
@@ -517,21 +495,14 @@ async fn create_is_idempotent_and_validates() {
 async fn post_with_a_form_body_answers_like_get() {
     let server = bbb_server().await;
     create(&server, "name=Both&meetingID=both-1").await;
-    let post = |call: &'static str, params: &'static str| {
+    let post_form = |call: &'static str, params: &'static str| {
         let c = Algorithm::Sha1.hex(&[call.as_bytes(), b"", SECRET.as_bytes()]);
-        let url = format!("http://{}/bigbluebutton/api/{call}", server.http);
-        async move {
-            answer(
-                client()
-                    .post(url)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(format!("{params}&checksum={c}"))
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
-        }
+        let body = format!("{params}&checksum={c}");
+        post(
+            &server,
+            call,
+            Some(("application/x-www-form-urlencoded", body)),
+        )
     };
     let cases: [(&str, &str, &str); 7] = [
         ("isMeetingRunning", "meetingID=both-1", "/response/running"),
@@ -556,7 +527,7 @@ async fn post_with_a_form_body_answers_like_get() {
         if call == "end" {
             create(&server, "name=Both&meetingID=both-1").await;
         }
-        let via_post = post(call, params).await;
+        let via_post = post_form(call, params).await;
         assert_eq!(via_post.code(), via_get.code(), "{call}: {}", via_post.body);
         assert_eq!(via_post.all(path), via_get.all(path), "{call}");
     }
@@ -749,16 +720,10 @@ async fn join_meeting_info_and_end_with_real_participants() {
     .await;
     assert_eq!(a.code(), "SUCCESS");
     // join is GET only (POST removed in 3.0).
-    let a = answer(
-        client()
-            .post(format!(
-                "http://{}/bigbluebutton/api/{}",
-                server.http,
-                signed("join", "meetingID=board-7&fullName=Z&role=VIEWER")
-            ))
-            .send()
-            .await
-            .unwrap(),
+    let a = post(
+        &server,
+        &signed("join", "meetingID=board-7&fullName=Z&role=VIEWER"),
+        None,
     )
     .await;
     a.failed("unsupportedRequest");
@@ -935,24 +900,10 @@ async fn recordings_chat_documents_and_text_tracks() {
     )
     .await;
 
+    let srv = &server;
     let post_xml = |qs: &str, body: &'static str, ct: &'static str| {
-        let url = format!(
-            "http://{}/bigbluebutton/api/{}",
-            server.http,
-            signed("insertDocument", qs)
-        );
-        async move {
-            answer(
-                client()
-                    .post(url)
-                    .header("content-type", ct)
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
-        }
+        let path = signed("insertDocument", qs);
+        async move { post(srv, &path, Some((ct, body.into()))).await }
     };
     let doc = r#"<modules><module name="presentation"><document url="https://x.example/a.pdf" filename="a.pdf"/></module></modules>"#;
     let a = post_xml("meetingID=chat-1", doc, "application/xml").await;
