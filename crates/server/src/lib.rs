@@ -88,6 +88,7 @@ pub async fn start(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
+    let sso_providers = settings.sso.clone();
     let settings = Arc::new(settings);
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
@@ -143,7 +144,7 @@ pub async fn start(
         meetings: Arc::new(Meetings::default()),
         secret,
         bbb,
-        portal: Arc::new(portal::Portal::new().map_err(anyhow::Error::msg)?),
+        portal: Arc::new(portal::Portal::new(sso_providers).map_err(anyhow::Error::msg)?),
     };
     let first_admin = portal::bootstrap_admin(&state)
         .await

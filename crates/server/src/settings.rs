@@ -48,6 +48,83 @@ pub struct Settings {
     pub admin_email: String,
     /// Log filter, `tracing` syntax (e.g. `info`, `plenary=debug`).
     pub log: String,
+    /// OpenID Connect providers members may sign in through (`[[sso]]` tables; file only).
+    pub sso: Vec<SsoProvider>,
+}
+
+/// An OpenID Connect provider (Keycloak, Authentik, …) and the rules that turn what it says
+/// about a person into organisation memberships.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoProvider {
+    /// Short name used in URLs (`/auth/sso/<id>`): lower-case letters, digits and `-`.
+    pub id: String,
+    /// What the sign-in button says ("social.coop account").
+    pub name: String,
+    /// The issuer URL; `<issuer>/.well-known/openid-configuration` must answer.
+    pub issuer: String,
+    pub client_id: String,
+    /// Empty for a public client (PKCE only).
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    /// Scopes asked for besides `openid`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// The claim (in the ID token or the userinfo answer) that lists the person's groups.
+    #[serde(default = "default_groups_claim")]
+    pub groups_claim: String,
+    /// Mapping rules, applied at each sign-in through this provider.
+    #[serde(default)]
+    pub rules: Vec<MappingRule>,
+}
+
+impl fmt::Debug for SsoProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SsoProvider")
+            .field("id", &self.id)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("rules", &self.rules.len())
+            .finish()
+    }
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["email".into(), "profile".into()]
+}
+
+fn default_groups_claim() -> String {
+    "groups".into()
+}
+
+/// One mapping rule: a condition (exactly one of `group`, `email_domain`, `default`) and the
+/// membership it gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingRule {
+    /// The groups claim contains exactly this value (Keycloak: `/social.coop`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The provider vouches (`email_verified`) for an email address at this domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_domain: Option<String>,
+    /// Applies when no `group` or `email_domain` rule of the provider matched.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default: bool,
+    /// The organisation's name, as created by a platform admin.
+    pub org: String,
+    #[serde(default)]
+    pub role: OrgRole,
+}
+
+/// A role in an organisation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrgRole {
+    #[default]
+    Member,
+    Admin,
 }
 
 /// A secret that never shows in logs or `Debug` output.
@@ -82,6 +159,7 @@ impl fmt::Debug for Settings {
             .field("signup", &self.signup)
             .field("admin_email", &self.admin_email)
             .field("log", &self.log)
+            .field("sso", &self.sso)
             .finish()
     }
 }
@@ -106,6 +184,7 @@ impl Default for Settings {
             signup: crate::portal::SignupPolicy::Approval,
             admin_email: "admin@localhost".into(),
             log: "info".into(),
+            sso: Vec::new(),
         }
     }
 }
@@ -309,12 +388,65 @@ impl Settings {
                 "public_url must start with http:// or https://".into(),
             ));
         }
+        self.validate_sso()?;
         if !(100..=10_000).contains(&self.resend_history_ms) {
             return Err(SettingsError::Invalid(
                 "resend_history_ms must be between 100 and 10000".into(),
             ));
         }
         Ok(())
+    }
+
+    fn validate_sso(&self) -> Result<(), SettingsError> {
+        let bad = |m: String| Err(SettingsError::Invalid(m));
+        for (i, p) in self.sso.iter().enumerate() {
+            let id_ok = !p.id.is_empty()
+                && p.id.len() <= 32
+                && p.id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !id_ok {
+                return bad(format!(
+                    "sso id {:?}: use 1–32 lower-case letters, digits and -",
+                    p.id
+                ));
+            }
+            if self.sso[..i].iter().any(|q| q.id == p.id) {
+                return bad(format!("sso id {:?} is used twice", p.id));
+            }
+            if !(p.issuer.starts_with("https://") || p.issuer.starts_with("http://")) {
+                return bad(format!(
+                    "sso {:?}: issuer must be an http(s) URL, not {:?}",
+                    p.id, p.issuer
+                ));
+            }
+            if p.client_id.is_empty() || p.name.trim().is_empty() {
+                return bad(format!("sso {:?}: name and client_id are needed", p.id));
+            }
+            for r in &p.rules {
+                let conditions = usize::from(r.group.is_some())
+                    + usize::from(r.email_domain.is_some())
+                    + usize::from(r.default);
+                if conditions != 1 || r.org.trim().is_empty() {
+                    return bad(format!(
+                        "sso {:?}: each rule needs exactly one of group, email_domain or \
+                         default = true, and an org (rule for {:?})",
+                        p.id, r.org
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The address people reach this server at, without a trailing `/`: `public_url`, else
+    /// `http://` and the request's Host, else the listen address.
+    pub fn base_url(&self, host: Option<&str>) -> String {
+        match (&self.public_url, host) {
+            (Some(u), _) => u.trim_end_matches('/').to_owned(),
+            (None, Some(h)) => format!("http://{h}"),
+            (None, None) => format!("http://{}", self.listen),
+        }
     }
 
     /// The database URL in effect.
@@ -435,6 +567,74 @@ mod tests {
         };
         assert!(Settings::load(&o).is_err());
         assert!(!format!("{s:?}").contains("second-secret"));
+    }
+
+    #[test]
+    fn sso_providers_from_the_file() {
+        let s = Settings::from_toml(
+            r#"
+[[sso]]
+id = "social-coop"
+name = "social.coop"
+issuer = "https://id.social.coop/realms/coops"
+client_id = "plenary"
+client_secret = "s3cret-value"
+
+[[sso.rules]]
+group = "/social.coop"
+org = "social.coop"
+
+[[sso.rules]]
+group = "/social.coop/admins"
+org = "social.coop"
+role = "admin"
+
+[[sso.rules]]
+default = true
+org = "Guests"
+"#,
+        )
+        .unwrap();
+        s.validate().unwrap();
+        let p = &s.sso[0];
+        assert_eq!(p.scopes, ["email", "profile"]);
+        assert_eq!(p.groups_claim, "groups");
+        assert_eq!(p.rules.len(), 3);
+        assert_eq!(p.rules[0].role, OrgRole::Member);
+        assert_eq!(p.rules[1].role, OrgRole::Admin);
+        assert!(!format!("{s:?}").contains("s3cret"));
+        // The file round-trips (`default-config` style output parses again).
+        let again = Settings::from_toml(&toml::to_string(&s).unwrap()).unwrap();
+        assert_eq!(again.sso[0].rules, p.rules);
+
+        let bad = |text: &str| {
+            let s = Settings::from_toml(text);
+            match s {
+                Err(_) => true,
+                Ok(s) => s.validate().is_err(),
+            }
+        };
+        let head = "[[sso]]\nname = \"X\"\nissuer = \"https://x\"\nclient_id = \"c\"\n";
+        assert!(bad(&format!("{head}id = \"Bad Id\"\n")));
+        assert!(bad(&format!("{head}id = \"ok\"\nissuer2 = 1\n")));
+        assert!(bad(
+            "[[sso]]\nid = \"x\"\nname = \"X\"\nissuer = \"ftp://x\"\nclient_id = \"c\"\n"
+        ));
+        assert!(bad(&format!(
+            "{head}id = \"a\"\n[[sso]]\nid = \"a\"\nname = \"Y\"\nissuer = \"https://y\"\nclient_id = \"c\"\n"
+        )));
+        // A rule with two conditions, or none, or no organisation.
+        for rule in [
+            "group = \"/a\"\nemail_domain = \"a.org\"\norg = \"A\"",
+            "org = \"A\"",
+            "group = \"/a\"\norg = \" \"",
+            "group = \"/a\"\norg = \"A\"\nrole = \"owner\"",
+        ] {
+            assert!(
+                bad(&format!("{head}id = \"a\"\n[[sso.rules]]\n{rule}\n")),
+                "{rule}"
+            );
+        }
     }
 
     #[test]

@@ -13,8 +13,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use model::{
-    ApiMeeting, NewOrganisation, NewRoom, NewUser, NewWebhook, Organisation, Room, User,
-    UserStatus, Webhook,
+    ApiMeeting, Identity, Member, Membership, NewOrganisation, NewRoom, NewUser, NewWebhook,
+    Organisation, Room, SOURCE_MANUAL, User, UserStatus, Webhook,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -113,8 +113,44 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Adds (or updates) a membership.
     fn set_org_member(&self, org_id: i64, user_id: i64, is_admin: bool) -> StoreFuture<'_, ()>;
 
-    /// The organisations a user belongs to, with whether they administer each.
-    fn orgs_of(&self, user_id: i64) -> StoreFuture<'_, Vec<(Organisation, bool)>>;
+    /// The organisations a user belongs to, by name.
+    fn orgs_of(&self, user_id: i64) -> StoreFuture<'_, Vec<Membership>>;
+
+    fn org_by_id(&self, id: i64) -> StoreFuture<'_, Option<Organisation>>;
+
+    fn org_by_name<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<Organisation>>;
+
+    /// An organisation's members, admins first, then by email.
+    fn org_members(&self, org_id: i64) -> StoreFuture<'_, Vec<Member>>;
+
+    /// Removes a membership; returns whether it existed.
+    fn remove_org_member(&self, org_id: i64, user_id: i64) -> StoreFuture<'_, bool>;
+
+    /// Rooms owned by the organisation's members, newest first.
+    fn rooms_of_org(&self, org_id: i64) -> StoreFuture<'_, Vec<Room>>;
+
+    /// Makes a user's memberships from `source` exactly `grants` (organisation id, admin), in
+    /// one transaction: memberships from that source not granted are removed; memberships an
+    /// admin set by hand ([`SOURCE_MANUAL`]) are left as they are.
+    fn sync_memberships<'a>(
+        &'a self,
+        user_id: i64,
+        source: &'a str,
+        grants: &'a [(i64, bool)],
+    ) -> StoreFuture<'a, ()>;
+
+    /// The account linked to a provider's subject.
+    fn identity_user<'a>(
+        &'a self,
+        provider: &'a str,
+        subject: &'a str,
+    ) -> StoreFuture<'a, Option<i64>>;
+
+    /// Links (or re-links) a provider's subject and records what its last sign-in saw.
+    fn save_identity<'a>(&'a self, identity: &'a Identity) -> StoreFuture<'a, ()>;
+
+    /// The identities linked to an account, by provider.
+    fn identities_of(&self, user_id: i64) -> StoreFuture<'_, Vec<Identity>>;
 
     /// Records a signed-in session (by the hash of its cookie secret).
     fn create_session<'a>(

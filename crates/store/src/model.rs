@@ -96,6 +96,37 @@ pub struct NewOrganisation {
     pub created_at: i64,
 }
 
+/// Where a membership comes from.
+pub const SOURCE_MANUAL: &str = "manual";
+
+/// A user's place in an organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub org: Organisation,
+    pub is_admin: bool,
+    /// [`SOURCE_MANUAL`] (set by an admin) or `sso:<provider id>` (a mapping rule).
+    pub source: String,
+}
+
+/// An organisation's member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user: User,
+    pub is_admin: bool,
+    pub source: String,
+}
+
+/// An account's link to an identity provider's subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub provider: String,
+    pub subject: String,
+    pub user_id: i64,
+    /// JSON the server owns: what the last sign-in saw and why it gave these roles.
+    pub explanation: String,
+    pub last_signin_at: i64,
+}
+
 /// One session of a meeting created through the BigBlueButton-compatible API. The store keeps
 /// the session's parameters as an opaque JSON document (`doc`) that the adapter owns.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "organisations",
         include_str!("../migrations/postgres/0005_organisations.sql"),
     ),
+    (
+        6,
+        "single sign-on",
+        include_str!("../migrations/postgres/0006_sso.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -350,23 +350,24 @@ macro_rules! impl_store {
             fn set_org_member(&self, org_id: i64, user_id: i64, is_admin: bool) -> $crate::StoreFuture<'_, ()> {
                 Box::pin(async move {
                     sqlx::query(
-                        "INSERT INTO org_members (org_id, user_id, is_admin) VALUES ($1, $2, $3) \
-                         ON CONFLICT (org_id, user_id) DO UPDATE SET is_admin = excluded.is_admin",
+                        "INSERT INTO org_members (org_id, user_id, is_admin, source) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (org_id, user_id) DO UPDATE SET is_admin = excluded.is_admin, source = excluded.source",
                     )
                     .bind(org_id)
                     .bind(user_id)
                     .bind(i64::from(is_admin))
+                    .bind($crate::SOURCE_MANUAL)
                     .execute(&self.pool)
                     .await?;
                     Ok(())
                 })
             }
 
-            fn orgs_of(&self, user_id: i64) -> $crate::StoreFuture<'_, Vec<($crate::Organisation, bool)>> {
+            fn orgs_of(&self, user_id: i64) -> $crate::StoreFuture<'_, Vec<$crate::Membership>> {
                 Box::pin(async move {
                     use sqlx::Row as _;
                     let rows = sqlx::query(
-                        "SELECT o.id, o.name, o.max_rooms_per_member, o.max_participants, o.created_at, m.is_admin \
+                        "SELECT o.id, o.name, o.max_rooms_per_member, o.max_participants, o.created_at, m.is_admin, m.source \
                          FROM org_members m JOIN organisations o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.name",
                     )
                     .bind(user_id)
@@ -375,7 +376,185 @@ macro_rules! impl_store {
                     rows.iter()
                         .map(|r| {
                             let admin: i64 = r.try_get(5)?;
-                            Ok(($crate::model::org_from_row(r)?, admin != 0))
+                            Ok($crate::Membership {
+                                org: $crate::model::org_from_row(r)?,
+                                is_admin: admin != 0,
+                                source: r.try_get(6)?,
+                            })
+                        })
+                        .collect()
+                })
+            }
+
+            fn org_by_id(&self, id: i64) -> $crate::StoreFuture<'_, Option<$crate::Organisation>> {
+                Box::pin(async move {
+                    let row = sqlx::query(
+                        "SELECT id, name, max_rooms_per_member, max_participants, created_at FROM organisations WHERE id = $1",
+                    )
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    row.as_ref().map($crate::model::org_from_row).transpose()
+                })
+            }
+
+            fn org_by_name<'a>(&'a self, name: &'a str) -> $crate::StoreFuture<'a, Option<$crate::Organisation>> {
+                Box::pin(async move {
+                    let row = sqlx::query(
+                        "SELECT id, name, max_rooms_per_member, max_participants, created_at FROM organisations WHERE name = $1",
+                    )
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    row.as_ref().map($crate::model::org_from_row).transpose()
+                })
+            }
+
+            fn org_members(&self, org_id: i64) -> $crate::StoreFuture<'_, Vec<$crate::Member>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let rows = sqlx::query(
+                        "SELECT u.id, u.email, u.name, u.password_hash, u.is_admin, u.status, u.created_at, m.is_admin, m.source \
+                         FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 ORDER BY m.is_admin DESC, u.email",
+                    )
+                    .bind(org_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let admin: i64 = r.try_get(7)?;
+                            Ok($crate::Member {
+                                user: $crate::model::user_from_row(r)?,
+                                is_admin: admin != 0,
+                                source: r.try_get(8)?,
+                            })
+                        })
+                        .collect()
+                })
+            }
+
+            fn remove_org_member(&self, org_id: i64, user_id: i64) -> $crate::StoreFuture<'_, bool> {
+                Box::pin(async move {
+                    let done = sqlx::query("DELETE FROM org_members WHERE org_id = $1 AND user_id = $2")
+                        .bind(org_id)
+                        .bind(user_id)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected() > 0)
+                })
+            }
+
+            fn rooms_of_org(&self, org_id: i64) -> $crate::StoreFuture<'_, Vec<$crate::Room>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let rows = sqlx::query(
+                        "SELECT r.id, r.name, r.created_at, r.owner_id, r.settings FROM rooms r \
+                         JOIN org_members m ON m.user_id = r.owner_id WHERE m.org_id = $1 ORDER BY r.created_at DESC, r.id",
+                    )
+                    .bind(org_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter()
+                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                        .collect()
+                })
+            }
+
+            fn sync_memberships<'a>(
+                &'a self,
+                user_id: i64,
+                source: &'a str,
+                grants: &'a [(i64, bool)],
+            ) -> $crate::StoreFuture<'a, ()> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let mut tx = self.pool.begin().await?;
+                    let rows = sqlx::query("SELECT org_id FROM org_members WHERE user_id = $1 AND source = $2")
+                        .bind(user_id)
+                        .bind(source)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    for r in rows {
+                        let org: i64 = r.try_get(0)?;
+                        if !grants.iter().any(|(g, _)| *g == org) {
+                            sqlx::query("DELETE FROM org_members WHERE org_id = $1 AND user_id = $2 AND source = $3")
+                                .bind(org)
+                                .bind(user_id)
+                                .bind(source)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    for (org, admin) in grants {
+                        sqlx::query(
+                            "INSERT INTO org_members (org_id, user_id, is_admin, source) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (org_id, user_id) DO UPDATE SET is_admin = excluded.is_admin, source = excluded.source \
+                             WHERE org_members.source <> $5",
+                        )
+                        .bind(org)
+                        .bind(user_id)
+                        .bind(i64::from(*admin))
+                        .bind(source)
+                        .bind($crate::SOURCE_MANUAL)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                })
+            }
+
+            fn identity_user<'a>(&'a self, provider: &'a str, subject: &'a str) -> $crate::StoreFuture<'a, Option<i64>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let row = sqlx::query("SELECT user_id FROM identities WHERE provider = $1 AND subject = $2")
+                        .bind(provider)
+                        .bind(subject)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(match row {
+                        Some(r) => Some(r.try_get(0)?),
+                        None => None,
+                    })
+                })
+            }
+
+            fn save_identity<'a>(&'a self, i: &'a $crate::Identity) -> $crate::StoreFuture<'a, ()> {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO identities (provider, subject, user_id, explanation, last_signin_at) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (provider, subject) DO UPDATE SET user_id = excluded.user_id, \
+                         explanation = excluded.explanation, last_signin_at = excluded.last_signin_at",
+                    )
+                    .bind(&i.provider)
+                    .bind(&i.subject)
+                    .bind(i.user_id)
+                    .bind(&i.explanation)
+                    .bind(i.last_signin_at)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                })
+            }
+
+            fn identities_of(&self, user_id: i64) -> $crate::StoreFuture<'_, Vec<$crate::Identity>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let rows = sqlx::query(
+                        "SELECT provider, subject, user_id, explanation, last_signin_at FROM identities WHERE user_id = $1 ORDER BY provider, subject",
+                    )
+                    .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok($crate::Identity {
+                                provider: r.try_get(0)?,
+                                subject: r.try_get(1)?,
+                                user_id: r.try_get(2)?,
+                                explanation: r.try_get(3)?,
+                                last_signin_at: r.try_get(4)?,
+                            })
                         })
                         .collect()
                 })

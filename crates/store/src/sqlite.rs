@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "organisations",
         include_str!("../migrations/sqlite/0005_organisations.sql"),
     ),
+    (
+        6,
+        "single sign-on",
+        include_str!("../migrations/sqlite/0006_sso.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

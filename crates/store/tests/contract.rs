@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use plenary_proto::RoomId;
 use plenary_store::{
-    ApiMeeting, NewOrganisation, NewRoom, NewUser, NewWebhook, Store, StoreError, UserStatus,
+    ApiMeeting, Identity, NewOrganisation, NewRoom, NewUser, NewWebhook, SOURCE_MANUAL, Store,
+    StoreError, UserStatus,
 };
 
 async fn story(store: Arc<dyn Store>) {
@@ -204,13 +205,24 @@ async fn accounts(store: &dyn Store) {
     assert_eq!(mine.len(), 2);
     assert_eq!(
         (
-            mine[1].0.name.as_str(),
-            mine[1].1,
-            mine[1].0.max_rooms_per_member
+            mine[1].org.name.as_str(),
+            mine[1].is_admin,
+            mine[1].org.max_rooms_per_member,
+            mine[1].source.as_str()
         ),
-        ("social.coop", true, Some(2))
+        ("social.coop", true, Some(2), SOURCE_MANUAL)
     );
     assert!(store.orgs_of(bo.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.org_by_name("social.coop").await.unwrap().unwrap().id,
+        org.id
+    );
+    assert_eq!(
+        store.org_by_id(org.id).await.unwrap().unwrap().name,
+        "social.coop"
+    );
+    assert!(store.org_by_name("Social.coop").await.unwrap().is_none());
+    assert!(store.org_by_id(-1).await.unwrap().is_none());
 
     // Rooms owned by an account.
     let owned = NewRoom {
@@ -239,6 +251,89 @@ async fn accounts(store: &dyn Store) {
             .await
             .unwrap()
     );
+
+    // An organisation's rooms are its members' rooms; its members, admins first.
+    let org_rooms = store.rooms_of_org(org.id).await.unwrap();
+    assert_eq!(org_rooms.len(), 1);
+    assert_eq!(org_rooms[0].id, owned.id);
+    store.set_org_member(org.id, bo.id, false).await.unwrap();
+    let members = store.org_members(org.id).await.unwrap();
+    let who: Vec<(&str, bool)> = members
+        .iter()
+        .map(|m| (m.user.email.as_str(), m.is_admin))
+        .collect();
+    assert_eq!(
+        who,
+        [(ada.email.as_str(), true), (bo.email.as_str(), false)]
+    );
+    assert!(store.remove_org_member(org.id, bo.id).await.unwrap());
+    assert!(!store.remove_org_member(org.id, bo.id).await.unwrap());
+    assert_eq!(store.org_members(org.id).await.unwrap().len(), 1);
+
+    // Single sign-on: memberships a provider's rules give are replaced at each sign-in, the
+    // ones an admin set by hand are kept.
+    let sso = "sso:coop-id";
+    store
+        .sync_memberships(bo.id, sso, &[(org.id, true), (other.id, false)])
+        .await
+        .unwrap();
+    let got = store.orgs_of(bo.id).await.unwrap();
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|m| m.source == sso));
+    assert!(got.iter().any(|m| m.org.id == org.id && m.is_admin));
+    store
+        .sync_memberships(bo.id, sso, &[(other.id, false)])
+        .await
+        .unwrap();
+    let got = store.orgs_of(bo.id).await.unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].org.id, other.id);
+    // Ada is a manual admin of social.coop; a rule saying "member" does not change that, and
+    // a sign-in with no rule for it does not remove it.
+    store
+        .sync_memberships(ada.id, sso, &[(org.id, false)])
+        .await
+        .unwrap();
+    store.sync_memberships(ada.id, sso, &[]).await.unwrap();
+    let ada_orgs = store.orgs_of(ada.id).await.unwrap();
+    let social = ada_orgs.iter().find(|m| m.org.id == org.id).unwrap();
+    assert_eq!(
+        (social.is_admin, social.source.as_str()),
+        (true, SOURCE_MANUAL)
+    );
+
+    // Identities: a provider's subject links to one account; saving again updates it.
+    assert!(
+        store
+            .identity_user("coop-id", "sub-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut ident = Identity {
+        provider: "coop-id".into(),
+        subject: "sub-1".into(),
+        user_id: bo.id,
+        explanation: r#"{"rules":[]}"#.into(),
+        last_signin_at: 1_700_000_900,
+    };
+    store.save_identity(&ident).await.unwrap();
+    ident.explanation = r#"{"rules":[1]}"#.into();
+    ident.last_signin_at += 60;
+    store.save_identity(&ident).await.unwrap();
+    assert_eq!(
+        store.identity_user("coop-id", "sub-1").await.unwrap(),
+        Some(bo.id)
+    );
+    assert!(
+        store
+            .identity_user("other-id", "sub-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.identities_of(bo.id).await.unwrap(), [ident]);
+    assert!(store.identities_of(ada.id).await.unwrap().is_empty());
 }
 
 async fn api_meetings(store: &dyn Store) {

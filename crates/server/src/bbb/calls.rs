@@ -105,13 +105,7 @@ fn random_alnum(n: usize) -> String {
 }
 
 fn base_url(app: &AppState, req: &Request) -> String {
-    if let Some(u) = &app.settings.public_url {
-        return u.trim_end_matches('/').to_owned();
-    }
-    match &req.host {
-        Some(h) => format!("http://{h}"),
-        None => format!("http://{}", app.settings.listen),
-    }
+    app.settings.base_url(req.host.as_deref())
 }
 
 /// Parameters `create` keeps for features that will read them (bbb-api.md §1.5.1's table);

@@ -4,6 +4,9 @@
 
 pub mod auth;
 pub mod i18n;
+pub mod mapping;
+mod orgs;
+pub mod sso;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,9 +49,16 @@ pub struct Portal {
     per_account: auth::RateLimiter,
     /// Access code attempts per room.
     pub code_attempts: auth::RateLimiter,
+    /// Single sign-on providers and sign-ins in progress.
+    pub sso: sso::Sso,
 }
 
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 8] = [
+    (
+        "admin_user.html",
+        include_str!("../../templates/admin_user.html"),
+    ),
+    ("org.html", include_str!("../../templates/org.html")),
     (
         "admin_orgs.html",
         include_str!("../../templates/admin_orgs.html"),
@@ -64,7 +74,7 @@ const TEMPLATES: [(&str, &str); 6] = [
 ];
 
 impl Portal {
-    pub fn new() -> Result<Self, String> {
+    pub fn new(providers: Vec<crate::settings::SsoProvider>) -> Result<Self, String> {
         let i18n = Arc::new(I18n::load()?);
         let mut env = Environment::new();
         for (name, source) in TEMPLATES {
@@ -102,6 +112,7 @@ impl Portal {
             env,
             per_account: auth::RateLimiter::new(Duration::from_secs(15 * 60), 10),
             code_attempts: auth::RateLimiter::new(Duration::from_secs(15 * 60), 20),
+            sso: sso::Sso::new(providers),
         })
     }
 
@@ -134,6 +145,8 @@ impl IntoResponse for RenderFailed {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/signin", get(signin_page).post(signin))
+        .route("/auth/sso/{id}", get(sso::start))
+        .route("/auth/sso/{id}/callback", get(sso::callback))
         .route("/signup", get(signup_page).post(signup))
         .route("/signout", axum::routing::post(signout))
         .route("/rooms", get(rooms_page).post(create_room))
@@ -143,7 +156,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", get(admin_users))
         .route("/admin/orgs", get(admin_orgs).post(create_org))
         .route("/admin/orgs/members", axum::routing::post(add_org_member))
-        .route("/admin/users/{id}", axum::routing::post(admin_user_action))
+        .route(
+            "/admin/users/{id}",
+            get(admin_user_page).post(admin_user_action),
+        )
+        .merge(orgs::router())
 }
 
 /// What every page needs to know about the request.
@@ -315,8 +332,15 @@ fn show_signin(
     error: Option<String>,
     notice: Option<String>,
 ) -> Response {
+    let providers: Vec<minijinja::Value> = app
+        .portal
+        .sso
+        .buttons()
+        .into_iter()
+        .map(|(id, name)| context! { id, name })
+        .collect();
     let mut c = ctx.base("/signin");
-    c = context! { email, error, notice, ..c };
+    c = context! { email, error, notice, providers, ..c };
     ctx.show(app, "signin.html", status, c)
 }
 
@@ -571,15 +595,25 @@ async fn show_rooms_with(
             }
         })
         .collect();
-    let base = match &app.settings.public_url {
-        Some(u) => u.trim_end_matches('/').to_owned(),
-        None => headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map_or_else(String::new, |h| format!("http://{h}")),
+    let base = app
+        .settings
+        .base_url(headers.get(header::HOST).and_then(|h| h.to_str().ok()));
+    let memberships = match app.store.orgs_of(user.id).await {
+        Ok(ms) => ms,
+        Err(e) => return unavailable(e),
     };
+    let memberships: Vec<minijinja::Value> = memberships
+        .iter()
+        .map(|m| {
+            context! {
+                org => m.org.name, org_id => m.org.id,
+                role => if m.is_admin { "admin" } else { "member" },
+                manage => m.is_admin || user.is_admin,
+            }
+        })
+        .collect();
     let mut c = ctx.base("/rooms");
-    c = context! { rooms, base, error, notice, ..c };
+    c = context! { rooms, base, error, notice, memberships, ..c };
     ctx.show(app, "rooms.html", status, c)
 }
 
@@ -766,6 +800,83 @@ async fn show_admin_users(
     ctx.show(app, "admin_users.html", status, c)
 }
 
+/// One account for a platform admin: its organisations (and where each membership comes
+/// from) and, for each identity provider it signed in through, what the last sign-in said and
+/// every mapping rule's outcome: why the account has its roles.
+async fn admin_user_page(State(app): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
+    if let Some(r) = admin_only(&app, &ctx) {
+        return r;
+    }
+    let user = match app.store.user_by_id(id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return (StatusCode::NOT_FOUND, "No such account.").into_response(),
+        Err(e) => return unavailable(e),
+    };
+    let (memberships, identities) = match (
+        app.store.orgs_of(id).await,
+        app.store.identities_of(id).await,
+    ) {
+        (Ok(m), Ok(i)) => (m, i),
+        (Err(e), _) | (_, Err(e)) => return unavailable(e),
+    };
+    let memberships: Vec<minijinja::Value> = memberships
+        .iter()
+        .map(|m| {
+            context! {
+                org => m.org.name, org_id => m.org.id,
+                role => if m.is_admin { "admin" } else { "member" },
+                provider => orgs::provider_name(&app, &m.source),
+            }
+        })
+        .collect();
+    let identities: Vec<minijinja::Value> = identities
+        .iter()
+        .map(|i| {
+            let e = sso::explanation_of(i);
+            let rules: Vec<minijinja::Value> = e
+                .as_ref()
+                .map(|e| {
+                    e.rules
+                        .iter()
+                        .map(|r| {
+                            context! {
+                                condition => r.condition, org => r.org,
+                                role => if r.role == crate::settings::OrgRole::Admin { "admin" } else { "member" },
+                                applied => r.applied,
+                                reason => serde_json::to_value(r.reason).ok().and_then(|v| v.as_str().map(str::to_owned)),
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let seen = e.map(|e| e.seen).unwrap_or_default();
+            context! {
+                provider_id => i.provider,
+                provider => orgs::provider_name(&app, &sso::source_of(&i.provider)),
+                when => utc_minutes(i.last_signin_at),
+                email => seen.email.unwrap_or_default(),
+                verified => seen.email_verified,
+                groups => seen.groups,
+                rules,
+            }
+        })
+        .collect();
+    let account = context! {
+        name => user.name, email => user.email, status => user.status.as_str(), is_admin => user.is_admin,
+    };
+    let c = context! { account, memberships, identities, ..ctx.base("/admin/users") };
+    ctx.show(&app, "admin_user.html", StatusCode::OK, c)
+}
+
+/// `2026-11-22 14:05` for seconds since the epoch.
+fn utc_minutes(secs: i64) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(fmt).ok())
+        .unwrap_or_default()
+}
+
 /// Approve, disable, enable, make or remove admin. An admin cannot lock themselves out.
 async fn admin_user_action(
     State(app): State<AppState>,
@@ -894,9 +1005,9 @@ pub async fn limits_of(app: &AppState, user_id: i64) -> Result<Limits, StoreErro
         .orgs_of(user_id)
         .await?
         .into_iter()
-        .fold(Limits::default(), |l, (o, _)| Limits {
-            max_rooms: tightest(l.max_rooms, o.max_rooms_per_member),
-            max_participants: tightest(l.max_participants, o.max_participants),
+        .fold(Limits::default(), |l, m| Limits {
+            max_rooms: tightest(l.max_rooms, m.org.max_rooms_per_member),
+            max_participants: tightest(l.max_participants, m.org.max_participants),
         }))
 }
 
@@ -1132,7 +1243,7 @@ mod tests {
 
     #[test]
     fn every_page_renders_in_every_language() {
-        let p = Portal::new().unwrap();
+        let p = Portal::new(Vec::new()).unwrap();
         for lang in i18n::LANGS {
             let base = context! {
                 lang, langs => Vec::<minijinja::Value>::new(), csrf => "x", path => "/",
@@ -1177,6 +1288,68 @@ mod tests {
                 (
                     "admin_orgs.html",
                     context! { orgs => Vec::<minijinja::Value>::new(), ..base.clone() },
+                ),
+                (
+                    "signin.html",
+                    context! { email => "", providers => vec![context! { id => "coop-id", name => "social.coop" }], ..base.clone() },
+                ),
+                (
+                    "rooms.html",
+                    context! { rooms => Vec::<minijinja::Value>::new(), base => "http://x", memberships => vec![
+                        context! { org => "social.coop", org_id => 1, role => "admin", manage => true },
+                        context! { org => "Guests", org_id => 2, role => "member", manage => false },
+                    ], ..base.clone() },
+                ),
+                (
+                    "admin_user.html",
+                    context! {
+                        account => context! { name => "Ada", email => "a@b.co", status => "active", is_admin => false },
+                        memberships => vec![
+                            context! { org => "social.coop", org_id => 1, role => "admin", provider => "social.coop" },
+                            context! { org => "Guests", org_id => 2, role => "member", provider => () },
+                        ],
+                        identities => vec![context! {
+                            provider_id => "coop-id", provider => "social.coop", when => "2026-11-22 10:00",
+                            email => "a@b.co", verified => true, groups => vec!["/social.coop"],
+                            rules => [
+                                "group-present", "group-absent", "domain-matches", "domain-differs",
+                                "email-unverified", "no-email", "default-applies", "default-skipped",
+                                "unknown-org",
+                            ].iter().map(|reason| context! { condition => "group \"/x\"", org => "X", role => "member", applied => true, reason }).collect::<Vec<_>>(),
+                        }],
+                        ..base.clone()
+                    },
+                ),
+                (
+                    "admin_user.html",
+                    context! {
+                        account => context! { name => "Bo", email => "b@b.co", status => "pending", is_admin => true },
+                        memberships => Vec::<minijinja::Value>::new(),
+                        identities => Vec::<minijinja::Value>::new(),
+                        ..base.clone()
+                    },
+                ),
+                (
+                    "org.html",
+                    context! {
+                        org => context! { id => 1, name => "social.coop", max_rooms => 2, max_participants => () },
+                        members => vec![
+                            context! { id => 1, name => "Ada", email => "a@b.co", role => "admin", provider => () },
+                            context! { id => 2, name => "Bo", email => "b@b.co", role => "member", provider => "social.coop" },
+                        ],
+                        rooms => vec![context! { id => "abc-defg-hij", name => "R", owner => "Ada" }],
+                        error => "e",
+                        ..base.clone()
+                    },
+                ),
+                (
+                    "org.html",
+                    context! {
+                        org => context! { id => 1, name => "x", max_rooms => (), max_participants => () },
+                        members => Vec::<minijinja::Value>::new(),
+                        rooms => Vec::<minijinja::Value>::new(),
+                        ..base.clone()
+                    },
                 ),
             ];
             for (name, ctx) in pages {

@@ -1,0 +1,247 @@
+//! Single sign-on mapping rules: what an identity provider says about a person (groups, a
+//! verified email) → organisation memberships, with the reason for every rule's outcome so an
+//! admin can see why someone has their roles. Pure: no store, no HTTP.
+
+use serde::{Deserialize, Serialize};
+
+use crate::settings::{MappingRule, OrgRole};
+
+/// What a sign-in told us about the person.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub groups: Vec<String>,
+}
+
+/// Why a rule did or did not apply (shown translated: `why-<kebab name>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    GroupPresent,
+    GroupAbsent,
+    DomainMatches,
+    DomainDiffers,
+    EmailUnverified,
+    NoEmail,
+    DefaultApplies,
+    DefaultSkipped,
+    /// The rule matched but names an organisation that does not exist (yet).
+    UnknownOrg,
+}
+
+/// One rule's outcome at a sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The rule as an operator wrote it (`group "/social.coop"`).
+    pub condition: String,
+    pub org: String,
+    pub role: OrgRole,
+    /// Whether it gave the membership.
+    pub applied: bool,
+    pub reason: Reason,
+}
+
+/// Everything an admin needs to see why a sign-in gave these roles (stored as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub seen: Seen,
+    pub rules: Vec<Outcome>,
+}
+
+impl Explanation {
+    /// The memberships the applied rules give: each organisation once, admin winning over
+    /// member.
+    pub fn grants(&self) -> Vec<(String, OrgRole)> {
+        let mut out: Vec<(String, OrgRole)> = Vec::new();
+        for o in self.rules.iter().filter(|o| o.applied) {
+            match out.iter_mut().find(|(org, _)| *org == o.org) {
+                Some((_, role)) if o.role == OrgRole::Admin => *role = OrgRole::Admin,
+                Some(_) => {}
+                None => out.push((o.org.clone(), o.role)),
+            }
+        }
+        out
+    }
+
+    /// Marks applied rules whose organisation `exists` says is missing as not applied.
+    pub fn drop_unknown_orgs(&mut self, exists: impl Fn(&str) -> bool) {
+        for o in self.rules.iter_mut().filter(|o| o.applied) {
+            if !exists(&o.org) {
+                o.applied = false;
+                o.reason = Reason::UnknownOrg;
+            }
+        }
+    }
+}
+
+/// Applies `rules` to what a sign-in saw. A `default` rule applies only when no `group` or
+/// `email_domain` rule matched; an email domain counts only when the provider verified it.
+pub fn evaluate(rules: &[MappingRule], seen: &Seen) -> Explanation {
+    let domain = seen
+        .email
+        .as_deref()
+        .and_then(|e| e.rsplit_once('@'))
+        .map(|(_, d)| d.to_ascii_lowercase());
+    let mut outcomes: Vec<Outcome> = rules
+        .iter()
+        .map(|r| {
+            let (condition, applied, reason) = if let Some(g) = &r.group {
+                let hit = seen.groups.iter().any(|x| x == g);
+                let reason = if hit {
+                    Reason::GroupPresent
+                } else {
+                    Reason::GroupAbsent
+                };
+                (format!("group {g:?}"), hit, reason)
+            } else if let Some(d) = &r.email_domain {
+                let want = d.trim_start_matches('@').to_ascii_lowercase();
+                let (hit, reason) = match &domain {
+                    None => (false, Reason::NoEmail),
+                    Some(have) if *have != want => (false, Reason::DomainDiffers),
+                    Some(_) if !seen.email_verified => (false, Reason::EmailUnverified),
+                    Some(_) => (true, Reason::DomainMatches),
+                };
+                (format!("email_domain {want:?}"), hit, reason)
+            } else {
+                // Decided below, once the other rules are known.
+                ("default".to_owned(), false, Reason::DefaultSkipped)
+            };
+            Outcome {
+                condition,
+                org: r.org.clone(),
+                role: r.role,
+                applied,
+                reason,
+            }
+        })
+        .collect();
+    let any_specific = rules
+        .iter()
+        .zip(&outcomes)
+        .any(|(r, o)| !r.default && o.applied);
+    if !any_specific {
+        for (r, o) in rules.iter().zip(outcomes.iter_mut()) {
+            if r.default {
+                o.applied = true;
+                o.reason = Reason::DefaultApplies;
+            }
+        }
+    }
+    Explanation {
+        seen: seen.clone(),
+        rules: outcomes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(g: &str, org: &str, role: OrgRole) -> MappingRule {
+        MappingRule {
+            group: Some(g.into()),
+            email_domain: None,
+            default: false,
+            org: org.into(),
+            role,
+        }
+    }
+
+    fn rules() -> Vec<MappingRule> {
+        vec![
+            group("/social.coop", "social.coop", OrgRole::Member),
+            group("/social.coop/admins", "social.coop", OrgRole::Admin),
+            MappingRule {
+                group: None,
+                email_domain: Some("radicalroutes.org.uk".into()),
+                default: false,
+                org: "Radical Routes".into(),
+                role: OrgRole::Member,
+            },
+            MappingRule {
+                group: None,
+                email_domain: None,
+                default: true,
+                org: "Guests".into(),
+                role: OrgRole::Member,
+            },
+        ]
+    }
+
+    fn seen(email: &str, verified: bool, groups: &[&str]) -> Seen {
+        Seen {
+            email: Some(email.into()),
+            email_verified: verified,
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn groups_give_membership_and_admin_wins() {
+        let e = evaluate(
+            &rules(),
+            &seen("a@x.org", true, &["/social.coop", "/social.coop/admins"]),
+        );
+        assert_eq!(e.grants(), [("social.coop".to_owned(), OrgRole::Admin)]);
+        assert_eq!(e.rules[0].reason, Reason::GroupPresent);
+        assert_eq!(e.rules[3].reason, Reason::DefaultSkipped);
+        let e = evaluate(&rules(), &seen("b@x.org", true, &["/social.coop"]));
+        assert_eq!(e.grants(), [("social.coop".to_owned(), OrgRole::Member)]);
+        assert_eq!(e.rules[1].reason, Reason::GroupAbsent);
+    }
+
+    #[test]
+    fn group_match_is_exact() {
+        let e = evaluate(
+            &rules(),
+            &seen("c@x.org", true, &["/social.coop.evil", "social.coop"]),
+        );
+        assert_eq!(e.grants(), [("Guests".to_owned(), OrgRole::Member)]);
+    }
+
+    #[test]
+    fn email_domain_needs_a_verified_address() {
+        let e = evaluate(&rules(), &seen("Carol@RadicalRoutes.org.uk", true, &[]));
+        assert_eq!(e.grants(), [("Radical Routes".to_owned(), OrgRole::Member)]);
+        assert_eq!(e.rules[2].reason, Reason::DomainMatches);
+        let e = evaluate(&rules(), &seen("carol@radicalroutes.org.uk", false, &[]));
+        assert_eq!(e.rules[2].reason, Reason::EmailUnverified);
+        assert_eq!(e.grants(), [("Guests".to_owned(), OrgRole::Member)]);
+        // A look-alike domain is not the domain.
+        let e = evaluate(&rules(), &seen("eve@notradicalroutes.org.uk", true, &[]));
+        assert_eq!(e.rules[2].reason, Reason::DomainDiffers);
+        let e = evaluate(
+            &rules(),
+            &Seen {
+                email: None,
+                ..Seen::default()
+            },
+        );
+        assert_eq!(e.rules[2].reason, Reason::NoEmail);
+    }
+
+    #[test]
+    fn default_only_when_nothing_else_matched_and_none_without_rules() {
+        let e = evaluate(&rules(), &seen("d@elsewhere.example", true, &[]));
+        assert_eq!(e.grants(), [("Guests".to_owned(), OrgRole::Member)]);
+        assert_eq!(e.rules[3].reason, Reason::DefaultApplies);
+        assert!(
+            evaluate(&[], &seen("d@x", true, &["/g"]))
+                .grants()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn unknown_organisations_are_explained_not_granted() {
+        let mut e = evaluate(&rules(), &seen("a@x.org", true, &["/social.coop"]));
+        e.drop_unknown_orgs(|org| org != "social.coop");
+        assert!(e.grants().is_empty());
+        assert_eq!(e.rules[0].reason, Reason::UnknownOrg);
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.contains("\"unknown-org\""), "{json}");
+        let back: Explanation = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, e);
+    }
+}

@@ -1,0 +1,236 @@
+//! An organisation's own page, for its administrators (and platform admins): its members and
+//! their roles, and its members' rooms. A member co-op manages its people here without asking
+//! the operators; nobody else sees or changes another organisation's people or rooms.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::context;
+use plenary_proto::RoomId;
+use plenary_store::{Organisation, StoreError, User};
+
+use super::{Ctx, Form, redirect, unavailable};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orgs/{id}", get(page))
+        .route("/orgs/{id}/members", post(add_member))
+        .route("/orgs/{id}/members/{user}", post(member_action))
+        .route("/orgs/{id}/rooms/{room}/delete", post(delete_room))
+}
+
+/// The signed-in account and the organisation, if they may manage it; else the answer.
+async fn manager(app: &AppState, ctx: &Ctx, org_id: i64) -> Result<(User, Organisation), Response> {
+    let Some(me) = ctx.user.clone() else {
+        return Err(redirect("/signin"));
+    };
+    let forbidden = || {
+        (
+            StatusCode::FORBIDDEN,
+            ctx.t(&app.portal, "error-org-forbidden", None),
+        )
+            .into_response()
+    };
+    let admin_here = match app.store.orgs_of(me.id).await {
+        Ok(ms) => ms.iter().any(|m| m.org.id == org_id && m.is_admin),
+        Err(e) => return Err(unavailable(e)),
+    };
+    // Whether an organisation exists is only told to those who may manage it.
+    if !(admin_here || me.is_admin) {
+        return Err(forbidden());
+    }
+    match app.store.org_by_id(org_id).await {
+        Ok(Some(org)) => Ok((me, org)),
+        Ok(None) => Err((StatusCode::NOT_FOUND, "No such organisation.").into_response()),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+/// A provider's button name for a membership source (`None` for manual ones).
+pub(super) fn provider_name(app: &AppState, source: &str) -> Option<String> {
+    let id = source.strip_prefix("sso:")?;
+    Some(
+        app.settings
+            .sso
+            .iter()
+            .find(|p| p.id == id)
+            .map_or_else(|| id.to_owned(), |p| p.name.clone()),
+    )
+}
+
+fn role(is_admin: bool) -> &'static str {
+    if is_admin { "admin" } else { "member" }
+}
+
+async fn page(State(app): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
+    show(&app, &ctx, id, StatusCode::OK, None).await
+}
+
+async fn show(
+    app: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let org = match manager(app, ctx, id).await {
+        Ok((_, org)) => org,
+        Err(r) => return r,
+    };
+    let (members, rooms) = match (
+        app.store.org_members(id).await,
+        app.store.rooms_of_org(id).await,
+    ) {
+        (Ok(m), Ok(r)) => (m, r),
+        (Err(e), _) | (_, Err(e)) => return unavailable(e),
+    };
+    let rooms: Vec<minijinja::Value> = rooms
+        .iter()
+        .map(|r| {
+            let owner = members
+                .iter()
+                .find(|m| Some(m.user.id) == r.owner_id)
+                .map(|m| m.user.name.clone());
+            context! { id => r.id.as_str(), name => r.name, owner }
+        })
+        .collect();
+    let members: Vec<minijinja::Value> = members
+        .iter()
+        .map(|m| {
+            context! {
+                id => m.user.id, name => m.user.name, email => m.user.email,
+                role => role(m.is_admin), provider => provider_name(app, &m.source),
+            }
+        })
+        .collect();
+    let org = context! {
+        id => org.id, name => org.name, max_rooms => org.max_rooms_per_member,
+        max_participants => org.max_participants,
+    };
+    let c = context! { org, members, rooms, error, ..ctx.base("/orgs") };
+    ctx.show(app, "org.html", status, c)
+}
+
+async fn add_member(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = manager(&app, &ctx, id).await {
+        return r;
+    }
+    let form = Form::parse(&body);
+    let fail = |status, key: &str| {
+        let e = ctx.t(&app.portal, key, None);
+        show(&app, &ctx, id, status, Some(e))
+    };
+    if !ctx.csrf_ok(&form) {
+        return fail(StatusCode::FORBIDDEN, "error-csrf").await;
+    }
+    let email = form.get("email").trim().to_lowercase();
+    let user = match app.store.user_by_email(&email).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return fail(StatusCode::UNPROCESSABLE_ENTITY, "error-no-such-user").await,
+        Err(e) => return unavailable(e),
+    };
+    let make_admin = form.get("org_admin") == "on";
+    if !make_admin && let Err(r) = keeps_an_admin(&app, &ctx, id, user.id).await {
+        return r;
+    }
+    match app.store.set_org_member(id, user.id, make_admin).await {
+        Ok(()) => redirect(&format!("/orgs/{id}")),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// Refuses a change that would leave the organisation without an administrator.
+async fn keeps_an_admin(app: &AppState, ctx: &Ctx, org: i64, losing: i64) -> Result<(), Response> {
+    let members = app.store.org_members(org).await.map_err(unavailable)?;
+    let other_admin = members.iter().any(|m| m.is_admin && m.user.id != losing);
+    let losing_is_admin = members.iter().any(|m| m.is_admin && m.user.id == losing);
+    if losing_is_admin && !other_admin {
+        let e = ctx.t(&app.portal, "error-last-org-admin", None);
+        return Err(show(app, ctx, org, StatusCode::CONFLICT, Some(e)).await);
+    }
+    Ok(())
+}
+
+async fn member_action(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path((id, user)): Path<(i64, i64)>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = manager(&app, &ctx, id).await {
+        return r;
+    }
+    let form = Form::parse(&body);
+    if !ctx.csrf_ok(&form) {
+        let e = ctx.t(&app.portal, "error-csrf", None);
+        return show(&app, &ctx, id, StatusCode::FORBIDDEN, Some(e)).await;
+    }
+    let is_member = match app.store.org_members(id).await {
+        Ok(ms) => ms.iter().any(|m| m.user.id == user),
+        Err(e) => return unavailable(e),
+    };
+    if !is_member {
+        return (StatusCode::NOT_FOUND, "No such member.").into_response();
+    }
+    let action = form.get("action");
+    if matches!(action, "make-member" | "remove")
+        && let Err(r) = keeps_an_admin(&app, &ctx, id, user).await
+    {
+        return r;
+    }
+    let done: Result<(), StoreError> = match action {
+        "make-admin" => app.store.set_org_member(id, user, true).await,
+        "make-member" => app.store.set_org_member(id, user, false).await,
+        "remove" => app.store.remove_org_member(id, user).await.map(|_| ()),
+        _ => return (StatusCode::BAD_REQUEST, "Unknown action.").into_response(),
+    };
+    match done {
+        Ok(()) => redirect(&format!("/orgs/{id}")),
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn delete_room(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path((id, room)): Path<(i64, String)>,
+    body: Bytes,
+) -> Response {
+    let me = match manager(&app, &ctx, id).await {
+        Ok((me, _)) => me,
+        Err(r) => return r,
+    };
+    let form = Form::parse(&body);
+    if !ctx.csrf_ok(&form) {
+        let e = ctx.t(&app.portal, "error-csrf", None);
+        return show(&app, &ctx, id, StatusCode::FORBIDDEN, Some(e)).await;
+    }
+    let Ok(room) = RoomId::parse(&room) else {
+        return (StatusCode::NOT_FOUND, "No such room.").into_response();
+    };
+    // Only a room of this organisation's members: another organisation's room is not found.
+    let ours = match app.store.rooms_of_org(id).await {
+        Ok(rooms) => rooms.iter().any(|r| r.id == room),
+        Err(e) => return unavailable(e),
+    };
+    if !ours {
+        return (StatusCode::NOT_FOUND, "No such room.").into_response();
+    }
+    app.meetings.end(&room, "room_deleted");
+    match app.store.delete_room(&room).await {
+        Ok(_) => {
+            tracing::info!(by = me.id, org = id, room = %room, "room deleted by its organisation");
+            redirect(&format!("/orgs/{id}"))
+        }
+        Err(e) => unavailable(e),
+    }
+}
