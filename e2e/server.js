@@ -20,7 +20,7 @@ async function startServer(env = {}) {
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const url = await new Promise((resolve, reject) => {
+  const { url, output } = await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`server not ready after 20 s: ${out}`)), 20000);
     proc.stdout.on('data', (d) => {
@@ -28,13 +28,15 @@ async function startServer(env = {}) {
       const m = /PLENARY_READY http=(\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve(`http://${m[1]}`);
+        resolve({ url: `http://${m[1]}`, output: out });
       }
     });
     proc.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
   });
   return {
     url,
+    /** What the server printed up to its ready line (e.g. the first admin's password). */
+    output,
     async stop() {
       proc.kill('SIGINT');
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
