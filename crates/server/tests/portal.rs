@@ -851,3 +851,209 @@ async fn organisations_and_their_limits() {
     first.leave().await.unwrap();
     server.stop().await;
 }
+
+/// Creates an organisation as `admin` and returns its id (from the link on /admin/orgs).
+async fn make_org(server: &TestServer, admin: &mut Browser, name: &str) -> String {
+    let csrf = admin.csrf(server, "/admin/orgs").await;
+    let p = admin
+        .post(server, "/admin/orgs", &[("csrf", &csrf), ("name", name)])
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = admin.get(server, "/admin/orgs").await;
+    let row = format!("<tr data-org=\"{name}\"><td><a href=\"/orgs/");
+    value_after(&page.body, &row)
+}
+
+/// Adds `email` to organisation `org` through the platform admin's page.
+async fn add_member(
+    server: &TestServer,
+    admin: &mut Browser,
+    org: &str,
+    email: &str,
+    org_admin: bool,
+) {
+    let csrf = admin.csrf(server, "/admin/orgs").await;
+    let mut form = vec![("csrf", csrf.as_str()), ("org", org), ("email", email)];
+    if org_admin {
+        form.push(("org_admin", "on"));
+    }
+    let p = admin.post(server, "/admin/orgs/members", &form).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+}
+
+#[tokio::test]
+async fn organisations_manage_their_own_people_and_rooms_and_nobody_elses() {
+    let server = server_with(SignupPolicy::Open).await;
+    let (admin_email, admin_pw) = first_admin(&server);
+    let mut admin = Browser::default();
+    admin.sign_in(&server, &admin_email, &admin_pw).await;
+    let mut people = Vec::new();
+    for (name, email) in [
+        ("Ann", "ann@social.coop"),
+        ("Sam", "sam@social.coop"),
+        ("Rae", "rae@radicalroutes.org.uk"),
+    ] {
+        let mut b = Browser::default();
+        assert_eq!(
+            b.sign_up(&server, name, email, "long-enough-pw")
+                .await
+                .status,
+            303
+        );
+        let csrf = b.csrf(&server, "/rooms").await;
+        let room_name = format!("{name}'s room");
+        b.post(&server, "/rooms", &[("csrf", &csrf), ("name", &room_name)])
+            .await;
+        people.push(b);
+    }
+    let [mut ann, mut sam, mut rae] = <[Browser; 3]>::try_from(people).ok().unwrap();
+    let social = make_org(&server, &mut admin, "social.coop").await;
+    let routes = make_org(&server, &mut admin, "Radical Routes").await;
+    add_member(&server, &mut admin, &social, "ann@social.coop", true).await;
+    add_member(&server, &mut admin, &social, "sam@social.coop", false).await;
+    add_member(
+        &server,
+        &mut admin,
+        &routes,
+        "rae@radicalroutes.org.uk",
+        true,
+    )
+    .await;
+    let room_of = |page: &Page| value_after(&page.body, "data-room=\"");
+    let sam_room = room_of(&sam.get(&server, "/rooms").await);
+    let rae_room = room_of(&rae.get(&server, "/rooms").await);
+
+    // Ann administers social.coop: she sees its people and its members' rooms, not others'.
+    let page = ann.get(&server, &format!("/orgs/{social}")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("sam@social.coop") && page.body.contains("Sam&#x27;s room"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("Rae") && !page.body.contains(&rae_room),
+        "{}",
+        page.body
+    );
+    // The other organisation's page, and a made-up one, are closed to her alike.
+    assert_eq!(
+        ann.get(&server, &format!("/orgs/{routes}")).await.status,
+        403
+    );
+    assert_eq!(ann.get(&server, "/orgs/999999").await.status, 403);
+    // A plain member cannot manage even their own organisation.
+    assert_eq!(
+        sam.get(&server, &format!("/orgs/{social}")).await.status,
+        403
+    );
+    let csrf = sam.csrf(&server, "/rooms").await;
+    let p = sam
+        .post(
+            &server,
+            &format!("/orgs/{social}/members"),
+            &[("csrf", &csrf), ("email", "rae@radicalroutes.org.uk")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+
+    // Ann cannot touch Rae's room: not through her organisation, not through Rae's, not
+    // through the room's own settings.
+    let csrf = ann.csrf(&server, "/rooms").await;
+    let p = ann
+        .post(
+            &server,
+            &format!("/orgs/{social}/rooms/{rae_room}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(p.status, 404);
+    let p = ann
+        .post(
+            &server,
+            &format!("/orgs/{routes}/rooms/{rae_room}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    let p = ann
+        .post(
+            &server,
+            &format!("/rooms/{rae_room}/settings"),
+            &[("csrf", &csrf), ("waiting_room", "on")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    assert!(rae.get(&server, "/rooms").await.body.contains(&rae_room));
+    // Nor add herself to Rae's organisation, nor change its people.
+    let p = ann
+        .post(
+            &server,
+            &format!("/orgs/{routes}/members"),
+            &[
+                ("csrf", &csrf),
+                ("email", "ann@social.coop"),
+                ("org_admin", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    let rae_page = admin.get(&server, &format!("/orgs/{routes}")).await;
+    let rae_id = value_after(&rae_page.body, &format!("action=\"/orgs/{routes}/members/"));
+    let p = ann
+        .post(
+            &server,
+            &format!("/orgs/{social}/members/{rae_id}"),
+            &[("csrf", &csrf), ("action", "remove")],
+        )
+        .await;
+    assert_eq!(p.status, 404, "not a member of social.coop");
+
+    // Within her organisation she manages: a form without its token is refused; Sam becomes
+    // admin and back; the last admin cannot step down; she deletes Sam's room.
+    let p = ann
+        .post(
+            &server,
+            &format!("/orgs/{social}/members"),
+            &[("email", "rae@radicalroutes.org.uk")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    let page = ann.get(&server, &format!("/orgs/{social}")).await.body;
+    let sam_row = &page[page.find("data-member=\"sam@social.coop\"").unwrap()..];
+    let sam_id = value_after(sam_row, &format!("action=\"/orgs/{social}/members/"));
+    let ann_row = &page[page.find("data-member=\"ann@social.coop\"").unwrap()..];
+    let ann_id = value_after(ann_row, &format!("action=\"/orgs/{social}/members/"));
+    for (id, action, want) in [
+        (&ann_id, "make-member", 409),
+        (&ann_id, "remove", 409),
+        (&sam_id, "make-admin", 303),
+        (&sam_id, "bogus", 400),
+        (&ann_id, "make-member", 303),
+    ] {
+        let p = ann
+            .post(
+                &server,
+                &format!("/orgs/{social}/members/{id}"),
+                &[("csrf", &csrf), ("action", action)],
+            )
+            .await;
+        assert_eq!(p.status, want, "{action} on {id}: {}", p.body);
+    }
+    // Ann is a plain member now: the page is closed to her; Sam, admin, deletes his room.
+    assert_eq!(
+        ann.get(&server, &format!("/orgs/{social}")).await.status,
+        403
+    );
+    let csrf = sam.csrf(&server, "/rooms").await;
+    let p = sam
+        .post(
+            &server,
+            &format!("/orgs/{social}/rooms/{sam_room}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    assert!(!sam.get(&server, "/rooms").await.body.contains(&sam_room));
+    server.stop().await;
+}
