@@ -149,6 +149,10 @@ function joinError(err) {
       return tr('client-too-many');
     case 'room_full':
       return tr('client-room-full');
+    case 'not_started':
+      return tr('client-not-started');
+    case 'sign_in_required':
+      return tr('client-sign-in-required');
     default:
       return tr('client-join-failed', { message: err.message });
   }

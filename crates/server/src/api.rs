@@ -207,12 +207,8 @@ async fn join_room(
         .ok_or_else(|| ApiError::not_found("no such room"))?;
     let exp = crate::clock::unix_secs() as u64 + JOIN_TOKEN_SECS;
     // The room's owner, signed in, moderates; codes and the waiting room as the owner set them.
-    let owner = match room.owner_id {
-        Some(owner) => crate::portal::session_user(&app, &headers)
-            .await
-            .is_some_and(|u| u.id == owner),
-        None => false,
-    };
+    let user = crate::portal::session_user(&app, &headers).await;
+    let owner = room.owner_id.is_some() && user.as_ref().map(|u| u.id) == room.owner_id;
     // The owner's organisations may cap the meeting's size (checked when someone joins).
     if let Some(owner_id) = room.owner_id
         && let Some(max) = crate::portal::limits_of(&app, owner_id)
@@ -244,13 +240,36 @@ async fn join_room(
             ),
         ));
     }
-    let (role, wait, muted) = match crate::rooms::decide(&settings, owner, code) {
+    let who = crate::rooms::Joiner {
+        owner,
+        signed_in: user.is_some(),
+        moderator_present: app
+            .meetings
+            .participants(&id)
+            .iter()
+            .any(|p| p.role == plenary_proto::Role::Moderator),
+    };
+    let (role, wait, muted) = match crate::rooms::decide(&settings, who, code) {
         crate::rooms::Access::Granted { role, wait, muted } => (role, wait, muted),
         crate::rooms::Access::CodeRequired => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "access_code_required",
                 "this room needs an access code",
+            ));
+        }
+        crate::rooms::Access::SignInRequired => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "sign_in_required",
+                "this room is for signed-in members only",
+            ));
+        }
+        crate::rooms::Access::NotStarted => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_started",
+                "this meeting has not started: a moderator must open it first",
             ));
         }
         crate::rooms::Access::WrongCode => {

@@ -6,7 +6,7 @@ use plenary_proto::Role;
 use serde::{Deserialize, Serialize};
 
 /// What a room's owner sets (stored as JSON in `rooms.settings`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RoomSettings {
     /// Guests wait until a moderator lets them in.
@@ -17,6 +17,27 @@ pub struct RoomSettings {
     pub viewer_code: Option<String>,
     /// Whoever gives this code joins as moderator.
     pub moderator_code: Option<String>,
+    /// Anyone may open the meeting; when off, participants get in only while a moderator is
+    /// in it.
+    pub anyone_may_start: bool,
+    /// People without an account may join; when off, joining needs a signed-in account.
+    pub guests_allowed: bool,
+    /// The room may be recorded (kept for the recording feature, which is not built yet).
+    pub recording_allowed: bool,
+}
+
+impl Default for RoomSettings {
+    fn default() -> Self {
+        Self {
+            waiting_room: false,
+            mute_on_join: false,
+            viewer_code: None,
+            moderator_code: None,
+            anyone_may_start: true,
+            guests_allowed: true,
+            recording_allowed: false,
+        }
+    }
 }
 
 impl RoomSettings {
@@ -50,10 +71,41 @@ pub enum Access {
     CodeRequired,
     /// A code was given and matches neither code.
     WrongCode,
+    /// Guests are not allowed and nobody is signed in.
+    SignInRequired,
+    /// Only a moderator may open the meeting, and none is in it.
+    NotStarted,
 }
 
-/// Who gets in, and as what. `owner`: the signed-in owner of the room.
-pub fn decide(s: &RoomSettings, owner: bool, code: Option<&str>) -> Access {
+/// Who is asking to join.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Joiner {
+    /// The signed-in owner of the room.
+    pub owner: bool,
+    /// Signed in with any account.
+    pub signed_in: bool,
+    /// A moderator is in the meeting now.
+    pub moderator_present: bool,
+}
+
+/// Who gets in, and as what.
+pub fn decide(s: &RoomSettings, who: Joiner, code: Option<&str>) -> Access {
+    let access = decide_role(s, who.owner, code);
+    match access {
+        Access::Granted { role, .. } if role != Role::Moderator => {
+            if !s.guests_allowed && !who.signed_in {
+                Access::SignInRequired
+            } else if !s.anyone_may_start && !who.moderator_present {
+                Access::NotStarted
+            } else {
+                access
+            }
+        }
+        other => other,
+    }
+}
+
+fn decide_role(s: &RoomSettings, owner: bool, code: Option<&str>) -> Access {
     let code = code.map(str::trim).filter(|c| !c.is_empty());
     let matches = |want: &Option<String>| match (want, code) {
         (Some(w), Some(c)) => crate::portal::auth::same_token(w, c),
@@ -87,7 +139,18 @@ mod tests {
             mute_on_join: true,
             viewer_code: viewer.map(str::to_owned),
             moderator_code: moderator.map(str::to_owned),
+            ..RoomSettings::default()
         }
+    }
+
+    /// A decision with a moderator present; the owner is signed in, others not.
+    fn d(s: &RoomSettings, owner: bool, code: Option<&str>) -> Access {
+        let who = Joiner {
+            owner,
+            signed_in: owner,
+            moderator_present: true,
+        };
+        decide(s, who, code)
     }
 
     const P: Role = Role::Participant;
@@ -104,39 +167,76 @@ mod tests {
     #[test]
     fn open_room() {
         let s = with(None, None, false);
-        assert_eq!(decide(&s, false, None), ok(P, false));
-        assert_eq!(decide(&s, true, None), ok(M, false));
+        assert_eq!(d(&s, false, None), ok(P, false));
+        assert_eq!(d(&s, true, None), ok(M, false));
         // A code given to a room without codes is simply not needed.
-        assert_eq!(decide(&s, false, Some("x")), ok(P, false));
+        assert_eq!(d(&s, false, Some("x")), ok(P, false));
     }
 
     #[test]
     fn codes() {
         let s = with(Some("view-123"), Some("mod-456"), false);
-        assert_eq!(decide(&s, false, None), Access::CodeRequired);
-        assert_eq!(decide(&s, false, Some("  ")), Access::CodeRequired);
-        assert_eq!(decide(&s, false, Some("view-123")), ok(P, false));
-        assert_eq!(decide(&s, false, Some(" view-123 ")), ok(P, false));
-        assert_eq!(decide(&s, false, Some("mod-456")), ok(M, false));
-        assert_eq!(decide(&s, false, Some("guess")), Access::WrongCode);
-        assert_eq!(
-            decide(&s, true, None),
-            ok(M, false),
-            "the owner needs no code"
-        );
+        assert_eq!(d(&s, false, None), Access::CodeRequired);
+        assert_eq!(d(&s, false, Some("  ")), Access::CodeRequired);
+        assert_eq!(d(&s, false, Some("view-123")), ok(P, false));
+        assert_eq!(d(&s, false, Some(" view-123 ")), ok(P, false));
+        assert_eq!(d(&s, false, Some("mod-456")), ok(M, false));
+        assert_eq!(d(&s, false, Some("guess")), Access::WrongCode);
+        assert_eq!(d(&s, true, None), ok(M, false), "the owner needs no code");
         // Only a moderator code: anyone may join as participant, a wrong code is refused.
         let s = with(None, Some("mod-456"), false);
-        assert_eq!(decide(&s, false, None), ok(P, false));
-        assert_eq!(decide(&s, false, Some("mod-456")), ok(M, false));
-        assert_eq!(decide(&s, false, Some("guess")), Access::WrongCode);
+        assert_eq!(d(&s, false, None), ok(P, false));
+        assert_eq!(d(&s, false, Some("mod-456")), ok(M, false));
+        assert_eq!(d(&s, false, Some("guess")), Access::WrongCode);
     }
 
     #[test]
     fn waiting_room_holds_everyone_but_moderators() {
         let s = with(Some("v"), Some("m"), true);
-        assert_eq!(decide(&s, false, Some("v")), ok(P, true));
-        assert_eq!(decide(&s, false, Some("m")), ok(M, false));
-        assert_eq!(decide(&s, true, None), ok(M, false));
+        assert_eq!(d(&s, false, Some("v")), ok(P, true));
+        assert_eq!(d(&s, false, Some("m")), ok(M, false));
+        assert_eq!(d(&s, true, None), ok(M, false));
+    }
+
+    #[test]
+    fn guests_allowed_and_anyone_may_start() {
+        let s = RoomSettings {
+            guests_allowed: false,
+            ..with(None, Some("m"), false)
+        };
+        let guest = Joiner::default();
+        let member = Joiner {
+            signed_in: true,
+            ..Joiner::default()
+        };
+        let present = |j: Joiner| Joiner {
+            moderator_present: true,
+            ..j
+        };
+        assert_eq!(decide(&s, present(guest), None), Access::SignInRequired);
+        assert_eq!(decide(&s, present(member), None), ok(P, false));
+        // A moderator code still makes a moderator, account or not.
+        assert_eq!(decide(&s, guest, Some("m")), ok(M, false));
+        // Anyone may start (the default): an empty meeting is open to the first comer.
+        assert_eq!(decide(&with(None, None, false), guest, None), ok(P, false));
+        let s = RoomSettings {
+            anyone_may_start: false,
+            ..with(None, None, true)
+        };
+        assert_eq!(decide(&s, member, None), Access::NotStarted);
+        assert_eq!(decide(&s, present(member), None), ok(P, true));
+        let owner = Joiner {
+            owner: true,
+            signed_in: true,
+            moderator_present: false,
+        };
+        assert_eq!(decide(&s, owner, None), ok(M, false), "the owner starts it");
+        // Codes are checked first: a wrong code is a wrong code, started or not.
+        let s = RoomSettings {
+            anyone_may_start: false,
+            ..with(Some("v"), None, false)
+        };
+        assert_eq!(decide(&s, member, Some("x")), Access::WrongCode);
     }
 
     #[test]
@@ -144,6 +244,9 @@ mod tests {
         let s = with(Some("v"), None, true);
         assert_eq!(RoomSettings::parse(&s.to_json()), s);
         assert_eq!(RoomSettings::parse("{}"), RoomSettings::default());
+        // Rooms stored before these settings existed keep working as before.
+        let old = RoomSettings::parse(r#"{"waiting_room":true}"#);
+        assert!(old.anyone_may_start && old.guests_allowed && !old.recording_allowed);
         assert_eq!(RoomSettings::parse("not json"), RoomSettings::default());
     }
 }

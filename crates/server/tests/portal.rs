@@ -617,6 +617,8 @@ async fn room_settings_access_codes_and_the_waiting_room() {
                 ("csrf", &csrf),
                 ("waiting_room", "on"),
                 ("mute_on_join", "on"),
+                ("anyone_may_start", "on"),
+                ("guests_allowed", "on"),
                 ("viewer_code", "view-2026"),
                 ("moderator_code", "mod-2026"),
             ],
@@ -1055,5 +1057,78 @@ async fn organisations_manage_their_own_people_and_rooms_and_nobody_elses() {
         .await;
     assert_eq!(p.status, 303);
     assert!(!sam.get(&server, "/rooms").await.body.contains(&sam_room));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn members_only_rooms_and_rooms_only_a_moderator_opens() {
+    let server = server_with(SignupPolicy::Open).await;
+    let mut owner = Browser::default();
+    owner
+        .sign_up(&server, "Olga", "olga@example.coop", "long-enough-pw")
+        .await;
+    let mut member = Browser::default();
+    member
+        .sign_up(&server, "Mo", "mo@example.coop", "long-enough-pw")
+        .await;
+    let csrf = owner.csrf(&server, "/rooms").await;
+    owner
+        .post(&server, "/rooms", &[("csrf", &csrf), ("name", "Board")])
+        .await;
+    let room = value_after(&owner.get(&server, "/rooms").await.body, "data-room=\"");
+    let settings = format!("/rooms/{room}/settings");
+    // A new room: anyone may start it, guests may come, no recording.
+    let page = owner.get(&server, "/rooms").await.body;
+    assert!(
+        page.contains("name=\"anyone_may_start\" value=\"on\" checked"),
+        "{page}"
+    );
+    assert!(page.contains("name=\"guests_allowed\" value=\"on\" checked"));
+    assert!(!page.contains("name=\"recording_allowed\" value=\"on\" checked"));
+
+    // Members only: a guest is told to sign in, any signed-in account gets in.
+    let p = owner
+        .post(
+            &server,
+            &settings,
+            &[("csrf", &csrf), ("anyone_may_start", "on")],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let (s, v) = api_join(&server, &room, &Browser::default(), "Guest", None).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("sign_in_required"))
+    );
+    let (s, _) = api_join(&server, &room, &member, "Mo", None).await;
+    assert_eq!(s, 200);
+
+    // Only a moderator opens it: before the owner is in, participants are turned away; once
+    // the owner is in the meeting, they get in.
+    let p = owner
+        .post(
+            &server,
+            &settings,
+            &[("csrf", &csrf), ("guests_allowed", "on")],
+        )
+        .await;
+    assert_eq!(p.status, 200);
+    let (s, v) = api_join(&server, &room, &member, "Mo", None).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("not_started")));
+    let (s, v) = api_join(&server, &room, &owner, "Olga", None).await;
+    assert_eq!(s, 200, "the owner starts it");
+    let olga = plenary_peer::Peer::join(plenary_peer::PeerOptions {
+        http_addr: server.http.clone(),
+        room: plenary_proto::RoomId::parse(&room).unwrap(),
+        name: "Olga".into(),
+        publish: plenary_peer::Publish::NOTHING,
+        local_ip: None,
+        token: Some(v["token"].as_str().unwrap().to_owned()),
+    })
+    .await
+    .unwrap();
+    let (s, _) = api_join(&server, &room, &Browser::default(), "Guest", None).await;
+    assert_eq!(s, 200);
+    olga.leave().await.unwrap();
     server.stop().await;
 }

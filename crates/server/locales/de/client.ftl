@@ -58,3 +58,5 @@ client-code-required = Dieser Raum braucht einen Zugangscode.
 client-wrong-code = Dieser Zugangscode stimmt nicht.
 client-too-many = Zu viele Versuche. Bitte einige Minuten warten.
 client-room-full = Diese Besprechung ist voll.
+client-not-started = Diese Besprechung hat noch nicht begonnen. Bitte versuchen Sie es erneut, sobald eine Moderation sie eröffnet hat.
+client-sign-in-required = Dieser Raum ist nur für angemeldete Mitglieder. Bitte melden Sie sich an und treten Sie dann erneut bei.

@@ -140,3 +140,7 @@ action-remove = Entfernen
 action-delete-room = Löschen
 error-org-forbidden = Nur Administratorinnen und Administratoren dieser Organisation sehen diese Seite.
 error-last-org-admin = Eine Organisation behält mindestens eine Administratorin oder einen Administrator.
+
+setting-anyone-may-start = Alle dürfen die Besprechung beginnen (aus: Teilnehmende kommen nur hinein, wenn eine Moderation da ist)
+setting-guests-allowed = Gäste ohne Konto dürfen teilnehmen
+setting-recording-allowed = Die Besprechung darf aufgezeichnet werden

@@ -58,3 +58,5 @@ client-code-required = This room needs an access code.
 client-wrong-code = That access code is not right.
 client-too-many = Too many attempts. Please wait a few minutes.
 client-room-full = This meeting is full.
+client-not-started = This meeting has not started yet. Try again once a moderator has opened it.
+client-sign-in-required = This room is for signed-in members only. Sign in, then join again.

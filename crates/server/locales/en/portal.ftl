@@ -140,3 +140,7 @@ action-remove = Remove
 action-delete-room = Delete
 error-org-forbidden = Only this organisation's administrators can see this page.
 error-last-org-admin = An organisation keeps at least one administrator.
+
+setting-anyone-may-start = Anyone may start the meeting (off: participants get in only while a moderator is there)
+setting-guests-allowed = Guests without an account may join
+setting-recording-allowed = The meeting may be recorded

@@ -58,3 +58,5 @@ client-code-required = Esta sala necesita un código de acceso.
 client-wrong-code = Ese código de acceso no es correcto.
 client-too-many = Demasiados intentos. Espera unos minutos.
 client-room-full = Esta reunión está completa.
+client-not-started = Esta reunión aún no ha empezado. Vuelve a intentarlo cuando una persona moderadora la haya abierto.
+client-sign-in-required = Esta sala es solo para miembros con sesión iniciada. Inicia sesión y vuelve a entrar.

@@ -140,3 +140,7 @@ action-remove = Quitar
 action-delete-room = Eliminar
 error-org-forbidden = Solo las personas administradoras de esta organización pueden ver esta página.
 error-last-org-admin = Una organización mantiene al menos una persona administradora.
+
+setting-anyone-may-start = Cualquiera puede iniciar la reunión (si no: solo se entra cuando hay una persona moderadora)
+setting-guests-allowed = Pueden entrar invitados sin cuenta
+setting-recording-allowed = La reunión se puede grabar

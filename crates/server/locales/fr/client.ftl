@@ -58,3 +58,5 @@ client-code-required = Cette salle demande un code d’accès.
 client-wrong-code = Ce code d’accès n’est pas le bon.
 client-too-many = Trop de tentatives. Patientez quelques minutes.
 client-room-full = Cette réunion est complète.
+client-not-started = Cette réunion n’a pas encore commencé. Réessayez quand un·e modérateur·rice l’aura ouverte.
+client-sign-in-required = Cette salle est réservée aux membres connecté·es. Connectez-vous, puis rejoignez-la à nouveau.

@@ -140,3 +140,7 @@ action-remove = Retirer
 action-delete-room = Supprimer
 error-org-forbidden = Seul·es les administrateur·rices de cette organisation peuvent voir cette page.
 error-last-org-admin = Une organisation garde au moins un·e administrateur·rice.
+
+setting-anyone-may-start = Tout le monde peut démarrer la réunion (sinon : on n’entre que si un·e modérateur·rice est présent·e)
+setting-guests-allowed = Les invité·es sans compte peuvent entrer
+setting-recording-allowed = La réunion peut être enregistrée

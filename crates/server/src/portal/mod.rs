@@ -589,7 +589,8 @@ async fn show_rooms_with(
             let s = crate::rooms::RoomSettings::parse(&r.settings);
             context! {
                 id => r.id.as_str(), name => r.name, waiting_room => s.waiting_room,
-                mute_on_join => s.mute_on_join,
+                mute_on_join => s.mute_on_join, anyone_may_start => s.anyone_may_start,
+                guests_allowed => s.guests_allowed, recording_allowed => s.recording_allowed,
                 viewer_code => s.viewer_code.unwrap_or_default(),
                 moderator_code => s.moderator_code.unwrap_or_default(),
             }
@@ -728,6 +729,9 @@ async fn room_settings(
         mute_on_join: form.get("mute_on_join") == "on",
         viewer_code: code("viewer_code"),
         moderator_code: code("moderator_code"),
+        anyone_may_start: form.get("anyone_may_start") == "on",
+        guests_allowed: form.get("guests_allowed") == "on",
+        recording_allowed: form.get("recording_allowed") == "on",
     };
     let bad_code = [&settings.viewer_code, &settings.moderator_code]
         .into_iter()
@@ -1260,7 +1264,7 @@ mod tests {
                 ),
                 (
                     "rooms.html",
-                    context! { rooms => vec![context! { id => "abc-defg-hij", name => "R", waiting_room => true, mute_on_join => false, viewer_code => "1234", moderator_code => "" }], base => "http://x", error => "e", notice => "n", ..base.clone() },
+                    context! { rooms => vec![context! { id => "abc-defg-hij", name => "R", waiting_room => true, mute_on_join => false, anyone_may_start => true, guests_allowed => false, recording_allowed => true, viewer_code => "1234", moderator_code => "" }], base => "http://x", error => "e", notice => "n", ..base.clone() },
                 ),
                 (
                     "rooms.html",
