@@ -206,9 +206,12 @@ async fn join_room(
         .await?
         .ok_or_else(|| ApiError::not_found("no such room"))?;
     let exp = crate::clock::unix_secs() as u64 + JOIN_TOKEN_SECS;
-    // The room's owner, signed in, moderates; codes and the waiting room as the owner set them.
     let user = crate::portal::session_user(&app, &headers).await;
-    let owner = room.owner_id.is_some() && user.as_ref().map(|u| u.id) == room.owner_id;
+    // The owner and the accounts the room is shared with moderate.
+    let owner = match &user {
+        Some(u) => crate::portal::sharing::moderates(&app, &room, u.id).await?,
+        None => false,
+    };
     // The owner's organisations may cap the meeting's size (checked when someone joins).
     if let Some(owner_id) = room.owner_id
         && let Some(max) = crate::portal::limits_of(&app, owner_id)

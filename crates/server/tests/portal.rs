@@ -1132,3 +1132,144 @@ async fn members_only_rooms_and_rooms_only_a_moderator_opens() {
     olga.leave().await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_shared_room_is_co_owned() {
+    let server = server_with(SignupPolicy::Open).await;
+    let mut people = Vec::new();
+    for (name, email) in [
+        ("Olga", "olga@example.coop"),
+        ("Bo", "bo@example.coop"),
+        ("Eve", "eve@example.coop"),
+    ] {
+        let mut b = Browser::default();
+        assert_eq!(
+            b.sign_up(&server, name, email, "long-enough-pw")
+                .await
+                .status,
+            303
+        );
+        people.push(b);
+    }
+    let [mut olga, mut bo, mut eve] = <[Browser; 3]>::try_from(people).ok().unwrap();
+    let csrf = olga.csrf(&server, "/rooms").await;
+    olga.post(&server, "/rooms", &[("csrf", &csrf), ("name", "Council")])
+        .await;
+    let room = value_after(&olga.get(&server, "/rooms").await.body, "data-room=\"");
+    let role = |v: &serde_json::Value| token_claims(v["token"].as_str().unwrap())["role"].clone();
+    assert_eq!(
+        role(&api_join(&server, &room, &bo, "Bo", None).await.1),
+        "participant"
+    );
+
+    // Only the owner shares; an unknown email is refused.
+    let bo_csrf = bo.csrf(&server, "/rooms").await;
+    let p = bo
+        .post(
+            &server,
+            &format!("/rooms/{room}/share"),
+            &[("csrf", &bo_csrf), ("email", "bo@example.coop")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    let p = olga
+        .post(
+            &server,
+            &format!("/rooms/{room}/share"),
+            &[("csrf", &csrf), ("email", "nobody@example.coop")],
+        )
+        .await;
+    assert_eq!(p.status, 422);
+    let p = olga
+        .post(
+            &server,
+            &format!("/rooms/{room}/share"),
+            &[("email", "bo@example.coop")],
+        )
+        .await;
+    assert_eq!(p.status, 403, "no CSRF token");
+    let p = olga
+        .post(
+            &server,
+            &format!("/rooms/{room}/share"),
+            &[("csrf", &csrf), ("email", "Bo@Example.coop")],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    assert!(
+        olga.get(&server, "/rooms")
+            .await
+            .body
+            .contains("data-co-owner=\"bo@example.coop\"")
+    );
+
+    // Bo co-owns it: it is in his list, he moderates and changes its settings; Eve does not.
+    let page = bo.get(&server, "/rooms").await.body;
+    assert!(
+        page.contains("id=\"shared-rooms\"") && page.contains(&room),
+        "{page}"
+    );
+    assert!(
+        !page.contains("/unshare"),
+        "co-owners do not manage sharing"
+    );
+    assert_eq!(
+        role(&api_join(&server, &room, &bo, "Bo", None).await.1),
+        "moderator"
+    );
+    assert_eq!(
+        role(&api_join(&server, &room, &eve, "Eve", None).await.1),
+        "participant"
+    );
+    let p = bo
+        .post(
+            &server,
+            &format!("/rooms/{room}/settings"),
+            &[
+                ("csrf", &bo_csrf),
+                ("waiting_room", "on"),
+                ("guests_allowed", "on"),
+                ("anyone_may_start", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let eve_csrf = eve.csrf(&server, "/rooms").await;
+    let p = eve
+        .post(
+            &server,
+            &format!("/rooms/{room}/settings"),
+            &[("csrf", &eve_csrf)],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    let (_, v) = api_join(&server, &room, &eve, "Eve", None).await;
+    assert_eq!(
+        token_claims(v["token"].as_str().unwrap())["wait_for_moderator"],
+        true
+    );
+
+    // Unshared: Bo is a participant again.
+    let page = olga.get(&server, "/rooms").await.body;
+    let bo_row = &page[page.find("data-co-owner=\"bo@example.coop\"").unwrap()..];
+    let bo_id = value_after(bo_row, "name=\"user\" value=\"");
+    let p = olga
+        .post(
+            &server,
+            &format!("/rooms/{room}/unshare"),
+            &[("csrf", &csrf), ("user", &bo_id)],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    assert_eq!(
+        role(&api_join(&server, &room, &bo, "Bo", None).await.1),
+        "participant"
+    );
+    assert!(
+        !bo.get(&server, "/rooms")
+            .await
+            .body
+            .contains("shared-rooms")
+    );
+    server.stop().await;
+}

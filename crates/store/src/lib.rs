@@ -63,6 +63,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Rooms owned by `owner_id`, newest first.
     fn rooms_of(&self, owner_id: i64) -> StoreFuture<'_, Vec<Room>>;
 
+    /// Shares a room with an account, who co-owns it (sharing twice is one share).
+    fn share_room<'a>(&'a self, room: &'a RoomId, user_id: i64) -> StoreFuture<'a, ()>;
+
+    /// Stops sharing; returns whether it was shared.
+    fn unshare_room<'a>(&'a self, room: &'a RoomId, user_id: i64) -> StoreFuture<'a, bool>;
+
+    /// The accounts a room is shared with, by email.
+    fn co_owners<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Vec<User>>;
+
+    /// Rooms shared with an account, newest first.
+    fn rooms_shared_with(&self, user_id: i64) -> StoreFuture<'_, Vec<Room>>;
+
     /// Replaces a room's settings document; returns whether the room exists.
     fn set_room_settings<'a>(&'a self, id: &'a RoomId, settings: &'a str) -> StoreFuture<'a, bool>;
 

@@ -35,7 +35,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         6,
-        "single sign-on",
+        "single sign-on and shared rooms",
         include_str!("../migrations/postgres/0006_sso.sql"),
     ),
 ];

@@ -82,6 +82,57 @@ macro_rules! impl_store {
                 })
             }
 
+            fn share_room<'a>(&'a self, room: &'a plenary_proto::RoomId, user_id: i64) -> $crate::StoreFuture<'a, ()> {
+                Box::pin(async move {
+                    sqlx::query("INSERT INTO room_shares (room_id, user_id) VALUES ($1, $2) ON CONFLICT (room_id, user_id) DO NOTHING")
+                        .bind(room.as_str())
+                        .bind(user_id)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                })
+            }
+
+            fn unshare_room<'a>(&'a self, room: &'a plenary_proto::RoomId, user_id: i64) -> $crate::StoreFuture<'a, bool> {
+                Box::pin(async move {
+                    let done = sqlx::query("DELETE FROM room_shares WHERE room_id = $1 AND user_id = $2")
+                        .bind(room.as_str())
+                        .bind(user_id)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected() > 0)
+                })
+            }
+
+            fn co_owners<'a>(&'a self, room: &'a plenary_proto::RoomId) -> $crate::StoreFuture<'a, Vec<$crate::User>> {
+                Box::pin(async move {
+                    let rows = sqlx::query(
+                        "SELECT u.id, u.email, u.name, u.password_hash, u.is_admin, u.status, u.created_at \
+                         FROM room_shares s JOIN users u ON u.id = s.user_id WHERE s.room_id = $1 ORDER BY u.email",
+                    )
+                    .bind(room.as_str())
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter().map($crate::model::user_from_row).collect()
+                })
+            }
+
+            fn rooms_shared_with(&self, user_id: i64) -> $crate::StoreFuture<'_, Vec<$crate::Room>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let rows = sqlx::query(
+                        "SELECT r.id, r.name, r.created_at, r.owner_id, r.settings FROM room_shares s \
+                         JOIN rooms r ON r.id = s.room_id WHERE s.user_id = $1 ORDER BY r.created_at DESC, r.id",
+                    )
+                    .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter()
+                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                        .collect()
+                })
+            }
+
             fn set_room_settings<'a>(&'a self, id: &'a plenary_proto::RoomId, settings: &'a str) -> $crate::StoreFuture<'a, bool> {
                 Box::pin(async move {
                     let done = sqlx::query("UPDATE rooms SET settings = $1 WHERE id = $2")

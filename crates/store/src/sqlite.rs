@@ -37,7 +37,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         6,
-        "single sign-on",
+        "single sign-on and shared rooms",
         include_str!("../migrations/sqlite/0006_sso.sql"),
     ),
 ];

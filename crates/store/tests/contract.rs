@@ -252,6 +252,36 @@ async fn accounts(store: &dyn Store) {
             .unwrap()
     );
 
+    // Sharing: Bo co-owns Ada's room; sharing twice is one share; deleting the room ends it.
+    store.share_room(&owned.id, bo.id).await.unwrap();
+    store.share_room(&owned.id, bo.id).await.unwrap();
+    let co: Vec<i64> = store
+        .co_owners(&owned.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(co, [bo.id]);
+    let shared = store.rooms_shared_with(bo.id).await.unwrap();
+    assert_eq!(shared.len(), 1);
+    assert_eq!(shared[0].id, owned.id);
+    assert!(store.rooms_shared_with(ada.id).await.unwrap().is_empty());
+    assert!(store.unshare_room(&owned.id, bo.id).await.unwrap());
+    assert!(!store.unshare_room(&owned.id, bo.id).await.unwrap());
+    assert!(store.co_owners(&owned.id).await.unwrap().is_empty());
+    store.share_room(&owned.id, bo.id).await.unwrap();
+    let gone = NewRoom {
+        id: RoomId::parse("gone-room-two").unwrap(),
+        name: "Gone".into(),
+        created_at: 1_700_000_600,
+        owner_id: Some(ada.id),
+    };
+    store.create_room(&gone).await.unwrap();
+    store.share_room(&gone.id, bo.id).await.unwrap();
+    assert!(store.delete_room(&gone.id).await.unwrap());
+    assert_eq!(store.rooms_shared_with(bo.id).await.unwrap().len(), 1);
+
     // An organisation's rooms are its members' rooms; its members, admins first.
     let org_rooms = store.rooms_of_org(org.id).await.unwrap();
     assert_eq!(org_rooms.len(), 1);

@@ -144,3 +144,7 @@ error-last-org-admin = Eine Organisation behält mindestens eine Administratorin
 setting-anyone-may-start = Alle dürfen die Besprechung beginnen (aus: Teilnehmende kommen nur hinein, wenn eine Moderation da ist)
 setting-guests-allowed = Gäste ohne Konto dürfen teilnehmen
 setting-recording-allowed = Die Besprechung darf aufgezeichnet werden
+room-co-owners = Mitverantwortliche (sie moderieren und ändern die Einstellungen):
+room-not-shared = noch niemand.
+button-share = Teilen
+rooms-shared = Mit mir geteilte Räume

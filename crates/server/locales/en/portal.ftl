@@ -144,3 +144,7 @@ error-last-org-admin = An organisation keeps at least one administrator.
 setting-anyone-may-start = Anyone may start the meeting (off: participants get in only while a moderator is there)
 setting-guests-allowed = Guests without an account may join
 setting-recording-allowed = The meeting may be recorded
+room-co-owners = Co-owners (they moderate and change the settings):
+room-not-shared = nobody yet.
+button-share = Share
+rooms-shared = Rooms shared with me

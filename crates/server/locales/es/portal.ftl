@@ -144,3 +144,7 @@ error-last-org-admin = Una organización mantiene al menos una persona administr
 setting-anyone-may-start = Cualquiera puede iniciar la reunión (si no: solo se entra cuando hay una persona moderadora)
 setting-guests-allowed = Pueden entrar invitados sin cuenta
 setting-recording-allowed = La reunión se puede grabar
+room-co-owners = Copropietarios (moderan y cambian los ajustes):
+room-not-shared = nadie todavía.
+button-share = Compartir
+rooms-shared = Salas compartidas conmigo

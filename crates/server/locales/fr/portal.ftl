@@ -144,3 +144,7 @@ error-last-org-admin = Une organisation garde au moins un·e administrateur·ric
 setting-anyone-may-start = Tout le monde peut démarrer la réunion (sinon : on n’entre que si un·e modérateur·rice est présent·e)
 setting-guests-allowed = Les invité·es sans compte peuvent entrer
 setting-recording-allowed = La réunion peut être enregistrée
+room-co-owners = Copropriétaires (ils et elles modèrent et modifient les paramètres) :
+room-not-shared = personne pour l’instant.
+button-share = Partager
+rooms-shared = Salles partagées avec moi

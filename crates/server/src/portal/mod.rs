@@ -6,6 +6,7 @@ pub mod auth;
 pub mod i18n;
 pub mod mapping;
 mod orgs;
+pub mod sharing;
 pub mod sso;
 
 use std::sync::Arc;
@@ -161,6 +162,7 @@ pub fn router() -> Router<AppState> {
             get(admin_user_page).post(admin_user_action),
         )
         .merge(orgs::router())
+        .merge(sharing::router())
 }
 
 /// What every page needs to know about the request.
@@ -579,23 +581,26 @@ async fn show_rooms_with(
     let Some(user) = &ctx.user else {
         return redirect("/signin");
     };
-    let rooms = match app.store.rooms_of(user.id).await {
-        Ok(r) => r,
-        Err(e) => return unavailable(e),
+    let (owned, shared) = match (
+        app.store.rooms_of(user.id).await,
+        app.store.rooms_shared_with(user.id).await,
+    ) {
+        (Ok(o), Ok(s)) => (o, s),
+        (Err(e), _) | (_, Err(e)) => return unavailable(e),
     };
-    let rooms: Vec<minijinja::Value> = rooms
-        .iter()
-        .map(|r| {
-            let s = crate::rooms::RoomSettings::parse(&r.settings);
-            context! {
-                id => r.id.as_str(), name => r.name, waiting_room => s.waiting_room,
-                mute_on_join => s.mute_on_join, anyone_may_start => s.anyone_may_start,
-                guests_allowed => s.guests_allowed, recording_allowed => s.recording_allowed,
-                viewer_code => s.viewer_code.unwrap_or_default(),
-                moderator_code => s.moderator_code.unwrap_or_default(),
-            }
-        })
-        .collect();
+    let mut rooms = Vec::with_capacity(owned.len());
+    for r in &owned {
+        let co_owners = match app.store.co_owners(&r.id).await {
+            Ok(c) => c,
+            Err(e) => return unavailable(e),
+        };
+        let co_owners: Vec<minijinja::Value> = co_owners
+            .iter()
+            .map(|u| context! { id => u.id, name => u.name, email => u.email })
+            .collect();
+        rooms.push(room_view(r, Some(co_owners)));
+    }
+    let shared: Vec<minijinja::Value> = shared.iter().map(|r| room_view(r, None)).collect();
     let base = app
         .settings
         .base_url(headers.get(header::HOST).and_then(|h| h.to_str().ok()));
@@ -614,8 +619,24 @@ async fn show_rooms_with(
         })
         .collect();
     let mut c = ctx.base("/rooms");
-    c = context! { rooms, base, error, notice, memberships, ..c };
+    c = context! { rooms, shared, base, error, notice, memberships, ..c };
     ctx.show(app, "rooms.html", status, c)
+}
+
+/// A room for the rooms page; `co_owners` only for the owner's own rooms.
+fn room_view(
+    r: &plenary_store::Room,
+    co_owners: Option<Vec<minijinja::Value>>,
+) -> minijinja::Value {
+    let s = crate::rooms::RoomSettings::parse(&r.settings);
+    context! {
+        id => r.id.as_str(), name => r.name, waiting_room => s.waiting_room,
+        mute_on_join => s.mute_on_join, anyone_may_start => s.anyone_may_start,
+        guests_allowed => s.guests_allowed, recording_allowed => s.recording_allowed,
+        viewer_code => s.viewer_code.unwrap_or_default(),
+        moderator_code => s.moderator_code.unwrap_or_default(),
+        co_owners,
+    }
 }
 
 async fn create_room(
@@ -716,13 +737,22 @@ async fn room_settings(
         Err(_) => Ok(None),
     };
     let room = match room {
-        Ok(Some(r)) if r.owner_id == Some(user.id) => r,
-        Ok(_) => {
+        Ok(Some(r)) => r,
+        Ok(None) => {
             let e = ctx.t(p, "error-not-owner", None);
             return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
         }
         Err(e) => return unavailable(e),
     };
+    // The owner and co-owners change the settings.
+    match sharing::moderates(&app, &room, user.id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let e = ctx.t(p, "error-not-owner", None);
+            return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
+        }
+        Err(e) => return unavailable(e),
+    }
     let code = |name: &str| Some(form.get(name).trim().to_owned()).filter(|c| !c.is_empty());
     let settings = crate::rooms::RoomSettings {
         waiting_room: form.get("waiting_room") == "on",
@@ -1299,6 +1329,14 @@ mod tests {
                 ),
                 (
                     "rooms.html",
+                    context! {
+                        rooms => vec![context! { id => "abc-defg-hij", name => "R", co_owners => vec![context! { id => 2, name => "Bo", email => "b@b.co" }] }],
+                        shared => vec![context! { id => "abc-defg-xyz", name => "S", co_owners => () }],
+                        base => "http://x", ..base.clone()
+                    },
+                ),
+                (
+                    "rooms.html",
                     context! { rooms => Vec::<minijinja::Value>::new(), base => "http://x", memberships => vec![
                         context! { org => "social.coop", org_id => 1, role => "admin", manage => true },
                         context! { org => "Guests", org_id => 2, role => "member", manage => false },
@@ -1358,9 +1396,25 @@ mod tests {
             ];
             for (name, ctx) in pages {
                 let html = p
-                    .render(name, ctx)
-                    .unwrap_or_else(|_| panic!("{name} in {lang} failed to render"));
+                    .env
+                    .get_template(name)
+                    .and_then(|t| t.render(ctx))
+                    .unwrap_or_else(|e| panic!("{name} in {lang} failed to render: {e:#}"));
                 assert!(html.contains(&format!("lang=\"{lang}\"")), "{name} {lang}");
+                // Nothing but text in the title; every id once.
+                let title = &html[html.find("<title>").unwrap()..html.find("</title>").unwrap()];
+                assert!(
+                    !title[7..].contains('<'),
+                    "{name}: markup in the title: {title}"
+                );
+                for (at, _) in html.match_indices(" id=\"") {
+                    let id = &html[at + 5..at + 5 + html[at + 5..].find('"').unwrap()];
+                    assert_eq!(
+                        html.matches(&format!(" id=\"{id}\"")).count(),
+                        1,
+                        "{name}: id {id} twice"
+                    );
+                }
             }
         }
     }

@@ -12,3 +12,11 @@ CREATE TABLE identities (
     PRIMARY KEY (provider, subject)
 );
 CREATE INDEX identities_user ON identities (user_id);
+
+-- Rooms shared with other accounts, who co-own them (moderate, change settings).
+CREATE TABLE room_shares (
+    room_id  TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    user_id  BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    PRIMARY KEY (room_id, user_id)
+);
+CREATE INDEX room_shares_user ON room_shares (user_id);

@@ -1,0 +1,116 @@
+//! Rooms shared with other accounts: co-owners moderate the room and change its settings;
+//! only the owner shares and stops sharing.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use plenary_proto::RoomId;
+use plenary_store::{Room, StoreError};
+
+use super::{Ctx, Form, redirect, show_rooms, unavailable};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/rooms/{id}/share", post(share))
+        .route("/rooms/{id}/unshare", post(unshare))
+}
+
+/// Whether `user_id` owns or co-owns `room`.
+pub async fn moderates(app: &AppState, room: &Room, user_id: i64) -> Result<bool, StoreError> {
+    if room.owner_id == Some(user_id) {
+        return Ok(true);
+    }
+    Ok(app
+        .store
+        .co_owners(&room.id)
+        .await?
+        .iter()
+        .any(|u| u.id == user_id))
+}
+
+/// The room, if the signed-in account owns it; else the answer to give.
+async fn owned(
+    app: &AppState,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    id: &str,
+    form: &Form,
+) -> Result<Room, Response> {
+    let Some(user) = &ctx.user else {
+        return Err(redirect("/signin"));
+    };
+    let fail = |status, key: &str| {
+        let e = ctx.t(&app.portal, key, None);
+        show_rooms(app, ctx, headers, status, Some(e))
+    };
+    if !ctx.csrf_ok(form) {
+        return Err(fail(StatusCode::FORBIDDEN, "error-csrf").await);
+    }
+    let room = match RoomId::parse(id) {
+        Ok(id) => app.store.get_room(&id).await.map_err(unavailable)?,
+        Err(_) => None,
+    };
+    match room {
+        Some(r) if r.owner_id == Some(user.id) => Ok(r),
+        _ => Err(fail(StatusCode::FORBIDDEN, "error-not-owner").await),
+    }
+}
+
+async fn share(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    let room = match owned(&app, &ctx, &headers, &id, &form).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let email = form.get("email").trim().to_lowercase();
+    let user = match app.store.user_by_email(&email).await {
+        Ok(Some(u)) if Some(u.id) != room.owner_id => u,
+        Ok(_) => {
+            let e = ctx.t(&app.portal, "error-no-such-user", None);
+            return show_rooms(
+                &app,
+                &ctx,
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(e),
+            )
+            .await;
+        }
+        Err(e) => return unavailable(e),
+    };
+    match app.store.share_room(&room.id, user.id).await {
+        Ok(()) => redirect("/rooms"),
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn unshare(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    let room = match owned(&app, &ctx, &headers, &id, &form).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let Ok(user) = form.get("user").parse::<i64>() else {
+        return redirect("/rooms");
+    };
+    match app.store.unshare_room(&room.id, user).await {
+        Ok(_) => redirect("/rooms"),
+        Err(e) => unavailable(e),
+    }
+}
