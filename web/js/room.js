@@ -135,6 +135,18 @@ async function join() {
   updateButtons(call);
 }
 
+/** Why the server ended the meeting, in the page's language where the reason is known. @param {string} reason */
+function endedBecause(reason) {
+  switch (reason) {
+    case 'time_limit':
+      return tr('client-time-limit');
+    case 'room_deleted':
+      return tr('client-room-deleted');
+    default:
+      return reason;
+  }
+}
+
 /** What to tell the person when joining failed. @param {any} err */
 function joinError(err) {
   switch (err.code) {
@@ -180,7 +192,7 @@ function wire(call, grid) {
   call.addEventListener('ended', (e) => {
     const { reason } = /** @type {CustomEvent} */ (e).detail;
     $('#ended-reason').textContent = call.meetingEnded
-      ? reason
+      ? endedBecause(reason)
       : reason === 'left' ? tr('client-you-left') : tr('client-connection-ended', { reason });
     $('#ended').dataset.meetingEnded = String(call.meetingEnded);
     // A meeting that has ended cannot be joined again with this link.

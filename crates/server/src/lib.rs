@@ -152,6 +152,7 @@ pub async fn start(
     if let Some(b) = &state.bbb {
         bbb::spawn_background(&state, b);
     }
+    portal::length::spawn(state.clone());
     let router = app(state.clone());
     let task = tokio::spawn(async move {
         // Handlers may ask for the client's address (rate limits per address).

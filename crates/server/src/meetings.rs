@@ -287,8 +287,20 @@ impl Meetings {
     /// Ends a room's meeting: everyone in it is told why and disconnected, and nobody joins
     /// it again. Their signalling tasks clean up (and publish `Left`) as they close.
     pub fn end(&self, room: &RoomId, reason: &str) {
+        self.stop(room, reason, true);
+    }
+
+    /// Ends the meeting now in a room that stays open: everyone is told why and disconnected;
+    /// a later join starts a new meeting.
+    pub fn end_meeting(&self, room: &RoomId, reason: &str) {
+        self.stop(room, reason, false);
+    }
+
+    fn stop(&self, room: &RoomId, reason: &str, forever: bool) {
         let mut state = self.lock();
-        state.ended.insert(room.clone());
+        if forever {
+            state.ended.insert(room.clone());
+        }
         let msg = ServerMessage::Ended {
             reason: reason.to_owned(),
         };

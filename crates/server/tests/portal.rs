@@ -1273,3 +1273,77 @@ async fn a_shared_room_is_co_owned() {
     );
     server.stop().await;
 }
+
+/// The meeting-length limit ends a meeting after the organisation's minutes (one minute here:
+/// this test waits that minute) and leaves the room open for the next meeting.
+#[tokio::test]
+async fn an_organisations_meeting_length_limit_ends_the_meeting() {
+    let server = server_with(SignupPolicy::Open).await;
+    let (admin_email, admin_pw) = first_admin(&server);
+    let mut admin = Browser::default();
+    admin.sign_in(&server, &admin_email, &admin_pw).await;
+    let mut ada = Browser::default();
+    ada.sign_up(&server, "Ada", "ada@example.coop", "long-enough-pw")
+        .await;
+    let csrf = admin.csrf(&server, "/admin/orgs").await;
+    let p = admin
+        .post(
+            &server,
+            "/admin/orgs",
+            &[("csrf", &csrf), ("name", "Brief"), ("max_minutes", "0")],
+        )
+        .await;
+    assert_eq!(p.status, 422, "at least one minute");
+    let p = admin
+        .post(
+            &server,
+            "/admin/orgs",
+            &[("csrf", &csrf), ("name", "Brief"), ("max_minutes", "1")],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    assert!(
+        admin
+            .get(&server, "/admin/orgs")
+            .await
+            .body
+            .contains("1 minutes per meeting")
+    );
+    let org = value_after(
+        &admin.get(&server, "/admin/orgs").await.body,
+        "<tr data-org=\"Brief\"><td><a href=\"/orgs/",
+    );
+    add_member(&server, &mut admin, &org, "ada@example.coop", false).await;
+    let csrf = ada.csrf(&server, "/rooms").await;
+    ada.post(&server, "/rooms", &[("csrf", &csrf), ("name", "Stand-up")])
+        .await;
+    let room = value_after(&ada.get(&server, "/rooms").await.body, "data-room=\"");
+
+    let started = std::time::Instant::now();
+    let (_, v) = api_join(&server, &room, &ada, "Ada", None).await;
+    let peer = plenary_peer::Peer::join(plenary_peer::PeerOptions {
+        http_addr: server.http.clone(),
+        room: plenary_proto::RoomId::parse(&room).unwrap(),
+        name: "Ada".into(),
+        publish: plenary_peer::Publish::NOTHING,
+        local_ip: None,
+        token: Some(v["token"].as_str().unwrap().to_owned()),
+    })
+    .await
+    .unwrap();
+    common::eventually(
+        std::time::Duration::from_secs(120),
+        "the meeting to be ended by its time limit",
+        || peer.snapshot().ended.is_some(),
+    )
+    .await;
+    assert_eq!(peer.snapshot().ended.as_deref(), Some("time_limit"));
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(59),
+        "not before the minute"
+    );
+    // The room stays: a new meeting starts in it.
+    let (s, _) = api_join(&server, &room, &ada, "Ada", None).await;
+    assert_eq!(s, 200);
+    server.stop().await;
+}

@@ -84,6 +84,8 @@ pub struct Organisation {
     pub name: String,
     pub max_rooms_per_member: Option<i64>,
     pub max_participants: Option<i64>,
+    /// The longest a meeting in a member's room may last, in minutes.
+    pub max_meeting_minutes: Option<i64>,
     pub created_at: i64,
 }
 
@@ -93,6 +95,7 @@ pub struct NewOrganisation {
     pub name: String,
     pub max_rooms_per_member: Option<i64>,
     pub max_participants: Option<i64>,
+    pub max_meeting_minutes: Option<i64>,
     pub created_at: i64,
 }
 
@@ -220,13 +223,14 @@ pub(crate) fn user_from_row(r: &impl Columns) -> Result<User, crate::StoreError>
 }
 
 /// An organisation from columns `id, name, max_rooms_per_member, max_participants,
-/// created_at` (in that order, from the first).
+/// created_at, max_meeting_minutes` (in that order, from the first).
 pub(crate) fn org_from_row(r: &impl Columns) -> Result<Organisation, crate::StoreError> {
     Ok(Organisation {
         id: r.int(0)?,
         name: r.text(1)?,
         max_rooms_per_member: r.opt_int(2)?,
         max_participants: r.opt_int(3)?,
+        max_meeting_minutes: r.opt_int(5)?,
         created_at: r.int(4)?,
     })
 }

@@ -364,13 +364,14 @@ macro_rules! impl_store {
                 Box::pin(async move {
                     use sqlx::Row as _;
                     let row = sqlx::query(
-                        "INSERT INTO organisations (name, max_rooms_per_member, max_participants, created_at) \
-                         VALUES ($1, $2, $3, $4) RETURNING id",
+                        "INSERT INTO organisations (name, max_rooms_per_member, max_participants, created_at, max_meeting_minutes) \
+                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
                     )
                     .bind(&org.name)
                     .bind(org.max_rooms_per_member)
                     .bind(org.max_participants)
                     .bind(org.created_at)
+                    .bind(org.max_meeting_minutes)
                     .fetch_one(&self.pool)
                     .await
                     .map_err(|e| match $crate::model::is_unique_violation(&e) {
@@ -382,6 +383,7 @@ macro_rules! impl_store {
                         name: org.name.clone(),
                         max_rooms_per_member: org.max_rooms_per_member,
                         max_participants: org.max_participants,
+                        max_meeting_minutes: org.max_meeting_minutes,
                         created_at: org.created_at,
                     })
                 })
@@ -390,7 +392,7 @@ macro_rules! impl_store {
             fn list_orgs(&self) -> $crate::StoreFuture<'_, Vec<$crate::Organisation>> {
                 Box::pin(async move {
                     let rows = sqlx::query(
-                        "SELECT id, name, max_rooms_per_member, max_participants, created_at FROM organisations ORDER BY name",
+                        "SELECT id, name, max_rooms_per_member, max_participants, created_at, max_meeting_minutes FROM organisations ORDER BY name",
                     )
                     .fetch_all(&self.pool)
                     .await?;
@@ -418,7 +420,7 @@ macro_rules! impl_store {
                 Box::pin(async move {
                     use sqlx::Row as _;
                     let rows = sqlx::query(
-                        "SELECT o.id, o.name, o.max_rooms_per_member, o.max_participants, o.created_at, m.is_admin, m.source \
+                        "SELECT o.id, o.name, o.max_rooms_per_member, o.max_participants, o.created_at, o.max_meeting_minutes, m.is_admin, m.source \
                          FROM org_members m JOIN organisations o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.name",
                     )
                     .bind(user_id)
@@ -426,11 +428,11 @@ macro_rules! impl_store {
                     .await?;
                     rows.iter()
                         .map(|r| {
-                            let admin: i64 = r.try_get(5)?;
+                            let admin: i64 = r.try_get(6)?;
                             Ok($crate::Membership {
                                 org: $crate::model::org_from_row(r)?,
                                 is_admin: admin != 0,
-                                source: r.try_get(6)?,
+                                source: r.try_get(7)?,
                             })
                         })
                         .collect()
@@ -440,7 +442,7 @@ macro_rules! impl_store {
             fn org_by_id(&self, id: i64) -> $crate::StoreFuture<'_, Option<$crate::Organisation>> {
                 Box::pin(async move {
                     let row = sqlx::query(
-                        "SELECT id, name, max_rooms_per_member, max_participants, created_at FROM organisations WHERE id = $1",
+                        "SELECT id, name, max_rooms_per_member, max_participants, created_at, max_meeting_minutes FROM organisations WHERE id = $1",
                     )
                     .bind(id)
                     .fetch_optional(&self.pool)
@@ -452,7 +454,7 @@ macro_rules! impl_store {
             fn org_by_name<'a>(&'a self, name: &'a str) -> $crate::StoreFuture<'a, Option<$crate::Organisation>> {
                 Box::pin(async move {
                     let row = sqlx::query(
-                        "SELECT id, name, max_rooms_per_member, max_participants, created_at FROM organisations WHERE name = $1",
+                        "SELECT id, name, max_rooms_per_member, max_participants, created_at, max_meeting_minutes FROM organisations WHERE name = $1",
                     )
                     .bind(name)
                     .fetch_optional(&self.pool)

@@ -174,6 +174,7 @@ async fn accounts(store: &dyn Store) {
         name: "social.coop".into(),
         max_rooms_per_member: Some(2),
         max_participants: None,
+        max_meeting_minutes: Some(90),
         created_at: 1,
     };
     let org = store.create_org(&coop).await.unwrap();
@@ -186,6 +187,7 @@ async fn accounts(store: &dyn Store) {
             name: "Radical Routes".into(),
             max_rooms_per_member: None,
             max_participants: Some(50),
+            max_meeting_minutes: None,
             created_at: 2,
         })
         .await

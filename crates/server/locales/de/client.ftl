@@ -60,3 +60,5 @@ client-too-many = Zu viele Versuche. Bitte einige Minuten warten.
 client-room-full = Diese Besprechung ist voll.
 client-not-started = Diese Besprechung hat noch nicht begonnen. Bitte versuchen Sie es erneut, sobald eine Moderation sie eröffnet hat.
 client-sign-in-required = Dieser Raum ist nur für angemeldete Mitglieder. Bitte melden Sie sich an und treten Sie dann erneut bei.
+client-time-limit = Diese Besprechung hat die Zeitgrenze ihrer Organisation erreicht.
+client-room-deleted = Dieser Raum wurde gelöscht.

@@ -148,3 +148,5 @@ room-co-owners = Mitverantwortliche (sie moderieren und ändern die Einstellunge
 room-not-shared = noch niemand.
 button-share = Teilen
 rooms-shared = Mit mir geteilte Räume
+field-max-minutes = Minuten pro Besprechung (leer: keine Grenze)
+limit-minutes = { $n } Minuten pro Besprechung

@@ -60,3 +60,5 @@ client-too-many = Too many attempts. Please wait a few minutes.
 client-room-full = This meeting is full.
 client-not-started = This meeting has not started yet. Try again once a moderator has opened it.
 client-sign-in-required = This room is for signed-in members only. Sign in, then join again.
+client-time-limit = This meeting reached its organisation's time limit.
+client-room-deleted = This room was deleted.

@@ -148,3 +148,5 @@ room-co-owners = Co-owners (they moderate and change the settings):
 room-not-shared = nobody yet.
 button-share = Share
 rooms-shared = Rooms shared with me
+field-max-minutes = Minutes per meeting (empty: no limit)
+limit-minutes = { $n } minutes per meeting

@@ -60,3 +60,5 @@ client-too-many = Demasiados intentos. Espera unos minutos.
 client-room-full = Esta reunión está completa.
 client-not-started = Esta reunión aún no ha empezado. Vuelve a intentarlo cuando una persona moderadora la haya abierto.
 client-sign-in-required = Esta sala es solo para miembros con sesión iniciada. Inicia sesión y vuelve a entrar.
+client-time-limit = Esta reunión ha alcanzado el límite de tiempo de su organización.
+client-room-deleted = Esta sala se ha eliminado.

@@ -148,3 +148,5 @@ room-co-owners = Copropietarios (moderan y cambian los ajustes):
 room-not-shared = nadie todavía.
 button-share = Compartir
 rooms-shared = Salas compartidas conmigo
+field-max-minutes = Minutos por reunión (vacío: sin límite)
+limit-minutes = { $n } minutos por reunión

@@ -60,3 +60,5 @@ client-too-many = Trop de tentatives. Patientez quelques minutes.
 client-room-full = Cette réunion est complète.
 client-not-started = Cette réunion n’a pas encore commencé. Réessayez quand un·e modérateur·rice l’aura ouverte.
 client-sign-in-required = Cette salle est réservée aux membres connecté·es. Connectez-vous, puis rejoignez-la à nouveau.
+client-time-limit = Cette réunion a atteint la durée maximale fixée par son organisation.
+client-room-deleted = Cette salle a été supprimée.

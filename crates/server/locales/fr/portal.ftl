@@ -148,3 +148,5 @@ room-co-owners = Copropriétaires (ils et elles modèrent et modifient les param
 room-not-shared = personne pour l’instant.
 button-share = Partager
 rooms-shared = Salles partagées avec moi
+field-max-minutes = Minutes par réunion (vide : sans limite)
+limit-minutes = { $n } minutes par réunion

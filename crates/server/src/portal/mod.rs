@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod i18n;
+pub mod length;
 pub mod mapping;
 mod orgs;
 pub mod sharing;
@@ -1027,6 +1028,7 @@ pub async fn session_user(app: &AppState, headers: &HeaderMap) -> Option<User> {
 pub struct Limits {
     pub max_rooms: Option<i64>,
     pub max_participants: Option<i64>,
+    pub max_meeting_minutes: Option<i64>,
 }
 
 pub async fn limits_of(app: &AppState, user_id: i64) -> Result<Limits, StoreError> {
@@ -1042,6 +1044,7 @@ pub async fn limits_of(app: &AppState, user_id: i64) -> Result<Limits, StoreErro
         .fold(Limits::default(), |l, m| Limits {
             max_rooms: tightest(l.max_rooms, m.org.max_rooms_per_member),
             max_participants: tightest(l.max_participants, m.org.max_participants),
+            max_meeting_minutes: tightest(l.max_meeting_minutes, m.org.max_meeting_minutes),
         }))
 }
 
@@ -1079,7 +1082,7 @@ async fn show_orgs(
     };
     let orgs: Vec<minijinja::Value> = orgs
         .iter()
-        .map(|o| context! { id => o.id, name => o.name, max_rooms => o.max_rooms_per_member, max_participants => o.max_participants })
+        .map(|o| context! { id => o.id, name => o.name, max_rooms => o.max_rooms_per_member, max_participants => o.max_participants, max_minutes => o.max_meeting_minutes })
         .collect();
     let c = context! { orgs, error, ..ctx.base("/admin/orgs") };
     ctx.show(app, "admin_orgs.html", status, c)
@@ -1115,9 +1118,10 @@ async fn create_org(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Respo
     if name.is_empty() {
         return fail(StatusCode::UNPROCESSABLE_ENTITY, "error-org-name").await;
     }
-    let (Ok(max_rooms), Ok(max_participants)) = (
+    let (Ok(max_rooms), Ok(max_participants), Ok(max_minutes)) = (
         limit_field(form.get("max_rooms")),
         limit_field(form.get("max_participants")),
+        limit_field(form.get("max_minutes")),
     ) else {
         return fail(StatusCode::UNPROCESSABLE_ENTITY, "error-limit-number").await;
     };
@@ -1125,6 +1129,7 @@ async fn create_org(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Respo
         name,
         max_rooms_per_member: max_rooms,
         max_participants,
+        max_meeting_minutes: max_minutes,
         created_at: unix_secs(),
     };
     match app.store.create_org(&new).await {
@@ -1315,7 +1320,7 @@ mod tests {
                 (
                     "admin_orgs.html",
                     context! { error => "e", orgs => vec![
-                        context! { id => 1, name => "social.coop", max_rooms => 2, max_participants => 50 },
+                        context! { id => 1, name => "social.coop", max_rooms => 2, max_participants => 50, max_minutes => 90 },
                         context! { id => 2, name => "Radical Routes", max_rooms => (), max_participants => () },
                     ], ..base.clone() },
                 ),
@@ -1374,7 +1379,7 @@ mod tests {
                 (
                     "org.html",
                     context! {
-                        org => context! { id => 1, name => "social.coop", max_rooms => 2, max_participants => () },
+                        org => context! { id => 1, name => "social.coop", max_rooms => 2, max_participants => (), max_minutes => 45 },
                         members => vec![
                             context! { id => 1, name => "Ada", email => "a@b.co", role => "admin", provider => () },
                             context! { id => 2, name => "Bo", email => "b@b.co", role => "member", provider => "social.coop" },

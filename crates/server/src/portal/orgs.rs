@@ -109,7 +109,7 @@ async fn show(
         .collect();
     let org = context! {
         id => org.id, name => org.name, max_rooms => org.max_rooms_per_member,
-        max_participants => org.max_participants,
+        max_participants => org.max_participants, max_minutes => org.max_meeting_minutes,
     };
     let c = context! { org, members, rooms, error, ..ctx.base("/orgs") };
     ctx.show(app, "org.html", status, c)

@@ -20,3 +20,6 @@ CREATE TABLE room_shares (
     PRIMARY KEY (room_id, user_id)
 );
 CREATE INDEX room_shares_user ON room_shares (user_id);
+
+-- The longest a meeting in a member's room may last, in minutes (NULL: no limit).
+ALTER TABLE organisations ADD COLUMN max_meeting_minutes BIGINT;
