@@ -1,6 +1,7 @@
 // The portal end to end: sign up → create a room → set a waiting room and an access code →
 // a guest in a second browser is refused with a wrong code, waits with the right one → the
-// owner (moderator by owning the room) admits them → both are in the meeting.
+// owner (moderator by owning the room) admits them → both are in the meeting. Then an
+// organisation allowing one participant per meeting: a second person is refused, with a message.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -72,4 +73,52 @@ test('an owner admits a guest who came with the access code', async () => {
     await page.waitForFunction(() => document.querySelectorAll('#tiles .tile').length === 2, null, { timeout: 15000 });
   }
   await guest.screenshot({ path: path.join(ARTIFACTS, 'portal-admitted.png') });
+});
+
+test("an organisation's participant limit refuses one more, with a message", async () => {
+  // The first admin (password printed at the first start) sets up an organisation that allows
+  // one participant per meeting, with Lena as a member.
+  const password = /with the password (\S+)/.exec(server.output)[1];
+  const lena = await newPage(browser, { logPrefix: 'lena' });
+  await lena.goto(`${server.url}/signup`);
+  await lena.fill('#name', 'Lena Limited');
+  await lena.fill('#email', 'lena@example.coop');
+  await lena.fill('#password', 'long-enough-pw');
+  await lena.click('#submit');
+  await lena.waitForURL(/\/rooms$/);
+  const admin = await newPage(browser, { logPrefix: 'admin' });
+  await admin.goto(`${server.url}/signin`);
+  await admin.fill('#email', 'admin@localhost');
+  await admin.fill('#password', password);
+  await admin.click('#submit');
+  await admin.waitForURL(/\/rooms$/);
+  await admin.goto(`${server.url}/admin/orgs`);
+  await admin.fill('#create-org input[name="name"]', 'Tiny Co-op');
+  await admin.fill('#create-org input[name="max_participants"]', '1');
+  await admin.click('#create-org button[type="submit"]');
+  await admin.waitForSelector('#orgs tr[data-org="Tiny Co-op"]');
+  await admin.selectOption('#add-member select[name="org"]', { label: 'Tiny Co-op' });
+  await admin.fill('#add-member input[name="email"]', 'lena@example.coop');
+  await admin.click('#add-member button[type="submit"]');
+  await admin.waitForURL(/\/admin\/orgs$/);
+
+  await lena.goto(`${server.url}/rooms`);
+  await lena.fill('#room-name', 'Tiny meeting');
+  await lena.click('#create-room');
+  await lena.waitForSelector('#rooms li');
+  const link = await lena.inputValue('#rooms li input[readonly]');
+  await lena.goto(link);
+  await lena.waitForSelector('#join-button:enabled');
+  await lena.fill('#name', 'Lena');
+  await lena.click('#join-button');
+  await lena.waitForSelector('#meeting:not([hidden])', { timeout: 15000 });
+
+  const second = await newPage(browser, { logPrefix: 'second' });
+  await second.goto(link);
+  await second.waitForSelector('#join-button:enabled');
+  await second.fill('#name', 'One too many');
+  await second.click('#join-button');
+  await second.waitForSelector('#join-error:not([hidden])');
+  assert.equal(await second.textContent('#join-error'), 'This meeting is full.');
+  await second.screenshot({ path: path.join(ARTIFACTS, 'portal-limit.png') });
 });
