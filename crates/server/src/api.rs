@@ -228,8 +228,16 @@ async fn join_room(
     let settings = crate::rooms::RoomSettings::parse(&room.settings);
     let code = body.access_code.as_deref().filter(|c| !c.trim().is_empty());
     // Wrong codes are limited per room and address: guessing is slow, and one guesser does
-    // not lock everyone else out. (Behind a proxy every address is the proxy's.)
-    let attempts_key = format!("{id}|{}", peer.ip());
+    // not lock everyone else out. Behind a trusted proxy, the address it forwards counts.
+    let client = crate::client_addr::client_ip(
+        peer.ip(),
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+        &app.settings.trusted_proxies,
+    );
+    let attempts_key = format!("{id}|{client}");
     let now = std::time::Instant::now();
     if code.is_some()
         && let Some(wait) = app.portal.code_attempts.blocked(&attempts_key, now)

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod bbb;
+pub mod client_addr;
 pub mod clock;
 pub mod engine;
 pub mod meetings;

@@ -50,6 +50,8 @@ pub struct Settings {
     pub log: String,
     /// OpenID Connect providers members may sign in through (`[[sso]]` tables; file only).
     pub sso: Vec<SsoProvider>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (for per-address rate limits).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// An OpenID Connect provider (Keycloak, Authentik, …) and the rules that turn what it says
@@ -160,6 +162,7 @@ impl fmt::Debug for Settings {
             .field("admin_email", &self.admin_email)
             .field("log", &self.log)
             .field("sso", &self.sso)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -185,6 +188,7 @@ impl Default for Settings {
             admin_email: "admin@localhost".into(),
             log: "info".into(),
             sso: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -245,6 +249,9 @@ pub struct Overrides {
     /// Log filter, e.g. info or plenary_server=debug [default: info]
     #[arg(long, env = "PLENARY_LOG")]
     pub log: Option<String>,
+    /// Reverse proxies (IP addresses, comma-separated) whose X-Forwarded-For is believed
+    #[arg(long, env = "PLENARY_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<IpAddr>>,
 }
 
 fn parse_signup(s: &str) -> Result<crate::portal::SignupPolicy, String> {
@@ -323,6 +330,9 @@ impl Settings {
         }
         if let Some(v) = &o.log {
             s.log = v.clone();
+        }
+        if let Some(v) = &o.trusted_proxies {
+            s.trusted_proxies = v.clone();
         }
         s.validate()?;
         Ok(s)
@@ -481,7 +491,8 @@ impl Settings {
              # PLENARY_DATA_DIR, PLENARY_DATABASE_URL, PLENARY_MEDIA_PORT, PLENARY_PUBLIC_IP,\n\
              # PLENARY_SECRET, PLENARY_WEB_DIR, PLENARY_MAX_PARTICIPANTS, PLENARY_RESEND_HISTORY_MS,\n\
              # PLENARY_PUBLIC_URL, PLENARY_BBB_SECRETS, PLENARY_BBB_CHECKSUM_ALGORITHMS,\n\
-             # PLENARY_SIGNUP, PLENARY_ADMIN_EMAIL, PLENARY_LOG) and flags override this file.\n\
+             # PLENARY_SIGNUP, PLENARY_ADMIN_EMAIL, PLENARY_TRUSTED_PROXIES, PLENARY_LOG) and flags\n\
+             # override this file. Single sign-on providers ([[sso]]) are set here only.\n\
              # Also: database_url = \"postgres://user@host/db\", public_ip = \"203.0.113.7\",\n\
              # secret = \"at least 16 characters\", web_dir = \"./web\".\n\n{body}"
         )

@@ -1347,3 +1347,64 @@ async fn an_organisations_meeting_length_limit_ends_the_meeting() {
     assert_eq!(s, 200);
     server.stop().await;
 }
+
+/// Access-code guessing is limited per client address; behind a trusted proxy, the address it
+/// forwards counts, and a forwarded address from anyone else is ignored.
+#[tokio::test]
+async fn code_guessing_is_limited_per_client_behind_a_trusted_proxy() {
+    async fn guesses(trust_loopback: bool) -> (u16, u16) {
+        let server = TestServer::start_with(|s| {
+            s.signup = SignupPolicy::Open;
+            if trust_loopback {
+                s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            }
+        })
+        .await;
+        let mut owner = Browser::default();
+        owner
+            .sign_up(&server, "Olga", "olga@example.coop", "long-enough-pw")
+            .await;
+        let csrf = owner.csrf(&server, "/rooms").await;
+        owner
+            .post(&server, "/rooms", &[("csrf", &csrf), ("name", "Vault")])
+            .await;
+        let room = value_after(&owner.get(&server, "/rooms").await.body, "data-room=\"");
+        owner
+            .post(
+                &server,
+                &format!("/rooms/{room}/settings"),
+                &[
+                    ("csrf", &csrf),
+                    ("viewer_code", "right-code"),
+                    ("guests_allowed", "on"),
+                    ("anyone_may_start", "on"),
+                ],
+            )
+            .await;
+        let guess = |from: &'static str| {
+            client()
+                .post(format!("http://{}/api/rooms/{room}/join", server.http))
+                .header("content-type", "application/json")
+                .header("x-forwarded-for", from)
+                .body(r#"{"name":"G","access_code":"wrong"}"#)
+                .send()
+        };
+        for _ in 0..20 {
+            assert_eq!(guess("198.51.100.1").await.unwrap().status(), 403);
+        }
+        let same = guess("198.51.100.1").await.unwrap().status().as_u16();
+        let other = guess("198.51.100.2").await.unwrap().status().as_u16();
+        server.stop().await;
+        (same, other)
+    }
+    assert_eq!(
+        guesses(true).await,
+        (429, 403),
+        "each forwarded client has its own budget"
+    );
+    assert_eq!(
+        guesses(false).await,
+        (429, 429),
+        "an untrusted header changes nothing"
+    );
+}
