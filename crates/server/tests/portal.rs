@@ -112,6 +112,16 @@ impl Browser {
         .await
     }
 
+    /// Creates a room from the rooms page (with the page's `csrf`) and returns its id.
+    async fn new_room(&mut self, server: &TestServer, csrf: &str, name: &str) -> String {
+        let p = self
+            .post(server, "/rooms", &[("csrf", csrf), ("name", name)])
+            .await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        // The newest room comes first.
+        value_after(&self.get(server, "/rooms").await.body, "data-room=\"")
+    }
+
     async fn sign_in(&mut self, server: &TestServer, email: &str, password: &str) -> Page {
         let csrf = self.csrf(server, "/signin").await;
         self.post(
@@ -185,6 +195,25 @@ async fn api_join(
         status,
         serde_json::from_str(&r.text().await.unwrap()).unwrap(),
     )
+}
+
+/// A listen-only peer in `room`, joined with `token` (from the join API) or none.
+async fn peer_in(
+    server: &TestServer,
+    room: &str,
+    name: &str,
+    token: Option<&serde_json::Value>,
+) -> plenary_peer::Peer {
+    plenary_peer::Peer::join(plenary_peer::PeerOptions {
+        http_addr: server.http.clone(),
+        room: plenary_proto::RoomId::parse(room).unwrap(),
+        name: name.into(),
+        publish: plenary_peer::Publish::NOTHING,
+        local_ip: None,
+        token: token.map(|t| t.as_str().unwrap().to_owned()),
+    })
+    .await
+    .unwrap()
 }
 
 async fn server_with(policy: SignupPolicy) -> TestServer {
@@ -580,11 +609,7 @@ async fn room_settings_access_codes_and_the_waiting_room() {
         .sign_up(&server, "Olga", "olga@example.coop", "long-enough-pw")
         .await;
     let csrf = owner.csrf(&server, "/rooms").await;
-    owner
-        .post(&server, "/rooms", &[("csrf", &csrf), ("name", "Council")])
-        .await;
-    let page = owner.get(&server, "/rooms").await;
-    let room = value_after(&page.body, "data-room=\"");
+    let room = owner.new_room(&server, &csrf, "Council").await;
     let settings = format!("/rooms/{room}/settings");
 
     // Only the owner changes settings; codes have 4 to 64 characters.
@@ -830,18 +855,9 @@ async fn organisations_and_their_limits() {
 
     // One participant per meeting in Ada's rooms: the second join is refused, clearly.
     let rooms = ada.get(&server, "/rooms").await;
-    let room = plenary_proto::RoomId::parse(&value_after(&rooms.body, "data-room=\"")).unwrap();
-    let first = plenary_peer::Peer::join(plenary_peer::PeerOptions {
-        http_addr: server.http.clone(),
-        room: room.clone(),
-        name: "First".into(),
-        publish: plenary_peer::Publish::NOTHING,
-        local_ip: None,
-        token: None,
-    })
-    .await
-    .unwrap();
-    let (status, v) = api_join(&server, room.as_str(), &Browser::default(), "Second", None).await;
+    let room = value_after(&rooms.body, "data-room=\"");
+    let first = peer_in(&server, &room, "First", None).await;
+    let (status, v) = api_join(&server, &room, &Browser::default(), "Second", None).await;
     assert_eq!(status, 403);
     assert_eq!(v["error"]["code"], "room_full");
     assert!(
@@ -890,6 +906,7 @@ async fn organisations_manage_their_own_people_and_rooms_and_nobody_elses() {
     let mut admin = Browser::default();
     admin.sign_in(&server, &admin_email, &admin_pw).await;
     let mut people = Vec::new();
+    let mut rooms = Vec::new();
     for (name, email) in [
         ("Ann", "ann@social.coop"),
         ("Sam", "sam@social.coop"),
@@ -903,9 +920,7 @@ async fn organisations_manage_their_own_people_and_rooms_and_nobody_elses() {
             303
         );
         let csrf = b.csrf(&server, "/rooms").await;
-        let room_name = format!("{name}'s room");
-        b.post(&server, "/rooms", &[("csrf", &csrf), ("name", &room_name)])
-            .await;
+        rooms.push(b.new_room(&server, &csrf, &format!("{name}'s room")).await);
         people.push(b);
     }
     let [mut ann, mut sam, mut rae] = <[Browser; 3]>::try_from(people).ok().unwrap();
@@ -921,9 +936,7 @@ async fn organisations_manage_their_own_people_and_rooms_and_nobody_elses() {
         true,
     )
     .await;
-    let room_of = |page: &Page| value_after(&page.body, "data-room=\"");
-    let sam_room = room_of(&sam.get(&server, "/rooms").await);
-    let rae_room = room_of(&rae.get(&server, "/rooms").await);
+    let [_, sam_room, rae_room] = <[String; 3]>::try_from(rooms).ok().unwrap();
 
     // Ann administers social.coop: she sees its people and its members' rooms, not others'.
     let page = ann.get(&server, &format!("/orgs/{social}")).await;
@@ -1072,10 +1085,7 @@ async fn members_only_rooms_and_rooms_only_a_moderator_opens() {
         .sign_up(&server, "Mo", "mo@example.coop", "long-enough-pw")
         .await;
     let csrf = owner.csrf(&server, "/rooms").await;
-    owner
-        .post(&server, "/rooms", &[("csrf", &csrf), ("name", "Board")])
-        .await;
-    let room = value_after(&owner.get(&server, "/rooms").await.body, "data-room=\"");
+    let room = owner.new_room(&server, &csrf, "Board").await;
     let settings = format!("/rooms/{room}/settings");
     // A new room: anyone may start it, guests may come, no recording.
     let page = owner.get(&server, "/rooms").await.body;
@@ -1117,16 +1127,7 @@ async fn members_only_rooms_and_rooms_only_a_moderator_opens() {
     assert_eq!((s, v["error"]["code"].as_str()), (403, Some("not_started")));
     let (s, v) = api_join(&server, &room, &owner, "Olga", None).await;
     assert_eq!(s, 200, "the owner starts it");
-    let olga = plenary_peer::Peer::join(plenary_peer::PeerOptions {
-        http_addr: server.http.clone(),
-        room: plenary_proto::RoomId::parse(&room).unwrap(),
-        name: "Olga".into(),
-        publish: plenary_peer::Publish::NOTHING,
-        local_ip: None,
-        token: Some(v["token"].as_str().unwrap().to_owned()),
-    })
-    .await
-    .unwrap();
+    let olga = peer_in(&server, &room, "Olga", Some(&v["token"])).await;
     let (s, _) = api_join(&server, &room, &Browser::default(), "Guest", None).await;
     assert_eq!(s, 200);
     olga.leave().await.unwrap();
@@ -1153,9 +1154,7 @@ async fn a_shared_room_is_co_owned() {
     }
     let [mut olga, mut bo, mut eve] = <[Browser; 3]>::try_from(people).ok().unwrap();
     let csrf = olga.csrf(&server, "/rooms").await;
-    olga.post(&server, "/rooms", &[("csrf", &csrf), ("name", "Council")])
-        .await;
-    let room = value_after(&olga.get(&server, "/rooms").await.body, "data-room=\"");
+    let room = olga.new_room(&server, &csrf, "Council").await;
     let role = |v: &serde_json::Value| token_claims(v["token"].as_str().unwrap())["role"].clone();
     assert_eq!(
         role(&api_join(&server, &room, &bo, "Bo", None).await.1),
@@ -1315,22 +1314,11 @@ async fn an_organisations_meeting_length_limit_ends_the_meeting() {
     );
     add_member(&server, &mut admin, &org, "ada@example.coop", false).await;
     let csrf = ada.csrf(&server, "/rooms").await;
-    ada.post(&server, "/rooms", &[("csrf", &csrf), ("name", "Stand-up")])
-        .await;
-    let room = value_after(&ada.get(&server, "/rooms").await.body, "data-room=\"");
+    let room = ada.new_room(&server, &csrf, "Stand-up").await;
 
     let started = std::time::Instant::now();
     let (_, v) = api_join(&server, &room, &ada, "Ada", None).await;
-    let peer = plenary_peer::Peer::join(plenary_peer::PeerOptions {
-        http_addr: server.http.clone(),
-        room: plenary_proto::RoomId::parse(&room).unwrap(),
-        name: "Ada".into(),
-        publish: plenary_peer::Publish::NOTHING,
-        local_ip: None,
-        token: Some(v["token"].as_str().unwrap().to_owned()),
-    })
-    .await
-    .unwrap();
+    let peer = peer_in(&server, &room, "Ada", Some(&v["token"])).await;
     common::eventually(
         std::time::Duration::from_secs(120),
         "the meeting to be ended by its time limit",
@@ -1365,10 +1353,7 @@ async fn code_guessing_is_limited_per_client_behind_a_trusted_proxy() {
             .sign_up(&server, "Olga", "olga@example.coop", "long-enough-pw")
             .await;
         let csrf = owner.csrf(&server, "/rooms").await;
-        owner
-            .post(&server, "/rooms", &[("csrf", &csrf), ("name", "Vault")])
-            .await;
-        let room = value_after(&owner.get(&server, "/rooms").await.body, "data-room=\"");
+        let room = owner.new_room(&server, &csrf, "Vault").await;
         owner
             .post(
                 &server,

@@ -614,7 +614,7 @@ async fn show_rooms_with(
         .map(|m| {
             context! {
                 org => m.org.name, org_id => m.org.id,
-                role => if m.is_admin { "admin" } else { "member" },
+                role => orgs::role(m.is_admin),
                 manage => m.is_admin || user.is_admin,
             }
         })
@@ -716,7 +716,7 @@ async fn client_messages(State(app): State<AppState>, headers: HeaderMap) -> Res
     r
 }
 
-/// The owner changes a room's settings.
+/// The owner or a co-owner changes a room's settings.
 async fn room_settings(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -724,36 +724,21 @@ async fn room_settings(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some(user) = ctx.user.clone() else {
-        return redirect("/signin");
-    };
     let p = &app.portal;
     let form = Form::parse(&body);
-    if !ctx.csrf_ok(&form) {
-        let e = ctx.t(p, "error-csrf", None);
-        return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
-    }
-    let room = match RoomId::parse(&id) {
-        Ok(id) => app.store.get_room(&id).await,
-        Err(_) => Ok(None),
+    let room = match sharing::room_to_change(
+        &app,
+        &ctx,
+        &headers,
+        &id,
+        &form,
+        sharing::Changer::OwnerOrCoOwner,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(r) => return r,
     };
-    let room = match room {
-        Ok(Some(r)) => r,
-        Ok(None) => {
-            let e = ctx.t(p, "error-not-owner", None);
-            return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
-        }
-        Err(e) => return unavailable(e),
-    };
-    // The owner and co-owners change the settings.
-    match sharing::moderates(&app, &room, user.id).await {
-        Ok(true) => {}
-        Ok(false) => {
-            let e = ctx.t(p, "error-not-owner", None);
-            return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
-        }
-        Err(e) => return unavailable(e),
-    }
     let code = |name: &str| Some(form.get(name).trim().to_owned()).filter(|c| !c.is_empty());
     let settings = crate::rooms::RoomSettings {
         waiting_room: form.get("waiting_room") == "on",
@@ -859,7 +844,7 @@ async fn admin_user_page(State(app): State<AppState>, ctx: Ctx, Path(id): Path<i
         .map(|m| {
             context! {
                 org => m.org.name, org_id => m.org.id,
-                role => if m.is_admin { "admin" } else { "member" },
+                role => orgs::role(m.is_admin),
                 provider => orgs::provider_name(&app, &m.source),
             }
         })
@@ -876,7 +861,7 @@ async fn admin_user_page(State(app): State<AppState>, ctx: Ctx, Path(id): Path<i
                         .map(|r| {
                             context! {
                                 condition => r.condition, org => r.org,
-                                role => if r.role == crate::settings::OrgRole::Admin { "admin" } else { "member" },
+                                role => orgs::role(r.role == crate::settings::OrgRole::Admin),
                                 applied => r.applied,
                                 reason => serde_json::to_value(r.reason).ok().and_then(|v| v.as_str().map(str::to_owned)),
                             }

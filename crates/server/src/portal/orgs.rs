@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use minijinja::context;
 use plenary_proto::RoomId;
-use plenary_store::{Organisation, StoreError, User};
+use plenary_store::{Member, Organisation, StoreError, User};
 
 use super::{Ctx, Form, redirect, unavailable};
 use crate::AppState;
@@ -54,15 +54,15 @@ async fn manager(app: &AppState, ctx: &Ctx, org_id: i64) -> Result<(User, Organi
 pub(super) fn provider_name(app: &AppState, source: &str) -> Option<String> {
     let id = source.strip_prefix("sso:")?;
     Some(
-        app.settings
+        app.portal
             .sso
-            .iter()
-            .find(|p| p.id == id)
+            .provider(id)
             .map_or_else(|| id.to_owned(), |p| p.name.clone()),
     )
 }
 
-fn role(is_admin: bool) -> &'static str {
+/// A membership's role as the pages name it.
+pub(super) fn role(is_admin: bool) -> &'static str {
     if is_admin { "admin" } else { "member" }
 }
 
@@ -139,8 +139,14 @@ async fn add_member(
         Err(e) => return unavailable(e),
     };
     let make_admin = form.get("org_admin") == "on";
-    if !make_admin && let Err(r) = keeps_an_admin(&app, &ctx, id, user.id).await {
-        return r;
+    if !make_admin {
+        let members = match app.store.org_members(id).await {
+            Ok(m) => m,
+            Err(e) => return unavailable(e),
+        };
+        if let Err(r) = keeps_an_admin(&app, &ctx, id, &members, user.id).await {
+            return r;
+        }
     }
     match app.store.set_org_member(id, user.id, make_admin).await {
         Ok(()) => redirect(&format!("/orgs/{id}")),
@@ -149,8 +155,14 @@ async fn add_member(
 }
 
 /// Refuses a change that would leave the organisation without an administrator.
-async fn keeps_an_admin(app: &AppState, ctx: &Ctx, org: i64, losing: i64) -> Result<(), Response> {
-    let members = app.store.org_members(org).await.map_err(unavailable)?;
+/// (`members`: the organisation's members now.)
+async fn keeps_an_admin(
+    app: &AppState,
+    ctx: &Ctx,
+    org: i64,
+    members: &[Member],
+    losing: i64,
+) -> Result<(), Response> {
     let other_admin = members.iter().any(|m| m.is_admin && m.user.id != losing);
     let losing_is_admin = members.iter().any(|m| m.is_admin && m.user.id == losing);
     if losing_is_admin && !other_admin {
@@ -174,16 +186,16 @@ async fn member_action(
         let e = ctx.t(&app.portal, "error-csrf", None);
         return show(&app, &ctx, id, StatusCode::FORBIDDEN, Some(e)).await;
     }
-    let is_member = match app.store.org_members(id).await {
-        Ok(ms) => ms.iter().any(|m| m.user.id == user),
+    let members = match app.store.org_members(id).await {
+        Ok(m) => m,
         Err(e) => return unavailable(e),
     };
-    if !is_member {
+    if !members.iter().any(|m| m.user.id == user) {
         return (StatusCode::NOT_FOUND, "No such member.").into_response();
     }
     let action = form.get("action");
     if matches!(action, "make-member" | "remove")
-        && let Err(r) = keeps_an_admin(&app, &ctx, id, user).await
+        && let Err(r) = keeps_an_admin(&app, &ctx, id, &members, user).await
     {
         return r;
     }

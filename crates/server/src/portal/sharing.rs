@@ -32,13 +32,24 @@ pub async fn moderates(app: &AppState, room: &Room, user_id: i64) -> Result<bool
         .any(|u| u.id == user_id))
 }
 
-/// The room, if the signed-in account owns it; else the answer to give.
-async fn owned(
+/// Who may change a room through a form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Changer {
+    /// Only its owner (sharing).
+    Owner,
+    /// Its owner or a co-owner (settings).
+    OwnerOrCoOwner,
+}
+
+/// The room a form on the rooms page changes, if it carries this session's CSRF token and
+/// the signed-in account may change it; else the answer to give.
+pub(super) async fn room_to_change(
     app: &AppState,
     ctx: &Ctx,
     headers: &HeaderMap,
     id: &str,
     form: &Form,
+    who: Changer,
 ) -> Result<Room, Response> {
     let Some(user) = &ctx.user else {
         return Err(redirect("/signin"));
@@ -54,8 +65,15 @@ async fn owned(
         Ok(id) => app.store.get_room(&id).await.map_err(unavailable)?,
         Err(_) => None,
     };
+    let allowed = match (&room, who) {
+        (None, _) => false,
+        (Some(r), Changer::Owner) => r.owner_id == Some(user.id),
+        (Some(r), Changer::OwnerOrCoOwner) => {
+            moderates(app, r, user.id).await.map_err(unavailable)?
+        }
+    };
     match room {
-        Some(r) if r.owner_id == Some(user.id) => Ok(r),
+        Some(r) if allowed => Ok(r),
         _ => Err(fail(StatusCode::FORBIDDEN, "error-not-owner").await),
     }
 }
@@ -68,7 +86,7 @@ async fn share(
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
-    let room = match owned(&app, &ctx, &headers, &id, &form).await {
+    let room = match room_to_change(&app, &ctx, &headers, &id, &form, Changer::Owner).await {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -102,7 +120,7 @@ async fn unshare(
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
-    let room = match owned(&app, &ctx, &headers, &id, &form).await {
+    let room = match room_to_change(&app, &ctx, &headers, &id, &form, Changer::Owner).await {
         Ok(r) => r,
         Err(r) => return r,
     };

@@ -139,7 +139,7 @@ impl Sso {
             .collect()
     }
 
-    fn provider(&self, id: &str) -> Option<&SsoProvider> {
+    pub(super) fn provider(&self, id: &str) -> Option<&SsoProvider> {
         self.providers.iter().find(|p| p.id == id)
     }
 
@@ -453,12 +453,7 @@ pub(super) async fn callback(
     let Some(p) = sso.provider(&id) else {
         return (StatusCode::NOT_FOUND, "No such sign-in provider.").into_response();
     };
-    let say = |status, key: &str| {
-        let mut a = FluentArgs::new();
-        a.set("provider", p.name.clone());
-        let e = ctx.t(&app.portal, key, Some(&a));
-        show_signin(&app, &ctx, status, "", Some(e), None)
-    };
+    let say = |status, key: &str| signin_error(&app, &ctx, p, status, key);
     // The state must be the one this browser started with (no login CSRF), used once.
     let state = q.state.unwrap_or_default();
     let cookie = auth::cookie(&headers, STATE_COOKIE).unwrap_or_default();
@@ -504,6 +499,17 @@ fn failed(app: &AppState, ctx: &Ctx, p: &SsoProvider, f: Failure) -> Response {
         Failure::NoEmail => (StatusCode::UNPROCESSABLE_ENTITY, "error-sso-no-email"),
         Failure::Store(e) => return unavailable(e),
     };
+    signin_error(app, ctx, p, status, key)
+}
+
+/// The sign-in page with the message `key` about provider `p`.
+fn signin_error(
+    app: &AppState,
+    ctx: &Ctx,
+    p: &SsoProvider,
+    status: StatusCode,
+    key: &str,
+) -> Response {
     let mut a = FluentArgs::new();
     a.set("provider", p.name.clone());
     let e = ctx.t(&app.portal, key, Some(&a));
