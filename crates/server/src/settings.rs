@@ -78,6 +78,10 @@ pub struct SsoProvider {
     /// Mapping rules, applied at each sign-in through this provider.
     #[serde(default)]
     pub rules: Vec<MappingRule>,
+    /// Members of any of these groups are platform admins; re-checked at each sign-in (leaving
+    /// the group takes the role back, unless an admin gave it by hand).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admin_groups: Vec<String>,
 }
 
 impl fmt::Debug for SsoProvider {
@@ -88,6 +92,7 @@ impl fmt::Debug for SsoProvider {
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret)
             .field("rules", &self.rules.len())
+            .field("admin_groups", &self.admin_groups)
             .finish()
     }
 }
@@ -255,12 +260,9 @@ pub struct Overrides {
 }
 
 fn parse_signup(s: &str) -> Result<crate::portal::SignupPolicy, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "open" => Ok(crate::portal::SignupPolicy::Open),
-        "approval" => Ok(crate::portal::SignupPolicy::Approval),
-        "invite" => Ok(crate::portal::SignupPolicy::Invite),
-        other => Err(format!("{other:?}: use open, approval or invite")),
-    }
+    let s = s.trim().to_ascii_lowercase();
+    crate::portal::site::parse_signup(&s)
+        .ok_or_else(|| format!("{s:?}: use open, approval or invite"))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -445,6 +447,9 @@ impl Settings {
                     ));
                 }
             }
+            if p.admin_groups.iter().any(|g| g.trim().is_empty()) {
+                return bad(format!("sso {:?}: an admin group is empty", p.id));
+            }
         }
         Ok(())
     }
@@ -608,6 +613,7 @@ org = "Guests"
         .unwrap();
         s.validate().unwrap();
         let p = &s.sso[0];
+        assert!(p.admin_groups.is_empty());
         assert_eq!(p.scopes, ["email", "profile"]);
         assert_eq!(p.groups_claim, "groups");
         assert_eq!(p.rules.len(), 3);
@@ -646,6 +652,12 @@ org = "Guests"
                 "{rule}"
             );
         }
+        // Platform admins from groups; an empty group name is refused.
+        let s =
+            Settings::from_toml(&format!("{head}id = \"a\"\nadmin_groups = [\"/ops\"]\n")).unwrap();
+        s.validate().unwrap();
+        assert_eq!(s.sso[0].admin_groups, ["/ops"]);
+        assert!(bad(&format!("{head}id = \"a\"\nadmin_groups = [\" \"]\n")));
     }
 
     #[test]

@@ -13,8 +13,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use model::{
-    ApiMeeting, Identity, Member, Membership, NewOrganisation, NewRoom, NewUser, NewWebhook,
-    Organisation, Room, SOURCE_MANUAL, User, UserStatus, Webhook,
+    ApiMeeting, Identity, Invitation, Member, Membership, NewInvitation, NewOrganisation, NewRoom,
+    NewUser, NewWebhook, Organisation, Room, SOURCE_MANUAL, User, UserStatus, Webhook,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -31,6 +31,9 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("{0} already exists")]
     Conflict(String),
+    /// A one-time thing (an invitation, say) that is missing, used or expired.
+    #[error("{0} is no longer valid")]
+    Gone(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -113,7 +116,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Replaces an account's password hash; returns whether it exists.
     fn set_password_hash<'a>(&'a self, id: i64, hash: &'a str) -> StoreFuture<'a, bool>;
 
-    /// Changes an account's status and admin flag; returns whether it exists.
+    /// Changes an account's status and admin flag (a changed admin flag is then set by hand:
+    /// [`SOURCE_MANUAL`]); returns whether it exists.
     fn update_user(&self, id: i64, status: UserStatus, is_admin: bool) -> StoreFuture<'_, bool>;
 
     /// Creates an organisation; [`StoreError::Conflict`] if the name is taken.
@@ -163,6 +167,68 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// The identities linked to an account, by provider.
     fn identities_of(&self, user_id: i64) -> StoreFuture<'_, Vec<Identity>>;
+
+    /// Site settings an admin set in the portal (key, value), by key.
+    fn site_settings(&self) -> StoreFuture<'_, Vec<(String, String)>>;
+
+    /// Sets one site setting.
+    fn set_site_setting<'a>(&'a self, key: &'a str, value: &'a str) -> StoreFuture<'a, ()>;
+
+    /// Records an invitation.
+    fn create_invitation<'a>(&'a self, inv: &'a NewInvitation) -> StoreFuture<'a, Invitation>;
+
+    /// The invitation whose secret has this hash (used or not).
+    fn invitation<'a>(&'a self, token_hash: &'a str) -> StoreFuture<'a, Option<Invitation>>;
+
+    /// Invitations not used yet, newest first: all of them, or one organisation's.
+    fn open_invitations(&self, org_id: Option<i64>) -> StoreFuture<'_, Vec<Invitation>>;
+
+    /// Withdraws an unused invitation.
+    fn delete_invitation(&self, id: i64) -> StoreFuture<'_, bool>;
+
+    /// Creates the account an invitation allows, in one transaction: the invitation is marked
+    /// used (it must be unused and not expired at `now`, else [`StoreError::Gone`]), the account
+    /// is created with the invitation's email, and joins the invitation's organisation.
+    fn accept_invitation<'a>(
+        &'a self,
+        token_hash: &'a str,
+        user: &'a NewUser,
+        now: i64,
+    ) -> StoreFuture<'a, User>;
+
+    /// Keeps a single sign-on login in progress until `expires_at` (and drops expired ones).
+    fn save_sso_login<'a>(
+        &'a self,
+        state_hash: &'a str,
+        pending: &'a str,
+        expires_at: i64,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Takes (removes and returns) a login in progress that has not expired at `now`.
+    fn take_sso_login<'a>(
+        &'a self,
+        state_hash: &'a str,
+        now: i64,
+    ) -> StoreFuture<'a, Option<String>>;
+
+    /// Makes an account's platform-admin role from `source` (`sso:<provider>`) `granted`: an
+    /// account not admin becomes one (from `source`); an admin from `source` stops being one
+    /// when not granted; an admin set by hand stays. Returns whether it is admin now.
+    fn sync_platform_admin<'a>(
+        &'a self,
+        user_id: i64,
+        source: &'a str,
+        granted: bool,
+    ) -> StoreFuture<'a, bool>;
+
+    /// Where an account's platform-admin role comes from ([`SOURCE_MANUAL`] or `sso:<id>`).
+    fn admin_source(&self, user_id: i64) -> StoreFuture<'_, Option<String>>;
+
+    /// How many accounts are linked to each identity provider, by provider.
+    fn identity_counts(&self) -> StoreFuture<'_, Vec<(String, i64)>>;
+
+    /// Rooms whose name or link contains `query` (any case), newest first.
+    fn search_rooms<'a>(&'a self, query: &'a str, limit: u32) -> StoreFuture<'a, Vec<Room>>;
 
     /// Records a signed-in session (by the hash of its cookie secret).
     fn create_session<'a>(

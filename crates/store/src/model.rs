@@ -99,6 +99,37 @@ pub struct NewOrganisation {
     pub created_at: i64,
 }
 
+/// An invitation to create an account (its secret is known only to whoever got the link).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: i64,
+    /// Lower-cased: the account gets this address.
+    pub email: String,
+    /// The organisation the new account joins, if any.
+    pub org_id: Option<i64>,
+    /// Whether it joins as the organisation's admin.
+    pub org_admin: bool,
+    pub invited_by: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// The account made with it, once used.
+    pub used_by: Option<i64>,
+    pub used_at: Option<i64>,
+}
+
+/// What it takes to make an invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInvitation {
+    /// A hash of the link's secret.
+    pub token_hash: String,
+    pub email: String,
+    pub org_id: Option<i64>,
+    pub org_admin: bool,
+    pub invited_by: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
 /// Where a membership comes from.
 pub const SOURCE_MANUAL: &str = "manual";
 
@@ -233,6 +264,32 @@ pub(crate) fn org_from_row(r: &impl Columns) -> Result<Organisation, crate::Stor
         max_meeting_minutes: r.opt_int(5)?,
         created_at: r.int(4)?,
     })
+}
+
+/// An invitation from columns `id, email, org_id, org_admin, invited_by, created_at,
+/// expires_at, used_by, used_at`.
+pub(crate) fn invitation_from_row(r: &impl Columns) -> Result<Invitation, crate::StoreError> {
+    Ok(Invitation {
+        id: r.int(0)?,
+        email: r.text(1)?,
+        org_id: r.opt_int(2)?,
+        org_admin: r.int(3)? != 0,
+        invited_by: r.opt_int(4)?,
+        created_at: r.int(5)?,
+        expires_at: r.int(6)?,
+        used_by: r.opt_int(7)?,
+        used_at: r.opt_int(8)?,
+    })
+}
+
+/// A `LIKE … ESCAPE '\\'` pattern matching text that contains `query` (lower-cased).
+pub(crate) fn contains_pattern(query: &str) -> String {
+    let q = query
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{q}%")
 }
 
 /// Column access shared by both backends' rows.

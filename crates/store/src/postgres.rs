@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "single sign-on and shared rooms",
         include_str!("../migrations/postgres/0006_sso.sql"),
     ),
+    (
+        7,
+        "site settings, invitations, sign-ins in progress",
+        include_str!("../migrations/postgres/0007_site_invitations.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -323,7 +323,7 @@ macro_rules! impl_store {
 
             fn search_users<'a>(&'a self, query: &'a str, limit: u32) -> $crate::StoreFuture<'a, Vec<$crate::User>> {
                 Box::pin(async move {
-                    let pattern = format!("%{}%", query.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+                    let pattern = $crate::model::contains_pattern(query);
                     let rows = sqlx::query(
                         "SELECT id, email, name, password_hash, is_admin, status, created_at FROM users \
                          WHERE LOWER(email) LIKE $1 ESCAPE '\\' OR LOWER(name) LIKE $1 ESCAPE '\\' \
@@ -350,10 +350,14 @@ macro_rules! impl_store {
 
             fn update_user(&self, id: i64, status: $crate::UserStatus, is_admin: bool) -> $crate::StoreFuture<'_, bool> {
                 Box::pin(async move {
-                    let done = sqlx::query("UPDATE users SET status = $1, is_admin = $2 WHERE id = $3")
+                    let done = sqlx::query(
+                        "UPDATE users SET status = $1, is_admin = $2, \
+                         admin_source = CASE WHEN is_admin = $2 THEN admin_source ELSE $4 END WHERE id = $3",
+                    )
                         .bind(status.as_str())
                         .bind(i64::from(is_admin))
                         .bind(id)
+                        .bind($crate::SOURCE_MANUAL)
                         .execute(&self.pool)
                         .await?;
                     Ok(done.rows_affected() > 0)
@@ -569,6 +573,276 @@ macro_rules! impl_store {
                         Some(r) => Some(r.try_get(0)?),
                         None => None,
                     })
+                })
+            }
+
+            fn site_settings(&self) -> $crate::StoreFuture<'_, Vec<(String, String)>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let rows = sqlx::query("SELECT key, value FROM site_settings ORDER BY key")
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+                })
+            }
+
+            fn set_site_setting<'a>(&'a self, key: &'a str, value: &'a str) -> $crate::StoreFuture<'a, ()> {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO site_settings (key, value) VALUES ($1, $2) \
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(key)
+                    .bind(value)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                })
+            }
+
+            fn create_invitation<'a>(&'a self, inv: &'a $crate::NewInvitation) -> $crate::StoreFuture<'a, $crate::Invitation> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let row = sqlx::query(
+                        "INSERT INTO invitations (token_hash, email, org_id, org_admin, invited_by, created_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    )
+                    .bind(&inv.token_hash)
+                    .bind(&inv.email)
+                    .bind(inv.org_id)
+                    .bind(i64::from(inv.org_admin))
+                    .bind(inv.invited_by)
+                    .bind(inv.created_at)
+                    .bind(inv.expires_at)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok($crate::Invitation {
+                        id: row.try_get(0)?,
+                        email: inv.email.clone(),
+                        org_id: inv.org_id,
+                        org_admin: inv.org_admin,
+                        invited_by: inv.invited_by,
+                        created_at: inv.created_at,
+                        expires_at: inv.expires_at,
+                        used_by: None,
+                        used_at: None,
+                    })
+                })
+            }
+
+            fn invitation<'a>(&'a self, token_hash: &'a str) -> $crate::StoreFuture<'a, Option<$crate::Invitation>> {
+                Box::pin(async move {
+                    let row = sqlx::query(
+                        "SELECT id, email, org_id, org_admin, invited_by, created_at, expires_at, used_by, used_at \
+                         FROM invitations WHERE token_hash = $1",
+                    )
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    row.as_ref().map($crate::model::invitation_from_row).transpose()
+                })
+            }
+
+            fn open_invitations(&self, org_id: Option<i64>) -> $crate::StoreFuture<'_, Vec<$crate::Invitation>> {
+                Box::pin(async move {
+                    let rows = sqlx::query(
+                        "SELECT id, email, org_id, org_admin, invited_by, created_at, expires_at, used_by, used_at \
+                         FROM invitations WHERE used_at IS NULL AND ($1 IS NULL OR org_id = $1) ORDER BY created_at DESC, id DESC",
+                    )
+                    .bind(org_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter().map($crate::model::invitation_from_row).collect()
+                })
+            }
+
+            fn delete_invitation(&self, id: i64) -> $crate::StoreFuture<'_, bool> {
+                Box::pin(async move {
+                    let done = sqlx::query("DELETE FROM invitations WHERE id = $1 AND used_at IS NULL")
+                        .bind(id)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected() > 0)
+                })
+            }
+
+            fn accept_invitation<'a>(
+                &'a self,
+                token_hash: &'a str,
+                u: &'a $crate::NewUser,
+                now: i64,
+            ) -> $crate::StoreFuture<'a, $crate::User> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let mut tx = self.pool.begin().await?;
+                    let inv = sqlx::query(
+                        "SELECT id, email, org_id, org_admin FROM invitations \
+                         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                    )
+                    .bind(token_hash)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::Gone("the invitation".into()))?;
+                    let (inv_id, email, org_id, org_admin): (i64, String, Option<i64>, i64) =
+                        (inv.try_get(0)?, inv.try_get(1)?, inv.try_get(2)?, inv.try_get(3)?);
+                    let row = sqlx::query(
+                        "INSERT INTO users (email, name, password_hash, is_admin, status, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    )
+                    .bind(&email)
+                    .bind(&u.name)
+                    .bind(&u.password_hash)
+                    .bind(i64::from(u.is_admin))
+                    .bind(u.status.as_str())
+                    .bind(u.created_at)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| match $crate::model::is_unique_violation(&e) {
+                        true => $crate::StoreError::Conflict("an account with that email".into()),
+                        false => e.into(),
+                    })?;
+                    let user_id: i64 = row.try_get(0)?;
+                    // Only the transaction that flips `used_at` goes on: two tabs submitting
+                    // the same link make one account.
+                    let used = sqlx::query("UPDATE invitations SET used_by = $1, used_at = $2 WHERE id = $3 AND used_at IS NULL")
+                        .bind(user_id)
+                        .bind(now)
+                        .bind(inv_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    if used.rows_affected() != 1 {
+                        return Err($crate::StoreError::Gone("the invitation".into()));
+                    }
+                    if let Some(org) = org_id {
+                        sqlx::query("INSERT INTO org_members (org_id, user_id, is_admin, source) VALUES ($1, $2, $3, $4)")
+                            .bind(org)
+                            .bind(user_id)
+                            .bind(org_admin)
+                            .bind($crate::SOURCE_MANUAL)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok($crate::User {
+                        id: user_id,
+                        email,
+                        name: u.name.clone(),
+                        password_hash: u.password_hash.clone(),
+                        is_admin: u.is_admin,
+                        status: u.status,
+                        created_at: u.created_at,
+                    })
+                })
+            }
+
+            fn save_sso_login<'a>(
+                &'a self,
+                state_hash: &'a str,
+                pending: &'a str,
+                expires_at: i64,
+            ) -> $crate::StoreFuture<'a, ()> {
+                Box::pin(async move {
+                    let mut tx = self.pool.begin().await?;
+                    // Logins abandoned at the provider would otherwise stay for ever.
+                    sqlx::query("DELETE FROM sso_logins WHERE expires_at <= $1")
+                        .bind(expires_at - 3600)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("INSERT INTO sso_logins (state_hash, pending, expires_at) VALUES ($1, $2, $3)")
+                        .bind(state_hash)
+                        .bind(pending)
+                        .bind(expires_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                })
+            }
+
+            fn take_sso_login<'a>(&'a self, state_hash: &'a str, now: i64) -> $crate::StoreFuture<'a, Option<String>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let row = sqlx::query("DELETE FROM sso_logins WHERE state_hash = $1 RETURNING pending, expires_at")
+                        .bind(state_hash)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    match row {
+                        Some(r) if r.try_get::<i64, _>(1)? > now => Ok(Some(r.try_get(0)?)),
+                        _ => Ok(None),
+                    }
+                })
+            }
+
+            fn sync_platform_admin<'a>(
+                &'a self,
+                user_id: i64,
+                source: &'a str,
+                granted: bool,
+            ) -> $crate::StoreFuture<'a, bool> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    if granted {
+                        sqlx::query("UPDATE users SET is_admin = 1, admin_source = $1 WHERE id = $2 AND is_admin = 0")
+                            .bind(source)
+                            .bind(user_id)
+                            .execute(&self.pool)
+                            .await?;
+                    } else {
+                        sqlx::query("UPDATE users SET is_admin = 0, admin_source = $1 WHERE id = $2 AND is_admin = 1 AND admin_source = $3")
+                            .bind($crate::SOURCE_MANUAL)
+                            .bind(user_id)
+                            .bind(source)
+                            .execute(&self.pool)
+                            .await?;
+                    }
+                    let row = sqlx::query("SELECT is_admin FROM users WHERE id = $1")
+                        .bind(user_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(match row {
+                        Some(r) => r.try_get::<i64, _>(0)? != 0,
+                        None => false,
+                    })
+                })
+            }
+
+            fn admin_source(&self, user_id: i64) -> $crate::StoreFuture<'_, Option<String>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let row = sqlx::query("SELECT admin_source FROM users WHERE id = $1 AND is_admin = 1")
+                        .bind(user_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
+                })
+            }
+
+            fn identity_counts(&self) -> $crate::StoreFuture<'_, Vec<(String, i64)>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let rows = sqlx::query("SELECT provider, COUNT(*) FROM identities GROUP BY provider ORDER BY provider")
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+                })
+            }
+
+            fn search_rooms<'a>(&'a self, query: &'a str, limit: u32) -> $crate::StoreFuture<'a, Vec<$crate::Room>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let rows = sqlx::query(
+                        "SELECT id, name, created_at, owner_id, settings FROM rooms \
+                         WHERE LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(id) LIKE $1 ESCAPE '\\' \
+                         ORDER BY created_at DESC, id LIMIT $2",
+                    )
+                    .bind($crate::model::contains_pattern(query))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter()
+                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                        .collect()
                 })
             }
 

@@ -366,6 +366,220 @@ async fn accounts(store: &dyn Store) {
     );
     assert_eq!(store.identities_of(bo.id).await.unwrap(), [ident]);
     assert!(store.identities_of(ada.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.identity_counts().await.unwrap(),
+        [("coop-id".to_owned(), 1)]
+    );
+
+    // Platform admin from a provider: given and taken back by that provider only; an admin
+    // set by hand stays whatever a provider says.
+    store
+        .update_user(bo.id, UserStatus::Active, false)
+        .await
+        .unwrap();
+    assert_eq!(store.admin_source(bo.id).await.unwrap(), None);
+    assert!(store.sync_platform_admin(bo.id, sso, true).await.unwrap());
+    assert_eq!(
+        store.admin_source(bo.id).await.unwrap().as_deref(),
+        Some(sso)
+    );
+    assert!(
+        store
+            .sync_platform_admin(bo.id, "sso:other", false)
+            .await
+            .unwrap()
+    );
+    assert!(!store.sync_platform_admin(bo.id, sso, false).await.unwrap());
+    assert!(store.sync_platform_admin(ada.id, sso, false).await.unwrap());
+    assert_eq!(
+        store.admin_source(ada.id).await.unwrap().as_deref(),
+        Some(SOURCE_MANUAL)
+    );
+    // Made admin by a provider, then confirmed by hand: the provider no longer takes it back.
+    store.sync_platform_admin(bo.id, sso, true).await.unwrap();
+    store
+        .update_user(bo.id, UserStatus::Active, false)
+        .await
+        .unwrap();
+    store
+        .update_user(bo.id, UserStatus::Active, true)
+        .await
+        .unwrap();
+    assert!(store.sync_platform_admin(bo.id, sso, false).await.unwrap());
+    store
+        .update_user(bo.id, UserStatus::Active, false)
+        .await
+        .unwrap();
+
+    site_and_invitations(store, &org).await;
+}
+
+async fn site_and_invitations(store: &dyn Store, org: &plenary_store::Organisation) {
+    // Site settings: set, replaced, listed by key.
+    assert!(store.site_settings().await.unwrap().is_empty());
+    store.set_site_setting("site_name", "Meet").await.unwrap();
+    store.set_site_setting("signup", "open").await.unwrap();
+    store
+        .set_site_setting("site_name", "meet.coop «réunions»")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.site_settings().await.unwrap(),
+        [
+            ("signup".to_owned(), "open".to_owned()),
+            ("site_name".to_owned(), "meet.coop «réunions»".to_owned())
+        ]
+    );
+
+    // Rooms found by name or link, any case; LIKE wildcards are plain text.
+    let found = store.search_rooms("ASSEMBLY", 10).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].name, "Members' assembly");
+    assert_eq!(store.search_rooms("klm-nopq", 10).await.unwrap().len(), 1);
+    assert!(store.search_rooms("%", 10).await.unwrap().is_empty());
+    assert!(!store.search_rooms("", 10).await.unwrap().is_empty());
+
+    // Invitations: used once, not after they expire, into their organisation.
+    let new = |hash: &str, email: &str, expires_at| plenary_store::NewInvitation {
+        token_hash: hash.into(),
+        email: email.into(),
+        org_id: Some(org.id),
+        org_admin: true,
+        invited_by: None,
+        created_at: 1_700_000_000,
+        expires_at,
+    };
+    let inv = store
+        .create_invitation(&new("h1", "cy@example.coop", 1_700_100_000))
+        .await
+        .unwrap();
+    let stale = store
+        .create_invitation(&plenary_store::NewInvitation {
+            org_id: None,
+            org_admin: false,
+            ..new("h2", "di@example.coop", 1_700_000_500)
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.invitation("h1").await.unwrap(), Some(inv.clone()));
+    assert!(store.invitation("nope").await.unwrap().is_none());
+    assert_eq!(store.open_invitations(None).await.unwrap().len(), 2);
+    assert_eq!(
+        store.open_invitations(Some(org.id)).await.unwrap(),
+        std::slice::from_ref(&inv)
+    );
+    let user = NewUser {
+        email: "ignored@example.coop".into(),
+        name: "Cy".into(),
+        password_hash: None,
+        is_admin: false,
+        status: UserStatus::Active,
+        created_at: 1_700_001_000,
+    };
+    assert!(matches!(
+        store.accept_invitation("h2", &user, 1_700_001_000).await,
+        Err(StoreError::Gone(_))
+    ));
+    let cy = store
+        .accept_invitation("h1", &user, 1_700_001_000)
+        .await
+        .unwrap();
+    assert_eq!(cy.email, "cy@example.coop");
+    assert_eq!(
+        store.user_by_email("cy@example.coop").await.unwrap(),
+        Some(cy.clone())
+    );
+    let cy_orgs = store.orgs_of(cy.id).await.unwrap();
+    assert_eq!(cy_orgs.len(), 1);
+    assert!(cy_orgs[0].is_admin && cy_orgs[0].org.id == org.id);
+    assert!(matches!(
+        store.accept_invitation("h1", &user, 1_700_001_001).await,
+        Err(StoreError::Gone(_))
+    ));
+    let used = store.invitation("h1").await.unwrap().unwrap();
+    assert_eq!(
+        (used.used_by, used.used_at),
+        (Some(cy.id), Some(1_700_001_000))
+    );
+    assert!(
+        store
+            .open_invitations(Some(org.id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(!store.delete_invitation(inv.id).await.unwrap());
+    // An invitation for an address that has an account by now: a conflict, and the
+    // invitation stays usable (nothing half-done).
+    store
+        .create_invitation(&new("h3", "cy@example.coop", 1_700_100_000))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.accept_invitation("h3", &user, 1_700_001_000).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        store
+            .invitation("h3")
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at
+            .is_none()
+    );
+    assert!(store.delete_invitation(stale.id).await.unwrap());
+    assert!(!store.delete_invitation(stale.id).await.unwrap());
+
+    // Sign-ins in progress: taken once, not after they expire.
+    store
+        .save_sso_login("s1", "{\"p\":1}", 1_700_000_600)
+        .await
+        .unwrap();
+    store
+        .save_sso_login("s2", "{}", 1_700_000_600)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .take_sso_login("nope", 1_700_000_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .take_sso_login("s1", 1_700_000_000)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("{\"p\":1}")
+    );
+    assert!(
+        store
+            .take_sso_login("s1", 1_700_000_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .take_sso_login("s2", 1_700_000_600)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The same state twice is refused (a state is random: never by accident).
+    store
+        .save_sso_login("s3", "{}", 1_700_000_600)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .save_sso_login("s3", "{}", 1_700_000_600)
+            .await
+            .is_err()
+    );
 }
 
 async fn api_meetings(store: &dyn Store) {
@@ -439,7 +653,7 @@ async fn sqlite_story() {
     // What was accepted is there after a reopen.
     let store = plenary_store::open(&url).await.unwrap();
     assert_eq!(store.list_rooms(10).await.unwrap().len(), 2);
-    assert_eq!(store.count_users().await.unwrap(), 2);
+    assert_eq!(store.count_users().await.unwrap(), 3);
     store.close().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }

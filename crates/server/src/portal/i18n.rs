@@ -169,7 +169,11 @@ impl I18n {
 
 /// The language to use: the `lang` cookie if it names one of ours, else the best match in
 /// `Accept-Language` (by quality, then order), else English.
-pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>) -> &'static str {
+pub fn negotiate(
+    cookie: Option<&str>,
+    accept_language: Option<&str>,
+    fallback: &'static str,
+) -> &'static str {
     if let Some(l) = cookie.and_then(known) {
         return l;
     }
@@ -188,7 +192,7 @@ pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>) -> &'stati
         }
     }
     offers.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    offers.first().map_or(LANGS[0], |o| o.2)
+    offers.first().map_or(fallback, |o| o.2)
 }
 
 /// One of our languages for a tag like `fr`, `fr-CA` or `DE-de`.
@@ -286,13 +290,20 @@ mod tests {
 
     #[test]
     fn negotiation() {
-        assert_eq!(negotiate(None, None), "en");
-        assert_eq!(negotiate(None, Some("fr-CA,fr;q=0.9,en;q=0.8")), "fr");
-        assert_eq!(negotiate(None, Some("pt-BR, de;q=0.5, es;q=0.7")), "es");
-        assert_eq!(negotiate(None, Some("de;q=0, es;q=0.1")), "es");
-        assert_eq!(negotiate(None, Some("ja, zh")), "en");
-        assert_eq!(negotiate(Some("de"), Some("fr")), "de");
-        assert_eq!(negotiate(Some("xx"), Some("fr")), "fr");
-        assert_eq!(negotiate(None, Some(";;;,q=,=,")), "en");
+        assert_eq!(negotiate(None, None, "en"), "en");
+        assert_eq!(negotiate(None, Some("fr-CA,fr;q=0.9,en;q=0.8"), "en"), "fr");
+        assert_eq!(
+            negotiate(None, Some("pt-BR, de;q=0.5, es;q=0.7"), "en"),
+            "es"
+        );
+        assert_eq!(negotiate(None, Some("de;q=0, es;q=0.1"), "en"), "es");
+        assert_eq!(negotiate(None, Some("ja, zh"), "en"), "en");
+        assert_eq!(negotiate(Some("de"), Some("fr"), "en"), "de");
+        assert_eq!(negotiate(Some("xx"), Some("fr"), "en"), "fr");
+        assert_eq!(negotiate(None, Some(";;;,q=,=,"), "en"), "en");
+        // The site's default language for browsers that ask for none of ours.
+        assert_eq!(negotiate(None, Some("ja, zh"), "fr"), "fr");
+        assert_eq!(negotiate(None, None, "de"), "de");
+        assert_eq!(negotiate(None, Some("es"), "de"), "es");
     }
 }

@@ -47,6 +47,9 @@ pub struct Outcome {
 pub struct Explanation {
     pub seen: Seen,
     pub rules: Vec<Outcome>,
+    /// The provider's admin group the person is in, which makes them a platform admin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_admin: Option<String>,
 }
 
 impl Explanation {
@@ -131,7 +134,16 @@ pub fn evaluate(rules: &[MappingRule], seen: &Seen) -> Explanation {
     Explanation {
         seen: seen.clone(),
         rules: outcomes,
+        platform_admin: None,
     }
+}
+
+/// The first of a provider's `admin_groups` the person is in (exact match), if any.
+pub fn admin_group(admin_groups: &[String], seen: &Seen) -> Option<String> {
+    admin_groups
+        .iter()
+        .find(|g| seen.groups.iter().any(|x| x == *g))
+        .cloned()
 }
 
 #[cfg(test)]
@@ -189,6 +201,18 @@ mod tests {
         let e = evaluate(&rules(), &seen("b@x.org", true, &["/social.coop"]));
         assert_eq!(e.grants(), [("social.coop".to_owned(), OrgRole::Member)]);
         assert_eq!(e.rules[1].reason, Reason::GroupAbsent);
+    }
+
+    #[test]
+    fn admin_groups_match_exactly() {
+        let groups = vec!["/ops".to_owned(), "/board".to_owned()];
+        let s = seen("a@x.org", true, &["/social.coop", "/board"]);
+        assert_eq!(admin_group(&groups, &s).as_deref(), Some("/board"));
+        assert_eq!(
+            admin_group(&groups, &seen("a@x.org", true, &["/ops-team", "ops"])),
+            None
+        );
+        assert_eq!(admin_group(&[], &s), None);
     }
 
     #[test]

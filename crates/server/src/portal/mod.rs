@@ -2,12 +2,15 @@
 //! language. Server-rendered pages (minijinja templates in `crates/server/templates/`, built
 //! into the binary), every text through Fluent (`i18n.rs`), every form CSRF-protected.
 
+mod admin;
 pub mod auth;
 pub mod i18n;
+mod invites;
 pub mod length;
 pub mod mapping;
 mod orgs;
 pub mod sharing;
+pub mod site;
 pub mod sso;
 
 use std::sync::Arc;
@@ -55,7 +58,27 @@ pub struct Portal {
     pub sso: sso::Sso,
 }
 
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 13] = [
+    (
+        "admin_rooms.html",
+        include_str!("../../templates/admin_rooms.html"),
+    ),
+    (
+        "admin_providers.html",
+        include_str!("../../templates/admin_providers.html"),
+    ),
+    (
+        "admin_settings.html",
+        include_str!("../../templates/admin_settings.html"),
+    ),
+    (
+        "admin_invitations.html",
+        include_str!("../../templates/admin_invitations.html"),
+    ),
+    (
+        "invitations.html",
+        include_str!("../../templates/invitations.html"),
+    ),
     (
         "admin_user.html",
         include_str!("../../templates/admin_user.html"),
@@ -164,11 +187,15 @@ pub fn router() -> Router<AppState> {
         )
         .merge(orgs::router())
         .merge(sharing::router())
+        .merge(admin::router())
+        .merge(invites::router())
 }
 
 /// What every page needs to know about the request.
 struct Ctx {
     lang: &'static str,
+    /// The site settings in effect.
+    site: site::Site,
     user: Option<User>,
     /// The token this request's forms carry: the session's when signed in, else the
     /// anonymous CSRF cookie's (set when missing).
@@ -190,12 +217,8 @@ impl axum::extract::FromRequestParts<AppState> for Ctx {
 
 impl Ctx {
     async fn of(app: &AppState, headers: &HeaderMap) -> Result<Self, Response> {
-        let lang = i18n::negotiate(
-            auth::cookie(headers, LANG_COOKIE),
-            headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok()),
-        );
+        let site = site::Site::load(app).await.map_err(unavailable)?;
+        let lang = request_lang(headers, site.default_lang);
         let secure = app
             .settings
             .public_url
@@ -215,6 +238,7 @@ impl Ctx {
         };
         Ok(Self {
             lang,
+            site,
             user,
             csrf,
             new_csrf_cookie,
@@ -237,6 +261,7 @@ impl Ctx {
             user => self.user.as_ref().map(|u| context! { name => u.name, email => u.email, is_admin => u.is_admin }),
             csrf => self.csrf,
             path,
+            site_name => self.site.name,
         }
     }
 
@@ -270,6 +295,17 @@ impl Ctx {
     fn csrf_ok(&self, form: &Form) -> bool {
         !self.new_csrf_cookie && auth::same_token(&self.csrf, form.get("csrf"))
     }
+}
+
+/// The language a request asks for (the language cookie, then Accept-Language).
+fn request_lang(headers: &HeaderMap, fallback: &'static str) -> &'static str {
+    i18n::negotiate(
+        auth::cookie(headers, LANG_COOKIE),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+        fallback,
+    )
 }
 
 fn code_name(code: &str) -> &'static str {
@@ -343,7 +379,8 @@ fn show_signin(
         .map(|(id, name)| context! { id, name })
         .collect();
     let mut c = ctx.base("/signin");
-    c = context! { email, error, notice, providers, ..c };
+    let welcome = &ctx.site.welcome;
+    c = context! { email, error, notice, providers, welcome, ..c };
     ctx.show(app, "signin.html", status, c)
 }
 
@@ -443,12 +480,39 @@ fn show_signup(
 ) -> Response {
     let p = &app.portal;
     let error = error.or_else(|| {
-        (app.settings.signup == SignupPolicy::Invite)
-            .then(|| ctx.t(p, "error-sign-up-closed", None))
+        (ctx.site.signup == SignupPolicy::Invite).then(|| ctx.t(p, "error-sign-up-closed", None))
     });
     let mut c = ctx.base("/signup");
-    c = context! { name, email, error, min_password => auth::MIN_PASSWORD, ..c };
+    c = context! { name, email, error, min_password => auth::MIN_PASSWORD, action => "/signup", ..c };
     ctx.show(app, "signup.html", status, c)
+}
+
+/// What is wrong with a new account's name or password, translated (`None`: nothing).
+fn new_account_error(ctx: &Ctx, p: &Portal, name: &str, password: &str) -> Option<String> {
+    if crate::names::clean_display_name(name).is_err() {
+        return Some(ctx.t(p, "error-name", None));
+    }
+    if password.chars().count() < auth::MIN_PASSWORD {
+        let mut a = FluentArgs::new();
+        a.set("min", auth::MIN_PASSWORD as i64);
+        return Some(ctx.t(p, "error-password-short", Some(&a)));
+    }
+    None
+}
+
+/// argon2id off the async threads; `None` if hashing failed (logged).
+async fn hash_off_thread(password: String) -> Option<String> {
+    match tokio::task::spawn_blocking(move || auth::hash_password(&password)).await {
+        Ok(Ok(h)) => Some(h),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "password hashing failed");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "password hashing task failed");
+            None
+        }
+    }
 }
 
 async fn signup(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Response {
@@ -464,35 +528,30 @@ async fn signup(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Response 
     if !ctx.csrf_ok(&form) {
         return refuse(StatusCode::FORBIDDEN, "error-csrf", None);
     }
-    if app.settings.signup == SignupPolicy::Invite {
+    if ctx.site.signup == SignupPolicy::Invite {
         return refuse(StatusCode::FORBIDDEN, "error-sign-up-closed", None);
-    }
-    if crate::names::clean_display_name(&name).is_err() {
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "error-name", None);
     }
     if !plausible_email(&email) {
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, "error-email", None);
     }
-    if password.chars().count() < auth::MIN_PASSWORD {
-        let mut a = FluentArgs::new();
-        a.set("min", auth::MIN_PASSWORD as i64);
-        return refuse(
+    if let Some(e) = new_account_error(&ctx, p, &name, &password) {
+        return show_signup(
+            &app,
+            &ctx,
             StatusCode::UNPROCESSABLE_ENTITY,
-            "error-password-short",
-            Some(&a),
+            &name,
+            &email,
+            Some(e),
         );
     }
-    let hash = match tokio::task::spawn_blocking(move || auth::hash_password(&password)).await {
-        Ok(Ok(h)) => h,
-        _ => {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Could not store the password.",
-            )
-                .into_response();
-        }
+    let Some(hash) = hash_off_thread(password).await else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Could not store the password.",
+        )
+            .into_response();
     };
-    let status = match app.settings.signup {
+    let status = match ctx.site.signup {
         SignupPolicy::Open => UserStatus::Active,
         _ => UserStatus::Pending,
     };
@@ -698,12 +757,11 @@ async fn create_room(
 
 /// The meeting client's texts in the request's language.
 async fn client_messages(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let lang = i18n::negotiate(
-        auth::cookie(&headers, LANG_COOKIE),
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    // The meeting works on without the database: the built-in default language then.
+    let fallback = site::Site::load(&app)
+        .await
+        .map_or(i18n::LANGS[0], |s| s.default_lang);
+    let lang = request_lang(&headers, fallback);
     let body =
         serde_json::json!({ "lang": lang, "messages": &app.portal.i18n.client_messages(lang) });
     let mut r = axum::Json(body).into_response();
@@ -869,8 +927,16 @@ async fn admin_user_page(State(app): State<AppState>, ctx: Ctx, Path(id): Path<i
                         .collect()
                 })
                 .unwrap_or_default();
+            let admin_groups = app
+                .portal
+                .sso
+                .provider(&i.provider)
+                .map(|p| p.admin_groups.clone())
+                .unwrap_or_default();
+            let platform_admin = e.as_ref().and_then(|e| e.platform_admin.clone());
             let seen = e.map(|e| e.seen).unwrap_or_default();
             context! {
+                admin_groups, platform_admin,
                 provider_id => i.provider,
                 provider => orgs::provider_name(&app, &sso::source_of(&i.provider)),
                 when => utc_minutes(i.last_signin_at),
@@ -881,8 +947,13 @@ async fn admin_user_page(State(app): State<AppState>, ctx: Ctx, Path(id): Path<i
             }
         })
         .collect();
+    let admin_source = match app.store.admin_source(id).await {
+        Ok(s) => s.and_then(|s| orgs::provider_name(&app, &s)),
+        Err(e) => return unavailable(e),
+    };
     let account = context! {
         name => user.name, email => user.email, status => user.status.as_str(), is_admin => user.is_admin,
+        admin_provider => admin_source,
     };
     let c = context! { account, memberships, identities, ..ctx.base("/admin/users") };
     ctx.show(&app, "admin_user.html", StatusCode::OK, c)
@@ -1380,6 +1451,112 @@ mod tests {
                         org => context! { id => 1, name => "x", max_rooms => (), max_participants => () },
                         members => Vec::<minijinja::Value>::new(),
                         rooms => Vec::<minijinja::Value>::new(),
+                        ..base.clone()
+                    },
+                ),
+                (
+                    "admin_rooms.html",
+                    context! {
+                        q => "x", full => true, path => "/admin/rooms",
+                        rooms => vec![
+                            context! { id => "abc-defg-hij", name => "R", created => "2026-11-22 10:00", live => 3, owner => context! { id => 1, name => "Ada", email => "a@b.co" } },
+                            context! { id => "abc-defg-xyz", name => "S", created => "2026-11-22 10:00", live => 1, owner => () },
+                            context! { id => "abc-defg-zzz", name => "T", created => "2026-11-22 10:00", live => 0, owner => () },
+                        ],
+                        ..base.clone()
+                    },
+                ),
+                (
+                    "admin_rooms.html",
+                    context! { q => "", rooms => Vec::<minijinja::Value>::new(), ..base.clone() },
+                ),
+                (
+                    "admin_providers.html",
+                    context! {
+                        providers => vec![
+                            context! {
+                                id => "coop-id", name => "social.coop", issuer => "https://id", client_id => "plenary",
+                                public_client => true, scopes => "email profile", groups_claim => "groups",
+                                admin_groups => vec!["/ops"], callback => "http://x/auth/sso/coop-id/callback", accounts => 2,
+                                rules => ["group", "email-domain", "default"].iter().map(|kind| context! { kind, value => "v", org => "O", role => "admin", org_exists => *kind != "default" }).collect::<Vec<_>>(),
+                                check => context! { ok => false, error => "cannot reach" },
+                            },
+                            context! {
+                                id => "other", name => "Other", issuer => "https://o", client_id => "p", public_client => false,
+                                scopes => "", groups_claim => "groups", admin_groups => Vec::<String>::new(),
+                                callback => "http://x/auth/sso/other/callback", accounts => 0, rules => Vec::<minijinja::Value>::new(),
+                                check => context! { ok => true },
+                            },
+                        ],
+                        ..base.clone()
+                    },
+                ),
+                (
+                    "admin_providers.html",
+                    context! { providers => Vec::<minijinja::Value>::new(), ..base.clone() },
+                ),
+                (
+                    "admin_settings.html",
+                    context! {
+                        form => context! { name => "meet.coop", welcome => "Hello", signup => "invite", default_lang => "fr", file_signup => "approval" },
+                        error => "e", saved => true, policies => ["open", "approval", "invite"],
+                        site_langs => vec![context! { code => "en", name => "English" }, context! { code => "fr", name => "Français" }],
+                        max_name => 60, max_welcome => 500, site_name => "meet.coop",
+                        ..base.clone()
+                    },
+                ),
+                (
+                    "admin_invitations.html",
+                    context! {
+                        error => "e", days => 14,
+                        invited => context! { email => "new@b.co", link => "http://x/invite/t" },
+                        invitations => vec![
+                            context! { id => 1, email => "new@b.co", org => "social.coop", role => "admin", expires => "2026-12-01 10:00", expired => false },
+                            context! { id => 2, email => "old@b.co", org => (), role => "member", expires => "2026-11-01 10:00", expired => true },
+                        ],
+                        orgs => vec![context! { id => 1, name => "social.coop" }],
+                        ..base.clone()
+                    },
+                ),
+                (
+                    "admin_invitations.html",
+                    context! { days => 14, invitations => Vec::<minijinja::Value>::new(), orgs => Vec::<minijinja::Value>::new(), ..base.clone() },
+                ),
+                (
+                    "signup.html",
+                    context! { name => "", email => "new@b.co", action => "/invite/t", min_password => 10, invitation => context! { org => "social.coop" }, ..base.clone() },
+                ),
+                (
+                    "signup.html",
+                    context! { name => "", email => "new@b.co", action => "/invite/t", min_password => 10, invitation => context! { org => () }, ..base.clone() },
+                ),
+                (
+                    "signup.html",
+                    context! { name => "", email => "", action => "", min_password => 10, gone => true, error => "e", ..base.clone() },
+                ),
+                (
+                    "signin.html",
+                    context! { email => "", welcome => "Welcome,\nmembers", site_name => "meet.coop", ..base.clone() },
+                ),
+                (
+                    "org.html",
+                    context! {
+                        org => context! { id => 1, name => "x", max_rooms => (), max_participants => () },
+                        members => Vec::<minijinja::Value>::new(), rooms => Vec::<minijinja::Value>::new(), days => 14,
+                        invited => context! { email => "new@b.co", link => "http://x/invite/t" },
+                        invitations => vec![context! { id => 1, email => "new@b.co", org => "x", role => "member", expires => "2026-12-01 10:00", expired => false }],
+                        ..base.clone()
+                    },
+                ),
+                (
+                    "admin_user.html",
+                    context! {
+                        account => context! { name => "Bo", email => "b@b.co", status => "active", is_admin => true, admin_provider => "social.coop" },
+                        memberships => Vec::<minijinja::Value>::new(),
+                        identities => vec![
+                            context! { provider_id => "a", provider => "A", when => "", email => "", verified => false, groups => vec!["/ops"], rules => Vec::<minijinja::Value>::new(), admin_groups => vec!["/ops"], platform_admin => "/ops" },
+                            context! { provider_id => "b", provider => "B", when => "", email => "", verified => false, groups => Vec::<String>::new(), rules => Vec::<minijinja::Value>::new(), admin_groups => vec!["/ops", "/board"], platform_admin => () },
+                        ],
                         ..base.clone()
                     },
                 ),

@@ -24,7 +24,11 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The signed-in account and the organisation, if they may manage it; else the answer.
-async fn manager(app: &AppState, ctx: &Ctx, org_id: i64) -> Result<(User, Organisation), Response> {
+pub(super) async fn manager(
+    app: &AppState,
+    ctx: &Ctx,
+    org_id: i64,
+) -> Result<(User, Organisation), Response> {
     let Some(me) = ctx.user.clone() else {
         return Err(redirect("/signin"));
     };
@@ -67,27 +71,31 @@ pub(super) fn role(is_admin: bool) -> &'static str {
 }
 
 async fn page(State(app): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
-    show(&app, &ctx, id, StatusCode::OK, None).await
+    show(&app, &ctx, id, StatusCode::OK, None, None).await
 }
 
-async fn show(
+/// The organisation's page; `invited`: an invitation just made, whose link is shown once.
+pub(super) async fn show(
     app: &AppState,
     ctx: &Ctx,
     id: i64,
     status: StatusCode,
     error: Option<String>,
+    invited: Option<super::invites::Invited>,
 ) -> Response {
     let org = match manager(app, ctx, id).await {
         Ok((_, org)) => org,
         Err(r) => return r,
     };
-    let (members, rooms) = match (
+    let (members, rooms, open) = match (
         app.store.org_members(id).await,
         app.store.rooms_of_org(id).await,
+        app.store.open_invitations(Some(id)).await,
     ) {
-        (Ok(m), Ok(r)) => (m, r),
-        (Err(e), _) | (_, Err(e)) => return unavailable(e),
+        (Ok(m), Ok(r), Ok(i)) => (m, r, i),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return unavailable(e),
     };
+    let invitations = super::invites::open_view(&open, std::slice::from_ref(&org));
     let rooms: Vec<minijinja::Value> = rooms
         .iter()
         .map(|r| {
@@ -111,7 +119,10 @@ async fn show(
         id => org.id, name => org.name, max_rooms => org.max_rooms_per_member,
         max_participants => org.max_participants, max_minutes => org.max_meeting_minutes,
     };
-    let c = context! { org, members, rooms, error, ..ctx.base("/orgs") };
+    let c = context! {
+        org, members, rooms, error, invitations, invited, days => super::invites::VALID_DAYS,
+        ..ctx.base("/orgs")
+    };
     ctx.show(app, "org.html", status, c)
 }
 
@@ -127,7 +138,7 @@ async fn add_member(
     let form = Form::parse(&body);
     let fail = |status, key: &str| {
         let e = ctx.t(&app.portal, key, None);
-        show(&app, &ctx, id, status, Some(e))
+        show(&app, &ctx, id, status, Some(e), None)
     };
     if !ctx.csrf_ok(&form) {
         return fail(StatusCode::FORBIDDEN, "error-csrf").await;
@@ -167,7 +178,7 @@ async fn keeps_an_admin(
     let losing_is_admin = members.iter().any(|m| m.is_admin && m.user.id == losing);
     if losing_is_admin && !other_admin {
         let e = ctx.t(&app.portal, "error-last-org-admin", None);
-        return Err(show(app, ctx, org, StatusCode::CONFLICT, Some(e)).await);
+        return Err(show(app, ctx, org, StatusCode::CONFLICT, Some(e), None).await);
     }
     Ok(())
 }
@@ -184,7 +195,7 @@ async fn member_action(
     let form = Form::parse(&body);
     if !ctx.csrf_ok(&form) {
         let e = ctx.t(&app.portal, "error-csrf", None);
-        return show(&app, &ctx, id, StatusCode::FORBIDDEN, Some(e)).await;
+        return show(&app, &ctx, id, StatusCode::FORBIDDEN, Some(e), None).await;
     }
     let members = match app.store.org_members(id).await {
         Ok(m) => m,
@@ -224,7 +235,7 @@ async fn delete_room(
     let form = Form::parse(&body);
     if !ctx.csrf_ok(&form) {
         let e = ctx.t(&app.portal, "error-csrf", None);
-        return show(&app, &ctx, id, StatusCode::FORBIDDEN, Some(e)).await;
+        return show(&app, &ctx, id, StatusCode::FORBIDDEN, Some(e), None).await;
     }
     let Ok(room) = RoomId::parse(&room) else {
         return (StatusCode::NOT_FOUND, "No such room.").into_response();

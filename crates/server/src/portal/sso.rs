@@ -3,9 +3,9 @@
 //! expiry, nonce, access-token hash), then the mapping rules (`mapping.rs`) turn the person's
 //! groups and verified email into organisation memberships, re-applied at every sign-in.
 //!
-//! A sign-in in progress (state, nonce, PKCE verifier) is kept in memory for ten minutes and
-//! bound to the browser by a cookie holding the state; a restart in between only means the
-//! person starts again.
+//! A sign-in in progress (state, nonce, PKCE verifier) is kept in the store for ten minutes
+//! (so the provider's callback may reach any node, or a restarted one) and bound to the browser
+//! by a cookie holding the state; only a hash of the state is stored.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -91,15 +91,14 @@ pub struct Sso {
     providers: Vec<SsoProvider>,
     http: Http,
     discovered: Mutex<HashMap<String, (Instant, CoreProviderMetadata)>>,
-    pending: Mutex<HashMap<String, Pending>>,
 }
 
-#[derive(Debug)]
+/// A sign-in in progress, as stored (JSON) between the redirect and the callback.
+#[derive(Debug, Serialize, Deserialize)]
 struct Pending {
     provider: String,
     verifier: String,
     nonce: String,
-    started: Instant,
 }
 
 /// Why a sign-in through a provider failed (each shown as a translated message).
@@ -127,8 +126,24 @@ impl Sso {
             providers,
             http: Http(client),
             discovered: Mutex::new(HashMap::new()),
-            pending: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Every configured provider, in the settings file's order.
+    pub fn providers(&self) -> &[SsoProvider] {
+        &self.providers
+    }
+
+    /// Fetches a provider's discovery document now (not the cached one): `Err` says why it
+    /// cannot be used. For the admin's providers page.
+    pub async fn check(&self, p: &SsoProvider, redirect_uri: &str) -> Result<(), String> {
+        if let Ok(mut m) = self.discovered.lock() {
+            m.remove(&p.id);
+        }
+        self.client(p, redirect_uri)
+            .await
+            .map(|_| ())
+            .map_err(|f| f.to_string())
     }
 
     /// `(id, button label)` of every provider, for the sign-in page.
@@ -177,26 +192,27 @@ impl Sso {
         )
         .set_redirect_uri(redirect))
     }
+}
 
-    fn remember(&self, state: String, pending: Pending) {
-        if let Ok(mut m) = self.pending.lock() {
-            m.retain(|_, p| p.started.elapsed() < PENDING_FOR);
-            // A flood of started sign-ins must not grow memory without bound.
-            if m.len() >= 10_000 {
-                return;
-            }
-            m.insert(state, pending);
-        }
-    }
+/// Keeps a sign-in in progress (by a hash of its state) for [`PENDING_FOR`].
+async fn remember(app: &AppState, state: &str, pending: &Pending) -> Result<(), StoreError> {
+    let json = serde_json::to_string(pending).unwrap_or_default();
+    let until = unix_secs() + PENDING_FOR.as_secs() as i64;
+    app.store
+        .save_sso_login(&auth::session_hash(state), &json, until)
+        .await
+}
 
-    fn take(&self, state: &str) -> Option<Pending> {
-        self.pending
-            .lock()
-            .ok()?
-            .remove(state)
-            .filter(|p| p.started.elapsed() < PENDING_FOR)
-    }
+/// Takes a sign-in in progress (once), if it has not expired.
+async fn take(app: &AppState, state: &str) -> Result<Option<Pending>, StoreError> {
+    let json = app
+        .store
+        .take_sso_login(&auth::session_hash(state), unix_secs())
+        .await?;
+    Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+}
 
+impl Sso {
     /// Code → tokens → verified claims (+ userinfo) → what the rules need.
     async fn finish(
         &self,
@@ -412,15 +428,14 @@ pub(super) async fn start(
         req = req.add_scope(Scope::new(s.clone()));
     }
     let (url, state, nonce) = req.set_pkce_challenge(challenge).url();
-    sso.remember(
-        state.secret().clone(),
-        Pending {
-            provider: id,
-            verifier: verifier.secret().clone(),
-            nonce: nonce.secret().clone(),
-            started: Instant::now(),
-        },
-    );
+    let pending = Pending {
+        provider: id,
+        verifier: verifier.secret().clone(),
+        nonce: nonce.secret().clone(),
+    };
+    if let Err(e) = remember(&app, state.secret(), &pending).await {
+        return unavailable(e);
+    }
     let mut r = redirect(url.as_str());
     add_cookie(
         &mut r,
@@ -457,10 +472,14 @@ pub(super) async fn callback(
     // The state must be the one this browser started with (no login CSRF), used once.
     let state = q.state.unwrap_or_default();
     let cookie = auth::cookie(&headers, STATE_COOKIE).unwrap_or_default();
-    let pending = (!state.is_empty() && auth::same_token(&state, cookie))
-        .then(|| sso.take(&state))
-        .flatten()
-        .filter(|pending| pending.provider == id);
+    let pending = if !state.is_empty() && auth::same_token(&state, cookie) {
+        match take(&app, &state).await {
+            Ok(p) => p.filter(|pending| pending.provider == id),
+            Err(e) => return unavailable(e),
+        }
+    } else {
+        None
+    };
     let Some(pending) = pending else {
         return say(StatusCode::BAD_REQUEST, "error-sso-state");
     };
@@ -556,6 +575,7 @@ async fn sign_in(app: &AppState, p: &SsoProvider, s: &Signed) -> Result<User, Fa
         },
     };
     let mut explanation = mapping::evaluate(&p.rules, &s.seen);
+    explanation.platform_admin = mapping::admin_group(&p.admin_groups, &s.seen);
     let orgs = store.list_orgs().await?;
     explanation.drop_unknown_orgs(|name| orgs.iter().any(|o| o.name == name));
     let grants: Vec<(i64, bool)> = explanation
@@ -568,6 +588,13 @@ async fn sign_in(app: &AppState, p: &SsoProvider, s: &Signed) -> Result<User, Fa
         .collect();
     store
         .sync_memberships(user.id, &source_of(&p.id), &grants)
+        .await?;
+    let is_admin = store
+        .sync_platform_admin(
+            user.id,
+            &source_of(&p.id),
+            explanation.platform_admin.is_some(),
+        )
         .await?;
     store
         .save_identity(&Identity {
@@ -582,6 +609,7 @@ async fn sign_in(app: &AppState, p: &SsoProvider, s: &Signed) -> Result<User, Fa
         provider = p.id,
         user = user.id,
         memberships = grants.len(),
+        is_admin,
         "signed in through a provider"
     );
     Ok(user)

@@ -1,0 +1,274 @@
+//! Platform admin pages besides accounts and organisations: every room (find, see who owns it
+//! and who is in it, delete), the identity providers (what the settings file configures, the
+//! address to register at the provider, whether the provider answers, how many accounts use
+//! it) and the site settings (name, welcome text, sign-up policy, default language).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::context;
+use plenary_proto::RoomId;
+
+use super::{Ctx, Form, Search, admin_only, orgs, redirect, site, unavailable};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/rooms", get(rooms))
+        .route("/admin/rooms/{id}/delete", post(delete_room))
+        .route("/admin/providers", get(providers))
+        .route("/admin/providers/{id}/check", post(check_provider))
+        .route("/admin/settings", get(settings).post(save_settings))
+}
+
+/// The most rooms one page lists (a search narrows it down).
+const ROOMS_SHOWN: u32 = 200;
+
+async fn rooms(State(app): State<AppState>, ctx: Ctx, Query(q): Query<Search>) -> Response {
+    if let Some(r) = admin_only(&app, &ctx) {
+        return r;
+    }
+    let q = q.q.unwrap_or_default();
+    let q = q.trim();
+    let found = match app.store.search_rooms(q, ROOMS_SHOWN).await {
+        Ok(r) => r,
+        Err(e) => return unavailable(e),
+    };
+    // Each owner read once, however many rooms they have.
+    let mut owners: Vec<(i64, Option<plenary_store::User>)> = Vec::new();
+    for owner in found.iter().filter_map(|r| r.owner_id) {
+        if owners.iter().all(|(id, _)| *id != owner) {
+            match app.store.user_by_id(owner).await {
+                Ok(u) => owners.push((owner, u)),
+                Err(e) => return unavailable(e),
+            }
+        }
+    }
+    let rooms: Vec<minijinja::Value> = found
+        .iter()
+        .map(|r| {
+            let owner = owners
+                .iter()
+                .find(|(id, _)| Some(*id) == r.owner_id)
+                .and_then(|(_, u)| u.as_ref())
+                .map(|u| context! { id => u.id, name => u.name, email => u.email });
+            context! {
+                id => r.id.as_str(), name => r.name, owner,
+                created => super::utc_minutes(r.created_at),
+                live => app.meetings.count(&r.id),
+            }
+        })
+        .collect();
+    let full = found.len() == ROOMS_SHOWN as usize;
+    let c = context! { rooms, q, full, ..ctx.base("/admin/rooms") };
+    ctx.show(&app, "admin_rooms.html", StatusCode::OK, c)
+}
+
+/// Deletes a room (ending its meeting, if one is running).
+async fn delete_room(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = admin_only(&app, &ctx) {
+        return r;
+    }
+    let form = Form::parse(&body);
+    if !ctx.csrf_ok(&form) {
+        return (
+            StatusCode::FORBIDDEN,
+            ctx.t(&app.portal, "error-csrf", None),
+        )
+            .into_response();
+    }
+    let Ok(room) = RoomId::parse(&id) else {
+        return (StatusCode::NOT_FOUND, "No such room.").into_response();
+    };
+    app.meetings.end(&room, "room_deleted");
+    match app.store.delete_room(&room).await {
+        Ok(true) => {
+            let me = ctx.user.as_ref().map(|u| u.id);
+            tracing::info!(by = me, room = %room, "room deleted by a platform admin");
+            let q = form_urlencoded::byte_serialize(form.get("q").as_bytes()).collect::<String>();
+            redirect(&format!("/admin/rooms?q={q}"))
+        }
+        Ok(false) => (StatusCode::NOT_FOUND, "No such room.").into_response(),
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn providers(State(app): State<AppState>, headers: HeaderMap, ctx: Ctx) -> Response {
+    show_providers(&app, &headers, &ctx, None).await
+}
+
+/// The providers page; `checked`: a provider just checked and what the check found.
+async fn show_providers(
+    app: &AppState,
+    headers: &HeaderMap,
+    ctx: &Ctx,
+    checked: Option<(&str, Result<(), String>)>,
+) -> Response {
+    if let Some(r) = admin_only(app, ctx) {
+        return r;
+    }
+    let (orgs, counts) = match (
+        app.store.list_orgs().await,
+        app.store.identity_counts().await,
+    ) {
+        (Ok(o), Ok(c)) => (o, c),
+        (Err(e), _) | (_, Err(e)) => return unavailable(e),
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let base = app.settings.base_url(host);
+    let providers: Vec<minijinja::Value> = app
+        .portal
+        .sso
+        .providers()
+        .iter()
+        .map(|p| {
+            let rules: Vec<minijinja::Value> = p
+                .rules
+                .iter()
+                .map(|r| {
+                    let (kind, value) = match (&r.group, &r.email_domain) {
+                        (Some(g), _) => ("group", g.clone()),
+                        (None, Some(d)) => ("email-domain", d.clone()),
+                        (None, None) => ("default", String::new()),
+                    };
+                    context! {
+                        kind, value, org => r.org,
+                        role => orgs::role(r.role == crate::settings::OrgRole::Admin),
+                        org_exists => orgs.iter().any(|o| o.name == r.org),
+                    }
+                })
+                .collect();
+            let check = checked
+                .as_ref()
+                .filter(|(id, _)| *id == p.id)
+                .map(|(_, result)| match result {
+                    Ok(()) => context! { ok => true },
+                    Err(e) => context! { ok => false, error => e },
+                });
+            context! {
+                id => p.id, name => p.name, issuer => p.issuer, client_id => p.client_id,
+                public_client => p.client_secret.is_none(),
+                scopes => p.scopes.join(" "), groups_claim => p.groups_claim,
+                admin_groups => p.admin_groups,
+                callback => format!("{base}/auth/sso/{}/callback", p.id),
+                accounts => counts.iter().find(|(id, _)| *id == p.id).map_or(0, |(_, n)| *n),
+                rules, check,
+            }
+        })
+        .collect();
+    let c = context! { providers, ..ctx.base("/admin/providers") };
+    ctx.show(app, "admin_providers.html", StatusCode::OK, c)
+}
+
+/// Asks a provider for its discovery document now and shows what happened.
+async fn check_provider(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = admin_only(&app, &ctx) {
+        return r;
+    }
+    if !ctx.csrf_ok(&Form::parse(&body)) {
+        return (
+            StatusCode::FORBIDDEN,
+            ctx.t(&app.portal, "error-csrf", None),
+        )
+            .into_response();
+    }
+    let sso = &app.portal.sso;
+    let Some(p) = sso.provider(&id) else {
+        return (StatusCode::NOT_FOUND, "No such sign-in provider.").into_response();
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let callback = format!("{}/auth/sso/{id}/callback", app.settings.base_url(host));
+    let result = sso.check(p, &callback).await;
+    if let Err(e) = &result {
+        tracing::warn!(provider = id, error = %e, "provider check failed");
+    }
+    show_providers(&app, &headers, &ctx, Some((&id, result))).await
+}
+
+async fn settings(State(app): State<AppState>, ctx: Ctx) -> Response {
+    show_settings(&app, &ctx, StatusCode::OK, None, false)
+}
+
+fn show_settings(
+    app: &AppState,
+    ctx: &Ctx,
+    status: StatusCode,
+    error: Option<String>,
+    saved: bool,
+) -> Response {
+    if let Some(r) = admin_only(app, ctx) {
+        return r;
+    }
+    let s = &ctx.site;
+    let langs: Vec<minijinja::Value> = super::i18n::LANGS
+        .iter()
+        .map(|&code| context! { code, name => super::code_name(code) })
+        .collect();
+    let form = context! {
+        name => s.name.clone().unwrap_or_default(), welcome => s.welcome,
+        signup => site::signup_name(s.signup), default_lang => s.default_lang,
+        file_signup => site::signup_name(app.settings.signup),
+    };
+    let c = context! {
+        form, error, saved, policies => ["open", "approval", "invite"], site_langs => langs,
+        max_name => site::MAX_NAME, max_welcome => site::MAX_WELCOME,
+        ..ctx.base("/admin/settings")
+    };
+    ctx.show(app, "admin_settings.html", status, c)
+}
+
+async fn save_settings(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let ctx = match Ctx::of(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if let Some(r) = admin_only(&app, &ctx) {
+        return r;
+    }
+    let form = Form::parse(&body);
+    if !ctx.csrf_ok(&form) {
+        let e = ctx.t(&app.portal, "error-csrf", None);
+        return show_settings(&app, &ctx, StatusCode::FORBIDDEN, Some(e), false);
+    }
+    let pairs = match site::validate(
+        form.get("name"),
+        form.get("welcome"),
+        form.get("signup"),
+        form.get("default_lang"),
+    ) {
+        Ok(p) => p,
+        Err(key) => {
+            let e = ctx.t(&app.portal, key, None);
+            return show_settings(&app, &ctx, StatusCode::UNPROCESSABLE_ENTITY, Some(e), false);
+        }
+    };
+    for (key, value) in &pairs {
+        if let Err(e) = app.store.set_site_setting(key, value).await {
+            return unavailable(e);
+        }
+    }
+    tracing::info!(
+        by = ctx.user.as_ref().map(|u| u.id),
+        ?pairs,
+        "site settings changed"
+    );
+    // Shown with the settings just saved (this request's were read before).
+    match Ctx::of(&app, &headers).await {
+        Ok(ctx) => show_settings(&app, &ctx, StatusCode::OK, None, true),
+        Err(r) => r,
+    }
+}

@@ -1,0 +1,35 @@
+-- Site settings a platform admin changes in the portal (a missing key: the settings file's
+-- value or the built-in default).
+CREATE TABLE site_settings (
+    key    TEXT PRIMARY KEY NOT NULL,
+    value  TEXT NOT NULL
+);
+
+-- Invitations: a link that lets one person create an account whatever the sign-up policy,
+-- optionally into an organisation. Only a hash of the link's secret is kept.
+CREATE TABLE invitations (
+    id          BIGSERIAL PRIMARY KEY,
+    token_hash  TEXT NOT NULL UNIQUE,
+    email       TEXT NOT NULL,            -- lower-cased; the account gets this address
+    org_id      BIGINT REFERENCES organisations (id) ON DELETE CASCADE,
+    org_admin   BIGINT NOT NULL,            -- 0/1: admin of org_id
+    invited_by  BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    used_by     BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    used_at     BIGINT
+);
+CREATE INDEX invitations_org ON invitations (org_id);
+
+-- Single sign-on logins in progress (between the redirect to the provider and its callback),
+-- here rather than in one node's memory: the callback may reach another node, or a restarted
+-- one. Taken once; only a hash of the state is kept.
+CREATE TABLE sso_logins (
+    state_hash  TEXT PRIMARY KEY NOT NULL,
+    pending     TEXT NOT NULL,            -- JSON the server owns (provider, nonce, PKCE verifier)
+    expires_at  BIGINT NOT NULL
+);
+
+-- Where a platform admin's role comes from: 'manual' (set by an admin or at first start) or
+-- 'sso:<provider id>' (an identity provider's admin groups, re-checked at each sign-in).
+ALTER TABLE users ADD COLUMN admin_source TEXT NOT NULL DEFAULT 'manual';
