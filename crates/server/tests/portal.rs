@@ -114,12 +114,17 @@ impl Browser {
 
     /// Creates a room from the rooms page (with the page's `csrf`) and returns its id.
     async fn new_room(&mut self, server: &TestServer, csrf: &str, name: &str) -> String {
+        let before = room_ids(&self.get(server, "/rooms").await.body);
         let p = self
             .post(server, "/rooms", &[("csrf", csrf), ("name", name)])
             .await;
         assert_eq!(p.status, 303, "{}", p.body);
-        // The newest room comes first.
-        value_after(&self.get(server, "/rooms").await.body, "data-room=\"")
+        // Rooms made in the same second are listed in id order: the one not there before.
+        let after = room_ids(&self.get(server, "/rooms").await.body);
+        after
+            .into_iter()
+            .find(|id| !before.contains(id))
+            .expect("the new room is listed")
     }
 
     async fn sign_in(&mut self, server: &TestServer, email: &str, password: &str) -> Page {
@@ -149,6 +154,14 @@ fn first_admin(server: &TestServer) -> (String, String) {
         .first_admin
         .clone()
         .unwrap()
+}
+
+/// Every `data-room` id on a page, in order.
+fn room_ids(body: &str) -> Vec<String> {
+    body.split("data-room=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .collect()
 }
 
 /// The text following the first `marker` in `body`, up to the next `"`.
@@ -1392,4 +1405,472 @@ async fn code_guessing_is_limited_per_client_behind_a_trusted_proxy() {
         (429, 429),
         "an untrusted header changes nothing"
     );
+}
+
+/// The invitation link an invitations page just showed.
+fn invite_link(body: &str) -> String {
+    value_after(body, "id=\"invite-link\" readonly value=\"").replace("&#x2f;", "/")
+}
+
+/// The path of an invitation link (`/invite/<secret>`).
+fn invite_path(link: &str) -> String {
+    link[link.find("/invite/").unwrap()..].to_owned()
+}
+
+/// Accepts an invitation in a fresh browser as `name`; the answer and the browser.
+async fn accept_invite(
+    server: &TestServer,
+    path: &str,
+    name: &str,
+    email: &str,
+) -> (Page, Browser) {
+    let mut b = Browser::default();
+    // (The signed-out CSRF token is the browser's, whichever page gave it: a link that no
+    // longer works shows no form.)
+    let csrf = b.csrf(server, "/signin").await;
+    let p = b
+        .post(
+            server,
+            path,
+            &[
+                ("csrf", &csrf),
+                ("name", name),
+                ("email", email),
+                ("password", "long-enough-pw"),
+            ],
+        )
+        .await;
+    (p, b)
+}
+
+#[tokio::test]
+async fn invitations_let_one_person_in_once_into_their_organisation() {
+    let server = server_with(SignupPolicy::Invite).await;
+    let (email, password) = first_admin(&server);
+    let mut admin = Browser::default();
+    admin.sign_in(&server, &email, &password).await;
+    let org = make_org(&server, &mut admin, "social.coop").await;
+
+    // The platform admin invites Ada as social.coop's admin; the link is shown once.
+    let csrf = admin.csrf(&server, "/admin/invitations").await;
+    let p = admin
+        .post(
+            &server,
+            "/admin/invitations",
+            &[
+                ("csrf", &csrf),
+                ("email", "Ada@Example.coop "),
+                ("org", &org),
+                ("org_admin", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let link = invite_link(&p.body);
+    assert!(
+        link.starts_with("http") && link.contains("/invite/"),
+        "{link}"
+    );
+    let ada_path = invite_path(&link);
+    let listed = admin.get(&server, "/admin/invitations").await.body;
+    assert!(listed.contains("data-invitation=\"ada@example.coop\""));
+    assert!(!listed.contains(&ada_path), "the link is shown only once");
+    // Bad input: no CSRF, an implausible address, an organisation that does not exist (an
+    // address that has an account: below, from an organisation's page).
+    for (form, status) in [
+        (vec![("email", "x@example.coop")], 403),
+        (
+            vec![("csrf", csrf.as_str()), ("email", "not-an-email")],
+            422,
+        ),
+        (
+            vec![
+                ("csrf", csrf.as_str()),
+                ("email", "x@example.coop"),
+                ("org", "999"),
+            ],
+            422,
+        ),
+        (
+            vec![
+                ("csrf", csrf.as_str()),
+                ("email", "x@example.coop"),
+                ("org", "abc"),
+            ],
+            422,
+        ),
+    ] {
+        let p = admin.post(&server, "/admin/invitations", &form).await;
+        assert_eq!(p.status, status, "{form:?}: {}", p.body);
+        assert!(!p.body.contains("id=\"invite-link\""), "{form:?}");
+    }
+
+    // The link: the address is the invitation's; the form's email is ignored.
+    let mut peek = Browser::default();
+    let page = peek.get(&server, &ada_path).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("invited to join social.coop"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("value=\"ada@example.coop\" readonly"));
+    // Without the form's CSRF token, or with a short password: refused, link still good.
+    let p = peek
+        .post(
+            &server,
+            &ada_path,
+            &[("name", "Ada"), ("password", "long-enough-pw")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    let csrf = peek.csrf(&server, &ada_path).await;
+    let p = peek
+        .post(
+            &server,
+            &ada_path,
+            &[("csrf", &csrf), ("name", "Ada"), ("password", "short")],
+        )
+        .await;
+    assert_eq!(p.status, 422);
+    let (p, mut ada) = accept_invite(&server, &ada_path, "Ada", "evil@example.coop").await;
+    assert_eq!((p.status, p.location.as_deref()), (303, Some("/rooms")));
+    let rooms = ada.get(&server, "/rooms").await.body;
+    assert!(rooms.contains(&format!("href=\"/orgs/{org}\"")), "{rooms}");
+    // Used once: the link is gone, and nobody made an account with the form's address.
+    let (p, _) = accept_invite(&server, &ada_path, "Eve", "eve@example.coop").await;
+    assert_eq!(p.status, 410, "{}", p.body);
+    assert_eq!(Browser::default().get(&server, &ada_path).await.status, 410);
+    let users = admin.get(&server, "/admin/users?q=example.coop").await.body;
+    assert!(users.contains("ada@example.coop"));
+    assert!(!users.contains("evil@") && !users.contains("eve@"));
+    // Invitation only: the plain sign-up still refuses.
+    let p = Browser::default()
+        .sign_up(&server, "Zed", "zed@example.coop", "long-enough-pw")
+        .await;
+    assert_eq!(p.status, 403);
+
+    // Ada, social.coop's admin, invites Bo into her organisation from its page.
+    let org_page = format!("/orgs/{org}");
+    let csrf = ada.csrf(&server, &org_page).await;
+    let p = ada
+        .post(
+            &server,
+            &format!("/orgs/{org}/invitations"),
+            &[("csrf", &csrf), ("email", "bo@example.coop")],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let bo_path = invite_path(&invite_link(&p.body));
+    // Someone with an account is added, not invited.
+    let p = ada
+        .post(
+            &server,
+            &format!("/orgs/{org}/invitations"),
+            &[("csrf", &csrf), ("email", "ada@example.coop")],
+        )
+        .await;
+    assert_eq!(p.status, 409);
+    assert!(p.body.contains("already has an account"));
+    // An invitation to withdraw, and one from the platform admin outside her organisation.
+    let p = ada
+        .post(
+            &server,
+            &format!("/orgs/{org}/invitations"),
+            &[("csrf", &csrf), ("email", "cy@example.coop")],
+        )
+        .await;
+    let cy_path = invite_path(&invite_link(&p.body));
+    let acsrf = admin.csrf(&server, "/admin/invitations").await;
+    admin
+        .post(
+            &server,
+            "/admin/invitations",
+            &[("csrf", &acsrf), ("email", "di@example.coop")],
+        )
+        .await;
+    let all = admin.get(&server, "/admin/invitations").await.body;
+    let id_of = |email: &str| {
+        let row = format!("data-invitation=\"{email}\"");
+        let at = all.find(&row).unwrap();
+        value_after(&all[at..], "data-id=\"")
+    };
+    let (cy_id, di_id) = (id_of("cy@example.coop"), id_of("di@example.coop"));
+    let withdraw = |id: &str| format!("/orgs/{org}/invitations/{id}/withdraw");
+    let p = ada
+        .post(&server, &withdraw(&di_id), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(p.status, 404, "not her organisation's invitation");
+    let p = ada.post(&server, &withdraw(&cy_id), &[]).await;
+    assert_eq!(p.status, 403, "no CSRF token");
+    let p = ada
+        .post(&server, &withdraw(&cy_id), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(p.status, 303);
+    assert_eq!(Browser::default().get(&server, &cy_path).await.status, 410);
+    let org_body = ada.get(&server, &org_page).await.body;
+    assert!(org_body.contains("data-invitation=\"bo@example.coop\""));
+    assert!(!org_body.contains("cy@example.coop"));
+    assert!(
+        !org_body.contains("di@example.coop"),
+        "another's invitation shown"
+    );
+    // A plain member cannot invite.
+    let (p, mut bo) = accept_invite(&server, &bo_path, "Bo", "").await;
+    assert_eq!(p.status, 303);
+    let bcsrf = bo.csrf(&server, "/rooms").await;
+    let p = bo
+        .post(
+            &server,
+            &format!("/orgs/{org}/invitations"),
+            &[("csrf", &bcsrf), ("email", "x@example.coop")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    let members = ada.get(&server, &org_page).await.body;
+    assert!(members.contains("data-member=\"bo@example.coop\""));
+    // Bo joined as a member, Ada as admin.
+    let row = |email: &str| {
+        let at = members.find(&format!("data-member=\"{email}\"")).unwrap();
+        let rest = &members[at..];
+        rest[..rest.find("</tr>").unwrap()].to_owned()
+    };
+    assert!(row("bo@example.coop").contains("class=\"role\">member</td>"));
+    assert!(row("ada@example.coop").contains("class=\"role\">admin</td>"));
+    server.stop().await;
+}
+
+/// The site settings form with a name and a welcome text (markup in it, to be shown as text).
+fn form(csrf: &str, signup: &str, lang: &str) -> Vec<(String, String)> {
+    [
+        ("csrf", csrf),
+        ("name", "meet.coop"),
+        (
+            "welcome",
+            "Members: sign in with your co-op account.\r\n<script>alert(1)</script>",
+        ),
+        ("signup", signup),
+        ("default_lang", lang),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+async fn post_settings(server: &TestServer, b: &mut Browser, form: Vec<(String, String)>) -> Page {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    b.post(server, "/admin/settings", &pairs).await
+}
+
+#[tokio::test]
+async fn site_settings_name_welcome_policy_and_language() {
+    let server = server_with(SignupPolicy::Approval).await;
+    let (email, password) = first_admin(&server);
+    let mut admin = Browser::default();
+    admin.sign_in(&server, &email, &password).await;
+    let page = admin.get(&server, "/admin/settings").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("value=\"approval\" checked"),
+        "the file's policy"
+    );
+
+    // Only platform admins, only with the form's token, only valid values.
+    let mut bo = Browser::default();
+    assert_eq!(bo.get(&server, "/admin/settings").await.status, 303);
+    let csrf = admin.csrf(&server, "/admin/settings").await;
+    let p = post_settings(&server, &mut admin, form("nope", "open", "fr")).await;
+    assert_eq!(p.status, 403);
+    let p = post_settings(&server, &mut admin, form(&csrf, "everyone", "fr")).await;
+    assert_eq!(p.status, 422);
+    let p = post_settings(&server, &mut admin, form(&csrf, "open", "xx")).await;
+    assert_eq!(p.status, 422);
+    let mut long = form(&csrf, "open", "fr");
+    long[1].1 = "x".repeat(61);
+    assert_eq!(post_settings(&server, &mut admin, long).await.status, 422);
+    // Nothing was changed by the refused forms.
+    assert!(
+        Browser::default()
+            .get(&server, "/signin")
+            .await
+            .body
+            .contains("· Plenary</title>")
+    );
+
+    bo.sign_up(&server, "Bo", "bo@example.coop", "long-enough-pw")
+        .await;
+    let p = post_settings(&server, &mut admin, form(&csrf, "open", "fr")).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("id=\"form-notice\""));
+
+    // A browser that asks for none of our languages gets the site's, with its name and
+    // welcome text (as text, not markup).
+    let mut visitor = Browser {
+        lang: Some("ja"),
+        ..Default::default()
+    };
+    let signin = visitor.get(&server, "/signin").await.body;
+    assert!(signin.contains("<html lang=\"fr\">"), "{signin}");
+    assert!(signin.contains("· meet.coop</title>"));
+    assert!(signin.contains("Members: sign in with your co-op account."));
+    assert!(signin.contains("&lt;script&gt;") && !signin.contains("<script>alert"));
+    // The meeting client's texts follow too.
+    let r = client()
+        .get(format!("http://{}/i18n/messages.json", server.http))
+        .header("accept-language", "ja")
+        .send()
+        .await
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(j["lang"], "fr");
+    // Sign-up is open now: an account works at once.
+    let p = visitor
+        .sign_up(&server, "Cy", "cy@example.coop", "long-enough-pw")
+        .await;
+    assert_eq!((p.status, p.location.as_deref()), (303, Some("/rooms")));
+
+    // Invitation only: sign-up refuses.
+    let p = post_settings(&server, &mut admin, form(&csrf, "invite", "en")).await;
+    assert_eq!(p.status, 200);
+    let p = Browser::default()
+        .sign_up(&server, "Di", "di@example.coop", "long-enough-pw")
+        .await;
+    assert_eq!(p.status, 403);
+    // A signed-in non-admin may not change anything.
+    let mut cy = Browser::default();
+    cy.sign_in(&server, "cy@example.coop", "long-enough-pw")
+        .await;
+    assert_eq!(cy.get(&server, "/admin/settings").await.status, 403);
+    let ccsrf = cy.csrf(&server, "/rooms").await;
+    let p = post_settings(&server, &mut cy, form(&ccsrf, "open", "en")).await;
+    assert_eq!(p.status, 403);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn admins_see_every_room_and_the_identity_providers() {
+    // A provider nobody answers for (a closed port), with a rule for a missing organisation.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("http://{}/realms/coop", dead.local_addr().unwrap());
+    drop(dead);
+    let toml = format!(
+        "[[sso]]\nid = \"coop-id\"\nname = \"social.coop account\"\nissuer = \"{issuer}\"\n\
+         client_id = \"plenary\"\nadmin_groups = [\"/ops\"]\n\
+         [[sso.rules]]\ngroup = \"/nowhere\"\norg = \"Nowhere Co-op\"\n"
+    );
+    let parsed = plenary_server::settings::Settings::from_toml(&toml).unwrap();
+    let server = TestServer::start_with(|s| {
+        s.signup = SignupPolicy::Open;
+        s.sso = parsed.sso;
+    })
+    .await;
+    let (email, password) = first_admin(&server);
+    let mut admin = Browser::default();
+    admin.sign_in(&server, &email, &password).await;
+    let mut ada = Browser::default();
+    ada.sign_up(&server, "Ada", "ada@example.coop", "long-enough-pw")
+        .await;
+    let csrf = ada.csrf(&server, "/rooms").await;
+    let room = ada
+        .new_room(&server, &csrf, "Assembly of 100% members")
+        .await;
+    let other = ada.new_room(&server, &csrf, "Board").await;
+    for path in ["/admin/rooms", "/admin/providers", "/admin/invitations"] {
+        assert_eq!(ada.get(&server, path).await.status, 403, "{path}");
+    }
+
+    // Every room, with its owner and who is in it now; found by name or link.
+    let token = api_join(&server, &room, &ada, "Ada", None).await.1;
+    let peer = peer_in(&server, &room, "Ada", Some(&token["token"])).await;
+    let page = admin.get(&server, "/admin/rooms").await.body;
+    let row = &page[page.find(&format!("data-room=\"{room}\"")).unwrap()..];
+    assert!(row.contains("Assembly of 100% members") && row.contains(">Ada</a>"));
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("class=\"live\">1 person</td>"), "{row}");
+    let found = admin.get(&server, "/admin/rooms?q=100%25").await.body;
+    assert!(
+        found.contains(&room) && !found.contains(&other),
+        "{room} {other}: {}",
+        &found[found.find("<table").unwrap_or(0)..]
+    );
+    let found = admin
+        .get(&server, &format!("/admin/rooms?q={}", &other[..8]))
+        .await
+        .body;
+    assert!(found.contains(&other) && !found.contains(&room));
+    // Deleting ends the meeting and the room.
+    let acsrf = admin.csrf(&server, "/admin/rooms").await;
+    let p = admin
+        .post(&server, &format!("/admin/rooms/{room}/delete"), &[])
+        .await;
+    assert_eq!(p.status, 403, "no CSRF token");
+    let p = admin
+        .post(
+            &server,
+            &format!("/admin/rooms/{room}/delete"),
+            &[("csrf", &acsrf), ("q", "")],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    let p = admin
+        .post(
+            &server,
+            &format!("/admin/rooms/{room}/delete"),
+            &[("csrf", &acsrf)],
+        )
+        .await;
+    assert_eq!(p.status, 404);
+    let p = admin
+        .post(
+            &server,
+            "/admin/rooms/..%2F..%2Fetc/delete",
+            &[("csrf", &acsrf)],
+        )
+        .await;
+    assert_eq!(p.status, 404);
+    assert!(
+        !admin
+            .get(&server, "/admin/rooms")
+            .await
+            .body
+            .contains(&room)
+    );
+    assert!(!ada.get(&server, "/rooms").await.body.contains(&room));
+    drop(peer);
+
+    // The providers page: what to register at the provider, the rule that gives nothing,
+    // and a check that says the provider cannot be reached.
+    let page = admin.get(&server, "/admin/providers").await.body;
+    // (minijinja writes `/` as `&#x2f;` in HTML.)
+    let page = page.replace("&#x2f;", "/");
+    assert!(
+        page.contains(&format!(
+            "value=\"http://{}/auth/sso/coop-id/callback\"",
+            server.http
+        )),
+        "{page}"
+    );
+    assert!(page.contains(&issuer));
+    assert!(page.contains("There is no organisation named Nowhere Co-op"));
+    assert!(page.contains("<code>/ops</code>"));
+    let pcsrf = admin.csrf(&server, "/admin/providers").await;
+    let p = admin
+        .post(
+            &server,
+            "/admin/providers/coop-id/check",
+            &[("csrf", &pcsrf)],
+        )
+        .await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("id=\"check-coop-id\""), "{}", p.body);
+    assert!(p.body.contains("cannot be used"), "{}", p.body);
+    let p = admin
+        .post(&server, "/admin/providers/nope/check", &[("csrf", &pcsrf)])
+        .await;
+    assert_eq!(p.status, 404);
+    let p = admin
+        .post(&server, "/admin/providers/coop-id/check", &[])
+        .await;
+    assert_eq!(p.status, 403);
+    server.stop().await;
 }
