@@ -45,4 +45,19 @@ async function startServer(env = {}) {
   };
 }
 
-module.exports = { startServer };
+/**
+ * Signs in, in a new page of `browser`, as the admin account the server made at its first
+ * start (its password is printed once, in the server's output).
+ */
+async function signInAdmin(browser, server, newPage) {
+  const password = /with the password (\S+)/.exec(server.output)[1];
+  const page = await newPage(browser, { logPrefix: 'admin' });
+  await page.goto(`${server.url}/signin`);
+  await page.fill('#email', 'admin@localhost');
+  await page.fill('#password', password);
+  await page.click('#submit');
+  await page.waitForURL(/\/rooms$/);
+  return page;
+}
+
+module.exports = { startServer, signInAdmin };

@@ -2,11 +2,13 @@
 // a guest in a second browser is refused with a wrong code, waits with the right one → the
 // owner (moderator by owning the room) admits them → both are in the meeting. Then an
 // organisation allowing one participant per meeting: a second person is refused, with a message.
+// Then an invitation link brings someone into an organisation, and the site settings change
+// what a visitor sees.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startServer } = require('../server.js');
+const { startServer, signInAdmin } = require('../server.js');
 const { launch, newPage } = require('../webrtc-helpers.js');
 
 const ARTIFACTS = path.join(__dirname, '..', 'artifacts');
@@ -78,7 +80,6 @@ test('an owner admits a guest who came with the access code', async () => {
 test("an organisation's participant limit refuses one more, with a message", async () => {
   // The first admin (password printed at the first start) sets up an organisation that allows
   // one participant per meeting, with Lena as a member.
-  const password = /with the password (\S+)/.exec(server.output)[1];
   const lena = await newPage(browser, { logPrefix: 'lena' });
   await lena.goto(`${server.url}/signup`);
   await lena.fill('#name', 'Lena Limited');
@@ -86,12 +87,7 @@ test("an organisation's participant limit refuses one more, with a message", asy
   await lena.fill('#password', 'long-enough-pw');
   await lena.click('#submit');
   await lena.waitForURL(/\/rooms$/);
-  const admin = await newPage(browser, { logPrefix: 'admin' });
-  await admin.goto(`${server.url}/signin`);
-  await admin.fill('#email', 'admin@localhost');
-  await admin.fill('#password', password);
-  await admin.click('#submit');
-  await admin.waitForURL(/\/rooms$/);
+  const admin = await signInAdmin(browser, server, newPage);
   await admin.goto(`${server.url}/admin/orgs`);
   await admin.fill('#create-org input[name="name"]', 'Tiny Co-op');
   await admin.fill('#create-org input[name="max_participants"]', '1');
@@ -121,4 +117,54 @@ test("an organisation's participant limit refuses one more, with a message", asy
   await second.waitForSelector('#join-error:not([hidden])');
   assert.equal(await second.textContent('#join-error'), 'This meeting is full.');
   await second.screenshot({ path: path.join(ARTIFACTS, 'portal-limit.png') });
+});
+
+test('an invitation link brings one person into an organisation; site settings show to visitors', async () => {
+  const admin = await signInAdmin(browser, server, newPage);
+  await admin.goto(`${server.url}/admin/orgs`);
+  await admin.fill('#create-org input[name="name"]', 'Invited Co-op');
+  await admin.click('#create-org button[type="submit"]');
+  await admin.waitForSelector('#orgs tr[data-org="Invited Co-op"]');
+  await admin.goto(`${server.url}/admin/invitations`);
+  await admin.fill('#invite input[name="email"]', 'nia@example.coop');
+  await admin.selectOption('#invite select[name="org"]', { label: 'Invited Co-op' });
+  await admin.click('#invite button[type="submit"]');
+  await admin.waitForSelector('#invite-link');
+  const link = await admin.inputValue('#invite-link');
+  assert.match(link, /\/invite\/[A-Za-z0-9_-]{43}$/);
+  await admin.screenshot({ path: path.join(ARTIFACTS, 'admin-invitations.png'), fullPage: true });
+
+  const nia = await newPage(browser, { logPrefix: 'nia' });
+  await nia.goto(link);
+  assert.equal(await nia.textContent('#invitation'), 'You are invited to join Invited Co-op. Choose your name and a password.');
+  assert.equal(await nia.inputValue('#email'), 'nia@example.coop');
+  assert.equal(await nia.getAttribute('#email', 'readonly'), '');
+  await nia.fill('#name', 'Nia Newcomer');
+  await nia.fill('#password', 'long-enough-pw');
+  await nia.screenshot({ path: path.join(ARTIFACTS, 'portal-invited.png') });
+  await nia.click('#submit');
+  await nia.waitForURL(/\/rooms$/);
+  await nia.waitForSelector('#my-orgs li[data-org="Invited Co-op"]');
+  // The link worked once.
+  const again = await newPage(browser, { logPrefix: 'again' });
+  const res = await again.goto(link);
+  assert.equal(res.status(), 410);
+
+  // Every room, for the platform admin.
+  await admin.goto(`${server.url}/admin/rooms`);
+  await admin.waitForSelector('#all-rooms tr[data-room]');
+  await admin.screenshot({ path: path.join(ARTIFACTS, 'admin-rooms.png'), fullPage: true });
+
+  // The site's name and welcome text, seen by a signed-out visitor.
+  await admin.goto(`${server.url}/admin/settings`);
+  await admin.fill('#site-name', 'meet.coop');
+  await admin.fill('#welcome', 'Members of social.coop and Radical Routes: welcome.');
+  await admin.click('#save-settings');
+  await admin.waitForSelector('#form-notice');
+  await admin.screenshot({ path: path.join(ARTIFACTS, 'admin-settings.png'), fullPage: true });
+  const visitor = await newPage(browser, { logPrefix: 'visitor' });
+  await visitor.goto(`${server.url}/signin`);
+  assert.equal(await visitor.textContent('header .brand'), 'meet.coop');
+  assert.equal(await visitor.textContent('#welcome'), 'Members of social.coop and Radical Routes: welcome.');
+  assert.match(await visitor.title(), /· meet\.coop$/);
 });

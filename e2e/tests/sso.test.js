@@ -1,14 +1,15 @@
 // Single sign-on end to end, through a real OpenID Connect provider (`oidc-provider`, npm):
 // people sign in with the provider's own pages and land in the organisations and roles the
 // mapping rules give them; the rules are re-applied at the next sign-in; a platform admin sees
-// why; an organisation admin manages their people; a provider returning a bad token, one that
-// is down and a refused sign-in each end with a clear message and no session.
+// why; an organisation admin manages their people; the provider's admin group makes a platform
+// admin, and leaving it takes the role back; a provider returning a bad token, one that is down
+// and a refused sign-in each end with a clear message and no session.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startServer } = require('../server.js');
+const { startServer, signInAdmin: signInServerAdmin } = require('../server.js');
 const { launch, newPage } = require('../webrtc-helpers.js');
 const { startProvider, freePort, PEOPLE, CLIENT_ID, CLIENT_SECRET } = require('../oidc-provider.js');
 
@@ -33,7 +34,8 @@ ${rules}
 `;
 }
 
-const RULES = `
+const RULES = `admin_groups = ["/plenary-admins"]
+
 [[sso.rules]]
 group = "/social.coop"
 org = "social.coop"
@@ -105,15 +107,8 @@ async function myOrgs(page) {
   return page.$$eval('#my-orgs li', (lis) => Object.fromEntries(lis.map((li) => [li.dataset.org, li.querySelector('.role').textContent])));
 }
 
-async function signInAdmin() {
-  const password = /with the password (\S+)/.exec(server.output)[1];
-  const page = await newPage(browser, { logPrefix: 'admin' });
-  await page.goto(`${server.url}/signin`);
-  await page.fill('#email', 'admin@localhost');
-  await page.fill('#password', password);
-  await page.click('#submit');
-  await page.waitForURL(/\/rooms$/);
-  return page;
+function signInAdmin() {
+  return signInServerAdmin(browser, server, newPage);
 }
 
 test('people land in the organisations and roles the rules give; an admin sees why', async () => {
@@ -190,4 +185,30 @@ test('a bad token, a provider that is down, and a refused sign-in: a clear error
 
   const cancelled = await ssoSignIn('coop-id', 'carol', { cancel: true });
   assert.match(await cancelled.textContent('#form-error'), /Co-op ID did not sign you in/);
+});
+
+test("the provider's admin group makes a platform admin; leaving it takes the role back", async () => {
+  PEOPLE.carol.groups = ['/plenary-admins'];
+  const carol = await ssoSignIn('coop-id', 'carol');
+  await carol.goto(`${server.url}/admin/providers`);
+  assert.equal(await carol.textContent('#provider-coop-id .accounts'), '4');
+  await carol.click('#provider-coop-id button[type="submit"]');
+  await carol.waitForSelector('#check-coop-id');
+  assert.equal(await carol.textContent('#check-coop-id'), 'The provider answers and its configuration can be used.');
+  await carol.click('#provider-down button[type="submit"]');
+  await carol.waitForSelector('#check-down');
+  assert.match(await carol.textContent('#check-down'), /cannot be used/);
+  await carol.screenshot({ path: path.join(ARTIFACTS, 'admin-providers.png'), fullPage: true });
+  // The why page says where the role comes from.
+  await carol.goto(`${server.url}/admin/users?q=carol`);
+  await carol.click('#users a:text("Carol Router")');
+  await carol.waitForSelector('#platform-admin');
+  assert.equal(await carol.textContent('#platform-admin'), 'platform admin (from Co-op ID)');
+  assert.match(await carol.textContent('section.identity[data-provider="coop-id"] .admin-groups'), /contain \/plenary-admins/);
+
+  // Carol leaves the group at the provider: at her next sign-in she is no admin any more.
+  PEOPLE.carol.groups = [];
+  const carolAgain = await ssoSignIn('coop-id', 'carol');
+  const res = await carolAgain.goto(`${server.url}/admin/users`);
+  assert.equal(res.status(), 403);
 });
