@@ -2,6 +2,7 @@
 // a guest in a second browser is refused with a wrong code, waits with the right one → the
 // owner (moderator by owning the room) admits them → both are in the meeting. Then an
 // organisation allowing one participant per meeting: a second person is refused, with a message.
+// Then someone early for a meeting only its owner may open is held until the owner comes in.
 // Then an invitation link brings someone into an organisation, and the site settings change
 // what a visitor sees.
 const { test, before, after } = require('node:test');
@@ -117,6 +118,44 @@ test("an organisation's participant limit refuses one more, with a message", asy
   await second.waitForSelector('#join-error:not([hidden])');
   assert.equal(await second.textContent('#join-error'), 'This meeting is full.');
   await second.screenshot({ path: path.join(ARTIFACTS, 'portal-limit.png') });
+});
+
+test('someone early for a meeting only a moderator may open is held, and in once it opens', async () => {
+  const owner = await newPage(browser, { logPrefix: 'pia' });
+  await owner.goto(`${server.url}/signup`);
+  await owner.fill('#name', 'Pia Owner');
+  await owner.fill('#email', 'pia@example.coop');
+  await owner.fill('#password', 'long-enough-pw');
+  await owner.click('#submit');
+  await owner.waitForURL(/\/rooms$/);
+  await owner.fill('#room-name', 'Held');
+  await owner.click('#create-room');
+  await owner.waitForSelector('#rooms li');
+  const link = await owner.inputValue('#rooms li input[readonly]');
+  await owner.click('#rooms li summary');
+  await owner.uncheck('#rooms li input[name="anyone_may_start"]');
+  await owner.click('#rooms li form.settings button[type="submit"]');
+  await owner.waitForSelector('#form-notice');
+
+  const early = await newPage(browser, { logPrefix: 'early' });
+  await early.goto(link);
+  await early.waitForSelector('#join-button:enabled');
+  await early.fill('#name', 'Erin Early');
+  await early.click('#join-button');
+  await early.waitForSelector('#join-error:not([hidden])');
+  assert.equal(await early.textContent('#join-error'), 'This meeting has not started yet. You will join as soon as a moderator opens it.');
+  await early.screenshot({ path: path.join(ARTIFACTS, 'portal-not-started.png') });
+
+  await owner.goto(link);
+  await owner.waitForSelector('#join-button:enabled');
+  await owner.fill('#name', 'Pia Owner');
+  await owner.click('#join-button');
+  await owner.waitForSelector('#meeting:not([hidden])', { timeout: 15000 });
+  // Erin asks again on her own and is in, without clicking anything.
+  await early.waitForSelector('#meeting:not([hidden])', { timeout: 20000 });
+  for (const page of [owner, early]) {
+    await page.waitForFunction(() => document.querySelectorAll('#tiles .tile').length === 2, null, { timeout: 15000 });
+  }
 });
 
 test('an invitation link brings one person into an organisation; site settings show to visitors', async () => {

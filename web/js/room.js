@@ -97,6 +97,9 @@ function fill(select, devices, current) {
   select.disabled = select.options.length === 0;
 }
 
+/** How often someone early for a meeting only a moderator may open asks again, in ms. */
+const NOT_STARTED_RETRY_MS = 3000;
+
 async function join() {
   const name = $('#name').value.trim();
   if (!name) {
@@ -123,6 +126,11 @@ async function join() {
     $('#join-button').disabled = false;
     say('#join-error', joinError(err));
     await preview();
+    // Early for a meeting only a moderator opens: held here, and in as soon as it is open.
+    if (err.code === 'not_started') {
+      $('#join-button').disabled = true;
+      setTimeout(join, NOT_STARTED_RETRY_MS);
+    }
     return;
   }
   state.pc = call.pc;
