@@ -2,7 +2,8 @@
 // people sign in with the provider's own pages and land in the organisations and roles the
 // mapping rules give them; the rules are re-applied at the next sign-in; a platform admin sees
 // why; an organisation admin manages their people; the provider's admin group makes a platform
-// admin, and leaving it takes the role back; a provider returning a bad token, one that is down
+// admin, and leaving it takes the role back; a rule added in the portal applies at the next
+// sign-in; a provider returning a bad token, one that is down
 // and a refused sign-in each end with a clear message and no session.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -198,7 +199,18 @@ test("the provider's admin group makes a platform admin; leaving it takes the ro
   await carol.click('#provider-down button[type="submit"]');
   await carol.waitForSelector('#check-down');
   assert.match(await carol.textContent('#check-down'), /cannot be used/);
+  // Carol maps Dave's domain to Radical Routes here: no restart, from his next sign-in.
+  await carol.goto(`${server.url}/admin/providers`);
+  await carol.selectOption('#add-rule-coop-id select[name="kind"]', 'email_domain');
+  await carol.fill('#add-rule-coop-id input[name="value"]', 'elsewhere.example');
+  await carol.selectOption('#add-rule-coop-id select[name="org"]', 'Radical Routes');
+  await carol.click('#add-rule-coop-id button[type="submit"]');
+  await carol.waitForSelector('#provider-coop-id li.added');
   await carol.screenshot({ path: path.join(ARTIFACTS, 'admin-providers.png'), fullPage: true });
+  const daveAgain = await ssoSignIn('coop-id', 'dave');
+  // The new rule matched, so the default (Guests) no longer applies; Alice's hand-set
+  // membership stays.
+  assert.deepEqual(await myOrgs(daveAgain), { 'Radical Routes': 'member', 'social.coop': 'member' });
   // The why page says where the role comes from.
   await carol.goto(`${server.url}/admin/users?q=carol`);
   await carol.click('#users a:text("Carol Router")');

@@ -1872,5 +1872,81 @@ async fn admins_see_every_room_and_the_identity_providers() {
         .post(&server, "/admin/providers/coop-id/check", &[])
         .await;
     assert_eq!(p.status, 403);
+
+    // Mapping rules added here: checked, shown, removed.
+    assert!(
+        !page.contains("id=\"add-rule-coop-id\""),
+        "no organisation to map to yet"
+    );
+    make_org(&server, &mut admin, "Radical Routes").await;
+    let pcsrf = admin.csrf(&server, "/admin/providers").await;
+    let rules = "/admin/providers/coop-id/rules";
+    let good = [
+        ("csrf", pcsrf.as_str()),
+        ("kind", "email_domain"),
+        ("value", " @RR.org "),
+        ("org", "Radical Routes"),
+        ("role", "admin"),
+    ];
+    let with = |k: &str, v: &'static str| {
+        good.iter()
+            .map(|&(gk, gv)| if gk == k { (gk, v) } else { (gk, gv) })
+            .collect::<Vec<_>>()
+    };
+    for (form, status) in [
+        (with("csrf", ""), 403),
+        (with("kind", "everyone"), 422),
+        (with("value", "not a domain"), 422),
+        (with("org", "Nowhere Co-op"), 422),
+        (with("role", "owner"), 422),
+    ] {
+        let p = admin.post(&server, rules, &form).await;
+        assert_eq!(p.status, status, "{form:?}");
+    }
+    let p = admin.post(&server, &format!("{rules}x"), &good).await;
+    assert_eq!(p.status, 404);
+    let p = admin
+        .post(&server, "/admin/providers/nope/rules", &good)
+        .await;
+    assert_eq!(p.status, 404);
+    let p = ada.post(&server, rules, &good).await;
+    assert_eq!(p.status, 403);
+    let p = admin.post(&server, rules, &with("kind", "group")).await;
+    assert_eq!(p.status, 303, "a group may be any text: {}", p.body);
+    let p = admin.post(&server, rules, &good).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = admin.get(&server, "/admin/providers").await.body;
+    let added: Vec<String> = page
+        .split("data-rule=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .collect();
+    assert_eq!(added.len(), 2, "{page}");
+    assert!(
+        page.contains("Verified address at rr.org → admin of Radical Routes"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Group @RR.org → admin of Radical Routes"),
+        "{page}"
+    );
+    // Removing: with the token, and only the provider's own rule.
+    let delete =
+        |provider: &str, rule: &str| format!("/admin/providers/{provider}/rules/{rule}/delete");
+    let p = admin
+        .post(&server, &delete("coop-id", &added[1]), &[])
+        .await;
+    assert_eq!(p.status, 403);
+    let p = admin
+        .post(&server, &delete("other", &added[1]), &[("csrf", &pcsrf)])
+        .await;
+    assert_eq!(p.status, 404);
+    let p = admin
+        .post(&server, &delete("coop-id", &added[1]), &[("csrf", &pcsrf)])
+        .await;
+    assert_eq!(p.status, 303);
+    let page = admin.get(&server, "/admin/providers").await.body;
+    assert!(!page.contains("Verified address at rr.org"));
+    assert!(page.contains("Group @RR.org"));
     server.stop().await;
 }

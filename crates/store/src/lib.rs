@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 pub use model::{
     ApiMeeting, Identity, Invitation, Member, Membership, NewInvitation, NewOrganisation, NewRoom,
-    NewUser, NewWebhook, Organisation, Room, SOURCE_MANUAL, User, UserStatus, Webhook,
+    NewUser, NewWebhook, Organisation, Room, SOURCE_MANUAL, SsoRule, User, UserStatus, Webhook,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -195,6 +195,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         user: &'a NewUser,
         now: i64,
     ) -> StoreFuture<'a, User>;
+
+    /// The mapping rules added in the portal for a provider, oldest first.
+    fn sso_rules<'a>(&'a self, provider: &'a str) -> StoreFuture<'a, Vec<SsoRule>>;
+
+    /// Adds a mapping rule (its `id` is ignored; the stored rule is returned).
+    fn add_sso_rule<'a>(&'a self, rule: &'a SsoRule) -> StoreFuture<'a, SsoRule>;
+
+    /// Removes one of a provider's mapping rules.
+    fn delete_sso_rule<'a>(&'a self, provider: &'a str, id: i64) -> StoreFuture<'a, bool>;
 
     /// Keeps a single sign-on login in progress until `expires_at` (and drops expired ones).
     fn save_sso_login<'a>(

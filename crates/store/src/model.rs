@@ -130,6 +130,21 @@ pub struct NewInvitation {
     pub expires_at: i64,
 }
 
+/// A single sign-on mapping rule added in the portal (the server checks `kind` and `value`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoRule {
+    pub id: i64,
+    pub provider: String,
+    /// `group`, `email_domain` or `default`.
+    pub kind: String,
+    /// The group or the domain (empty for `default`).
+    pub value: String,
+    /// The organisation's name.
+    pub org: String,
+    pub is_admin: bool,
+    pub created_at: i64,
+}
+
 /// Where a membership comes from.
 pub const SOURCE_MANUAL: &str = "manual";
 

@@ -736,6 +736,62 @@ macro_rules! impl_store {
                 })
             }
 
+            fn sso_rules<'a>(&'a self, provider: &'a str) -> $crate::StoreFuture<'a, Vec<$crate::SsoRule>> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let rows = sqlx::query(
+                        "SELECT id, provider, kind, value, org, is_admin, created_at FROM sso_rules \
+                         WHERE provider = $1 ORDER BY id",
+                    )
+                    .bind(provider)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok($crate::SsoRule {
+                                id: r.try_get(0)?,
+                                provider: r.try_get(1)?,
+                                kind: r.try_get(2)?,
+                                value: r.try_get(3)?,
+                                org: r.try_get(4)?,
+                                is_admin: r.try_get::<i64, _>(5)? != 0,
+                                created_at: r.try_get(6)?,
+                            })
+                        })
+                        .collect()
+                })
+            }
+
+            fn add_sso_rule<'a>(&'a self, rule: &'a $crate::SsoRule) -> $crate::StoreFuture<'a, $crate::SsoRule> {
+                Box::pin(async move {
+                    use sqlx::Row as _;
+                    let row = sqlx::query(
+                        "INSERT INTO sso_rules (provider, kind, value, org, is_admin, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    )
+                    .bind(&rule.provider)
+                    .bind(&rule.kind)
+                    .bind(&rule.value)
+                    .bind(&rule.org)
+                    .bind(i64::from(rule.is_admin))
+                    .bind(rule.created_at)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok($crate::SsoRule { id: row.try_get(0)?, ..rule.clone() })
+                })
+            }
+
+            fn delete_sso_rule<'a>(&'a self, provider: &'a str, id: i64) -> $crate::StoreFuture<'a, bool> {
+                Box::pin(async move {
+                    let done = sqlx::query("DELETE FROM sso_rules WHERE provider = $1 AND id = $2")
+                        .bind(provider)
+                        .bind(id)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected() > 0)
+                })
+            }
+
             fn save_sso_login<'a>(
                 &'a self,
                 state_hash: &'a str,

@@ -531,6 +531,38 @@ async fn site_and_invitations(store: &dyn Store, org: &plenary_store::Organisati
     assert!(store.delete_invitation(stale.id).await.unwrap());
     assert!(!store.delete_invitation(stale.id).await.unwrap());
 
+    // Mapping rules added in the portal: per provider, oldest first, removed one by one.
+    let rule = |provider: &str, kind: &str, value: &str| plenary_store::SsoRule {
+        id: 0,
+        provider: provider.into(),
+        kind: kind.into(),
+        value: value.into(),
+        org: "Radical Routes".into(),
+        is_admin: true,
+        created_at: 1_700_000_000,
+    };
+    let r1 = store
+        .add_sso_rule(&rule("coop-id", "group", "/rr"))
+        .await
+        .unwrap();
+    let r2 = store
+        .add_sso_rule(&rule("coop-id", "default", ""))
+        .await
+        .unwrap();
+    store
+        .add_sso_rule(&rule("other-id", "email_domain", "rr.org"))
+        .await
+        .unwrap();
+    assert_ne!(r1.id, r2.id);
+    assert_eq!(
+        store.sso_rules("coop-id").await.unwrap(),
+        [r1.clone(), r2.clone()]
+    );
+    assert!(!store.delete_sso_rule("other-id", r1.id).await.unwrap());
+    assert!(store.delete_sso_rule("coop-id", r1.id).await.unwrap());
+    assert_eq!(store.sso_rules("coop-id").await.unwrap(), [r2]);
+    assert!(store.sso_rules("nobody").await.unwrap().is_empty());
+
     // Sign-ins in progress: taken once, not after they expire.
     store
         .save_sso_login("s1", "{\"p\":1}", 1_700_000_600)

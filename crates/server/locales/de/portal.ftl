@@ -167,7 +167,7 @@ live-people = { $n ->
    *[other] { $n } Personen
 }
 admin-providers-title = Anmeldedienste
-admin-providers-note = Anmeldedienste und ihre Regeln stehen in der Einstellungsdatei ([[sso]]-Tabellen) und gelten ab dem nächsten Start. Diese Seite zeigt, was gilt, und ob jeder Dienst antwortet.
+admin-providers-note = Anmeldedienste stehen in der Einstellungsdatei ([[sso]]-Tabellen) und gelten ab dem nächsten Start. Diese Seite zeigt, was gilt, und ob jeder Dienst antwortet.
 admin-providers-none = Kein Anmeldedienst ist eingerichtet: Man meldet sich mit Passwort an.
 provider-issuer = Aussteller
 provider-client = Client-ID
@@ -218,3 +218,12 @@ platform-admin-sso = Plattform-Admin (über { $provider })
 platform-admin-manual = Plattform-Admin (von Hand)
 why-admin-group = Plattform-Admin: Die Gruppen enthalten { $group }.
 why-no-admin-group = Über diesen Dienst kein Plattform-Admin: Die Gruppen enthalten keine von { $groups }.
+admin-providers-rules-note = Hier hinzugefügte Regeln gelten nach denen der Datei, ab der nächsten Anmeldung jeder Person, ohne Neustart.
+rule-from-file = Einstellungsdatei
+field-rule-kind = Wenn
+rule-kind-group = die Gruppen enthalten
+rule-kind-email_domain = eine bestätigte Adresse gehört zur Domain
+rule-kind-default = keine andere Regel passt
+field-rule-value = Gruppe oder Domain
+button-add-rule = Regel hinzufügen
+error-rule-value = Geben Sie eine Gruppe (höchstens 200 Zeichen) oder eine Domain wie example.coop an.

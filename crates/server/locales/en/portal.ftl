@@ -167,7 +167,7 @@ live-people = { $n ->
    *[other] { $n } people
 }
 admin-providers-title = Sign-in providers
-admin-providers-note = Providers and their rules are set in the settings file ([[sso]] tables) and take effect at the next start. This page shows what is in effect and whether each provider answers.
+admin-providers-note = Providers are set in the settings file ([[sso]] tables) and take effect at the next start. This page shows what is in effect and whether each provider answers.
 admin-providers-none = No identity provider is configured: people sign in with a password.
 provider-issuer = Issuer
 provider-client = Client ID
@@ -218,3 +218,12 @@ platform-admin-sso = platform admin (from { $provider })
 platform-admin-manual = platform admin (set by hand)
 why-admin-group = Platform admin: the groups contain { $group }.
 why-no-admin-group = Not a platform admin through this provider: the groups contain none of { $groups }.
+admin-providers-rules-note = Rules added here apply after the settings file's, from each person's next sign-in, without a restart.
+rule-from-file = settings file
+field-rule-kind = When
+rule-kind-group = the groups contain
+rule-kind-email_domain = a verified address is at the domain
+rule-kind-default = no other rule matched
+field-rule-value = Group or domain
+button-add-rule = Add the rule
+error-rule-value = Give a group (at most 200 characters) or a domain such as example.coop.

@@ -167,7 +167,7 @@ live-people = { $n ->
    *[other] { $n } personas
 }
 admin-providers-title = Proveedores de identidad
-admin-providers-note = Los proveedores y sus reglas se fijan en el archivo de configuración (tablas [[sso]]) y se aplican en el próximo arranque. Esta página muestra lo que está en vigor y si cada proveedor responde.
+admin-providers-note = Los proveedores se fijan en el archivo de configuración (tablas [[sso]]) y se aplican en el próximo arranque. Esta página muestra lo que está en vigor y si cada proveedor responde.
 admin-providers-none = No hay ningún proveedor de identidad configurado: se entra con contraseña.
 provider-issuer = Emisor
 provider-client = ID de cliente
@@ -218,3 +218,12 @@ platform-admin-sso = administrador de la plataforma (por { $provider })
 platform-admin-manual = administrador de la plataforma (a mano)
 why-admin-group = Administrador de la plataforma: los grupos contienen { $group }.
 why-no-admin-group = No es administrador de la plataforma por este proveedor: los grupos no contienen ninguno de { $groups }.
+admin-providers-rules-note = Las reglas añadidas aquí se aplican después de las del archivo, desde el próximo acceso de cada persona, sin reiniciar.
+rule-from-file = archivo de configuración
+field-rule-kind = Cuando
+rule-kind-group = los grupos contienen
+rule-kind-email_domain = una dirección verificada es del dominio
+rule-kind-default = ninguna otra regla coincide
+field-rule-value = Grupo o dominio
+button-add-rule = Añadir la regla
+error-rule-value = Indique un grupo (200 caracteres como mucho) o un dominio como example.coop.

@@ -167,7 +167,7 @@ live-people = { $n ->
    *[other] { $n } personnes
 }
 admin-providers-title = Fournisseurs d’identité
-admin-providers-note = Les fournisseurs et leurs règles se règlent dans le fichier de configuration (tables [[sso]]) et prennent effet au prochain démarrage. Cette page montre ce qui est en vigueur et si chaque fournisseur répond.
+admin-providers-note = Les fournisseurs se règlent dans le fichier de configuration (tables [[sso]]) et prennent effet au prochain démarrage. Cette page montre ce qui est en vigueur et si chaque fournisseur répond.
 admin-providers-none = Aucun fournisseur d’identité n’est configuré : on se connecte avec un mot de passe.
 provider-issuer = Émetteur
 provider-client = Identifiant client
@@ -218,3 +218,12 @@ platform-admin-sso = administrateur de la plateforme (par { $provider })
 platform-admin-manual = administrateur de la plateforme (à la main)
 why-admin-group = Administrateur de la plateforme : les groupes contiennent { $group }.
 why-no-admin-group = Pas administrateur de la plateforme par ce fournisseur : les groupes ne contiennent aucun de { $groups }.
+admin-providers-rules-note = Les règles ajoutées ici s’appliquent après celles du fichier, dès la prochaine connexion de chacun, sans redémarrage.
+rule-from-file = fichier de configuration
+field-rule-kind = Quand
+rule-kind-group = les groupes contiennent
+rule-kind-email_domain = une adresse vérifiée est au domaine
+rule-kind-default = aucune autre règle ne s’applique
+field-rule-value = Groupe ou domaine
+button-add-rule = Ajouter la règle
+error-rule-value = Indiquez un groupe (200 caractères au plus) ou un domaine comme example.coop.

@@ -1,7 +1,8 @@
 //! Platform admin pages besides accounts and organisations: every room (find, see who owns it
 //! and who is in it, delete), the identity providers (what the settings file configures, the
 //! address to register at the provider, whether the provider answers, how many accounts use
-//! it) and the site settings (name, welcome text, sign-up policy, default language).
+//! it, and mapping rules added here, applied after the file's at the next sign-in) and the
+//! site settings (name, welcome text, sign-up policy, default language).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -12,7 +13,7 @@ use axum::routing::{get, post};
 use minijinja::context;
 use plenary_proto::RoomId;
 
-use super::{Ctx, Form, Search, admin_only, orgs, redirect, site, unavailable};
+use super::{Ctx, Form, Search, admin_only, mapping, orgs, redirect, site, unavailable};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -21,6 +22,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/rooms/{id}/delete", post(delete_room))
         .route("/admin/providers", get(providers))
         .route("/admin/providers/{id}/check", post(check_provider))
+        .route("/admin/providers/{id}/rules", post(add_rule))
+        .route(
+            "/admin/providers/{id}/rules/{rule}/delete",
+            post(delete_rule),
+        )
         .route("/admin/settings", get(settings).post(save_settings))
 }
 
@@ -102,15 +108,42 @@ async fn delete_room(
 }
 
 async fn providers(State(app): State<AppState>, headers: HeaderMap, ctx: Ctx) -> Response {
-    show_providers(&app, &headers, &ctx, None).await
+    show_providers(&app, &headers, &ctx, StatusCode::OK, Shown::Nothing).await
 }
 
-/// The providers page; `checked`: a provider just checked and what the check found.
+/// What the providers page shows about one provider after an action.
+enum Shown<'a> {
+    Nothing,
+    /// A provider just checked, and what the check found.
+    Checked(&'a str, Result<(), String>),
+    /// A rule form refused, with the message.
+    Refused(&'a str, String),
+}
+
+/// A rule for the providers page; `id` only for rules added in the portal.
+fn rule_view(
+    r: &crate::settings::MappingRule,
+    id: Option<i64>,
+    orgs: &[plenary_store::Organisation],
+) -> minijinja::Value {
+    let (kind, value) = match (&r.group, &r.email_domain) {
+        (Some(g), _) => ("group", g.clone()),
+        (None, Some(d)) => ("email-domain", d.clone()),
+        (None, None) => ("default", String::new()),
+    };
+    context! {
+        kind, value, id, org => r.org,
+        role => orgs::role(r.role == crate::settings::OrgRole::Admin),
+        org_exists => orgs.iter().any(|o| o.name == r.org),
+    }
+}
+
 async fn show_providers(
     app: &AppState,
     headers: &HeaderMap,
     ctx: &Ctx,
-    checked: Option<(&str, Result<(), String>)>,
+    status: StatusCode,
+    shown: Shown<'_>,
 ) -> Response {
     if let Some(r) = admin_only(app, ctx) {
         return r;
@@ -124,35 +157,34 @@ async fn show_providers(
     };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let base = app.settings.base_url(host);
+    let mut added = Vec::new();
+    for p in app.portal.sso.providers() {
+        match app.store.sso_rules(&p.id).await {
+            Ok(r) => added.push(r),
+            Err(e) => return unavailable(e),
+        }
+    }
     let providers: Vec<minijinja::Value> = app
         .portal
         .sso
         .providers()
         .iter()
-        .map(|p| {
-            let rules: Vec<minijinja::Value> = p
-                .rules
+        .zip(&added)
+        .map(|(p, added)| {
+            let rules: Vec<minijinja::Value> =
+                p.rules.iter().map(|r| rule_view(r, None, &orgs)).collect();
+            let added: Vec<minijinja::Value> = added
                 .iter()
-                .map(|r| {
-                    let (kind, value) = match (&r.group, &r.email_domain) {
-                        (Some(g), _) => ("group", g.clone()),
-                        (None, Some(d)) => ("email-domain", d.clone()),
-                        (None, None) => ("default", String::new()),
-                    };
-                    context! {
-                        kind, value, org => r.org,
-                        role => orgs::role(r.role == crate::settings::OrgRole::Admin),
-                        org_exists => orgs.iter().any(|o| o.name == r.org),
-                    }
-                })
+                .filter_map(|r| Some(rule_view(&mapping::from_stored(r)?, Some(r.id), &orgs)))
                 .collect();
-            let check = checked
-                .as_ref()
-                .filter(|(id, _)| *id == p.id)
-                .map(|(_, result)| match result {
-                    Ok(()) => context! { ok => true },
-                    Err(e) => context! { ok => false, error => e },
-                });
+            let (check, error) = match &shown {
+                Shown::Checked(id, Ok(())) if *id == p.id => (Some(context! { ok => true }), None),
+                Shown::Checked(id, Err(e)) if *id == p.id => {
+                    (Some(context! { ok => false, error => e }), None)
+                }
+                Shown::Refused(id, e) if *id == p.id => (None, Some(e.clone())),
+                _ => (None, None),
+            };
             context! {
                 id => p.id, name => p.name, issuer => p.issuer, client_id => p.client_id,
                 public_client => p.client_secret.is_none(),
@@ -160,12 +192,115 @@ async fn show_providers(
                 admin_groups => p.admin_groups,
                 callback => format!("{base}/auth/sso/{}/callback", p.id),
                 accounts => counts.iter().find(|(id, _)| *id == p.id).map_or(0, |(_, n)| *n),
-                rules, check,
+                rules, added, check, error,
             }
         })
         .collect();
-    let c = context! { providers, ..ctx.base("/admin/providers") };
-    ctx.show(app, "admin_providers.html", StatusCode::OK, c)
+    let orgs: Vec<minijinja::Value> = orgs.iter().map(|o| context! { name => o.name }).collect();
+    let c = context! { providers, orgs, ..ctx.base("/admin/providers") };
+    ctx.show(app, "admin_providers.html", status, c)
+}
+
+/// Adds a mapping rule to a provider (applied from its next sign-in).
+async fn add_rule(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = admin_only(&app, &ctx) {
+        return r;
+    }
+    let form = Form::parse(&body);
+    if !ctx.csrf_ok(&form) {
+        return (
+            StatusCode::FORBIDDEN,
+            ctx.t(&app.portal, "error-csrf", None),
+        )
+            .into_response();
+    }
+    if app.portal.sso.provider(&id).is_none() {
+        return (StatusCode::NOT_FOUND, "No such sign-in provider.").into_response();
+    }
+    let refuse = |key: &str| {
+        let e = ctx.t(&app.portal, key, None);
+        show_providers(
+            &app,
+            &headers,
+            &ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Shown::Refused(&id, e),
+        )
+    };
+    let (kind, value) = match mapping::check_new(form.get("kind"), form.get("value")) {
+        Ok(kv) => kv,
+        Err(key) => return refuse(key).await,
+    };
+    // Only an organisation that exists (a rule for a missing one gives nothing).
+    let org = match app.store.org_by_name(form.get("org")).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return refuse("error-bad-choice").await,
+        Err(e) => return unavailable(e),
+    };
+    let is_admin = match form.get("role") {
+        "member" => false,
+        "admin" => true,
+        _ => return refuse("error-bad-choice").await,
+    };
+    let rule = plenary_store::SsoRule {
+        id: 0,
+        provider: id.clone(),
+        kind: kind.to_owned(),
+        value,
+        org: org.name,
+        is_admin,
+        created_at: crate::clock::unix_secs(),
+    };
+    match app.store.add_sso_rule(&rule).await {
+        Ok(r) => {
+            tracing::info!(
+                by = ctx.user.as_ref().map(|u| u.id),
+                provider = id,
+                rule = r.id,
+                kind,
+                "mapping rule added"
+            );
+            redirect(&format!("/admin/providers#provider-{id}"))
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn delete_rule(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path((id, rule)): Path<(String, i64)>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = admin_only(&app, &ctx) {
+        return r;
+    }
+    if !ctx.csrf_ok(&Form::parse(&body)) {
+        return (
+            StatusCode::FORBIDDEN,
+            ctx.t(&app.portal, "error-csrf", None),
+        )
+            .into_response();
+    }
+    match app.store.delete_sso_rule(&id, rule).await {
+        Ok(true) => {
+            tracing::info!(
+                by = ctx.user.as_ref().map(|u| u.id),
+                provider = id,
+                rule,
+                "mapping rule removed"
+            );
+            redirect(&format!("/admin/providers#provider-{id}"))
+        }
+        Ok(false) => (StatusCode::NOT_FOUND, "No such rule.").into_response(),
+        Err(e) => unavailable(e),
+    }
 }
 
 /// Asks a provider for its discovery document now and shows what happened.
@@ -196,7 +331,14 @@ async fn check_provider(
     if let Err(e) = &result {
         tracing::warn!(provider = id, error = %e, "provider check failed");
     }
-    show_providers(&app, &headers, &ctx, Some((&id, result))).await
+    show_providers(
+        &app,
+        &headers,
+        &ctx,
+        StatusCode::OK,
+        Shown::Checked(&id, result),
+    )
+    .await
 }
 
 async fn settings(State(app): State<AppState>, ctx: Ctx) -> Response {

@@ -138,6 +138,60 @@ pub fn evaluate(rules: &[MappingRule], seen: &Seen) -> Explanation {
     }
 }
 
+/// A rule an admin added in the portal as a settings-file rule (`None`: a kind this version
+/// does not know).
+pub fn from_stored(r: &plenary_store::SsoRule) -> Option<MappingRule> {
+    let (group, email_domain, default) = match r.kind.as_str() {
+        "group" => (Some(r.value.clone()), None, false),
+        "email_domain" => (None, Some(r.value.clone()), false),
+        "default" => (None, None, true),
+        _ => return None,
+    };
+    Some(MappingRule {
+        group,
+        email_domain,
+        default,
+        org: r.org.clone(),
+        role: if r.is_admin {
+            OrgRole::Admin
+        } else {
+            OrgRole::Member
+        },
+    })
+}
+
+/// The longest group name or domain a rule added in the portal may have.
+pub const MAX_RULE_VALUE: usize = 200;
+
+/// Checks a rule from the admin's form: its kind and normalised value (a domain lower-cased,
+/// without a leading `@`; nothing for `default`), or the message key of what is wrong.
+pub fn check_new(kind: &str, value: &str) -> Result<(&'static str, String), &'static str> {
+    let value = value.trim();
+    let plain = !value.is_empty()
+        && value.chars().count() <= MAX_RULE_VALUE
+        && !value.chars().any(char::is_control);
+    match kind {
+        "group" if plain => Ok(("group", value.to_owned())),
+        "group" => Err("error-rule-value"),
+        "email_domain" => {
+            let d = value.trim_start_matches('@').to_ascii_lowercase();
+            let ok = plain
+                && d.contains('.')
+                && !d.starts_with('.')
+                && !d.ends_with('.')
+                && !d.contains('@')
+                && !d.chars().any(char::is_whitespace);
+            if ok {
+                Ok(("email_domain", d))
+            } else {
+                Err("error-rule-value")
+            }
+        }
+        "default" => Ok(("default", String::new())),
+        _ => Err("error-bad-choice"),
+    }
+}
+
 /// The first of a provider's `admin_groups` the person is in (exact match), if any.
 pub fn admin_group(admin_groups: &[String], seen: &Seen) -> Option<String> {
     admin_groups
@@ -201,6 +255,61 @@ mod tests {
         let e = evaluate(&rules(), &seen("b@x.org", true, &["/social.coop"]));
         assert_eq!(e.grants(), [("social.coop".to_owned(), OrgRole::Member)]);
         assert_eq!(e.rules[1].reason, Reason::GroupAbsent);
+    }
+
+    #[test]
+    fn rules_added_in_the_portal() {
+        assert_eq!(
+            check_new("group", " /social.coop "),
+            Ok(("group", "/social.coop".into()))
+        );
+        assert_eq!(check_new("group", ""), Err("error-rule-value"));
+        assert_eq!(check_new("group", "a\u{0}b"), Err("error-rule-value"));
+        assert_eq!(
+            check_new("group", &"g".repeat(201)),
+            Err("error-rule-value")
+        );
+        assert_eq!(
+            check_new("email_domain", "@RadicalRoutes.org.uk"),
+            Ok(("email_domain", "radicalroutes.org.uk".into()))
+        );
+        for bad in ["", "localhost", ".org", "a.org.", "a@b.org", "a b.org"] {
+            assert_eq!(
+                check_new("email_domain", bad),
+                Err("error-rule-value"),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            check_new("default", "ignored"),
+            Ok(("default", String::new()))
+        );
+        assert_eq!(check_new("everyone", "x"), Err("error-bad-choice"));
+
+        let stored = |kind: &str, value: &str, is_admin| plenary_store::SsoRule {
+            id: 1,
+            provider: "p".into(),
+            kind: kind.into(),
+            value: value.into(),
+            org: "O".into(),
+            is_admin,
+            created_at: 0,
+        };
+        let r = from_stored(&stored("group", "/g", true)).unwrap();
+        assert_eq!((r.group.as_deref(), r.role), (Some("/g"), OrgRole::Admin));
+        let r = from_stored(&stored("email_domain", "x.org", false)).unwrap();
+        assert_eq!(
+            (r.email_domain.as_deref(), r.role),
+            (Some("x.org"), OrgRole::Member)
+        );
+        assert!(from_stored(&stored("default", "", false)).unwrap().default);
+        assert!(from_stored(&stored("sometimes", "", false)).is_none());
+        // A stored rule behaves like a file rule.
+        let e = evaluate(
+            &[from_stored(&stored("group", "/g", true)).unwrap()],
+            &seen("a@x.org", true, &["/g"]),
+        );
+        assert_eq!(e.grants(), [("O".to_owned(), OrgRole::Admin)]);
     }
 
     #[test]

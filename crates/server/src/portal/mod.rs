@@ -1480,6 +1480,8 @@ mod tests {
                                 admin_groups => vec!["/ops"], callback => "http://x/auth/sso/coop-id/callback", accounts => 2,
                                 rules => ["group", "email-domain", "default"].iter().map(|kind| context! { kind, value => "v", org => "O", role => "admin", org_exists => *kind != "default" }).collect::<Vec<_>>(),
                                 check => context! { ok => false, error => "cannot reach" },
+                                added => vec![context! { id => 7, kind => "email-domain", value => "x.org", org => "O", role => "member", org_exists => false }],
+                                error => "e",
                             },
                             context! {
                                 id => "other", name => "Other", issuer => "https://o", client_id => "p", public_client => false,
@@ -1488,6 +1490,7 @@ mod tests {
                                 check => context! { ok => true },
                             },
                         ],
+                        orgs => vec![context! { name => "O" }],
                         ..base.clone()
                     },
                 ),

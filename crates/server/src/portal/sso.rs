@@ -574,7 +574,8 @@ async fn sign_in(app: &AppState, p: &SsoProvider, s: &Signed) -> Result<User, Fa
             }
         },
     };
-    let mut explanation = mapping::evaluate(&p.rules, &s.seen);
+    let rules = rules_of(app, p).await?;
+    let mut explanation = mapping::evaluate(&rules, &s.seen);
     explanation.platform_admin = mapping::admin_group(&p.admin_groups, &s.seen);
     let orgs = store.list_orgs().await?;
     explanation.drop_unknown_orgs(|name| orgs.iter().any(|o| o.name == name));
@@ -613,6 +614,27 @@ async fn sign_in(app: &AppState, p: &SsoProvider, s: &Signed) -> Result<User, Fa
         "signed in through a provider"
     );
     Ok(user)
+}
+
+/// A provider's rules in effect: the settings file's, then those added in the portal.
+pub async fn rules_of(
+    app: &AppState,
+    p: &SsoProvider,
+) -> Result<Vec<crate::settings::MappingRule>, StoreError> {
+    let stored = app.store.sso_rules(&p.id).await?;
+    let mut rules = p.rules.clone();
+    for r in &stored {
+        match mapping::from_stored(r) {
+            Some(rule) => rules.push(rule),
+            None => tracing::warn!(
+                provider = p.id,
+                rule = r.id,
+                kind = r.kind,
+                "ignoring a stored rule of an unknown kind"
+            ),
+        }
+    }
+    Ok(rules)
 }
 
 /// The membership source of a provider's rules.

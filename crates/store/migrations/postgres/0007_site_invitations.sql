@@ -33,3 +33,16 @@ CREATE TABLE sso_logins (
 -- Where a platform admin's role comes from: 'manual' (set by an admin or at first start) or
 -- 'sso:<provider id>' (an identity provider's admin groups, re-checked at each sign-in).
 ALTER TABLE users ADD COLUMN admin_source TEXT NOT NULL DEFAULT 'manual';
+
+-- Mapping rules a platform admin adds in the portal, applied after the settings file's rules of
+-- the same provider (so a co-op's people can be mapped without editing files or restarting).
+CREATE TABLE sso_rules (
+    id          BIGSERIAL PRIMARY KEY,
+    provider    TEXT NOT NULL,            -- the [[sso]] id
+    kind        TEXT NOT NULL,            -- group | email_domain | default
+    value       TEXT NOT NULL,            -- the group or domain ('' for default)
+    org         TEXT NOT NULL,            -- the organisation's name
+    is_admin    BIGINT NOT NULL,           -- 0/1: admin of org
+    created_at  BIGINT NOT NULL
+);
+CREATE INDEX sso_rules_provider ON sso_rules (provider);
