@@ -193,10 +193,10 @@ test("the provider's admin group makes a platform admin; leaving it takes the ro
   const carol = await ssoSignIn('coop-id', 'carol');
   await carol.goto(`${server.url}/admin/providers`);
   assert.equal(await carol.textContent('#provider-coop-id .accounts'), '4');
-  await carol.click('#provider-coop-id button[type="submit"]');
+  await carol.click('#provider-coop-id form.check button');
   await carol.waitForSelector('#check-coop-id');
   assert.equal(await carol.textContent('#check-coop-id'), 'The provider answers and its configuration can be used.');
-  await carol.click('#provider-down button[type="submit"]');
+  await carol.click('#provider-down form.check button');
   await carol.waitForSelector('#check-down');
   assert.match(await carol.textContent('#check-down'), /cannot be used/);
   // Carol maps Dave's domain to Radical Routes here: no restart, from his next sign-in.
