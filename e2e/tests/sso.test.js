@@ -201,6 +201,7 @@ test("the provider's admin group makes a platform admin; leaving it takes the ro
   assert.match(await carol.textContent('#check-down'), /cannot be used/);
   // Carol maps Dave's domain to Radical Routes here: no restart, from his next sign-in.
   await carol.goto(`${server.url}/admin/providers`);
+  await carol.click('#provider-coop-id details.add-rule summary');
   await carol.selectOption('#add-rule-coop-id select[name="kind"]', 'email_domain');
   await carol.fill('#add-rule-coop-id input[name="value"]', 'elsewhere.example');
   await carol.selectOption('#add-rule-coop-id select[name="org"]', 'Radical Routes');
