@@ -1509,6 +1509,16 @@ async fn invitations_let_one_person_in_once_into_their_organisation() {
     let mut peek = Browser::default();
     let page = peek.get(&server, &ada_path).await;
     assert_eq!(page.status, 200);
+    let r = client()
+        .get(format!("http://{}{ada_path}", server.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["referrer-policy"],
+        "no-referrer",
+        "the link is a secret"
+    );
     assert!(
         page.body.contains("invited to join social.coop"),
         "{}",

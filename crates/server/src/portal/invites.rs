@@ -323,7 +323,13 @@ async fn show_accept(
         action => format!("/invite/{token}"), min_password => auth::MIN_PASSWORD,
         ..ctx.base("/signup")
     };
-    ctx.show(app, "signup.html", status, c)
+    let mut r = ctx.show(app, "signup.html", status, c);
+    // The page's address is the invitation's secret: never sent on as a Referer.
+    r.headers_mut().insert(
+        header::REFERRER_POLICY,
+        axum::http::HeaderValue::from_static("no-referrer"),
+    );
+    r
 }
 
 /// Creates the invited account (active at once: someone trusted vouched for it) and signs in.
