@@ -9,6 +9,7 @@ const PEOPLE = {
   bob: { name: 'Bob Member', email: 'bob@social.coop', email_verified: true, groups: ['/social.coop'] },
   carol: { name: 'Carol Router', email: 'carol@radicalroutes.org.uk', email_verified: true, groups: [] },
   dave: { name: 'Dave Elsewhere', email: 'dave@elsewhere.example', email_verified: true, groups: [] },
+  erin: { name: 'Erin Owner', email: 'erin@social.coop', email_verified: true, groups: ['/social.coop'] },
 };
 
 const CLIENT_ID = 'plenary';

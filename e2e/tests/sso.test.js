@@ -3,7 +3,7 @@
 // mapping rules give them; the rules are re-applied at the next sign-in; a platform admin sees
 // why; an organisation admin manages their people; the provider's admin group makes a platform
 // admin, and leaving it takes the role back; a rule added in the portal applies at the next
-// sign-in; a provider returning a bad token, one that is down
+// sign-in; an account made with a password for someone's address is claimed by its owner; a provider returning a bad token, one that is down
 // and a refused sign-in each end with a clear message and no session.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -64,7 +64,7 @@ before(async () => {
     providerToml('tampered', 'Tampered ID', tamperedPort, ''),
     providerToml('down', 'Down ID', downPort, ''),
   ].join('\n'));
-  server = await startServer({ PLENARY_CONFIG: config });
+  server = await startServer({ PLENARY_CONFIG: config, PLENARY_SIGNUP: 'open' });
   const redirect = (id) => `${server.url}/auth/sso/${id}/callback`;
   good = await startProvider({ port: goodPort, redirectUris: [redirect('coop-id')] });
   tampered = await startProvider({ port: tamperedPort, redirectUris: [redirect('tampered')], tamper: true });
@@ -224,4 +224,26 @@ test("the provider's admin group makes a platform admin; leaving it takes the ro
   const carolAgain = await ssoSignIn('coop-id', 'carol');
   const res = await carolAgain.goto(`${server.url}/admin/users`);
   assert.equal(res.status(), 403);
+});
+
+test("an account someone made with a password for a co-op's address is claimed by its owner", async () => {
+  // Mallory signs up with Erin's address (sign-up checks no address)…
+  const mallory = await newPage(browser, { logPrefix: 'mallory' });
+  await mallory.goto(`${server.url}/signup`);
+  await mallory.fill('#name', 'Not Erin');
+  await mallory.fill('#email', PEOPLE.erin.email);
+  await mallory.fill('#password', 'mallorys-password');
+  await mallory.click('#submit');
+  await mallory.waitForURL(/\/rooms$/);
+  // …then Erin signs in through the provider, which vouches for the address.
+  const erin = await ssoSignIn('coop-id', 'erin');
+  assert.deepEqual(await myOrgs(erin), { 'social.coop': 'member' });
+  // Mallory's session and password are gone.
+  await mallory.goto(`${server.url}/rooms`);
+  assert.match(mallory.url(), /\/signin$/, 'signed out');
+  await mallory.fill('#email', PEOPLE.erin.email);
+  await mallory.fill('#password', 'mallorys-password');
+  await mallory.click('#submit');
+  await mallory.waitForSelector('#form-error');
+  assert.match(mallory.url(), /\/signin$/);
 });

@@ -229,14 +229,7 @@ async fn join_room(
     let code = body.access_code.as_deref().filter(|c| !c.trim().is_empty());
     // Wrong codes are limited per room and address: guessing is slow, and one guesser does
     // not lock everyone else out. Behind a trusted proxy, the address it forwards counts.
-    let client = crate::client_addr::client_ip(
-        peer.ip(),
-        headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok()),
-        &app.settings.trusted_proxies,
-    );
+    let client = crate::client_addr::of_request(peer, &headers, &app.settings.trusted_proxies);
     let attempts_key = format!("{id}|{client}");
     let now = std::time::Instant::now();
     if code.is_some()

@@ -6,6 +6,23 @@
 use std::net::IpAddr;
 
 /// `peer`: the TCP connection's address; `forwarded`: the `X-Forwarded-For` values in order.
+/// A request's client address: the connection's, or behind trusted proxies the address they
+/// forward (`X-Forwarded-For`).
+pub fn of_request(
+    peer: std::net::SocketAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[IpAddr],
+) -> IpAddr {
+    client_ip(
+        peer.ip(),
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+        trusted,
+    )
+}
+
 pub fn client_ip<'a>(
     peer: IpAddr,
     forwarded: impl IntoIterator<Item = &'a str>,

@@ -1474,7 +1474,11 @@ async fn invitations_let_one_person_in_once_into_their_organisation() {
     let ada_path = invite_path(&link);
     let listed = admin.get(&server, "/admin/invitations").await.body;
     assert!(listed.contains("data-invitation=\"ada@example.coop\""));
-    assert!(!listed.contains(&ada_path), "the link is shown only once");
+    let secret = ada_path.rsplit('/').next().unwrap();
+    assert!(
+        listed.contains("data-invitation") && !listed.contains(secret),
+        "the link is shown only once"
+    );
     // Bad input: no CSRF, an implausible address, an organisation that does not exist (an
     // address that has an account: below, from an organisation's page).
     for (form, status) in [
@@ -1591,14 +1595,20 @@ async fn invitations_let_one_person_in_once_into_their_organisation() {
         )
         .await;
     let cy_path = invite_path(&invite_link(&p.body));
+    let other_org = make_org(&server, &mut admin, "Radical Routes").await;
     let acsrf = admin.csrf(&server, "/admin/invitations").await;
-    admin
+    let p = admin
         .post(
             &server,
             "/admin/invitations",
-            &[("csrf", &acsrf), ("email", "di@example.coop")],
+            &[
+                ("csrf", &acsrf),
+                ("email", "di@example.coop"),
+                ("org", &other_org),
+            ],
         )
         .await;
+    assert_eq!(p.status, 200);
     let all = admin.get(&server, "/admin/invitations").await.body;
     let id_of = |email: &str| {
         let row = format!("data-invitation=\"{email}\"");
@@ -1610,7 +1620,22 @@ async fn invitations_let_one_person_in_once_into_their_organisation() {
     let p = ada
         .post(&server, &withdraw(&di_id), &[("csrf", &csrf)])
         .await;
-    assert_eq!(p.status, 404, "not her organisation's invitation");
+    assert_eq!(p.status, 404, "another organisation's invitation");
+    let p = ada
+        .post(
+            &server,
+            &format!("/orgs/{other_org}/invitations/{di_id}/withdraw"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(p.status, 403, "not her organisation");
+    assert!(
+        admin
+            .get(&server, "/admin/invitations")
+            .await
+            .body
+            .contains("data-invitation=\"di@example.coop\"")
+    );
     let p = ada.post(&server, &withdraw(&cy_id), &[]).await;
     assert_eq!(p.status, 403, "no CSRF token");
     let p = ada
@@ -1753,6 +1778,11 @@ async fn site_settings_name_welcome_policy_and_language() {
     assert_eq!(cy.get(&server, "/admin/settings").await.status, 403);
     let ccsrf = cy.csrf(&server, "/rooms").await;
     let p = post_settings(&server, &mut cy, form(&ccsrf, "open", "en")).await;
+    assert_eq!(p.status, 403);
+    // …and nothing changed: sign-up is still by invitation only.
+    let p = Browser::default()
+        .sign_up(&server, "Di", "di@example.coop", "long-enough-pw")
+        .await;
     assert_eq!(p.status, 403);
     server.stop().await;
 }

@@ -205,11 +205,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Removes one of a provider's mapping rules.
     fn delete_sso_rule<'a>(&'a self, provider: &'a str, id: i64) -> StoreFuture<'a, bool>;
 
-    /// Keeps a single sign-on login in progress until `expires_at` (and drops expired ones).
+    /// Keeps a single sign-on login in progress until `expires_at` (and drops those expired at
+    /// `now`).
     fn save_sso_login<'a>(
         &'a self,
         state_hash: &'a str,
         pending: &'a str,
+        now: i64,
         expires_at: i64,
     ) -> StoreFuture<'a, ()>;
 
@@ -221,14 +223,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreFuture<'a, Option<String>>;
 
     /// Makes an account's platform-admin role from `source` (`sso:<provider>`) `granted`: an
-    /// account not admin becomes one (from `source`); an admin from `source` stops being one
-    /// when not granted; an admin set by hand stays. Returns whether it is admin now.
+    /// account not admin, or admin through another provider, becomes one from `source`; an
+    /// admin from `source` stops being one when not granted; an admin set by hand stays.
+    /// Returns whether it is admin now.
     fn sync_platform_admin<'a>(
         &'a self,
         user_id: i64,
         source: &'a str,
         granted: bool,
     ) -> StoreFuture<'a, bool>;
+
+    /// Clears an account's password and ends all its sessions, in one transaction: an identity
+    /// provider has just proven the address belongs to someone, and whoever set the password
+    /// (sign-up and invitations do not check addresses) may not have been them.
+    fn claim_account(&self, user_id: i64) -> StoreFuture<'_, ()>;
 
     /// Where an account's platform-admin role comes from ([`SOURCE_MANUAL`] or `sso:<id>`).
     fn admin_source(&self, user_id: i64) -> StoreFuture<'_, Option<String>>;

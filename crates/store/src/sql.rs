@@ -675,9 +675,12 @@ macro_rules! impl_store {
                 Box::pin(async move {
                     use sqlx::Row as _;
                     let mut tx = self.pool.begin().await?;
+                    // Claimed first: of two submissions of the same link, the second waits on
+                    // this row and then finds it used.
                     let inv = sqlx::query(
-                        "SELECT id, email, org_id, org_admin FROM invitations \
-                         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                        "UPDATE invitations SET used_at = $2 \
+                         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
+                         RETURNING id, email, org_id, org_admin",
                     )
                     .bind(token_hash)
                     .bind(now)
@@ -703,17 +706,11 @@ macro_rules! impl_store {
                         false => e.into(),
                     })?;
                     let user_id: i64 = row.try_get(0)?;
-                    // Only the transaction that flips `used_at` goes on: two tabs submitting
-                    // the same link make one account.
-                    let used = sqlx::query("UPDATE invitations SET used_by = $1, used_at = $2 WHERE id = $3 AND used_at IS NULL")
+                    sqlx::query("UPDATE invitations SET used_by = $1 WHERE id = $2")
                         .bind(user_id)
-                        .bind(now)
                         .bind(inv_id)
                         .execute(&mut *tx)
                         .await?;
-                    if used.rows_affected() != 1 {
-                        return Err($crate::StoreError::Gone("the invitation".into()));
-                    }
                     if let Some(org) = org_id {
                         sqlx::query("INSERT INTO org_members (org_id, user_id, is_admin, source) VALUES ($1, $2, $3, $4)")
                             .bind(org)
@@ -796,13 +793,14 @@ macro_rules! impl_store {
                 &'a self,
                 state_hash: &'a str,
                 pending: &'a str,
+                now: i64,
                 expires_at: i64,
             ) -> $crate::StoreFuture<'a, ()> {
                 Box::pin(async move {
                     let mut tx = self.pool.begin().await?;
                     // Logins abandoned at the provider would otherwise stay for ever.
                     sqlx::query("DELETE FROM sso_logins WHERE expires_at <= $1")
-                        .bind(expires_at - 3600)
+                        .bind(now)
                         .execute(&mut *tx)
                         .await?;
                     sqlx::query("INSERT INTO sso_logins (state_hash, pending, expires_at) VALUES ($1, $2, $3)")
@@ -839,9 +837,15 @@ macro_rules! impl_store {
                 Box::pin(async move {
                     use sqlx::Row as _;
                     if granted {
-                        sqlx::query("UPDATE users SET is_admin = 1, admin_source = $1 WHERE id = $2 AND is_admin = 0")
+                        // Not admin yet, or admin through another provider: this one gives it
+                        // now (and takes it back if it stops); a hand-set role stays.
+                        sqlx::query(
+                            "UPDATE users SET is_admin = 1, admin_source = $1 \
+                             WHERE id = $2 AND (is_admin = 0 OR admin_source <> $3)",
+                        )
                             .bind(source)
                             .bind(user_id)
+                            .bind($crate::SOURCE_MANUAL)
                             .execute(&self.pool)
                             .await?;
                     } else {
@@ -860,6 +864,22 @@ macro_rules! impl_store {
                         Some(r) => r.try_get::<i64, _>(0)? != 0,
                         None => false,
                     })
+                })
+            }
+
+            fn claim_account(&self, user_id: i64) -> $crate::StoreFuture<'_, ()> {
+                Box::pin(async move {
+                    let mut tx = self.pool.begin().await?;
+                    sqlx::query("UPDATE users SET password_hash = NULL WHERE id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
                 })
             }
 

@@ -391,9 +391,26 @@ async fn accounts(store: &dyn Store) {
     );
     assert!(!store.sync_platform_admin(bo.id, sso, false).await.unwrap());
     assert!(store.sync_platform_admin(ada.id, sso, false).await.unwrap());
+    assert!(store.sync_platform_admin(ada.id, sso, true).await.unwrap());
+    assert!(store.sync_platform_admin(ada.id, sso, false).await.unwrap());
     assert_eq!(
         store.admin_source(ada.id).await.unwrap().as_deref(),
         Some(SOURCE_MANUAL)
+    );
+    // Admin through two providers: the one that granted last owns the role.
+    assert!(store.sync_platform_admin(bo.id, sso, true).await.unwrap());
+    assert!(
+        store
+            .sync_platform_admin(bo.id, "sso:other", true)
+            .await
+            .unwrap()
+    );
+    assert!(store.sync_platform_admin(bo.id, sso, false).await.unwrap());
+    assert!(
+        !store
+            .sync_platform_admin(bo.id, "sso:other", false)
+            .await
+            .unwrap()
     );
     // Made admin by a provider, then confirmed by hand: the provider no longer takes it back.
     store.sync_platform_admin(bo.id, sso, true).await.unwrap();
@@ -410,6 +427,22 @@ async fn accounts(store: &dyn Store) {
         .update_user(bo.id, UserStatus::Active, false)
         .await
         .unwrap();
+
+    // An identity provider proves an address: the account's password and sessions go.
+    store
+        .create_session("claimed-session", ada.id, "csrf", 1_900_000_000)
+        .await
+        .unwrap();
+    store.claim_account(ada.id).await.unwrap();
+    let claimed = store.user_by_id(ada.id).await.unwrap().unwrap();
+    assert_eq!(claimed.password_hash, None);
+    assert!(
+        store
+            .session("claimed-session", 1_700_000_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     site_and_invitations(store, &org).await;
 }
@@ -478,6 +511,11 @@ async fn site_and_invitations(store: &dyn Store, org: &plenary_store::Organisati
     };
     assert!(matches!(
         store.accept_invitation("h2", &user, 1_700_001_000).await,
+        Err(StoreError::Gone(_))
+    ));
+    // At the very second it expires, it is over.
+    assert!(matches!(
+        store.accept_invitation("h2", &user, 1_700_000_500).await,
         Err(StoreError::Gone(_))
     ));
     let cy = store
@@ -565,11 +603,11 @@ async fn site_and_invitations(store: &dyn Store, org: &plenary_store::Organisati
 
     // Sign-ins in progress: taken once, not after they expire.
     store
-        .save_sso_login("s1", "{\"p\":1}", 1_700_000_600)
+        .save_sso_login("s1", "{\"p\":1}", 1_700_000_000, 1_700_000_600)
         .await
         .unwrap();
     store
-        .save_sso_login("s2", "{}", 1_700_000_600)
+        .save_sso_login("s2", "{}", 1_700_000_000, 1_700_000_600)
         .await
         .unwrap();
     assert!(
@@ -603,14 +641,33 @@ async fn site_and_invitations(store: &dyn Store, org: &plenary_store::Organisati
     );
     // The same state twice is refused (a state is random: never by accident).
     store
-        .save_sso_login("s3", "{}", 1_700_000_600)
+        .save_sso_login("s3", "{}", 1_700_000_000, 1_700_000_600)
         .await
         .unwrap();
     assert!(
         store
-            .save_sso_login("s3", "{}", 1_700_000_600)
+            .save_sso_login("s3", "{}", 1_700_000_000, 1_700_000_600)
             .await
             .is_err()
+    );
+    // Saving drops the logins expired by then: s3 is gone even for a `now` before its end.
+    store
+        .save_sso_login("s4", "{}", 1_700_000_600, 1_700_001_200)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .take_sso_login("s3", 1_700_000_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .take_sso_login("s4", 1_700_000_700)
+            .await
+            .unwrap()
+            .is_some()
     );
 }
 

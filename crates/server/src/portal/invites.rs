@@ -213,7 +213,10 @@ async fn withdraw(
     if !open.iter().any(|i| i.id == id && allowed(i)) {
         return Err((StatusCode::NOT_FOUND, "No such invitation.").into_response());
     }
-    app.store.delete_invitation(id).await.map_err(unavailable)?;
+    // Used (or withdrawn elsewhere) since the check: nothing to withdraw any more.
+    if !app.store.delete_invitation(id).await.map_err(unavailable)? {
+        return Err((StatusCode::NOT_FOUND, "No such invitation.").into_response());
+    }
     tracing::info!(
         by = ctx.user.as_ref().map(|u| u.id),
         invitation = id,

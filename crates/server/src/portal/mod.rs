@@ -54,8 +54,11 @@ pub struct Portal {
     per_account: auth::RateLimiter,
     /// Access code attempts per room.
     pub code_attempts: auth::RateLimiter,
-    /// Single sign-on providers and sign-ins in progress.
+    /// Single sign-on providers.
     pub sso: sso::Sso,
+    /// Single sign-on starts per client address (each stores a login in progress; generous,
+    /// as a whole co-op office may sign in through one address).
+    pub sso_starts: auth::RateLimiter,
 }
 
 const TEMPLATES: [(&str, &str); 13] = [
@@ -138,6 +141,7 @@ impl Portal {
             per_account: auth::RateLimiter::new(Duration::from_secs(15 * 60), 10),
             code_attempts: auth::RateLimiter::new(Duration::from_secs(15 * 60), 20),
             sso: sso::Sso::new(providers),
+            sso_starts: auth::RateLimiter::new(Duration::from_secs(10 * 60), 300),
         })
     }
 

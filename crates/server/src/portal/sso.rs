@@ -197,9 +197,14 @@ impl Sso {
 /// Keeps a sign-in in progress (by a hash of its state) for [`PENDING_FOR`].
 async fn remember(app: &AppState, state: &str, pending: &Pending) -> Result<(), StoreError> {
     let json = serde_json::to_string(pending).unwrap_or_default();
-    let until = unix_secs() + PENDING_FOR.as_secs() as i64;
+    let now = unix_secs();
     app.store
-        .save_sso_login(&auth::session_hash(state), &json, until)
+        .save_sso_login(
+            &auth::session_hash(state),
+            &json,
+            now,
+            now + PENDING_FOR.as_secs() as i64,
+        )
         .await
 }
 
@@ -406,6 +411,7 @@ fn redirect_uri(app: &AppState, headers: &HeaderMap, id: &str) -> String {
 /// `GET /auth/sso/{id}`: off to the provider.
 pub(super) async fn start(
     State(app): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     ctx: Ctx,
     Path(id): Path<String>,
@@ -414,6 +420,18 @@ pub(super) async fn start(
     let Some(p) = sso.provider(&id) else {
         return (StatusCode::NOT_FOUND, "No such sign-in provider.").into_response();
     };
+    // Each start stores a login in progress: limited per client address.
+    let client = crate::client_addr::of_request(peer, &headers, &app.settings.trusted_proxies);
+    if let Err(wait) = app
+        .portal
+        .sso_starts
+        .check(&client.to_string(), Instant::now())
+    {
+        let mut a = FluentArgs::new();
+        a.set("minutes", wait.as_secs().div_ceil(60).max(1) as i64);
+        let e = ctx.t(&app.portal, "error-too-many", Some(&a));
+        return show_signin(&app, &ctx, StatusCode::TOO_MANY_REQUESTS, "", Some(e), None);
+    }
     let client = match sso.client(p, &redirect_uri(&app, &headers, &id)).await {
         Ok(c) => c,
         Err(f) => return failed(&app, &ctx, p, f),
@@ -550,7 +568,20 @@ async fn sign_in(app: &AppState, p: &SsoProvider, s: &Signed) -> Result<User, Fa
     let user = match linked {
         Some(u) => u,
         None => match store.user_by_email(&email).await? {
-            Some(u) if s.seen.email_verified => u,
+            Some(u) if s.seen.email_verified => {
+                // Nobody checked the address when the account was made with a password
+                // (sign-up, invitation): the provider just proved it is this person's, so the
+                // password, and whoever may be signed in with it, go.
+                if u.password_hash.is_some() && store.identities_of(u.id).await?.is_empty() {
+                    store.claim_account(u.id).await?;
+                    tracing::warn!(
+                        provider = p.id,
+                        user = u.id,
+                        "account claimed through a provider: its password and sessions removed"
+                    );
+                }
+                u
+            }
             // An account with this email exists, but the provider does not vouch for the
             // address: linking would let anyone who types that address take the account.
             Some(_) => return Err(Failure::BadToken("email not verified".into())),
@@ -574,6 +605,11 @@ async fn sign_in(app: &AppState, p: &SsoProvider, s: &Signed) -> Result<User, Fa
             }
         },
     };
+    // A pending or disabled account gets no roles (approving it must not make it an admin
+    // unnoticed); the caller refuses the sign-in.
+    if user.status != UserStatus::Active {
+        return Ok(user);
+    }
     let rules = rules_of(app, p).await?;
     let mut explanation = mapping::evaluate(&rules, &s.seen);
     explanation.platform_admin = mapping::admin_group(&p.admin_groups, &s.seen);
