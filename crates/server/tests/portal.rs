@@ -1645,6 +1645,22 @@ async fn invitations_let_one_person_in_once_into_their_organisation() {
     assert_eq!(Browser::default().get(&server, &cy_path).await.status, 410);
     let org_body = ada.get(&server, &org_page).await.body;
     assert!(org_body.contains("data-invitation=\"bo@example.coop\""));
+    // The pages' withdraw buttons post where the handlers are.
+    let bo_id = value_after(
+        &org_body[org_body.find("data-invitation=\"bo@").unwrap()..],
+        "data-id=\"",
+    );
+    assert!(org_body.replace("&#x2f;", "/").contains(&format!(
+        "action=\"/orgs/{org}/invitations/{bo_id}/withdraw\""
+    )));
+    assert!(
+        admin
+            .get(&server, "/admin/invitations")
+            .await
+            .body
+            .replace("&#x2f;", "/")
+            .contains(&format!("action=\"/admin/invitations/{di_id}/withdraw\""))
+    );
     assert!(!org_body.contains("cy@example.coop"));
     assert!(
         !org_body.contains("di@example.coop"),
