@@ -237,22 +237,18 @@ pub(crate) fn webhook_from_row(
     }
 }
 
-/// Turns a stored row into a [`Room`], refusing an id that is not a valid [`RoomId`].
-pub(crate) fn room_from_row(
-    id: String,
-    name: String,
-    created_at: i64,
-    owner_id: Option<i64>,
-    settings: String,
-) -> Result<Room, crate::StoreError> {
+/// A room from columns `id, name, created_at, owner_id, settings`, refusing an id that is not
+/// a valid [`RoomId`].
+pub(crate) fn room_from_row(r: &impl Columns) -> Result<Room, crate::StoreError> {
+    let id = r.text(0)?;
     let id = RoomId::parse(&id)
         .map_err(|e| crate::StoreError::Corrupt(format!("room id {id:?}: {e}")))?;
     Ok(Room {
         id,
-        name,
-        created_at,
-        owner_id,
-        settings,
+        name: r.text(1)?,
+        created_at: r.int(2)?,
+        owner_id: r.opt_int(3)?,
+        settings: r.text(4)?,
     })
 }
 

@@ -42,42 +42,39 @@ macro_rules! impl_store {
                 id: &'a plenary_proto::RoomId,
             ) -> $crate::StoreFuture<'a, Option<$crate::Room>> {
                 Box::pin(async move {
-                    use sqlx::Row as _;
                     let row = sqlx::query("SELECT id, name, created_at, owner_id, settings FROM rooms WHERE id = $1")
                         .bind(id.as_str())
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                    row.as_ref().map($crate::model::room_from_row)
                         .transpose()
                 })
             }
 
             fn list_rooms(&self, limit: u32) -> $crate::StoreFuture<'_, Vec<$crate::Room>> {
                 Box::pin(async move {
-                    use sqlx::Row as _;
                     let rows = sqlx::query(
                         "SELECT id, name, created_at, owner_id, settings FROM rooms ORDER BY created_at DESC, id LIMIT $1",
                     )
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?;
-                    rows.into_iter()
-                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                    rows.iter()
+                        .map($crate::model::room_from_row)
                         .collect()
                 })
             }
 
             fn rooms_of(&self, owner_id: i64) -> $crate::StoreFuture<'_, Vec<$crate::Room>> {
                 Box::pin(async move {
-                    use sqlx::Row as _;
                     let rows = sqlx::query(
                         "SELECT id, name, created_at, owner_id, settings FROM rooms WHERE owner_id = $1 ORDER BY created_at DESC, id",
                     )
                     .bind(owner_id)
                     .fetch_all(&self.pool)
                     .await?;
-                    rows.into_iter()
-                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                    rows.iter()
+                        .map($crate::model::room_from_row)
                         .collect()
                 })
             }
@@ -119,7 +116,6 @@ macro_rules! impl_store {
 
             fn rooms_shared_with(&self, user_id: i64) -> $crate::StoreFuture<'_, Vec<$crate::Room>> {
                 Box::pin(async move {
-                    use sqlx::Row as _;
                     let rows = sqlx::query(
                         "SELECT r.id, r.name, r.created_at, r.owner_id, r.settings FROM room_shares s \
                          JOIN rooms r ON r.id = s.room_id WHERE s.user_id = $1 ORDER BY r.created_at DESC, r.id",
@@ -127,8 +123,8 @@ macro_rules! impl_store {
                     .bind(user_id)
                     .fetch_all(&self.pool)
                     .await?;
-                    rows.into_iter()
-                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                    rows.iter()
+                        .map($crate::model::room_from_row)
                         .collect()
                 })
             }
@@ -503,7 +499,6 @@ macro_rules! impl_store {
 
             fn rooms_of_org(&self, org_id: i64) -> $crate::StoreFuture<'_, Vec<$crate::Room>> {
                 Box::pin(async move {
-                    use sqlx::Row as _;
                     let rows = sqlx::query(
                         "SELECT r.id, r.name, r.created_at, r.owner_id, r.settings FROM rooms r \
                          JOIN org_members m ON m.user_id = r.owner_id WHERE m.org_id = $1 ORDER BY r.created_at DESC, r.id",
@@ -511,8 +506,8 @@ macro_rules! impl_store {
                     .bind(org_id)
                     .fetch_all(&self.pool)
                     .await?;
-                    rows.into_iter()
-                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                    rows.iter()
+                        .map($crate::model::room_from_row)
                         .collect()
                 })
             }
@@ -906,7 +901,6 @@ macro_rules! impl_store {
 
             fn search_rooms<'a>(&'a self, query: &'a str, limit: u32) -> $crate::StoreFuture<'a, Vec<$crate::Room>> {
                 Box::pin(async move {
-                    use sqlx::Row as _;
                     let rows = sqlx::query(
                         "SELECT id, name, created_at, owner_id, settings FROM rooms \
                          WHERE LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(id) LIKE $1 ESCAPE '\\' \
@@ -916,8 +910,8 @@ macro_rules! impl_store {
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?;
-                    rows.into_iter()
-                        .map(|r| $crate::model::room_from_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                    rows.iter()
+                        .map($crate::model::room_from_row)
                         .collect()
                 })
             }
