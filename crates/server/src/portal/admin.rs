@@ -85,11 +85,7 @@ async fn delete_room(
     }
     let form = Form::parse(&body);
     if !ctx.csrf_ok(&form) {
-        return (
-            StatusCode::FORBIDDEN,
-            ctx.t(&app.portal, "error-csrf", None),
-        )
-            .into_response();
+        return ctx.csrf_refused(&app.portal);
     }
     let Ok(room) = RoomId::parse(&id) else {
         return (StatusCode::NOT_FOUND, "No such room.").into_response();
@@ -214,11 +210,7 @@ async fn add_rule(
     }
     let form = Form::parse(&body);
     if !ctx.csrf_ok(&form) {
-        return (
-            StatusCode::FORBIDDEN,
-            ctx.t(&app.portal, "error-csrf", None),
-        )
-            .into_response();
+        return ctx.csrf_refused(&app.portal);
     }
     if app.portal.sso.provider(&id).is_none() {
         return (StatusCode::NOT_FOUND, "No such sign-in provider.").into_response();
@@ -282,11 +274,7 @@ async fn delete_rule(
         return r;
     }
     if !ctx.csrf_ok(&Form::parse(&body)) {
-        return (
-            StatusCode::FORBIDDEN,
-            ctx.t(&app.portal, "error-csrf", None),
-        )
-            .into_response();
+        return ctx.csrf_refused(&app.portal);
     }
     match app.store.delete_sso_rule(&id, rule).await {
         Ok(true) => {
@@ -315,11 +303,7 @@ async fn check_provider(
         return r;
     }
     if !ctx.csrf_ok(&Form::parse(&body)) {
-        return (
-            StatusCode::FORBIDDEN,
-            ctx.t(&app.portal, "error-csrf", None),
-        )
-            .into_response();
+        return ctx.csrf_refused(&app.portal);
     }
     let sso = &app.portal.sso;
     let Some(p) = sso.provider(&id) else {
@@ -356,17 +340,13 @@ fn show_settings(
         return r;
     }
     let s = &ctx.site;
-    let langs: Vec<minijinja::Value> = super::i18n::LANGS
-        .iter()
-        .map(|&code| context! { code, name => super::code_name(code) })
-        .collect();
     let form = context! {
         name => s.name.clone().unwrap_or_default(), welcome => s.welcome,
         signup => site::signup_name(s.signup), default_lang => s.default_lang,
         file_signup => site::signup_name(app.settings.signup),
     };
     let c = context! {
-        form, error, saved, policies => ["open", "approval", "invite"], site_langs => langs,
+        form, error, saved, policies => ["open", "approval", "invite"],
         max_name => site::MAX_NAME, max_welcome => site::MAX_WELCOME,
         ..ctx.base("/admin/settings")
     };

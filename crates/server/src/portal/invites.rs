@@ -198,11 +198,7 @@ async fn withdraw(
     allowed: impl Fn(&Invitation) -> bool,
 ) -> Result<(), Response> {
     if !ctx.csrf_ok(form) {
-        return Err((
-            StatusCode::FORBIDDEN,
-            ctx.t(&app.portal, "error-csrf", None),
-        )
-            .into_response());
+        return Err(ctx.csrf_refused(&app.portal));
     }
     let open = app
         .store

@@ -295,6 +295,18 @@ impl Ctx {
         r
     }
 
+    /// The plain refusal of a form without this request's CSRF token.
+    fn csrf_refused(&self, portal: &Portal) -> Response {
+        (StatusCode::FORBIDDEN, self.t(portal, "error-csrf", None)).into_response()
+    }
+
+    /// "Too many attempts: wait N minutes", for a rate limiter's `wait`.
+    fn too_many(&self, portal: &Portal, wait: Duration) -> String {
+        let mut a = FluentArgs::new();
+        a.set("minutes", wait.as_secs().div_ceil(60).max(1) as i64);
+        self.t(portal, "error-too-many", Some(&a))
+    }
+
     /// Whether a submitted form carries this request's CSRF token.
     fn csrf_ok(&self, form: &Form) -> bool {
         !self.new_csrf_cookie && auth::same_token(&self.csrf, form.get("csrf"))
@@ -397,9 +409,7 @@ async fn signin(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Response 
         return show_signin(&app, &ctx, StatusCode::FORBIDDEN, &email, Some(e), None);
     }
     if let Err(wait) = p.per_account.check(&email, Instant::now()) {
-        let mut a = FluentArgs::new();
-        a.set("minutes", wait.as_secs().div_ceil(60).max(1) as i64);
-        let e = ctx.t(p, "error-too-many", Some(&a));
+        let e = ctx.too_many(p, wait);
         return show_signin(
             &app,
             &ctx,
@@ -604,11 +614,7 @@ async fn signout(
 ) -> Response {
     let form = Form::parse(&body);
     if ctx.user.is_some() && !ctx.csrf_ok(&form) {
-        return (
-            StatusCode::FORBIDDEN,
-            ctx.t(&app.portal, "error-csrf", None),
-        )
-            .into_response();
+        return ctx.csrf_refused(&app.portal);
     }
     if let Some(secret) = auth::cookie(&headers, SESSION_COOKIE)
         && let Err(e) = app.store.delete_session(&auth::session_hash(secret)).await
@@ -1507,7 +1513,7 @@ mod tests {
                     context! {
                         form => context! { name => "meet.coop", welcome => "Hello", signup => "invite", default_lang => "fr", file_signup => "approval" },
                         error => "e", saved => true, policies => ["open", "approval", "invite"],
-                        site_langs => vec![context! { code => "en", name => "English" }, context! { code => "fr", name => "Français" }],
+                        langs => vec![context! { code => "en", name => "English" }, context! { code => "fr", name => "Français" }],
                         max_name => 60, max_welcome => 500, site_name => "meet.coop",
                         ..base.clone()
                     },

@@ -427,9 +427,7 @@ pub(super) async fn start(
         .sso_starts
         .check(&client.to_string(), Instant::now())
     {
-        let mut a = FluentArgs::new();
-        a.set("minutes", wait.as_secs().div_ceil(60).max(1) as i64);
-        let e = ctx.t(&app.portal, "error-too-many", Some(&a));
+        let e = ctx.too_many(&app.portal, wait);
         return show_signin(&app, &ctx, StatusCode::TOO_MANY_REQUESTS, "", Some(e), None);
     }
     let client = match sso.client(p, &redirect_uri(&app, &headers, &id)).await {
