@@ -1,6 +1,11 @@
 //! The queries, written once: both backends accept `$N` placeholders and the same types, so
 //! one `Store` body serves both (expanded per backend by `impl_store!`). What differs —
 //! connecting, pool settings, migrations — stays in `sqlite.rs` and `postgres.rs`.
+//!
+//! Durability: a statement that returns rows (`INSERT … RETURNING`, `DELETE … RETURNING`) runs
+//! in an explicit transaction whose `commit()` result is checked. Read with `fetch_one` outside
+//! one, sqlx-sqlite drops the error of the implicit commit at the statement's end, so a write
+//! that a full disk refused looked like a success (tests/durability.rs proves the difference).
 
 /// Implements [`crate::Store`] for a type with a `pool` field of a sqlx pool.
 macro_rules! impl_store {
@@ -195,6 +200,8 @@ macro_rules! impl_store {
                 Box::pin(async move {
                     use sqlx::Row as _;
                     let events = (!hook.event_ids.is_empty()).then(|| hook.event_ids.join(","));
+                    // Commit checked (see the module doc).
+                    let mut tx = self.pool.begin().await?;
                     let row = sqlx::query(
                         "INSERT INTO webhooks (callback_url, meeting_id, event_ids, raw, created_ms) \
                          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -204,12 +211,13 @@ macro_rules! impl_store {
                     .bind(&events)
                     .bind(i64::from(hook.raw))
                     .bind(hook.created_ms)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| match $crate::model::is_unique_violation(&e) {
                         true => $crate::StoreError::Conflict(format!("webhook {}", hook.callback_url)),
                         false => e.into(),
                     })?;
+                    tx.commit().await?;
                     Ok($crate::Webhook {
                         id: row.try_get(0)?,
                         callback_url: hook.callback_url.clone(),
@@ -257,6 +265,8 @@ macro_rules! impl_store {
             fn create_user<'a>(&'a self, u: &'a $crate::NewUser) -> $crate::StoreFuture<'a, $crate::User> {
                 Box::pin(async move {
                     use sqlx::Row as _;
+                    // Commit checked (see the module doc).
+                    let mut tx = self.pool.begin().await?;
                     let row = sqlx::query(
                         "INSERT INTO users (email, name, password_hash, is_admin, status, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -267,12 +277,13 @@ macro_rules! impl_store {
                     .bind(i64::from(u.is_admin))
                     .bind(u.status.as_str())
                     .bind(u.created_at)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| match $crate::model::is_unique_violation(&e) {
                         true => $crate::StoreError::Conflict("an account with that email".into()),
                         false => e.into(),
                     })?;
+                    tx.commit().await?;
                     Ok($crate::User {
                         id: row.try_get(0)?,
                         email: u.email.clone(),
@@ -363,6 +374,8 @@ macro_rules! impl_store {
             fn create_org<'a>(&'a self, org: &'a $crate::NewOrganisation) -> $crate::StoreFuture<'a, $crate::Organisation> {
                 Box::pin(async move {
                     use sqlx::Row as _;
+                    // Commit checked (see the module doc).
+                    let mut tx = self.pool.begin().await?;
                     let row = sqlx::query(
                         "INSERT INTO organisations (name, max_rooms_per_member, max_participants, created_at, max_meeting_minutes) \
                          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -372,12 +385,13 @@ macro_rules! impl_store {
                     .bind(org.max_participants)
                     .bind(org.created_at)
                     .bind(org.max_meeting_minutes)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| match $crate::model::is_unique_violation(&e) {
                         true => $crate::StoreError::Conflict(format!("organisation {}", org.name)),
                         false => e.into(),
                     })?;
+                    tx.commit().await?;
                     Ok($crate::Organisation {
                         id: row.try_get(0)?,
                         name: org.name.clone(),
@@ -598,6 +612,8 @@ macro_rules! impl_store {
             fn create_invitation<'a>(&'a self, inv: &'a $crate::NewInvitation) -> $crate::StoreFuture<'a, $crate::Invitation> {
                 Box::pin(async move {
                     use sqlx::Row as _;
+                    // Commit checked (see the module doc).
+                    let mut tx = self.pool.begin().await?;
                     let row = sqlx::query(
                         "INSERT INTO invitations (token_hash, email, org_id, org_admin, invited_by, created_at, expires_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -609,8 +625,9 @@ macro_rules! impl_store {
                     .bind(inv.invited_by)
                     .bind(inv.created_at)
                     .bind(inv.expires_at)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *tx)
                     .await?;
+                    tx.commit().await?;
                     Ok($crate::Invitation {
                         id: row.try_get(0)?,
                         email: inv.email.clone(),
@@ -757,6 +774,8 @@ macro_rules! impl_store {
             fn add_sso_rule<'a>(&'a self, rule: &'a $crate::SsoRule) -> $crate::StoreFuture<'a, $crate::SsoRule> {
                 Box::pin(async move {
                     use sqlx::Row as _;
+                    // Commit checked (see the module doc).
+                    let mut tx = self.pool.begin().await?;
                     let row = sqlx::query(
                         "INSERT INTO sso_rules (provider, kind, value, org, is_admin, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -767,8 +786,9 @@ macro_rules! impl_store {
                     .bind(&rule.org)
                     .bind(i64::from(rule.is_admin))
                     .bind(rule.created_at)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *tx)
                     .await?;
+                    tx.commit().await?;
                     Ok($crate::SsoRule { id: row.try_get(0)?, ..rule.clone() })
                 })
             }
@@ -812,10 +832,13 @@ macro_rules! impl_store {
             fn take_sso_login<'a>(&'a self, state_hash: &'a str, now: i64) -> $crate::StoreFuture<'a, Option<String>> {
                 Box::pin(async move {
                     use sqlx::Row as _;
+                    // Commit checked (see the module doc).
+                    let mut tx = self.pool.begin().await?;
                     let row = sqlx::query("DELETE FROM sso_logins WHERE state_hash = $1 RETURNING pending, expires_at")
                         .bind(state_hash)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&mut *tx)
                         .await?;
+                    tx.commit().await?;
                     match row {
                         Some(r) if r.try_get::<i64, _>(1)? > now => Ok(Some(r.try_get(0)?)),
                         _ => Ok(None),

@@ -69,3 +69,13 @@ impl SqliteStore {
 }
 
 crate::sql::impl_store!(SqliteStore, "sqlite", MIGRATIONS);
+
+impl SqliteStore {
+    /// Runs raw SQL statements (administration and tests: installing a trigger, say).
+    pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
