@@ -1,15 +1,17 @@
-//! Plenary's wire types: the signalling protocol, typed identifiers and join-token claims.
+//! Plenary's wire types: the signalling protocol, typed identifiers, roles, and the clock rows
+//! and tokens are stamped with.
 //!
-//! Everything here is plain data plus parsing and signing; there is no I/O. The signalling
+//! Everything here is plain data plus parsing; there is no I/O. The signalling
 //! protocol is documented for humans in `docs/protocol.md`; this crate is its single definition.
 
+pub mod clock;
 mod ids;
+mod role;
 mod signal;
-mod token;
 
 pub use ids::{ParticipantId, RoomId, RoomIdError};
+pub use role::Role;
 pub use signal::{
     ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, MediaKind, PROTOCOL_VERSION, ParseError,
     ParticipantInfo, ServerMessage,
 };
-pub use token::{JoinClaims, Role, TokenError, sign_join_token, verify_join_token};

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ParticipantId, RoomId};
-use crate::token::Role;
+use crate::role::Role;
 
 /// The protocol version a client states in `join`. Bumped on any incompatible change.
 pub const PROTOCOL_VERSION: u32 = 1;

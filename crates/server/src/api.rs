@@ -7,12 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use plenary_proto::{JoinClaims, PROTOCOL_VERSION, RoomId, sign_join_token};
+use plenary_meeting::{JoinClaims, sign_join_token};
+use plenary_proto::{PROTOCOL_VERSION, RoomId};
 use plenary_store::{NewRoom, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::names::{clean_display_name, clean_room_name};
+use plenary_meeting::names::{clean_display_name, clean_room_name};
 
 /// How long a join token stays valid: it is used at once, by the page that asked for it.
 const JOIN_TOKEN_SECS: u64 = 300;
@@ -109,7 +110,8 @@ struct RoomView {
 impl RoomView {
     fn new(app: &AppState, room: plenary_store::Room) -> Self {
         Self {
-            access_code: crate::rooms::RoomSettings::parse(&room.settings).needs_code(),
+            access_code: plenary_meeting::room_settings::RoomSettings::parse(&room.settings)
+                .needs_code(),
             url: format!("/r/{}", room.id),
             participants: app.meetings.count(&room.id),
             id: room.id,
@@ -138,7 +140,7 @@ async fn create_room(
         let new = NewRoom {
             id: RoomId::random(),
             name: name.clone(),
-            created_at: crate::clock::unix_secs(),
+            created_at: plenary_proto::clock::unix_secs(),
             owner_id: None,
         };
         match app.store.create_room(&new).await {
@@ -205,16 +207,16 @@ async fn join_room(
         .get_room(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such room"))?;
-    let exp = crate::clock::unix_secs() as u64 + JOIN_TOKEN_SECS;
-    let user = crate::portal::session_user(&app, &headers).await;
+    let exp = plenary_proto::clock::unix_secs() as u64 + JOIN_TOKEN_SECS;
+    let user = plenary_portal::session_user(&*app.store, &headers).await;
     // The owner and the accounts the room is shared with moderate.
     let owner = match &user {
-        Some(u) => crate::portal::sharing::moderates(&app, &room, u.id).await?,
+        Some(u) => plenary_meeting::moderates(&*app.store, &room, u.id).await?,
         None => false,
     };
     // The owner's organisations may cap the meeting's size (checked when someone joins).
     if let Some(owner_id) = room.owner_id
-        && let Some(max) = crate::portal::limits_of(&app, owner_id)
+        && let Some(max) = plenary_accounts::limits_of(&*app.store, owner_id)
             .await?
             .max_participants
         && app.meetings.count(&id) as i64 >= max
@@ -225,15 +227,16 @@ async fn join_room(
             format!("this meeting is full: the organisation allows {max} participants"),
         ));
     }
-    let settings = crate::rooms::RoomSettings::parse(&room.settings);
+    let settings = plenary_meeting::room_settings::RoomSettings::parse(&room.settings);
     let code = body.access_code.as_deref().filter(|c| !c.trim().is_empty());
     // Wrong codes are limited per room and address: guessing is slow, and one guesser does
     // not lock everyone else out. Behind a trusted proxy, the address it forwards counts.
-    let client = crate::client_addr::of_request(peer, &headers, &app.settings.trusted_proxies);
+    let client =
+        plenary_http::client_addr::of_request(peer, &headers, &app.settings.trusted_proxies);
     let attempts_key = format!("{id}|{client}");
     let now = std::time::Instant::now();
     if code.is_some()
-        && let Some(wait) = app.portal.code_attempts.blocked(&attempts_key, now)
+        && let Some(wait) = app.portal.portal.code_attempts.blocked(&attempts_key, now)
     {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -244,7 +247,7 @@ async fn join_room(
             ),
         ));
     }
-    let who = crate::rooms::Joiner {
+    let who = plenary_meeting::room_settings::Joiner {
         owner,
         signed_in: user.is_some(),
         moderator_present: app
@@ -253,31 +256,33 @@ async fn join_room(
             .iter()
             .any(|p| p.role == plenary_proto::Role::Moderator),
     };
-    let (role, wait, muted) = match crate::rooms::decide(&settings, who, code) {
-        crate::rooms::Access::Granted { role, wait, muted } => (role, wait, muted),
-        crate::rooms::Access::CodeRequired => {
+    let (role, wait, muted) = match plenary_meeting::room_settings::decide(&settings, who, code) {
+        plenary_meeting::room_settings::Access::Granted { role, wait, muted } => {
+            (role, wait, muted)
+        }
+        plenary_meeting::room_settings::Access::CodeRequired => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "access_code_required",
                 "this room needs an access code",
             ));
         }
-        crate::rooms::Access::SignInRequired => {
+        plenary_meeting::room_settings::Access::SignInRequired => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "sign_in_required",
                 "this room is for signed-in members only",
             ));
         }
-        crate::rooms::Access::NotStarted => {
+        plenary_meeting::room_settings::Access::NotStarted => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "not_started",
                 "this meeting has not started: a moderator must open it first",
             ));
         }
-        crate::rooms::Access::WrongCode => {
-            app.portal.code_attempts.record(&attempts_key, now);
+        plenary_meeting::room_settings::Access::WrongCode => {
+            app.portal.portal.code_attempts.record(&attempts_key, now);
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "wrong_access_code",

@@ -1,20 +1,12 @@
-//! The `plenary` binary's library: settings, HTTP (API, signalling, browser client), the async
-//! media shell, and start-up. `main.rs` only parses the command line.
+//! The `plenary` binary's library: settings, the native API and signalling (translation
+//! only), the browser client, and the wiring of every crate into one server. `main.rs` only
+//! parses the command line.
 //!
-//! Layering: `plenary-media` (SFU core) ← `engine` (shell) and `meetings` (presence) ←
-//! `signal`/`api`/`web` (HTTP) ← `launch`. Tests start the whole server with [`start`] on
-//! port 0.
+//! Layering (ARCHITECTURE.md): media ← engine; store ← accounts ← meeting ← bbb, portal and
+//! this crate's `api`/`signal`. Tests start the whole server with [`start`] on port 0.
 
 pub mod api;
-pub mod bbb;
-pub mod client_addr;
-pub mod clock;
-pub mod engine;
-pub mod meetings;
 pub mod metrics;
-pub mod names;
-pub mod portal;
-pub mod rooms;
 pub mod settings;
 pub mod signal;
 pub mod web;
@@ -27,14 +19,16 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use plenary_bbb as bbb;
+use plenary_engine::Engine;
+use plenary_meeting::Meetings;
+use plenary_portal as portal;
 use plenary_store::Store;
 use tokio::net::{TcpListener, UdpSocket};
 
-pub use engine::Engine;
-pub use meetings::Meetings;
 pub use settings::Settings;
 
-/// What every request handler can reach. Cheap to clone.
+/// What the native API, signalling and the client's files reach. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
@@ -43,23 +37,26 @@ pub struct AppState {
     pub meetings: Arc<Meetings>,
     /// Key for join tokens.
     pub secret: Arc<[u8]>,
-    /// The BigBlueButton-compatible API, when a shared secret is configured.
-    pub bbb: Option<Arc<bbb::Bbb>>,
-    /// Templates, messages and limits of the rooms portal.
-    pub portal: Arc<portal::Portal>,
+    /// The BigBlueButton-compatible API's state (the API itself only when configured).
+    pub bbb: bbb::BbbState,
+    /// The rooms portal's state.
+    pub portal: portal::PortalState,
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .merge(api::router())
-        .merge(bbb::router())
-        .merge(portal::router())
-        .merge(signal::router())
-        .merge(metrics::router())
-        .merge(web::router())
+        .merge(bbb::router().with_state(state.bbb.clone()))
+        .merge(portal::router().with_state(state.portal.clone()))
+        .merge(
+            Router::new()
+                .merge(api::router())
+                .merge(signal::router())
+                .merge(metrics::router())
+                .merge(web::router())
+                .with_state(state),
+        )
         .layer(DefaultBodyLimit::max(64 * 1024))
-        .with_state(state)
 }
 
 /// A running server, as tests and `serve` see it.
@@ -138,22 +135,40 @@ pub async fn start(
             hooks,
         )))
     };
+    let meetings = Arc::new(Meetings::default());
+    let portal = portal::PortalState {
+        settings: Arc::new(portal::PortalSettings {
+            public: settings.public(),
+            trusted_proxies: settings.trusted_proxies.clone(),
+            signup: settings.signup,
+        }),
+        store: store.clone(),
+        meetings: meetings.clone(),
+        portal: Arc::new(portal::Portal::new(sso_providers).map_err(anyhow::Error::msg)?),
+    };
+    let bbb = bbb::BbbState {
+        bbb,
+        meetings: meetings.clone(),
+        store: store.clone(),
+        secret: secret.clone(),
+        public: settings.public(),
+    };
     let state = AppState {
         settings,
         store,
         engine,
-        meetings: Arc::new(Meetings::default()),
+        meetings,
         secret,
         bbb,
-        portal: Arc::new(portal::Portal::new(sso_providers).map_err(anyhow::Error::msg)?),
+        portal,
     };
-    let first_admin = portal::bootstrap_admin(&state)
+    let first_admin = plenary_accounts::bootstrap_admin(&*state.store, &state.settings.admin_email)
         .await
         .context("cannot create the first admin account")?;
-    if let Some(b) = &state.bbb {
-        bbb::spawn_background(&state, b);
+    if let Some(b) = &state.bbb.bbb {
+        bbb::spawn_background(&state.bbb, b);
     }
-    portal::length::spawn(state.clone());
+    plenary_meeting::length::spawn(state.store.clone(), state.meetings.clone());
     let router = app(state.clone());
     let task = tokio::spawn(async move {
         // Handlers may ask for the client's address (rate limits per address).

@@ -86,7 +86,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let media = running.media_addr;
     let backend = running.state.store.backend();
     println!("Plenary is running at http://{http}/  (media on UDP {media}, database: {backend})");
-    if running.state.bbb.is_some() {
+    if running.state.bbb.bbb.is_some() {
         let base = running
             .state
             .settings
@@ -125,10 +125,10 @@ async fn set_password(settings: Settings, email: &str) -> anyhow::Result<()> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     let password = line.trim_end_matches(['\n', '\r']);
-    let done = plenary_server::portal::set_password(&*store, email, password).await?;
+    let done = plenary_accounts::set_password(&*store, email, password).await?;
     match done {
-        plenary_server::portal::PasswordSet::Updated => println!("password of {email} changed"),
-        plenary_server::portal::PasswordSet::CreatedAdmin => {
+        plenary_accounts::PasswordSet::Updated => println!("password of {email} changed"),
+        plenary_accounts::PasswordSet::CreatedAdmin => {
             println!("created the admin account {email} with that password")
         }
     }

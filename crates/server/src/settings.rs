@@ -7,6 +7,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+pub use plenary_accounts::{MappingRule, OrgRole, Secret, SignupPolicy, SsoProvider};
 use serde::{Deserialize, Serialize};
 
 /// Everything the server needs to know to run.
@@ -43,7 +44,7 @@ pub struct Settings {
     /// Hashes accepted in BigBlueButton API checksums: any of sha1, sha256, sha384, sha512.
     pub bbb_checksum_algorithms: Vec<String>,
     /// Who may create an account: `open`, `approval` (an admin approves) or `invite`.
-    pub signup: crate::portal::SignupPolicy,
+    pub signup: SignupPolicy,
     /// The email of the platform admin made on the first start (its password is printed once).
     pub admin_email: String,
     /// Log filter, `tracing` syntax (e.g. `info`, `plenary=debug`).
@@ -52,97 +53,6 @@ pub struct Settings {
     pub sso: Vec<SsoProvider>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (for per-address rate limits).
     pub trusted_proxies: Vec<IpAddr>,
-}
-
-/// An OpenID Connect provider (Keycloak, Authentik, …) and the rules that turn what it says
-/// about a person into organisation memberships.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SsoProvider {
-    /// Short name used in URLs (`/auth/sso/<id>`): lower-case letters, digits and `-`.
-    pub id: String,
-    /// What the sign-in button says ("social.coop account").
-    pub name: String,
-    /// The issuer URL; `<issuer>/.well-known/openid-configuration` must answer.
-    pub issuer: String,
-    pub client_id: String,
-    /// Empty for a public client (PKCE only).
-    #[serde(default)]
-    pub client_secret: Option<Secret>,
-    /// Scopes asked for besides `openid`.
-    #[serde(default = "default_scopes")]
-    pub scopes: Vec<String>,
-    /// The claim (in the ID token or the userinfo answer) that lists the person's groups.
-    #[serde(default = "default_groups_claim")]
-    pub groups_claim: String,
-    /// Mapping rules, applied at each sign-in through this provider.
-    #[serde(default)]
-    pub rules: Vec<MappingRule>,
-    /// Members of any of these groups are platform admins; re-checked at each sign-in (leaving
-    /// the group takes the role back, unless an admin gave it by hand).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub admin_groups: Vec<String>,
-}
-
-impl fmt::Debug for SsoProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SsoProvider")
-            .field("id", &self.id)
-            .field("issuer", &self.issuer)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("rules", &self.rules.len())
-            .field("admin_groups", &self.admin_groups)
-            .finish()
-    }
-}
-
-fn default_scopes() -> Vec<String> {
-    vec!["email".into(), "profile".into()]
-}
-
-fn default_groups_claim() -> String {
-    "groups".into()
-}
-
-/// One mapping rule: a condition (exactly one of `group`, `email_domain`, `default`) and the
-/// membership it gives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MappingRule {
-    /// The groups claim contains exactly this value (Keycloak: `/social.coop`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    /// The provider vouches (`email_verified`) for an email address at this domain.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_domain: Option<String>,
-    /// Applies when no `group` or `email_domain` rule of the provider matched.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub default: bool,
-    /// The organisation's name, as created by a platform admin.
-    pub org: String,
-    #[serde(default)]
-    pub role: OrgRole,
-}
-
-/// A role in an organisation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OrgRole {
-    #[default]
-    Member,
-    Admin,
-}
-
-/// A secret that never shows in logs or `Debug` output.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(…)")
-    }
 }
 
 impl fmt::Debug for Settings {
@@ -189,7 +99,7 @@ impl Default for Settings {
             bbb_checksum_algorithms: ["sha1", "sha256", "sha384", "sha512"]
                 .map(String::from)
                 .to_vec(),
-            signup: crate::portal::SignupPolicy::Approval,
+            signup: SignupPolicy::Approval,
             admin_email: "admin@localhost".into(),
             log: "info".into(),
             sso: Vec::new(),
@@ -247,7 +157,7 @@ pub struct Overrides {
     pub bbb_checksum_algorithms: Option<Vec<String>>,
     /// Who may create an account: open, approval or invite [default: approval]
     #[arg(long, env = "PLENARY_SIGNUP", value_parser = parse_signup)]
-    pub signup: Option<crate::portal::SignupPolicy>,
+    pub signup: Option<SignupPolicy>,
     /// Email of the admin account made on first start [default: admin@localhost]
     #[arg(long, env = "PLENARY_ADMIN_EMAIL")]
     pub admin_email: Option<String>,
@@ -259,10 +169,9 @@ pub struct Overrides {
     pub trusted_proxies: Option<Vec<IpAddr>>,
 }
 
-fn parse_signup(s: &str) -> Result<crate::portal::SignupPolicy, String> {
+fn parse_signup(s: &str) -> Result<SignupPolicy, String> {
     let s = s.trim().to_ascii_lowercase();
-    crate::portal::site::parse_signup(&s)
-        .ok_or_else(|| format!("{s:?}: use open, approval or invite"))
+    SignupPolicy::parse(&s).ok_or_else(|| format!("{s:?}: use open, approval or invite"))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -387,7 +296,7 @@ impl Settings {
             ));
         }
         for a in &self.bbb_checksum_algorithms {
-            if crate::bbb::checksum::Algorithm::parse(a).is_none() {
+            if plenary_bbb::checksum::Algorithm::parse(a).is_none() {
                 return Err(SettingsError::Invalid(format!(
                     "unknown checksum algorithm {a:?}: use sha1, sha256, sha384 or sha512"
                 )));
@@ -454,13 +363,16 @@ impl Settings {
         Ok(())
     }
 
-    /// The address people reach this server at, without a trailing `/`: `public_url`, else
-    /// `http://` and the request's Host, else the listen address.
+    /// The address people reach this server at, without a trailing `/`.
     pub fn base_url(&self, host: Option<&str>) -> String {
-        match (&self.public_url, host) {
-            (Some(u), _) => u.trim_end_matches('/').to_owned(),
-            (None, Some(h)) => format!("http://{h}"),
-            (None, None) => format!("http://{}", self.listen),
+        self.public().base_url(host)
+    }
+
+    /// Where people reach this server, as the HTTP surfaces make links.
+    pub fn public(&self) -> plenary_http::PublicUrl {
+        plenary_http::PublicUrl {
+            configured: self.public_url.clone(),
+            listen: self.listen,
         }
     }
 
@@ -473,10 +385,10 @@ impl Settings {
     }
 
     /// The BigBlueButton API's accepted checksum hashes (validated at load).
-    pub fn bbb_algorithms(&self) -> Vec<crate::bbb::checksum::Algorithm> {
+    pub fn bbb_algorithms(&self) -> Vec<plenary_bbb::checksum::Algorithm> {
         self.bbb_checksum_algorithms
             .iter()
-            .filter_map(|a| crate::bbb::checksum::Algorithm::parse(a))
+            .filter_map(|a| plenary_bbb::checksum::Algorithm::parse(a))
             .collect()
     }
 

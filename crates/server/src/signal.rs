@@ -13,14 +13,15 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use plenary_media::{MediaError, SfuEvent};
 use plenary_proto::{
-    ClientMessage, ErrorCode, JoinClaims, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ParticipantId,
-    ParticipantInfo, Role, RoomId, ServerMessage, verify_join_token,
+    ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ParticipantId, ParticipantInfo,
+    Role, RoomId, ServerMessage,
 };
 use tokio::sync::mpsc;
 
 use crate::AppState;
-use crate::meetings::{DecideError, JoinRefused, Outbox, Participant, ToConnection};
-use crate::names::clean_display_name;
+use plenary_meeting::names::clean_display_name;
+use plenary_meeting::{DecideError, JoinRefused, Outbox, Participant, ToConnection};
+use plenary_meeting::{JoinClaims, verify_join_token};
 
 /// Frames up to this size are read and answered with a `too_large` error; larger ones make
 /// the WebSocket layer close the connection with code 1009 (message too big).
@@ -280,7 +281,7 @@ impl Connection {
             );
             return self.fatal(sink, ErrorCode::UnsupportedVersion, &m).await;
         }
-        let now = crate::clock::unix_secs() as u64;
+        let now = plenary_proto::clock::unix_secs() as u64;
         let claims = match verify_join_token(&self.app.secret, &token, now) {
             Ok(c) => c,
             Err(e) => {

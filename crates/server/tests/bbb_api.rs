@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::TestServer;
+use plenary_accounts::Secret;
+use plenary_bbb::checksum::Algorithm;
 use plenary_peer::{Peer, PeerOptions, Publish};
 use plenary_proto::RoomId;
-use plenary_server::bbb::checksum::Algorithm;
-use plenary_server::settings::Secret;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 

@@ -7,7 +7,7 @@ mod common;
 
 use base64::Engine as _;
 use common::TestServer;
-use plenary_server::portal::SignupPolicy;
+use plenary_accounts::SignupPolicy;
 
 /// A browser-like client: keeps cookies by hand (names and values), follows no redirects.
 #[derive(Default, Clone)]
@@ -732,7 +732,7 @@ async fn room_settings_access_codes_and_the_waiting_room() {
 async fn an_operator_sets_a_lost_password() {
     let server = TestServer::start().await;
     let store = server.running.as_ref().unwrap().state.store.clone();
-    use plenary_server::portal::{PasswordSet, set_password};
+    use plenary_accounts::{PasswordSet, set_password};
     assert!(
         set_password(&*store, "admin@localhost", "short")
             .await

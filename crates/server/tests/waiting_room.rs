@@ -6,7 +6,8 @@ mod common;
 
 use common::TestServer;
 use common::ws::{Ws, assert_closed, connect, expect_error, next, send};
-use plenary_proto::{JoinClaims, Role, RoomId, sign_join_token};
+use plenary_meeting::{JoinClaims, sign_join_token};
+use plenary_proto::{Role, RoomId};
 use serde_json::{Value, json};
 
 fn token(room: &RoomId, name: &str, role: Role, wait: bool) -> String {

@@ -7,9 +7,9 @@ pub mod ws;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use plenary_accounts::Secret;
 use plenary_proto::RoomId;
 use plenary_server::Settings;
-use plenary_server::settings::Secret;
 use tokio::sync::oneshot;
 
 pub struct TestServer {

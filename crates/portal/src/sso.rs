@@ -35,9 +35,9 @@ use serde::{Deserialize, Serialize};
 
 use super::mapping::{self, Explanation, Seen};
 use super::{Ctx, add_cookie, auth, redirect, show_signin, start_session, unavailable};
-use crate::AppState;
-use crate::clock::unix_secs;
-use crate::settings::{OrgRole, SsoProvider};
+use crate::PortalState;
+use plenary_accounts::{OrgRole, SsoProvider};
+use plenary_proto::clock::unix_secs;
 
 /// The cookie binding a sign-in in progress to the browser that started it.
 const STATE_COOKIE: &str = "plenary_sso";
@@ -195,7 +195,7 @@ impl Sso {
 }
 
 /// Keeps a sign-in in progress (by a hash of its state) for [`PENDING_FOR`].
-async fn remember(app: &AppState, state: &str, pending: &Pending) -> Result<(), StoreError> {
+async fn remember(app: &PortalState, state: &str, pending: &Pending) -> Result<(), StoreError> {
     let json = serde_json::to_string(pending).unwrap_or_default();
     let now = unix_secs();
     app.store
@@ -209,7 +209,7 @@ async fn remember(app: &AppState, state: &str, pending: &Pending) -> Result<(), 
 }
 
 /// Takes a sign-in in progress (once), if it has not expired.
-async fn take(app: &AppState, state: &str) -> Result<Option<Pending>, StoreError> {
+async fn take(app: &PortalState, state: &str) -> Result<Option<Pending>, StoreError> {
     let json = app
         .store
         .take_sso_login(&auth::session_hash(state), unix_secs())
@@ -403,14 +403,14 @@ impl<'c> AsyncHttpClient<'c> for Http {
     }
 }
 
-fn redirect_uri(app: &AppState, headers: &HeaderMap, id: &str) -> String {
+fn redirect_uri(app: &PortalState, headers: &HeaderMap, id: &str) -> String {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     format!("{}/auth/sso/{id}/callback", app.settings.base_url(host))
 }
 
 /// `GET /auth/sso/{id}`: off to the provider.
 pub(super) async fn start(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     ctx: Ctx,
@@ -421,7 +421,8 @@ pub(super) async fn start(
         return (StatusCode::NOT_FOUND, "No such sign-in provider.").into_response();
     };
     // Each start stores a login in progress: limited per client address.
-    let client = crate::client_addr::of_request(peer, &headers, &app.settings.trusted_proxies);
+    let client =
+        plenary_http::client_addr::of_request(peer, &headers, &app.settings.trusted_proxies);
     if let Err(wait) = app
         .portal
         .sso_starts
@@ -474,7 +475,7 @@ pub struct Callback {
 
 /// `GET /auth/sso/{id}/callback`: back from the provider.
 pub(super) async fn callback(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     headers: HeaderMap,
     ctx: Ctx,
     Path(id): Path<String>,
@@ -526,7 +527,7 @@ pub(super) async fn callback(
 }
 
 /// The sign-in page with the failure explained; the details go to the log.
-fn failed(app: &AppState, ctx: &Ctx, p: &SsoProvider, f: Failure) -> Response {
+fn failed(app: &PortalState, ctx: &Ctx, p: &SsoProvider, f: Failure) -> Response {
     tracing::warn!(provider = p.id, error = %f, "single sign-on failed");
     let (status, key) = match f {
         Failure::Unreachable(_) => (StatusCode::BAD_GATEWAY, "error-sso-unreachable"),
@@ -539,7 +540,7 @@ fn failed(app: &AppState, ctx: &Ctx, p: &SsoProvider, f: Failure) -> Response {
 
 /// The sign-in page with the message `key` about provider `p`.
 fn signin_error(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     p: &SsoProvider,
     status: StatusCode,
@@ -556,7 +557,7 @@ fn signin_error(
 /// The account is the one already linked to this provider's subject; else the one with the
 /// same email if the provider verified it; else a new account (active: the operator chose to
 /// trust this provider).
-async fn sign_in(app: &AppState, p: &SsoProvider, s: &Signed) -> Result<User, Failure> {
+async fn sign_in(app: &PortalState, p: &SsoProvider, s: &Signed) -> Result<User, Failure> {
     let store = &app.store;
     let email = s.seen.email.clone().unwrap_or_default();
     let linked = match store.identity_user(&p.id, &s.subject).await? {
@@ -652,9 +653,9 @@ async fn sign_in(app: &AppState, p: &SsoProvider, s: &Signed) -> Result<User, Fa
 
 /// A provider's rules in effect: the settings file's, then those added in the portal.
 pub async fn rules_of(
-    app: &AppState,
+    app: &PortalState,
     p: &SsoProvider,
-) -> Result<Vec<crate::settings::MappingRule>, StoreError> {
+) -> Result<Vec<plenary_accounts::MappingRule>, StoreError> {
     let stored = app.store.sso_rules(&p.id).await?;
     let mut rules = p.rules.clone();
     for r in &stored {

@@ -108,7 +108,7 @@ pub fn decide(s: &RoomSettings, who: Joiner, code: Option<&str>) -> Access {
 fn decide_role(s: &RoomSettings, owner: bool, code: Option<&str>) -> Access {
     let code = code.map(str::trim).filter(|c| !c.is_empty());
     let matches = |want: &Option<String>| match (want, code) {
-        (Some(w), Some(c)) => crate::portal::auth::same_token(w, c),
+        (Some(w), Some(c)) => plenary_accounts::password::same_token(w, c),
         _ => false,
     };
     let granted = |role: Role| Access::Granted {

@@ -14,9 +14,9 @@ use minijinja::context;
 use plenary_proto::RoomId;
 
 use super::{Ctx, Form, Search, admin_only, mapping, orgs, redirect, site, unavailable};
-use crate::AppState;
+use crate::PortalState;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<PortalState> {
     Router::new()
         .route("/admin/rooms", get(rooms))
         .route("/admin/rooms/{id}/delete", post(delete_room))
@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
 /// The most rooms one page lists (a search narrows it down).
 const ROOMS_SHOWN: u32 = 200;
 
-async fn rooms(State(app): State<AppState>, ctx: Ctx, Query(q): Query<Search>) -> Response {
+async fn rooms(State(app): State<PortalState>, ctx: Ctx, Query(q): Query<Search>) -> Response {
     if let Some(r) = admin_only(&app, &ctx) {
         return r;
     }
@@ -75,7 +75,7 @@ async fn rooms(State(app): State<AppState>, ctx: Ctx, Query(q): Query<Search>) -
 
 /// Deletes a room (ending its meeting, if one is running).
 async fn delete_room(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     ctx: Ctx,
     Path(id): Path<String>,
     body: Bytes,
@@ -103,7 +103,7 @@ async fn delete_room(
     }
 }
 
-async fn providers(State(app): State<AppState>, headers: HeaderMap, ctx: Ctx) -> Response {
+async fn providers(State(app): State<PortalState>, headers: HeaderMap, ctx: Ctx) -> Response {
     show_providers(&app, &headers, &ctx, StatusCode::OK, Shown::Nothing).await
 }
 
@@ -118,7 +118,7 @@ enum Shown<'a> {
 
 /// A rule for the providers page; `id` only for rules added in the portal.
 fn rule_view(
-    r: &crate::settings::MappingRule,
+    r: &plenary_accounts::MappingRule,
     id: Option<i64>,
     orgs: &[plenary_store::Organisation],
 ) -> minijinja::Value {
@@ -129,13 +129,13 @@ fn rule_view(
     };
     context! {
         kind, value, id, org => r.org,
-        role => orgs::role(r.role == crate::settings::OrgRole::Admin),
+        role => orgs::role(r.role == plenary_accounts::OrgRole::Admin),
         org_exists => orgs.iter().any(|o| o.name == r.org),
     }
 }
 
 async fn show_providers(
-    app: &AppState,
+    app: &PortalState,
     headers: &HeaderMap,
     ctx: &Ctx,
     status: StatusCode,
@@ -199,7 +199,7 @@ async fn show_providers(
 
 /// Adds a mapping rule to a provider (applied from its next sign-in).
 async fn add_rule(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     headers: HeaderMap,
     ctx: Ctx,
     Path(id): Path<String>,
@@ -247,7 +247,7 @@ async fn add_rule(
         value,
         org: org.name,
         is_admin,
-        created_at: crate::clock::unix_secs(),
+        created_at: plenary_proto::clock::unix_secs(),
     };
     match app.store.add_sso_rule(&rule).await {
         Ok(r) => {
@@ -265,7 +265,7 @@ async fn add_rule(
 }
 
 async fn delete_rule(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     ctx: Ctx,
     Path((id, rule)): Path<(String, i64)>,
     body: Bytes,
@@ -293,7 +293,7 @@ async fn delete_rule(
 
 /// Asks a provider for its discovery document now and shows what happened.
 async fn check_provider(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     headers: HeaderMap,
     ctx: Ctx,
     Path(id): Path<String>,
@@ -325,12 +325,12 @@ async fn check_provider(
     .await
 }
 
-async fn settings(State(app): State<AppState>, ctx: Ctx) -> Response {
+async fn settings(State(app): State<PortalState>, ctx: Ctx) -> Response {
     show_settings(&app, &ctx, StatusCode::OK, None, false)
 }
 
 fn show_settings(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     status: StatusCode,
     error: Option<String>,
@@ -342,8 +342,8 @@ fn show_settings(
     let s = &ctx.site;
     let form = context! {
         name => s.name.clone().unwrap_or_default(), welcome => s.welcome,
-        signup => site::signup_name(s.signup), default_lang => s.default_lang,
-        file_signup => site::signup_name(app.settings.signup),
+        signup => s.signup.as_str(), default_lang => s.default_lang,
+        file_signup => app.settings.signup.as_str(),
     };
     let c = context! {
         form, error, saved, policies => ["open", "approval", "invite"],
@@ -353,7 +353,11 @@ fn show_settings(
     ctx.show(app, "admin_settings.html", status, c)
 }
 
-async fn save_settings(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn save_settings(
+    State(app): State<PortalState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let ctx = match Ctx::of(&app, &headers).await {
         Ok(c) => c,
         Err(r) => return r,

@@ -1,5 +1,5 @@
-//! Join tokens: short-lived, HMAC-signed grants that the HTTP API (and later the portal and
-//! the BigBlueButton API) issues and that signalling only verifies (style.md practice 11).
+//! Join tokens: short-lived, HMAC-signed grants. Only the admission service mints them
+//! (`sign` is private to this crate); signalling only verifies them (style.md practice 11).
 //!
 //! Format: `base64url(claims JSON) "." base64url(HMAC-SHA256(secret, first part))`.
 
@@ -9,17 +9,9 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::ids::RoomId;
+use plenary_proto::{Role, RoomId};
 
 type HmacSha256 = Hmac<Sha256>;
-
-/// What a participant may do in a meeting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Moderator,
-    Participant,
-}
 
 /// The grants a join token carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,9 +13,9 @@ use plenary_proto::RoomId;
 use plenary_store::{Member, Organisation, StoreError, User};
 
 use super::{Ctx, Form, redirect, unavailable};
-use crate::AppState;
+use crate::PortalState;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<PortalState> {
     Router::new()
         .route("/orgs/{id}", get(page))
         .route("/orgs/{id}/members", post(add_member))
@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 
 /// The signed-in account and the organisation, if they may manage it; else the answer.
 pub(super) async fn manager(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     org_id: i64,
 ) -> Result<(User, Organisation), Response> {
@@ -55,7 +55,7 @@ pub(super) async fn manager(
 }
 
 /// A provider's button name for a membership source (`None` for manual ones).
-pub(super) fn provider_name(app: &AppState, source: &str) -> Option<String> {
+pub(super) fn provider_name(app: &PortalState, source: &str) -> Option<String> {
     let id = source.strip_prefix("sso:")?;
     Some(
         app.portal
@@ -70,13 +70,13 @@ pub(super) fn role(is_admin: bool) -> &'static str {
     if is_admin { "admin" } else { "member" }
 }
 
-async fn page(State(app): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
+async fn page(State(app): State<PortalState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
     show(&app, &ctx, id, StatusCode::OK, None, None).await
 }
 
 /// The organisation's page; `invited`: an invitation just made, whose link is shown once.
 pub(super) async fn show(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     id: i64,
     status: StatusCode,
@@ -127,7 +127,7 @@ pub(super) async fn show(
 }
 
 async fn add_member(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     ctx: Ctx,
     Path(id): Path<i64>,
     body: Bytes,
@@ -168,7 +168,7 @@ async fn add_member(
 /// Refuses a change that would leave the organisation without an administrator.
 /// (`members`: the organisation's members now.)
 async fn keeps_an_admin(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     org: i64,
     members: &[Member],
@@ -184,7 +184,7 @@ async fn keeps_an_admin(
 }
 
 async fn member_action(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     ctx: Ctx,
     Path((id, user)): Path<(i64, i64)>,
     body: Bytes,
@@ -223,7 +223,7 @@ async fn member_action(
 }
 
 async fn delete_room(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     ctx: Ctx,
     Path((id, room)): Path<(i64, String)>,
     body: Bytes,

@@ -10,8 +10,11 @@ use std::time::Duration;
 use plenary_proto::RoomId;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::AppState;
-use crate::meetings::RoomEvent;
+use std::sync::Arc as Shared;
+
+use plenary_store::Store;
+
+use crate::live::{Meetings, RoomEvent};
 
 /// The reason an ended meeting gives (the client shows it translated).
 pub const REASON: &str = "time_limit";
@@ -20,8 +23,8 @@ pub const REASON: &str = "time_limit";
 type Running = Arc<Mutex<HashMap<RoomId, u64>>>;
 
 /// Watches meetings start and end; runs until the server stops.
-pub fn spawn(app: AppState) {
-    let mut events = app.meetings.subscribe();
+pub fn spawn(store: Shared<dyn Store>, meetings: Shared<Meetings>) {
+    let mut events = meetings.subscribe();
     let running: Running = Arc::default();
     tokio::spawn(async move {
         let mut next: u64 = 0;
@@ -45,7 +48,13 @@ pub fn spawn(app: AppState) {
                         _ => None,
                     };
                     if let Some(meeting) = started {
-                        tokio::spawn(limit(app.clone(), running.clone(), room, meeting));
+                        tokio::spawn(limit(
+                            store.clone(),
+                            meetings.clone(),
+                            running.clone(),
+                            room,
+                            meeting,
+                        ));
                     }
                 }
                 RoomEvent::Left {
@@ -63,8 +72,14 @@ pub fn spawn(app: AppState) {
 
 /// Ends `meeting` of `room` when its owner's organisations' limit is reached, if it is
 /// still the one running then.
-async fn limit(app: AppState, running: Running, room: RoomId, meeting: u64) {
-    let minutes = match minutes_for(&app, &room).await {
+async fn limit(
+    store: Shared<dyn Store>,
+    meetings: Shared<Meetings>,
+    running: Running,
+    room: RoomId,
+    meeting: u64,
+) {
+    let minutes = match minutes_for(&*store, &room).await {
         Ok(Some(m)) => m,
         Ok(None) => return,
         Err(e) => {
@@ -76,16 +91,18 @@ async fn limit(app: AppState, running: Running, room: RoomId, meeting: u64) {
     let still = running.lock().is_ok_and(|r| r.get(&room) == Some(&meeting));
     if still {
         tracing::info!(room = %room, minutes, "meeting reached its organisation's time limit");
-        app.meetings.end_meeting(&room, REASON);
+        meetings.end_meeting(&room, REASON);
     }
 }
 
 async fn minutes_for(
-    app: &AppState,
+    store: &dyn Store,
     room: &RoomId,
 ) -> Result<Option<i64>, plenary_store::StoreError> {
-    let Some(owner) = app.store.get_room(room).await?.and_then(|r| r.owner_id) else {
+    let Some(owner) = store.get_room(room).await?.and_then(|r| r.owner_id) else {
         return Ok(None);
     };
-    Ok(super::limits_of(app, owner).await?.max_meeting_minutes)
+    Ok(plenary_accounts::limits_of(store, owner)
+        .await?
+        .max_meeting_minutes)
 }

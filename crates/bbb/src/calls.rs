@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use plenary_proto::{JoinClaims, Role, RoomId, sign_join_token};
+use plenary_meeting::{JoinClaims, sign_join_token};
+use plenary_proto::{Role, RoomId};
 use plenary_store::NewWebhook;
 use rand::Rng as _;
 
@@ -16,8 +17,8 @@ use super::params::{Invalid, Params};
 use super::registry::{Created, end_session};
 use super::xml::Xml;
 use super::{Bbb, Request, modules};
-use crate::AppState;
-use crate::meetings::Participant;
+use crate::BbbState;
+use plenary_meeting::Participant;
 
 /// How long a join link's token admits (the person follows the redirect at once; reloads of
 /// the meeting page within this time still work).
@@ -61,7 +62,7 @@ impl From<Invalid> for Failure {
 
 type Answer = Result<Response, Failure>;
 
-pub async fn dispatch(app: &AppState, bbb: &Arc<Bbb>, req: Request) -> Response {
+pub async fn dispatch(app: &BbbState, bbb: &Arc<Bbb>, req: Request) -> Response {
     let answer = match req.call.as_str() {
         "create" => create(bbb, &req).await,
         "join" => return join(app, bbb, &req).await,
@@ -104,8 +105,8 @@ fn random_alnum(n: usize) -> String {
         .collect()
 }
 
-fn base_url(app: &AppState, req: &Request) -> String {
-    app.settings.base_url(req.host.as_deref())
+fn base_url(app: &BbbState, req: &Request) -> String {
+    app.public.base_url(req.host.as_deref())
 }
 
 /// Parameters `create` keeps for features that will read them (bbb-api.md §1.5.1's table);
@@ -209,7 +210,7 @@ async fn create(bbb: &Arc<Bbb>, req: &Request) -> Answer {
     };
     let given_attendee = p.get("attendeePW");
     let given_moderator = p.get("moderatorPW");
-    let now = crate::clock::unix_millis();
+    let now = plenary_proto::clock::unix_millis();
     let dial_number = p
         .get("dialNumber")
         .unwrap_or_else(|| DEFAULT_DIAL_NUMBER.into());
@@ -321,7 +322,7 @@ async fn create(bbb: &Arc<Bbb>, req: &Request) -> Answer {
 /// `join`: on success a 302 into Plenary's meeting page with a join token; on failure XML
 /// when `redirect=false`, else a redirect to `errorRedirectUrl` or the logout URL carrying
 /// `errors=[{"key","message"}]` (BBB 2.7+), else XML.
-async fn join(app: &AppState, bbb: &Arc<Bbb>, req: &Request) -> Response {
+async fn join(app: &BbbState, bbb: &Arc<Bbb>, req: &Request) -> Response {
     let p = &req.params;
     let redirect = !p
         .get("redirect")
@@ -391,7 +392,7 @@ struct JoinOk {
 }
 
 async fn join_inner(
-    app: &AppState,
+    app: &BbbState,
     bbb: &Arc<Bbb>,
     req: &Request,
 ) -> Result<JoinOk, (Failure, Option<String>)> {
@@ -487,7 +488,7 @@ async fn join_inner(
             .await
             .map_err(|e| fail(Failure::store(e)))?;
     }
-    let exp = crate::clock::unix_secs() as u64 + JOIN_TOKEN_SECS;
+    let exp = plenary_proto::clock::unix_secs() as u64 + JOIN_TOKEN_SECS;
     let mut claims = JoinClaims::new(s.room.clone(), Some(full_name), role, exp);
     claims.user_id = Some(user_id.clone());
     claims.start_muted = s.mute_on_start;
@@ -508,7 +509,7 @@ async fn join_inner(
     })
 }
 
-async fn end(app: &AppState, bbb: &Arc<Bbb>, req: &Request) -> Answer {
+async fn end(app: &BbbState, bbb: &Arc<Bbb>, req: &Request) -> Answer {
     let meeting_id = meeting_id_param(&req.params)?;
     // The password is ignored, as BBB 3.0 documents ("no longer required").
     if bbb.registry.live(&meeting_id).await.is_none() {
@@ -629,7 +630,7 @@ fn is_xml_name(k: &str) -> bool {
         && c.all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'))
 }
 
-async fn get_meeting_info(app: &AppState, bbb: &Arc<Bbb>, req: &Request) -> Answer {
+async fn get_meeting_info(app: &BbbState, bbb: &Arc<Bbb>, req: &Request) -> Answer {
     let meeting_id = meeting_id_param(&req.params)?;
     let Some(s) = bbb.registry.live(&meeting_id).await else {
         return Err(Failure::new(
@@ -643,7 +644,7 @@ async fn get_meeting_info(app: &AppState, bbb: &Arc<Bbb>, req: &Request) -> Answ
     Ok(x.into_response())
 }
 
-async fn get_meetings(app: &AppState, bbb: &Arc<Bbb>) -> Answer {
+async fn get_meetings(app: &BbbState, bbb: &Arc<Bbb>) -> Answer {
     let all = bbb.registry.all_live().await;
     let mut x = Xml::success();
     if all.is_empty() {
@@ -785,7 +786,7 @@ async fn hooks_create(bbb: &Arc<Bbb>, req: &Request) -> Answer {
             .map(|e| e.to_ascii_lowercase())
             .collect(),
         raw,
-        created_ms: crate::clock::unix_millis(),
+        created_ms: plenary_proto::clock::unix_millis(),
     };
     let mut x = Xml::success();
     match bbb.hooks.create(hook).await {

@@ -23,12 +23,26 @@ use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
-use crate::AppState;
 use checksum::{Algorithm, ChecksumError};
 pub use hooks::Hooks;
 use params::Params;
+use plenary_http::PublicUrl;
+use plenary_meeting::Meetings;
+use plenary_store::Store;
 pub use registry::Registry;
 use xml::Xml;
+
+/// What the API's handlers reach.
+#[derive(Debug, Clone)]
+pub struct BbbState {
+    /// The API, when a shared secret is configured.
+    pub bbb: Option<Arc<Bbb>>,
+    pub meetings: Arc<Meetings>,
+    pub store: Arc<dyn Store>,
+    /// Key for join tokens.
+    pub secret: Arc<[u8]>,
+    pub public: PublicUrl,
+}
 
 /// The API's configuration and state, present when the API is on.
 #[derive(Debug)]
@@ -63,7 +77,7 @@ impl Bbb {
     }
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<BbbState> {
     Router::new()
         .route("/bigbluebutton/api", any(index))
         .route("/bigbluebutton/api/", any(index))
@@ -72,7 +86,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The API root: a version document, no checksum (clients use it as a health check).
-async fn index(State(app): State<AppState>) -> Response {
+async fn index(State(app): State<BbbState>) -> Response {
     if app.bbb.is_none() {
         return not_enabled();
     }
@@ -93,7 +107,7 @@ fn not_enabled() -> Response {
 }
 
 async fn call(
-    State(app): State<AppState>,
+    State(app): State<BbbState>,
     Path(name): Path<String>,
     method: Method,
     RawQuery(query): RawQuery,
@@ -159,7 +173,7 @@ pub(crate) struct Request {
 }
 
 async fn handle(
-    app: AppState,
+    app: BbbState,
     call: String,
     method: Method,
     query: Option<String>,
@@ -291,7 +305,7 @@ async fn handle(
 }
 
 /// Starts the API's background work: lifecycle (expiry, duration, events) and webhooks.
-pub fn spawn_background(app: &AppState, bbb: &Arc<Bbb>) {
+pub fn spawn_background(app: &BbbState, bbb: &Arc<Bbb>) {
     registry::spawn_lifecycle(app.clone(), bbb.clone());
     bbb.hooks.start(bbb.clone());
 }

@@ -1,13 +1,12 @@
 //! The rooms portal: accounts (sign-up, sign-in, sign-out), "my rooms", and the interface
-//! language. Server-rendered pages (minijinja templates in `crates/server/templates/`, built
-//! into the binary), every text through Fluent (`i18n.rs`), every form CSRF-protected.
+//! language. Server-rendered pages (minijinja templates in `templates/`, built into the
+//! binary), every text through Fluent (`i18n.rs`, `locales/`), every form CSRF-protected.
+//! Decisions are the accounts' and meeting services'; this crate shows and asks.
 
 mod admin;
 pub mod auth;
 pub mod i18n;
 mod invites;
-pub mod length;
-pub mod mapping;
 mod orgs;
 pub mod sharing;
 pub mod site;
@@ -28,22 +27,42 @@ use minijinja::{Environment, State as TplState, context};
 use plenary_proto::RoomId;
 use plenary_store::{NewRoom, NewUser, StoreError, User, UserStatus};
 
-use crate::AppState;
-use crate::clock::unix_secs;
 use auth::{CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE};
 pub use i18n::I18n;
+use plenary_accounts::{limits_of, mapping, plausible_email};
+use plenary_http::PublicUrl;
+use plenary_meeting::Meetings;
+use plenary_proto::clock::unix_secs;
+use plenary_store::Store;
 
-/// Who may create an account (`PLENARY_SIGNUP`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SignupPolicy {
-    /// Anyone; the account works at once.
-    Open,
-    /// Anyone may ask; an admin approves (the default: an open instance gets abused).
-    Approval,
-    /// Nobody signs up; admins create accounts (invitations are not built yet).
-    Invite,
+/// What the portal's handlers reach. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct PortalState {
+    pub settings: Arc<PortalSettings>,
+    pub store: Arc<dyn Store>,
+    pub meetings: Arc<Meetings>,
+    /// Templates, messages, limiters and identity providers.
+    pub portal: Arc<Portal>,
 }
+
+/// The portal's part of the settings.
+#[derive(Debug, Clone)]
+pub struct PortalSettings {
+    pub public: PublicUrl,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The settings file's sign-up policy (the site settings may override it).
+    pub signup: SignupPolicy,
+}
+
+impl PortalSettings {
+    /// The address people reach this server at (see [`PublicUrl::base_url`]).
+    pub fn base_url(&self, host: Option<&str>) -> String {
+        self.public.base_url(host)
+    }
+}
+
+pub use plenary_accounts::SignupPolicy;
 
 /// The portal's shared parts.
 #[derive(Debug)]
@@ -64,45 +83,45 @@ pub struct Portal {
 const TEMPLATES: [(&str, &str); 13] = [
     (
         "admin_rooms.html",
-        include_str!("../../templates/admin_rooms.html"),
+        include_str!("../templates/admin_rooms.html"),
     ),
     (
         "admin_providers.html",
-        include_str!("../../templates/admin_providers.html"),
+        include_str!("../templates/admin_providers.html"),
     ),
     (
         "admin_settings.html",
-        include_str!("../../templates/admin_settings.html"),
+        include_str!("../templates/admin_settings.html"),
     ),
     (
         "admin_invitations.html",
-        include_str!("../../templates/admin_invitations.html"),
+        include_str!("../templates/admin_invitations.html"),
     ),
     (
         "invitations.html",
-        include_str!("../../templates/invitations.html"),
+        include_str!("../templates/invitations.html"),
     ),
     (
         "admin_user.html",
-        include_str!("../../templates/admin_user.html"),
+        include_str!("../templates/admin_user.html"),
     ),
-    ("org.html", include_str!("../../templates/org.html")),
+    ("org.html", include_str!("../templates/org.html")),
     (
         "admin_orgs.html",
-        include_str!("../../templates/admin_orgs.html"),
+        include_str!("../templates/admin_orgs.html"),
     ),
     (
         "admin_users.html",
-        include_str!("../../templates/admin_users.html"),
+        include_str!("../templates/admin_users.html"),
     ),
-    ("base.html", include_str!("../../templates/base.html")),
-    ("signin.html", include_str!("../../templates/signin.html")),
-    ("signup.html", include_str!("../../templates/signup.html")),
-    ("rooms.html", include_str!("../../templates/rooms.html")),
+    ("base.html", include_str!("../templates/base.html")),
+    ("signin.html", include_str!("../templates/signin.html")),
+    ("signup.html", include_str!("../templates/signup.html")),
+    ("rooms.html", include_str!("../templates/rooms.html")),
 ];
 
 impl Portal {
-    pub fn new(providers: Vec<crate::settings::SsoProvider>) -> Result<Self, String> {
+    pub fn new(providers: Vec<plenary_accounts::SsoProvider>) -> Result<Self, String> {
         let i18n = Arc::new(I18n::load()?);
         let mut env = Environment::new();
         for (name, source) in TEMPLATES {
@@ -171,7 +190,7 @@ impl IntoResponse for RenderFailed {
     }
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<PortalState> {
     Router::new()
         .route("/signin", get(signin_page).post(signin))
         .route("/auth/sso/{id}", get(sso::start))
@@ -208,26 +227,22 @@ struct Ctx {
     secure: bool,
 }
 
-impl axum::extract::FromRequestParts<AppState> for Ctx {
+impl axum::extract::FromRequestParts<PortalState> for Ctx {
     type Rejection = Response;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        app: &AppState,
+        app: &PortalState,
     ) -> Result<Self, Response> {
         Self::of(app, &parts.headers).await
     }
 }
 
 impl Ctx {
-    async fn of(app: &AppState, headers: &HeaderMap) -> Result<Self, Response> {
+    async fn of(app: &PortalState, headers: &HeaderMap) -> Result<Self, Response> {
         let site = site::Site::load(app).await.map_err(unavailable)?;
         let lang = request_lang(headers, site.default_lang);
-        let secure = app
-            .settings
-            .public_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://"));
+        let secure = app.settings.public.secure();
         let (user, csrf) = match session_of(app, headers).await {
             Ok(Some((u, c))) => (Some(u), Some(c)),
             Ok(None) => (None, None),
@@ -272,7 +287,7 @@ impl Ctx {
     /// Renders `template` with `c` as a page with `status`.
     fn show(
         &self,
-        app: &AppState,
+        app: &PortalState,
         template: &str,
         status: StatusCode,
         c: minijinja::Value,
@@ -372,7 +387,7 @@ impl Form {
     }
 }
 
-async fn signin_page(State(app): State<AppState>, ctx: Ctx) -> Response {
+async fn signin_page(State(app): State<PortalState>, ctx: Ctx) -> Response {
     if ctx.user.is_some() {
         return redirect("/rooms");
     }
@@ -380,7 +395,7 @@ async fn signin_page(State(app): State<AppState>, ctx: Ctx) -> Response {
 }
 
 fn show_signin(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     status: StatusCode,
     email: &str,
@@ -400,7 +415,7 @@ fn show_signin(
     ctx.show(app, "signin.html", status, c)
 }
 
-async fn signin(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Response {
+async fn signin(State(app): State<PortalState>, ctx: Ctx, body: Bytes) -> Response {
     let p = &app.portal;
     let form = Form::parse(&body);
     let email = form.get("email").trim().to_lowercase();
@@ -451,7 +466,7 @@ async fn signin(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Response 
 
 /// A fresh session (a new secret at every sign-in, so a planted cookie is never promoted:
 /// no session fixation) and a redirect.
-async fn start_session(app: &AppState, ctx: &Ctx, user: &User, to: &str) -> Response {
+async fn start_session(app: &PortalState, ctx: &Ctx, user: &User, to: &str) -> Response {
     let secret = auth::random_token();
     let expires = unix_secs() + auth::SESSION_DAYS * 86_400;
     if let Err(e) = app
@@ -480,12 +495,12 @@ async fn start_session(app: &AppState, ctx: &Ctx, user: &User, to: &str) -> Resp
     r
 }
 
-async fn signup_page(State(app): State<AppState>, ctx: Ctx) -> Response {
+async fn signup_page(State(app): State<PortalState>, ctx: Ctx) -> Response {
     show_signup(&app, &ctx, StatusCode::OK, "", "", None)
 }
 
 fn show_signup(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     status: StatusCode,
     name: &str,
@@ -503,7 +518,7 @@ fn show_signup(
 
 /// What is wrong with a new account's name or password, translated (`None`: nothing).
 fn new_account_error(ctx: &Ctx, p: &Portal, name: &str, password: &str) -> Option<String> {
-    if crate::names::clean_display_name(name).is_err() {
+    if plenary_meeting::names::clean_display_name(name).is_err() {
         return Some(ctx.t(p, "error-name", None));
     }
     if password.chars().count() < auth::MIN_PASSWORD {
@@ -529,7 +544,7 @@ async fn hash_off_thread(password: String) -> Option<String> {
     }
 }
 
-async fn signup(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Response {
+async fn signup(State(app): State<PortalState>, ctx: Ctx, body: Bytes) -> Response {
     let p = &app.portal;
     let form = Form::parse(&body);
     let name = form.get("name").trim().to_owned();
@@ -592,22 +607,8 @@ async fn signup(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Response 
     show_signin(&app, &ctx, StatusCode::OK, &email, None, Some(notice))
 }
 
-/// Something with one `@`, text on both sides and a dot in the domain: the rest is the
-/// mail server's business.
-fn plausible_email(e: &str) -> bool {
-    e.len() <= 254
-        && !e.chars().any(char::is_whitespace)
-        && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-        })
-}
-
 async fn signout(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     headers: HeaderMap,
     ctx: Ctx,
     body: Bytes,
@@ -626,12 +627,12 @@ async fn signout(
     r
 }
 
-async fn rooms_page(State(app): State<AppState>, headers: HeaderMap, ctx: Ctx) -> Response {
+async fn rooms_page(State(app): State<PortalState>, headers: HeaderMap, ctx: Ctx) -> Response {
     show_rooms(&app, &ctx, &headers, StatusCode::OK, None).await
 }
 
 async fn show_rooms(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     headers: &HeaderMap,
     status: StatusCode,
@@ -641,7 +642,7 @@ async fn show_rooms(
 }
 
 async fn show_rooms_with(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     headers: &HeaderMap,
     status: StatusCode,
@@ -698,7 +699,7 @@ fn room_view(
     r: &plenary_store::Room,
     co_owners: Option<Vec<minijinja::Value>>,
 ) -> minijinja::Value {
-    let s = crate::rooms::RoomSettings::parse(&r.settings);
+    let s = plenary_meeting::room_settings::RoomSettings::parse(&r.settings);
     context! {
         id => r.id.as_str(), name => r.name, waiting_room => s.waiting_room,
         mute_on_join => s.mute_on_join, anyone_may_start => s.anyone_may_start,
@@ -710,7 +711,7 @@ fn room_view(
 }
 
 async fn create_room(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     headers: HeaderMap,
     ctx: Ctx,
     body: Bytes,
@@ -723,7 +724,7 @@ async fn create_room(
         let e = ctx.t(&app.portal, "error-csrf", None);
         return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
     }
-    let limits = match limits_of(&app, user.id).await {
+    let limits = match limits_of(&*app.store, user.id).await {
         Ok(l) => l,
         Err(e) => return unavailable(e),
     };
@@ -766,7 +767,7 @@ async fn create_room(
 }
 
 /// The meeting client's texts in the request's language.
-async fn client_messages(State(app): State<AppState>, headers: HeaderMap) -> Response {
+async fn client_messages(State(app): State<PortalState>, headers: HeaderMap) -> Response {
     // The meeting works on without the database: the built-in default language then.
     let fallback = site::Site::load(&app)
         .await
@@ -786,7 +787,7 @@ async fn client_messages(State(app): State<AppState>, headers: HeaderMap) -> Res
 
 /// The owner or a co-owner changes a room's settings.
 async fn room_settings(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     headers: HeaderMap,
     ctx: Ctx,
     Path(id): Path<String>,
@@ -808,7 +809,7 @@ async fn room_settings(
         Err(r) => return r,
     };
     let code = |name: &str| Some(form.get(name).trim().to_owned()).filter(|c| !c.is_empty());
-    let settings = crate::rooms::RoomSettings {
+    let settings = plenary_meeting::room_settings::RoomSettings {
         waiting_room: form.get("waiting_room") == "on",
         mute_on_join: form.get("mute_on_join") == "on",
         viewer_code: code("viewer_code"),
@@ -848,7 +849,11 @@ struct Search {
     q: Option<String>,
 }
 
-async fn admin_users(State(app): State<AppState>, ctx: Ctx, Query(q): Query<Search>) -> Response {
+async fn admin_users(
+    State(app): State<PortalState>,
+    ctx: Ctx,
+    Query(q): Query<Search>,
+) -> Response {
     show_admin_users(
         &app,
         &ctx,
@@ -860,7 +865,7 @@ async fn admin_users(State(app): State<AppState>, ctx: Ctx, Query(q): Query<Sear
 }
 
 async fn show_admin_users(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     status: StatusCode,
     q: &str,
@@ -891,7 +896,11 @@ async fn show_admin_users(
 /// One account for a platform admin: its organisations (and where each membership comes
 /// from) and, for each identity provider it signed in through, what the last sign-in said and
 /// every mapping rule's outcome: why the account has its roles.
-async fn admin_user_page(State(app): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
+async fn admin_user_page(
+    State(app): State<PortalState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Response {
     if let Some(r) = admin_only(&app, &ctx) {
         return r;
     }
@@ -929,7 +938,7 @@ async fn admin_user_page(State(app): State<AppState>, ctx: Ctx, Path(id): Path<i
                         .map(|r| {
                             context! {
                                 condition => r.condition, org => r.org,
-                                role => orgs::role(r.role == crate::settings::OrgRole::Admin),
+                                role => orgs::role(r.role == plenary_accounts::OrgRole::Admin),
                                 applied => r.applied,
                                 reason => serde_json::to_value(r.reason).ok().and_then(|v| v.as_str().map(str::to_owned)),
                             }
@@ -980,7 +989,7 @@ fn utc_minutes(secs: i64) -> String {
 
 /// Approve, disable, enable, make or remove admin. An admin cannot lock themselves out.
 async fn admin_user_action(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     ctx: Ctx,
     Path(id): Path<i64>,
     body: Bytes,
@@ -1041,7 +1050,7 @@ struct Next {
 
 /// Remembers the chosen language and goes back (only to a path on this site).
 async fn set_lang(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     Path(code): Path<String>,
     Query(q): Query<Next>,
 ) -> Response {
@@ -1051,11 +1060,7 @@ async fn set_lang(
         .unwrap_or_else(|| "/rooms".into());
     let mut r = redirect(&to);
     if let Some(lang) = i18n::known(&code) {
-        let secure = app
-            .settings
-            .public_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://"));
+        let secure = app.settings.public.secure();
         add_cookie(
             &mut r,
             &auth::set_cookie(LANG_COOKIE, lang, 365 * 86_400, secure),
@@ -1066,14 +1071,20 @@ async fn set_lang(
 
 /// The active account a request's session cookie signs in, with the session's CSRF token.
 async fn session_of(
-    app: &AppState,
+    app: &PortalState,
+    headers: &HeaderMap,
+) -> Result<Option<(User, String)>, StoreError> {
+    session_in(&*app.store, headers).await
+}
+
+async fn session_in(
+    store: &dyn Store,
     headers: &HeaderMap,
 ) -> Result<Option<(User, String)>, StoreError> {
     let Some(secret) = auth::cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    Ok(app
-        .store
+    Ok(store
         .session(&auth::session_hash(secret), unix_secs())
         .await?
         .filter(|(u, _)| u.status == UserStatus::Active))
@@ -1081,45 +1092,20 @@ async fn session_of(
 
 /// The signed-in account of a request, if any (for the JSON API's join); a database error
 /// counts as signed out.
-pub async fn session_user(app: &AppState, headers: &HeaderMap) -> Option<User> {
-    session_of(app, headers)
+pub async fn session_user(store: &dyn Store, headers: &HeaderMap) -> Option<User> {
+    session_in(store, headers)
         .await
         .ok()
         .flatten()
         .map(|(u, _)| u)
 }
 
-/// The limits that apply to an account: the tightest of its organisations' (`None`: none).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Limits {
-    pub max_rooms: Option<i64>,
-    pub max_participants: Option<i64>,
-    pub max_meeting_minutes: Option<i64>,
-}
-
-pub async fn limits_of(app: &AppState, user_id: i64) -> Result<Limits, StoreError> {
-    let tightest = |a: Option<i64>, b: Option<i64>| match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, y) => x.or(y),
-    };
-    Ok(app
-        .store
-        .orgs_of(user_id)
-        .await?
-        .into_iter()
-        .fold(Limits::default(), |l, m| Limits {
-            max_rooms: tightest(l.max_rooms, m.org.max_rooms_per_member),
-            max_participants: tightest(l.max_participants, m.org.max_participants),
-            max_meeting_minutes: tightest(l.max_meeting_minutes, m.org.max_meeting_minutes),
-        }))
-}
-
-async fn admin_orgs(State(app): State<AppState>, ctx: Ctx) -> Response {
+async fn admin_orgs(State(app): State<PortalState>, ctx: Ctx) -> Response {
     show_orgs(&app, &ctx, StatusCode::OK, None).await
 }
 
 /// The admin's check for the organisation pages: a response when the request may not pass.
-fn admin_only(app: &AppState, ctx: &Ctx) -> Option<Response> {
+fn admin_only(app: &PortalState, ctx: &Ctx) -> Option<Response> {
     match &ctx.user {
         None => Some(redirect("/signin")),
         Some(u) if !u.is_admin => Some(
@@ -1134,7 +1120,7 @@ fn admin_only(app: &AppState, ctx: &Ctx) -> Option<Response> {
 }
 
 async fn show_orgs(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     status: StatusCode,
     error: Option<String>,
@@ -1167,7 +1153,7 @@ fn limit_field(v: &str) -> Result<Option<i64>, ()> {
     }
 }
 
-async fn create_org(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Response {
+async fn create_org(State(app): State<PortalState>, ctx: Ctx, body: Bytes) -> Response {
     if let Some(r) = admin_only(&app, &ctx) {
         return r;
     }
@@ -1205,7 +1191,7 @@ async fn create_org(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Respo
     }
 }
 
-async fn add_org_member(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> Response {
+async fn add_org_member(State(app): State<PortalState>, ctx: Ctx, body: Bytes) -> Response {
     if let Some(r) = admin_only(&app, &ctx) {
         return r;
     }
@@ -1244,107 +1230,9 @@ async fn add_org_member(State(app): State<AppState>, ctx: Ctx, body: Bytes) -> R
     }
 }
 
-/// What `plenary set-password` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PasswordSet {
-    /// The account existed; its password is replaced and it is active again.
-    Updated,
-    /// No such account: an active platform admin was created.
-    CreatedAdmin,
-}
-
-/// Sets an account's password (for an operator at the command line: a lost admin password).
-pub async fn set_password(
-    store: &dyn plenary_store::Store,
-    email: &str,
-    password: &str,
-) -> anyhow::Result<PasswordSet> {
-    let email = email.trim().to_lowercase();
-    anyhow::ensure!(
-        plausible_email(&email) || email.ends_with("@localhost"),
-        "{email:?} is not an email address"
-    );
-    anyhow::ensure!(
-        password.chars().count() >= auth::MIN_PASSWORD,
-        "the password needs at least {} characters",
-        auth::MIN_PASSWORD
-    );
-    let pw = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
-        .await?
-        .map_err(anyhow::Error::msg)?;
-    match store.user_by_email(&email).await? {
-        Some(u) => {
-            store.set_password_hash(u.id, &hash).await?;
-            if u.status != UserStatus::Active {
-                store
-                    .update_user(u.id, UserStatus::Active, u.is_admin)
-                    .await?;
-            }
-            Ok(PasswordSet::Updated)
-        }
-        None => {
-            store
-                .create_user(&NewUser {
-                    email,
-                    name: "Administrator".into(),
-                    password_hash: Some(hash),
-                    is_admin: true,
-                    status: UserStatus::Active,
-                    created_at: unix_secs(),
-                })
-                .await?;
-            Ok(PasswordSet::CreatedAdmin)
-        }
-    }
-}
-
-/// The first account: a platform admin with a generated password, made on the first start
-/// of an empty database. Returns `(email, password)` to print once.
-pub async fn bootstrap_admin(app: &AppState) -> anyhow::Result<Option<(String, String)>> {
-    if app.store.count_users().await? > 0 {
-        return Ok(None);
-    }
-    let email = app.settings.admin_email.to_lowercase();
-    let password = auth::random_token();
-    let pw = password.clone();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
-        .await?
-        .map_err(anyhow::Error::msg)?;
-    let created = app
-        .store
-        .create_user(&NewUser {
-            email: email.clone(),
-            name: "Administrator".into(),
-            password_hash: Some(hash),
-            is_admin: true,
-            status: UserStatus::Active,
-            created_at: unix_secs(),
-        })
-        .await;
-    match created {
-        Ok(_) => Ok(Some((email, password))),
-        // Another node made it first.
-        Err(StoreError::Conflict(_)) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emails() {
-        for ok in ["a@b.co", "ada.lovelace+x@example.coop"] {
-            assert!(plausible_email(ok), "{ok}");
-        }
-        for bad in [
-            "", "a", "a@b", "@b.co", "a@.co", "a@b.", "a b@c.d", "a@b@c.d",
-        ] {
-            assert!(!plausible_email(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn every_page_renders_in_every_language() {

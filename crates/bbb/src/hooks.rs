@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use super::Bbb;
 use super::meeting::{Session, java_date};
-use crate::meetings::{Participant, RoomEvent};
+use plenary_meeting::{Participant, RoomEvent};
 
 /// bbb-webhooks' retry schedule for a failed delivery.
 const RETRY_DELAYS: [Duration; 5] = [
@@ -45,7 +45,7 @@ fn event(id: &'static str, s: &Session, attributes: Value) -> HookEvent {
         id,
         meeting_id: s.meeting_id.clone(),
         body: json!({"data": {"type": "event", "id": id, "attributes": attributes,
-            "event": {"ts": crate::clock::unix_millis()}}}),
+            "event": {"ts": plenary_proto::clock::unix_millis()}}}),
     }
 }
 
@@ -294,7 +294,7 @@ pub fn delivery_body(domain: &str, e: &HookEvent, timestamp_ms: i64) -> String {
 }
 
 async fn deliver(bbb: &Bbb, hook: &Webhook, e: &HookEvent) {
-    let body = delivery_body(&bbb.hooks.domain, e, crate::clock::unix_millis());
+    let body = delivery_body(&bbb.hooks.domain, e, plenary_proto::clock::unix_millis());
     let (secret, alg) = bbb.signing();
     let checksum = alg.hex(&[
         hook.callback_url.as_bytes(),

@@ -8,28 +8,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use plenary_proto::RoomId;
-use plenary_store::{Room, StoreError};
+use plenary_store::Room;
 
 use super::{Ctx, Form, redirect, show_rooms, unavailable};
-use crate::AppState;
+use crate::PortalState;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<PortalState> {
     Router::new()
         .route("/rooms/{id}/share", post(share))
         .route("/rooms/{id}/unshare", post(unshare))
-}
-
-/// Whether `user_id` owns or co-owns `room`.
-pub async fn moderates(app: &AppState, room: &Room, user_id: i64) -> Result<bool, StoreError> {
-    if room.owner_id == Some(user_id) {
-        return Ok(true);
-    }
-    Ok(app
-        .store
-        .co_owners(&room.id)
-        .await?
-        .iter()
-        .any(|u| u.id == user_id))
 }
 
 /// Who may change a room through a form.
@@ -44,7 +31,7 @@ pub(super) enum Changer {
 /// The room a form on the rooms page changes, if it carries this session's CSRF token and
 /// the signed-in account may change it; else the answer to give.
 pub(super) async fn room_to_change(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     headers: &HeaderMap,
     id: &str,
@@ -68,9 +55,9 @@ pub(super) async fn room_to_change(
     let allowed = match (&room, who) {
         (None, _) => false,
         (Some(r), Changer::Owner) => r.owner_id == Some(user.id),
-        (Some(r), Changer::OwnerOrCoOwner) => {
-            moderates(app, r, user.id).await.map_err(unavailable)?
-        }
+        (Some(r), Changer::OwnerOrCoOwner) => plenary_meeting::moderates(&*app.store, r, user.id)
+            .await
+            .map_err(unavailable)?,
     };
     match room {
         Some(r) if allowed => Ok(r),
@@ -79,7 +66,7 @@ pub(super) async fn room_to_change(
 }
 
 async fn share(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     headers: HeaderMap,
     ctx: Ctx,
     Path(id): Path<String>,
@@ -113,7 +100,7 @@ async fn share(
 }
 
 async fn unshare(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     headers: HeaderMap,
     ctx: Ctx,
     Path(id): Path<String>,

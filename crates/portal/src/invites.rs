@@ -19,13 +19,13 @@ use super::{
     Ctx, Form, admin_only, auth, hash_off_thread, new_account_error, orgs, plausible_email,
     redirect, start_session, unavailable, utc_minutes,
 };
-use crate::AppState;
-use crate::clock::unix_secs;
+use crate::PortalState;
+use plenary_proto::clock::unix_secs;
 
 /// How long an invitation link works.
 pub const VALID_DAYS: i64 = 14;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<PortalState> {
     Router::new()
         .route("/admin/invitations", get(admin_page).post(admin_invite))
         .route("/admin/invitations/{id}/withdraw", post(admin_withdraw))
@@ -55,7 +55,7 @@ impl From<StoreError> for Refused {
 
 /// Makes an invitation for `email` (into `org`, as its admin if `org_admin`).
 async fn invite(
-    app: &AppState,
+    app: &PortalState,
     headers: &HeaderMap,
     by: &User,
     email: &str,
@@ -115,12 +115,12 @@ pub(super) fn open_view(
         .collect()
 }
 
-async fn admin_page(State(app): State<AppState>, ctx: Ctx) -> Response {
+async fn admin_page(State(app): State<PortalState>, ctx: Ctx) -> Response {
     show_admin(&app, &ctx, StatusCode::OK, None, None).await
 }
 
 async fn show_admin(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     status: StatusCode,
     error: Option<String>,
@@ -149,7 +149,7 @@ async fn show_admin(
 }
 
 async fn admin_invite(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     headers: HeaderMap,
     ctx: Ctx,
     body: Bytes,
@@ -191,7 +191,7 @@ async fn admin_invite(
 
 /// Withdraws invitation `id` if `allowed` says it may be (its organisation, for an org admin).
 async fn withdraw(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     form: &Form,
     id: i64,
@@ -222,7 +222,7 @@ async fn withdraw(
 }
 
 async fn admin_withdraw(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     ctx: Ctx,
     Path(id): Path<i64>,
     body: Bytes,
@@ -237,7 +237,7 @@ async fn admin_withdraw(
 }
 
 async fn org_invite(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     headers: HeaderMap,
     ctx: Ctx,
     Path(id): Path<i64>,
@@ -264,7 +264,7 @@ async fn org_invite(
 }
 
 async fn org_withdraw(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     ctx: Ctx,
     Path((id, inv)): Path<(i64, i64)>,
     body: Bytes,
@@ -280,18 +280,22 @@ async fn org_withdraw(
 }
 
 /// The invitation a link's token names, if it can still be used.
-async fn usable(app: &AppState, token: &str) -> Result<Option<Invitation>, StoreError> {
+async fn usable(app: &PortalState, token: &str) -> Result<Option<Invitation>, StoreError> {
     let inv = app.store.invitation(&auth::session_hash(token)).await?;
     Ok(inv.filter(|i| i.used_at.is_none() && i.expires_at > unix_secs()))
 }
 
-async fn accept_page(State(app): State<AppState>, ctx: Ctx, Path(token): Path<String>) -> Response {
+async fn accept_page(
+    State(app): State<PortalState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> Response {
     show_accept(&app, &ctx, &token, StatusCode::OK, "", None).await
 }
 
 /// The sign-up form for an invitation (or why the link no longer works).
 async fn show_accept(
-    app: &AppState,
+    app: &PortalState,
     ctx: &Ctx,
     token: &str,
     status: StatusCode,
@@ -333,7 +337,7 @@ async fn show_accept(
 
 /// Creates the invited account (active at once: someone trusted vouched for it) and signs in.
 async fn accept(
-    State(app): State<AppState>,
+    State(app): State<PortalState>,
     ctx: Ctx,
     Path(token): Path<String>,
     body: Bytes,

@@ -16,29 +16,29 @@ const SOURCES: [(&str, [&str; 2]); 4] = [
     (
         "en",
         [
-            include_str!("../../locales/en/portal.ftl"),
-            include_str!("../../locales/en/client.ftl"),
+            include_str!("../locales/en/portal.ftl"),
+            include_str!("../locales/en/client.ftl"),
         ],
     ),
     (
         "fr",
         [
-            include_str!("../../locales/fr/portal.ftl"),
-            include_str!("../../locales/fr/client.ftl"),
+            include_str!("../locales/fr/portal.ftl"),
+            include_str!("../locales/fr/client.ftl"),
         ],
     ),
     (
         "de",
         [
-            include_str!("../../locales/de/portal.ftl"),
-            include_str!("../../locales/de/client.ftl"),
+            include_str!("../locales/de/portal.ftl"),
+            include_str!("../locales/de/client.ftl"),
         ],
     ),
     (
         "es",
         [
-            include_str!("../../locales/es/portal.ftl"),
-            include_str!("../../locales/es/client.ftl"),
+            include_str!("../locales/es/portal.ftl"),
+            include_str!("../locales/es/client.ftl"),
         ],
     ),
 ];
@@ -249,12 +249,12 @@ mod tests {
     fn the_client_uses_only_messages_that_exist() {
         // Every `data-i18n…="key"` in the client's pages and every `tr('key'` in its scripts.
         let files = [
-            include_str!("../../../../web/index.html"),
-            include_str!("../../../../web/room.html"),
-            include_str!("../../../../web/js/room.js"),
-            include_str!("../../../../web/js/landing.js"),
-            include_str!("../../../../web/js/devices.js"),
-            include_str!("../../../../web/js/tiles.js"),
+            include_str!("../../../web/index.html"),
+            include_str!("../../../web/room.html"),
+            include_str!("../../../web/js/room.js"),
+            include_str!("../../../web/js/landing.js"),
+            include_str!("../../../web/js/devices.js"),
+            include_str!("../../../web/js/tiles.js"),
         ];
         let i18n = I18n::load().unwrap();
         let en = i18n.client_messages("en");

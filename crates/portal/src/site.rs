@@ -7,7 +7,7 @@ use plenary_store::StoreError;
 
 use super::SignupPolicy;
 use super::i18n;
-use crate::AppState;
+use crate::PortalState;
 
 /// The longest site name and welcome text accepted, in characters.
 pub const MAX_NAME: usize = 60;
@@ -27,7 +27,7 @@ pub struct Site {
 
 impl Site {
     /// The settings in effect: the stored ones over the settings file's.
-    pub async fn load(app: &AppState) -> Result<Self, StoreError> {
+    pub async fn load(app: &PortalState) -> Result<Self, StoreError> {
         let stored = app.store.site_settings().await?;
         Ok(Self::from_stored(app.settings.signup, &stored))
     }
@@ -51,7 +51,9 @@ impl Site {
                     site.welcome = value.clone();
                     true
                 }
-                "signup" => parse_signup(value).map(|p| site.signup = p).is_some(),
+                "signup" => SignupPolicy::parse(value)
+                    .map(|p| site.signup = p)
+                    .is_some(),
                 "default_lang" => i18n::known(value).map(|l| site.default_lang = l).is_some(),
                 _ => false,
             };
@@ -64,25 +66,6 @@ impl Site {
             }
         }
         site
-    }
-}
-
-/// A sign-up policy by its stored name.
-pub fn parse_signup(s: &str) -> Option<SignupPolicy> {
-    match s {
-        "open" => Some(SignupPolicy::Open),
-        "approval" => Some(SignupPolicy::Approval),
-        "invite" => Some(SignupPolicy::Invite),
-        _ => None,
-    }
-}
-
-/// A sign-up policy's stored name.
-pub fn signup_name(p: SignupPolicy) -> &'static str {
-    match p {
-        SignupPolicy::Open => "open",
-        SignupPolicy::Approval => "approval",
-        SignupPolicy::Invite => "invite",
     }
 }
 
@@ -106,7 +89,7 @@ pub fn validate(
     {
         return Err("error-welcome");
     }
-    let Some(policy) = parse_signup(signup) else {
+    let Some(policy) = SignupPolicy::parse(signup) else {
         return Err("error-bad-choice");
     };
     let Some(lang) = i18n::known(default_lang).filter(|l| *l == default_lang) else {
@@ -115,7 +98,7 @@ pub fn validate(
     Ok(vec![
         ("site_name", name.to_owned()),
         ("welcome", welcome.replace("\r\n", "\n")),
-        ("signup", signup_name(policy).to_owned()),
+        ("signup", policy.as_str().to_owned()),
         ("default_lang", lang.to_owned()),
     ])
 }

@@ -14,9 +14,9 @@ use super::Bbb;
 use super::calls::Failure;
 use super::hooks::HookEvent;
 use super::meeting::{EndReason, Session};
-use crate::AppState;
-use crate::clock::unix_millis;
-use crate::meetings::RoomEvent;
+use crate::BbbState;
+use plenary_meeting::RoomEvent;
+use plenary_proto::clock::unix_millis;
 
 /// How long an ended session stays known, so joins get `meetingForciblyEnded` instead of
 /// `notFound` (BBB keeps ended meetings in memory for a while too).
@@ -222,7 +222,7 @@ impl Registry {
 /// Ends a live session: the room's meeting ends for everyone in it, the room is removed,
 /// `meta_endCallbackUrl` is called and `meeting-ended` delivered. Returns whether it was live.
 pub async fn end_session(
-    app: &AppState,
+    app: &BbbState,
     bbb: &Arc<Bbb>,
     meeting_id: &str,
     reason: EndReason,
@@ -254,7 +254,7 @@ pub async fn end_session(
 
 /// Follows the live meetings: who joined (the session starts), who left (expiry starts),
 /// media changes (webhooks), and ends sessions whose time is up.
-pub fn spawn_lifecycle(app: AppState, bbb: Arc<Bbb>) {
+pub fn spawn_lifecycle(app: BbbState, bbb: Arc<Bbb>) {
     let mut events = app.meetings.subscribe();
     let app2 = app.clone();
     let bbb2 = bbb.clone();
@@ -283,7 +283,7 @@ pub fn spawn_lifecycle(app: AppState, bbb: Arc<Bbb>) {
     });
 }
 
-async fn on_room_event(app: &AppState, bbb: &Arc<Bbb>, e: RoomEvent) {
+async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
     let room = match &e {
         RoomEvent::Joined { room, .. }
         | RoomEvent::Left { room, .. }
