@@ -141,6 +141,8 @@ impl Registry {
                     name: new.name.clone(),
                     created_at: new.create_time_ms / 1000,
                     owner_id: None,
+                    settings: "{}".into(),
+                    anonymous: false,
                 })
                 .await?;
             self.save(&new).await

@@ -752,6 +752,8 @@ async fn create_room(
             name: name.clone(),
             created_at: unix_secs(),
             owner_id: Some(user.id),
+            settings: "{}".into(),
+            anonymous: false,
         };
         match app.store.create_room(&new).await {
             Ok(_) => return redirect("/rooms"),

@@ -142,6 +142,8 @@ async fn create_room(
             name: name.clone(),
             created_at: plenary_proto::clock::unix_secs(),
             owner_id: None,
+            settings: "{}".into(),
+            anonymous: false,
         };
         match app.store.create_room(&new).await {
             Ok(room) => {

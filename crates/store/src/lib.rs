@@ -5,6 +5,7 @@
 mod model;
 mod postgres;
 mod sql;
+mod sql_admission;
 mod sqlite;
 
 use std::future::Future;
@@ -13,8 +14,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use model::{
-    ApiMeeting, Identity, Invitation, Member, Membership, NewInvitation, NewOrganisation, NewRoom,
-    NewUser, NewWebhook, Organisation, Room, SOURCE_MANUAL, SsoRule, User, UserStatus, Webhook,
+    ApiMeeting, ApiToken, Identity, Invitation, Member, Membership, MembershipRequest, NewApiToken,
+    NewInvitation, NewOrganisation, NewRoom, NewUser, NewWebhook, Organisation, Room,
+    SOURCE_ACCEPTED, SOURCE_MANUAL, SeatTaken, SsoRule, User, UserStatus, Webhook,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -31,6 +33,9 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("{0} already exists")]
     Conflict(String),
+    /// A limit checked with the write (an owner's rooms, say) is reached; nothing was written.
+    #[error("the limit of {0} is reached")]
+    LimitReached(String),
     /// A one-time thing (an invitation, say) that is missing, used or expired.
     #[error("{0} is no longer valid")]
     Gone(String),
@@ -113,7 +118,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// email; at most `limit`.
     fn search_users<'a>(&'a self, query: &'a str, limit: u32) -> StoreFuture<'a, Vec<User>>;
 
-    /// Replaces an account's password hash; returns whether it exists.
+    /// Replaces an account's password hash and ends all its sessions, in one transaction;
+    /// returns whether it exists.
     fn set_password_hash<'a>(&'a self, id: i64, hash: &'a str) -> StoreFuture<'a, bool>;
 
     /// Changes an account's status and admin flag (a changed admin flag is then set by hand:
@@ -264,6 +270,106 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Closes the connection pool, waiting for running statements.
     fn close(&self) -> StoreFuture<'_, ()>;
+
+    // --- Admission (sql_admission.rs) ---
+
+    /// Creates a room, refusing with [`StoreError::LimitReached`] when its owner has
+    /// `max_rooms` already (checked and written in one transaction: no race past the limit);
+    /// [`StoreError::Conflict`] if the id is taken.
+    fn create_room_within<'a>(
+        &'a self,
+        room: &'a NewRoom,
+        max_rooms: Option<i64>,
+    ) -> StoreFuture<'a, Room>;
+
+    /// Records that a room was just used (someone took a seat in it).
+    fn touch_room<'a>(&'a self, id: &'a RoomId, now: i64) -> StoreFuture<'a, ()>;
+
+    /// Deletes the anonymous rooms not used since `unused_since`; returns their ids.
+    fn delete_unused_anonymous_rooms(&self, unused_since: i64) -> StoreFuture<'_, Vec<RoomId>>;
+
+    /// Records the seat a join token admits to (again: the later expiry is kept), and forgets
+    /// free seats that expired at `now`.
+    fn add_seat<'a>(
+        &'a self,
+        seat: &'a str,
+        room: &'a RoomId,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Gives a seat to `holder` (`<node>:<participant>`): taken over from whoever held it, or,
+    /// when free, only while the room holds fewer than `max` seats — checked and written in one
+    /// transaction.
+    fn take_seat<'a>(
+        &'a self,
+        seat: &'a str,
+        room: &'a RoomId,
+        holder: &'a str,
+        max: Option<i64>,
+        now: i64,
+    ) -> StoreFuture<'a, SeatTaken>;
+
+    /// Frees a seat if `holder` still holds it; returns whether it did.
+    fn release_seat<'a>(&'a self, seat: &'a str, holder: &'a str) -> StoreFuture<'a, bool>;
+
+    /// Frees every seat a node's participants held (at its start: they left with it).
+    fn release_node_seats<'a>(&'a self, node: &'a str) -> StoreFuture<'a, u64>;
+
+    /// How many seats of a room are held now.
+    fn held_seats<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, i64>;
+
+    /// Records an API token.
+    fn create_api_token<'a>(&'a self, token: &'a NewApiToken) -> StoreFuture<'a, ApiToken>;
+
+    /// The account an API token (by the hash of its secret) acts as; notes its use.
+    fn api_token_user<'a>(&'a self, token_hash: &'a str, now: i64)
+    -> StoreFuture<'a, Option<User>>;
+
+    /// Every API token, newest first.
+    fn api_tokens(&self) -> StoreFuture<'_, Vec<ApiToken>>;
+
+    /// Revokes an API token; returns whether it existed.
+    fn delete_api_token(&self, id: i64) -> StoreFuture<'_, bool>;
+
+    /// Asks an account to join an organisation (asking again replaces the request).
+    fn request_membership(
+        &self,
+        org_id: i64,
+        user_id: i64,
+        is_admin: bool,
+        invited_by: Option<i64>,
+        now: i64,
+    ) -> StoreFuture<'_, ()>;
+
+    /// Requests waiting for an answer: one organisation's, one account's, or all.
+    fn membership_requests(
+        &self,
+        org_id: Option<i64>,
+        user_id: Option<i64>,
+    ) -> StoreFuture<'_, Vec<MembershipRequest>>;
+
+    /// The account answers a request: accepted, it becomes a member ([`SOURCE_ACCEPTED`]);
+    /// either way the request is gone. Returns whether there was one.
+    fn answer_membership_request(
+        &self,
+        org_id: i64,
+        user_id: i64,
+        accept: bool,
+    ) -> StoreFuture<'_, bool>;
+
+    /// An existing account accepts an invitation made for its address, in one transaction:
+    /// the invitation is marked used (unused, unexpired and for `user`'s email, else
+    /// [`StoreError::Gone`]) and the account joins its organisation. Returns that organisation.
+    fn join_by_invitation<'a>(
+        &'a self,
+        token_hash: &'a str,
+        user: &'a User,
+        now: i64,
+    ) -> StoreFuture<'a, Option<i64>>;
+
+    /// Whether the database answers.
+    fn ping(&self) -> StoreFuture<'_, ()>;
 }
 
 /// Opens the store named by `url` and runs its migrations.

@@ -22,6 +22,73 @@ pub struct NewRoom {
     pub name: String,
     pub created_at: i64,
     pub owner_id: Option<i64>,
+    /// The room's first settings document (`{}`: defaults).
+    pub settings: String,
+    /// Made without an account: deleted once unused for a while.
+    pub anonymous: bool,
+}
+
+impl NewRoom {
+    /// A room with default settings, not anonymous.
+    pub fn new(
+        id: RoomId,
+        name: impl Into<String>,
+        created_at: i64,
+        owner_id: Option<i64>,
+    ) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            created_at,
+            owner_id,
+            settings: "{}".into(),
+            anonymous: false,
+        }
+    }
+}
+
+/// What taking a seat did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatTaken {
+    /// The seat is the caller's now; `previous` held it until now (a reload, or the same token
+    /// used elsewhere: that connection is to be closed).
+    Taken { previous: Option<String> },
+    /// The room holds its limit of seats already.
+    Full,
+    /// No such seat in that room, or it expired, or the room is gone.
+    Unknown,
+}
+
+/// An API token (its secret was shown once; only a hash is kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub user_id: i64,
+    /// The account's email, for the admin page.
+    pub user_email: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// What it takes to record an API token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiToken {
+    pub token_hash: String,
+    pub name: String,
+    pub user_id: i64,
+    pub created_at: i64,
+}
+
+/// An organisation's request that an account join it, waiting for that account's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipRequest {
+    pub org: Organisation,
+    pub user: User,
+    pub is_admin: bool,
+    /// Who asked (their name), if their account still exists.
+    pub invited_by: Option<String>,
+    pub created_at: i64,
 }
 
 /// Where an account stands.
@@ -145,8 +212,10 @@ pub struct SsoRule {
     pub created_at: i64,
 }
 
-/// Where a membership comes from.
+/// Where a membership comes from: set by a platform admin.
 pub const SOURCE_MANUAL: &str = "manual";
+/// Where a membership comes from: the account accepted an organisation's request or invitation.
+pub const SOURCE_ACCEPTED: &str = "accepted";
 
 /// A user's place in an organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,14 +322,20 @@ pub(crate) fn room_from_row(r: &impl Columns) -> Result<Room, crate::StoreError>
 }
 
 pub(crate) fn user_from_row(r: &impl Columns) -> Result<User, crate::StoreError> {
+    user_from_row_at(r, 0)
+}
+
+/// An account from columns `id, email, name, password_hash, is_admin, status, created_at`
+/// starting at column `at`.
+pub(crate) fn user_from_row_at(r: &impl Columns, at: usize) -> Result<User, crate::StoreError> {
     Ok(User {
-        id: r.int(0)?,
-        email: r.text(1)?,
-        name: r.text(2)?,
-        password_hash: r.opt_text(3)?,
-        is_admin: r.int(4)? != 0,
-        status: UserStatus::parse(&r.text(5)?)?,
-        created_at: r.int(6)?,
+        id: r.int(at)?,
+        email: r.text(at + 1)?,
+        name: r.text(at + 2)?,
+        password_hash: r.opt_text(at + 3)?,
+        is_admin: r.int(at + 4)? != 0,
+        status: UserStatus::parse(&r.text(at + 5)?)?,
+        created_at: r.int(at + 6)?,
     })
 }
 

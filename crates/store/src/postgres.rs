@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "site settings, invitations, sign-ins in progress",
         include_str!("../migrations/postgres/0007_site_invitations.sql"),
     ),
+    (
+        8,
+        "seats, anonymous rooms, API tokens, membership requests",
+        include_str!("../migrations/postgres/0008_admission.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

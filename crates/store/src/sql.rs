@@ -20,26 +20,7 @@ macro_rules! impl_store {
             }
 
             fn create_room<'a>(&'a self, room: &'a $crate::NewRoom) -> $crate::StoreFuture<'a, $crate::Room> {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO rooms (id, name, created_at, owner_id) VALUES ($1, $2, $3, $4)")
-                        .bind(room.id.as_str())
-                        .bind(&room.name)
-                        .bind(room.created_at)
-                        .bind(room.owner_id)
-                        .execute(&self.pool)
-                        .await
-                        .map_err(|e| match $crate::model::is_unique_violation(&e) {
-                            true => $crate::StoreError::Conflict(format!("room {}", room.id)),
-                            false => e.into(),
-                        })?;
-                    Ok($crate::Room {
-                        id: room.id.clone(),
-                        name: room.name.clone(),
-                        created_at: room.created_at,
-                        owner_id: room.owner_id,
-                        settings: "{}".into(),
-                    })
-                })
+                self.create_room_within(room, None)
             }
 
             fn get_room<'a>(
@@ -346,11 +327,18 @@ macro_rules! impl_store {
 
             fn set_password_hash<'a>(&'a self, id: i64, hash: &'a str) -> $crate::StoreFuture<'a, bool> {
                 Box::pin(async move {
+                    let mut tx = self.pool.begin().await?;
                     let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                         .bind(hash)
                         .bind(id)
-                        .execute(&self.pool)
+                        .execute(&mut *tx)
                         .await?;
+                    // Whoever knew the old password is signed out everywhere.
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
                     Ok(done.rows_affected() > 0)
                 })
             }
@@ -555,13 +543,14 @@ macro_rules! impl_store {
                         sqlx::query(
                             "INSERT INTO org_members (org_id, user_id, is_admin, source) VALUES ($1, $2, $3, $4) \
                              ON CONFLICT (org_id, user_id) DO UPDATE SET is_admin = excluded.is_admin, source = excluded.source \
-                             WHERE org_members.source <> $5",
+                             WHERE org_members.source NOT IN ($5, $6)",
                         )
                         .bind(org)
                         .bind(user_id)
                         .bind(i64::from(*admin))
                         .bind(source)
                         .bind($crate::SOURCE_MANUAL)
+                        .bind($crate::SOURCE_ACCEPTED)
                         .execute(&mut *tx)
                         .await?;
                     }
@@ -728,7 +717,7 @@ macro_rules! impl_store {
                             .bind(org)
                             .bind(user_id)
                             .bind(org_admin)
-                            .bind($crate::SOURCE_MANUAL)
+                            .bind($crate::SOURCE_ACCEPTED)
                             .execute(&mut *tx)
                             .await?;
                     }
@@ -1033,6 +1022,8 @@ macro_rules! impl_store {
                     Ok(())
                 })
             }
+
+            $crate::sql_admission::admission_methods!();
         }
     };
 }

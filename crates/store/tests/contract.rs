@@ -22,12 +22,16 @@ async fn story(store: Arc<dyn Store>) {
         name: "Board meeting ✓ «été»".into(),
         created_at: 1_700_000_000,
         owner_id: None,
+        settings: "{}".into(),
+        anonymous: false,
     };
     let b = NewRoom {
         id: RoomId::parse("klm-nopq-rst").unwrap(),
         name: "Members' assembly".into(),
         created_at: 1_700_000_100,
         owner_id: None,
+        settings: "{}".into(),
+        anonymous: false,
     };
     assert_eq!(store.create_room(&a).await.unwrap().name, a.name);
     store.create_room(&b).await.unwrap();
@@ -232,6 +236,8 @@ async fn accounts(store: &dyn Store) {
         name: "Ada's".into(),
         created_at: 1_700_000_500,
         owner_id: Some(ada.id),
+        settings: "{}".into(),
+        anonymous: false,
     };
     store.create_room(&owned).await.unwrap();
     let mine = store.rooms_of(ada.id).await.unwrap();
@@ -278,6 +284,8 @@ async fn accounts(store: &dyn Store) {
         name: "Gone".into(),
         created_at: 1_700_000_600,
         owner_id: Some(ada.id),
+        settings: "{}".into(),
+        anonymous: false,
     };
     store.create_room(&gone).await.unwrap();
     store.share_room(&gone.id, bo.id).await.unwrap();

@@ -6,7 +6,11 @@
 //! the test checks that nothing was stored. Run on both backends.
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
+mod common;
+
 use std::sync::Arc;
+
+use common::Fresh;
 
 use plenary_proto::RoomId;
 use plenary_store::{
@@ -108,6 +112,8 @@ async fn story(store: Arc<dyn Store>, traps: impl Traps) {
         name: "R".into(),
         created_at: 1,
         owner_id: Some(owner.id),
+        settings: "{}".into(),
+        anonymous: false,
     };
 
     // Writes that return rows.
@@ -202,43 +208,83 @@ async fn story(store: Arc<dyn Store>, traps: impl Traps) {
     };
     refused!(traps, "api_meetings", s.save_api_meeting(&m));
     assert!(s.live_api_meetings().await.unwrap().is_empty());
+
+    // Admission, API tokens, membership requests.
+    refused!(
+        traps,
+        "seats",
+        s.add_seat("seat-1", &room.id, i64::MAX / 2, 1)
+    );
+    assert_eq!(
+        s.take_seat("seat-1", &room.id, "n:1", None, 2)
+            .await
+            .unwrap(),
+        plenary_store::SeatTaken::Unknown
+    );
+    s.add_seat("seat-1", &room.id, i64::MAX / 2, 1)
+        .await
+        .unwrap();
+    refused!(
+        traps,
+        "seats",
+        s.take_seat("seat-1", &room.id, "n:1", Some(5), 2)
+    );
+    assert_eq!(s.held_seats(&room.id).await.unwrap(), 0);
+    let token = plenary_store::NewApiToken {
+        token_hash: "t".into(),
+        name: "loadgen".into(),
+        user_id: owner.id,
+        created_at: 1,
+    };
+    refused!(traps, "api_tokens", s.create_api_token(&token));
+    assert!(s.api_tokens().await.unwrap().is_empty());
+    let other = s.create_user(&user("bo@example.coop")).await.unwrap();
+    s.request_membership(org.id, other.id, false, Some(owner.id), 1)
+        .await
+        .unwrap();
+    refused!(
+        traps,
+        "org_members",
+        s.answer_membership_request(org.id, other.id, true)
+    );
+    assert!(s.orgs_of(other.id).await.unwrap().is_empty());
+    assert_eq!(
+        s.membership_requests(None, Some(other.id))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let anon = NewRoom {
+        id: RoomId::parse("anon-room-one").unwrap(),
+        anonymous: true,
+        ..room.clone()
+    };
+    s.create_room(&anon).await.unwrap();
+    refused!(
+        traps,
+        "rooms",
+        s.delete_unused_anonymous_rooms(i64::MAX / 2)
+    );
+    assert!(s.get_room(&anon.id).await.unwrap().is_some());
 }
 
 #[tokio::test]
 async fn sqlite_commit_failures_are_errors() {
-    let dir = std::env::temp_dir().join(format!("plenary-durability-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("p.db").display());
-    let store = plenary_store::open(&url).await.unwrap();
-    let traps = SqliteTraps(plenary_store::SqliteStore::connect(&url).await.unwrap());
-    story(store.clone(), traps).await;
-    store.close().await.unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
+    let db = Fresh::sqlite("durability").await;
+    let traps = SqliteTraps(plenary_store::SqliteStore::connect(&db.url).await.unwrap());
+    story(db.store.clone(), traps).await;
+    db.finish().await;
 }
 
 #[tokio::test]
 async fn postgres_commit_failures_are_errors() {
-    let base = std::env::var("PLENARY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let schema = format!("plenary_durability_{}", std::process::id());
-    let admin = plenary_store::PostgresStore::connect(&base)
-        .await
-        .expect("PostgreSQL must be running (the test command starts it)");
-    admin
-        .execute_raw(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .await
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-    let store = plenary_store::open(&url).await.unwrap();
-    let traps = PgTraps(plenary_store::PostgresStore::connect(&url).await.unwrap());
-    story(store.clone(), traps).await;
-    store.close().await.unwrap();
-    admin
-        .execute_raw(&format!("DROP SCHEMA {schema} CASCADE"))
-        .await
-        .unwrap();
+    let db = Fresh::postgres("durability").await;
+    let traps = PgTraps(
+        plenary_store::PostgresStore::connect(&db.url)
+            .await
+            .unwrap(),
+    );
+    story(db.store.clone(), traps).await;
+    db.finish().await;
 }
