@@ -50,6 +50,42 @@ pub fn plausible_email(e: &str) -> bool {
         })
 }
 
+/// An API token's secret starts with this, so that people and secret scanners recognise it.
+pub const API_TOKEN_PREFIX: &str = "plt_";
+
+/// Makes an API token acting as `user_id`; returns its secret (shown once: only a hash is
+/// kept) and the record.
+pub async fn create_api_token(
+    store: &dyn Store,
+    user_id: i64,
+    name: &str,
+) -> Result<(String, plenary_store::ApiToken), StoreError> {
+    let secret = format!("{API_TOKEN_PREFIX}{}", password::random_token());
+    let token = store
+        .create_api_token(&plenary_store::NewApiToken {
+            token_hash: password::session_hash(&secret),
+            name: name.trim().chars().take(100).collect(),
+            user_id,
+            created_at: unix_secs(),
+        })
+        .await?;
+    Ok((secret, token))
+}
+
+/// The active account an API token's secret acts as.
+pub async fn api_token_user(
+    store: &dyn Store,
+    secret: &str,
+) -> Result<Option<plenary_store::User>, StoreError> {
+    if !secret.starts_with(API_TOKEN_PREFIX) {
+        return Ok(None);
+    }
+    Ok(store
+        .api_token_user(&password::session_hash(secret), unix_secs())
+        .await?
+        .filter(|u| u.status == UserStatus::Active))
+}
+
 /// What `plenary set-password` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordSet {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use plenary_meeting::{JoinClaims, sign_join_token};
+use plenary_meeting::{IntegrationJoin, JoinRequest, Refusal, Via};
 use plenary_proto::{Role, RoomId};
 use plenary_store::NewWebhook;
 use rand::Rng as _;
@@ -20,9 +20,6 @@ use super::{Bbb, Request, modules};
 use crate::BbbState;
 use plenary_meeting::Participant;
 
-/// How long a join link's token admits (the person follows the redirect at once; reloads of
-/// the meeting page within this time still work).
-const JOIN_TOKEN_SECS: u64 = 12 * 3600;
 const DEFAULT_DIAL_NUMBER: &str = "613-555-1234";
 const DEFAULT_WELCOME: &str = "Welcome to <b>%%CONFNAME%%</b>!";
 
@@ -64,7 +61,7 @@ type Answer = Result<Response, Failure>;
 
 pub async fn dispatch(app: &BbbState, bbb: &Arc<Bbb>, req: Request) -> Response {
     let answer = match req.call.as_str() {
-        "create" => create(bbb, &req).await,
+        "create" => create(app, bbb, &req).await,
         "join" => return join(app, bbb, &req).await,
         "end" => end(app, bbb, &req).await,
         "isMeetingRunning" => is_meeting_running(bbb, &req).await,
@@ -160,7 +157,7 @@ const KEPT_SETTINGS: &[&str] = &[
     "keepEvents",
 ];
 
-async fn create(bbb: &Arc<Bbb>, req: &Request) -> Answer {
+async fn create(app: &BbbState, bbb: &Arc<Bbb>, req: &Request) -> Answer {
     let p = &req.params;
     let meeting_id = meeting_id_param(p)?;
     let chars = meeting_id.chars().count();
@@ -265,7 +262,7 @@ async fn create(bbb: &Arc<Bbb>, req: &Request) -> Answer {
     s.voice_bridge = voice_bridge.clone().unwrap_or_default();
     let created = bbb
         .registry
-        .create(s, |existing, live| {
+        .create(&app.meeting, s, |existing, live| {
             if let Some(e) = existing {
                 // A repeat create is fine unless it names other passwords (bbb-web: idNotUnique).
                 let differs = given_attendee.as_ref().is_some_and(|a| *a != e.attendee_pw)
@@ -454,31 +451,25 @@ async fn join_inner(
         .trimmed("userID")
         .unwrap_or_else(|| format!("w_{}", random_alnum(12)));
     let guest = p.bool("guest", false).unwrap_or(false);
-    if guest {
-        match s.guest_policy {
-            GuestPolicy::AlwaysDeny => {
-                return Err(fail(Failure::new(
-                    "guestDeniedAccess",
-                    "You have been denied access to this meeting based on the meeting's guest policy",
-                )));
-            }
-            GuestPolicy::AskModerator => {}
-            GuestPolicy::AlwaysAccept | GuestPolicy::AlwaysAcceptAuth => {}
-        }
-    }
-    if s.max_participants > 0 {
-        let present: Vec<Participant> = app.meetings.participants(&s.room);
-        let rejoin = present
-            .iter()
-            .any(|q| q.user_id.as_deref() == Some(user_id.as_str()));
-        if !rejoin && present.len() >= s.max_participants as usize {
-            return Err(fail(Failure::new(
-                "maxParticipantsReached",
-                "The number of participants allowed for this meeting has been reached.",
-            )));
-        }
-    }
     let custom = p.with_prefix("userdata-");
+    // Admission decides (guest policy, maxParticipants, a rejoin of the same userID) and
+    // mints the token; this adapter only translated the parameters.
+    let join = IntegrationJoin {
+        role,
+        guest,
+        user_id: user_id.clone(),
+        logout_url: p.get("logoutURL").or_else(|| s.logout_url.clone()),
+        start_muted: s.mute_on_start,
+    };
+    let grant = app
+        .meeting
+        .admit(JoinRequest {
+            room: s.room.clone(),
+            name: full_name,
+            via: Via::Integration(join),
+        })
+        .await
+        .map_err(|r| fail(refusal(r)))?;
     if !custom.is_empty() {
         let uid = user_id.clone();
         bbb.registry
@@ -488,25 +479,40 @@ async fn join_inner(
             .await
             .map_err(|e| fail(Failure::store(e)))?;
     }
-    let exp = plenary_proto::clock::unix_secs() as u64 + JOIN_TOKEN_SECS;
-    let mut claims = JoinClaims::new(s.room.clone(), Some(full_name), role, exp);
-    claims.user_id = Some(user_id.clone());
-    claims.start_muted = s.mute_on_start;
-    claims.logout_url = p.get("logoutURL").or_else(|| s.logout_url.clone());
-    // A guest of an ASK_MODERATOR meeting waits in the waiting room until a moderator lets
-    // them in (BBB: guestStatus WAIT).
-    let wait = guest && s.guest_policy == GuestPolicy::AskModerator;
-    claims.wait_for_moderator = wait;
-    let token = sign_join_token(&app.secret, &claims);
     // The token rides in the fragment: browsers never send it to the server in a request line,
     // so it stays out of access logs.
-    let url = format!("{}/r/{}#join={token}", base_url(app, req), s.room);
+    let url = format!("{}/r/{}#join={}", base_url(app, req), s.room, grant.token);
     Ok(JoinOk {
         url,
         internal_id: s.internal_id.clone(),
         user_id,
-        wait,
+        wait: grant.wait,
     })
+}
+
+/// A refusal of admission as BBB's join answers it.
+fn refusal(r: Refusal) -> Failure {
+    match r {
+        Refusal::GuestDenied => Failure::new(
+            "guestDeniedAccess",
+            "You have been denied access to this meeting based on the meeting's guest policy",
+        ),
+        Refusal::Full { .. } => Failure::new(
+            "maxParticipantsReached",
+            "The number of participants allowed for this meeting has been reached.",
+        ),
+        Refusal::Ended => Failure::new(
+            "meetingForciblyEnded",
+            "You can not re-join a meeting that has been forcibly ended.",
+        ),
+        Refusal::NoSuchRoom => Failure::new("notFound", "A meeting with that ID does not exist"),
+        Refusal::BadName(m) => Failure::new("validationError", m),
+        Refusal::Unavailable(_) => Failure::new(
+            "internalError",
+            "The server could not save this request; please try again.",
+        ),
+        other => Failure::new("joinRefused", other.to_string()),
+    }
 }
 
 async fn end(app: &BbbState, bbb: &Arc<Bbb>, req: &Request) -> Answer {
@@ -638,7 +644,7 @@ async fn get_meeting_info(app: &BbbState, bbb: &Arc<Bbb>, req: &Request) -> Answ
             "A meeting with that ID does not exist",
         ));
     };
-    let people = app.meetings.participants(&s.room);
+    let people = app.meeting.live.participants(&s.room);
     let mut x = Xml::success();
     meeting_body(&mut x, &s, &people);
     Ok(x.into_response())
@@ -656,7 +662,7 @@ async fn get_meetings(app: &BbbState, bbb: &Arc<Bbb>) -> Answer {
     x.open("meetings");
     for s in &all {
         x.open("meeting");
-        meeting_body(&mut x, s, &app.meetings.participants(&s.room));
+        meeting_body(&mut x, s, &app.meeting.live.participants(&s.room));
         x.close();
     }
     x.close();

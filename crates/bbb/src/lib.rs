@@ -1,6 +1,6 @@
 //! The BigBlueButton-compatible API at `/bigbluebutton/api/`: a thin adapter (style.md
 //! practice 9) that checks checksums, reads BBB parameters, and answers in BBB's XML, over
-//! Plenary's own rooms, join tokens and live meetings. Coverage: `docs/bbb-compat.md`; the
+//! Plenary's meeting service (admission, rooms, live meetings). Coverage: `docs/bbb-compat.md`; the
 //! reference it follows: bbb-api.md. Every deliberate quirk says what upstream does.
 //!
 //! Off unless at least one shared secret is configured (`PLENARY_BBB_SECRETS`).
@@ -27,8 +27,6 @@ use checksum::{Algorithm, ChecksumError};
 pub use hooks::Hooks;
 use params::Params;
 use plenary_http::PublicUrl;
-use plenary_meeting::Meetings;
-use plenary_store::Store;
 pub use registry::Registry;
 use xml::Xml;
 
@@ -37,10 +35,8 @@ use xml::Xml;
 pub struct BbbState {
     /// The API, when a shared secret is configured.
     pub bbb: Option<Arc<Bbb>>,
-    pub meetings: Arc<Meetings>,
-    pub store: Arc<dyn Store>,
-    /// Key for join tokens.
-    pub secret: Arc<[u8]>,
+    /// Admission, room creation and the live meetings.
+    pub meeting: Arc<plenary_meeting::Service>,
     pub public: PublicUrl,
 }
 

@@ -9,28 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use plenary_proto::RoomId;
 use serde::{Deserialize, Serialize};
 
-/// `guestPolicy` (bbb-api.md §1.5.1). Applies to joins with `guest=true`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum GuestPolicy {
-    #[default]
-    AlwaysAccept,
-    AlwaysDeny,
-    AskModerator,
-    AlwaysAcceptAuth,
-}
-
-impl GuestPolicy {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "ALWAYS_ACCEPT" => Some(Self::AlwaysAccept),
-            "ALWAYS_DENY" => Some(Self::AlwaysDeny),
-            "ASK_MODERATOR" => Some(Self::AskModerator),
-            "ALWAYS_ACCEPT_AUTH" => Some(Self::AlwaysAcceptAuth),
-            _ => None,
-        }
-    }
-}
+/// `guestPolicy` (bbb-api.md §1.5.1), applied by admission to joins with `guest=true`.
+pub use plenary_meeting::GuestPolicy;
 
 /// A presentation document from a `<modules>` body (create or insertDocument), kept as given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

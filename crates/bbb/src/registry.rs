@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use plenary_meeting::{CreateRefusal, Creator, IntegrationRules};
 use plenary_proto::RoomId;
 use plenary_store::{ApiMeeting, Store, StoreError};
 use tokio::sync::{Mutex, Notify};
@@ -90,6 +91,7 @@ impl Registry {
     /// voice bridge gets a free five-digit one.
     pub async fn create(
         &self,
+        meeting: &plenary_meeting::Service,
         mut new: Session,
         check: impl FnOnce(Option<&Session>, &[&Session]) -> Result<(), Failure>,
     ) -> Result<Created, Failure> {
@@ -135,16 +137,23 @@ impl Registry {
         drop(state);
         // Written before it is acknowledged: an accepted create survives a crash.
         let written = async {
-            self.store
-                .create_room(&plenary_store::NewRoom {
-                    id: new.room.clone(),
-                    name: new.name.clone(),
-                    created_at: new.create_time_ms / 1000,
-                    owner_id: None,
-                    settings: "{}".into(),
-                    anonymous: false,
-                })
-                .await?;
+            let rules = IntegrationRules {
+                guest_policy: new.guest_policy,
+                max_participants: new.max_participants,
+            };
+            meeting
+                .create_room(
+                    &new.name,
+                    Creator::Integration {
+                        id: new.room.clone(),
+                        rules,
+                    },
+                )
+                .await
+                .map_err(|e| match e {
+                    CreateRefusal::Unavailable(e) => e,
+                    other => StoreError::Corrupt(other.to_string()),
+                })?;
             self.save(&new).await
         }
         .await;
@@ -242,8 +251,7 @@ pub async fn end_session(
         EndReason::NoModerator => "The meeting ended: no moderator was present.",
         EndReason::NobodyJoined | EndReason::LastUserLeft => "The meeting has ended.",
     };
-    app.meetings.end(&s.room, why);
-    if let Err(e) = app.store.delete_room(&s.room).await {
+    if let Err(e) = app.meeting.delete_room(&s.room, why).await {
         tracing::warn!(room = %s.room, error = %e, "could not remove an ended meeting's room");
     }
     tracing::info!(meeting = %s.meeting_id, ?reason, "API meeting ended");
@@ -257,7 +265,7 @@ pub async fn end_session(
 /// Follows the live meetings: who joined (the session starts), who left (expiry starts),
 /// media changes (webhooks), and ends sessions whose time is up.
 pub fn spawn_lifecycle(app: BbbState, bbb: Arc<Bbb>) {
-    let mut events = app.meetings.subscribe();
+    let mut events = app.meeting.live.subscribe();
     let app2 = app.clone();
     let bbb2 = bbb.clone();
     tokio::spawn(async move {
@@ -277,7 +285,7 @@ pub fn spawn_lifecycle(app: BbbState, bbb: Arc<Bbb>) {
             tick.tick().await;
             let now = unix_millis();
             for s in bbb.registry.all_live().await {
-                if let Some(reason) = s.due_to_end(now, app.meetings.count(&s.room)) {
+                if let Some(reason) = s.due_to_end(now, app.meeting.live.count(&s.room)) {
                     end_session(&app, &bbb, &s.meeting_id, reason).await;
                 }
             }
@@ -297,7 +305,7 @@ async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
     let now = unix_millis();
     // Who is here after a join or leave decides whether the "no moderator" clock runs.
     let no_moderator_since = |s: &mut Session| {
-        let people = app.meetings.participants(room);
+        let people = app.meeting.live.participants(room);
         let moderator_here = people
             .iter()
             .any(|p| p.role == plenary_proto::Role::Moderator);

@@ -26,6 +26,10 @@ struct Cli {
     server: Option<String>,
     #[arg(long, global = true)]
     server_pid: Option<u32>,
+    /// An API token of that server (an admin makes one: `plenary api-token EMAIL NAME`),
+    /// for creating rooms.
+    #[arg(long, global = true, env = "PLENARY_API_TOKEN", hide_env_values = true)]
+    api_token: Option<String>,
     /// Measured window, in seconds.
     #[arg(long, global = true, default_value_t = 10)]
     seconds: u64,
@@ -75,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
         ..RunOptions::default()
     };
     let server = match &cli.server {
-        Some(addr) => Server::external(addr.clone(), cli.server_pid),
+        Some(addr) => Server::external(addr.clone(), cli.server_pid, cli.api_token.clone()),
         None => Server::spawn(&cli.server_bin).await?,
     };
     let result = match cli.command {

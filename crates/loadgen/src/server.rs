@@ -14,6 +14,8 @@ pub struct Server {
     pub pid: Option<u32>,
     /// Where the generator's peers send media from (`None`: loopback, like the server).
     pub local_ip: Option<std::net::IpAddr>,
+    /// An API token of the server's admin: rooms are created with it.
+    pub api_token: Option<String>,
     child: Option<Child>,
     data_dir: Option<std::path::PathBuf>,
 }
@@ -71,8 +73,29 @@ impl Server {
         .context("the server was not ready within 30 s")??;
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Rooms are made by members only: an API token of the first admin, as an operator
+        // would make one for a script.
+        let mut token = match netns {
+            Some(ns) => ns.command(bin),
+            None => Command::new(bin),
+        };
+        let out = token
+            .args(["api-token", "admin@localhost", "loadgen"])
+            .env("PLENARY_DATA_DIR", &data_dir)
+            .env("PLENARY_LOG", "warn")
+            .output()
+            .await
+            .context("cannot run plenary api-token")?;
+        if !out.status.success() {
+            bail!(
+                "plenary api-token failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let api_token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         Ok(Server {
             http_addr: ready,
+            api_token: Some(api_token),
             pid,
             child: Some(child),
             data_dir: Some(data_dir),
@@ -80,11 +103,12 @@ impl Server {
         })
     }
 
-    /// A server someone else runs.
-    pub fn external(http_addr: String, pid: Option<u32>) -> Server {
+    /// A server someone else runs (`api_token`: one of its API tokens, to create rooms).
+    pub fn external(http_addr: String, pid: Option<u32>, api_token: Option<String>) -> Server {
         Server {
             http_addr,
             pid,
+            api_token,
             local_ip: None,
             child: None,
             data_dir: None,
@@ -94,8 +118,14 @@ impl Server {
     /// Creates a room; returns its id.
     pub async fn create_room(&self, name: &str) -> anyhow::Result<plenary_proto::RoomId> {
         let body = serde_json::json!({ "name": name });
-        let (status, room): (u16, serde_json::Value) =
-            plenary_peer::http::call(&self.http_addr, "POST", "/api/rooms", Some(&body)).await?;
+        let (status, room): (u16, serde_json::Value) = plenary_peer::http::call_with(
+            &self.http_addr,
+            "POST",
+            "/api/rooms",
+            Some(&body),
+            self.api_token.as_deref(),
+        )
+        .await?;
         if status != 201 {
             bail!("room creation failed: HTTP {status}: {room}");
         }

@@ -23,8 +23,21 @@ async fn a_small_nxn_run_measures_real_traffic() {
     let running = plenary_server::start(settings, std::future::pending())
         .await
         .unwrap();
+    let store = running.state.store.clone();
+    let admin = store
+        .user_by_email("admin@localhost")
+        .await
+        .unwrap()
+        .unwrap();
+    let (token, _) = plenary_accounts::create_api_token(&*store, admin.id, "loadgen")
+        .await
+        .unwrap();
     // The server runs in this process, so its CPU is this process's.
-    let server = Server::external(running.http_addr.to_string(), Some(std::process::id()));
+    let server = Server::external(
+        running.http_addr.to_string(),
+        Some(std::process::id()),
+        Some(token),
+    );
     let scenario = Scenario::named("nxn", 3).unwrap();
     let opts = RunOptions {
         warmup: Duration::from_millis(500),

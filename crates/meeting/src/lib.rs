@@ -1,19 +1,73 @@
-//! The meeting service: who may enter a room and as what (room settings and the join
-//! decision), the join tokens that carry that decision, the live meetings (presence, lobby,
+//! The meeting service: who may enter a room and as what ([`admission`], the only minter of
+//! join tokens), the one way to create a room ([`rooms`]), the live meetings (presence, lobby,
 //! roles) and the organisations' meeting-length limit. Every HTTP surface and the signalling
 //! layer call this; none of them decides on its own.
 
+pub mod admission;
 pub mod length;
 pub mod live;
 pub mod names;
 pub mod room_settings;
+pub mod rooms;
 pub mod token;
 
+use std::sync::Arc;
+
+use plenary_accounts::throttle::RateLimiter;
+
+pub use admission::{Grant, IntegrationJoin, JoinRequest, LimitBy, Refusal, Via};
 pub use live::{DecideError, JoinRefused, Meetings, Outbox, Participant, RoomEvent, ToConnection};
-pub use room_settings::{Access, Joiner, RoomSettings};
-pub use token::{JoinClaims, TokenError, sign_join_token, verify_join_token};
+pub use room_settings::{Access, GuestPolicy, IntegrationRules, Joiner, RoomSettings};
+pub use rooms::{CreateRefusal, Creator, RoomCreation};
+pub use token::{JoinClaims, TokenError, verify_join_token};
 
 use plenary_store::{Room, Store, StoreError};
+
+/// The meeting service's part of the settings.
+#[derive(Debug, Clone)]
+pub struct MeetingSettings {
+    /// Most participants in one meeting on this server.
+    pub max_participants: usize,
+    pub room_creation: RoomCreation,
+    /// Anonymous rooms are deleted after this many days unused.
+    pub anonymous_room_days: u32,
+    /// This node's name in the seats it hands out (`<node>:<participant>`).
+    pub node: String,
+}
+
+/// The meeting service. One per server; cheap to share.
+#[derive(Debug)]
+pub struct Service {
+    pub store: Arc<dyn Store>,
+    /// The live meetings on this node.
+    pub live: Arc<Meetings>,
+    /// Key for join tokens.
+    secret: Arc<[u8]>,
+    pub settings: MeetingSettings,
+    code_attempts: RateLimiter,
+}
+
+impl Service {
+    /// The service, after freeing the seats this node's previous run held (its participants
+    /// left with it).
+    pub async fn start(
+        store: Arc<dyn Store>,
+        secret: Arc<[u8]>,
+        settings: MeetingSettings,
+    ) -> Result<Arc<Self>, StoreError> {
+        let freed = store.release_node_seats(&settings.node).await?;
+        if freed > 0 {
+            tracing::info!(seats = freed, "freed the seats of this node's previous run");
+        }
+        Ok(Arc::new(Self {
+            store,
+            live: Arc::new(Meetings::default()),
+            secret,
+            settings,
+            code_attempts: RateLimiter::new(admission::CODE_WINDOW, admission::CODE_ATTEMPTS),
+        }))
+    }
+}
 
 /// Whether `user_id` owns or co-owns `room`.
 pub async fn moderates(store: &dyn Store, room: &Room, user_id: i64) -> Result<bool, StoreError> {

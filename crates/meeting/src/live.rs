@@ -19,6 +19,9 @@ pub enum ToConnection {
     Admitted,
     /// (To a waiting guest) a moderator turned you away.
     Denied,
+    /// Someone connected with your join token (you reloaded the page, or the link was used
+    /// elsewhere): this connection gives up its seat and closes.
+    Replaced,
 }
 
 /// Messages for one participant's WebSocket. Bounded: a client that stops reading is
@@ -83,7 +86,6 @@ pub enum DecideError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinRefused {
     Ended,
-    Full,
 }
 
 /// The live meetings of this server.
@@ -128,23 +130,19 @@ impl Meetings {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a participant unless the room's meeting ended or it holds `max` already; returns
-    /// the others already there and tells them.
+    /// Adds a participant unless the room's meeting ended; returns the others already there
+    /// and tells them. (Limits are the seats' business: admission checked them.)
     pub fn join(
         &self,
         room: &RoomId,
         participant: Participant,
         outbox: Outbox,
-        max: usize,
     ) -> Result<Vec<ParticipantInfo>, JoinRefused> {
         let mut state = self.lock();
         if state.ended.contains(room) {
             return Err(JoinRefused::Ended);
         }
         let members = state.rooms.entry(room.clone()).or_default();
-        if members.len() >= max {
-            return Err(JoinRefused::Full);
-        }
         let others: Vec<ParticipantInfo> = members.values().map(|m| m.p.info.clone()).collect();
         broadcast(
             members,
@@ -282,6 +280,40 @@ impl Meetings {
         if state.lobby.get(room).is_some_and(HashMap::is_empty) {
             state.lobby.remove(room);
         }
+    }
+
+    /// Whether a room's meeting was ended for good (nobody joins it again).
+    pub fn is_ended(&self, room: &RoomId) -> bool {
+        self.lock().ended.contains(room)
+    }
+
+    /// Tells a participant's connection that another connection took its seat over.
+    pub fn replace(&self, room: &RoomId, id: ParticipantId) {
+        let state = self.lock();
+        if let Some(m) = state.rooms.get(room).and_then(|m| m.get(&id)) {
+            let _ = m.outbox.try_send(ToConnection::Replaced);
+        }
+    }
+
+    /// Ends every meeting (the server is stopping): everyone is told why and disconnected.
+    pub fn end_all(&self, reason: &str) {
+        let rooms: Vec<RoomId> = {
+            let state = self.lock();
+            state
+                .rooms
+                .keys()
+                .chain(state.lobby.keys())
+                .cloned()
+                .collect()
+        };
+        for room in rooms {
+            self.stop(&room, reason, false);
+        }
+    }
+
+    /// How many are in meetings on this server now.
+    pub fn total(&self) -> usize {
+        self.lock().rooms.values().map(HashMap::len).sum()
     }
 
     /// Ends a room's meeting: everyone in it is told why and disconnected, and nobody joins

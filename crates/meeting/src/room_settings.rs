@@ -24,6 +24,44 @@ pub struct RoomSettings {
     pub guests_allowed: bool,
     /// The room may be recorded (kept for the recording feature, which is not built yet).
     pub recording_allowed: bool,
+    /// Set for a room an integration (the BigBlueButton API) created: people enter only
+    /// through that integration's join links, under these rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integration: Option<IntegrationRules>,
+}
+
+/// Who enters an integration's room, as its `create` call set it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationRules {
+    #[serde(default)]
+    pub guest_policy: GuestPolicy,
+    /// Most participants (0: only the server's own limit).
+    #[serde(default)]
+    pub max_participants: u32,
+}
+
+/// Whether guests of an integration's meeting get in (BBB `guestPolicy`; applies to joins the
+/// integration marks as guests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum GuestPolicy {
+    #[default]
+    AlwaysAccept,
+    AlwaysDeny,
+    AskModerator,
+    AlwaysAcceptAuth,
+}
+
+impl GuestPolicy {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "ALWAYS_ACCEPT" => Some(Self::AlwaysAccept),
+            "ALWAYS_DENY" => Some(Self::AlwaysDeny),
+            "ASK_MODERATOR" => Some(Self::AskModerator),
+            "ALWAYS_ACCEPT_AUTH" => Some(Self::AlwaysAcceptAuth),
+            _ => None,
+        }
+    }
 }
 
 impl Default for RoomSettings {
@@ -36,6 +74,7 @@ impl Default for RoomSettings {
             anyone_may_start: true,
             guests_allowed: true,
             recording_allowed: false,
+            integration: None,
         }
     }
 }

@@ -37,6 +37,14 @@ pub struct JoinClaims {
     /// A guest who waits in the waiting room until a moderator lets them in.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub wait_for_moderator: bool,
+    /// The one seat this token admits to (recorded in the store when the token was minted):
+    /// a second connection with the token takes the seat over, it never adds a participant.
+    /// A token without a known seat admits nobody.
+    #[serde(default)]
+    pub seat: String,
+    /// The Plenary account that asked, when signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<i64>,
 }
 
 impl JoinClaims {
@@ -51,6 +59,8 @@ impl JoinClaims {
             start_muted: false,
             logout_url: None,
             wait_for_moderator: false,
+            seat: String::new(),
+            account: None,
         }
     }
 }
@@ -65,8 +75,8 @@ pub enum TokenError {
     Expired,
 }
 
-/// Signs `claims` with `secret`.
-pub fn sign_join_token(secret: &[u8], claims: &JoinClaims) -> String {
+/// Signs `claims` with `secret`. Only admission calls this.
+pub(crate) fn sign_join_token(secret: &[u8], claims: &JoinClaims) -> String {
     let body = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
     let sig = B64.encode(mac(secret, body.as_bytes()).finalize().into_bytes());
     format!("{body}.{sig}")

@@ -17,11 +17,23 @@ pub async fn call<B: Serialize, R: DeserializeOwned>(
     path: &str,
     body: Option<&B>,
 ) -> anyhow::Result<(u16, R)> {
-    let (status, bytes) = call_raw(
+    call_with(addr, method, path, body, None).await
+}
+
+/// Like [`call`], with an API token (`Authorization: Bearer …`) when given.
+pub async fn call_with<B: Serialize, R: DeserializeOwned>(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<&B>,
+    bearer: Option<&str>,
+) -> anyhow::Result<(u16, R)> {
+    let (status, bytes) = send(
         addr,
         method,
         path,
         body.map(serde_json::to_vec).transpose()?,
+        bearer,
     )
     .await?;
     let parsed = serde_json::from_slice(&bytes).with_context(|| {
@@ -40,6 +52,16 @@ pub async fn call_raw(
     path: &str,
     body: Option<Vec<u8>>,
 ) -> anyhow::Result<(u16, Vec<u8>)> {
+    send(addr, method, path, body, None).await
+}
+
+async fn send(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
+    bearer: Option<&str>,
+) -> anyhow::Result<(u16, Vec<u8>)> {
     let stream = TcpStream::connect(addr)
         .await
         .with_context(|| format!("connect {addr}"))?;
@@ -51,6 +73,9 @@ pub async fn call_raw(
         .header("host", addr);
     if body.is_some() {
         req = req.header("content-type", "application/json");
+    }
+    if let Some(t) = bearer {
+        req = req.header("authorization", format!("Bearer {t}"));
     }
     let req = req.body(Full::new(Bytes::from(body.unwrap_or_default())))?;
     let resp = sender.send_request(req).await?;

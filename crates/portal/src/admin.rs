@@ -64,7 +64,7 @@ async fn rooms(State(app): State<PortalState>, ctx: Ctx, Query(q): Query<Search>
             context! {
                 id => r.id.as_str(), name => r.name, owner,
                 created => super::utc_minutes(r.created_at),
-                live => app.meetings.count(&r.id),
+                live => app.meeting.live.count(&r.id),
             }
         })
         .collect();
@@ -90,8 +90,7 @@ async fn delete_room(
     let Ok(room) = RoomId::parse(&id) else {
         return (StatusCode::NOT_FOUND, "No such room.").into_response();
     };
-    app.meetings.end(&room, "room_deleted");
-    match app.store.delete_room(&room).await {
+    match app.meeting.delete_room(&room, "room_deleted").await {
         Ok(true) => {
             let me = ctx.user.as_ref().map(|u| u.id);
             tracing::info!(by = me, room = %room, "room deleted by a platform admin");

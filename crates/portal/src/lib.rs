@@ -24,14 +24,12 @@ use axum::routing::get;
 use fluent_bundle::{FluentArgs, FluentValue};
 use minijinja::value::Kwargs;
 use minijinja::{Environment, State as TplState, context};
-use plenary_proto::RoomId;
-use plenary_store::{NewRoom, NewUser, StoreError, User, UserStatus};
+use plenary_store::{NewUser, StoreError, User, UserStatus};
 
 use auth::{CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE};
 pub use i18n::I18n;
-use plenary_accounts::{limits_of, mapping, plausible_email};
+use plenary_accounts::{mapping, plausible_email};
 use plenary_http::PublicUrl;
-use plenary_meeting::Meetings;
 use plenary_proto::clock::unix_secs;
 use plenary_store::Store;
 
@@ -40,7 +38,8 @@ use plenary_store::Store;
 pub struct PortalState {
     pub settings: Arc<PortalSettings>,
     pub store: Arc<dyn Store>,
-    pub meetings: Arc<Meetings>,
+    /// Admission, room creation and the live meetings.
+    pub meeting: Arc<plenary_meeting::Service>,
     /// Templates, messages, limiters and identity providers.
     pub portal: Arc<Portal>,
 }
@@ -724,48 +723,33 @@ async fn create_room(
         let e = ctx.t(&app.portal, "error-csrf", None);
         return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
     }
-    let limits = match limits_of(&*app.store, user.id).await {
-        Ok(l) => l,
-        Err(e) => return unavailable(e),
-    };
-    if let Some(max) = limits.max_rooms {
-        let have = match app.store.rooms_of(user.id).await {
-            Ok(r) => r.len() as i64,
-            Err(e) => return unavailable(e),
-        };
-        if have >= max {
+    let name = form.get("name");
+    match app
+        .meeting
+        .create_room(name, plenary_meeting::Creator::Account(user.clone()))
+        .await
+    {
+        Ok(_) => redirect("/rooms"),
+        Err(plenary_meeting::CreateRefusal::RoomLimit { max }) => {
             let mut a = FluentArgs::new();
             a.set("n", max);
             let e = ctx.t(&app.portal, "error-room-limit", Some(&a));
-            return show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await;
+            show_rooms(&app, &ctx, &headers, StatusCode::FORBIDDEN, Some(e)).await
         }
-    }
-    let name: String = form.get("name").trim().chars().take(100).collect();
-    let name = if name.is_empty() {
-        user.name.clone()
-    } else {
-        name
-    };
-    for _ in 0..5 {
-        let new = NewRoom {
-            id: RoomId::random(),
-            name: name.clone(),
-            created_at: unix_secs(),
-            owner_id: Some(user.id),
-            settings: "{}".into(),
-            anonymous: false,
-        };
-        match app.store.create_room(&new).await {
-            Ok(_) => return redirect("/rooms"),
-            Err(StoreError::Conflict(_)) => continue,
-            Err(e) => return unavailable(e),
+        Err(plenary_meeting::CreateRefusal::BadName(_)) => {
+            let e = ctx.t(&app.portal, "error-room-name", None);
+            show_rooms(
+                &app,
+                &ctx,
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(e),
+            )
+            .await
         }
+        Err(plenary_meeting::CreateRefusal::SignInRequired) => redirect("/signin"),
+        Err(plenary_meeting::CreateRefusal::Unavailable(e)) => unavailable(e),
     }
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Could not find a free room id; try again.",
-    )
-        .into_response()
 }
 
 /// The meeting client's texts in the request's language.
@@ -819,6 +803,8 @@ async fn room_settings(
         anyone_may_start: form.get("anyone_may_start") == "on",
         guests_allowed: form.get("guests_allowed") == "on",
         recording_allowed: form.get("recording_allowed") == "on",
+        // Only the room's own owners change this form; an integration's rules stay.
+        integration: plenary_meeting::RoomSettings::parse(&room.settings).integration,
     };
     let bad_code = [&settings.viewer_code, &settings.moderator_code]
         .into_iter()

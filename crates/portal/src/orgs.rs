@@ -248,8 +248,7 @@ async fn delete_room(
     if !ours {
         return (StatusCode::NOT_FOUND, "No such room.").into_response();
     }
-    app.meetings.end(&room, "room_deleted");
-    match app.store.delete_room(&room).await {
+    match app.meeting.delete_room(&room, "room_deleted").await {
         Ok(_) => {
             tracing::info!(by = me.id, org = id, room = %room, "room deleted by its organisation");
             redirect(&format!("/orgs/{id}"))

@@ -177,6 +177,10 @@ pub enum ErrorCode {
     Forbidden,
     /// No such participant (e.g. a guest who is no longer waiting).
     UnknownParticipant,
+    /// Another connection joined with this token and took its seat.
+    Replaced,
+    /// No `join` came in time.
+    Timeout,
 }
 
 /// Why a text frame could not be read as a [`ClientMessage`].

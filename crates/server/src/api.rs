@@ -1,22 +1,23 @@
-//! The native HTTP API under `/api`: rooms and join tokens. JSON in, JSON out; every error
-//! is `{"error": {"code": "...", "message": "..."}}` with a fitting status.
+//! The native HTTP API under `/api`: rooms and join tokens, translated to and from the meeting
+//! service (which decides). JSON in, JSON out; every error is `{"error": {"code": "...",
+//! "message": "..."}}` with a fitting status.
+//!
+//! Who asks: a signed-in session (the portal's cookie) or an API token an admin made
+//! (`Authorization: Bearer plt_…`), else nobody. Creating rooms needs an account unless the
+//! operator set `room_creation = anyone`.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use plenary_meeting::{JoinClaims, sign_join_token};
+use plenary_meeting::{CreateRefusal, Creator, LimitBy, Refusal, Via};
 use plenary_proto::{PROTOCOL_VERSION, RoomId};
-use plenary_store::{NewRoom, StoreError};
+use plenary_store::{StoreError, User};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use plenary_meeting::names::{clean_display_name, clean_room_name};
-
-/// How long a join token stays valid: it is used at once, by the page that asked for it.
-const JOIN_TOKEN_SECS: u64 = 300;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,12 +49,7 @@ impl ApiError {
     fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        // Details go to the log, never to the client.
-        tracing::error!(error = %e, "storage error");
+    fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -62,9 +58,67 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        // Details go to the log, never to the client.
+        tracing::error!(error = %e, "storage error");
+        Self::unavailable()
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
         Self::new(e.status(), "bad_request", e.body_text())
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        use StatusCode as S;
+        let message = r.to_string();
+        let (status, code) = match &r {
+            Refusal::NoSuchRoom => (S::NOT_FOUND, "not_found"),
+            Refusal::IntegrationOnly => (S::FORBIDDEN, "integration_only"),
+            Refusal::CodeRequired => (S::FORBIDDEN, "access_code_required"),
+            Refusal::WrongCode => (S::FORBIDDEN, "wrong_access_code"),
+            Refusal::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_attempts"),
+            Refusal::SignInRequired => (S::FORBIDDEN, "sign_in_required"),
+            Refusal::NotStarted => (S::FORBIDDEN, "not_started"),
+            Refusal::Full { max, by } => {
+                let message = match by {
+                    LimitBy::Organisation => {
+                        format!("this meeting is full: the organisation allows {max} participants")
+                    }
+                    _ => message,
+                };
+                return Self::new(S::FORBIDDEN, "room_full", message);
+            }
+            Refusal::GuestDenied => (S::FORBIDDEN, "guest_denied"),
+            Refusal::Ended => (S::GONE, "meeting_ended"),
+            Refusal::BadName(_) => (S::BAD_REQUEST, "bad_request"),
+            Refusal::UnknownSeat => (S::FORBIDDEN, "invalid_token"),
+            Refusal::Unavailable(_) => return Self::unavailable(),
+        };
+        Self::new(status, code, message)
+    }
+}
+
+impl From<CreateRefusal> for ApiError {
+    fn from(r: CreateRefusal) -> Self {
+        let message = r.to_string();
+        match r {
+            CreateRefusal::SignInRequired => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "sign_in_required",
+                "creating rooms needs an account: sign in, or send an API token \
+                 (Authorization: Bearer …) an admin made",
+            ),
+            CreateRefusal::RoomLimit { .. } => {
+                Self::new(StatusCode::FORBIDDEN, "room_limit", message)
+            }
+            CreateRefusal::BadName(_) => Self::bad_request(message),
+            CreateRefusal::Unavailable(_) => Self::unavailable(),
+        }
     }
 }
 
@@ -79,13 +133,52 @@ fn parse_room_id(raw: &str) -> Result<RoomId, ApiError> {
     RoomId::parse(raw).map_err(|e| ApiError::not_found(format!("no such room: {e}")))
 }
 
-async fn health(State(app): State<AppState>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
-        "status": "ok",
+/// The account a request acts as: its API token's (a wrong one is refused, never taken for
+/// nobody), else its signed-in session's, else none.
+async fn caller(app: &AppState, headers: &HeaderMap) -> Result<Option<User>, ApiError> {
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        let secret = auth
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or_default();
+        return match plenary_accounts::api_token_user(&*app.store, secret).await? {
+            Some(u) => Ok(Some(u)),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_api_token",
+                "that API token is unknown or revoked",
+            )),
+        };
+    }
+    Ok(plenary_portal::session_user(&*app.store, headers).await)
+}
+
+/// `/api/health`: whether this node can serve meetings, part by part. 503 when a part is
+/// degraded, so that a load balancer stops sending people here.
+async fn health(State(app): State<AppState>) -> Response {
+    let database = match app.store.ping().await {
+        Ok(()) => "ok",
+        Err(e) => {
+            tracing::error!(error = %e, "health check: the database does not answer");
+            "unavailable"
+        }
+    };
+    let ok = database == "ok";
+    let body = Json(serde_json::json!({
+        "status": if ok { "ok" } else { "degraded" },
         "version": env!("CARGO_PKG_VERSION"),
         "database": app.store.backend(),
+        "checks": { "database": database },
         "protocol_version": PROTOCOL_VERSION,
-    }))
+    }));
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, body).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,10 +203,9 @@ struct RoomView {
 impl RoomView {
     fn new(app: &AppState, room: plenary_store::Room) -> Self {
         Self {
-            access_code: plenary_meeting::room_settings::RoomSettings::parse(&room.settings)
-                .needs_code(),
+            access_code: plenary_meeting::RoomSettings::parse(&room.settings).needs_code(),
             url: format!("/r/{}", room.id),
-            participants: app.meetings.count(&room.id),
+            participants: app.meeting.live.count(&room.id),
             id: room.id,
             name: room.name,
             created_at: room.created_at,
@@ -123,42 +215,19 @@ impl RoomView {
 
 async fn create_room(
     State(app): State<AppState>,
+    headers: HeaderMap,
     body: Result<Json<CreateRoom>, JsonRejection>,
 ) -> Result<(StatusCode, Json<RoomView>), ApiError> {
     let Json(body) = body?;
-    let name = match body
-        .name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-    {
-        Some(n) => clean_room_name(n).map_err(ApiError::bad_request)?,
-        None => "Meeting".to_owned(),
+    let by = match caller(&app, &headers).await? {
+        Some(u) => Creator::Account(u),
+        None => Creator::Anonymous,
     };
-    // Random ids collide with negligible probability; retry a few times all the same.
-    for _ in 0..5 {
-        let new = NewRoom {
-            id: RoomId::random(),
-            name: name.clone(),
-            created_at: plenary_proto::clock::unix_secs(),
-            owner_id: None,
-            settings: "{}".into(),
-            anonymous: false,
-        };
-        match app.store.create_room(&new).await {
-            Ok(room) => {
-                tracing::info!(room = %room.id, "room created");
-                return Ok((StatusCode::CREATED, Json(RoomView::new(&app, room))));
-            }
-            Err(StoreError::Conflict(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "could not allocate a room id",
-    ))
+    let room = app
+        .meeting
+        .create_room(body.name.as_deref().unwrap_or_default(), by)
+        .await?;
+    Ok((StatusCode::CREATED, Json(RoomView::new(&app, room))))
 }
 
 async fn get_room(
@@ -197,110 +266,34 @@ struct JoinGrant {
 async fn join_room(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
-    headers: axum::http::HeaderMap,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<JoinRequest>, JsonRejection>,
 ) -> Result<Json<JoinGrant>, ApiError> {
     let Json(body) = body?;
-    let id = parse_room_id(&id)?;
-    let name = clean_display_name(&body.name).map_err(ApiError::bad_request)?;
-    let room = app
-        .store
-        .get_room(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such room"))?;
-    let exp = plenary_proto::clock::unix_secs() as u64 + JOIN_TOKEN_SECS;
-    let user = plenary_portal::session_user(&*app.store, &headers).await;
-    // The owner and the accounts the room is shared with moderate.
-    let owner = match &user {
-        Some(u) => plenary_meeting::moderates(&*app.store, &room, u.id).await?,
-        None => false,
-    };
-    // The owner's organisations may cap the meeting's size (checked when someone joins).
-    if let Some(owner_id) = room.owner_id
-        && let Some(max) = plenary_accounts::limits_of(&*app.store, owner_id)
-            .await?
-            .max_participants
-        && app.meetings.count(&id) as i64 >= max
-    {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "room_full",
-            format!("this meeting is full: the organisation allows {max} participants"),
-        ));
-    }
-    let settings = plenary_meeting::room_settings::RoomSettings::parse(&room.settings);
-    let code = body.access_code.as_deref().filter(|c| !c.trim().is_empty());
-    // Wrong codes are limited per room and address: guessing is slow, and one guesser does
-    // not lock everyone else out. Behind a trusted proxy, the address it forwards counts.
+    let room = parse_room_id(&id)?;
+    let account = caller(&app, &headers).await?;
+    // Behind a trusted proxy, the address it forwards counts for the access-code limit.
     let client =
         plenary_http::client_addr::of_request(peer, &headers, &app.settings.trusted_proxies);
-    let attempts_key = format!("{id}|{client}");
-    let now = std::time::Instant::now();
-    if code.is_some()
-        && let Some(wait) = app.portal.portal.code_attempts.blocked(&attempts_key, now)
-    {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            format!(
-                "too many access code attempts; try again in {} minutes",
-                wait.as_secs().div_ceil(60).max(1)
-            ),
-        ));
-    }
-    let who = plenary_meeting::room_settings::Joiner {
-        owner,
-        signed_in: user.is_some(),
-        moderator_present: app
-            .meetings
-            .participants(&id)
-            .iter()
-            .any(|p| p.role == plenary_proto::Role::Moderator),
-    };
-    let (role, wait, muted) = match plenary_meeting::room_settings::decide(&settings, who, code) {
-        plenary_meeting::room_settings::Access::Granted { role, wait, muted } => {
-            (role, wait, muted)
-        }
-        plenary_meeting::room_settings::Access::CodeRequired => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "access_code_required",
-                "this room needs an access code",
-            ));
-        }
-        plenary_meeting::room_settings::Access::SignInRequired => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "sign_in_required",
-                "this room is for signed-in members only",
-            ));
-        }
-        plenary_meeting::room_settings::Access::NotStarted => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "not_started",
-                "this meeting has not started: a moderator must open it first",
-            ));
-        }
-        plenary_meeting::room_settings::Access::WrongCode => {
-            app.portal.portal.code_attempts.record(&attempts_key, now);
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "wrong_access_code",
-                "that access code is not right",
-            ));
-        }
-    };
-    let mut claims = JoinClaims::new(id.clone(), Some(name.clone()), role, exp);
-    claims.wait_for_moderator = wait;
-    claims.start_muted = muted;
+    let grant = app
+        .meeting
+        .admit(plenary_meeting::JoinRequest {
+            room,
+            name: body.name,
+            via: Via::Link {
+                account,
+                access_code: body.access_code,
+                client,
+            },
+        })
+        .await?;
     Ok(Json(JoinGrant {
-        token: sign_join_token(&app.secret, &claims),
-        room: id,
-        name,
+        token: grant.token,
+        room: grant.room,
+        name: grant.name,
         ws_path: "/ws",
         protocol_version: PROTOCOL_VERSION,
-        expires_at: exp,
+        expires_at: grant.expires_at,
     }))
 }

@@ -21,7 +21,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use plenary_bbb as bbb;
 use plenary_engine::Engine;
-use plenary_meeting::Meetings;
 use plenary_portal as portal;
 use plenary_store::Store;
 use tokio::net::{TcpListener, UdpSocket};
@@ -34,9 +33,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Arc<dyn Store>,
     pub engine: Engine,
-    pub meetings: Arc<Meetings>,
-    /// Key for join tokens.
-    pub secret: Arc<[u8]>,
+    /// Admission, room creation and the live meetings.
+    pub meeting: Arc<plenary_meeting::Service>,
     /// The BigBlueButton-compatible API's state (the API itself only when configured).
     pub bbb: bbb::BbbState,
     /// The rooms portal's state.
@@ -135,7 +133,9 @@ pub async fn start(
             hooks,
         )))
     };
-    let meetings = Arc::new(Meetings::default());
+    let meeting = plenary_meeting::Service::start(store.clone(), secret, settings.meeting())
+        .await
+        .context("cannot start the meeting service")?;
     let portal = portal::PortalState {
         settings: Arc::new(portal::PortalSettings {
             public: settings.public(),
@@ -143,22 +143,19 @@ pub async fn start(
             signup: settings.signup,
         }),
         store: store.clone(),
-        meetings: meetings.clone(),
+        meeting: meeting.clone(),
         portal: Arc::new(portal::Portal::new(sso_providers).map_err(anyhow::Error::msg)?),
     };
     let bbb = bbb::BbbState {
         bbb,
-        meetings: meetings.clone(),
-        store: store.clone(),
-        secret: secret.clone(),
+        meeting: meeting.clone(),
         public: settings.public(),
     };
     let state = AppState {
         settings,
         store,
         engine,
-        meetings,
-        secret,
+        meeting,
         bbb,
         portal,
     };
@@ -168,7 +165,8 @@ pub async fn start(
     if let Some(b) = &state.bbb.bbb {
         bbb::spawn_background(&state.bbb, b);
     }
-    plenary_meeting::length::spawn(state.store.clone(), state.meetings.clone());
+    plenary_meeting::length::spawn(state.store.clone(), state.meeting.live.clone());
+    state.meeting.spawn_sweeper();
     let router = app(state.clone());
     let task = tokio::spawn(async move {
         // Handlers may ask for the client's address (rate limits per address).

@@ -32,6 +32,16 @@ enum Command {
         #[command(flatten)]
         settings: Overrides,
     },
+    /// Make an API token acting as an account (for scripts and the load generator); prints
+    /// its secret, shown only now. Revoke it at /admin/tokens.
+    ApiToken {
+        /// The account's email.
+        email: String,
+        /// What the token is for.
+        name: String,
+        #[command(flatten)]
+        settings: Overrides,
+    },
 }
 
 fn main() -> ExitCode {
@@ -41,7 +51,10 @@ fn main() -> ExitCode {
             print!("{}", Settings::default_toml());
             return ExitCode::SUCCESS;
         }
-        Command::Serve(o) | Command::Migrate(o) | Command::SetPassword { settings: o, .. } => o,
+        Command::Serve(o)
+        | Command::Migrate(o)
+        | Command::SetPassword { settings: o, .. }
+        | Command::ApiToken { settings: o, .. } => o,
     };
     let settings = match Settings::load(overrides) {
         Ok(s) => s,
@@ -63,6 +76,7 @@ fn main() -> ExitCode {
             Command::Serve(_) => serve(settings).await,
             Command::Migrate(_) => migrate(settings).await,
             Command::SetPassword { email, .. } => set_password(settings, &email).await,
+            Command::ApiToken { email, name, .. } => api_token(settings, &email, &name).await,
             Command::DefaultConfig => Ok(()),
         }
     });
@@ -132,6 +146,22 @@ async fn set_password(settings: Settings, email: &str) -> anyhow::Result<()> {
             println!("created the admin account {email} with that password")
         }
     }
+    store.close().await?;
+    Ok(())
+}
+
+async fn api_token(settings: Settings, email: &str, name: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let store = plenary_store::open(&settings.database_url()).await?;
+    let email = email.trim().to_lowercase();
+    let user = store
+        .user_by_email(&email)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no account has the email {email}"))?;
+    anyhow::ensure!(!name.trim().is_empty(), "give the token a name");
+    let (secret, _) = plenary_accounts::create_api_token(&*store, user.id, name).await?;
+    eprintln!("API token {name:?} for {email} (shown only now; revoke it at /admin/tokens):");
+    println!("{secret}");
     store.close().await?;
     Ok(())
 }

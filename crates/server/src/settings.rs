@@ -8,6 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 pub use plenary_accounts::{MappingRule, OrgRole, Secret, SignupPolicy, SsoProvider};
+pub use plenary_meeting::RoomCreation;
 use serde::{Deserialize, Serialize};
 
 /// Everything the server needs to know to run.
@@ -53,6 +54,11 @@ pub struct Settings {
     pub sso: Vec<SsoProvider>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (for per-address rate limits).
     pub trusted_proxies: Vec<IpAddr>,
+    /// Who may create rooms: `members` (signed-in accounts, API tokens, the BigBlueButton
+    /// API's clients) or `anyone` (an open instance: anyone can relay media through it).
+    pub room_creation: RoomCreation,
+    /// Rooms made without an account (under `anyone`) are deleted after this many days unused.
+    pub anonymous_room_days: u32,
 }
 
 impl fmt::Debug for Settings {
@@ -78,6 +84,8 @@ impl fmt::Debug for Settings {
             .field("log", &self.log)
             .field("sso", &self.sso)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("room_creation", &self.room_creation)
+            .field("anonymous_room_days", &self.anonymous_room_days)
             .finish()
     }
 }
@@ -104,6 +112,8 @@ impl Default for Settings {
             log: "info".into(),
             sso: Vec::new(),
             trusted_proxies: Vec::new(),
+            room_creation: RoomCreation::Members,
+            anonymous_room_days: 7,
         }
     }
 }
@@ -167,6 +177,16 @@ pub struct Overrides {
     /// Reverse proxies (IP addresses, comma-separated) whose X-Forwarded-For is believed
     #[arg(long, env = "PLENARY_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<IpAddr>>,
+    /// Who may create rooms: members or anyone [default: members]
+    #[arg(long, env = "PLENARY_ROOM_CREATION", value_parser = parse_room_creation)]
+    pub room_creation: Option<RoomCreation>,
+    /// Days an anonymous room (room_creation = anyone) lives unused [default: 7]
+    #[arg(long, env = "PLENARY_ANONYMOUS_ROOM_DAYS")]
+    pub anonymous_room_days: Option<u32>,
+}
+
+fn parse_room_creation(s: &str) -> Result<RoomCreation, String> {
+    RoomCreation::parse(s).ok_or_else(|| format!("{s:?}: use members or anyone"))
 }
 
 fn parse_signup(s: &str) -> Result<SignupPolicy, String> {
@@ -245,6 +265,12 @@ impl Settings {
         if let Some(v) = &o.trusted_proxies {
             s.trusted_proxies = v.clone();
         }
+        if let Some(v) = o.room_creation {
+            s.room_creation = v;
+        }
+        if let Some(v) = o.anonymous_room_days {
+            s.anonymous_room_days = v;
+        }
         s.validate()?;
         Ok(s)
     }
@@ -310,6 +336,11 @@ impl Settings {
             ));
         }
         self.validate_sso()?;
+        if self.anonymous_room_days == 0 {
+            return Err(SettingsError::Invalid(
+                "anonymous_room_days must be at least 1".into(),
+            ));
+        }
         if !(100..=10_000).contains(&self.resend_history_ms) {
             return Err(SettingsError::Invalid(
                 "resend_history_ms must be between 100 and 10000".into(),
@@ -368,6 +399,17 @@ impl Settings {
         self.public().base_url(host)
     }
 
+    /// The meeting service's settings.
+    pub fn meeting(&self) -> plenary_meeting::MeetingSettings {
+        plenary_meeting::MeetingSettings {
+            max_participants: self.max_participants,
+            room_creation: self.room_creation,
+            anonymous_room_days: self.anonymous_room_days,
+            // One node for now; cluster mode will name its nodes.
+            node: "local".into(),
+        }
+    }
+
     /// Where people reach this server, as the HTTP surfaces make links.
     pub fn public(&self) -> plenary_http::PublicUrl {
         plenary_http::PublicUrl {
@@ -408,7 +450,8 @@ impl Settings {
              # PLENARY_DATA_DIR, PLENARY_DATABASE_URL, PLENARY_MEDIA_PORT, PLENARY_PUBLIC_IP,\n\
              # PLENARY_SECRET, PLENARY_WEB_DIR, PLENARY_MAX_PARTICIPANTS, PLENARY_RESEND_HISTORY_MS,\n\
              # PLENARY_PUBLIC_URL, PLENARY_BBB_SECRETS, PLENARY_BBB_CHECKSUM_ALGORITHMS,\n\
-             # PLENARY_SIGNUP, PLENARY_ADMIN_EMAIL, PLENARY_TRUSTED_PROXIES, PLENARY_LOG) and flags\n\
+             # PLENARY_SIGNUP, PLENARY_ADMIN_EMAIL, PLENARY_TRUSTED_PROXIES, PLENARY_ROOM_CREATION,\n\
+             # PLENARY_ANONYMOUS_ROOM_DAYS, PLENARY_LOG) and flags\n\
              # override this file. Single sign-on providers ([[sso]]) are set here only.\n\
              # Also: database_url = \"postgres://user@host/db\", public_ip = \"203.0.113.7\",\n\
              # secret = \"at least 16 characters\", web_dir = \"./web\".\n\n{body}"

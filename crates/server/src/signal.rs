@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use crate::AppState;
 use plenary_meeting::names::clean_display_name;
 use plenary_meeting::{DecideError, JoinRefused, Outbox, Participant, ToConnection};
-use plenary_meeting::{JoinClaims, verify_join_token};
+use plenary_meeting::{JoinClaims, Refusal};
 
 /// Frames up to this size are read and answered with a `too_large` error; larger ones make
 /// the WebSocket layer close the connection with code 1009 (message too big).
@@ -32,6 +32,8 @@ const ERROR_BUDGET: u32 = 50;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// A participant's outbox (meeting broadcasts waiting to be written to its socket).
 const OUTBOX: usize = 256;
+/// A connection that has not sent `join` by then is closed (idle sockets cost memory).
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -47,6 +49,8 @@ async fn upgrade(State(app): State<AppState>, ws: WebSocketUpgrade) -> Response 
 struct Joined {
     id: ParticipantId,
     room: RoomId,
+    /// The token's claims: its seat is freed when the connection ends.
+    claims: JoinClaims,
 }
 
 /// A guest in the waiting room: everything needed to finish joining once let in.
@@ -94,8 +98,13 @@ impl Connection {
 
     async fn run(mut self, socket: WebSocket) {
         let (mut sink, mut stream) = socket.split();
+        let join_deadline = tokio::time::sleep(JOIN_TIMEOUT);
+        tokio::pin!(join_deadline);
         loop {
             let flow = tokio::select! {
+                () = &mut join_deadline, if self.joined.is_none() && self.waiting.is_none() => {
+                    self.fatal(&mut sink, ErrorCode::Timeout, "no join within 10 seconds: closing").await
+                }
                 frame = stream.next() => match frame {
                     Some(Ok(Message::Text(text))) => self.handle_text(&mut sink, text.as_str()).await,
                     Some(Ok(Message::Binary(_))) => {
@@ -123,6 +132,9 @@ impl Connection {
                         self.waiting = None;
                         self.fatal(&mut sink, ErrorCode::GuestDenied, "a moderator did not let you in").await
                     }
+                    ToConnection::Replaced => {
+                        self.fatal(&mut sink, ErrorCode::Replaced, "you joined again with the same link elsewhere (another window or device): this one is closed").await
+                    }
                 },
                 Some(event) = self.events_rx.recv() => self.handle_media_event(&mut sink, event).await,
             };
@@ -137,12 +149,14 @@ impl Connection {
     async fn cleanup(&mut self) {
         if let Some(w) = self.waiting.take() {
             self.app
-                .meetings
+                .meeting
+                .live
                 .leave_lobby(&w.room, w.participant.info.id);
         }
         if let Some(j) = self.joined.take() {
             self.app.engine.remove(j.id).await;
-            self.app.meetings.leave(&j.room, j.id);
+            self.app.meeting.live.leave(&j.room, j.id);
+            self.app.meeting.release_seat(&j.claims, j.id).await;
             tracing::info!(participant = %j.id, room = %j.room, "left");
         }
     }
@@ -216,7 +230,8 @@ impl Connection {
             }
             (ClientMessage::MediaState { audio, video }, Some(j)) => {
                 self.app
-                    .meetings
+                    .meeting
+                    .live
                     .set_media_state(&j.room, j.id, audio, video);
                 Flow::Continue
             }
@@ -239,7 +254,7 @@ impl Connection {
         guest: ParticipantId,
         admit: bool,
     ) -> Flow {
-        let (code, why) = match self.app.meetings.decide(room, me, guest, admit) {
+        let (code, why) = match self.app.meeting.live.decide(room, me, guest, admit) {
             Ok(()) => return Flow::Continue,
             Err(DecideError::NotModerator) => {
                 (ErrorCode::Forbidden, "only a moderator can let guests in")
@@ -282,7 +297,7 @@ impl Connection {
             return self.fatal(sink, ErrorCode::UnsupportedVersion, &m).await;
         }
         let now = plenary_proto::clock::unix_secs() as u64;
-        let claims = match verify_join_token(&self.app.secret, &token, now) {
+        let claims = match self.app.meeting.verify(&token, now) {
             Ok(c) => c,
             Err(e) => {
                 return self
@@ -323,7 +338,7 @@ impl Connection {
         };
         let participant = Participant {
             info: ParticipantInfo {
-                id: self.app.meetings.next_participant_id(),
+                id: self.app.meeting.live.next_participant_id(),
                 name,
                 audio: false,
                 video: false,
@@ -348,7 +363,8 @@ impl Connection {
         let (you, name) = (participant.info.id, participant.info.name.clone());
         if self
             .app
-            .meetings
+            .meeting
+            .live
             .wait(&room, participant.clone(), self.outbox.clone())
             .is_err()
         {
@@ -375,47 +391,55 @@ impl Connection {
     ) -> Flow {
         let id = participant.info.id;
         let name = participant.info.name.clone();
+        if let Err(refused) = self.app.meeting.take_seat(&claims, id).await {
+            let code = match refused {
+                Refusal::NoSuchRoom => ErrorCode::RoomNotFound,
+                Refusal::Ended => ErrorCode::MeetingEnded,
+                Refusal::Full { .. } => ErrorCode::RoomFull,
+                Refusal::UnknownSeat => ErrorCode::InvalidToken,
+                Refusal::Unavailable(_) => ErrorCode::Unavailable,
+                _ => ErrorCode::Forbidden,
+            };
+            return self.fatal(sink, code, &refused.to_string()).await;
+        }
         if let Err(e) = self
             .app
             .engine
             .add(id, room.clone(), self.events.clone())
             .await
         {
+            self.app.meeting.release_seat(&claims, id).await;
             return self
                 .fatal(sink, ErrorCode::Unavailable, &e.to_string())
                 .await;
         }
-        let max = self.app.settings.max_participants;
-        let participants =
-            match self
-                .app
-                .meetings
-                .join(&room, participant, self.outbox.clone(), max)
-            {
-                Ok(p) => p,
-                Err(refused) => {
-                    self.app.engine.remove(id).await;
-                    let (code, m) = match refused {
-                        JoinRefused::Ended => {
-                            (ErrorCode::MeetingEnded, "this meeting has ended".to_owned())
-                        }
-                        JoinRefused::Full => (
-                            ErrorCode::RoomFull,
-                            format!("this meeting is full ({max} participants)"),
-                        ),
-                    };
-                    return self.fatal(sink, code, &m).await;
-                }
-            };
+        let participants = match self
+            .app
+            .meeting
+            .live
+            .join(&room, participant, self.outbox.clone())
+        {
+            Ok(p) => p,
+            Err(JoinRefused::Ended) => {
+                self.app.engine.remove(id).await;
+                self.app.meeting.release_seat(&claims, id).await;
+                return self
+                    .fatal(sink, ErrorCode::MeetingEnded, "this meeting has ended")
+                    .await;
+            }
+        };
         tracing::info!(participant = %id, %room, "joined");
+        let lobby = match claims.role {
+            Role::Moderator => self.app.meeting.live.lobby(&room),
+            Role::Participant => Vec::new(),
+        };
+        let (role, start_muted, logout_url) =
+            (claims.role, claims.start_muted, claims.logout_url.clone());
         self.joined = Some(Joined {
             id,
             room: room.clone(),
+            claims,
         });
-        let lobby = match claims.role {
-            Role::Moderator => self.app.meetings.lobby(&room),
-            Role::Participant => Vec::new(),
-        };
         send(
             sink,
             &ServerMessage::Joined {
@@ -424,9 +448,9 @@ impl Connection {
                 name,
                 room,
                 participants,
-                role: claims.role,
-                start_muted: claims.start_muted,
-                logout_url: claims.logout_url,
+                role,
+                start_muted,
+                logout_url,
                 lobby,
             },
         )

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::ws::{assert_alive, assert_closed, connect, expect_error, next, send};
 use common::{TestServer, eventually};
 use futures_util::{SinkExt, StreamExt};
-use plenary_meeting::{JoinClaims, sign_join_token};
+use plenary_meeting::JoinClaims;
 use plenary_peer::{Peer, PeerOptions, Publish};
 use plenary_proto::{MediaKind, PROTOCOL_VERSION, Role, RoomId};
 use serde_json::{Value, json};
@@ -97,7 +97,7 @@ async fn bad_joins_are_refused_and_closed() {
     // A correctly signed token for a room that does not exist.
     let ghost = RoomId::parse("ghost-room").unwrap();
     let claims = JoinClaims::new(ghost.clone(), None, Role::Participant, u64::MAX);
-    let forged = sign_join_token(b"test-secret-test-secret", &claims);
+    let forged = common::forge(&claims);
     let mut ws = connect(&server).await;
     send(
         &mut ws,
@@ -108,7 +108,7 @@ async fn bad_joins_are_refused_and_closed() {
 
     // An expired token.
     let claims = JoinClaims::new(room.clone(), None, Role::Participant, 1);
-    let expired = sign_join_token(b"test-secret-test-secret", &claims);
+    let expired = common::forge(&claims);
     let mut ws = connect(&server).await;
     send(
         &mut ws,
@@ -118,9 +118,27 @@ async fn bad_joins_are_refused_and_closed() {
     let m = expect_error(&mut ws, "invalid_token", true).await;
     assert!(m.contains("expired"), "{m}");
 
+    // A correctly signed token that admission never issued: no seat, nobody admitted.
+    let mut claims = JoinClaims::new(
+        room.clone(),
+        Some("Mallory".into()),
+        Role::Moderator,
+        u64::MAX,
+    );
+    claims.seat = "made-up".into();
+    let mut ws = connect(&server).await;
+    send(
+        &mut ws,
+        json!({"type":"join","v":1,"room":room,"name":"M","token":common::forge(&claims)})
+            .to_string(),
+    )
+    .await;
+    let m = expect_error(&mut ws, "invalid_token", true).await;
+    assert!(m.contains("admits nobody"), "{m}");
+
     // A name the token does not fix, and that is blank.
     let claims = JoinClaims::new(room.clone(), None, Role::Participant, u64::MAX);
-    let unnamed = sign_join_token(b"test-secret-test-secret", &claims);
+    let unnamed = common::forge(&claims);
     let mut ws = connect(&server).await;
     send(
         &mut ws,

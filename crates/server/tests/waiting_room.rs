@@ -6,25 +6,30 @@ mod common;
 
 use common::TestServer;
 use common::ws::{Ws, assert_closed, connect, expect_error, next, send};
-use plenary_meeting::{JoinClaims, sign_join_token};
 use plenary_proto::{Role, RoomId};
 use serde_json::{Value, json};
 
-fn token(room: &RoomId, name: &str, role: Role, wait: bool) -> String {
-    let mut c = JoinClaims::new(room.clone(), Some(name.into()), role, u64::MAX);
-    c.wait_for_moderator = wait;
-    sign_join_token(b"test-secret-test-secret", &c)
+/// Turns the room's waiting room on (as its owner would on the rooms page).
+async fn waiting_room_on(server: &TestServer, room: &RoomId) {
+    let store = &server.running.as_ref().unwrap().state.store;
+    assert!(
+        store
+            .set_room_settings(room, r#"{"waiting_room":true}"#)
+            .await
+            .unwrap()
+    );
 }
 
-async fn join(
-    server: &TestServer,
-    room: &RoomId,
-    name: &str,
-    role: Role,
-    wait: bool,
-) -> (Ws, Value) {
+/// Joins through the room's link: the owner (a moderator) or a guest (who waits once the
+/// waiting room is on).
+async fn join(server: &TestServer, room: &RoomId, name: &str, role: Role) -> (Ws, Value) {
+    let bearer = (role == Role::Moderator).then_some(server.api_token.as_str());
+    let t = server.join_token_as(room, name, bearer).await;
+    join_with(server, room, name, &t).await
+}
+
+async fn join_with(server: &TestServer, room: &RoomId, name: &str, t: &str) -> (Ws, Value) {
     let mut ws = connect(server).await;
-    let t = token(room, name, role, wait);
     send(
         &mut ws,
         json!({"type":"join","v":1,"room":room,"name":name,"token":t}).to_string(),
@@ -64,19 +69,22 @@ async fn next_of(ws: &mut Ws, kind: &str) -> Value {
 async fn guests_wait_until_a_moderator_decides() {
     let server = TestServer::start().await;
     let room = server.create_room("Lobby").await;
+    // Pat's link was opened before the owner turned the waiting room on: Pat goes straight in.
+    let pat = server.join_token(&room, "Pat").await;
+    waiting_room_on(&server, &room).await;
 
     // A guest who comes before any moderator waits.
-    let (mut early, m) = join(&server, &room, "Early guest", Role::Participant, true).await;
+    let (mut early, m) = join(&server, &room, "Early guest", Role::Participant).await;
     assert_eq!(m["type"], "waiting", "{m}");
     assert_eq!(m["name"], "Early guest");
     let early_id = m["you"].clone();
 
     // A moderator joining sees who waits; a participant does not.
-    let (mut mod_ws, joined) = join(&server, &room, "Mo", Role::Moderator, false).await;
+    let (mut mod_ws, joined) = join(&server, &room, "Mo", Role::Moderator).await;
     assert_eq!(joined["type"], "joined");
     assert_eq!(joined["role"], "moderator");
     assert_eq!(joined["lobby"][0]["name"], "Early guest");
-    let (mut member, joined) = join(&server, &room, "Pat", Role::Participant, false).await;
+    let (mut member, joined) = join_with(&server, &room, "Pat", &pat).await;
     assert_eq!(joined["type"], "joined");
     assert!(joined.get("lobby").is_none(), "{joined}");
     // The waiting guest is not in the meeting.
@@ -122,7 +130,7 @@ async fn guests_wait_until_a_moderator_decides() {
     error_of(&mut mod_ws, "unknown_participant", false).await;
 
     // A guest who comes while a moderator is there: the moderator is told, and denies.
-    let (mut late, m) = join(&server, &room, "Late guest", Role::Participant, true).await;
+    let (mut late, m) = join(&server, &room, "Late guest", Role::Participant).await;
     assert_eq!(m["type"], "waiting");
     let late_id = m["you"].clone();
     let w = next_of(&mut mod_ws, "guest_waiting").await;
@@ -146,7 +154,7 @@ async fn guests_wait_until_a_moderator_decides() {
     );
 
     // A guest who gives up: the moderator's list is updated.
-    let (mut quitter, m) = join(&server, &room, "Quitter", Role::Participant, true).await;
+    let (mut quitter, m) = join(&server, &room, "Quitter", Role::Participant).await;
     let quitter_id = m["you"].clone();
     next_of(&mut mod_ws, "guest_waiting").await;
     send(&mut quitter, r#"{"type":"leave"}"#).await;
@@ -161,22 +169,28 @@ async fn guests_wait_until_a_moderator_decides() {
 async fn ending_a_meeting_also_sends_waiting_guests_away() {
     let server = TestServer::start().await;
     let room = server.create_room("Ends").await;
-    let (mut guest, m) = join(&server, &room, "G", Role::Participant, true).await;
+    waiting_room_on(&server, &room).await;
+    let (mut guest, m) = join(&server, &room, "G", Role::Participant).await;
     assert_eq!(m["type"], "waiting");
     server
         .running
         .as_ref()
         .unwrap()
         .state
-        .meetings
+        .meeting
+        .live
         .end(&room, "The meeting was ended.");
     let ended = next_of(&mut guest, "ended").await;
     assert_eq!(ended["reason"], "The meeting was ended.");
     assert_closed(&mut guest).await;
-    let (_, m) = join(&server, &room, "G2", Role::Participant, true).await;
+    // Nobody is admitted any more: admission refuses before any token is made.
+    let path = format!("/api/rooms/{room}/join");
+    let (status, body) = server
+        .call_as("POST", &path, Some(&json!({"name": "G2"})), None)
+        .await;
     assert_eq!(
-        (m["type"].as_str(), m["code"].as_str()),
-        (Some("error"), Some("meeting_ended"))
+        (status, body["error"]["code"].as_str()),
+        (410, Some("meeting_ended"))
     );
     server.stop().await;
 }

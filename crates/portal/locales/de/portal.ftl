@@ -86,6 +86,7 @@ error-org-taken = Eine Organisation mit diesem Namen gibt es schon.
 error-limit-number = Grenzen sind ganze Zahlen ab 1.
 error-no-such-user = Kein Konto hat diese E-Mail.
 error-room-limit = Ihre Organisation erlaubt { $n } Räume pro Mitglied; diese Grenze ist erreicht.
+error-room-name = Ein Raumname hat 1 bis 100 Zeichen, ohne Steuerzeichen.
 
 sign-in-with = Mit { $provider } anmelden
 sign-in-or-password = Oder mit E-Mail und Passwort anmelden:

@@ -86,6 +86,7 @@ error-org-taken = An organisation with this name exists already.
 error-limit-number = Limits are whole numbers of at least 1.
 error-no-such-user = No account has this email.
 error-room-limit = Your organisation allows { $n } rooms per member; you have reached that.
+error-room-name = A room name is 1 to 100 characters, without control characters.
 
 sign-in-with = Sign in with { $provider }
 sign-in-or-password = Or sign in with your email and password:

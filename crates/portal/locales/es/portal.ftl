@@ -86,6 +86,7 @@ error-org-taken = Ya existe una organización con este nombre.
 error-limit-number = Los límites son números enteros de al menos 1.
 error-no-such-user = Ninguna cuenta tiene este correo.
 error-room-limit = Tu organización permite { $n } salas por miembro; ya has llegado a ese límite.
+error-room-name = Un nombre de sala tiene de 1 a 100 caracteres, sin caracteres de control.
 
 sign-in-with = Iniciar sesión con { $provider }
 sign-in-or-password = O inicia sesión con tu correo y tu contraseña:

@@ -86,6 +86,7 @@ error-org-taken = Une organisation porte déjà ce nom.
 error-limit-number = Les limites sont des nombres entiers d’au moins 1.
 error-no-such-user = Aucun compte n’a ce courriel.
 error-room-limit = Votre organisation permet { $n } salles par membre ; vous avez atteint cette limite.
+error-room-name = Un nom de salle compte de 1 à 100 caractères, sans caractères de contrôle.
 
 sign-in-with = Se connecter avec { $provider }
 sign-in-or-password = Ou connectez-vous avec votre courriel et votre mot de passe :

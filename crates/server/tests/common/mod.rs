@@ -12,8 +12,26 @@ use plenary_proto::RoomId;
 use plenary_server::Settings;
 use tokio::sync::oneshot;
 
+/// The join-token key every test server uses.
+pub const SECRET: &[u8] = b"test-secret-test-secret";
+
+/// Signs claims with the test servers' key, as only admission does on a server: a token that
+/// is correctly signed but was never issued (no seat was recorded for it), as a leaked key or
+/// a forger would make one.
+pub fn forge(claims: &plenary_meeting::JoinClaims) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let body = b64.encode(serde_json::to_vec(claims).unwrap());
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET).unwrap();
+    mac.update(body.as_bytes());
+    format!("{body}.{}", b64.encode(mac.finalize().into_bytes()))
+}
+
 pub struct TestServer {
     pub http: String,
+    /// An API token of the first admin (`Authorization: Bearer …`), for creating rooms.
+    pub api_token: String,
     pub running: Option<plenary_server::Running>,
     stop: Option<oneshot::Sender<()>>,
     dir: PathBuf,
@@ -43,7 +61,17 @@ impl TestServer {
         })
         .await
         .expect("server starts");
+        let store = running.state.store.clone();
+        let admin = store
+            .user_by_email("admin@localhost")
+            .await
+            .unwrap()
+            .expect("the first admin");
+        let (api_token, _) = plenary_accounts::create_api_token(&*store, admin.id, "tests")
+            .await
+            .unwrap();
         TestServer {
+            api_token,
             http: running.http_addr.to_string(),
             running: Some(running),
             stop: Some(stop),
@@ -51,25 +79,56 @@ impl TestServer {
         }
     }
 
+    /// A room owned by the first admin (made with its API token).
     pub async fn create_room(&self, name: &str) -> RoomId {
         let body = serde_json::json!({ "name": name });
-        let (status, room): (u16, serde_json::Value) =
-            plenary_peer::http::call(&self.http, "POST", "/api/rooms", Some(&body))
-                .await
-                .unwrap();
+        let (status, room) = self
+            .call_as("POST", "/api/rooms", Some(&body), Some(&self.api_token))
+            .await;
         assert_eq!(status, 201, "{room}");
         RoomId::parse(room["id"].as_str().unwrap()).unwrap()
     }
 
+    /// A guest's join token.
     pub async fn join_token(&self, room: &RoomId, name: &str) -> String {
+        self.join_token_as(room, name, None).await
+    }
+
+    /// A join token for `bearer`'s account (the room's owner joins as moderator), or a guest's.
+    pub async fn join_token_as(&self, room: &RoomId, name: &str, bearer: Option<&str>) -> String {
         let body = serde_json::json!({ "name": name });
         let path = format!("/api/rooms/{room}/join");
-        let (status, grant): (u16, serde_json::Value) =
-            plenary_peer::http::call(&self.http, "POST", &path, Some(&body))
-                .await
-                .unwrap();
+        let (status, grant) = self.call_as("POST", &path, Some(&body), bearer).await;
         assert_eq!(status, 200, "{grant}");
         grant["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A JSON call, with an API token if given: (status, body).
+    pub async fn call_as(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        bearer: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let url = format!("http://{}{path}", self.http);
+        let client = reqwest::Client::new();
+        let mut req = client.request(method.parse().unwrap(), url);
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(b).unwrap());
+        }
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
     }
 
     pub async fn stop(mut self) {
