@@ -35,12 +35,7 @@ fn signed(call: &str, qs: &str) -> String {
 }
 
 fn signed_with(alg: Algorithm, call: &str, qs: &str) -> String {
-    let c = alg.hex(&[call.as_bytes(), qs.as_bytes(), SECRET.as_bytes()]);
-    if qs.is_empty() {
-        format!("{call}?checksum={c}")
-    } else {
-        format!("{call}?{qs}&checksum={c}")
-    }
+    common::bbb_signed(alg, SECRET, call, qs)
 }
 
 struct Answer {

@@ -28,6 +28,21 @@ pub fn forge(claims: &plenary_meeting::JoinClaims) -> String {
     format!("{body}.{}", b64.encode(mac.finalize().into_bytes()))
 }
 
+/// A BigBlueButton API call `call?qs&checksum=…` signed with `secret` and `alg`.
+pub fn bbb_signed(
+    alg: plenary_bbb::checksum::Algorithm,
+    secret: &str,
+    call: &str,
+    qs: &str,
+) -> String {
+    let c = alg.hex(&[call.as_bytes(), qs.as_bytes(), secret.as_bytes()]);
+    if qs.is_empty() {
+        format!("{call}?checksum={c}")
+    } else {
+        format!("{call}?{qs}&checksum={c}")
+    }
+}
+
 pub struct TestServer {
     pub http: String,
     /// An API token of the first admin (`Authorization: Bearer …`), for creating rooms.
