@@ -4,7 +4,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startServer } = require('../server.js');
+const { startServer, signInAdmin } = require('../server.js');
 const { launch, newPage, waitFirstMedia, assertFlowing } = require('../webrtc-helpers.js');
 
 const ARTIFACTS = path.join(__dirname, '..', 'artifacts');
@@ -13,22 +13,26 @@ const PC = 'window.plenary.pc';
 
 let server;
 let browser;
+/** The admin's signed-in page: members create rooms; the others join as guests by the link. */
+let admin;
 before(async () => {
   server = await startServer();
   ({ browser } = await launch());
+  admin = await signInAdmin(browser, server, newPage);
 });
 after(async () => {
   await browser?.close();
   await server?.stop();
 });
 
-/** Creates a room from the landing page; returns its link. */
-async function createRoom(page, name) {
-  await page.goto(server.url);
-  await page.fill('#room-name', name);
-  await page.click('#create-button');
-  await page.waitForSelector('#created:not([hidden])');
-  return page.inputValue('#room-link');
+/** The admin creates a room on "My rooms"; returns its link. */
+async function createRoom(name) {
+  await admin.goto(`${server.url}/rooms`);
+  await admin.fill('#room-name', name);
+  await admin.click('#create-room');
+  await admin.waitForURL(/\/rooms$/);
+  const item = admin.locator('#rooms li', { has: admin.locator('.room-name', { hasText: name }) });
+  return item.first().locator('input[readonly]').first().inputValue();
 }
 
 /** Opens the room link, waits for the preview, types a name and joins. */
@@ -64,8 +68,7 @@ test('three browsers see and hear each other; mute and leave are shown', async (
   for (const name of ['ada', 'ben', 'cleo']) pages.push(await newPage(browser, { logPrefix: name }));
   const [ada, ben, cleo] = pages;
 
-  const link = await createRoom(ada, 'E2E assembly');
-  await ada.screenshot({ path: path.join(ARTIFACTS, 'landing.png') });
+  const link = await createRoom('E2E assembly');
   assert.match(link, /\/r\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
 
   const ids = {};
@@ -120,7 +123,7 @@ test('three browsers see and hear each other; mute and leave are shown', async (
 
 test('with camera and microphone denied, a participant joins listen-only and still receives', async () => {
   const speaker = await newPage(browser, { logPrefix: 'speaker' });
-  const link = await createRoom(speaker, 'Denied devices');
+  const link = await createRoom('Denied devices');
   const speakerId = await join(speaker, link, 'Speaker');
 
   // Chromium only gathers loopback ICE candidates once media permission is granted, so the
@@ -180,20 +183,34 @@ test('the tile layout stays usable from 1 to 25 participants', async () => {
   await page.context().close();
 });
 
+test('signed out, the front page offers sign-in and explains how to join; nobody creates rooms', async () => {
+  const page = await newPage(browser);
+  await page.goto(server.url);
+  await page.waitForSelector('#landing-sign-in');
+  assert.match(await page.textContent('#landing-invited'), /link/);
+  assert.equal(await page.locator('#create-form').count(), 0, 'no room creation for visitors');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'landing.png') });
+  // The API refuses too, whatever the page shows.
+  const status = await page.evaluate(async () => (await fetch('/api/rooms', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status);
+  assert.equal(status, 401);
+  // Signed in, the front page is "My rooms".
+  await admin.goto(server.url);
+  await admin.waitForURL(/\/rooms$/);
+  await page.context().close();
+});
+
 test('the meeting client speaks the browser\'s language', async () => {
   const expected = {
-    'fr-FR': ['Rejoindre la réunion', 'Cette salle n’existe pas. Vérifiez le lien.', 'Créer une salle'],
-    'de-DE': ['Teilnehmen', 'Diesen Raum gibt es nicht. Bitte den Link prüfen.', 'Raum erstellen'],
-    'es-ES': ['Entrar en la reunión', 'Esta sala no existe. Revisa el enlace.', 'Crear una sala'],
+    'fr-FR': ['Rejoindre la réunion', 'Cette salle n’existe pas. Vérifiez le lien.', 'Se connecter'],
+    'de-DE': ['Teilnehmen', 'Diesen Raum gibt es nicht. Bitte den Link prüfen.', 'Anmelden'],
+    'es-ES': ['Entrar en la reunión', 'Esta sala no existe. Revisa el enlace.', 'Iniciar sesión'],
   };
-  for (const [locale, [join, missing, create]] of Object.entries(expected)) {
+  const link = await createRoom('Langues');
+  for (const [locale, [join, missing, signIn]] of Object.entries(expected)) {
     const page = await newPage(browser, { locale });
     await page.goto(server.url);
-    await page.waitForFunction((t) => document.getElementById('create-button').textContent === t, create);
-    await page.fill('#room-name', 'Langues');
-    await page.click('#create-button');
-    await page.waitForSelector('#created:not([hidden])');
-    await page.goto(await page.inputValue('#room-link'));
+    assert.equal((await page.textContent('#landing-sign-in')).trim(), signIn, locale);
+    await page.goto(link);
     await page.waitForSelector('#join-button:enabled');
     assert.equal(await page.textContent('#join-button'), join, locale);
     assert.equal(await page.evaluate(() => document.documentElement.lang), locale.slice(0, 2));

@@ -192,7 +192,7 @@ export class Call extends EventTarget {
         break;
       case 'error':
         this.dispatchEvent(new CustomEvent('error', { detail: m }));
-        if (m.fatal) this.end(m.message);
+        if (m.fatal) this.end(m.message, m.code);
         break;
       default:
         break;
@@ -290,13 +290,13 @@ export class Call extends EventTarget {
   }
 
   /** @param {string} reason */
-  end(reason) {
+  end(reason, code) {
     if (this.ended) return;
     this.ended = true;
     this.endReason = reason;
     this.pc?.close();
     this.sig?.close();
     for (const t of this.local.getTracks()) t.stop();
-    this.dispatchEvent(new CustomEvent('ended', { detail: { reason } }));
+    this.dispatchEvent(new CustomEvent('ended', { detail: { reason, code } }));
   }
 }

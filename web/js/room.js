@@ -11,9 +11,15 @@ const $ = (sel) => document.querySelector(sel);
 const roomId = decodeURIComponent(location.pathname.split('/').pop() || '');
 const NAME_KEY = 'plenary.name';
 // A join link from an integration (the BigBlueButton API) carries a signed token in the
-// fragment, which browsers never send to the server: it fixes the name and role.
-const linkToken = new URLSearchParams(location.hash.slice(1)).get('join');
-if (linkToken) history.replaceState(null, '', location.pathname);
+// fragment, which browsers never send to the server: it fixes the name and role. It is kept
+// for this tab (not in the address bar), so that a reload takes the same seat again: such a
+// room admits only through its integration's links.
+const TOKEN_KEY = `plenary.join.${roomId}`;
+const linkToken = new URLSearchParams(location.hash.slice(1)).get('join') || sessionStorage.getItem(TOKEN_KEY);
+if (linkToken) {
+  sessionStorage.setItem(TOKEN_KEY, linkToken);
+  history.replaceState(null, '', location.pathname);
+}
 
 /** The name a link token fixes, read from its (signed, here only displayed) claims. */
 function tokenName() {
@@ -173,6 +179,11 @@ function joinError(err) {
       return tr('client-not-started');
     case 'sign_in_required':
       return tr('client-sign-in-required');
+    case 'integration_only':
+      return tr('client-integration-only');
+    case 'invalid_token':
+      if (linkToken) sessionStorage.removeItem(TOKEN_KEY);
+      return tr('client-link-invalid');
     default:
       return tr('client-join-failed', { message: err.message });
   }
@@ -198,10 +209,14 @@ function wire(call, grid) {
     if (!d.fatal) console.warn('plenary:', d.code, d.message);
   });
   call.addEventListener('ended', (e) => {
-    const { reason } = /** @type {CustomEvent} */ (e).detail;
+    const { reason, code } = /** @type {CustomEvent} */ (e).detail;
     $('#ended-reason').textContent = call.meetingEnded
       ? endedBecause(reason)
-      : reason === 'left' ? tr('client-you-left') : tr('client-connection-ended', { reason });
+      : reason === 'left'
+        ? tr('client-you-left')
+        : code === 'replaced'
+          ? tr('client-replaced')
+          : tr('client-connection-ended', { reason });
     $('#ended').dataset.meetingEnded = String(call.meetingEnded);
     // A meeting that has ended cannot be joined again with this link.
     $('#rejoin-button').hidden = call.meetingEnded || Boolean(linkToken);

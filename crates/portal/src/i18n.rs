@@ -249,7 +249,7 @@ mod tests {
     fn the_client_uses_only_messages_that_exist() {
         // Every `data-i18n…="key"` in the client's pages and every `tr('key'` in its scripts.
         let files = [
-            include_str!("../../../web/index.html"),
+            include_str!("../templates/landing.html"),
             include_str!("../../../web/room.html"),
             include_str!("../../../web/js/room.js"),
             include_str!("../../../web/js/landing.js"),

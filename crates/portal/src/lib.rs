@@ -79,7 +79,8 @@ pub struct Portal {
     pub sso_starts: auth::RateLimiter,
 }
 
-const TEMPLATES: [(&str, &str); 13] = [
+const TEMPLATES: [(&str, &str); 14] = [
+    ("landing.html", include_str!("../templates/landing.html")),
     (
         "admin_rooms.html",
         include_str!("../templates/admin_rooms.html"),
@@ -191,6 +192,7 @@ impl IntoResponse for RenderFailed {
 
 pub fn router() -> Router<PortalState> {
     Router::new()
+        .route("/", get(landing))
         .route("/signin", get(signin_page).post(signin))
         .route("/auth/sso/{id}", get(sso::start))
         .route("/auth/sso/{id}/callback", get(sso::callback))
@@ -384,6 +386,23 @@ impl Form {
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.as_str())
     }
+}
+
+/// The front page: members go to their rooms; a visitor learns how to get into a meeting they
+/// were invited to, and where to sign in (and, on an open instance, may make a quick room).
+async fn landing(State(app): State<PortalState>, ctx: Ctx) -> Response {
+    if ctx.user.is_some() {
+        return redirect("/rooms");
+    }
+    let anyone_creates =
+        app.meeting.settings.room_creation == plenary_meeting::RoomCreation::Anyone;
+    let c = context! {
+        welcome => ctx.site.welcome,
+        signup_open => ctx.site.signup != SignupPolicy::Invite,
+        anyone_creates,
+        ..ctx.base("/")
+    };
+    ctx.show(&app, "landing.html", StatusCode::OK, c)
 }
 
 async fn signin_page(State(app): State<PortalState>, ctx: Ctx) -> Response {
@@ -1231,6 +1250,14 @@ mod tests {
                 user => context! { name => "Ada", email => "ada@example.coop", is_admin => true },
             };
             let pages = [
+                (
+                    "landing.html",
+                    context! { welcome => "Hello", signup_open => true, anyone_creates => true, ..base.clone() },
+                ),
+                (
+                    "landing.html",
+                    context! { signup_open => false, anyone_creates => false, ..base.clone() },
+                ),
                 (
                     "signin.html",
                     context! { email => "", error => "e", notice => "n", ..base.clone() },

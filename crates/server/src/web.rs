@@ -1,4 +1,5 @@
-//! The browser client (`web/`), built into the binary: plain ES modules, no build step.
+//! The browser client (`web/`), built into the binary: plain ES modules, no build step. (The
+//! front page `/` is the portal's.)
 //! With `web_dir` set, the same files are read from disk instead (for client work).
 
 use axum::Router;
@@ -20,7 +21,6 @@ macro_rules! asset {
 
 /// Every file the client consists of. Only these names are ever served, from either source.
 const ASSETS: &[(&str, &[u8])] = &[
-    asset!("index.html"),
     asset!("room.html"),
     asset!("css/plenary.css"),
     asset!("js/protocol.js"),
@@ -35,7 +35,6 @@ const ASSETS: &[(&str, &[u8])] = &[
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(|s: State<AppState>| page(s, "index.html")))
         .route("/r/{id}", get(|s: State<AppState>| page(s, "room.html")))
         .route(
             "/favicon.svg",

@@ -1,5 +1,4 @@
 # The meeting client (web/): served as /i18n/messages.json.
-client-tagline = Videokonferenzen für Genossenschaften. Erstellen Sie einen Raum und teilen Sie den Link: Wer den Link hat, kann im Browser teilnehmen.
 client-room-name = Name des Raums
 client-create-room = Raum erstellen
 client-share-link = Diesen Link teilen
@@ -62,3 +61,6 @@ client-not-started = Diese Besprechung hat noch nicht begonnen. Sie treten bei, 
 client-sign-in-required = Dieser Raum ist nur für angemeldete Mitglieder. Bitte melden Sie sich an und treten Sie dann erneut bei.
 client-time-limit = Diese Besprechung hat die Zeitgrenze ihrer Organisation erreicht.
 client-room-deleted = Dieser Raum wurde gelöscht.
+client-replaced = Sie sind mit diesem Link in einem anderen Fenster oder auf einem anderen Gerät beigetreten: Dieses Fenster hat die Konferenz verlassen.
+client-integration-only = Dieser Konferenz treten Sie über den Link der Website bei, die sie ausrichtet (Ihr Kurs, die Plattform Ihrer Genossenschaft). Öffnen Sie die Konferenz dort.
+client-link-invalid = Dieser Link lässt niemanden mehr ein (er ist alt, oder der Server wurde neu gestartet). Holen Sie sich einen neuen Link und treten Sie erneut bei.

@@ -228,3 +228,12 @@ rule-kind-default = keine andere Regel passt
 field-rule-value = Gruppe oder Domain
 button-add-rule = Regel hinzufügen
 error-rule-value = Geben Sie eine Gruppe (höchstens 200 Zeichen) oder eine Domain wie example.coop an.
+
+landing-title = Willkommen
+landing-lead = Videokonferenzen für Genossenschaften, im Browser.
+landing-invited-title = Zu einer Konferenz eingeladen?
+landing-invited = Öffnen Sie den Link, den Sie bekommen haben: Sie nehmen im Browser teil, meist ohne Konto. Ein Raum nur für Mitglieder bittet Sie zuerst um Anmeldung.
+landing-members-title = Mitglieder
+landing-members = Melden Sie sich an, um Ihre Räume zu finden, neue anzulegen und zu teilen.
+landing-open-title = Schneller Raum
+landing-open = Auf diesem Server darf jede und jeder einen Raum anlegen, auch ohne Konto. So angelegte Räume werden gelöscht, wenn sie eine Weile niemand benutzt.

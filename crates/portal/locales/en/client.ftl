@@ -1,5 +1,4 @@
 # The meeting client (web/): served as /i18n/messages.json.
-client-tagline = Video meetings for cooperatives. Create a room and share its link: anyone with the link can join from a browser.
 client-room-name = Room name
 client-create-room = Create a room
 client-share-link = Share this link
@@ -62,3 +61,6 @@ client-not-started = This meeting has not started yet. You will join as soon as 
 client-sign-in-required = This room is for signed-in members only. Sign in, then join again.
 client-time-limit = This meeting reached its organisation's time limit.
 client-room-deleted = This room was deleted.
+client-replaced = You joined again with this link in another window or on another device: this window left the meeting.
+client-integration-only = This meeting is joined through the link of the site that organises it (your course, your co-op's platform). Open the meeting from there.
+client-link-invalid = This join link no longer admits anyone (it is old, or the server restarted). Get a new link and join again.

@@ -228,3 +228,12 @@ rule-kind-default = no other rule matched
 field-rule-value = Group or domain
 button-add-rule = Add the rule
 error-rule-value = Give a group (at most 200 characters) or a domain such as example.coop.
+
+landing-title = Welcome
+landing-lead = Video meetings for cooperatives, in your browser.
+landing-invited-title = Invited to a meeting?
+landing-invited = Open the link you were sent: you join from your browser, usually without an account. A room for members only asks you to sign in first.
+landing-members-title = Members
+landing-members = Sign in to find your rooms, create new ones and share them.
+landing-open-title = Quick room
+landing-open = This server lets anyone create a room, even without an account. Rooms made this way are deleted when nobody has used them for a while.

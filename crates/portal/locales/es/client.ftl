@@ -1,5 +1,4 @@
 # The meeting client (web/): served as /i18n/messages.json.
-client-tagline = Reuniones por vídeo para cooperativas. Crea una sala y comparte su enlace: cualquiera con el enlace puede entrar desde el navegador.
 client-room-name = Nombre de la sala
 client-create-room = Crear una sala
 client-share-link = Comparte este enlace
@@ -62,3 +61,6 @@ client-not-started = Esta reunión aún no ha empezado. Entrarás en cuanto una 
 client-sign-in-required = Esta sala es solo para miembros con sesión iniciada. Inicia sesión y vuelve a entrar.
 client-time-limit = Esta reunión ha alcanzado el límite de tiempo de su organización.
 client-room-deleted = Esta sala se ha eliminado.
+client-replaced = Has vuelto a entrar con este enlace en otra ventana u otro dispositivo: esta ventana ha salido de la reunión.
+client-integration-only = A esta reunión se entra por el enlace del sitio que la organiza (tu curso, la plataforma de tu cooperativa). Ábrela desde allí.
+client-link-invalid = Este enlace ya no admite a nadie (es antiguo, o el servidor se reinició). Consigue un enlace nuevo y vuelve a entrar.

@@ -228,3 +228,12 @@ rule-kind-default = ninguna otra regla coincide
 field-rule-value = Grupo o dominio
 button-add-rule = Añadir la regla
 error-rule-value = Indique un grupo (200 caracteres como mucho) o un dominio como example.coop.
+
+landing-title = Bienvenida
+landing-lead = Reuniones por vídeo para cooperativas, en tu navegador.
+landing-invited-title = ¿Te han invitado a una reunión?
+landing-invited = Abre el enlace que te enviaron: entras desde el navegador, casi siempre sin cuenta. Una sala solo para miembros te pide antes iniciar sesión.
+landing-members-title = Miembros
+landing-members = Inicia sesión para encontrar tus salas, crear nuevas y compartirlas.
+landing-open-title = Sala rápida
+landing-open = Este servidor permite a cualquiera crear una sala, incluso sin cuenta. Las salas creadas así se borran cuando nadie las usa durante un tiempo.

@@ -1,5 +1,4 @@
 # The meeting client (web/): served as /i18n/messages.json.
-client-tagline = Des réunions vidéo pour les coopératives. Créez une salle et partagez son lien : toute personne qui a le lien peut rejoindre depuis un navigateur.
 client-room-name = Nom de la salle
 client-create-room = Créer une salle
 client-share-link = Partagez ce lien
@@ -62,3 +61,6 @@ client-not-started = Cette réunion n’a pas encore commencé. Vous la rejoindr
 client-sign-in-required = Cette salle est réservée aux membres connecté·es. Connectez-vous, puis rejoignez-la à nouveau.
 client-time-limit = Cette réunion a atteint la durée maximale fixée par son organisation.
 client-room-deleted = Cette salle a été supprimée.
+client-replaced = Vous avez rejoint la réunion avec ce lien dans une autre fenêtre ou sur un autre appareil : cette fenêtre a quitté la réunion.
+client-integration-only = On rejoint cette réunion par le lien du site qui l'organise (votre cours, la plateforme de votre coopérative). Ouvrez la réunion depuis ce site.
+client-link-invalid = Ce lien n'admet plus personne (il est ancien, ou le serveur a redémarré). Demandez un nouveau lien et rejoignez à nouveau.

@@ -228,3 +228,12 @@ rule-kind-default = aucune autre règle ne s’applique
 field-rule-value = Groupe ou domaine
 button-add-rule = Ajouter la règle
 error-rule-value = Indiquez un groupe (200 caractères au plus) ou un domaine comme example.coop.
+
+landing-title = Bienvenue
+landing-lead = Des réunions vidéo pour les coopératives, dans votre navigateur.
+landing-invited-title = Invité·e à une réunion ?
+landing-invited = Ouvrez le lien que l'on vous a envoyé : vous rejoignez depuis votre navigateur, le plus souvent sans compte. Une salle réservée aux membres vous demande d'abord de vous connecter.
+landing-members-title = Membres
+landing-members = Connectez-vous pour retrouver vos salles, en créer et les partager.
+landing-open-title = Salle rapide
+landing-open = Ce serveur permet à tout le monde de créer une salle, même sans compte. Les salles ainsi créées sont supprimées quand personne ne s'en sert pendant un temps.
