@@ -69,10 +69,8 @@ async fn invite(
             "error-email",
         ));
     }
-    // Someone with an account is added to an organisation directly, not invited.
-    if app.store.user_by_email(&email).await?.is_some() {
-        return Err(Refused::Because(StatusCode::CONFLICT, "error-has-account"));
-    }
+    // Made whether or not an account has this address (the answer tells nobody which): an
+    // existing account accepts it by opening the link signed in.
     let token = auth::random_token();
     let now = unix_secs();
     app.store
@@ -321,8 +319,18 @@ async fn show_accept(
         },
         None => None,
     };
+    // The address has an account already: its owner accepts signed in (the holder of the link
+    // is whoever the inviter sent it to, so telling them is no leak).
+    let existing = match app.store.user_by_email(&inv.email).await {
+        Ok(Some(_)) => Some(context! {
+            email => inv.email,
+            signed_in => ctx.user.as_ref().is_some_and(|u| u.email == inv.email),
+        }),
+        Ok(None) => None,
+        Err(e) => return unavailable(e),
+    };
     let c = context! {
-        name, email => inv.email, error, invitation => context! { org },
+        name, email => inv.email, error, invitation => context! { org }, existing,
         action => format!("/invite/{token}"), min_password => auth::MIN_PASSWORD,
         ..ctx.base("/signup")
     };
@@ -349,6 +357,31 @@ async fn accept(
     if !ctx.csrf_ok(&form) {
         let e = ctx.t(p, "error-csrf", None);
         return show_accept(&app, &ctx, &token, StatusCode::FORBIDDEN, &name, Some(e)).await;
+    }
+    // An existing account joins the invitation's organisation (only the account the
+    // invitation was made for; the store checks the address again).
+    if form.get("join") == "1" {
+        let Some(me) = ctx.user.clone() else {
+            return redirect("/signin");
+        };
+        return match app
+            .store
+            .join_by_invitation(&auth::session_hash(&token), &me, unix_secs())
+            .await
+        {
+            Ok(org) => {
+                tracing::info!(
+                    user = me.id,
+                    org,
+                    "invitation accepted by an existing account"
+                );
+                redirect("/rooms")
+            }
+            Err(StoreError::Gone(_)) => {
+                show_accept(&app, &ctx, &token, StatusCode::GONE, &name, None).await
+            }
+            Err(e) => unavailable(e),
+        };
     }
     if let Some(e) = new_account_error(&ctx, p, &name, &password) {
         return show_accept(

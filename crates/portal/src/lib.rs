@@ -707,8 +707,16 @@ async fn show_rooms_with(
             }
         })
         .collect();
+    let requests = match app.store.membership_requests(None, Some(user.id)).await {
+        Ok(r) => r,
+        Err(e) => return unavailable(e),
+    };
+    let requests: Vec<minijinja::Value> = requests
+        .iter()
+        .map(|r| context! { org => r.org.name, org_id => r.org.id, role => orgs::role(r.is_admin), by => r.invited_by })
+        .collect();
     let mut c = ctx.base("/rooms");
-    c = context! { rooms, shared, base, error, notice, memberships, ..c };
+    c = context! { rooms, shared, base, error, notice, memberships, requests, ..c };
     ctx.show(app, "rooms.html", status, c)
 }
 
@@ -1255,8 +1263,32 @@ mod tests {
                     context! { welcome => "Hello", signup_open => true, anyone_creates => true, ..base.clone() },
                 ),
                 (
+                    "rooms.html",
+                    context! { rooms => Vec::<minijinja::Value>::new(), base => "http://x", requests => vec![
+                        context! { org => "social.coop", org_id => 1, role => "admin", by => "Ada" },
+                        context! { org => "Guests", org_id => 2, role => "member", by => () },
+                    ], ..base.clone() },
+                ),
+                (
+                    "org.html",
+                    context! {
+                        org => context! { id => 1, name => "x", max_rooms => (), max_participants => () },
+                        members => Vec::<minijinja::Value>::new(), rooms => Vec::<minijinja::Value>::new(),
+                        notice => "n", asked => vec![context! { email => "bo@b.co", role => "member" }],
+                        ..base.clone()
+                    },
+                ),
+                (
                     "landing.html",
                     context! { signup_open => false, anyone_creates => false, ..base.clone() },
+                ),
+                (
+                    "signup.html",
+                    context! { name => "", email => "a@b.co", action => "/invite/t", min_password => 10, invitation => context! { org => "x" }, existing => context! { email => "a@b.co", signed_in => true }, ..base.clone() },
+                ),
+                (
+                    "signup.html",
+                    context! { name => "", email => "a@b.co", action => "/invite/t", min_password => 10, invitation => context! { org => () }, existing => context! { email => "a@b.co", signed_in => false }, ..base.clone() },
                 ),
                 (
                     "signin.html",

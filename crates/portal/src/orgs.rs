@@ -14,11 +14,13 @@ use plenary_store::{Member, Organisation, StoreError, User};
 
 use super::{Ctx, Form, redirect, unavailable};
 use crate::PortalState;
+use plenary_proto::clock::unix_secs;
 
 pub fn router() -> Router<PortalState> {
     Router::new()
         .route("/orgs/{id}", get(page))
         .route("/orgs/{id}/members", post(add_member))
+        .route("/orgs/{id}/answer", post(answer))
         .route("/orgs/{id}/members/{user}", post(member_action))
         .route("/orgs/{id}/rooms/{room}/delete", post(delete_room))
 }
@@ -83,18 +85,39 @@ pub(super) async fn show(
     error: Option<String>,
     invited: Option<super::invites::Invited>,
 ) -> Response {
+    show_with(app, ctx, id, status, error, None, invited).await
+}
+
+/// [`show`] with a notice (what was just done).
+async fn show_with(
+    app: &PortalState,
+    ctx: &Ctx,
+    id: i64,
+    status: StatusCode,
+    error: Option<String>,
+    notice: Option<String>,
+    invited: Option<super::invites::Invited>,
+) -> Response {
     let org = match manager(app, ctx, id).await {
         Ok((_, org)) => org,
         Err(r) => return r,
     };
-    let (members, rooms, open) = match (
+    let (members, rooms, open, asked) = match (
         app.store.org_members(id).await,
         app.store.rooms_of_org(id).await,
         app.store.open_invitations(Some(id)).await,
+        app.store.membership_requests(Some(id), None).await,
     ) {
-        (Ok(m), Ok(r), Ok(i)) => (m, r, i),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return unavailable(e),
+        (Ok(m), Ok(r), Ok(i), Ok(a)) => (m, r, i, a),
+        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
+            return unavailable(e);
+        }
     };
+    // Those asked to join, by the address the organisation's admins typed.
+    let asked: Vec<minijinja::Value> = asked
+        .iter()
+        .map(|r| context! { email => r.user.email, role => role(r.is_admin) })
+        .collect();
     let invitations = super::invites::open_view(&open, std::slice::from_ref(&org));
     let rooms: Vec<minijinja::Value> = rooms
         .iter()
@@ -120,7 +143,8 @@ pub(super) async fn show(
         max_participants => org.max_participants, max_minutes => org.max_meeting_minutes,
     };
     let c = context! {
-        org, members, rooms, error, invitations, invited, days => super::invites::VALID_DAYS,
+        org, members, rooms, error, notice, invitations, invited, asked,
+        days => super::invites::VALID_DAYS,
         ..ctx.base("/orgs")
     };
     ctx.show(app, "org.html", status, c)
@@ -132,9 +156,10 @@ async fn add_member(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = manager(&app, &ctx, id).await {
-        return r;
-    }
+    let me = match manager(&app, &ctx, id).await {
+        Ok((me, _)) => me,
+        Err(r) => return r,
+    };
     let form = Form::parse(&body);
     let fail = |status, key: &str| {
         let e = ctx.t(&app.portal, key, None);
@@ -144,12 +169,44 @@ async fn add_member(
         return fail(StatusCode::FORBIDDEN, "error-csrf").await;
     }
     let email = form.get("email").trim().to_lowercase();
+    let make_admin = form.get("org_admin") == "on";
+    if !me.is_admin {
+        // An organisation's admin only asks: the account becomes a member once it accepts
+        // (on its rooms page). The answer is the same whether an account has this address or
+        // not, so that the form tells nobody who has an account.
+        if !plenary_accounts::plausible_email(&email) {
+            return fail(StatusCode::UNPROCESSABLE_ENTITY, "error-email").await;
+        }
+        let asked = match app.store.user_by_email(&email).await {
+            Ok(Some(u)) => {
+                let member = match app.store.org_members(id).await {
+                    Ok(m) => m.iter().any(|m| m.user.id == u.id),
+                    Err(e) => return unavailable(e),
+                };
+                if member {
+                    Ok(())
+                } else {
+                    app.store
+                        .request_membership(id, u.id, make_admin, Some(me.id), unix_secs())
+                        .await
+                }
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = asked {
+            return unavailable(e);
+        }
+        tracing::info!(by = me.id, org = id, "membership asked");
+        let notice = ctx.t(&app.portal, "notice-asked", None);
+        return show_with(&app, &ctx, id, StatusCode::OK, None, Some(notice), None).await;
+    }
+    // A platform admin adds directly.
     let user = match app.store.user_by_email(&email).await {
         Ok(Some(u)) => u,
         Ok(None) => return fail(StatusCode::UNPROCESSABLE_ENTITY, "error-no-such-user").await,
         Err(e) => return unavailable(e),
     };
-    let make_admin = form.get("org_admin") == "on";
     if !make_admin {
         let members = match app.store.org_members(id).await {
             Ok(m) => m,
@@ -161,6 +218,40 @@ async fn add_member(
     }
     match app.store.set_org_member(id, user.id, make_admin).await {
         Ok(()) => redirect(&format!("/orgs/{id}")),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// The signed-in account answers an organisation's request to join it.
+async fn answer(
+    State(app): State<PortalState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let Some(me) = ctx.user.clone() else {
+        return redirect("/signin");
+    };
+    let form = Form::parse(&body);
+    if !ctx.csrf_ok(&form) {
+        return ctx.csrf_refused(&app.portal);
+    }
+    let accept = match form.get("action") {
+        "accept" => true,
+        "decline" => false,
+        _ => return (StatusCode::BAD_REQUEST, "Unknown action.").into_response(),
+    };
+    match app.store.answer_membership_request(id, me.id, accept).await {
+        Ok(true) => {
+            tracing::info!(
+                user = me.id,
+                org = id,
+                accept,
+                "membership request answered"
+            );
+            redirect("/rooms")
+        }
+        Ok(false) => (StatusCode::NOT_FOUND, "No such request.").into_response(),
         Err(e) => unavailable(e),
     }
 }

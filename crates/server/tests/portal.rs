@@ -1445,7 +1445,11 @@ async fn accept_invite(
 
 #[tokio::test]
 async fn invitations_let_one_person_in_once_into_their_organisation() {
-    let server = server_with(SignupPolicy::Invite).await;
+    let server = TestServer::start_with(|s| {
+        s.signup = SignupPolicy::Invite;
+        s.admin_email = "root@example.coop".into();
+    })
+    .await;
     let (email, password) = first_admin(&server);
     let mut admin = Browser::default();
     admin.sign_in(&server, &email, &password).await;
@@ -1576,16 +1580,47 @@ async fn invitations_let_one_person_in_once_into_their_organisation() {
         .await;
     assert_eq!(p.status, 200, "{}", p.body);
     let bo_path = invite_path(&invite_link(&p.body));
-    // Someone with an account is added, not invited.
+    // An address with an account is invited alike (the answer tells nobody it has one); its
+    // owner accepts signed in, nobody else can.
     let p = ada
         .post(
             &server,
             &format!("/orgs/{org}/invitations"),
-            &[("csrf", &csrf), ("email", "ada@example.coop")],
+            &[("csrf", &csrf), ("email", "root@example.coop")],
         )
         .await;
-    assert_eq!(p.status, 409);
-    assert!(p.body.contains("already has an account"));
+    assert_eq!(p.status, 200, "{}", p.body);
+    let admin_path = invite_path(&invite_link(&p.body));
+    let page = Browser::default().get(&server, &admin_path).await;
+    assert!(page.body.contains("id=\"sign-in-first\""), "{}", page.body);
+    assert_eq!(
+        join_invitation(&mut ada, &server, &admin_path).await.status,
+        410,
+        "another account's invitation"
+    );
+    let page = admin.get(&server, &admin_path).await;
+    assert!(page.body.contains("id=\"join-org\""), "{}", page.body);
+    assert_eq!(
+        join_invitation(&mut admin, &server, &admin_path)
+            .await
+            .status,
+        303
+    );
+    assert!(
+        admin
+            .get(&server, "/rooms")
+            .await
+            .body
+            .contains("data-org=\"social.coop\""),
+        "the admin joined by accepting"
+    );
+    assert_eq!(
+        join_invitation(&mut admin, &server, &admin_path)
+            .await
+            .status,
+        410,
+        "used once"
+    );
     // An invitation to withdraw, and one from the platform admin outside her organisation.
     let p = ada
         .post(
@@ -2004,5 +2039,147 @@ async fn admins_see_every_room_and_the_identity_providers() {
     let page = admin.get(&server, "/admin/providers").await.body;
     assert!(!page.contains("Verified address at rr.org"));
     assert!(page.contains("Group @RR.org"));
+    server.stop().await;
+}
+
+/// Accepts an invitation as the signed-in account of `b`.
+async fn join_invitation(b: &mut Browser, server: &TestServer, path: &str) -> Page {
+    let csrf = b.csrf(server, path).await;
+    b.post(server, path, &[("csrf", &csrf), ("join", "1")])
+        .await
+}
+
+/// The audit's hole: an organisation's admin added any account to her organisation without
+/// its consent, then saw its email, applied her limits to it and deleted its rooms. Now she
+/// only asks; the account accepts or declines; the answer tells nobody who has an account.
+#[tokio::test]
+async fn an_organisation_admin_adds_people_only_with_their_consent() {
+    let server = server_with(SignupPolicy::Open).await;
+    let (admin_email, admin_pw) = first_admin(&server);
+    let mut admin = Browser::default();
+    admin.sign_in(&server, &admin_email, &admin_pw).await;
+    let mut ann = Browser::default();
+    ann.sign_up(&server, "Ann", "ann@social.coop", "long-enough-pw")
+        .await;
+    let mut zed = Browser::default();
+    zed.sign_up(&server, "Zed", "zed@elsewhere.org", "long-enough-pw")
+        .await;
+    let csrf = zed.csrf(&server, "/rooms").await;
+    let zed_room = zed.new_room(&server, &csrf, "Zed's own").await;
+    // social.coop allows one room per member; Ann is its admin.
+    let csrf = admin.csrf(&server, "/admin/orgs").await;
+    let p = admin
+        .post(
+            &server,
+            "/admin/orgs",
+            &[("csrf", &csrf), ("name", "social.coop"), ("max_rooms", "1")],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = admin.get(&server, "/admin/orgs").await;
+    let org = value_after(
+        &page.body,
+        "<tr data-org=\"social.coop\"><td><a href=\"/orgs/",
+    );
+    add_member(&server, &mut admin, &org, "ann@social.coop", true).await;
+
+    // Ann asks for Zed, and for an address nobody has: the same answer.
+    let csrf = ann.csrf(&server, &format!("/orgs/{org}")).await;
+    let members = format!("/orgs/{org}/members");
+    let asked = ann
+        .post(
+            &server,
+            &members,
+            &[("csrf", &csrf), ("email", "zed@elsewhere.org")],
+        )
+        .await;
+    let nobody = ann
+        .post(
+            &server,
+            &members,
+            &[("csrf", &csrf), ("email", "nobody@elsewhere.org")],
+        )
+        .await;
+    assert_eq!((asked.status, nobody.status), (200, 200));
+    let notice = |b: &str| value_after(b, "id=\"form-notice\">");
+    assert_eq!(notice(&asked.body), notice(&nobody.body));
+    assert!(!asked.body.contains("No account"), "{}", asked.body);
+
+    // Not a member yet: not listed, its room neither seen nor deleted, her limits not applied.
+    let page = ann.get(&server, &format!("/orgs/{org}")).await.body;
+    assert!(
+        !page.contains("data-member=\"zed@elsewhere.org\""),
+        "{page}"
+    );
+    assert!(!page.contains(&zed_room), "{page}");
+    let p = ann
+        .post(
+            &server,
+            &format!("/orgs/{org}/rooms/{zed_room}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(p.status, 404);
+    let zcsrf = zed.csrf(&server, "/rooms").await;
+    let second = zed.new_room(&server, &zcsrf, "Zed's second").await;
+
+    // Zed sees the request and declines: nothing changes.
+    let rooms = zed.get(&server, "/rooms").await.body;
+    assert!(rooms.contains("id=\"requests\""), "{rooms}");
+    let answer = format!("/orgs/{org}/answer");
+    let decline = [("csrf", zcsrf.as_str()), ("action", "decline")];
+    let accept = [("csrf", zcsrf.as_str()), ("action", "accept")];
+    assert_eq!(zed.post(&server, &answer, &decline).await.status, 303);
+    assert_eq!(
+        zed.post(&server, &answer, &accept).await.status,
+        404,
+        "declined already"
+    );
+    let page = ann.get(&server, &format!("/orgs/{org}")).await.body;
+    assert!(
+        !page.contains("data-member=\"zed@elsewhere.org\""),
+        "{page}"
+    );
+
+    // Asked again, Zed accepts: now a member, with the organisation's limits and rooms its
+    // admin manages.
+    let again = ann
+        .post(
+            &server,
+            &members,
+            &[("csrf", &csrf), ("email", "zed@elsewhere.org")],
+        )
+        .await;
+    assert_eq!(again.status, 200);
+    assert_eq!(zed.post(&server, &answer, &accept).await.status, 303);
+    let page = ann.get(&server, &format!("/orgs/{org}")).await.body;
+    assert!(page.contains("data-member=\"zed@elsewhere.org\""), "{page}");
+    assert!(page.contains(&zed_room), "{page}");
+    let p = zed
+        .post(&server, "/rooms", &[("csrf", &zcsrf), ("name", "Third")])
+        .await;
+    assert_eq!(
+        p.status, 403,
+        "the organisation's one-room limit applies now"
+    );
+
+    // Removed from the organisation, Zed keeps its rooms.
+    let zed_id = value_after(
+        &page[page.find("data-member=\"zed@elsewhere.org\"").unwrap()..],
+        &format!("action=\"/orgs/{org}/members/"),
+    );
+    let p = ann
+        .post(
+            &server,
+            &format!("/orgs/{org}/members/{zed_id}"),
+            &[("csrf", &csrf), ("action", "remove")],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    let rooms = zed.get(&server, "/rooms").await.body;
+    assert!(
+        rooms.contains(&zed_room) && rooms.contains(&second),
+        "{rooms}"
+    );
     server.stop().await;
 }

@@ -211,7 +211,6 @@ invited-link = Einladungslink
 col-expires = Läuft ab
 invitation-expired = abgelaufen
 action-withdraw = Zurückziehen
-error-has-account = Diese Adresse hat schon ein Konto: Fügen Sie es stattdessen als Mitglied hinzu.
 error-invitation-gone = Dieser Einladungslink gilt nicht mehr: Er wurde benutzt, zurückgezogen oder ist abgelaufen. Bitten Sie um einen neuen.
 invitation-to-org = Sie sind eingeladen, { $org } beizutreten. Wählen Sie Ihren Namen und ein Passwort.
 invitation-welcome = Sie sind eingeladen. Wählen Sie Ihren Namen und ein Passwort.
@@ -237,3 +236,14 @@ landing-members-title = Mitglieder
 landing-members = Melden Sie sich an, um Ihre Räume zu finden, neue anzulegen und zu teilen.
 landing-open-title = Schneller Raum
 landing-open = Auf diesem Server darf jede und jeder einen Raum anlegen, auch ohne Konto. So angelegte Räume werden gelöscht, wenn sie eine Weile niemand benutzt.
+
+notice-asked = Angefragt. Hat ein Konto diese Adresse, wird es auf seiner Raumseite gefragt und wird Mitglied, sobald es zustimmt.
+org-asked = Angefragt, Antwort steht aus
+requests-title = Organisationen, die Sie einladen
+request-from = { $org } lädt Sie ein, als { $role } beizutreten.
+request-by = angefragt von { $name }
+button-accept = Annehmen
+button-decline = Ablehnen
+
+button-accept-invitation = Einladung annehmen
+invitation-sign-in-first = { $email } hat schon ein Konto: Melden Sie sich damit an und öffnen Sie diesen Link dann erneut, um anzunehmen.

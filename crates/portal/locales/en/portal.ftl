@@ -211,7 +211,6 @@ invited-link = Invitation link
 col-expires = Expires
 invitation-expired = expired
 action-withdraw = Withdraw
-error-has-account = This address already has an account: add it as a member instead.
 error-invitation-gone = This invitation link no longer works: it was used, withdrawn or has expired. Ask for a new one.
 invitation-to-org = You are invited to join { $org }. Choose your name and a password.
 invitation-welcome = You are invited. Choose your name and a password.
@@ -237,3 +236,14 @@ landing-members-title = Members
 landing-members = Sign in to find your rooms, create new ones and share them.
 landing-open-title = Quick room
 landing-open = This server lets anyone create a room, even without an account. Rooms made this way are deleted when nobody has used them for a while.
+
+notice-asked = Asked. If an account has this address, it is asked to join on its rooms page and becomes a member once it accepts.
+org-asked = Asked to join, waiting for an answer
+requests-title = Organisations asking you to join
+request-from = { $org } asks you to join as { $role }.
+request-by = asked by { $name }
+button-accept = Accept
+button-decline = Decline
+
+button-accept-invitation = Accept the invitation
+invitation-sign-in-first = { $email } has an account already: sign in with it, then open this link again to accept.

@@ -211,7 +211,6 @@ invited-link = Enlace de invitación
 col-expires = Caduca
 invitation-expired = caducada
 action-withdraw = Retirar
-error-has-account = Esta dirección ya tiene cuenta: añádala como miembro.
 error-invitation-gone = Este enlace de invitación ya no funciona: se usó, se retiró o caducó. Pida uno nuevo.
 invitation-to-org = Está invitado a unirse a { $org }. Elija su nombre y una contraseña.
 invitation-welcome = Está invitado. Elija su nombre y una contraseña.
@@ -237,3 +236,14 @@ landing-members-title = Miembros
 landing-members = Inicia sesión para encontrar tus salas, crear nuevas y compartirlas.
 landing-open-title = Sala rápida
 landing-open = Este servidor permite a cualquiera crear una sala, incluso sin cuenta. Las salas creadas así se borran cuando nadie las usa durante un tiempo.
+
+notice-asked = Solicitud enviada. Si una cuenta tiene esta dirección, se le pregunta en su página de salas y pasa a ser miembro cuando acepte.
+org-asked = Invitaciones pendientes de respuesta
+requests-title = Organizaciones que te invitan
+request-from = { $org } te invita a unirte como { $role }.
+request-by = lo pidió { $name }
+button-accept = Aceptar
+button-decline = Rechazar
+
+button-accept-invitation = Aceptar la invitación
+invitation-sign-in-first = { $email } ya tiene una cuenta: inicia sesión con ella y vuelve a abrir este enlace para aceptar.

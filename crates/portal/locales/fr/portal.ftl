@@ -211,7 +211,6 @@ invited-link = Lien d’invitation
 col-expires = Expire
 invitation-expired = expirée
 action-withdraw = Retirer
-error-has-account = Cette adresse a déjà un compte : ajoutez-la plutôt comme membre.
 error-invitation-gone = Ce lien d’invitation ne fonctionne plus : il a servi, a été retiré ou a expiré. Demandez-en un nouveau.
 invitation-to-org = Vous êtes invité·e à rejoindre { $org }. Choisissez votre nom et un mot de passe.
 invitation-welcome = Vous êtes invité·e. Choisissez votre nom et un mot de passe.
@@ -237,3 +236,14 @@ landing-members-title = Membres
 landing-members = Connectez-vous pour retrouver vos salles, en créer et les partager.
 landing-open-title = Salle rapide
 landing-open = Ce serveur permet à tout le monde de créer une salle, même sans compte. Les salles ainsi créées sont supprimées quand personne ne s'en sert pendant un temps.
+
+notice-asked = Demande envoyée. Si un compte a cette adresse, il est invité à rejoindre sur sa page de salles et devient membre une fois qu'il accepte.
+org-asked = Invité·es à rejoindre, en attente de réponse
+requests-title = Organisations qui vous invitent
+request-from = { $org } vous invite à rejoindre en tant que { $role }.
+request-by = à la demande de { $name }
+button-accept = Accepter
+button-decline = Refuser
+
+button-accept-invitation = Accepter l'invitation
+invitation-sign-in-first = { $email } a déjà un compte : connectez-vous avec, puis rouvrez ce lien pour accepter.
