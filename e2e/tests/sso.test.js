@@ -153,14 +153,23 @@ test('people land in the organisations and roles the rules give; an admin sees w
   assert.match(await admin.textContent('section.identity'), /\/social\.coop\/admins/);
   await admin.screenshot({ path: path.join(ARTIFACTS, 'sso-why.png'), fullPage: true });
 
-  // Alice administers social.coop herself: she makes Dave a member, Dave sees it.
+  // Alice administers social.coop herself: she asks Dave to join; once Dave accepts on his
+  // rooms page he is a member.
   await alice.goto(`${server.url}/rooms`);
   await alice.click('#my-orgs li[data-org="social.coop"] a');
   await alice.waitForSelector('#members');
+  const orgPage = alice.url();
   await alice.fill('#add-member input[name="email"]', PEOPLE.dave.email);
   await alice.click('#add-member button[type="submit"]');
+  await alice.waitForSelector('#form-notice');
+  await alice.waitForSelector(`#asked li[data-asked="${PEOPLE.dave.email}"]`);
+  assert.equal(await alice.locator(`#members tr[data-member="${PEOPLE.dave.email}"]`).count(), 0, 'not a member before he accepts');
+  await dave.goto(`${server.url}/rooms`);
+  await dave.click('#requests li[data-org="social.coop"] button[value="accept"]');
+  await dave.waitForURL(/\/rooms$/);
+  await alice.goto(orgPage);
   await alice.waitForSelector(`#members tr[data-member="${PEOPLE.dave.email}"]`);
-  assert.equal(await alice.textContent(`#members tr[data-member="${PEOPLE.dave.email}"] .source`), 'set by an administrator');
+  assert.equal(await alice.textContent(`#members tr[data-member="${PEOPLE.dave.email}"] .source`), 'accepted by the member');
   await alice.screenshot({ path: path.join(ARTIFACTS, 'sso-org.png'), fullPage: true });
   assert.deepEqual(await myOrgs(dave), { Guests: 'member', 'social.coop': 'member' });
   // Dave is no admin of it: its page is closed to him.

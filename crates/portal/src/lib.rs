@@ -938,6 +938,7 @@ async fn admin_user_page(
                 org => m.org.name, org_id => m.org.id,
                 role => orgs::role(m.is_admin),
                 provider => orgs::provider_name(&app, &m.source),
+                accepted => m.source == plenary_store::SOURCE_ACCEPTED,
             }
         })
         .collect();

@@ -135,6 +135,7 @@ async fn show_with(
             context! {
                 id => m.user.id, name => m.user.name, email => m.user.email,
                 role => role(m.is_admin), provider => provider_name(app, &m.source),
+                accepted => m.source == plenary_store::SOURCE_ACCEPTED,
             }
         })
         .collect();

@@ -247,3 +247,4 @@ button-decline = Ablehnen
 
 button-accept-invitation = Einladung annehmen
 invitation-sign-in-first = { $email } hat schon ein Konto: Melden Sie sich damit an und öffnen Sie diesen Link dann erneut, um anzunehmen.
+source-accepted = von der Person angenommen

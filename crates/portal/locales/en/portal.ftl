@@ -247,3 +247,4 @@ button-decline = Decline
 
 button-accept-invitation = Accept the invitation
 invitation-sign-in-first = { $email } has an account already: sign in with it, then open this link again to accept.
+source-accepted = accepted by the member

@@ -247,3 +247,4 @@ button-decline = Rechazar
 
 button-accept-invitation = Aceptar la invitación
 invitation-sign-in-first = { $email } ya tiene una cuenta: inicia sesión con ella y vuelve a abrir este enlace para aceptar.
+source-accepted = aceptada por la persona

@@ -247,3 +247,4 @@ button-decline = Refuser
 
 button-accept-invitation = Accepter l'invitation
 invitation-sign-in-first = { $email } a déjà un compte : connectez-vous avec, puis rouvrez ce lien pour accepter.
+source-accepted = acceptée par la personne
