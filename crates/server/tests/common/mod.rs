@@ -77,7 +77,11 @@ impl TestServer {
         .await
         .expect("server starts");
         let store = running.state.store.clone();
-        let email = running.first_admin.as_ref().map(|(e, _)| e.clone()).unwrap();
+        let email = running
+            .first_admin
+            .as_ref()
+            .map(|(e, _)| e.clone())
+            .unwrap();
         let admin = store
             .user_by_email(&email)
             .await
