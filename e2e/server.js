@@ -60,4 +60,20 @@ async function signInAdmin(browser, server, newPage) {
   return page;
 }
 
-module.exports = { startServer, signInAdmin };
+/**
+ * Signs up in `page` and then signs in (sign-up itself never signs in: its answer tells
+ * nobody whether the address was free).
+ */
+async function signUp(page, server, name, email, password) {
+  await page.goto(`${server.url}/signup`);
+  await page.fill('#name', name);
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await page.click('#submit');
+  await page.waitForSelector('#form-notice');
+  await page.fill('#password', password);
+  await page.click('#submit');
+  await page.waitForURL(/\/rooms$/);
+}
+
+module.exports = { startServer, signInAdmin, signUp };

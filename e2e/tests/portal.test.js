@@ -9,7 +9,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startServer, signInAdmin } = require('../server.js');
+const { startServer, signInAdmin, signUp } = require('../server.js');
 const { launch, newPage } = require('../webrtc-helpers.js');
 
 const ARTIFACTS = path.join(__dirname, '..', 'artifacts');
@@ -30,12 +30,7 @@ test('an owner admits a guest who came with the access code', async () => {
   const owner = await newPage(browser, { logPrefix: 'owner' });
   await owner.goto(`${server.url}/signin`);
   await owner.screenshot({ path: path.join(ARTIFACTS, 'portal-signin.png') });
-  await owner.goto(`${server.url}/signup`);
-  await owner.fill('#name', 'Olga Owner');
-  await owner.fill('#email', 'olga@example.coop');
-  await owner.fill('#password', 'long-enough-pw');
-  await owner.click('#submit');
-  await owner.waitForURL(/\/rooms$/);
+  await signUp(owner, server, 'Olga Owner', 'olga@example.coop', 'long-enough-pw');
   await owner.fill('#room-name', 'Council');
   await owner.click('#create-room');
   await owner.waitForSelector('#rooms li');
@@ -82,12 +77,7 @@ test("an organisation's participant limit refuses one more, with a message", asy
   // The first admin (password printed at the first start) sets up an organisation that allows
   // one participant per meeting, with Lena as a member.
   const lena = await newPage(browser, { logPrefix: 'lena' });
-  await lena.goto(`${server.url}/signup`);
-  await lena.fill('#name', 'Lena Limited');
-  await lena.fill('#email', 'lena@example.coop');
-  await lena.fill('#password', 'long-enough-pw');
-  await lena.click('#submit');
-  await lena.waitForURL(/\/rooms$/);
+  await signUp(lena, server, 'Lena Limited', 'lena@example.coop', 'long-enough-pw');
   const admin = await signInAdmin(browser, server, newPage);
   await admin.goto(`${server.url}/admin/orgs`);
   await admin.fill('#create-org input[name="name"]', 'Tiny Co-op');
@@ -122,12 +112,7 @@ test("an organisation's participant limit refuses one more, with a message", asy
 
 test('someone early for a meeting only a moderator may open is held, and in once it opens', async () => {
   const owner = await newPage(browser, { logPrefix: 'pia' });
-  await owner.goto(`${server.url}/signup`);
-  await owner.fill('#name', 'Pia Owner');
-  await owner.fill('#email', 'pia@example.coop');
-  await owner.fill('#password', 'long-enough-pw');
-  await owner.click('#submit');
-  await owner.waitForURL(/\/rooms$/);
+  await signUp(owner, server, 'Pia Owner', 'pia@example.coop', 'long-enough-pw');
   await owner.fill('#room-name', 'Held');
   await owner.click('#create-room');
   await owner.waitForSelector('#rooms li');

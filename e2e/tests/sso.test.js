@@ -10,7 +10,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startServer, signInAdmin: signInServerAdmin } = require('../server.js');
+const { startServer, signInAdmin: signInServerAdmin, signUp } = require('../server.js');
 const { launch, newPage } = require('../webrtc-helpers.js');
 const { startProvider, freePort, PEOPLE, CLIENT_ID, CLIENT_SECRET } = require('../oidc-provider.js');
 
@@ -238,12 +238,7 @@ test("the provider's admin group makes a platform admin; leaving it takes the ro
 test("an account someone made with a password for a co-op's address is claimed by its owner", async () => {
   // Mallory signs up with Erin's address (sign-up checks no address)…
   const mallory = await newPage(browser, { logPrefix: 'mallory' });
-  await mallory.goto(`${server.url}/signup`);
-  await mallory.fill('#name', 'Not Erin');
-  await mallory.fill('#email', PEOPLE.erin.email);
-  await mallory.fill('#password', 'mallorys-password');
-  await mallory.click('#submit');
-  await mallory.waitForURL(/\/rooms$/);
+  await signUp(mallory, server, 'Not Erin', PEOPLE.erin.email, 'mallorys-password');
   // …then Erin signs in through the provider, which vouches for the address.
   const erin = await ssoSignIn('coop-id', 'erin');
   assert.deepEqual(await myOrgs(erin), { 'social.coop': 'member' });

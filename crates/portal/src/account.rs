@@ -5,6 +5,10 @@
 #[allow(unused_imports)]
 use super::*;
 
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::ConnectInfo;
+
 /// The front page: members go to their rooms; a visitor learns how to get into a meeting they
 /// were invited to, and where to sign in (and, on an open instance, may make a quick room).
 pub(crate) async fn landing(State(app): State<PortalState>, ctx: Ctx) -> Response {
@@ -50,7 +54,18 @@ pub(crate) fn show_signin(
     ctx.show(app, "signin.html", status, c)
 }
 
-pub(crate) async fn signin(State(app): State<PortalState>, ctx: Ctx, body: Bytes) -> Response {
+/// The address a request comes from (behind trusted proxies, the one they forward).
+pub(crate) fn client_of(app: &PortalState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    plenary_http::client_addr::of_request(peer, headers, &app.settings.trusted_proxies)
+}
+
+pub(crate) async fn signin(
+    State(app): State<PortalState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ctx: Ctx,
+    body: Bytes,
+) -> Response {
     let p = &app.portal;
     let form = Form::parse(&body);
     let email = form.get("email").trim().to_lowercase();
@@ -58,17 +73,24 @@ pub(crate) async fn signin(State(app): State<PortalState>, ctx: Ctx, body: Bytes
         let e = ctx.t(p, "error-csrf", None);
         return show_signin(&app, &ctx, StatusCode::FORBIDDEN, &email, Some(e), None);
     }
-    if let Err(wait) = p.per_account.check(&email, Instant::now()) {
-        let e = ctx.too_many(p, wait);
-        return show_signin(
-            &app,
-            &ctx,
-            StatusCode::TOO_MANY_REQUESTS,
-            &email,
-            Some(e),
-            None,
-        );
-    }
+    let client = client_of(&app, peer, &headers);
+    let now = Instant::now();
+    let device = auth::cookie(&headers, guard::DEVICE_COOKIE);
+    // Keyed by the address typed, account or not: the limits tell nobody which exist.
+    let bucket = match p.guard.check(&email, device, client, now) {
+        Ok(b) => b,
+        Err(wait) => {
+            let e = ctx.too_many(p, wait);
+            return show_signin(
+                &app,
+                &ctx,
+                StatusCode::TOO_MANY_REQUESTS,
+                &email,
+                Some(e),
+                None,
+            );
+        }
+    };
     let user = match app.store.user_by_email(&email).await {
         Ok(u) => u,
         Err(e) => return unavailable(e),
@@ -80,6 +102,7 @@ pub(crate) async fn signin(State(app): State<PortalState>, ctx: Ctx, body: Bytes
         .await
         .unwrap_or(false);
     let Some(user) = user.filter(|_| ok) else {
+        p.guard.failed(&bucket, client, now);
         // The same answer whether the account exists or not.
         let e = ctx.t(p, "error-credentials", None);
         return show_signin(&app, &ctx, StatusCode::UNAUTHORIZED, &email, Some(e), None);
@@ -95,8 +118,19 @@ pub(crate) async fn signin(State(app): State<PortalState>, ctx: Ctx, body: Bytes
             return show_signin(&app, &ctx, StatusCode::FORBIDDEN, &email, Some(e), None);
         }
     }
-    p.per_account.clear(&email);
-    start_session(&app, &ctx, &user, "/rooms").await
+    p.guard.succeeded(&bucket, &email, client);
+    let mut r = start_session(&app, &ctx, &user, "/rooms").await;
+    // This browser is known to the account from now on: a stranger's failures do not lock it.
+    add_cookie(
+        &mut r,
+        &auth::set_cookie(
+            guard::DEVICE_COOKIE,
+            &p.guard.device_cookie(&email),
+            guard::DEVICE_DAYS * 86_400,
+            ctx.secure,
+        ),
+    );
+    r
 }
 
 /// A fresh session (a new secret at every sign-in, so a planted cookie is never promoted:
@@ -184,7 +218,13 @@ pub(crate) async fn hash_off_thread(password: String) -> Option<String> {
     }
 }
 
-pub(crate) async fn signup(State(app): State<PortalState>, ctx: Ctx, body: Bytes) -> Response {
+pub(crate) async fn signup(
+    State(app): State<PortalState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ctx: Ctx,
+    body: Bytes,
+) -> Response {
     let p = &app.portal;
     let form = Form::parse(&body);
     let name = form.get("name").trim().to_owned();
@@ -199,6 +239,20 @@ pub(crate) async fn signup(State(app): State<PortalState>, ctx: Ctx, body: Bytes
     }
     if ctx.site.signup == SignupPolicy::Invite {
         return refuse(StatusCode::FORBIDDEN, "error-sign-up-closed", None);
+    }
+    if let Err(wait) = p
+        .guard
+        .signup(client_of(&app, peer, &headers), Instant::now())
+    {
+        let e = ctx.too_many(p, wait);
+        return show_signup(
+            &app,
+            &ctx,
+            StatusCode::TOO_MANY_REQUESTS,
+            &name,
+            &email,
+            Some(e),
+        );
     }
     if !plausible_email(&email) {
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, "error-email", None);
@@ -232,18 +286,20 @@ pub(crate) async fn signup(State(app): State<PortalState>, ctx: Ctx, body: Bytes
         status,
         created_at: unix_secs(),
     };
-    let user = match app.store.create_user(&new).await {
-        Ok(u) => u,
+    // The answer is the same whether the address had an account or not (a taken address is
+    // not told): what happened is said without saying which.
+    match app.store.create_user(&new).await {
+        Ok(user) => tracing::info!(user = user.id, ?status, "account created"),
         Err(StoreError::Conflict(_)) => {
-            return refuse(StatusCode::CONFLICT, "error-email-taken", None);
+            tracing::info!("sign-up with an address that has an account (answered alike)")
         }
         Err(e) => return unavailable(e),
-    };
-    tracing::info!(user = user.id, ?status, "account created");
-    if status == UserStatus::Active {
-        return start_session(&app, &ctx, &user, "/rooms").await;
     }
-    let notice = ctx.t(p, "notice-pending", None);
+    let key = match status {
+        UserStatus::Active => "notice-signed-up",
+        _ => "notice-pending",
+    };
+    let notice = ctx.t(p, key, None);
     show_signin(&app, &ctx, StatusCode::OK, &email, None, Some(notice))
 }
 

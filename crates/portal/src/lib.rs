@@ -7,6 +7,7 @@ mod account;
 mod admin;
 pub mod auth;
 mod ctx;
+pub mod guard;
 pub mod i18n;
 mod invites;
 mod my_rooms;
@@ -80,10 +81,8 @@ pub use plenary_accounts::SignupPolicy;
 pub struct Portal {
     pub i18n: Arc<I18n>,
     env: Environment<'static>,
-    /// Failed sign-ins per account.
-    per_account: auth::RateLimiter,
-    /// Access code attempts per room.
-    pub code_attempts: auth::RateLimiter,
+    /// Limits on guessing at sign-in and sign-up.
+    pub guard: guard::Guard,
     /// Single sign-on providers.
     pub sso: sso::Sso,
     /// Single sign-on starts per client address (each stores a login in progress; generous,
@@ -133,7 +132,11 @@ const TEMPLATES: [(&str, &str); 14] = [
 ];
 
 impl Portal {
-    pub fn new(providers: Vec<plenary_accounts::SsoProvider>) -> Result<Self, String> {
+    /// `device_key` signs the device cookies of sign-in's limits (keep it across restarts).
+    pub fn new(
+        providers: Vec<plenary_accounts::SsoProvider>,
+        device_key: [u8; 32],
+    ) -> Result<Self, String> {
         let i18n = Arc::new(I18n::load()?);
         let mut env = Environment::new();
         for (name, source) in TEMPLATES {
@@ -169,8 +172,7 @@ impl Portal {
         Ok(Self {
             i18n,
             env,
-            per_account: auth::RateLimiter::new(Duration::from_secs(15 * 60), 10),
-            code_attempts: auth::RateLimiter::new(Duration::from_secs(15 * 60), 20),
+            guard: guard::Guard::new(device_key),
             sso: sso::Sso::new(providers),
             sso_starts: auth::RateLimiter::new(Duration::from_secs(10 * 60), 300),
         })

@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn every_page_renders_in_every_language() {
-    let p = Portal::new(Vec::new()).unwrap();
+    let p = Portal::new(Vec::new(), [0; 32]).unwrap();
     for lang in i18n::LANGS {
         let base = context! {
             lang, langs => Vec::<minijinja::Value>::new(), csrf => "x", path => "/",

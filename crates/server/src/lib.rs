@@ -133,9 +133,10 @@ pub async fn start(
             hooks,
         )))
     };
-    let meeting = plenary_meeting::Service::start(store.clone(), secret, settings.meeting())
-        .await
-        .context("cannot start the meeting service")?;
+    let meeting =
+        plenary_meeting::Service::start(store.clone(), secret.clone(), settings.meeting())
+            .await
+            .context("cannot start the meeting service")?;
     let portal = portal::PortalState {
         settings: Arc::new(portal::PortalSettings {
             public: settings.public(),
@@ -144,7 +145,10 @@ pub async fn start(
         }),
         store: store.clone(),
         meeting: meeting.clone(),
-        portal: Arc::new(portal::Portal::new(sso_providers).map_err(anyhow::Error::msg)?),
+        portal: Arc::new(
+            portal::Portal::new(sso_providers, derive_key(&secret, "portal device cookies"))
+                .map_err(anyhow::Error::msg)?,
+        ),
     };
     let bbb = bbb::BbbState {
         bbb,
@@ -184,6 +188,18 @@ pub async fn start(
         first_admin,
         task,
     })
+}
+
+/// A key for one purpose, derived from the server's secret (so it outlives restarts and every
+/// node sharing the secret has it).
+fn derive_key(secret: &[u8], purpose: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::new()
+        .chain_update(purpose.as_bytes())
+        .chain_update([0])
+        .chain_update(secret)
+        .finalize()
+        .into()
 }
 
 /// The join-token key: from settings, else from `secret` in the data folder, created on

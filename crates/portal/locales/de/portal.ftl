@@ -28,7 +28,7 @@ error-email-taken = Ein Konto mit dieser E-Mail gibt es vielleicht schon. Bitte 
 error-pending = Ihr Konto wartet auf die Freigabe durch eine Administratorin oder einen Administrator.
 error-disabled = Dieses Konto ist gesperrt.
 error-sign-up-closed = Auf diesem Server gibt es Konten nur auf Einladung.
-notice-pending = Danke! Ihr Konto wird bald freigegeben.
+notice-pending = Danke! Wenn sich diese Adresse registrieren konnte, wartet ihr Konto jetzt auf die Freigabe durch eine Administratorin oder einen Administrator.
 
 rooms-title = Meine Räume
 rooms-empty = Sie haben noch keine Räume.
@@ -248,3 +248,4 @@ button-decline = Ablehnen
 button-accept-invitation = Einladung annehmen
 invitation-sign-in-first = { $email } hat schon ein Konto: Melden Sie sich damit an und öffnen Sie diesen Link dann erneut, um anzunehmen.
 source-accepted = von der Person angenommen
+notice-signed-up = Hatte diese Adresse noch kein Konto, hat sie jetzt eins: Melden Sie sich mit dem gewählten Passwort an.

@@ -28,7 +28,7 @@ error-email-taken = An account with this email may already exist. Try signing in
 error-pending = Your account is waiting for an administrator's approval.
 error-disabled = This account is disabled.
 error-sign-up-closed = New accounts are by invitation only on this server.
-notice-pending = Thanks! An administrator will approve your account soon.
+notice-pending = Thanks! If this address could register, its account now waits for an administrator's approval.
 
 rooms-title = My rooms
 rooms-empty = You have no rooms yet.
@@ -248,3 +248,4 @@ button-decline = Decline
 button-accept-invitation = Accept the invitation
 invitation-sign-in-first = { $email } has an account already: sign in with it, then open this link again to accept.
 source-accepted = accepted by the member
+notice-signed-up = If this address had no account yet, it has one now: sign in with the password you chose.

@@ -28,7 +28,7 @@ error-email-taken = Puede que ya exista una cuenta con este correo. Prueba a ini
 error-pending = Tu cuenta espera la aprobación de una persona administradora.
 error-disabled = Esta cuenta está desactivada.
 error-sign-up-closed = En este servidor las cuentas solo se crean por invitación.
-notice-pending = ¡Gracias! Una persona administradora aprobará pronto tu cuenta.
+notice-pending = ¡Gracias! Si esta dirección podía registrarse, su cuenta espera ahora la aprobación de una persona administradora.
 
 rooms-title = Mis salas
 rooms-empty = Aún no tienes salas.
@@ -248,3 +248,4 @@ button-decline = Rechazar
 button-accept-invitation = Aceptar la invitación
 invitation-sign-in-first = { $email } ya tiene una cuenta: inicia sesión con ella y vuelve a abrir este enlace para aceptar.
 source-accepted = aceptada por la persona
+notice-signed-up = Si esta dirección aún no tenía cuenta, ahora la tiene: inicia sesión con la contraseña que elegiste.

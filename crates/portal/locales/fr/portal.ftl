@@ -28,7 +28,7 @@ error-email-taken = Un compte avec ce courriel existe peut-être déjà. Essayez
 error-pending = Votre compte attend l’approbation d’un·e administrateur·rice.
 error-disabled = Ce compte est désactivé.
 error-sign-up-closed = Sur ce serveur, les comptes se créent sur invitation.
-notice-pending = Merci ! Un·e administrateur·rice approuvera bientôt votre compte.
+notice-pending = Merci ! Si cette adresse pouvait s'inscrire, son compte attend maintenant l'approbation d'un·e administrateur·rice.
 
 rooms-title = Mes salles
 rooms-empty = Vous n’avez pas encore de salle.
@@ -248,3 +248,4 @@ button-decline = Refuser
 button-accept-invitation = Accepter l'invitation
 invitation-sign-in-first = { $email } a déjà un compte : connectez-vous avec, puis rouvrez ce lien pour accepter.
 source-accepted = acceptée par la personne
+notice-signed-up = Si cette adresse n'avait pas encore de compte, elle en a un maintenant : connectez-vous avec le mot de passe choisi.
