@@ -156,6 +156,8 @@ function endedBecause(reason) {
       return tr('client-time-limit');
     case 'room_deleted':
       return tr('client-room-deleted');
+    case 'server_stopping':
+      return tr('client-server-stopping');
     default:
       return reason;
   }

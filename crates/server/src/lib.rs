@@ -57,6 +57,9 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(64 * 1024))
 }
 
+/// The reason meetings end with when the server stops (the client says it translated).
+pub const STOPPING: &str = "server_stopping";
+
 /// A running server, as tests and `serve` see it.
 #[derive(Debug)]
 pub struct Running {
@@ -172,14 +175,24 @@ pub async fn start(
     plenary_meeting::length::spawn(state.store.clone(), state.meeting.live.clone());
     state.meeting.spawn_sweeper();
     let router = app(state.clone());
+    let limits = state.settings.http_limits();
+    let (meeting, store) = (state.meeting.clone(), state.store.clone());
     let task = tokio::spawn(async move {
-        // Handlers may ask for the client's address (rate limits per address).
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        let live = meeting.live.clone();
+        let stopping = async move {
+            shutdown.await;
+            // Everyone is told, and their connections close (freeing their seats).
+            live.end_all(STOPPING);
+        };
+        let served = plenary_http::serve::serve(listener, router, limits, stopping).await;
+        // Wait (a little) for the meetings to empty, so that every seat is freed, then for the
+        // database's statements in flight.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while meeting.live.total() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        store.close().await.map_err(std::io::Error::other)?;
+        served
     });
     Ok(Running {
         http_addr,

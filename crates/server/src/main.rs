@@ -91,9 +91,30 @@ fn main() -> ExitCode {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(?settings, "starting");
+    // Ctrl-C or SIGTERM (what systemd, Docker and Kubernetes send): meetings are told, requests
+    // in flight finish, the database is closed, then the process exits.
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot listen for SIGTERM");
+                        let _ = tokio::signal::ctrl_c().await;
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
+                _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("interrupted: stopping");
+        }
     };
     let running = plenary_server::start(settings, shutdown).await?;
     let http = running.http_addr;
@@ -120,7 +141,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     // One machine-readable line for scripts and tests.
     println!("PLENARY_READY http={http} media={media}");
-    running.wait().await
+    running.wait().await?;
+    println!("Plenary stopped.");
+    Ok(())
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {

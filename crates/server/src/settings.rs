@@ -59,6 +59,14 @@ pub struct Settings {
     pub room_creation: RoomCreation,
     /// Rooms made without an account (under `anyone`) are deleted after this many days unused.
     pub anonymous_room_days: u32,
+    /// Seconds a client has to send a request's headers (and, on an idle keep-alive
+    /// connection, the next request's): slow and idle connections are closed.
+    pub http_header_timeout_secs: u64,
+    /// Seconds a request may take to arrive and be answered (a body sent byte by byte gets 408).
+    pub http_request_timeout_secs: u64,
+    /// Open connections (WebSockets included) from one client address; trusted proxies are
+    /// exempt.
+    pub max_connections_per_address: usize,
 }
 
 impl fmt::Debug for Settings {
@@ -86,6 +94,12 @@ impl fmt::Debug for Settings {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("room_creation", &self.room_creation)
             .field("anonymous_room_days", &self.anonymous_room_days)
+            .field("http_header_timeout_secs", &self.http_header_timeout_secs)
+            .field("http_request_timeout_secs", &self.http_request_timeout_secs)
+            .field(
+                "max_connections_per_address",
+                &self.max_connections_per_address,
+            )
             .finish()
     }
 }
@@ -114,6 +128,9 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             room_creation: RoomCreation::Members,
             anonymous_room_days: 7,
+            http_header_timeout_secs: 10,
+            http_request_timeout_secs: 30,
+            max_connections_per_address: 64,
         }
     }
 }
@@ -336,6 +353,16 @@ impl Settings {
             ));
         }
         self.validate_sso()?;
+        if self.http_header_timeout_secs == 0
+            || self.http_request_timeout_secs == 0
+            || self.max_connections_per_address == 0
+        {
+            return Err(SettingsError::Invalid(
+                "http_header_timeout_secs, http_request_timeout_secs and \
+                 max_connections_per_address must be at least 1"
+                    .into(),
+            ));
+        }
         if self.anonymous_room_days == 0 {
             return Err(SettingsError::Invalid(
                 "anonymous_room_days must be at least 1".into(),
@@ -397,6 +424,17 @@ impl Settings {
     /// The address people reach this server at, without a trailing `/`.
     pub fn base_url(&self, host: Option<&str>) -> String {
         self.public().base_url(host)
+    }
+
+    /// The limits the HTTP server puts on connections and requests.
+    pub fn http_limits(&self) -> plenary_http::serve::Limits {
+        plenary_http::serve::Limits {
+            header_timeout: std::time::Duration::from_secs(self.http_header_timeout_secs),
+            request_timeout: std::time::Duration::from_secs(self.http_request_timeout_secs),
+            per_address: self.max_connections_per_address,
+            trusted_proxies: self.trusted_proxies.clone(),
+            ..plenary_http::serve::Limits::default()
+        }
     }
 
     /// The meeting service's settings.

@@ -39,10 +39,18 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
 }
 
-async fn upgrade(State(app): State<AppState>, ws: WebSocketUpgrade) -> Response {
+async fn upgrade(
+    State(app): State<AppState>,
+    slot: Option<axum::Extension<plenary_http::serve::ConnectionSlot>>,
+    ws: WebSocketUpgrade,
+) -> Response {
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| Connection::new(app).run(socket))
+        .on_upgrade(move |socket| async move {
+            // The socket counts as an open connection of its address until it closes.
+            let _slot = slot;
+            Connection::new(app).run(socket).await
+        })
 }
 
 #[derive(Debug)]

@@ -64,3 +64,4 @@ client-room-deleted = Dieser Raum wurde gelöscht.
 client-replaced = Sie sind mit diesem Link in einem anderen Fenster oder auf einem anderen Gerät beigetreten: Dieses Fenster hat die Konferenz verlassen.
 client-integration-only = Dieser Konferenz treten Sie über den Link der Website bei, die sie ausrichtet (Ihr Kurs, die Plattform Ihrer Genossenschaft). Öffnen Sie die Konferenz dort.
 client-link-invalid = Dieser Link lässt niemanden mehr ein (er ist alt, oder der Server wurde neu gestartet). Holen Sie sich einen neuen Link und treten Sie erneut bei.
+client-server-stopping = Der Server startet neu. Treten Sie gleich wieder bei.

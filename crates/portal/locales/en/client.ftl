@@ -64,3 +64,4 @@ client-room-deleted = This room was deleted.
 client-replaced = You joined again with this link in another window or on another device: this window left the meeting.
 client-integration-only = This meeting is joined through the link of the site that organises it (your course, your co-op's platform). Open the meeting from there.
 client-link-invalid = This join link no longer admits anyone (it is old, or the server restarted). Get a new link and join again.
+client-server-stopping = The server is restarting. Join again in a moment.

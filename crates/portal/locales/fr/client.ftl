@@ -64,3 +64,4 @@ client-room-deleted = Cette salle a été supprimée.
 client-replaced = Vous avez rejoint la réunion avec ce lien dans une autre fenêtre ou sur un autre appareil : cette fenêtre a quitté la réunion.
 client-integration-only = On rejoint cette réunion par le lien du site qui l'organise (votre cours, la plateforme de votre coopérative). Ouvrez la réunion depuis ce site.
 client-link-invalid = Ce lien n'admet plus personne (il est ancien, ou le serveur a redémarré). Demandez un nouveau lien et rejoignez à nouveau.
+client-server-stopping = Le serveur redémarre. Rejoignez la réunion dans un instant.

@@ -77,11 +77,11 @@ impl TestServer {
         .await
         .expect("server starts");
         let store = running.state.store.clone();
-        let email = running
-            .first_admin
-            .as_ref()
-            .map(|(e, _)| e.clone())
-            .unwrap();
+        // The first admin (on a restart, the one made at the first start).
+        let email = running.first_admin.as_ref().map_or_else(
+            || running.state.settings.admin_email.clone(),
+            |(e, _)| e.clone(),
+        );
         let admin = store
             .user_by_email(&email)
             .await
