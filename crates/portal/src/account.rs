@@ -328,6 +328,17 @@ pub(crate) struct Next {
     next: Option<String>,
 }
 
+/// Whether `next` is a path on this site and nothing else: it starts with one `/`, and holds
+/// no backslash, whitespace or control character (browsers drop tabs and newlines from URLs,
+/// so `/\t/evil.example` would become `//evil.example`, another site).
+pub(crate) fn same_site_path(next: &str) -> bool {
+    next.starts_with('/')
+        && !next.starts_with("//")
+        && !next
+            .chars()
+            .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+}
+
 /// Remembers the chosen language and goes back (only to a path on this site).
 pub(crate) async fn set_lang(
     State(app): State<PortalState>,
@@ -336,7 +347,7 @@ pub(crate) async fn set_lang(
 ) -> Response {
     let to = q
         .next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .filter(|n| same_site_path(n))
         .unwrap_or_else(|| "/rooms".into());
     let mut r = redirect(&to);
     if let Some(lang) = i18n::known(&code) {
@@ -369,4 +380,29 @@ pub(crate) async fn client_messages(
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_site_path;
+
+    #[test]
+    fn only_same_site_paths() {
+        for ok in ["/rooms", "/r/abc-defg-hij", "/admin/users?q=a%20b", "/"] {
+            assert!(same_site_path(ok), "{ok}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\\evil.example",
+            "/ /evil.example",
+            "https://evil.example",
+            "evil.example",
+            "",
+            "/\u{2028}/evil.example",
+        ] {
+            assert!(!same_site_path(bad), "{bad:?}");
+        }
+    }
 }

@@ -43,6 +43,9 @@ pub struct AppState {
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
+    let policy = plenary_http::headers::Policy {
+        embed_origins: state.settings.embed_origins.clone(),
+    };
     Router::new()
         .merge(bbb::router().with_state(state.bbb.clone()))
         .merge(portal::router().with_state(state.portal.clone()))
@@ -55,6 +58,9 @@ pub fn app(state: AppState) -> Router {
                 .with_state(state),
         )
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            plenary_http::headers::add(policy.clone(), req, next)
+        }))
 }
 
 /// The reason meetings end with when the server stops (the client says it translated).

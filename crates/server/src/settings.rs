@@ -67,6 +67,9 @@ pub struct Settings {
     /// Open connections (WebSockets included) from one client address; trusted proxies are
     /// exempt.
     pub max_connections_per_address: usize,
+    /// Sites (`https://moodle.example.coop`) that may embed meeting pages in a frame; none by
+    /// default (pages refuse to be framed).
+    pub embed_origins: Vec<String>,
 }
 
 impl fmt::Debug for Settings {
@@ -100,6 +103,7 @@ impl fmt::Debug for Settings {
                 "max_connections_per_address",
                 &self.max_connections_per_address,
             )
+            .field("embed_origins", &self.embed_origins)
             .finish()
     }
 }
@@ -131,6 +135,7 @@ impl Default for Settings {
             http_header_timeout_secs: 10,
             http_request_timeout_secs: 30,
             max_connections_per_address: 64,
+            embed_origins: Vec::new(),
         }
     }
 }
@@ -200,6 +205,9 @@ pub struct Overrides {
     /// Days an anonymous room (room_creation = anyone) lives unused [default: 7]
     #[arg(long, env = "PLENARY_ANONYMOUS_ROOM_DAYS")]
     pub anonymous_room_days: Option<u32>,
+    /// Sites that may embed meeting pages in a frame, comma-separated origins [default: none]
+    #[arg(long, env = "PLENARY_EMBED_ORIGINS", value_delimiter = ',')]
+    pub embed_origins: Option<Vec<String>>,
 }
 
 fn parse_room_creation(s: &str) -> Result<RoomCreation, String> {
@@ -288,6 +296,13 @@ impl Settings {
         if let Some(v) = o.anonymous_room_days {
             s.anonymous_room_days = v;
         }
+        if let Some(v) = &o.embed_origins {
+            s.embed_origins = v
+                .iter()
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect();
+        }
         s.validate()?;
         Ok(s)
     }
@@ -362,6 +377,19 @@ impl Settings {
                  max_connections_per_address must be at least 1"
                     .into(),
             ));
+        }
+        for o in &self.embed_origins {
+            let ok = (o.starts_with("https://") || o.starts_with("http://"))
+                && o.split("://").nth(1).is_some_and(|h| {
+                    !h.is_empty()
+                        && h.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+                });
+            if !ok {
+                return Err(SettingsError::Invalid(format!(
+                    "embed_origins: {o:?} is not an origin like https://moodle.example.coop"
+                )));
+            }
         }
         if self.anonymous_room_days == 0 {
             return Err(SettingsError::Invalid(
@@ -489,7 +517,7 @@ impl Settings {
              # PLENARY_SECRET, PLENARY_WEB_DIR, PLENARY_MAX_PARTICIPANTS, PLENARY_RESEND_HISTORY_MS,\n\
              # PLENARY_PUBLIC_URL, PLENARY_BBB_SECRETS, PLENARY_BBB_CHECKSUM_ALGORITHMS,\n\
              # PLENARY_SIGNUP, PLENARY_ADMIN_EMAIL, PLENARY_TRUSTED_PROXIES, PLENARY_ROOM_CREATION,\n\
-             # PLENARY_ANONYMOUS_ROOM_DAYS, PLENARY_LOG) and flags\n\
+             # PLENARY_ANONYMOUS_ROOM_DAYS, PLENARY_EMBED_ORIGINS, PLENARY_LOG) and flags\n\
              # override this file. Single sign-on providers ([[sso]]) are set here only.\n\
              # Also: database_url = \"postgres://user@host/db\", public_ip = \"203.0.113.7\",\n\
              # secret = \"at least 16 characters\", web_dir = \"./web\".\n\n{body}"
