@@ -18,6 +18,7 @@ pub mod site;
 pub mod sso;
 #[cfg(test)]
 mod tests;
+mod tokens;
 
 use account::*;
 pub use ctx::session_user;
@@ -90,7 +91,11 @@ pub struct Portal {
     pub sso_starts: auth::RateLimiter,
 }
 
-const TEMPLATES: [(&str, &str); 14] = [
+const TEMPLATES: [(&str, &str); 15] = [
+    (
+        "admin_tokens.html",
+        include_str!("../templates/admin_tokens.html"),
+    ),
     ("landing.html", include_str!("../templates/landing.html")),
     (
         "admin_rooms.html",
@@ -227,4 +232,5 @@ pub fn router() -> Router<PortalState> {
         .merge(sharing::router())
         .merge(admin::router())
         .merge(invites::router())
+        .merge(tokens::router())
 }

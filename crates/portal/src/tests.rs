@@ -12,6 +12,21 @@ fn every_page_renders_in_every_language() {
         };
         let pages = [
             (
+                "admin_tokens.html",
+                context! {
+                    tokens => vec![
+                        context! { id => 1, name => "loadgen", account => "a@b.co", created => "2026-12-06 10:00", used => "2026-12-06 11:00" },
+                        context! { id => 2, name => "backup", account => "a@b.co", created => "2026-12-06 10:00", used => () },
+                    ],
+                    made => context! { name => "loadgen", secret => "plt_x" }, error => "e", path => "/admin/tokens",
+                    ..base.clone()
+                },
+            ),
+            (
+                "admin_tokens.html",
+                context! { tokens => Vec::<minijinja::Value>::new(), path => "/admin/tokens", ..base.clone() },
+            ),
+            (
                 "landing.html",
                 context! { welcome => "Hello", signup_open => true, anyone_creates => true, ..base.clone() },
             ),

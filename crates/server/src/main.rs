@@ -135,6 +135,15 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     } else {
         println!("BigBlueButton API: off (set PLENARY_BBB_SECRETS to turn it on)");
     }
+    if running.state.settings.room_creation == plenary_server::settings::RoomCreation::Anyone {
+        let days = running.state.settings.anonymous_room_days;
+        println!(
+            "WARNING: room_creation = anyone: anybody who reaches this server can create rooms \
+             and relay media through it, without an account (rooms made so are deleted after \
+             {days} days unused). Set PLENARY_ROOM_CREATION=members to close it."
+        );
+        tracing::warn!("room creation is open to anyone");
+    }
     if let Some((email, password)) = &running.first_admin {
         println!("First start: created the admin account {email} with the password {password}");
         println!("(shown only now; sign in at http://{http}/signin)");

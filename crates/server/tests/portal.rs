@@ -932,6 +932,15 @@ async fn an_operator_sets_a_lost_password() {
         200,
         "the created account is an admin"
     );
+    // A new password ends the account's sessions: whoever knew the old one is signed out.
+    assert_eq!(b.get(&server, "/rooms").await.status, 200);
+    set_password(&*store, "admin@localhost", "yet-another-password")
+        .await
+        .unwrap();
+    assert_eq!(
+        b.get(&server, "/rooms").await.location.as_deref(),
+        Some("/signin")
+    );
     server.stop().await;
 }
 
@@ -2344,5 +2353,82 @@ async fn an_organisation_admin_adds_people_only_with_their_consent() {
         rooms.contains(&zed_room) && rooms.contains(&second),
         "{rooms}"
     );
+    server.stop().await;
+}
+
+/// API tokens: a platform admin makes one on /admin/tokens (its secret shown once), a script
+/// creates rooms with it as the admin's account, and once revoked it opens nothing.
+#[tokio::test]
+async fn api_tokens_are_made_shown_once_and_revoked() {
+    let server = server_with(SignupPolicy::Open).await;
+    let (email, password) = first_admin(&server);
+    let mut admin = Browser::default();
+    admin.sign_in(&server, &email, &password).await;
+    let csrf = admin.csrf(&server, "/admin/tokens").await;
+    let p = admin
+        .post(
+            &server,
+            "/admin/tokens",
+            &[("csrf", &csrf), ("name", "board scripts")],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let secret = value_after(
+        &p.body,
+        "id=\"token-secret\" aria-label=\"API tokens\" value=\"",
+    );
+    assert!(secret.starts_with("plt_"), "{secret}");
+    let listed = admin.get(&server, "/admin/tokens").await.body;
+    assert!(listed.contains("data-token=\"board scripts\""));
+    assert!(!listed.contains(&secret), "the secret is shown only once");
+
+    let (status, room) = server
+        .call_as(
+            "POST",
+            "/api/rooms",
+            Some(&serde_json::json!({})),
+            Some(&secret),
+        )
+        .await;
+    assert_eq!(
+        (status, room["name"].as_str()),
+        (201, Some("Administrator"))
+    );
+
+    // Nobody else sees or makes tokens.
+    let mut member = Browser::default();
+    member
+        .sign_up(&server, "Mo", "mo@example.coop", "long-enough-pw")
+        .await;
+    assert_eq!(member.get(&server, "/admin/tokens").await.status, 403);
+    let mcsrf = member.csrf(&server, "/rooms").await;
+    let p = member
+        .post(
+            &server,
+            "/admin/tokens",
+            &[("csrf", &mcsrf), ("name", "mine")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+
+    let id = value_after(&listed, "action=\"/admin/tokens/");
+    let id = id.split('/').next().unwrap();
+    let p = admin
+        .post(
+            &server,
+            &format!("/admin/tokens/{id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    let (status, _) = server
+        .call_as(
+            "POST",
+            "/api/rooms",
+            Some(&serde_json::json!({})),
+            Some(&secret),
+        )
+        .await;
+    assert_eq!(status, 401, "a revoked token opens nothing");
     server.stop().await;
 }

@@ -249,3 +249,15 @@ button-accept-invitation = Einladung annehmen
 invitation-sign-in-first = { $email } hat schon ein Konto: Melden Sie sich damit an und öffnen Sie diesen Link dann erneut, um anzunehmen.
 source-accepted = von der Person angenommen
 notice-signed-up = Hatte diese Adresse noch kein Konto, hat sie jetzt eins: Melden Sie sich mit dem gewählten Passwort an.
+
+admin-nav-tokens = API-Token
+admin-tokens-title = API-Token
+admin-tokens-intro = Mit einem Token nutzt ein Skript (oder der Lastgenerator) die API mit Ihrem Konto: als „Authorization: Bearer …“ senden. Das Geheimnis wird einmal gezeigt; widerrufen Sie es, wenn es nicht mehr gebraucht wird.
+admin-tokens-none = Keine API-Token.
+token-shown-once = Das Token „{ $name }“: jetzt kopieren, es wird nicht wieder gezeigt.
+field-token-name = Wofür das Token ist
+button-create-token = Token erstellen
+col-account = Konto
+col-last-used = Zuletzt benutzt
+action-revoke = Widerrufen
+error-token-name = Geben Sie dem Token einen Namen (1 bis 100 Zeichen).

@@ -249,3 +249,15 @@ button-accept-invitation = Accept the invitation
 invitation-sign-in-first = { $email } has an account already: sign in with it, then open this link again to accept.
 source-accepted = accepted by the member
 notice-signed-up = If this address had no account yet, it has one now: sign in with the password you chose.
+
+admin-nav-tokens = API tokens
+admin-tokens-title = API tokens
+admin-tokens-intro = A token lets a script (or the load generator) use the API as your account: send it as "Authorization: Bearer …". Its secret is shown once; revoke it when it is no longer needed.
+admin-tokens-none = No API tokens.
+token-shown-once = The token "{ $name }": copy it now, it is not shown again.
+field-token-name = What the token is for
+button-create-token = Make a token
+col-account = Account
+col-last-used = Last used
+action-revoke = Revoke
+error-token-name = Name the token (1 to 100 characters).

@@ -249,3 +249,15 @@ button-accept-invitation = Aceptar la invitación
 invitation-sign-in-first = { $email } ya tiene una cuenta: inicia sesión con ella y vuelve a abrir este enlace para aceptar.
 source-accepted = aceptada por la persona
 notice-signed-up = Si esta dirección aún no tenía cuenta, ahora la tiene: inicia sesión con la contraseña que elegiste.
+
+admin-nav-tokens = Tokens de API
+admin-tokens-title = Tokens de API
+admin-tokens-intro = Un token permite a un script (o al generador de carga) usar la API con tu cuenta: envíalo como «Authorization: Bearer …». Su secreto se muestra una vez; revócalo cuando ya no haga falta.
+admin-tokens-none = No hay tokens de API.
+token-shown-once = El token «{ $name }»: cópialo ahora, no se vuelve a mostrar.
+field-token-name = Para qué es el token
+button-create-token = Crear un token
+col-account = Cuenta
+col-last-used = Último uso
+action-revoke = Revocar
+error-token-name = Ponle nombre al token (de 1 a 100 caracteres).

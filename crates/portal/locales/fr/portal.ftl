@@ -249,3 +249,15 @@ button-accept-invitation = Accepter l'invitation
 invitation-sign-in-first = { $email } a déjà un compte : connectez-vous avec, puis rouvrez ce lien pour accepter.
 source-accepted = acceptée par la personne
 notice-signed-up = Si cette adresse n'avait pas encore de compte, elle en a un maintenant : connectez-vous avec le mot de passe choisi.
+
+admin-nav-tokens = Jetons d'API
+admin-tokens-title = Jetons d'API
+admin-tokens-intro = Un jeton permet à un script (ou au générateur de charge) d'utiliser l'API avec votre compte : envoyez-le en « Authorization: Bearer … ». Son secret n'est montré qu'une fois ; révoquez-le quand il ne sert plus.
+admin-tokens-none = Aucun jeton d'API.
+token-shown-once = Le jeton « { $name } » : copiez-le maintenant, il ne sera plus montré.
+field-token-name = À quoi sert le jeton
+button-create-token = Créer un jeton
+col-account = Compte
+col-last-used = Dernière utilisation
+action-revoke = Révoquer
+error-token-name = Nommez le jeton (de 1 à 100 caractères).
