@@ -205,6 +205,15 @@ pub struct Overrides {
     /// Days an anonymous room (room_creation = anyone) lives unused [default: 7]
     #[arg(long, env = "PLENARY_ANONYMOUS_ROOM_DAYS")]
     pub anonymous_room_days: Option<u32>,
+    /// Seconds a request's headers (and an idle connection's next request) may take [default: 10]
+    #[arg(long, env = "PLENARY_HTTP_HEADER_TIMEOUT_SECS")]
+    pub http_header_timeout_secs: Option<u64>,
+    /// Seconds a request may take to arrive and be answered [default: 30]
+    #[arg(long, env = "PLENARY_HTTP_REQUEST_TIMEOUT_SECS")]
+    pub http_request_timeout_secs: Option<u64>,
+    /// Open connections from one client address [default: 64]
+    #[arg(long, env = "PLENARY_MAX_CONNECTIONS_PER_ADDRESS")]
+    pub max_connections_per_address: Option<usize>,
     /// Sites that may embed meeting pages in a frame, comma-separated origins [default: none]
     #[arg(long, env = "PLENARY_EMBED_ORIGINS", value_delimiter = ',')]
     pub embed_origins: Option<Vec<String>>,
@@ -295,6 +304,15 @@ impl Settings {
         }
         if let Some(v) = o.anonymous_room_days {
             s.anonymous_room_days = v;
+        }
+        if let Some(v) = o.http_header_timeout_secs {
+            s.http_header_timeout_secs = v;
+        }
+        if let Some(v) = o.http_request_timeout_secs {
+            s.http_request_timeout_secs = v;
+        }
+        if let Some(v) = o.max_connections_per_address {
+            s.max_connections_per_address = v;
         }
         if let Some(v) = &o.embed_origins {
             s.embed_origins = v
@@ -517,7 +535,9 @@ impl Settings {
              # PLENARY_SECRET, PLENARY_WEB_DIR, PLENARY_MAX_PARTICIPANTS, PLENARY_RESEND_HISTORY_MS,\n\
              # PLENARY_PUBLIC_URL, PLENARY_BBB_SECRETS, PLENARY_BBB_CHECKSUM_ALGORITHMS,\n\
              # PLENARY_SIGNUP, PLENARY_ADMIN_EMAIL, PLENARY_TRUSTED_PROXIES, PLENARY_ROOM_CREATION,\n\
-             # PLENARY_ANONYMOUS_ROOM_DAYS, PLENARY_EMBED_ORIGINS, PLENARY_LOG) and flags\n\
+             # PLENARY_ANONYMOUS_ROOM_DAYS, PLENARY_EMBED_ORIGINS, PLENARY_HTTP_HEADER_TIMEOUT_SECS,\n\
+             # PLENARY_HTTP_REQUEST_TIMEOUT_SECS, PLENARY_MAX_CONNECTIONS_PER_ADDRESS, PLENARY_LOG)\n\
+             # and flags\n\
              # override this file. Single sign-on providers ([[sso]]) are set here only.\n\
              # Also: database_url = \"postgres://user@host/db\", public_ip = \"203.0.113.7\",\n\
              # secret = \"at least 16 characters\", web_dir = \"./web\".\n\n{body}"

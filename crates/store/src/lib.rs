@@ -6,6 +6,7 @@ mod model;
 mod postgres;
 mod sql;
 mod sql_admission;
+mod sql_sso;
 mod sqlite;
 
 use std::future::Future;
