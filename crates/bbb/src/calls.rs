@@ -51,6 +51,12 @@ impl Failure {
     }
 }
 
+impl From<plenary_store::StoreError> for Failure {
+    fn from(e: plenary_store::StoreError) -> Self {
+        Self::store(e)
+    }
+}
+
 impl From<Invalid> for Failure {
     fn from(e: Invalid) -> Self {
         Self::new("validationError", e.0)

@@ -12,7 +12,6 @@ use plenary_store::{ApiMeeting, Store, StoreError};
 use tokio::sync::{Mutex, Notify};
 
 use super::Bbb;
-use super::calls::Failure;
 use super::hooks::HookEvent;
 use super::meeting::{EndReason, Session};
 use crate::BbbState;
@@ -86,15 +85,16 @@ impl Registry {
             .await
     }
 
-    /// Creates a session unless one with its meetingID is live. `check` runs under the lock
+    /// Creates a session unless one with its meetingID is live. `check` (the caller's, with the
+    /// caller's error type: this registry knows no wire format) runs under the lock
     /// with the existing session (for `idNotUnique`) and all live ones (voice bridges). An empty
     /// voice bridge gets a free five-digit one.
-    pub async fn create(
+    pub async fn create<E: From<StoreError>>(
         &self,
         meeting: &plenary_meeting::Service,
         mut new: Session,
-        check: impl FnOnce(Option<&Session>, &[&Session]) -> Result<(), Failure>,
-    ) -> Result<Created, Failure> {
+        check: impl FnOnce(Option<&Session>, &[&Session]) -> Result<(), E>,
+    ) -> Result<Created, E> {
         let mut state = loop {
             let state = self.state.lock().await;
             let Some((_, done)) = state.creating.get(&new.meeting_id) else {
@@ -160,7 +160,7 @@ impl Registry {
         let mut state = self.state.lock().await;
         state.creating.remove(&new.meeting_id);
         done.notify_waiters();
-        written.map_err(Failure::store)?;
+        written?;
         state.rooms.insert(new.room.clone(), new.meeting_id.clone());
         state.live.insert(new.meeting_id.clone(), new.clone());
         Ok(Created::New(new))

@@ -5,7 +5,6 @@
 //! site settings (name, welcome text, sign-up policy, default language).
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,7 +12,7 @@ use axum::routing::{get, post};
 use minijinja::context;
 use plenary_proto::RoomId;
 
-use super::{Ctx, Form, Search, admin_only, mapping, orgs, redirect, site, unavailable};
+use super::{AdminForm, Ctx, Search, admin_only, mapping, orgs, redirect, site, unavailable};
 use crate::PortalState;
 
 pub fn router() -> Router<PortalState> {
@@ -76,17 +75,9 @@ async fn rooms(State(app): State<PortalState>, ctx: Ctx, Query(q): Query<Search>
 /// Deletes a room (ending its meeting, if one is running).
 async fn delete_room(
     State(app): State<PortalState>,
-    ctx: Ctx,
     Path(id): Path<String>,
-    body: Bytes,
+    AdminForm { ctx, form, .. }: AdminForm,
 ) -> Response {
-    if let Some(r) = admin_only(&app, &ctx) {
-        return r;
-    }
-    let form = Form::parse(&body);
-    if !ctx.csrf_ok(&form) {
-        return ctx.csrf_refused(&app.portal);
-    }
     let Ok(room) = RoomId::parse(&id) else {
         return (StatusCode::NOT_FOUND, "No such room.").into_response();
     };
@@ -200,17 +191,9 @@ async fn show_providers(
 async fn add_rule(
     State(app): State<PortalState>,
     headers: HeaderMap,
-    ctx: Ctx,
     Path(id): Path<String>,
-    body: Bytes,
+    AdminForm { ctx, form, .. }: AdminForm,
 ) -> Response {
-    if let Some(r) = admin_only(&app, &ctx) {
-        return r;
-    }
-    let form = Form::parse(&body);
-    if !ctx.csrf_ok(&form) {
-        return ctx.csrf_refused(&app.portal);
-    }
     if app.portal.sso.provider(&id).is_none() {
         return (StatusCode::NOT_FOUND, "No such sign-in provider.").into_response();
     }
@@ -265,16 +248,9 @@ async fn add_rule(
 
 async fn delete_rule(
     State(app): State<PortalState>,
-    ctx: Ctx,
     Path((id, rule)): Path<(String, i64)>,
-    body: Bytes,
+    AdminForm { ctx, .. }: AdminForm,
 ) -> Response {
-    if let Some(r) = admin_only(&app, &ctx) {
-        return r;
-    }
-    if !ctx.csrf_ok(&Form::parse(&body)) {
-        return ctx.csrf_refused(&app.portal);
-    }
     match app.store.delete_sso_rule(&id, rule).await {
         Ok(true) => {
             tracing::info!(
@@ -294,16 +270,9 @@ async fn delete_rule(
 async fn check_provider(
     State(app): State<PortalState>,
     headers: HeaderMap,
-    ctx: Ctx,
     Path(id): Path<String>,
-    body: Bytes,
+    AdminForm { ctx, .. }: AdminForm,
 ) -> Response {
-    if let Some(r) = admin_only(&app, &ctx) {
-        return r;
-    }
-    if !ctx.csrf_ok(&Form::parse(&body)) {
-        return ctx.csrf_refused(&app.portal);
-    }
     let sso = &app.portal.sso;
     let Some(p) = sso.provider(&id) else {
         return (StatusCode::NOT_FOUND, "No such sign-in provider.").into_response();
@@ -355,20 +324,8 @@ fn show_settings(
 async fn save_settings(
     State(app): State<PortalState>,
     headers: HeaderMap,
-    body: Bytes,
+    AdminForm { ctx, form, .. }: AdminForm,
 ) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    if let Some(r) = admin_only(&app, &ctx) {
-        return r;
-    }
-    let form = Form::parse(&body);
-    if !ctx.csrf_ok(&form) {
-        let e = ctx.t(&app.portal, "error-csrf", None);
-        return show_settings(&app, &ctx, StatusCode::FORBIDDEN, Some(e), false);
-    }
     let pairs = match site::validate(
         form.get("name"),
         form.get("welcome"),

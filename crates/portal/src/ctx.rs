@@ -28,6 +28,61 @@ impl axum::extract::FromRequestParts<PortalState> for Ctx {
     }
 }
 
+/// A signed-in platform admin (extractor): anyone else is sent to sign in, or refused (403).
+pub(crate) struct Admin {
+    pub(crate) ctx: Ctx,
+    pub(crate) user: User,
+}
+
+impl axum::extract::FromRequestParts<PortalState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &PortalState,
+    ) -> Result<Self, Response> {
+        let ctx = Ctx::of(app, &parts.headers).await?;
+        if let Some(refused) = admin_only(app, &ctx) {
+            return Err(refused);
+        }
+        let user = ctx.user.clone().ok_or_else(|| redirect("/signin"))?;
+        Ok(Self { ctx, user })
+    }
+}
+
+/// A form a signed-in platform admin sent with this session's CSRF token (extractor): a form
+/// without it is refused (403) before the handler runs.
+pub(crate) struct AdminForm {
+    pub(crate) ctx: Ctx,
+    pub(crate) user: User,
+    pub(crate) form: Form,
+}
+
+impl axum::extract::FromRequest<PortalState> for AdminForm {
+    type Rejection = Response;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        app: &PortalState,
+    ) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Admin { ctx, user } =
+            <Admin as axum::extract::FromRequestParts<PortalState>>::from_request_parts(
+                &mut parts, app,
+            )
+            .await?;
+        let req = axum::extract::Request::from_parts(parts, body);
+        let bytes = <Bytes as axum::extract::FromRequest<PortalState>>::from_request(req, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = Form::parse(&bytes);
+        if !ctx.csrf_ok(&form) {
+            return Err(ctx.csrf_refused(&app.portal));
+        }
+        Ok(Self { ctx, user, form })
+    }
+}
+
 impl Ctx {
     pub(crate) async fn of(app: &PortalState, headers: &HeaderMap) -> Result<Self, Response> {
         let site = site::Site::load(app).await.map_err(unavailable)?;

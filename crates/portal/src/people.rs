@@ -150,26 +150,14 @@ pub(crate) fn utc_minutes(secs: i64) -> String {
 /// Approve, disable, enable, make or remove admin. An admin cannot lock themselves out.
 pub(crate) async fn admin_user_action(
     State(app): State<PortalState>,
-    ctx: Ctx,
     Path(id): Path<i64>,
-    body: Bytes,
+    AdminForm {
+        ctx,
+        user: me,
+        form,
+    }: AdminForm,
 ) -> Response {
-    let form = Form::parse(&body);
     let q = form.get("q").to_owned();
-    let Some(me) = ctx.user.clone() else {
-        return redirect("/signin");
-    };
-    if !me.is_admin {
-        return (
-            StatusCode::FORBIDDEN,
-            ctx.t(&app.portal, "error-forbidden", None),
-        )
-            .into_response();
-    }
-    if !ctx.csrf_ok(&form) {
-        let e = ctx.t(&app.portal, "error-csrf", None);
-        return show_admin_users(&app, &ctx, StatusCode::FORBIDDEN, &q, Some(e)).await;
-    }
     let target = match app.store.user_by_id(id).await {
         Ok(Some(u)) => u,
         Ok(None) => return (StatusCode::NOT_FOUND, "No such account.").into_response(),
@@ -256,19 +244,15 @@ pub(crate) fn limit_field(v: &str) -> Result<Option<i64>, ()> {
     }
 }
 
-pub(crate) async fn create_org(State(app): State<PortalState>, ctx: Ctx, body: Bytes) -> Response {
-    if let Some(r) = admin_only(&app, &ctx) {
-        return r;
-    }
+pub(crate) async fn create_org(
+    State(app): State<PortalState>,
+    AdminForm { ctx, form, .. }: AdminForm,
+) -> Response {
     let p = &app.portal;
-    let form = Form::parse(&body);
     let fail = |status, key: &str| {
         let e = ctx.t(p, key, None);
         show_orgs(&app, &ctx, status, Some(e))
     };
-    if !ctx.csrf_ok(&form) {
-        return fail(StatusCode::FORBIDDEN, "error-csrf").await;
-    }
     let name: String = form.get("name").trim().chars().take(100).collect();
     if name.is_empty() {
         return fail(StatusCode::UNPROCESSABLE_ENTITY, "error-org-name").await;
@@ -296,18 +280,9 @@ pub(crate) async fn create_org(State(app): State<PortalState>, ctx: Ctx, body: B
 
 pub(crate) async fn add_org_member(
     State(app): State<PortalState>,
-    ctx: Ctx,
-    body: Bytes,
+    AdminForm { ctx, form, .. }: AdminForm,
 ) -> Response {
-    if let Some(r) = admin_only(&app, &ctx) {
-        return r;
-    }
     let p = &app.portal;
-    let form = Form::parse(&body);
-    if !ctx.csrf_ok(&form) {
-        let e = ctx.t(p, "error-csrf", None);
-        return show_orgs(&app, &ctx, StatusCode::FORBIDDEN, Some(e)).await;
-    }
     let Ok(org) = form.get("org").parse::<i64>() else {
         return (StatusCode::BAD_REQUEST, "Unknown organisation.").into_response();
     };

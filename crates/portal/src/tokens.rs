@@ -3,14 +3,13 @@
 //! The same is at the command line: `plenary api-token EMAIL NAME`.
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use minijinja::context;
 
-use super::{Ctx, Form, admin_only, redirect, unavailable, utc_minutes};
+use super::{Admin, AdminForm, Ctx, redirect, unavailable, utc_minutes};
 use crate::PortalState;
 
 pub fn router() -> Router<PortalState> {
@@ -19,11 +18,12 @@ pub fn router() -> Router<PortalState> {
         .route("/admin/tokens/{id}/revoke", post(revoke))
 }
 
-async fn page(State(app): State<PortalState>, ctx: Ctx) -> Response {
+async fn page(State(app): State<PortalState>, Admin { ctx, .. }: Admin) -> Response {
     show(&app, &ctx, StatusCode::OK, None, None).await
 }
 
-/// The tokens page; `made`: a token just made, whose secret is shown this once.
+/// The tokens page (for an admin: the handlers' extractors checked); `made`: a token just
+/// made, whose secret is shown this once.
 async fn show(
     app: &PortalState,
     ctx: &Ctx,
@@ -31,9 +31,6 @@ async fn show(
     error: Option<String>,
     made: Option<minijinja::Value>,
 ) -> Response {
-    if let Some(r) = admin_only(app, ctx) {
-        return r;
-    }
     let tokens = match app.store.api_tokens().await {
         Ok(t) => t,
         Err(e) => return unavailable(e),
@@ -52,22 +49,19 @@ async fn show(
     ctx.show(app, "admin_tokens.html", status, c)
 }
 
-async fn create(State(app): State<PortalState>, ctx: Ctx, body: Bytes) -> Response {
-    if let Some(r) = admin_only(&app, &ctx) {
-        return r;
-    }
-    let form = Form::parse(&body);
-    if !ctx.csrf_ok(&form) {
-        return ctx.csrf_refused(&app.portal);
-    }
+async fn create(
+    State(app): State<PortalState>,
+    AdminForm {
+        ctx,
+        user: me,
+        form,
+    }: AdminForm,
+) -> Response {
     let name = form.get("name").trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         let e = ctx.t(&app.portal, "error-token-name", None);
         return show(&app, &ctx, StatusCode::UNPROCESSABLE_ENTITY, Some(e), None).await;
     }
-    let Some(me) = ctx.user.clone() else {
-        return redirect("/signin");
-    };
     match plenary_accounts::create_api_token(&*app.store, me.id, name).await {
         Ok((secret, token)) => {
             tracing::info!(by = me.id, token = token.id, "API token made");
@@ -80,23 +74,12 @@ async fn create(State(app): State<PortalState>, ctx: Ctx, body: Bytes) -> Respon
 
 async fn revoke(
     State(app): State<PortalState>,
-    ctx: Ctx,
     Path(id): Path<i64>,
-    body: Bytes,
+    AdminForm { user: me, .. }: AdminForm,
 ) -> Response {
-    if let Some(r) = admin_only(&app, &ctx) {
-        return r;
-    }
-    if !ctx.csrf_ok(&Form::parse(&body)) {
-        return ctx.csrf_refused(&app.portal);
-    }
     match app.store.delete_api_token(id).await {
         Ok(true) => {
-            tracing::info!(
-                by = ctx.user.as_ref().map(|u| u.id),
-                token = id,
-                "API token revoked"
-            );
+            tracing::info!(by = me.id, token = id, "API token revoked");
             redirect("/admin/tokens")
         }
         Ok(false) => (StatusCode::NOT_FOUND, "No such token.").into_response(),
