@@ -2,6 +2,7 @@
 //! per room and address, sign-ups per address.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -58,6 +59,18 @@ impl RateLimiter {
         let _ = self.check(key, now);
     }
 
+    /// Gives back the latest attempt recorded for `key` (one reserved by [`RateLimiter::check`]
+    /// that turned out not to count).
+    pub fn refund(&self, key: &str) {
+        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(list) = hits.get_mut(key) {
+            list.pop();
+            if list.is_empty() {
+                hits.remove(key);
+            }
+        }
+    }
+
     /// Forgets `key` (a successful sign-in clears the account's failures).
     pub fn clear(&self, key: &str) {
         self.hits
@@ -67,9 +80,35 @@ impl RateLimiter {
     }
 }
 
+/// The address limits count a client under: IPv4 as it is, IPv6 by its /64 (one subscriber's
+/// network: stepping through the addresses of one's own prefix must not reset a limit).
+pub fn bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_counts_by_its_network() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert_eq!(bucket(a), bucket(b));
+        assert_ne!(bucket(a), bucket("2001:db8:1:3::1".parse().unwrap()));
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(bucket(v4), v4);
+        assert_eq!(bucket("::ffff:192.0.2.7".parse().unwrap()), v4);
+    }
 
     #[test]
     fn limiter_windows() {
@@ -87,5 +126,11 @@ mod tests {
         );
         l.clear("a");
         assert!(l.check("a", t0 + Duration::from_secs(62)).is_ok());
+        // A reserved attempt given back frees its place.
+        let l = RateLimiter::new(Duration::from_secs(60), 1);
+        assert!(l.check("b", t0).is_ok());
+        assert!(l.check("b", t0).is_err());
+        l.refund("b");
+        assert!(l.check("b", t0).is_ok());
     }
 }

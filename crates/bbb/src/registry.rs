@@ -154,7 +154,14 @@ impl Registry {
                     CreateRefusal::Unavailable(e) => e,
                     other => StoreError::Corrupt(other.to_string()),
                 })?;
-            self.save(&new).await
+            let saved = self.save(&new).await;
+            if saved.is_err() {
+                // No session without its room, and no room without its session.
+                if let Err(e) = self.store.delete_room(&new.room).await {
+                    tracing::error!(room = %new.room, error = %e, "could not remove the room of a meeting that was not saved");
+                }
+            }
+            saved
         }
         .await;
         let mut state = self.state.lock().await;

@@ -6,7 +6,7 @@
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 /// What the headers allow.
 #[derive(Debug, Clone, Default)]
@@ -77,10 +77,22 @@ pub async fn add(policy: Policy, req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     for (name, value) in policy.headers(&path, host.as_deref()) {
-        if !h.contains_key(&name)
-            && let Ok(v) = HeaderValue::from_str(&value)
-        {
-            h.insert(name, v);
+        if h.contains_key(&name) {
+            continue;
+        }
+        match HeaderValue::from_str(&value) {
+            Ok(v) => {
+                h.insert(name, v);
+            }
+            // Never an answer without its protections: fail closed.
+            Err(_) => {
+                tracing::error!(header = %name, "a security header could not be made");
+                return (
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "This page could not be shown.",
+                )
+                    .into_response();
+            }
         }
     }
     resp

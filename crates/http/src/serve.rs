@@ -40,6 +40,8 @@ pub struct Limits {
     pub trusted_proxies: Vec<IpAddr>,
     /// How long a stop waits for requests in flight.
     pub drain: Duration,
+    /// The one path whose WebSocket upgrades are exempt from `request_timeout` (GET only).
+    pub websocket_path: &'static str,
 }
 
 impl Default for Limits {
@@ -51,6 +53,7 @@ impl Default for Limits {
             total: 4096,
             trusted_proxies: Vec::new(),
             drain: Duration::from_secs(10),
+            websocket_path: "/ws",
         }
     }
 }
@@ -107,13 +110,16 @@ fn take_slot(count: &Arc<Mutex<Count>>, ip: IpAddr, limits: &Limits) -> Option<S
     })
 }
 
-/// Answers a request that took longer than the deadline with 408 (a WebSocket upgrade is
-/// answered at once, so it never hits the deadline).
-async fn deadline(timeout: Duration, req: Request, next: Next) -> Response {
-    let upgrade = req
-        .headers()
-        .get(header::UPGRADE)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+/// Answers a request that took longer than the deadline with 408. Only a WebSocket upgrade of
+/// the signalling path is exempt (it is answered at once, and the socket has its own rules):
+/// an `Upgrade` header anywhere else changes nothing.
+async fn deadline(timeout: Duration, ws_path: &'static str, req: Request, next: Next) -> Response {
+    let upgrade = req.method() == axum::http::Method::GET
+        && req.uri().path() == ws_path
+        && req
+            .headers()
+            .get(header::UPGRADE)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
     if upgrade {
         return next.run(req).await;
     }
@@ -135,9 +141,9 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let timeout = limits.request_timeout;
+    let (timeout, ws_path) = (limits.request_timeout, limits.websocket_path);
     let app = app.layer(axum::middleware::from_fn(move |req, next| {
-        deadline(timeout, req, next)
+        deadline(timeout, ws_path, req, next)
     }));
     let count = Arc::new(Mutex::new(Count::default()));
     // Connections are told to stop through this, and waited for in `tasks`.

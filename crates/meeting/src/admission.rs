@@ -145,6 +145,8 @@ impl Service {
             // An integration names only rooms it made.
             (Via::Integration(_), None) => return Err(Refusal::NoSuchRoom),
             (Via::Integration(j), Some(rules)) => {
+                // As bbb-web 2.6+ without `authenticatedGuest` (its default): the policy applies
+                // to every join marked `guest=true`, whatever its role.
                 if j.guest && rules.guest_policy == GuestPolicy::AlwaysDeny {
                     return Err(Refusal::GuestDenied);
                 }
@@ -175,7 +177,13 @@ impl Service {
                 None,
             ) => {
                 let (role, wait, muted) = self
-                    .decide_link(&room, &settings, account.as_ref(), access_code, *client)
+                    .decide_link(
+                        &room,
+                        &settings,
+                        account.as_ref(),
+                        access_code,
+                        plenary_accounts::throttle::bucket(*client),
+                    )
                     .await?;
                 let exp = now as u64 + LINK_TOKEN_SECS;
                 claims = JoinClaims::new(room.id.clone(), Some(name.clone()), role, exp);
@@ -219,11 +227,11 @@ impl Service {
         };
         let code = access_code.as_deref().filter(|c| !c.trim().is_empty());
         // Wrong codes are limited per room and address: guessing is slow, and one guesser
-        // does not lock everyone else out.
+        // does not lock everyone else out. A try with a code counts at once (so concurrent
+        // guesses cannot all pass before any is counted) and is given back unless wrong.
         let attempts_key = format!("{}|{client}", room.id);
-        let now = Instant::now();
         if code.is_some()
-            && let Some(wait) = self.code_attempts.blocked(&attempts_key, now)
+            && let Err(wait) = self.code_attempts.check(&attempts_key, Instant::now())
         {
             return Err(Refusal::TooManyAttempts {
                 minutes: wait.as_secs().div_ceil(60).max(1),
@@ -238,15 +246,16 @@ impl Service {
                 .iter()
                 .any(|p| p.role == Role::Moderator),
         };
-        match decide(settings, who, code) {
+        let decided = decide(settings, who, code);
+        if code.is_some() && decided != Access::WrongCode {
+            self.code_attempts.refund(&attempts_key);
+        }
+        match decided {
             Access::Granted { role, wait, muted } => Ok((role, wait, muted)),
             Access::CodeRequired => Err(Refusal::CodeRequired),
             Access::SignInRequired => Err(Refusal::SignInRequired),
             Access::NotStarted => Err(Refusal::NotStarted),
-            Access::WrongCode => {
-                self.code_attempts.record(&attempts_key, now);
-                Err(Refusal::WrongCode)
-            }
+            Access::WrongCode => Err(Refusal::WrongCode),
         }
     }
 
@@ -275,8 +284,38 @@ impl Service {
         Ok(limit)
     }
 
+    /// Entering with a seat (taking it, then joining the engine and the meeting) is done one
+    /// connection at a time per seat on this node: hold this while doing it. Without it, two
+    /// connections with the same token could each take the seat before either was in the
+    /// meeting to be told it was replaced, and both stay.
+    pub async fn seat_entry(&self, seat: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.seat_locks.lock().unwrap_or_else(|p| p.into_inner());
+            // Forget locks nobody holds or waits for (bounded memory).
+            locks.retain(|_, l| std::sync::Arc::strong_count(l) > 1);
+            locks.entry(seat.to_owned()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+
+    /// A guest waits in the lobby with this token: its seat is kept (for as long as an
+    /// integration's link lasts) so that it can still be taken when a moderator lets them in.
+    pub async fn keep_seat_for_lobby(&self, claims: &JoinClaims) -> Result<(), Refusal> {
+        let now = unix_secs();
+        let until = now + INTEGRATION_TOKEN_SECS as i64;
+        match self
+            .store
+            .extend_seat(&claims.seat, &claims.room, until, now)
+            .await?
+        {
+            true => Ok(()),
+            false => Err(Refusal::UnknownSeat),
+        }
+    }
+
     /// Gives the token's seat to participant `id` of this node, within the room's limit; a
-    /// connection of this node that held it is told it was replaced.
+    /// connection of this node that held it is told it was replaced. Call it holding
+    /// [`Service::seat_entry`] until the participant is in the meeting.
     pub async fn take_seat(&self, claims: &JoinClaims, id: ParticipantId) -> Result<(), Refusal> {
         let room = self
             .store
@@ -324,6 +363,31 @@ impl Service {
         {
             tracing::error!(error = %e, room = %claims.room, "could not free a seat");
         }
+    }
+
+    /// Frees the seats this node's store rows say are held by participants no longer in any
+    /// meeting here (a release that failed, a task that died): limits count only the present.
+    pub async fn free_orphan_seats(&self) -> Result<usize, StoreError> {
+        let prefix = format!("{}:", self.settings.node);
+        let mut freed = 0;
+        for (seat, holder) in self.store.node_seats(&self.settings.node).await? {
+            let Some(pid) = holder
+                .strip_prefix(&prefix)
+                .and_then(|p| p.parse::<u64>().ok())
+                .map(ParticipantId)
+            else {
+                continue;
+            };
+            if self.live.is_present(pid) {
+                continue;
+            }
+            // A connection between taking this seat and joining holds the entry lock.
+            let _entry = self.seat_entry(&seat).await;
+            if !self.live.is_present(pid) && self.store.release_seat(&seat, &holder).await? {
+                freed += 1;
+            }
+        }
+        Ok(freed)
     }
 
     fn holder(&self, id: ParticipantId) -> String {

@@ -45,6 +45,8 @@ pub struct Service {
     secret: Arc<[u8]>,
     pub settings: MeetingSettings,
     code_attempts: RateLimiter,
+    /// One entry at a time per seat (see [`Service::seat_entry`]).
+    seat_locks: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Service {
@@ -65,6 +67,7 @@ impl Service {
             secret,
             settings,
             code_attempts: RateLimiter::new(admission::CODE_WINDOW, admission::CODE_ATTEMPTS),
+            seat_locks: Default::default(),
         }))
     }
 }

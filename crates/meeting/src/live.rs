@@ -24,6 +24,16 @@ pub enum ToConnection {
     Replaced,
 }
 
+/// An open signalling connection, counted until dropped.
+#[derive(Debug)]
+pub struct ConnectionOpen(std::sync::Arc<AtomicU64>);
+
+impl Drop for ConnectionOpen {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Messages for one participant's WebSocket. Bounded: a client that stops reading is
 /// disconnected rather than allowed to grow the server's memory.
 pub type Outbox = mpsc::Sender<ToConnection>;
@@ -92,6 +102,8 @@ pub enum JoinRefused {
 #[derive(Debug)]
 pub struct Meetings {
     next_id: AtomicU64,
+    /// Signalling connections open now (the server waits for them to finish when stopping).
+    connections: std::sync::Arc<AtomicU64>,
     state: Mutex<State>,
     events: broadcast::Sender<RoomEvent>,
 }
@@ -100,6 +112,7 @@ impl Default for Meetings {
     fn default() -> Self {
         Self {
             next_id: AtomicU64::new(0),
+            connections: std::sync::Arc::default(),
             state: Mutex::new(State::default()),
             // Listeners that fall this far behind miss events (and log it); presence itself
             // never waits for them.
@@ -117,6 +130,22 @@ impl Meetings {
     fn publish(&self, e: RoomEvent) {
         // No listener is fine: nothing on the server wants presence events then.
         let _ = self.events.send(e);
+    }
+
+    /// Counts a signalling connection as open until the guard is dropped (after its cleanup).
+    pub fn connection(&self) -> ConnectionOpen {
+        self.connections.fetch_add(1, Ordering::SeqCst);
+        ConnectionOpen(self.connections.clone())
+    }
+
+    /// Signalling connections open now.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Whether participant `id` is in any meeting on this node.
+    pub fn is_present(&self, id: ParticipantId) -> bool {
+        self.lock().rooms.values().any(|m| m.contains_key(&id))
     }
 
     /// A fresh participant id, unique in this process.

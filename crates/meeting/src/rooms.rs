@@ -141,8 +141,21 @@ impl Service {
         self.store.delete_room(id).await
     }
 
-    /// Deletes anonymous rooms unused for `anonymous_room_days`, now and every hour.
+    /// Deletes anonymous rooms unused for `anonymous_room_days`, now and every hour; frees
+    /// orphaned seats every minute.
     pub fn spawn_sweeper(self: &std::sync::Arc<Self>) {
+        let seats = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                match seats.free_orphan_seats().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(seats = n, "freed seats nobody was holding any more"),
+                    Err(e) => tracing::error!(error = %e, "could not free orphaned seats"),
+                }
+            }
+        });
         let me = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(3600));

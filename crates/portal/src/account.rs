@@ -77,7 +77,7 @@ pub(crate) async fn signin(
     let now = Instant::now();
     let device = auth::cookie(&headers, guard::DEVICE_COOKIE);
     // Keyed by the address typed, account or not: the limits tell nobody which exist.
-    let bucket = match p.guard.check(&email, device, client, now) {
+    let bucket = match p.guard.reserve(&email, device, client, now) {
         Ok(b) => b,
         Err(wait) => {
             let e = ctx.too_many(p, wait);
@@ -102,7 +102,7 @@ pub(crate) async fn signin(
         .await
         .unwrap_or(false);
     let Some(user) = user.filter(|_| ok) else {
-        p.guard.failed(&bucket, client, now);
+        // (The failure was counted when the attempt was reserved.)
         // The same answer whether the account exists or not.
         let e = ctx.t(p, "error-credentials", None);
         return show_signin(&app, &ctx, StatusCode::UNAUTHORIZED, &email, Some(e), None);

@@ -87,18 +87,19 @@ impl Guard {
             .then(|| nonce.to_owned())
     }
 
-    /// Whether a sign-in to `email` from `client` (with its device cookie) may be tried now:
-    /// the bucket its failure would count in, or how long to wait.
-    pub fn check(
+    /// Whether a sign-in to `email` from `client` (with its device cookie) may be tried now.
+    /// The attempt is counted at once, as a failure, in the address's and the account's counts
+    /// (so that concurrent attempts cannot all pass before any is counted); a success gives it
+    /// back ([`Guard::succeeded`]). Returns the account bucket it counts in, or how long to wait.
+    pub fn reserve(
         &self,
         email: &str,
         device_cookie: Option<&str>,
         client: IpAddr,
         now: Instant,
     ) -> Result<Bucket, Duration> {
-        if let Some(wait) = self.per_address.blocked(&client.to_string(), now) {
-            return Err(wait);
-        }
+        let address = address_key(client);
+        self.per_address.check(&address, now)?;
         let known_address = self
             .known_addresses
             .lock()
@@ -110,31 +111,27 @@ impl Guard {
             None if known_address => Bucket::Known(format!("{email}|a:{client}")),
             None => Bucket::Unknown(email.to_owned()),
         };
-        let wait = match &bucket {
-            Bucket::Known(k) => self.known.blocked(k, now),
-            Bucket::Unknown(k) => self.unknown.blocked(k, now),
+        let counted = match &bucket {
+            Bucket::Known(k) => self.known.check(k, now),
+            Bucket::Unknown(k) => self.unknown.check(k, now),
         };
-        match wait {
-            Some(w) => Err(w),
-            None => Ok(bucket),
+        match counted {
+            Ok(()) => Ok(bucket),
+            Err(wait) => {
+                self.per_address.refund(&address);
+                Err(wait)
+            }
         }
     }
 
-    /// Counts a failed sign-in.
-    pub fn failed(&self, bucket: &Bucket, client: IpAddr, now: Instant) {
-        self.per_address.record(&client.to_string(), now);
-        match bucket {
-            Bucket::Known(k) => self.known.record(k, now),
-            Bucket::Unknown(k) => self.unknown.record(k, now),
-        }
-    }
-
-    /// A successful sign-in: that client is known to the account from now on. (The unknown
-    /// clients' count is left as it is: a guesser's failures do not vanish because the member
-    /// signed in.)
+    /// A successful sign-in: its reserved failure is given back, and that client is known to
+    /// the account from now on. (Other failures stay: a guesser's do not vanish because the
+    /// member signed in.)
     pub fn succeeded(&self, bucket: &Bucket, email: &str, client: IpAddr) {
-        if let Bucket::Known(k) = bucket {
-            self.known.clear(k);
+        self.per_address.refund(&address_key(client));
+        match bucket {
+            Bucket::Known(k) => self.known.clear(k),
+            Bucket::Unknown(k) => self.unknown.refund(k),
         }
         let mut known = self
             .known_addresses
@@ -155,8 +152,14 @@ impl Guard {
 
     /// Counts a sign-up from `client`; `Err(wait)` when it made too many.
     pub fn signup(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
-        self.signups.check(&client.to_string(), now)
+        self.signups.check(&address_key(client), now)
     }
+}
+
+/// The key an address counts under: IPv6 addresses by their /64 (one subscriber's network), so
+/// that stepping through addresses of one's own prefix gains nothing.
+fn address_key(client: IpAddr) -> String {
+    plenary_accounts::throttle::bucket(client).to_string()
 }
 
 #[cfg(test)]
@@ -174,36 +177,35 @@ mod tests {
         let g = Guard::new([7; 32]);
         let now = Instant::now();
         // The member signed in once from their browser and kept its cookie.
-        let member = g.check(EMAIL, None, ip(1), now).unwrap();
+        let member = g.reserve(EMAIL, None, ip(1), now).unwrap();
         let cookie = g.device_cookie(EMAIL);
         g.succeeded(&member, EMAIL, ip(1));
         // A stranger fails ten times, from another address: the stranger is refused next,
         // whatever the password.
         for _ in 0..PER_ACCOUNT {
-            let b = g.check(EMAIL, None, ip(9), now).unwrap();
+            let b = g.reserve(EMAIL, None, ip(9), now).unwrap();
             assert!(matches!(b, Bucket::Unknown(_)));
-            g.failed(&b, ip(9), now);
         }
-        assert!(g.check(EMAIL, None, ip(9), now).is_err());
+        assert!(g.reserve(EMAIL, None, ip(9), now).is_err());
         assert!(
-            g.check(EMAIL, None, ip(10), now).is_err(),
+            g.reserve(EMAIL, None, ip(10), now).is_err(),
             "any unknown client"
         );
         // The member's own browser, and the address they used, still get to try.
         assert!(matches!(
-            g.check(EMAIL, Some(&cookie), ip(50), now),
+            g.reserve(EMAIL, Some(&cookie), ip(50), now),
             Ok(Bucket::Known(_))
         ));
         assert!(matches!(
-            g.check(EMAIL, None, ip(1), now),
+            g.reserve(EMAIL, None, ip(1), now),
             Ok(Bucket::Known(_))
         ));
         // A cookie for another account, or forged, is no device of this one.
         let other = g.device_cookie("bo@example.coop");
-        assert!(g.check(EMAIL, Some(&other), ip(50), now).is_err());
-        assert!(g.check(EMAIL, Some("x.y"), ip(50), now).is_err());
+        assert!(g.reserve(EMAIL, Some(&other), ip(50), now).is_err());
+        assert!(g.reserve(EMAIL, Some("x.y"), ip(50), now).is_err());
         // After the window, the stranger may try again.
-        assert!(g.check(EMAIL, None, ip(9), now + WINDOW).is_ok());
+        assert!(g.reserve(EMAIL, None, ip(9), now + WINDOW).is_ok());
     }
 
     #[test]
@@ -212,11 +214,36 @@ mod tests {
         let now = Instant::now();
         for i in 0..PER_ADDRESS {
             let email = format!("user{i}@example.coop");
-            let b = g.check(&email, None, ip(9), now).unwrap();
-            g.failed(&b, ip(9), now);
+            g.reserve(&email, None, ip(9), now).unwrap();
         }
-        assert!(g.check("fresh@example.coop", None, ip(9), now).is_err());
-        assert!(g.check("fresh@example.coop", None, ip(8), now).is_ok());
+        assert!(g.reserve("fresh@example.coop", None, ip(9), now).is_err());
+        assert!(g.reserve("fresh@example.coop", None, ip(8), now).is_ok());
+    }
+
+    #[test]
+    fn successes_give_their_attempt_back() {
+        let g = Guard::new([7; 32]);
+        let now = Instant::now();
+        for _ in 0..3 * PER_ACCOUNT {
+            let b = g.reserve(EMAIL, None, ip(1), now).unwrap();
+            g.succeeded(&b, EMAIL, ip(1));
+        }
+        assert!(g.reserve(EMAIL, None, ip(1), now).is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_network_counts_as_one_address() {
+        let g = Guard::new([7; 32]);
+        let now = Instant::now();
+        for i in 0..PER_ADDRESS {
+            let client: IpAddr = format!("2001:db8:1:2::{:x}", i + 1).parse().unwrap();
+            g.reserve(&format!("u{i}@example.coop"), None, client, now)
+                .unwrap();
+        }
+        let same_net: IpAddr = "2001:db8:1:2:ffff::1".parse().unwrap();
+        assert!(g.reserve("x@example.coop", None, same_net, now).is_err());
+        let other_net: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(g.reserve("x@example.coop", None, other_net, now).is_ok());
     }
 
     #[test]

@@ -102,22 +102,16 @@ async fn show_with(
         Ok((_, org)) => org,
         Err(r) => return r,
     };
-    let (members, rooms, open, asked) = match (
+    // (Requests waiting for an answer are not listed: the list would show which of the
+    // addresses typed have accounts.)
+    let (members, rooms, open) = match (
         app.store.org_members(id).await,
         app.store.rooms_of_org(id).await,
         app.store.open_invitations(Some(id)).await,
-        app.store.membership_requests(Some(id), None).await,
     ) {
-        (Ok(m), Ok(r), Ok(i), Ok(a)) => (m, r, i, a),
-        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
-            return unavailable(e);
-        }
+        (Ok(m), Ok(r), Ok(i)) => (m, r, i),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return unavailable(e),
     };
-    // Those asked to join, by the address the organisation's admins typed.
-    let asked: Vec<minijinja::Value> = asked
-        .iter()
-        .map(|r| context! { email => r.user.email, role => role(r.is_admin) })
-        .collect();
     let invitations = super::invites::open_view(&open, std::slice::from_ref(&org));
     let rooms: Vec<minijinja::Value> = rooms
         .iter()
@@ -144,7 +138,7 @@ async fn show_with(
         max_participants => org.max_participants, max_minutes => org.max_meeting_minutes,
     };
     let c = context! {
-        org, members, rooms, error, notice, invitations, invited, asked,
+        org, members, rooms, error, notice, invitations, invited,
         days => super::invites::VALID_DAYS,
         ..ctx.base("/orgs")
     };

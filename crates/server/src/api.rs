@@ -136,13 +136,13 @@ fn parse_room_id(raw: &str) -> Result<RoomId, ApiError> {
 /// The account a request acts as: its API token's (a wrong one is refused, never taken for
 /// nobody), else its signed-in session's, else none.
 async fn caller(app: &AppState, headers: &HeaderMap) -> Result<Option<User>, ApiError> {
-    if let Some(auth) = headers.get(header::AUTHORIZATION) {
-        let secret = auth
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .unwrap_or_default();
+    // Only a Bearer credential is ours (a proxy's Basic one, say, is not).
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(secret) = bearer {
+        let secret = secret.trim();
         return match plenary_accounts::api_token_user(&*app.store, secret).await? {
             Some(u) => Ok(Some(u)),
             None => Err(ApiError::new(

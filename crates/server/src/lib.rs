@@ -191,10 +191,10 @@ pub async fn start(
             live.end_all(STOPPING);
         };
         let served = plenary_http::serve::serve(listener, router, limits, stopping).await;
-        // Wait (a little) for the meetings to empty, so that every seat is freed, then for the
-        // database's statements in flight.
+        // Wait (a little) for the signalling connections to finish their cleanup (freeing their
+        // seats), then for the database's statements in flight.
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-        while meeting.live.total() > 0 && tokio::time::Instant::now() < deadline {
+        while meeting.live.connections() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         store.close().await.map_err(std::io::Error::other)?;

@@ -70,6 +70,10 @@ pub struct Settings {
     /// Sites (`https://moodle.example.coop`) that may embed meeting pages in a frame; none by
     /// default (pages refuse to be framed).
     pub embed_origins: Vec<String>,
+    /// This node's name, unique among the nodes sharing a database (the seats its participants
+    /// hold carry it; at its start it frees the ones its previous run held). Default: the
+    /// machine's host name.
+    pub node_name: String,
 }
 
 impl fmt::Debug for Settings {
@@ -104,6 +108,7 @@ impl fmt::Debug for Settings {
                 &self.max_connections_per_address,
             )
             .field("embed_origins", &self.embed_origins)
+            .field("node_name", &self.node_name)
             .finish()
     }
 }
@@ -136,6 +141,7 @@ impl Default for Settings {
             http_request_timeout_secs: 30,
             max_connections_per_address: 64,
             embed_origins: Vec::new(),
+            node_name: host_name(),
         }
     }
 }
@@ -214,6 +220,9 @@ pub struct Overrides {
     /// Open connections from one client address [default: 64]
     #[arg(long, env = "PLENARY_MAX_CONNECTIONS_PER_ADDRESS")]
     pub max_connections_per_address: Option<usize>,
+    /// This node's name among the nodes sharing a database [default: the host name]
+    #[arg(long, env = "PLENARY_NODE_NAME")]
+    pub node_name: Option<String>,
     /// Sites that may embed meeting pages in a frame, comma-separated origins [default: none]
     #[arg(long, env = "PLENARY_EMBED_ORIGINS", value_delimiter = ',')]
     pub embed_origins: Option<Vec<String>>,
@@ -314,6 +323,9 @@ impl Settings {
         if let Some(v) = o.max_connections_per_address {
             s.max_connections_per_address = v;
         }
+        if let Some(v) = o.node_name.as_ref().filter(|v| !v.is_empty()) {
+            s.node_name = v.clone();
+        }
         if let Some(v) = &o.embed_origins {
             s.embed_origins = v
                 .iter()
@@ -395,6 +407,18 @@ impl Settings {
                  max_connections_per_address must be at least 1"
                     .into(),
             ));
+        }
+        let node_ok = !self.node_name.is_empty()
+            && self.node_name.len() <= 64
+            && self
+                .node_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !node_ok {
+            return Err(SettingsError::Invalid(format!(
+                "node_name {:?}: use 1–64 letters, digits, '.', '_' and '-'",
+                self.node_name
+            )));
         }
         for o in &self.embed_origins {
             let ok = (o.starts_with("https://") || o.starts_with("http://"))
@@ -489,8 +513,7 @@ impl Settings {
             max_participants: self.max_participants,
             room_creation: self.room_creation,
             anonymous_room_days: self.anonymous_room_days,
-            // One node for now; cluster mode will name its nodes.
-            node: "local".into(),
+            node: self.node_name.clone(),
         }
     }
 
@@ -536,12 +559,32 @@ impl Settings {
              # PLENARY_PUBLIC_URL, PLENARY_BBB_SECRETS, PLENARY_BBB_CHECKSUM_ALGORITHMS,\n\
              # PLENARY_SIGNUP, PLENARY_ADMIN_EMAIL, PLENARY_TRUSTED_PROXIES, PLENARY_ROOM_CREATION,\n\
              # PLENARY_ANONYMOUS_ROOM_DAYS, PLENARY_EMBED_ORIGINS, PLENARY_HTTP_HEADER_TIMEOUT_SECS,\n\
-             # PLENARY_HTTP_REQUEST_TIMEOUT_SECS, PLENARY_MAX_CONNECTIONS_PER_ADDRESS, PLENARY_LOG)\n\
+             # PLENARY_HTTP_REQUEST_TIMEOUT_SECS, PLENARY_MAX_CONNECTIONS_PER_ADDRESS,\n\
+             # PLENARY_NODE_NAME, PLENARY_LOG)\n\
              # and flags\n\
              # override this file. Single sign-on providers ([[sso]]) are set here only.\n\
              # Also: database_url = \"postgres://user@host/db\", public_ip = \"203.0.113.7\",\n\
              # secret = \"at least 16 characters\", web_dir = \"./web\".\n\n{body}"
         )
+    }
+}
+
+/// The machine's host name, as a node name (only letters, digits, '.', '_' and '-'), else
+/// `local`.
+fn host_name() -> String {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .unwrap_or_default();
+    let name: String = raw
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
+        .take(64)
+        .collect();
+    if name.is_empty() {
+        "local".into()
+    } else {
+        name
     }
 }
 

@@ -34,6 +34,11 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const OUTBOX: usize = 256;
 /// A connection that has not sent `join` by then is closed (idle sockets cost memory).
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// The server pings this often (browsers answer pings by themselves)…
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// …and closes a connection it has heard nothing from for this long (a dead network: its
+/// seat is freed instead of held for minutes).
+const SILENCE: Duration = Duration::from_secs(60);
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -105,15 +110,30 @@ impl Connection {
     }
 
     async fn run(mut self, socket: WebSocket) {
+        let _open = self.app.meeting.live.connection();
         let (mut sink, mut stream) = socket.split();
         let join_deadline = tokio::time::sleep(JOIN_TIMEOUT);
         tokio::pin!(join_deadline);
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        let mut heard = tokio::time::Instant::now();
         loop {
             let flow = tokio::select! {
                 () = &mut join_deadline, if self.joined.is_none() && self.waiting.is_none() => {
                     self.fatal(&mut sink, ErrorCode::Timeout, "no join within 10 seconds: closing").await
                 }
-                frame = stream.next() => match frame {
+                _ = ping.tick() => {
+                    if heard.elapsed() > SILENCE {
+                        tracing::debug!("nothing heard for a minute: closing");
+                        Flow::Close
+                    } else {
+                        match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Ping(Default::default()))).await {
+                            Ok(Ok(())) => Flow::Continue,
+                            _ => Flow::Close,
+                        }
+                    }
+                }
+                frame = stream.next() => { heard = tokio::time::Instant::now(); match frame {
                     Some(Ok(Message::Text(text))) => self.handle_text(&mut sink, text.as_str()).await,
                     Some(Ok(Message::Binary(_))) => {
                         self.refuse(&mut sink, ErrorCode::BadMessage, "binary frames are not part of the protocol; send JSON text").await
@@ -126,7 +146,7 @@ impl Connection {
                         tracing::debug!(error = %e, "WebSocket read failed");
                         Flow::Close
                     }
-                },
+                }},
                 Some(to) = self.outbox_rx.recv() => match to {
                     ToConnection::Message(msg) => match send(&mut sink, &msg).await {
                         Flow::Continue if matches!(msg, ServerMessage::Ended { .. }) => Flow::Close,
@@ -369,6 +389,14 @@ impl Connection {
         claims: JoinClaims,
     ) -> Flow {
         let (you, name) = (participant.info.id, participant.info.name.clone());
+        // However long the guest waits, their seat is still there to take when let in.
+        if let Err(refused) = self.app.meeting.keep_seat_for_lobby(&claims).await {
+            let code = match refused {
+                Refusal::UnknownSeat => ErrorCode::InvalidToken,
+                _ => ErrorCode::Unavailable,
+            };
+            return self.fatal(sink, code, &refused.to_string()).await;
+        }
         if self
             .app
             .meeting
@@ -399,6 +427,9 @@ impl Connection {
     ) -> Flow {
         let id = participant.info.id;
         let name = participant.info.name.clone();
+        // Until this participant is in the meeting, no other connection enters with the seat.
+        let meeting = self.app.meeting.clone();
+        let _entry = meeting.seat_entry(&claims.seat).await;
         if let Err(refused) = self.app.meeting.take_seat(&claims, id).await {
             let code = match refused {
                 Refusal::NoSuchRoom => ErrorCode::RoomNotFound,

@@ -180,6 +180,51 @@ async fn one_token_is_one_seat_and_limits_count_seats() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_token_used_by_many_at_once_seats_one() {
+    let server = TestServer::start_with(|s| s.max_participants = 1).await;
+    let room = server.create_room("Crowd").await;
+    let token = api_join(&server, &room, json!({"name": "Shared"}), None)
+        .await
+        .unwrap();
+    // Forty connections with the same token, all at once.
+    let joins: Vec<_> = (0..40)
+        .map(|_| {
+            let (http, room, token) = (server.http.clone(), room.clone(), token.clone());
+            tokio::spawn(async move {
+                let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws"))
+                    .await
+                    .unwrap();
+                let m = json!({"type":"join","v":1,"room":room,"name":"x","token":token});
+                futures_util::SinkExt::send(
+                    &mut ws,
+                    tokio_tungstenite::tungstenite::Message::text(m.to_string()),
+                )
+                .await
+                .unwrap();
+                ws
+            })
+        })
+        .collect();
+    let mut sockets = Vec::new();
+    for j in joins {
+        sockets.push(j.await.unwrap());
+    }
+    // Each newer one takes the seat from the one before: one participant stays.
+    common::eventually(
+        std::time::Duration::from_secs(10),
+        "one participant",
+        || live(&server, &room) == 1,
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(live(&server, &room), 1);
+    let store = &server.running.as_ref().unwrap().state.store;
+    assert_eq!(store.held_seats(&room).await.unwrap(), 1);
+    drop(sockets);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn room_rules_hold_for_the_api_and_for_forged_tokens() {
     let server = TestServer::start().await;

@@ -2432,3 +2432,51 @@ async fn api_tokens_are_made_shown_once_and_revoked() {
     assert_eq!(status, 401, "a revoked token opens nothing");
     server.stop().await;
 }
+
+/// Forty wrong passwords at once: the limit holds (each attempt is counted before its password
+/// is checked), so at most ten are even tried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_do_not_pass_the_limit() {
+    let server = server_with(SignupPolicy::Open).await;
+    let mut ada = Browser::default();
+    ada.sign_up(&server, "Ada", "ada@example.coop", "analytical-engine")
+        .await;
+    let mut stranger = Browser::default();
+    let csrf = stranger.csrf(&server, "/signin").await;
+    let guesses: Vec<_> = (0..40)
+        .map(|i| {
+            let mut b = stranger.clone();
+            let (csrf, http) = (csrf.clone(), server.http.clone());
+            tokio::spawn(async move {
+                let body = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs([
+                        ("csrf", csrf.as_str()),
+                        ("email", "ada@example.coop"),
+                        ("password", &format!("guess-{i}")),
+                    ])
+                    .finish();
+                b.send(
+                    client()
+                        .post(format!("http://{http}/signin"))
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(body),
+                )
+                .await
+                .status
+            })
+        })
+        .collect();
+    let mut tried = 0;
+    for g in guesses {
+        match g.await.unwrap() {
+            401 => tried += 1,
+            429 => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert!(
+        tried <= 10,
+        "{tried} guesses were checked, past a limit of 10"
+    );
+    server.stop().await;
+}

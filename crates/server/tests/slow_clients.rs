@@ -57,6 +57,16 @@ async fn slow_and_idle_connections_are_closed() {
     .unwrap();
     let got = read_until_closed(&mut slow, limit, "a slow body").await;
     assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+
+    // An Upgrade header does not exempt a form post from the deadline.
+    let mut sly = TcpStream::connect(&server.http).await.unwrap();
+    sly.write_all(
+        b"POST /signin HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nemail=a",
+    )
+    .await
+    .unwrap();
+    let got = read_until_closed(&mut sly, limit, "a slow body with an Upgrade header").await;
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
     server.stop().await;
 }
 

@@ -299,6 +299,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: i64,
     ) -> StoreFuture<'a, ()>;
 
+    /// Makes a live seat last until at least `until` (a guest waiting in the lobby); returns
+    /// whether the seat exists and has not expired at `now` (an unknown seat is never made).
+    fn extend_seat<'a>(
+        &'a self,
+        seat: &'a str,
+        room: &'a RoomId,
+        until: i64,
+        now: i64,
+    ) -> StoreFuture<'a, bool>;
+
     /// Gives a seat to `holder` (`<node>:<participant>`): taken over from whoever held it, or,
     /// when free, only while the room holds fewer than `max` seats — checked and written in one
     /// transaction.
@@ -316,6 +326,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Frees every seat a node's participants held (at its start: they left with it).
     fn release_node_seats<'a>(&'a self, node: &'a str) -> StoreFuture<'a, u64>;
+
+    /// The seats a node's participants hold: (seat, holder).
+    fn node_seats<'a>(&'a self, node: &'a str) -> StoreFuture<'a, Vec<(String, String)>>;
 
     /// How many seats of a room are held now.
     fn held_seats<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, i64>;

@@ -128,6 +128,37 @@ macro_rules! admission_methods {
             })
         }
 
+        fn extend_seat<'a>(
+            &'a self,
+            seat: &'a str,
+            room: &'a plenary_proto::RoomId,
+            until: i64,
+            now: i64,
+        ) -> $crate::StoreFuture<'a, bool> {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE seats SET expires_at = $3 WHERE id = $1 AND room_id = $2 AND expires_at > $4 AND expires_at < $3",
+                )
+                .bind(seat)
+                .bind(room.as_str())
+                .bind(until)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() > 0 {
+                    return Ok(true);
+                }
+                // Already lasting that long, or unknown / expired.
+                let still = sqlx::query("SELECT 1 FROM seats WHERE id = $1 AND room_id = $2 AND expires_at > $3")
+                    .bind(seat)
+                    .bind(room.as_str())
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(still.is_some())
+            })
+        }
+
         fn take_seat<'a>(
             &'a self,
             seat: &'a str,
@@ -204,6 +235,19 @@ macro_rules! admission_methods {
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected())
+            })
+        }
+
+        fn node_seats<'a>(&'a self, node: &'a str) -> $crate::StoreFuture<'a, Vec<(String, String)>> {
+            Box::pin(async move {
+                use sqlx::Row as _;
+                let rows = sqlx::query("SELECT id, holder FROM seats WHERE holder LIKE $1 ORDER BY id")
+                    .bind(format!("{node}:%"))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .collect()
             })
         }
 

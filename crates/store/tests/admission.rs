@@ -112,6 +112,17 @@ async fn story(store: Arc<dyn Store>) {
         .unwrap(),
         SeatTaken::Unknown
     );
+    // A seat can be made to last (a guest in the lobby), never made up.
+    assert!(s.extend_seat("s2", &r.id, far, 6).await.unwrap());
+    assert!(!s.extend_seat("made-up", &r.id, far, 6).await.unwrap());
+    assert!(
+        !s.extend_seat("old", &r.id, far, 11).await.unwrap(),
+        "expired"
+    );
+    assert_eq!(
+        s.node_seats("n").await.unwrap(),
+        vec![("s2".to_owned(), "n:3".to_owned())]
+    );
     // A restarted node frees what its participants held.
     assert_eq!(s.release_node_seats("n").await.unwrap(), 1);
     assert_eq!(s.held_seats(&r.id).await.unwrap(), 0);

@@ -238,7 +238,6 @@ landing-open-title = Schneller Raum
 landing-open = Auf diesem Server darf jede und jeder einen Raum anlegen, auch ohne Konto. So angelegte Räume werden gelöscht, wenn sie eine Weile niemand benutzt.
 
 notice-asked = Angefragt. Hat ein Konto diese Adresse, wird es auf seiner Raumseite gefragt und wird Mitglied, sobald es zustimmt.
-org-asked = Angefragt, Antwort steht aus
 requests-title = Organisationen, die Sie einladen
 request-from = { $org } lädt Sie ein, als { $role } beizutreten.
 request-by = angefragt von { $name }

@@ -238,7 +238,6 @@ landing-open-title = Quick room
 landing-open = This server lets anyone create a room, even without an account. Rooms made this way are deleted when nobody has used them for a while.
 
 notice-asked = Asked. If an account has this address, it is asked to join on its rooms page and becomes a member once it accepts.
-org-asked = Asked to join, waiting for an answer
 requests-title = Organisations asking you to join
 request-from = { $org } asks you to join as { $role }.
 request-by = asked by { $name }

@@ -238,7 +238,6 @@ landing-open-title = Sala rápida
 landing-open = Este servidor permite a cualquiera crear una sala, incluso sin cuenta. Las salas creadas así se borran cuando nadie las usa durante un tiempo.
 
 notice-asked = Solicitud enviada. Si una cuenta tiene esta dirección, se le pregunta en su página de salas y pasa a ser miembro cuando acepte.
-org-asked = Invitaciones pendientes de respuesta
 requests-title = Organizaciones que te invitan
 request-from = { $org } te invita a unirte como { $role }.
 request-by = lo pidió { $name }

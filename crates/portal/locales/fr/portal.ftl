@@ -238,7 +238,6 @@ landing-open-title = Salle rapide
 landing-open = Ce serveur permet à tout le monde de créer une salle, même sans compte. Les salles ainsi créées sont supprimées quand personne ne s'en sert pendant un temps.
 
 notice-asked = Demande envoyée. Si un compte a cette adresse, il est invité à rejoindre sur sa page de salles et devient membre une fois qu'il accepte.
-org-asked = Invité·es à rejoindre, en attente de réponse
 requests-title = Organisations qui vous invitent
 request-from = { $org } vous invite à rejoindre en tant que { $role }.
 request-by = à la demande de { $name }
