@@ -5,7 +5,11 @@
 //! schema and drops it afterwards. A missing server fails the test: it is never skipped.
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
+mod common;
+
 use std::sync::Arc;
+
+use common::Fresh;
 
 use plenary_proto::RoomId;
 use plenary_store::{
@@ -757,30 +761,10 @@ async fn sqlite_story() {
 
 #[tokio::test]
 async fn postgres_story() {
-    let base = std::env::var("PLENARY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let schema = format!("plenary_contract_{}", std::process::id());
-    let admin = plenary_store::PostgresStore::connect(&base)
-        .await
-        .expect("PostgreSQL must be running for the contract test (the test command starts it)");
-    admin
-        .execute_raw(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .await
-        .unwrap();
-
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-    let store = plenary_store::open(&url).await.unwrap();
-    assert_eq!(store.backend(), "postgres");
-    story(store.clone()).await;
-    store.close().await.unwrap();
-
-    admin
-        .execute_raw(&format!("DROP SCHEMA {schema} CASCADE"))
-        .await
-        .unwrap();
+    let db = Fresh::postgres("contract").await;
+    assert_eq!(db.store.backend(), "postgres");
+    story(db.store.clone()).await;
+    db.finish().await;
 }
 
 #[tokio::test]
