@@ -25,6 +25,8 @@ pub const INTEGRATION_TOKEN_SECS: u64 = 12 * 3600;
 /// Wrong access codes allowed per room and address in [`CODE_WINDOW`].
 pub const CODE_ATTEMPTS: usize = 20;
 pub const CODE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// A held seat whose node has not renewed it for this long is free (its node is gone).
+pub const SEAT_LEASE_SECS: i64 = 5 * 60;
 
 /// Someone asking to enter a room.
 #[derive(Debug, Clone)]
@@ -334,12 +336,8 @@ impl Service {
             .await?;
         match taken {
             SeatTaken::Taken { previous } => {
-                if let Some(p) = previous
-                    && let Some((node, pid)) = p.split_once(':')
-                    && node == self.settings.node
-                    && let Ok(pid) = pid.parse::<u64>()
-                {
-                    self.live.replace(&room.id, ParticipantId(pid));
+                if let Some(pid) = previous.as_deref().and_then(|p| self.own_participant(p)) {
+                    self.live.replace(&room.id, pid);
                 }
                 // Another node's holder is not told yet: that needs the cluster's bus.
                 Ok(())
@@ -365,17 +363,17 @@ impl Service {
         }
     }
 
-    /// Frees the seats this node's store rows say are held by participants no longer in any
-    /// meeting here (a release that failed, a task that died): limits count only the present.
-    pub async fn free_orphan_seats(&self) -> Result<usize, StoreError> {
-        let prefix = format!("{}:", self.settings.node);
+    /// Looks after this run's seats (every minute): renews their lease, frees those held by
+    /// participants no longer in any meeting here (a release that failed, a task that died),
+    /// and frees any node's seats whose lease lapsed (a node that died, or was renamed).
+    /// Limits count only the present.
+    pub async fn sweep_seats(&self) -> Result<u64, StoreError> {
+        let prefix = self.holder_prefix();
+        let now = unix_secs();
+        self.store.renew_seats(&prefix, now).await?;
         let mut freed = 0;
-        for (seat, holder) in self.store.node_seats(&self.settings.node).await? {
-            let Some(pid) = holder
-                .strip_prefix(&prefix)
-                .and_then(|p| p.parse::<u64>().ok())
-                .map(ParticipantId)
-            else {
+        for (seat, holder) in self.store.node_seats(&prefix).await? {
+            let Some(pid) = self.own_participant(&holder) else {
                 continue;
             };
             if self.live.is_present(pid) {
@@ -383,15 +381,35 @@ impl Service {
             }
             // A connection between taking this seat and joining holds the entry lock.
             let _entry = self.seat_entry(&seat).await;
-            if !self.live.is_present(pid) && self.store.release_seat(&seat, &holder).await? {
-                freed += 1;
+            if self.live.is_present(pid) {
+                continue;
+            }
+            match self.store.release_seat(&seat, &holder).await {
+                Ok(true) => freed += 1,
+                Ok(false) => {}
+                // One seat's trouble does not stop the others'.
+                Err(e) => tracing::error!(error = %e, "could not free an orphaned seat"),
             }
         }
+        freed += self.store.free_stale_seats(now - SEAT_LEASE_SECS).await?;
         Ok(freed)
     }
 
+    /// `<node>/<run>:` — what this run's holders start with.
+    fn holder_prefix(&self) -> String {
+        format!("{}/{}:", self.settings.node, self.run)
+    }
+
+    /// The participant of this run a holder names, if it is one of this run's.
+    fn own_participant(&self, holder: &str) -> Option<ParticipantId> {
+        holder
+            .strip_prefix(&self.holder_prefix())
+            .and_then(|p| p.parse::<u64>().ok())
+            .map(ParticipantId)
+    }
+
     fn holder(&self, id: ParticipantId) -> String {
-        format!("{}:{}", self.settings.node, id.0)
+        format!("{}{}", self.holder_prefix(), id.0)
     }
 }
 

@@ -45,6 +45,9 @@ pub struct Service {
     secret: Arc<[u8]>,
     pub settings: MeetingSettings,
     code_attempts: RateLimiter,
+    /// This run of the node (random at each start): the seats its participants hold are
+    /// `<node>/<run>:<participant>`, so that no other process's holders are mistaken for its.
+    run: String,
     /// One entry at a time per seat (see [`Service::seat_entry`]).
     seat_locks: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -57,7 +60,10 @@ impl Service {
         secret: Arc<[u8]>,
         settings: MeetingSettings,
     ) -> Result<Arc<Self>, StoreError> {
-        let freed = store.release_node_seats(&settings.node).await?;
+        // This node's previous runs' participants left with them.
+        let freed = store
+            .release_node_seats(&format!("{}/", settings.node))
+            .await?;
         if freed > 0 {
             tracing::info!(seats = freed, "freed the seats of this node's previous run");
         }
@@ -68,6 +74,7 @@ impl Service {
             settings,
             code_attempts: RateLimiter::new(admission::CODE_WINDOW, admission::CODE_ATTEMPTS),
             seat_locks: Default::default(),
+            run: plenary_accounts::password::random_token()[..10].to_owned(),
         }))
     }
 }

@@ -104,6 +104,8 @@ pub struct Meetings {
     next_id: AtomicU64,
     /// Signalling connections open now (the server waits for them to finish when stopping).
     connections: std::sync::Arc<AtomicU64>,
+    /// Set when the server stops.
+    stopping: tokio::sync::watch::Sender<bool>,
     state: Mutex<State>,
     events: broadcast::Sender<RoomEvent>,
 }
@@ -113,6 +115,7 @@ impl Default for Meetings {
         Self {
             next_id: AtomicU64::new(0),
             connections: std::sync::Arc::default(),
+            stopping: tokio::sync::watch::channel(false).0,
             state: Mutex::new(State::default()),
             // Listeners that fall this far behind miss events (and log it); presence itself
             // never waits for them.
@@ -316,16 +319,36 @@ impl Meetings {
         self.lock().ended.contains(room)
     }
 
-    /// Tells a participant's connection that another connection took its seat over.
+    /// Another connection took participant `id`'s seat over: they leave the meeting at once
+    /// (the others are told), and their connection is told to close. That message is never
+    /// dropped, even when a slow client's outbox is full.
     pub fn replace(&self, room: &RoomId, id: ParticipantId) {
-        let state = self.lock();
-        if let Some(m) = state.rooms.get(room).and_then(|m| m.get(&id)) {
-            let _ = m.outbox.try_send(ToConnection::Replaced);
+        let Some(outbox) = self
+            .lock()
+            .rooms
+            .get(room)
+            .and_then(|m| m.get(&id))
+            .map(|m| m.outbox.clone())
+        else {
+            return;
+        };
+        self.leave(room, id);
+        if let Err(mpsc::error::TrySendError::Full(msg)) = outbox.try_send(ToConnection::Replaced) {
+            tokio::spawn(async move {
+                let _ = outbox.send(msg).await;
+            });
         }
     }
 
-    /// Ends every meeting (the server is stopping): everyone is told why and disconnected.
+    /// Changes to `true` when the server stops.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
+    }
+
+    /// Ends every meeting (the server is stopping): everyone is told why and disconnected, and
+    /// connections in no meeting are told to close.
     pub fn end_all(&self, reason: &str) {
+        let _ = self.stopping.send(true);
         let rooms: Vec<RoomId> = {
             let state = self.lock();
             state

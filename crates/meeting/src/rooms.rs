@@ -141,15 +141,15 @@ impl Service {
         self.store.delete_room(id).await
     }
 
-    /// Deletes anonymous rooms unused for `anonymous_room_days`, now and every hour; frees
-    /// orphaned seats every minute.
+    /// Deletes anonymous rooms unused for `anonymous_room_days`, now and every hour; looks
+    /// after the seats every minute ([`Service::sweep_seats`]).
     pub fn spawn_sweeper(self: &std::sync::Arc<Self>) {
         let seats = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
-                match seats.free_orphan_seats().await {
+                match seats.sweep_seats().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(seats = n, "freed seats nobody was holding any more"),
                     Err(e) => tracing::error!(error = %e, "could not free orphaned seats"),

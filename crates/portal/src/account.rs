@@ -93,7 +93,10 @@ pub(crate) async fn signin(
     };
     let user = match app.store.user_by_email(&email).await {
         Ok(u) => u,
-        Err(e) => return unavailable(e),
+        Err(e) => {
+            p.guard.refund(&bucket, client);
+            return unavailable(e);
+        }
     };
     let password = form.get("password").to_owned();
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -107,6 +110,8 @@ pub(crate) async fn signin(
         let e = ctx.t(p, "error-credentials", None);
         return show_signin(&app, &ctx, StatusCode::UNAUTHORIZED, &email, Some(e), None);
     };
+    // The right password: not a guess, whatever the account's status.
+    p.guard.succeeded(&bucket, &email, client);
     match user.status {
         UserStatus::Active => {}
         UserStatus::Pending => {
@@ -118,7 +123,6 @@ pub(crate) async fn signin(
             return show_signin(&app, &ctx, StatusCode::FORBIDDEN, &email, Some(e), None);
         }
     }
-    p.guard.succeeded(&bucket, &email, client);
     let mut r = start_session(&app, &ctx, &user, "/rooms").await;
     // This browser is known to the account from now on: a stranger's failures do not lock it.
     add_cookie(

@@ -150,6 +150,16 @@ impl Guard {
         }
     }
 
+    /// Gives a reserved attempt back without counting it either way (the check could not be
+    /// made: the database did not answer).
+    pub fn refund(&self, bucket: &Bucket, client: IpAddr) {
+        self.per_address.refund(&address_key(client));
+        match bucket {
+            Bucket::Known(k) => self.known.refund(k),
+            Bucket::Unknown(k) => self.unknown.refund(k),
+        }
+    }
+
     /// Counts a sign-up from `client`; `Err(wait)` when it made too many.
     pub fn signup(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
         self.signups.check(&address_key(client), now)

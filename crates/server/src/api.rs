@@ -136,11 +136,14 @@ fn parse_room_id(raw: &str) -> Result<RoomId, ApiError> {
 /// The account a request acts as: its API token's (a wrong one is refused, never taken for
 /// nobody), else its signed-in session's, else none.
 async fn caller(app: &AppState, headers: &HeaderMap) -> Result<Option<User>, ApiError> {
-    // Only a Bearer credential is ours (a proxy's Basic one, say, is not).
+    // Only a Bearer credential is ours (a proxy's Basic one, say, is not); the scheme's name
+    // is case-insensitive (RFC 9110 §11.1).
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, secret)| secret);
     if let Some(secret) = bearer {
         let secret = secret.trim();
         return match plenary_accounts::api_token_user(&*app.store, secret).await? {

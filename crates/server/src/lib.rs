@@ -193,7 +193,8 @@ pub async fn start(
         let served = plenary_http::serve::serve(listener, router, limits, stopping).await;
         // Wait (a little) for the signalling connections to finish their cleanup (freeing their
         // seats), then for the database's statements in flight.
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        // (Longer than a send to a client that does not read may take.)
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(12);
         while meeting.live.connections() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }

@@ -115,14 +115,29 @@ impl Connection {
         let join_deadline = tokio::time::sleep(JOIN_TIMEOUT);
         tokio::pin!(join_deadline);
         let mut ping = tokio::time::interval(PING_EVERY);
+        // Late ticks do not come in a burst: each is a fresh look.
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ping.tick().await;
         let mut heard = tokio::time::Instant::now();
+        let mut last_tick = tokio::time::Instant::now();
+        let mut stopping = self.app.meeting.live.stopping();
         loop {
             let flow = tokio::select! {
                 () = &mut join_deadline, if self.joined.is_none() && self.waiting.is_none() => {
                     self.fatal(&mut sink, ErrorCode::Timeout, "no join within 10 seconds: closing").await
                 }
+                _ = stopping.changed(), if self.joined.is_none() && self.waiting.is_none() => {
+                    // The server is stopping and this connection is in no meeting (those in one
+                    // are told by the meeting).
+                    self.fatal(&mut sink, ErrorCode::Unavailable, "the server is stopping").await
+                }
                 _ = ping.tick() => {
+                    // A loop held up elsewhere did not read the client's answers: it is not the
+                    // client's silence.
+                    if last_tick.elapsed() > PING_EVERY * 2 {
+                        heard = tokio::time::Instant::now();
+                    }
+                    last_tick = tokio::time::Instant::now();
                     if heard.elapsed() > SILENCE {
                         tracing::debug!("nothing heard for a minute: closing");
                         Flow::Close
@@ -171,6 +186,7 @@ impl Connection {
             }
         }
         self.cleanup().await;
+        drop(_open);
         let _ = sink.close().await;
     }
 
@@ -467,6 +483,8 @@ impl Connection {
                     .await;
             }
         };
+        // In the meeting now: another connection with this seat may come in (and replace us).
+        drop(_entry);
         tracing::info!(participant = %id, %room, "joined");
         let lobby = match claims.role {
             Role::Moderator => self.app.meeting.live.lobby(&room),

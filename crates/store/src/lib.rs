@@ -324,11 +324,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Frees a seat if `holder` still holds it; returns whether it did.
     fn release_seat<'a>(&'a self, seat: &'a str, holder: &'a str) -> StoreFuture<'a, bool>;
 
-    /// Frees every seat a node's participants held (at its start: they left with it).
-    fn release_node_seats<'a>(&'a self, node: &'a str) -> StoreFuture<'a, u64>;
+    /// Frees every seat whose holder starts with `prefix` (a node at its start frees what its
+    /// previous runs held: those participants left with them).
+    fn release_node_seats<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, u64>;
 
-    /// The seats a node's participants hold: (seat, holder).
-    fn node_seats<'a>(&'a self, node: &'a str) -> StoreFuture<'a, Vec<(String, String)>>;
+    /// The seats held by holders starting with `prefix` (one run of a node): (seat, holder).
+    fn node_seats<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, Vec<(String, String)>>;
+
+    /// Renews the lease of the seats held by holders starting with `prefix` (`held_since` =
+    /// `now`); a running node does this every minute.
+    fn renew_seats<'a>(&'a self, prefix: &'a str, now: i64) -> StoreFuture<'a, u64>;
+
+    /// Frees held seats whose lease was last renewed before `before` (their node is gone).
+    fn free_stale_seats(&self, before: i64) -> StoreFuture<'_, u64>;
 
     /// How many seats of a room are held now.
     fn held_seats<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, i64>;

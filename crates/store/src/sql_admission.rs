@@ -228,26 +228,57 @@ macro_rules! admission_methods {
             })
         }
 
-        fn release_node_seats<'a>(&'a self, node: &'a str) -> $crate::StoreFuture<'a, u64> {
+        fn release_node_seats<'a>(&'a self, prefix: &'a str) -> $crate::StoreFuture<'a, u64> {
             Box::pin(async move {
-                let done = sqlx::query("UPDATE seats SET holder = NULL, held_since = NULL WHERE holder LIKE $1")
-                    .bind(format!("{node}:%"))
-                    .execute(&self.pool)
-                    .await?;
+                // A plain prefix comparison (LIKE would read `_` and `%` in names as wildcards,
+                // and ignores case on SQLite).
+                let done = sqlx::query(
+                    "UPDATE seats SET holder = NULL, held_since = NULL WHERE substr(holder, 1, length($1)) = $1",
+                )
+                .bind(prefix)
+                .execute(&self.pool)
+                .await?;
                 Ok(done.rows_affected())
             })
         }
 
-        fn node_seats<'a>(&'a self, node: &'a str) -> $crate::StoreFuture<'a, Vec<(String, String)>> {
+        fn node_seats<'a>(&'a self, prefix: &'a str) -> $crate::StoreFuture<'a, Vec<(String, String)>> {
             Box::pin(async move {
                 use sqlx::Row as _;
-                let rows = sqlx::query("SELECT id, holder FROM seats WHERE holder LIKE $1 ORDER BY id")
-                    .bind(format!("{node}:%"))
-                    .fetch_all(&self.pool)
-                    .await?;
+                let rows = sqlx::query(
+                    "SELECT id, holder FROM seats WHERE substr(holder, 1, length($1)) = $1 ORDER BY id",
+                )
+                .bind(prefix)
+                .fetch_all(&self.pool)
+                .await?;
                 rows.iter()
                     .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
                     .collect()
+            })
+        }
+
+        fn renew_seats<'a>(&'a self, prefix: &'a str, now: i64) -> $crate::StoreFuture<'a, u64> {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE seats SET held_since = $2 WHERE substr(holder, 1, length($1)) = $1",
+                )
+                .bind(prefix)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
+            })
+        }
+
+        fn free_stale_seats(&self, before: i64) -> $crate::StoreFuture<'_, u64> {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE seats SET holder = NULL, held_since = NULL WHERE holder IS NOT NULL AND held_since < $1",
+                )
+                .bind(before)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
             })
         }
 

@@ -61,50 +61,60 @@ async fn story(store: Arc<dyn Store>) {
     // One seat: taken, then taken over (a reload); it counts once.
     s.add_seat("s1", &r.id, far, 1).await.unwrap();
     assert_eq!(
-        s.take_seat("s1", &r.id, "n:1", Some(1), 2).await.unwrap(),
+        s.take_seat("s1", &r.id, "n/r1:1", Some(1), 2)
+            .await
+            .unwrap(),
         SeatTaken::Taken { previous: None }
     );
     assert_eq!(
-        s.take_seat("s1", &r.id, "n:2", Some(1), 3).await.unwrap(),
+        s.take_seat("s1", &r.id, "n/r1:2", Some(1), 3)
+            .await
+            .unwrap(),
         SeatTaken::Taken {
-            previous: Some("n:1".into())
+            previous: Some("n/r1:1".into())
         }
     );
     assert_eq!(s.held_seats(&r.id).await.unwrap(), 1);
     // A second seat past the limit of one is refused; the first's holder leaving frees it.
     s.add_seat("s2", &r.id, far, 1).await.unwrap();
     assert_eq!(
-        s.take_seat("s2", &r.id, "n:3", Some(1), 4).await.unwrap(),
+        s.take_seat("s2", &r.id, "n/r1:3", Some(1), 4)
+            .await
+            .unwrap(),
         SeatTaken::Full
     );
     assert!(
-        !s.release_seat("s1", "n:1").await.unwrap(),
+        !s.release_seat("s1", "n/r1:1").await.unwrap(),
         "not its holder any more"
     );
-    assert!(s.release_seat("s1", "n:2").await.unwrap());
+    assert!(s.release_seat("s1", "n/r1:2").await.unwrap());
     assert_eq!(
-        s.take_seat("s2", &r.id, "n:3", Some(1), 5).await.unwrap(),
+        s.take_seat("s2", &r.id, "n/r1:3", Some(1), 5)
+            .await
+            .unwrap(),
         SeatTaken::Taken { previous: None }
     );
     // Unknown seats, seats of another room, expired seats, gone rooms.
     assert_eq!(
-        s.take_seat("nope", &r.id, "n:4", None, 5).await.unwrap(),
+        s.take_seat("nope", &r.id, "n/r1:4", None, 5).await.unwrap(),
         SeatTaken::Unknown
     );
     assert_eq!(
-        s.take_seat("s1", &other.id, "n:4", None, 5).await.unwrap(),
+        s.take_seat("s1", &other.id, "n/r1:4", None, 5)
+            .await
+            .unwrap(),
         SeatTaken::Unknown
     );
     s.add_seat("old", &r.id, 10, 1).await.unwrap();
     assert_eq!(
-        s.take_seat("old", &r.id, "n:5", None, 10).await.unwrap(),
+        s.take_seat("old", &r.id, "n/r1:5", None, 10).await.unwrap(),
         SeatTaken::Unknown
     );
     assert_eq!(
         s.take_seat(
             "s1",
             &RoomId::parse("zzz-zzzz-zzz").unwrap(),
-            "n:4",
+            "n/r1:4",
             None,
             5
         )
@@ -120,11 +130,27 @@ async fn story(store: Arc<dyn Store>) {
         "expired"
     );
     assert_eq!(
-        s.node_seats("n").await.unwrap(),
-        vec![("s2".to_owned(), "n:3".to_owned())]
+        s.node_seats("n/r1:").await.unwrap(),
+        vec![("s2".to_owned(), "n/r1:3".to_owned())]
+    );
+    // Names are compared as they are: no wildcards, no case folding.
+    assert!(s.node_seats("N/").await.unwrap().is_empty());
+    assert!(s.node_seats("_/").await.unwrap().is_empty());
+    assert_eq!(s.release_node_seats("_/").await.unwrap(), 0);
+    // A lease not renewed lapses; a renewed one stays.
+    assert_eq!(s.renew_seats("n/r1:", 100).await.unwrap(), 1);
+    assert_eq!(s.free_stale_seats(100).await.unwrap(), 0);
+    assert_eq!(s.held_seats(&r.id).await.unwrap(), 1);
+    assert_eq!(s.free_stale_seats(101).await.unwrap(), 1);
+    assert_eq!(s.held_seats(&r.id).await.unwrap(), 0);
+    assert_eq!(
+        s.take_seat("s2", &r.id, "n/r1:3", Some(1), 5)
+            .await
+            .unwrap(),
+        SeatTaken::Taken { previous: None }
     );
     // A restarted node frees what its participants held.
-    assert_eq!(s.release_node_seats("n").await.unwrap(), 1);
+    assert_eq!(s.release_node_seats("n/").await.unwrap(), 1);
     assert_eq!(s.held_seats(&r.id).await.unwrap(), 0);
 
     // Thirty people racing for a meeting of one: exactly one gets in. (The pool is warmed
@@ -141,7 +167,7 @@ async fn story(store: Arc<dyn Store>) {
             let id = other.id.clone();
             tokio::spawn(async move {
                 store
-                    .take_seat(&format!("race-{i}"), &id, &format!("n:{i}"), Some(1), 2)
+                    .take_seat(&format!("race-{i}"), &id, &format!("n/r1:{i}"), Some(1), 2)
                     .await
                     .unwrap()
             })
