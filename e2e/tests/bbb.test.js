@@ -85,6 +85,25 @@ test('bbbctl and bigbluebutton-js drive a meeting that a browser joins', async (
   const running = await bbbjs.http(api.monitoring.isMeetingRunning('coop-assembly'));
   assert.equal(running.running, true);
 
+  // A reload of the meeting page takes Ada's seat again (the link's token is kept for the
+  // tab, out of the address bar): still one participant, not two, and not refused.
+  await page.reload();
+  await page.waitForSelector('#join-button:enabled');
+  assert.equal(await page.inputValue('#name'), 'Ada Lovelace');
+  await page.click('#join-button');
+  await page.waitForSelector('#meeting:not([hidden])', { timeout: 15000 });
+  for (let i = 0; i < 100; i++) {
+    seen = await info('coop-assembly');
+    if (seen.participantCount === 1) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(seen.participantCount, 1, JSON.stringify(seen));
+  // The room's own API never admits to a BBB meeting.
+  const roomId = new URL(page.url()).pathname.split('/').pop();
+  const refused = await fetch(`${server.url}/api/rooms/${roomId}/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"Outsider"}' });
+  assert.equal(refused.status, 403);
+  assert.equal((await refused.json()).error.code, 'integration_only');
+
   // A viewer link from bbbctl (role=VIEWER, createTime) also works, as a 302 target.
   const viewerLink = (await bbbctl('meeting', 'join', 'coop-assembly', 'Ben')).trim();
   const r = await fetch(viewerLink, { redirect: 'manual' });
