@@ -155,6 +155,28 @@ test('with camera and microphone denied, a participant joins listen-only and sti
   await listener.context().close();
 });
 
+test('in a room where everyone joins muted, the microphone is open, muted, and unmutes', async () => {
+  const link = await createRoom('Muted start');
+  // The owner turns "mute on join" on for the room.
+  const item = admin.locator('#rooms li', { has: admin.locator('.room-name', { hasText: 'Muted start' }) }).first();
+  await item.locator('summary').click();
+  await item.locator('input[name="mute_on_join"]').check();
+  await item.locator('form.settings button[type="submit"]').click();
+  await admin.waitForURL(/\/rooms/);
+  const page = await newPage(browser, { logPrefix: 'muted' });
+  await join(page, link, 'Quiet');
+  const note = await page.textContent('#meeting-notes');
+  assert.match(note, /joined muted/);
+  assert.doesNotMatch(note, /listen-only/);
+  assert.equal(await page.isDisabled('#mic-button'), false);
+  assert.equal((await page.textContent('#mic-button')).trim(), 'Unmute');
+  assert.equal(await page.evaluate(() => window.plenary.call.local.getAudioTracks()[0].enabled), false);
+  await page.click('#mic-button');
+  assert.equal((await page.textContent('#mic-button')).trim(), 'Mute');
+  assert.equal(await page.evaluate(() => window.plenary.call.local.getAudioTracks()[0].enabled), true);
+  await page.context().close();
+});
+
 test('the tile layout stays usable from 1 to 25 participants', async () => {
   const page = await newPage(browser);
   await page.goto(server.url);

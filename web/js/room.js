@@ -142,7 +142,10 @@ async function join() {
   state.pc = call.pc;
   show('#meeting');
   const notes = [];
-  if (!call.audioOn) notes.push(tr('client-listen-only'));
+  // Without a microphone one only listens; with one, a meeting that starts everyone muted
+  // leaves it open and muted (unmuting is instant).
+  if (call.local.getAudioTracks().length === 0) notes.push(tr('client-listen-only'));
+  else if (!call.audioOn) notes.push(tr('client-joined-muted'));
   if (!call.videoOn) notes.push(tr('client-no-camera'));
   say('#meeting-notes', notes.join(' '));
   selfTile(call, grid);

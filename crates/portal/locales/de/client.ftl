@@ -65,3 +65,4 @@ client-replaced = Sie sind mit diesem Link in einem anderen Fenster oder auf ein
 client-integration-only = Dieser Konferenz treten Sie über den Link der Website bei, die sie ausrichtet (Ihr Kurs, die Plattform Ihrer Genossenschaft). Öffnen Sie die Konferenz dort.
 client-link-invalid = Dieser Link lässt niemanden mehr ein (er ist alt, oder der Server wurde neu gestartet). Holen Sie sich einen neuen Link und treten Sie erneut bei.
 client-server-stopping = Der Server startet neu. Treten Sie gleich wieder bei.
+client-joined-muted = Sie sind stummgeschaltet beigetreten: Heben Sie die Stummschaltung auf, um zu sprechen.

@@ -65,3 +65,4 @@ client-replaced = You joined again with this link in another window or on anothe
 client-integration-only = This meeting is joined through the link of the site that organises it (your course, your co-op's platform). Open the meeting from there.
 client-link-invalid = This join link no longer admits anyone (it is old, or the server restarted). Get a new link and join again.
 client-server-stopping = The server is restarting. Join again in a moment.
+client-joined-muted = You joined muted: unmute when you want to speak.

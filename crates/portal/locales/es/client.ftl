@@ -65,3 +65,4 @@ client-replaced = Has vuelto a entrar con este enlace en otra ventana u otro dis
 client-integration-only = A esta reunión se entra por el enlace del sitio que la organiza (tu curso, la plataforma de tu cooperativa). Ábrela desde allí.
 client-link-invalid = Este enlace ya no admite a nadie (es antiguo, o el servidor se reinició). Consigue un enlace nuevo y vuelve a entrar.
 client-server-stopping = El servidor se está reiniciando. Vuelve a entrar en un momento.
+client-joined-muted = Has entrado silenciado: activa el micrófono cuando quieras hablar.

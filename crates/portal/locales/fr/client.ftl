@@ -65,3 +65,4 @@ client-replaced = Vous avez rejoint la réunion avec ce lien dans une autre fen�
 client-integration-only = On rejoint cette réunion par le lien du site qui l'organise (votre cours, la plateforme de votre coopérative). Ouvrez la réunion depuis ce site.
 client-link-invalid = Ce lien n'admet plus personne (il est ancien, ou le serveur a redémarré). Demandez un nouveau lien et rejoignez à nouveau.
 client-server-stopping = Le serveur redémarre. Rejoignez la réunion dans un instant.
+client-joined-muted = Vous avez rejoint en sourdine : réactivez le micro pour parler.
