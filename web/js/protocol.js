@@ -1,7 +1,7 @@
 // Plenary signalling protocol: the WebSocket and its messages. No DOM here.
 // The protocol is documented in docs/protocol.md; the Rust definition is crates/proto.
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /**
  * @typedef {{id: number, name: string, audio: boolean, video: boolean}} ParticipantInfo

@@ -77,7 +77,7 @@ pub async fn dispatch(app: &BbbState, bbb: &Arc<Bbb>, req: Request) -> Response 
         "publishRecordings" => recording_change(&req, Some("publish")),
         "deleteRecordings" | "updateRecordings" => recording_change(&req, None),
         "getRecordingTextTracks" | "putRecordingTextTrack" => return text_tracks(&req),
-        "sendChatMessage" => send_chat_message(bbb, &req).await,
+        "sendChatMessage" => send_chat_message(app, bbb, &req).await,
         "insertDocument" => insert_document(bbb, &req).await,
         "hooks/create" => hooks_create(bbb, &req).await,
         "hooks/list" => Ok(hooks_list(bbb, &req)),
@@ -722,7 +722,7 @@ fn text_tracks(req: &Request) -> Response {
     r
 }
 
-async fn send_chat_message(bbb: &Arc<Bbb>, req: &Request) -> Answer {
+async fn send_chat_message(app: &BbbState, bbb: &Arc<Bbb>, req: &Request) -> Answer {
     let p = &req.params;
     let meeting_id = meeting_id_param(p)?;
     let message = p
@@ -740,16 +740,38 @@ async fn send_chat_message(bbb: &Arc<Bbb>, req: &Request) -> Answer {
             "userName must be at most 255 characters",
         ));
     }
-    if bbb.registry.live(&meeting_id).await.is_none() {
+    let Some(session) = bbb.registry.live(&meeting_id).await else {
         return Err(Failure::new(
             "notFound",
             "A meeting with that ID does not exist",
         ));
+    };
+    // Posted into the public chat of the meeting running now (stored with it), under the
+    // userName given, as BBB 3.0 does.
+    let name = p.trimmed("userName").unwrap_or_else(|| "System".into());
+    match app
+        .meeting
+        .integration_chat(&session.room, &name, &message)
+        .await
+    {
+        Ok(()) => {
+            let mut x = Xml::success();
+            x.elem("messageKey", "").elem("message", "");
+            Ok(x.into_response())
+        }
+        Err(plenary_meeting::ActionError::NotInMeeting) => Err(Failure::new(
+            "meetingNotFound",
+            "Meeting not found or not active: nobody is in it yet.",
+        )),
+        Err(plenary_meeting::ActionError::BadText) => Err(Failure::new(
+            "validationError",
+            "The message must not be empty",
+        )),
+        Err(_) => Err(Failure::new(
+            "internalError",
+            "The server could not save this request; please try again.",
+        )),
     }
-    Err(Failure::new(
-        "chatNotAvailable",
-        "Meetings on this server have no public chat yet; the message was not posted.",
-    ))
 }
 
 async fn insert_document(bbb: &Arc<Bbb>, req: &Request) -> Answer {

@@ -115,6 +115,8 @@ pub enum Refusal {
     /// The token names no seat (never issued here, or expired, or its room is gone).
     #[error("this token admits nobody: join through the room's link again")]
     UnknownSeat,
+    #[error("a moderator removed you from this meeting")]
+    Barred,
     #[error("the server cannot reach its database right now")]
     Unavailable(#[source] StoreError),
 }
@@ -192,9 +194,13 @@ impl Service {
                 claims.wait_for_moderator = wait;
                 claims.start_muted = muted;
                 claims.account = account.as_ref().map(|a| a.id);
+                claims.from = Some(plenary_accounts::throttle::bucket(*client).to_string());
                 claims.seat = plenary_accounts::password::random_token();
                 rejoin = false;
             }
+        }
+        if self.live.is_barred(&room.id, &claims.identity()) {
+            return Err(Refusal::Barred);
         }
         // Refused early when full (the seat itself is checked again, atomically, when taken).
         let (max, by) = self.max_seats(&room, &settings).await?;
@@ -326,6 +332,9 @@ impl Service {
             .ok_or(Refusal::NoSuchRoom)?;
         if self.live.is_ended(&room.id) {
             return Err(Refusal::Ended);
+        }
+        if self.live.is_barred(&room.id, &claims.identity()) {
+            return Err(Refusal::Barred);
         }
         let settings = RoomSettings::parse(&room.settings);
         let (max, by) = self.max_seats(&room, &settings).await?;

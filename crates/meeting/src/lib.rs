@@ -3,7 +3,9 @@
 //! roles) and the organisations' meeting-length limit. Every HTTP surface and the signalling
 //! layer call this; none of them decides on its own.
 
+pub mod actions;
 pub mod admission;
+pub mod in_meeting;
 pub mod length;
 pub mod live;
 pub mod names;
@@ -15,6 +17,7 @@ use std::sync::Arc;
 
 use plenary_accounts::throttle::RateLimiter;
 
+pub use actions::{ActionError, Snapshot};
 pub use admission::{Grant, IntegrationJoin, JoinRequest, LimitBy, Refusal, Via};
 pub use live::{DecideError, JoinRefused, Meetings, Outbox, Participant, RoomEvent, ToConnection};
 pub use room_settings::{Access, GuestPolicy, IntegrationRules, Joiner, RoomSettings};

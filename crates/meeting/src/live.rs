@@ -22,6 +22,8 @@ pub enum ToConnection {
     /// Someone connected with your join token (you reloaded the page, or the link was used
     /// elsewhere): this connection gives up its seat and closes.
     Replaced,
+    /// A moderator removed you (`barred`: and you may not come back to this meeting).
+    Removed { barred: bool },
 }
 
 /// An open signalling connection, counted until dropped.
@@ -46,6 +48,9 @@ pub struct Participant {
     pub role: Role,
     /// The token issuer's id for this person, if it gave one.
     pub user_id: Option<String>,
+    /// Who this is, as far as the server can tell (account, integration user, address):
+    /// what a moderator's "remove and bar" refuses for the rest of the meeting.
+    pub identity: Vec<String>,
 }
 
 /// A change in a live meeting, for listeners on the server side.
@@ -71,18 +76,21 @@ pub enum RoomEvent {
 }
 
 #[derive(Debug)]
-struct Member {
-    p: Participant,
-    outbox: Outbox,
+pub(crate) struct Member {
+    pub(crate) p: Participant,
+    pub(crate) outbox: Outbox,
 }
 
 #[derive(Debug, Default)]
-struct State {
-    rooms: HashMap<RoomId, HashMap<ParticipantId, Member>>,
+pub(crate) struct State {
+    pub(crate) rooms: HashMap<RoomId, HashMap<ParticipantId, Member>>,
     /// Rooms whose meeting was ended: nobody joins them again.
-    ended: HashSet<RoomId>,
+    pub(crate) ended: HashSet<RoomId>,
     /// Guests waiting to be let in, per room.
-    lobby: HashMap<RoomId, HashMap<ParticipantId, Member>>,
+    pub(crate) lobby: HashMap<RoomId, HashMap<ParticipantId, Member>>,
+    /// Each running meeting's chat, hands, locks and barred people (from its first join until
+    /// its room is empty again).
+    pub(crate) meetings: HashMap<RoomId, crate::actions::InMeeting>,
 }
 
 /// Why a moderator's admit or deny did nothing.
@@ -96,6 +104,8 @@ pub enum DecideError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinRefused {
     Ended,
+    /// A moderator removed this person from this meeting for good.
+    Barred,
 }
 
 /// The live meetings of this server.
@@ -130,7 +140,7 @@ impl Meetings {
         self.events.subscribe()
     }
 
-    fn publish(&self, e: RoomEvent) {
+    pub(crate) fn publish(&self, e: RoomEvent) {
         // No listener is fine: nothing on the server wants presence events then.
         let _ = self.events.send(e);
     }
@@ -156,7 +166,7 @@ impl Meetings {
         ParticipantId(self.next_id.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding this lock cannot leave the map half-updated (each change is a
         // single insert or remove), so a poisoned lock is still safe to use.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -173,6 +183,13 @@ impl Meetings {
         let mut state = self.lock();
         if state.ended.contains(room) {
             return Err(JoinRefused::Ended);
+        }
+        let meeting = state
+            .meetings
+            .entry(room.clone())
+            .or_insert_with(|| crate::actions::InMeeting::new(plenary_proto::clock::unix_millis()));
+        if meeting.is_barred(&participant.identity) {
+            return Err(JoinRefused::Barred);
         }
         let members = state.rooms.entry(room.clone()).or_default();
         let others: Vec<ParticipantInfo> = members.values().map(|m| m.p.info.clone()).collect();
@@ -212,7 +229,12 @@ impl Meetings {
         );
         let remaining = members.len();
         if remaining == 0 {
+            // The meeting is over: its chat, hands, locks and bars with it (the chat is kept in
+            // the store).
             state.rooms.remove(room);
+            state.meetings.remove(room);
+        } else {
+            crate::actions::forget_hand(&mut state, room, id);
         }
         drop(state);
         self.publish(RoomEvent::Left {
@@ -448,14 +470,14 @@ impl Meetings {
     }
 }
 
-fn broadcast(members: &HashMap<ParticipantId, Member>, msg: &ServerMessage) {
+pub(crate) fn broadcast(members: &HashMap<ParticipantId, Member>, msg: &ServerMessage) {
     for m in members.values() {
         // A full outbox means that client stopped reading; its own task notices and closes.
         let _ = m.outbox.try_send(ToConnection::Message(msg.clone()));
     }
 }
 
-fn tell_moderators(members: &HashMap<ParticipantId, Member>, msg: &ServerMessage) {
+pub(crate) fn tell_moderators(members: &HashMap<ParticipantId, Member>, msg: &ServerMessage) {
     for m in members.values().filter(|m| m.p.role == Role::Moderator) {
         let _ = m.outbox.try_send(ToConnection::Message(msg.clone()));
     }

@@ -45,6 +45,30 @@ pub struct JoinClaims {
     /// The Plenary account that asked, when signed in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<i64>,
+    /// The address (IPv6: its /64) a guest asked from: who a moderator's "remove and bar"
+    /// refuses when nothing else identifies them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+impl JoinClaims {
+    /// What identifies the person holding this token, for barring: their account, their
+    /// integration's user id, else the address they came from.
+    pub fn identity(&self) -> Vec<String> {
+        let mut id = Vec::new();
+        if let Some(a) = self.account {
+            id.push(format!("account:{a}"));
+        }
+        if let Some(u) = &self.user_id {
+            id.push(format!("user:{u}"));
+        }
+        if id.is_empty()
+            && let Some(f) = &self.from
+        {
+            id.push(format!("address:{f}"));
+        }
+        id
+    }
 }
 
 impl JoinClaims {
@@ -61,6 +85,7 @@ impl JoinClaims {
             wait_for_moderator: false,
             seat: String::new(),
             account: None,
+            from: None,
         }
     }
 }

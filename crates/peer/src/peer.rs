@@ -496,6 +496,13 @@ impl Signalling for PlenarySignalling {
                 | ServerMessage::Waiting { .. }
                 | ServerMessage::GuestWaiting { .. }
                 | ServerMessage::LobbyLeft { .. }
+                | ServerMessage::Chat { .. }
+                | ServerMessage::ChatDeleted { .. }
+                | ServerMessage::Hands { .. }
+                | ServerMessage::Reaction { .. }
+                | ServerMessage::ModeratorRequest { .. }
+                | ServerMessage::RoleChanged { .. }
+                | ServerMessage::Locks { .. }
                 | ServerMessage::Pong => continue,
             });
         }

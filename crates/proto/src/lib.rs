@@ -6,10 +6,12 @@
 
 pub mod clock;
 mod ids;
+mod meeting;
 mod role;
 mod signal;
 
 pub use ids::{ParticipantId, RoomId, RoomIdError};
+pub use meeting::{ChatMessage, ChatTo, Locks, MAX_CHAT_CHARS, ModAction, ModRequest, Reaction};
 pub use role::Role;
 pub use signal::{
     ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, MediaKind, PROTOCOL_VERSION, ParseError,

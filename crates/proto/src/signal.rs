@@ -4,10 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ParticipantId, RoomId};
+use crate::meeting::{ChatMessage, ChatTo, Locks, ModAction, ModRequest, Reaction};
 use crate::role::Role;
 
 /// The protocol version a client states in `join`. Bumped on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// 2: chat, hands, reactions, moderation, locks; roles in participant lists.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest text frame a server accepts. An SDP answer for a 25-person meeting (about 50
 /// m-lines from a browser) stays well under this.
@@ -47,6 +49,36 @@ pub enum ClientMessage {
     Admit { participant_id: ParticipantId },
     /// A moderator turns a waiting guest away.
     Deny { participant_id: ParticipantId },
+    /// A chat message: to everyone, to the moderators, or (`to: participant`) to
+    /// `participant_id` alone.
+    Chat {
+        to: ChatTo,
+        #[serde(default)]
+        participant_id: Option<ParticipantId>,
+        text: String,
+    },
+    /// (Moderators) delete a chat message.
+    ChatDelete { id: u64 },
+    /// Raise or lower your own hand.
+    Hand { raised: bool },
+    /// (Moderators) lower someone's hand, or (no `participant_id`) everyone's.
+    LowerHand {
+        #[serde(default)]
+        participant_id: Option<ParticipantId>,
+    },
+    /// A brief reaction on your tile.
+    React { reaction: Reaction },
+    /// (Moderators) act on one participant.
+    Moderate {
+        participant_id: ParticipantId,
+        action: ModAction,
+    },
+    /// (Moderators) mute everyone but the moderators.
+    MuteAll {},
+    /// (Moderators) set what viewers may do.
+    Lock { locks: Locks },
+    /// (Moderators) end the meeting for everyone.
+    EndMeeting {},
 }
 
 /// What the server sends.
@@ -72,6 +104,15 @@ pub enum ServerMessage {
         /// Guests waiting to be let in (sent to moderators only).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         lobby: Vec<ParticipantInfo>,
+        /// The meeting's chat so far that you may see.
+        #[serde(default)]
+        chat: Vec<ChatMessage>,
+        /// Raised hands, in the order raised.
+        #[serde(default)]
+        hands: Vec<ParticipantId>,
+        /// What viewers may not do now.
+        #[serde(default)]
+        locks: Locks,
     },
     /// You are a guest in the waiting room: a moderator must let you in. `joined` follows
     /// when one does; a fatal `guest_denied` error when one does not.
@@ -130,6 +171,38 @@ pub enum ServerMessage {
     Ended {
         reason: String,
     },
+    /// A chat message you may see.
+    Chat {
+        message: ChatMessage,
+    },
+    /// A moderator deleted that chat message.
+    ChatDeleted {
+        id: u64,
+    },
+    /// Raised hands, in the order raised (after any change).
+    Hands {
+        queue: Vec<ParticipantId>,
+    },
+    /// Someone reacted.
+    Reaction {
+        participant_id: ParticipantId,
+        reaction: Reaction,
+    },
+    /// A moderator asks this client to do something (mute, unmute, camera off).
+    ModeratorRequest {
+        request: ModRequest,
+        /// The moderator's name.
+        by: String,
+    },
+    /// Someone's role changed (promoted, demoted).
+    RoleChanged {
+        participant_id: ParticipantId,
+        role: Role,
+    },
+    /// What viewers may not do, after a moderator changed it.
+    Locks {
+        locks: Locks,
+    },
 }
 
 fn default_role() -> Role {
@@ -143,6 +216,8 @@ pub struct ParticipantInfo {
     pub name: String,
     pub audio: bool,
     pub video: bool,
+    #[serde(default = "default_role")]
+    pub role: Role,
 }
 
 /// Stable, machine-readable error codes. Clients switch on these; messages are for people.
@@ -181,6 +256,14 @@ pub enum ErrorCode {
     Replaced,
     /// No `join` came in time.
     Timeout,
+    /// A moderator removed you from the meeting.
+    Removed,
+    /// You were removed from this meeting and may not come back to it.
+    Barred,
+    /// A moderator locked that for viewers.
+    Locked,
+    /// Too many messages too fast (chat, reactions).
+    TooFast,
 }
 
 /// Why a text frame could not be read as a [`ClientMessage`].
@@ -200,6 +283,15 @@ const CLIENT_TYPES: &[&str] = &[
     "ping",
     "admit",
     "deny",
+    "chat",
+    "chat_delete",
+    "hand",
+    "lower_hand",
+    "react",
+    "moderate",
+    "mute_all",
+    "lock",
+    "end_meeting",
 ];
 
 impl ClientMessage {
@@ -255,6 +347,15 @@ impl ClientMessage {
             Self::Ping {} => "ping",
             Self::Admit { .. } => "admit",
             Self::Deny { .. } => "deny",
+            Self::Chat { .. } => "chat",
+            Self::ChatDelete { .. } => "chat_delete",
+            Self::Hand { .. } => "hand",
+            Self::LowerHand { .. } => "lower_hand",
+            Self::React { .. } => "react",
+            Self::Moderate { .. } => "moderate",
+            Self::MuteAll {} => "mute_all",
+            Self::Lock { .. } => "lock",
+            Self::EndMeeting {} => "end_meeting",
         }
     }
 }
@@ -308,6 +409,60 @@ mod tests {
         assert_eq!(
             ClientMessage::parse(r#"{"type":"ping"}"#).unwrap(),
             ClientMessage::Ping {}
+        );
+    }
+
+    #[test]
+    fn meeting_messages_parse() {
+        assert_eq!(
+            ClientMessage::parse(
+                r#"{"type":"chat","to":"participant","participant_id":4,"text":"hi"}"#
+            )
+            .unwrap(),
+            ClientMessage::Chat {
+                to: ChatTo::Participant,
+                participant_id: Some(ParticipantId(4)),
+                text: "hi".into()
+            }
+        );
+        assert_eq!(
+            ClientMessage::parse(
+                r#"{"type":"moderate","participant_id":2,"action":"remove_and_bar"}"#
+            )
+            .unwrap(),
+            ClientMessage::Moderate {
+                participant_id: ParticipantId(2),
+                action: ModAction::RemoveAndBar
+            }
+        );
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"lower_hand"}"#).unwrap(),
+            ClientMessage::LowerHand {
+                participant_id: None
+            }
+        );
+        let lock = ClientMessage::parse(r#"{"type":"lock","locks":{"public_chat":true}}"#).unwrap();
+        assert_eq!(
+            lock,
+            ClientMessage::Lock {
+                locks: Locks {
+                    public_chat: true,
+                    ..Locks::default()
+                }
+            }
+        );
+        let code = |t: &str| ClientMessage::parse(t).unwrap_err().code;
+        assert_eq!(
+            code(r#"{"type":"react","reaction":"explode"}"#),
+            ErrorCode::BadMessage
+        );
+        assert_eq!(
+            code(r#"{"type":"lock","locks":{"everything":true}}"#),
+            ErrorCode::BadMessage
+        );
+        assert_eq!(
+            code(r#"{"type":"moderate","participant_id":2,"action":"ban"}"#),
+            ErrorCode::BadMessage
         );
     }
 

@@ -97,6 +97,7 @@ impl From<Refusal> for ApiError {
             Refusal::Ended => (S::GONE, "meeting_ended"),
             Refusal::BadName(_) => (S::BAD_REQUEST, "bad_request"),
             Refusal::UnknownSeat => (S::FORBIDDEN, "invalid_token"),
+            Refusal::Barred => (S::FORBIDDEN, "barred"),
             Refusal::Unavailable(_) => return Self::unavailable(),
         };
         Self::new(status, code, message)

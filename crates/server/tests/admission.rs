@@ -21,7 +21,7 @@ async fn join(server: &TestServer, room: &RoomId, token: &str) -> (Ws, Value) {
     let mut ws = connect(server).await;
     send(
         &mut ws,
-        json!({"type":"join","v":1,"room":room,"name":"x","token":token}).to_string(),
+        json!({"type":"join","v":2,"room":room,"name":"x","token":token}).to_string(),
     )
     .await;
     let first = next(&mut ws).await;
@@ -195,7 +195,7 @@ async fn one_token_used_by_many_at_once_seats_one() {
                 let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws"))
                     .await
                     .unwrap();
-                let m = json!({"type":"join","v":1,"room":room,"name":"x","token":token});
+                let m = json!({"type":"join","v":2,"room":room,"name":"x","token":token});
                 futures_util::SinkExt::send(
                     &mut ws,
                     tokio_tungstenite::tungstenite::Message::text(m.to_string()),

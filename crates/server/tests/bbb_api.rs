@@ -887,13 +887,62 @@ async fn recordings_chat_documents_and_text_tracks() {
         "notFound",
     )
     .await;
+    // Nobody in it yet: not active.
     refused(
         &server,
         "sendChatMessage",
         "meetingID=chat-1&message=hi",
-        "chatNotAvailable",
+        "meetingNotFound",
     )
     .await;
+    // With someone in it, the message is posted to its public chat, under userName.
+    let url = get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=chat-1&fullName=Reader&role=VIEWER&redirect=false",
+        ),
+    )
+    .await
+    .one("/response/url");
+    let (path, token) = url.split_once("#join=").unwrap();
+    let room = path.rsplit('/').next().unwrap().to_owned();
+    let mut ws = common::ws::connect(&server).await;
+    common::ws::send(
+        &mut ws,
+        serde_json::json!({"type":"join","v":2,"room":room,"name":"Reader","token":token})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(common::ws::next(&mut ws).await["type"], "joined");
+    let a = get(
+        &server,
+        &signed(
+            "sendChatMessage",
+            "meetingID=chat-1&message=The%20vote%20opens%20at%203&userName=Secretary",
+        ),
+    )
+    .await;
+    assert_eq!(a.code(), "SUCCESS", "{}", a.body);
+    let chat = loop {
+        let m = common::ws::next(&mut ws).await;
+        if m["type"] == "chat" {
+            break m["message"].clone();
+        }
+    };
+    assert_eq!(
+        (
+            chat["name"].as_str(),
+            chat["text"].as_str(),
+            chat["to"].as_str()
+        ),
+        (
+            Some("Secretary"),
+            Some("The vote opens at 3"),
+            Some("everyone")
+        )
+    );
+    assert!(chat.get("from").is_none(), "posted by the integration");
 
     let srv = &server;
     let post_xml = |qs: &str, body: &'static str, ct: &'static str| {

@@ -138,7 +138,7 @@ async fn sigterm_tells_the_meetings_and_exits_cleanly() {
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws"))
         .await
         .unwrap();
-    let join = json!({"type":"join","v":1,"room":id,"name":"Ada","token":grant["token"]});
+    let join = json!({"type":"join","v":2,"room":id,"name":"Ada","token":grant["token"]});
     ws.send(Message::text(join.to_string())).await.unwrap();
     let joined = ws.next().await.unwrap().unwrap();
     assert!(joined.to_text().unwrap().contains("\"joined\""), "{joined}");

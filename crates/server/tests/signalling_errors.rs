@@ -75,15 +75,15 @@ async fn bad_joins_are_refused_and_closed() {
             "unsupported_version",
         ),
         (
-            json!({"type":"join","v":1,"room":room,"name":"T","token":"forged.token"}),
+            json!({"type":"join","v":2,"room":room,"name":"T","token":"forged.token"}),
             "invalid_token",
         ),
         (
-            json!({"type":"join","v":1,"room":room,"name":"T","token":""}),
+            json!({"type":"join","v":2,"room":room,"name":"T","token":""}),
             "invalid_token",
         ),
         (
-            json!({"type":"join","v":1,"room":"other-room","name":"T","token":token}),
+            json!({"type":"join","v":2,"room":"other-room","name":"T","token":token}),
             "invalid_token",
         ),
     ];
@@ -101,7 +101,7 @@ async fn bad_joins_are_refused_and_closed() {
     let mut ws = connect(&server).await;
     send(
         &mut ws,
-        json!({"type":"join","v":1,"room":ghost,"name":"T","token":forged}).to_string(),
+        json!({"type":"join","v":2,"room":ghost,"name":"T","token":forged}).to_string(),
     )
     .await;
     expect_error(&mut ws, "room_not_found", true).await;
@@ -112,7 +112,7 @@ async fn bad_joins_are_refused_and_closed() {
     let mut ws = connect(&server).await;
     send(
         &mut ws,
-        json!({"type":"join","v":1,"room":room,"name":"T","token":expired}).to_string(),
+        json!({"type":"join","v":2,"room":room,"name":"T","token":expired}).to_string(),
     )
     .await;
     let m = expect_error(&mut ws, "invalid_token", true).await;
@@ -129,7 +129,7 @@ async fn bad_joins_are_refused_and_closed() {
     let mut ws = connect(&server).await;
     send(
         &mut ws,
-        json!({"type":"join","v":1,"room":room,"name":"M","token":common::forge(&claims)})
+        json!({"type":"join","v":2,"room":room,"name":"M","token":common::forge(&claims)})
             .to_string(),
     )
     .await;
@@ -142,7 +142,7 @@ async fn bad_joins_are_refused_and_closed() {
     let mut ws = connect(&server).await;
     send(
         &mut ws,
-        json!({"type":"join","v":1,"room":room,"name":"   ","token":unnamed}).to_string(),
+        json!({"type":"join","v":2,"room":room,"name":"   ","token":unnamed}).to_string(),
     )
     .await;
     expect_error(&mut ws, "bad_message", true).await;

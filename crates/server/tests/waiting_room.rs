@@ -32,7 +32,7 @@ async fn join_with(server: &TestServer, room: &RoomId, name: &str, t: &str) -> (
     let mut ws = connect(server).await;
     send(
         &mut ws,
-        json!({"type":"join","v":1,"room":room,"name":name,"token":t}).to_string(),
+        json!({"type":"join","v":2,"room":room,"name":name,"token":t}).to_string(),
     )
     .await;
     let first = next(&mut ws).await;

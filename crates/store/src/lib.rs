@@ -15,8 +15,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use model::{
-    ApiMeeting, ApiToken, Identity, Invitation, Member, Membership, MembershipRequest, NewApiToken,
-    NewInvitation, NewOrganisation, NewRoom, NewUser, NewWebhook, Organisation, Room,
+    ApiMeeting, ApiToken, ChatRow, Identity, Invitation, Member, Membership, MembershipRequest,
+    NewApiToken, NewInvitation, NewOrganisation, NewRoom, NewUser, NewWebhook, Organisation, Room,
     SOURCE_ACCEPTED, SOURCE_MANUAL, SeatTaken, SsoRule, User, UserStatus, Webhook,
 };
 pub use postgres::PostgresStore;
@@ -392,6 +392,26 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Whether the database answers.
     fn ping(&self) -> StoreFuture<'_, ()>;
+
+    // --- Chat (sql_admission.rs) ---
+
+    /// Records a chat message of a meeting.
+    fn save_chat<'a>(&'a self, row: &'a ChatRow) -> StoreFuture<'a, ()>;
+
+    /// Marks a chat message deleted at `now_ms`; returns whether it was there.
+    fn delete_chat<'a>(
+        &'a self,
+        room: &'a RoomId,
+        meeting_ms: i64,
+        id: i64,
+        now_ms: i64,
+    ) -> StoreFuture<'a, bool>;
+
+    /// A meeting's chat, deleted messages included, in order.
+    fn chat_of<'a>(&'a self, room: &'a RoomId, meeting_ms: i64) -> StoreFuture<'a, Vec<ChatRow>>;
+
+    /// Forgets every seat of a room (a meeting ended for everyone: its links admit nobody).
+    fn delete_room_seats<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, u64>;
 }
 
 /// Opens the store named by `url` and runs its migrations.

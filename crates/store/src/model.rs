@@ -428,3 +428,20 @@ pub(crate) fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
             .collect(),
     )
 }
+
+/// A stored chat message of a meeting (the protocol's `ChatMessage`, flattened).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatRow {
+    pub room: RoomId,
+    /// When the meeting started: its id within the room.
+    pub meeting_ms: i64,
+    pub id: i64,
+    pub sender: Option<i64>,
+    pub name: String,
+    /// `everyone`, `moderators` or `participant`.
+    pub to_kind: String,
+    pub to_participant: Option<i64>,
+    pub body: String,
+    pub at_ms: i64,
+    pub deleted_ms: Option<i64>,
+}

@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "seats, anonymous rooms, API tokens, membership requests",
         include_str!("../migrations/postgres/0008_admission.sql"),
     ),
+    (
+        9,
+        "chat",
+        include_str!("../migrations/postgres/0009_chat.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

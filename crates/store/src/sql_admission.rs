@@ -509,6 +509,93 @@ macro_rules! admission_methods {
             })
         }
 
+        fn save_chat<'a>(&'a self, c: &'a $crate::ChatRow) -> $crate::StoreFuture<'a, ()> {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO chat_messages (room_id, meeting_ms, id, sender, name, to_kind, to_participant, body, at_ms, deleted_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(c.room.as_str())
+                .bind(c.meeting_ms)
+                .bind(c.id)
+                .bind(c.sender)
+                .bind(&c.name)
+                .bind(&c.to_kind)
+                .bind(c.to_participant)
+                .bind(&c.body)
+                .bind(c.at_ms)
+                .bind(c.deleted_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            })
+        }
+
+        fn delete_chat<'a>(
+            &'a self,
+            room: &'a plenary_proto::RoomId,
+            meeting_ms: i64,
+            id: i64,
+            now_ms: i64,
+        ) -> $crate::StoreFuture<'a, bool> {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE chat_messages SET deleted_ms = $4 WHERE room_id = $1 AND meeting_ms = $2 AND id = $3 AND deleted_ms IS NULL",
+                )
+                .bind(room.as_str())
+                .bind(meeting_ms)
+                .bind(id)
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            })
+        }
+
+        fn chat_of<'a>(
+            &'a self,
+            room: &'a plenary_proto::RoomId,
+            meeting_ms: i64,
+        ) -> $crate::StoreFuture<'a, Vec<$crate::ChatRow>> {
+            Box::pin(async move {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT id, sender, name, to_kind, to_participant, body, at_ms, deleted_ms FROM chat_messages \
+                     WHERE room_id = $1 AND meeting_ms = $2 ORDER BY id",
+                )
+                .bind(room.as_str())
+                .bind(meeting_ms)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::ChatRow {
+                            room: room.clone(),
+                            meeting_ms,
+                            id: r.try_get(0)?,
+                            sender: r.try_get(1)?,
+                            name: r.try_get(2)?,
+                            to_kind: r.try_get(3)?,
+                            to_participant: r.try_get(4)?,
+                            body: r.try_get(5)?,
+                            at_ms: r.try_get(6)?,
+                            deleted_ms: r.try_get(7)?,
+                        })
+                    })
+                    .collect()
+            })
+        }
+
+        fn delete_room_seats<'a>(&'a self, room: &'a plenary_proto::RoomId) -> $crate::StoreFuture<'a, u64> {
+            Box::pin(async move {
+                let done = sqlx::query("DELETE FROM seats WHERE room_id = $1")
+                    .bind(room.as_str())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            })
+        }
+
         fn ping(&self) -> $crate::StoreFuture<'_, ()> {
             Box::pin(async move {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;

@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "seats, anonymous rooms, API tokens, membership requests",
         include_str!("../migrations/sqlite/0008_admission.sql"),
     ),
+    (
+        9,
+        "chat",
+        include_str!("../migrations/sqlite/0009_chat.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -19,6 +19,8 @@ use plenary_proto::{
 use tokio::sync::mpsc;
 
 use crate::AppState;
+
+mod in_meeting;
 use plenary_meeting::names::clean_display_name;
 use plenary_meeting::{DecideError, JoinRefused, Outbox, Participant, ToConnection};
 use plenary_meeting::{JoinClaims, Refusal};
@@ -175,6 +177,14 @@ impl Connection {
                         self.waiting = None;
                         self.fatal(&mut sink, ErrorCode::GuestDenied, "a moderator did not let you in").await
                     }
+                    ToConnection::Removed { barred } => {
+                        let (code, why) = if barred {
+                            (ErrorCode::Barred, "a moderator removed you from this meeting; you cannot come back to it")
+                        } else {
+                            (ErrorCode::Removed, "a moderator removed you from this meeting")
+                        };
+                        self.fatal(&mut sink, code, why).await
+                    }
                     ToConnection::Replaced => {
                         self.fatal(&mut sink, ErrorCode::Replaced, "you joined again with the same link elsewhere (another window or device): this one is closed").await
                     }
@@ -273,10 +283,22 @@ impl Connection {
                 }
             }
             (ClientMessage::MediaState { audio, video }, Some(j)) => {
+                let (room, me) = (j.room.clone(), j.id);
+                // A viewer locked out of the microphone or camera cannot turn it on.
+                let locks = self.app.meeting.live.locks_for(&room, me);
+                if (audio && locks.microphones) || (video && locks.cameras) {
+                    return self
+                        .refuse(
+                            sink,
+                            ErrorCode::Locked,
+                            "a moderator locked that for participants",
+                        )
+                        .await;
+                }
                 self.app
                     .meeting
                     .live
-                    .set_media_state(&j.room, j.id, audio, video);
+                    .set_media_state(&room, me, audio, video);
                 Flow::Continue
             }
             (ClientMessage::Admit { participant_id }, Some(j)) => {
@@ -286,6 +308,21 @@ impl Connection {
             (ClientMessage::Deny { participant_id }, Some(j)) => {
                 let (room, me) = (j.room.clone(), j.id);
                 self.decide(sink, &room, me, participant_id, false).await
+            }
+            (
+                msg @ (ClientMessage::Chat { .. }
+                | ClientMessage::ChatDelete { .. }
+                | ClientMessage::Hand { .. }
+                | ClientMessage::LowerHand { .. }
+                | ClientMessage::React { .. }
+                | ClientMessage::Moderate { .. }
+                | ClientMessage::MuteAll {}
+                | ClientMessage::Lock { .. }
+                | ClientMessage::EndMeeting {}),
+                Some(j),
+            ) => {
+                let (room, me) = (j.room.clone(), j.id);
+                self.in_meeting(sink, msg, &room, me).await
             }
         }
     }
@@ -386,9 +423,11 @@ impl Connection {
                 name,
                 audio: false,
                 video: false,
+                role: claims.role,
             },
             role: claims.role,
             user_id: claims.user_id.clone(),
+            identity: claims.identity(),
         };
         if claims.wait_for_moderator {
             return self.wait(sink, participant, room, claims).await;
@@ -452,6 +491,7 @@ impl Connection {
                 Refusal::Ended => ErrorCode::MeetingEnded,
                 Refusal::Full { .. } => ErrorCode::RoomFull,
                 Refusal::UnknownSeat => ErrorCode::InvalidToken,
+                Refusal::Barred => ErrorCode::Barred,
                 Refusal::Unavailable(_) => ErrorCode::Unavailable,
                 _ => ErrorCode::Forbidden,
             };
@@ -475,12 +515,17 @@ impl Connection {
             .join(&room, participant, self.outbox.clone())
         {
             Ok(p) => p,
-            Err(JoinRefused::Ended) => {
+            Err(refused) => {
                 self.app.engine.remove(id).await;
                 self.app.meeting.release_seat(&claims, id).await;
-                return self
-                    .fatal(sink, ErrorCode::MeetingEnded, "this meeting has ended")
-                    .await;
+                let (code, why) = match refused {
+                    JoinRefused::Ended => (ErrorCode::MeetingEnded, "this meeting has ended"),
+                    JoinRefused::Barred => (
+                        ErrorCode::Barred,
+                        "a moderator removed you from this meeting; you cannot come back to it",
+                    ),
+                };
+                return self.fatal(sink, code, why).await;
             }
         };
         // In the meeting now: another connection with this seat may come in (and replace us).
@@ -492,6 +537,7 @@ impl Connection {
         };
         let (role, start_muted, logout_url) =
             (claims.role, claims.start_muted, claims.logout_url.clone());
+        let seen = self.app.meeting.live.snapshot(&room, id, role);
         self.joined = Some(Joined {
             id,
             room: room.clone(),
@@ -509,6 +555,9 @@ impl Connection {
                 start_muted,
                 logout_url,
                 lobby,
+                chat: seen.chat,
+                hands: seen.hands,
+                locks: seen.locks,
             },
         )
         .await

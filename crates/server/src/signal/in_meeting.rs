@@ -1,0 +1,60 @@
+//! In-meeting messages (chat, hands, reactions, moderation, locks, end for all), translated to
+//! the meeting service, which checks each one; its refusals become protocol errors.
+
+use plenary_meeting::ActionError;
+use plenary_proto::{ClientMessage, ErrorCode, ParticipantId, RoomId};
+
+use super::{Connection, Flow, Sink};
+
+impl Connection {
+    pub(super) async fn in_meeting(
+        &mut self,
+        sink: &mut Sink,
+        msg: ClientMessage,
+        room: &RoomId,
+        me: ParticipantId,
+    ) -> Flow {
+        let meeting = self.app.meeting.clone();
+        let live = &meeting.live;
+        let now = std::time::Instant::now();
+        let done = match msg {
+            ClientMessage::Chat {
+                to,
+                participant_id,
+                text,
+            } => meeting.chat(room, me, to, participant_id, &text).await,
+            ClientMessage::ChatDelete { id } => meeting.delete_chat(room, me, id).await,
+            ClientMessage::Hand { raised } => live.set_hand(room, me, raised),
+            ClientMessage::LowerHand { participant_id } => {
+                live.lower_hand(room, me, participant_id)
+            }
+            ClientMessage::React { reaction } => live.react(room, me, reaction, now),
+            ClientMessage::Moderate {
+                participant_id,
+                action,
+            } => live.moderate(room, me, participant_id, action),
+            ClientMessage::MuteAll {} => live.mute_all(room, me),
+            ClientMessage::Lock { locks } => live.set_locks(room, me, locks),
+            ClientMessage::EndMeeting {} => meeting.end_for_all(room, me).await,
+            // Routed here only for the messages above.
+            _ => return Flow::Continue,
+        };
+        match done {
+            Ok(()) => Flow::Continue,
+            Err(e) => {
+                let code = match e {
+                    ActionError::NotModerator => ErrorCode::Forbidden,
+                    ActionError::UnknownParticipant | ActionError::UnknownMessage => {
+                        ErrorCode::UnknownParticipant
+                    }
+                    ActionError::Locked => ErrorCode::Locked,
+                    ActionError::TooFast => ErrorCode::TooFast,
+                    ActionError::BadText => ErrorCode::BadMessage,
+                    ActionError::NotInMeeting => ErrorCode::WrongOrder,
+                    ActionError::Unavailable => ErrorCode::Unavailable,
+                };
+                self.refuse(sink, code, &e.to_string()).await
+            }
+        }
+    }
+}
