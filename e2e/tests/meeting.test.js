@@ -177,6 +177,88 @@ test('in a room where everyone joins muted, the microphone is open, muted, and u
   await page.context().close();
 });
 
+test('a facilitator chairs: chat (public, private, links, no HTML), hands in order, mute, promote, lock, remove, end for all', async () => {
+  const link = await createRoom('Assembly');
+  const chair = await signInAdmin(browser, server, newPage);
+  const ann = await newPage(browser, { logPrefix: 'ann' });
+  const bob = await newPage(browser, { logPrefix: 'bob' });
+  await join(chair, link, 'Chair');
+  const annId = await join(ann, link, 'Ann');
+  const bobId = await join(bob, link, 'Bob');
+
+  // Public chat with a link and some HTML: the link is a link, the HTML stays text.
+  await ann.click('#chat-button');
+  await ann.fill('#chat-text', 'Agenda: https://pad.example.coop/agenda. <img src=x onerror="window.pwned=1">');
+  await ann.press('#chat-text', 'Enter');
+  await bob.waitForSelector('#unread:not([hidden])');
+  assert.equal(await bob.textContent('#unread'), '1');
+  await bob.click('#chat-button');
+  const item = bob.locator('#chat-list li').first();
+  await item.waitFor();
+  assert.equal(await item.locator('a').getAttribute('href'), 'https://pad.example.coop/agenda');
+  assert.equal(await item.locator('a').getAttribute('rel'), 'noopener noreferrer nofollow');
+  assert.equal(await bob.locator('#chat-list img').count(), 0, 'no HTML from a message');
+  assert.match(await item.locator('.text').textContent(), /<img src=x onerror=/);
+  assert.equal(await bob.evaluate(() => /** @type {any} */ (window).pwned), undefined);
+  assert.equal(await bob.textContent('#unread'), '0');
+  // Private, Ann to Bob: the chair never sees it.
+  await ann.selectOption('#chat-to', `p${bobId}`);
+  await ann.fill('#chat-text', 'just between us');
+  await ann.click('#chat-send');
+  await bob.waitForSelector('#chat-list li[data-to="participant"]');
+  await ann.selectOption('#chat-to', 'everyone');
+  await ann.fill('#chat-text', 'for all again');
+  await ann.click('#chat-send');
+  await chair.click('#chat-button');
+  await chair.waitForSelector('#chat-list li:has-text("for all again")');
+  assert.equal(await chair.locator('#chat-list li:has-text("just between us")').count(), 0);
+  await chair.screenshot({ path: path.join(ARTIFACTS, 'meeting-chat.png') });
+
+  // Hands, in the order raised, on the tiles and in the list.
+  await bob.click('#hand-button');
+  await bob.waitForSelector('#hand-button[aria-pressed="true"]');
+  await ann.click('#hand-button');
+  await chair.click('#people-button');
+  await chair.waitForSelector(`#people-list li[data-participant-id="${annId}"] .state:has-text("hand 2")`);
+  assert.match(await chair.textContent(`#people-list li[data-participant-id="${bobId}"] .state`), /hand 1/);
+  assert.equal(await chair.getAttribute(`#tiles .tile[data-participant-id="${bobId}"]`, 'data-hand'), '1');
+  await chair.screenshot({ path: path.join(ARTIFACTS, 'meeting-people.png') });
+
+  // The chair mutes Ann: her microphone is off.
+  await chair.click(`#people-list li[data-participant-id="${annId}"] button[data-action="mute"]`);
+  await ann.waitForFunction(() => window.plenary.call.local.getAudioTracks()[0]?.enabled === false);
+  assert.equal((await ann.textContent('#mic-button')).trim(), 'Unmute');
+  assert.match(await ann.textContent('#meeting-notes'), /Chair muted your microphone/);
+
+  // Promoted, Bob turns Ann's camera off.
+  await chair.click(`#people-list li[data-participant-id="${bobId}"] button[data-action="promote"]`);
+  await bob.click('#people-button');
+  await bob.waitForSelector('#moderator-tools:not([hidden])');
+  await bob.click(`#people-list li[data-participant-id="${annId}"] button[data-action="camera_off"]`);
+  await ann.waitForFunction(() => window.plenary.call.videoOn === false);
+  await bob.screenshot({ path: path.join(ARTIFACTS, 'meeting-moderator.png') });
+
+  // The chat locked for participants: Ann is told, and the server refuses her.
+  await chair.check('#lock-chat');
+  await ann.waitForSelector('#chat-locked:not([hidden])');
+  await ann.fill('#chat-text', 'still here?');
+  await ann.click('#chat-send');
+  await ann.waitForFunction(() => /locked that/.test(document.getElementById('meeting-notes').textContent));
+
+  // Removed, Ann leaves the meeting; the others see her go.
+  await chair.click(`#people-list li[data-participant-id="${annId}"] button[data-action="remove"]`);
+  await ann.waitForSelector('#ended:not([hidden])');
+  assert.match(await ann.textContent('#ended-reason'), /removed you/);
+  await bob.waitForSelector(`#tiles .tile[data-participant-id="${annId}"]`, { state: 'detached' });
+
+  // Ended for everyone, after a confirmation.
+  await chair.click('#end-all');
+  await chair.click('#end-all-confirm');
+  await bob.waitForSelector('#ended:not([hidden])');
+  assert.match(await bob.textContent('#ended-reason'), /ended the meeting for everyone/);
+  for (const p of [chair, ann, bob]) await p.context().close();
+});
+
 test('the tile layout stays usable from 1 to 25 participants', async () => {
   const page = await newPage(browser);
   await page.goto(server.url);

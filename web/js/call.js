@@ -10,13 +10,19 @@ import { PlenaryError, Signalling, api, wsUrl } from './protocol.js';
 /**
  * @typedef {import('./protocol.js').ParticipantInfo} ParticipantInfo
  * @typedef {import('./protocol.js').ServerMessage} ServerMessage
- * @typedef {{id: number, name: string, audio: boolean, video: boolean,
+ * @typedef {import('./protocol.js').ChatMessage} ChatMessage
+ * @typedef {import('./protocol.js').Locks} Locks
+ * @typedef {{id: number, name: string, audio: boolean, video: boolean, role?: string,
  *   stream: MediaStream, audioTrack: MediaStreamTrack|null, videoTrack: MediaStreamTrack|null}} Remote
  */
 
 /**
  * Events: `joined`, `participant` (detail: Remote, added or changed), `left` (detail: id),
- * `error` (detail: {code, message, fatal}), `ended` (detail: {reason}).
+ * `error` (detail: {code, message, fatal}), `ended` (detail: {reason}); in the meeting:
+ * `chat` (detail: ChatMessage), `chat_deleted` (detail: id), `hands` (the queue in
+ * `this.hands`), `reaction` (detail: {participant_id, reaction}), `moderator_request`
+ * (detail: {request, by}), `role` (someone's role changed; detail: {participant_id, role}),
+ * `locks` (the locks in `this.locks`).
  */
 export class Call extends EventTarget {
   /**
@@ -56,6 +62,12 @@ export class Call extends EventTarget {
     /** Where the issuer of the join link wants people sent afterwards. @type {string|null} */
     this.logoutUrl = null;
     this.role = 'participant';
+    /** The chat so far that this person may see. @type {ChatMessage[]} */
+    this.chat = [];
+    /** Raised hands, in order. @type {number[]} */
+    this.hands = [];
+    /** What viewers may not do. @type {Locks} */
+    this.locks = { cameras: false, microphones: false, public_chat: false, private_chat: false, screen_share: false, hide_viewer_cameras: false };
     /** Guests waiting to be let in (moderators only). @type {Map<number, ParticipantInfo>} */
     this.lobby = new Map();
   }
@@ -141,6 +153,9 @@ export class Call extends EventTarget {
         this.role = m.role || 'participant';
         this.logoutUrl = m.logout_url || null;
         for (const p of m.lobby || []) this.lobby.set(p.id, p);
+        this.chat = m.chat || [];
+        this.hands = m.hands || [];
+        if (m.locks) this.locks = m.locks;
         if (this.lobby.size) this.dispatchEvent(new CustomEvent('lobby'));
         for (const p of m.participants) this.upsert(p);
         this.dispatchEvent(new CustomEvent('joined', { detail: m }));
@@ -190,6 +205,38 @@ export class Call extends EventTarget {
         this.meetingEnded = true;
         this.end(m.reason);
         break;
+      case 'chat':
+        this.chat.push(m.message);
+        this.dispatchEvent(new CustomEvent('chat', { detail: m.message }));
+        break;
+      case 'chat_deleted':
+        this.chat = this.chat.filter((c) => c.id !== m.id);
+        this.dispatchEvent(new CustomEvent('chat_deleted', { detail: m.id }));
+        break;
+      case 'hands':
+        this.hands = m.queue;
+        this.dispatchEvent(new CustomEvent('hands'));
+        break;
+      case 'reaction':
+        this.dispatchEvent(new CustomEvent('reaction', { detail: m }));
+        break;
+      case 'moderator_request':
+        // A moderator's mute and camera-off are done here; an unmute is only asked.
+        if (m.request === 'mute') this.setAudio(false);
+        if (m.request === 'camera_off') this.setVideo(false, async () => null);
+        this.dispatchEvent(new CustomEvent('moderator_request', { detail: m }));
+        break;
+      case 'role_changed': {
+        if (m.participant_id === this.you) this.role = m.role;
+        const r = this.remotes.get(m.participant_id);
+        if (r) r.role = m.role;
+        this.dispatchEvent(new CustomEvent('role', { detail: m }));
+        break;
+      }
+      case 'locks':
+        this.locks = m.locks;
+        this.dispatchEvent(new CustomEvent('locks'));
+        break;
       case 'error':
         this.dispatchEvent(new CustomEvent('error', { detail: m }));
         if (m.fatal) this.end(m.message, m.code);
@@ -217,6 +264,7 @@ export class Call extends EventTarget {
       this.remotes.set(p.id, r);
     } else {
       Object.assign(r, { name: p.name, audio: p.audio, video: p.video });
+      if (p.role) r.role = p.role;
     }
     this.dispatchEvent(new CustomEvent('participant', { detail: r }));
   }
@@ -283,13 +331,61 @@ export class Call extends EventTarget {
     await this.audioSender?.replaceTrack(track);
   }
 
+  /**
+   * Sends a chat message.
+   * @param {import('./protocol.js').ChatTo} to @param {string} text @param {number} [participantId]
+   */
+  sendChat(to, text, participantId) {
+    this.sig?.send(participantId === undefined ? { type: 'chat', to, text } : { type: 'chat', to, participant_id: participantId, text });
+  }
+
+  /** (Moderators) deletes a chat message. @param {number} id */
+  deleteChat(id) {
+    this.sig?.send({ type: 'chat_delete', id });
+  }
+
+  /** Raises or lowers one's hand. @param {boolean} raised */
+  setHand(raised) {
+    this.sig?.send({ type: 'hand', raised });
+  }
+
+  /** (Moderators) lowers someone's hand, or every hand. @param {number} [participantId] */
+  lowerHand(participantId) {
+    this.sig?.send(participantId === undefined ? { type: 'lower_hand' } : { type: 'lower_hand', participant_id: participantId });
+  }
+
+  /** @param {string} reaction */
+  react(reaction) {
+    this.sig?.send({ type: 'react', reaction });
+  }
+
+  /** (Moderators) acts on one participant. @param {number} participantId @param {string} action */
+  moderate(participantId, action) {
+    this.sig?.send({ type: 'moderate', participant_id: participantId, action });
+  }
+
+  /** (Moderators) mutes everyone but the moderators. */
+  muteAll() {
+    this.sig?.send({ type: 'mute_all' });
+  }
+
+  /** (Moderators) sets the locks. @param {Locks} locks */
+  lock(locks) {
+    this.sig?.send({ type: 'lock', locks });
+  }
+
+  /** (Moderators) ends the meeting for everyone. */
+  endForAll() {
+    this.sig?.send({ type: 'end_meeting' });
+  }
+
   /** Leaves on purpose. */
   leave() {
     this.sig?.send({ type: 'leave' });
     this.end('left');
   }
 
-  /** @param {string} reason */
+  /** @param {string} reason @param {string} [code] */
   end(reason, code) {
     if (this.ended) return;
     this.ended = true;

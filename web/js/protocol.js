@@ -4,9 +4,12 @@
 export const PROTOCOL_VERSION = 2;
 
 /**
- * @typedef {{id: number, name: string, audio: boolean, video: boolean}} ParticipantInfo
+ * @typedef {{id: number, name: string, audio: boolean, video: boolean, role?: 'moderator'|'participant'}} ParticipantInfo
  * @typedef {'audio'|'video'} MediaKind
- * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[], role?: 'moderator'|'participant', start_muted?: boolean, logout_url?: string, lobby?: ParticipantInfo[]}
+ * @typedef {'everyone'|'moderators'|'participant'} ChatTo
+ * @typedef {{id: number, from?: number, name: string, to: ChatTo, to_participant?: number, text: string, at_ms: number}} ChatMessage
+ * @typedef {{cameras: boolean, microphones: boolean, public_chat: boolean, private_chat: boolean, screen_share: boolean, hide_viewer_cameras: boolean}} Locks
+ * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[], role?: 'moderator'|'participant', start_muted?: boolean, logout_url?: string, lobby?: ParticipantInfo[], chat?: ChatMessage[], hands?: number[], locks?: Locks}
  *   | {type: 'participant_joined', participant: ParticipantInfo}
  *   | {type: 'participant_left', participant_id: number}
  *   | {type: 'media_state', participant_id: number, audio: boolean, video: boolean}
@@ -19,6 +22,13 @@ export const PROTOCOL_VERSION = 2;
  *   | {type: 'waiting', you: number, name: string}
  *   | {type: 'guest_waiting', participant: ParticipantInfo}
  *   | {type: 'lobby_left', participant_id: number}
+ *   | {type: 'chat', message: ChatMessage}
+ *   | {type: 'chat_deleted', id: number}
+ *   | {type: 'hands', queue: number[]}
+ *   | {type: 'reaction', participant_id: number, reaction: string}
+ *   | {type: 'moderator_request', request: 'mute'|'ask_unmute'|'camera_off', by: string}
+ *   | {type: 'role_changed', participant_id: number, role: 'moderator'|'participant'}
+ *   | {type: 'locks', locks: Locks}
  *   | {type: 'pong'}} ServerMessage
  * @typedef {{token: string, room: string, name: string, ws_path: string, protocol_version: number}} JoinGrant
  */

@@ -5,6 +5,7 @@ import { Call } from './call.js';
 import { getCamera, getLocalMedia, getMicrophone, listDevices } from './devices.js';
 import { TileGrid } from './tiles.js';
 import { loadMessages, tr } from './i18n.js';
+import { wirePanel } from './panel.js';
 
 /** @param {string} sel @returns {any} */
 const $ = (sel) => document.querySelector(sel);
@@ -120,6 +121,7 @@ async function join() {
   state.steps = call.steps;
   const grid = new TileGrid($('#tiles'));
   wire(call, grid);
+  wirePanel(call, (text) => say('#meeting-notes', text));
   try {
     await call.join(name, linkToken || undefined, $('#access-code').value.trim() || undefined);
   } catch (err) {
@@ -161,6 +163,8 @@ function endedBecause(reason) {
       return tr('client-room-deleted');
     case 'server_stopping':
       return tr('client-server-stopping');
+    case 'ended_by_moderator':
+      return tr('client-ended-by-moderator');
     default:
       return reason;
   }
@@ -186,6 +190,8 @@ function joinError(err) {
       return tr('client-sign-in-required');
     case 'integration_only':
       return tr('client-integration-only');
+    case 'barred':
+      return tr('client-barred');
     case 'invalid_token':
       if (linkToken) sessionStorage.removeItem(TOKEN_KEY);
       return tr('client-link-invalid');
@@ -209,6 +215,11 @@ function wire(call, grid) {
   call.addEventListener('waiting', () => show('#waiting'));
   call.addEventListener('lobby', () => renderLobby(call));
   $('#waiting-leave').onclick = () => call.leave();
+  // A moderator muted this person or turned the camera off: the buttons and tile follow.
+  call.addEventListener('moderator_request', () => {
+    selfTile(call, grid);
+    updateButtons(call);
+  });
   call.addEventListener('error', (e) => {
     const d = /** @type {CustomEvent} */ (e).detail;
     if (!d.fatal) console.warn('plenary:', d.code, d.message);
@@ -221,7 +232,11 @@ function wire(call, grid) {
         ? tr('client-you-left')
         : code === 'replaced'
           ? tr('client-replaced')
-          : tr('client-connection-ended', { reason });
+          : code === 'removed'
+            ? tr('client-removed')
+            : code === 'barred'
+              ? tr('client-barred')
+              : tr('client-connection-ended', { reason });
     $('#ended').dataset.meetingEnded = String(call.meetingEnded);
     // A meeting that has ended cannot be joined again with this link.
     $('#rejoin-button').hidden = call.meetingEnded || Boolean(linkToken);

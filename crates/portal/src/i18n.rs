@@ -44,7 +44,7 @@ const SOURCES: [(&str, [&str; 2]); 4] = [
 ];
 
 /// The variables the client's messages use; the client fills `{name}` placeholders itself.
-const CLIENT_VARIABLES: [&str; 3] = ["message", "reason", "n"];
+const CLIENT_VARIABLES: [&str; 4] = ["message", "reason", "n", "name"];
 
 /// Every language's messages.
 pub struct I18n {
@@ -252,6 +252,7 @@ mod tests {
             include_str!("../templates/landing.html"),
             include_str!("../../../web/room.html"),
             include_str!("../../../web/js/room.js"),
+            include_str!("../../../web/js/panel.js"),
             include_str!("../../../web/js/landing.js"),
             include_str!("../../../web/js/devices.js"),
             include_str!("../../../web/js/tiles.js"),

@@ -28,6 +28,7 @@ const ASSETS: &[(&str, &[u8])] = &[
     asset!("js/devices.js"),
     asset!("js/landing.js"),
     asset!("js/room.js"),
+    asset!("js/panel.js"),
     asset!("js/tiles.js"),
     asset!("js/i18n.js"),
     asset!("favicon.svg"),
