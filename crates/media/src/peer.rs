@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use plenary_proto::{MediaKind, ParticipantId, RoomId};
+use plenary_proto::{MediaKind, ParticipantId, RoomId, TrackSource};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, KeyframeRequestKind, MediaData, Mid};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
@@ -43,7 +43,11 @@ pub(crate) enum Propagate {
         kind: KeyframeRequestKind,
     },
     /// This peer started publishing a track.
-    TrackPublished { mid: Mid, kind: MediaKind },
+    TrackPublished {
+        mid: Mid,
+        kind: MediaKind,
+        source: TrackSource,
+    },
 }
 
 /// A track this peer publishes (received by the SFU).
@@ -51,6 +55,10 @@ pub(crate) enum Propagate {
 pub(crate) struct TrackIn {
     pub mid: Mid,
     pub kind: MediaKind,
+    pub source: TrackSource,
+    /// The others were told of it (a screen track only once it first carries media, so that
+    /// the transceivers a client keeps ready for sharing cost nobody anything until used).
+    pub announced: bool,
     last_keyframe_request: Option<Instant>,
 }
 
@@ -60,6 +68,7 @@ pub(crate) struct TrackOut {
     pub publisher: ParticipantId,
     pub source_mid: Mid,
     pub kind: MediaKind,
+    pub source: TrackSource,
     pub state: TrackOutState,
     /// The publisher left: stop this transceiver at the next negotiation.
     pub source_gone: bool,
@@ -147,11 +156,18 @@ impl Peer {
         }
     }
 
-    pub fn subscribe(&mut self, publisher: ParticipantId, source_mid: Mid, kind: MediaKind) {
+    pub fn subscribe(
+        &mut self,
+        publisher: ParticipantId,
+        source_mid: Mid,
+        kind: MediaKind,
+        source: TrackSource,
+    ) {
         self.tracks_out.push(TrackOut {
             publisher,
             source_mid,
             kind,
+            source,
             state: TrackOutState::ToOpen,
             source_gone: false,
         });
@@ -178,6 +194,7 @@ impl Peer {
                 publisher,
                 kind: t.kind,
                 mid: mid.to_string(),
+                source: t.source,
             }));
             t.source_gone = true;
             if let TrackOutState::Open(m) = t.state {
@@ -260,7 +277,7 @@ impl Peer {
                     // The msid stream id names the publisher, so a browser's `ontrack` event
                     // carries it in `streams[0].id`.
                     let stream = t.publisher.to_string();
-                    let track = format!("{}-{}", t.publisher, kind_name(t.kind));
+                    let track = format!("{}-{}", t.publisher, t.source.name());
                     let mid = api.add_media(
                         str0m_kind(t.kind),
                         Direction::SendOnly,
@@ -269,7 +286,7 @@ impl Peer {
                         None,
                     );
                     t.state = TrackOutState::Negotiating(mid);
-                    added.push((t.publisher, t.kind, mid));
+                    added.push((t.publisher, t.kind, mid, t.source));
                 }
                 TrackOutState::ToStop(mid) => {
                     api.stop_media(mid);
@@ -282,12 +299,13 @@ impl Peer {
             return;
         };
         self.pending = Some(pending);
-        for (publisher, kind, mid) in added {
+        for (publisher, kind, mid, source) in added {
             out.push_back(SfuOutput::Event(SfuEvent::TrackAdded {
                 participant: self.id,
                 publisher,
                 kind,
                 mid: mid.to_string(),
+                source,
             }));
         }
         out.push_back(SfuOutput::Event(SfuEvent::Offer {
@@ -346,15 +364,38 @@ impl Peer {
             }
             Event::MediaAdded(m) if m.direction.is_receiving() => {
                 let kind = proto_kind(m.kind);
+                let earlier = self.tracks_in.iter().filter(|t| t.kind == kind).count();
+                let source = TrackSource::nth(kind, earlier);
+                let announced = !source.on_first_media();
                 self.tracks_in.push(TrackIn {
                     mid: m.mid,
                     kind,
+                    source,
+                    announced,
                     last_keyframe_request: None,
                 });
-                props.push(Propagate::TrackPublished { mid: m.mid, kind });
+                if announced {
+                    props.push(Propagate::TrackPublished {
+                        mid: m.mid,
+                        kind,
+                        source,
+                    });
+                }
             }
             Event::MediaData(data) => {
                 self.stats.frames_in += 1;
+                if let Some(t) = self
+                    .tracks_in
+                    .iter_mut()
+                    .find(|t| t.mid == data.mid && !t.announced)
+                {
+                    t.announced = true;
+                    props.push(Propagate::TrackPublished {
+                        mid: t.mid,
+                        kind: t.kind,
+                        source: t.source,
+                    });
+                }
                 if !data.contiguous {
                     // A gap that NACK/RTX did not repair: the decoder needs a fresh keyframe.
                     self.stats.frames_in_gapped += 1;
@@ -505,12 +546,5 @@ fn str0m_kind(k: MediaKind) -> str0m::media::MediaKind {
     match k {
         MediaKind::Audio => str0m::media::MediaKind::Audio,
         MediaKind::Video => str0m::media::MediaKind::Video,
-    }
-}
-
-fn kind_name(k: MediaKind) -> &'static str {
-    match k {
-        MediaKind::Audio => "audio",
-        MediaKind::Video => "video",
     }
 }

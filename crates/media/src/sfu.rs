@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use plenary_proto::{MediaKind, ParticipantId, RoomId};
+use plenary_proto::{MediaKind, ParticipantId, RoomId, TrackSource};
 use str0m::crypto::CryptoProvider;
 use str0m::crypto::dtls::DtlsCert;
 use str0m::media::KeyframeRequestKind;
@@ -72,6 +72,8 @@ pub enum SfuEvent {
         publisher: ParticipantId,
         kind: MediaKind,
         mid: String,
+        /// What the track carries (the publisher's microphone, camera, screen…).
+        source: TrackSource,
     },
     /// That track ended.
     TrackRemoved {
@@ -79,6 +81,7 @@ pub enum SfuEvent {
         publisher: ParticipantId,
         kind: MediaKind,
         mid: String,
+        source: TrackSource,
     },
     /// ICE and DTLS are up.
     Connected { participant: ParticipantId },
@@ -187,8 +190,8 @@ impl Sfu {
         let mut peer = Peer::new(id, room.clone(), rtc, self.now, self.config.resend_history);
         let members = self.rooms.entry(room).or_default();
         for other in members.iter().filter_map(|m| self.peers.get(m)) {
-            for t in &other.tracks_in {
-                peer.subscribe(other.id, t.mid, t.kind);
+            for t in other.tracks_in.iter().filter(|t| t.announced) {
+                peer.subscribe(other.id, t.mid, t.kind, t.source);
             }
         }
         members.push(id);
@@ -433,13 +436,13 @@ impl Sfu {
                     }
                 }
             }
-            Propagate::TrackPublished { mid, kind } => {
+            Propagate::TrackPublished { mid, kind, source } => {
                 for id in room_members(&self.rooms, &room) {
                     if *id == origin {
                         continue;
                     }
                     if let Some(sub) = self.peers.get_mut(id) {
-                        sub.subscribe(origin, mid, kind);
+                        sub.subscribe(origin, mid, kind, source);
                         mark_dirty(sub, &mut self.dirty);
                     }
                 }

@@ -437,6 +437,7 @@ impl Meetings {
                 ask(t, ModRequest::CameraOff);
                 set_media(members, target, None, Some(false));
             }
+            ModAction::StopScreen => stop_screen(members, target, &by_name),
             ModAction::Promote | ModAction::Demote => {
                 let role = if action == ModAction::Promote {
                     Role::Moderator
@@ -521,8 +522,8 @@ impl Meetings {
         Ok(())
     }
 
-    /// (Moderators) sets what viewers may not do; viewers locked out of their microphone or
-    /// camera are muted or have it turned off.
+    /// (Moderators) sets what viewers may not do; viewers locked out of their microphone,
+    /// camera or screen share are muted, have it turned off, or their share stopped.
     pub fn set_locks(
         &self,
         room: &RoomId,
@@ -565,6 +566,9 @@ impl Meetings {
                 locks.microphones.then_some(false),
                 locks.cameras.then_some(false),
             );
+            if locks.screen_share {
+                stop_screen(members, id, &by_name);
+            }
         }
         Ok(())
     }
@@ -630,13 +634,47 @@ fn set_media(
     }
     let (audio, video) = (m.p.info.audio, m.p.info.video);
     if (audio, video) != before {
+        let screen = m.p.info.screen;
         broadcast(
             members,
             &ServerMessage::MediaState {
                 participant_id: id,
                 audio,
                 video,
+                screen,
             },
         );
     }
+}
+
+/// Stops `id`'s screen share (`by` stopped it, or took over): they are asked to stop, and the
+/// others see it stopped.
+pub(crate) fn stop_screen(
+    members: &mut std::collections::HashMap<ParticipantId, crate::live::Member>,
+    id: ParticipantId,
+    by: &str,
+) {
+    let Some(m) = members.get_mut(&id) else {
+        return;
+    };
+    if !m.p.info.screen {
+        return;
+    }
+    m.p.info.screen = false;
+    let _ = m
+        .outbox
+        .try_send(ToConnection::Message(ServerMessage::ModeratorRequest {
+            request: ModRequest::StopScreen,
+            by: by.to_owned(),
+        }));
+    let (audio, video) = (m.p.info.audio, m.p.info.video);
+    broadcast(
+        members,
+        &ServerMessage::MediaState {
+            participant_id: id,
+            audio,
+            video,
+            screen: false,
+        },
+    );
 }

@@ -419,7 +419,14 @@ impl Meetings {
     }
 
     /// Records and broadcasts a participant's microphone and camera state.
-    pub fn set_media_state(&self, room: &RoomId, id: ParticipantId, audio: bool, video: bool) {
+    pub fn set_media_state(
+        &self,
+        room: &RoomId,
+        id: ParticipantId,
+        audio: bool,
+        video: bool,
+        screen: bool,
+    ) {
         let mut state = self.lock();
         let Some(members) = state.rooms.get_mut(room) else {
             return;
@@ -427,9 +434,12 @@ impl Meetings {
         let Some(me) = members.get_mut(&id) else {
             return;
         };
-        let (was_audio, was_video) = (me.p.info.audio, me.p.info.video);
+        let (was_audio, was_video, was_screen) =
+            (me.p.info.audio, me.p.info.video, me.p.info.screen);
         me.p.info.audio = audio;
         me.p.info.video = video;
+        me.p.info.screen = screen;
+        let name = me.p.info.name.clone();
         let changed = RoomEvent::MediaState {
             room: room.clone(),
             participant: me.p.clone(),
@@ -440,10 +450,22 @@ impl Meetings {
             participant_id: id,
             audio,
             video,
+            screen,
         };
         for (other, m) in members.iter() {
             if *other != id {
                 let _ = m.outbox.try_send(ToConnection::Message(msg.clone()));
+            }
+        }
+        // One share at a time: a new share takes over (its client asked the person first).
+        if screen && !was_screen {
+            let sharing: Vec<ParticipantId> = members
+                .values()
+                .filter(|m| m.p.info.id != id && m.p.info.screen)
+                .map(|m| m.p.info.id)
+                .collect();
+            for other in sharing {
+                crate::actions::stop_screen(members, other, &name);
             }
         }
         drop(state);

@@ -429,7 +429,12 @@ impl Signalling for PlenarySignalling {
     }
 
     async fn send_media_state(&mut self, audio: bool, video: bool) -> anyhow::Result<()> {
-        self.send(&ClientMessage::MediaState { audio, video }).await
+        self.send(&ClientMessage::MediaState {
+            audio,
+            video,
+            screen: false,
+        })
+        .await
     }
 
     async fn recv(&mut self) -> anyhow::Result<Vec<Signal>> {
@@ -450,6 +455,7 @@ impl Signalling for PlenarySignalling {
                     participant_id,
                     kind,
                     mid,
+                    ..
                 } => {
                     vec![Signal::TrackOwner {
                         mid,
@@ -469,6 +475,7 @@ impl Signalling for PlenarySignalling {
                     participant_id,
                     audio,
                     video,
+                    ..
                 } => {
                     if let Some(p) = s.participants.get_mut(&participant_id) {
                         p.audio = audio;

@@ -15,5 +15,5 @@ pub use meeting::{ChatMessage, ChatTo, Locks, MAX_CHAT_CHARS, ModAction, ModRequ
 pub use role::Role;
 pub use signal::{
     ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, MediaKind, PROTOCOL_VERSION, ParseError,
-    ParticipantInfo, ServerMessage,
+    ParticipantInfo, ServerMessage, TrackSource,
 };

@@ -69,6 +69,8 @@ pub enum ModAction {
     Promote,
     /// Make a moderator a participant again.
     Demote,
+    /// Stop their screen share.
+    StopScreen,
 }
 
 /// What a moderator asked this client to do.
@@ -81,6 +83,8 @@ pub enum ModRequest {
     AskUnmute,
     /// Your camera was turned off.
     CameraOff,
+    /// Stop sharing your screen (a moderator stopped it, or someone took over).
+    StopScreen,
 }
 
 /// What viewers (participants who are not moderators) may not do. All off by default.

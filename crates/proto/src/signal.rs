@@ -23,6 +23,46 @@ pub enum MediaKind {
     Video,
 }
 
+/// What a published track carries. A client publishes its transceivers in this order: the
+/// microphone, the camera, then a shared screen's video and its (tab) audio; the n-th track of
+/// a kind is the n-th source of that kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackSource {
+    Microphone,
+    Camera,
+    Screen,
+    ScreenAudio,
+}
+
+impl TrackSource {
+    /// The source of a publisher's `n`-th track (from 0) of `kind`.
+    pub fn nth(kind: MediaKind, n: usize) -> Self {
+        match (kind, n) {
+            (MediaKind::Audio, 0) => Self::Microphone,
+            (MediaKind::Audio, _) => Self::ScreenAudio,
+            (MediaKind::Video, 0) => Self::Camera,
+            (MediaKind::Video, _) => Self::Screen,
+        }
+    }
+
+    /// Announced to the others only once it carries media (a screen share's tracks, which a
+    /// client keeps ready from the start).
+    pub fn on_first_media(self) -> bool {
+        matches!(self, Self::Screen | Self::ScreenAudio)
+    }
+
+    /// The source's wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Microphone => "microphone",
+            Self::Camera => "camera",
+            Self::Screen => "screen",
+            Self::ScreenAudio => "screen_audio",
+        }
+    }
+}
+
 /// What a client sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -39,8 +79,13 @@ pub enum ClientMessage {
     Offer { sdp: String },
     /// The client's SDP answer to a server offer.
     Answer { sdp: String },
-    /// The client's microphone and camera state, shown to the others (mute icon, tile).
-    MediaState { audio: bool, video: bool },
+    /// The client's microphone, camera and screen-share state, shown to the others.
+    MediaState {
+        audio: bool,
+        video: bool,
+        #[serde(default)]
+        screen: bool,
+    },
     /// Leaving on purpose; the server forgets the participant at once.
     Leave {},
     /// Keep-alive; the server answers `pong`.
@@ -138,6 +183,8 @@ pub enum ServerMessage {
         participant_id: ParticipantId,
         audio: bool,
         video: bool,
+        #[serde(default)]
+        screen: bool,
     },
     /// A server-driven renegotiation: answer with `answer`.
     Offer {
@@ -152,12 +199,14 @@ pub enum ServerMessage {
         participant_id: ParticipantId,
         kind: MediaKind,
         mid: String,
+        source: TrackSource,
     },
     /// That track ended (its participant left); the transceiver is stopped by the next offer.
     TrackRemoved {
         participant_id: ParticipantId,
         kind: MediaKind,
         mid: String,
+        source: TrackSource,
     },
     /// Something was wrong. When `fatal`, the server closes the connection after this message.
     Error {
@@ -216,6 +265,9 @@ pub struct ParticipantInfo {
     pub name: String,
     pub audio: bool,
     pub video: bool,
+    /// Sharing a screen.
+    #[serde(default)]
+    pub screen: bool,
     #[serde(default = "default_role")]
     pub role: Role,
 }
@@ -539,11 +591,12 @@ mod tests {
             participant_id: ParticipantId(3),
             kind: MediaKind::Video,
             mid: "4".into(),
+            source: TrackSource::Screen,
         }
         .to_json();
         assert_eq!(
             json,
-            r#"{"type":"track_added","participant_id":3,"kind":"video","mid":"4"}"#
+            r#"{"type":"track_added","participant_id":3,"kind":"video","mid":"4","source":"screen"}"#
         );
     }
 }

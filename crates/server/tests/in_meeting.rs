@@ -77,6 +77,7 @@ async fn viewers_get_the_same_refusals_whatever_their_client() {
         json!({"type":"moderate","participant_id":mo,"action":"mute"}),
         json!({"type":"moderate","participant_id":mo,"action":"remove_and_bar"}),
         json!({"type":"moderate","participant_id":mo,"action":"demote"}),
+        json!({"type":"moderate","participant_id":mo,"action":"stop_screen"}),
         json!({"type":"mute_all"}),
         json!({"type":"lock","locks":{"public_chat":true}}),
         json!({"type":"lower_hand"}),
@@ -273,6 +274,81 @@ async fn locks_are_enforced_by_the_server() {
     .await;
     assert_eq!(next_of(&mut wes, "chat").await["message"]["text"], "order");
     let _ = val_id;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn one_screen_share_at_a_time_stopped_by_moderators_and_locks() {
+    let server = TestServer::start().await;
+    let room = server.create_room("Screens").await;
+    let (mut mo, mo_id) = join(&server, &room, "Mo", true).await;
+    let (mut val, val_id) = join(&server, &room, "Val", false).await;
+    let (mut wes, wes_id) = join(&server, &room, "Wes", false).await;
+    let share = |on: bool| json!({"type":"media_state","audio":false,"video":false,"screen":on});
+    send(&mut val, share(true).to_string()).await;
+    let m = next_of(&mut mo, "media_state").await;
+    assert_eq!(
+        (m["participant_id"].as_u64(), m["screen"].as_bool()),
+        (Some(val_id), Some(true))
+    );
+    let _ = next_of(&mut wes, "media_state").await;
+    // Wes shares: his share takes over, Val is asked to stop and everyone sees hers stopped.
+    send(&mut wes, share(true).to_string()).await;
+    let asked = next_of(&mut val, "moderator_request").await;
+    assert_eq!(
+        (asked["request"].as_str(), asked["by"].as_str()),
+        (Some("stop_screen"), Some("Wes"))
+    );
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let m = next_of(&mut mo, "media_state").await;
+        seen.push((
+            m["participant_id"].as_u64().unwrap(),
+            m["screen"].as_bool().unwrap(),
+        ));
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, vec![(val_id, false), (wes_id, true)]);
+    // A moderator stops it.
+    send(
+        &mut mo,
+        json!({"type":"moderate","participant_id":wes_id,"action":"stop_screen"}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        next_of(&mut wes, "moderator_request").await["request"],
+        "stop_screen"
+    );
+    let m = loop {
+        let m = next_of(&mut val, "media_state").await;
+        if m["participant_id"] == wes_id && m["screen"] == false {
+            break m;
+        }
+    };
+    assert_eq!(m["participant_id"], wes_id);
+    // Val shares again, then screen sharing is locked: her share is stopped, a new one refused.
+    send(&mut val, share(true).to_string()).await;
+    let _ = next_of(&mut mo, "media_state").await;
+    send(
+        &mut mo,
+        json!({"type":"lock","locks":{"screen_share":true}}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        next_of(&mut val, "moderator_request").await["request"],
+        "stop_screen"
+    );
+    send(&mut val, share(true).to_string()).await;
+    assert_eq!(error_of(&mut val).await, ("locked".into(), false));
+    // Moderators still share.
+    send(&mut mo, share(true).to_string()).await;
+    let m = loop {
+        let m = next_of(&mut wes, "media_state").await;
+        if m["participant_id"] == mo_id {
+            break m;
+        }
+    };
+    assert_eq!(m["screen"], true);
     server.stop().await;
 }
 

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use plenary_media::{MediaKind, ParticipantId, RoomId, Sfu, SfuConfig, SfuEvent, SfuOutput};
+use plenary_media::{
+    MediaKind, ParticipantId, RoomId, Sfu, SfuConfig, SfuEvent, SfuOutput, TrackSource,
+};
 use plenary_peer::frame::{FrameHeader, parse_synthetic_frame, synthetic_frame};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
@@ -22,11 +24,13 @@ pub const VIDEO_INTERVAL: Duration = Duration::from_millis(33);
 pub const VIDEO_FRAME_BYTES: usize = 3_000;
 pub const AUDIO_FRAME_BYTES: usize = 100;
 
-/// What a client sends: only subscribes, or publishes audio and video too.
+/// What a client sends: only subscribes, publishes audio and video too, or also keeps a
+/// screen-share video track ready (idle until [`World::start_share`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Publisher,
     Subscriber,
+    Sharer,
 }
 
 pub struct Client {
@@ -43,6 +47,9 @@ pub struct Client {
     pub uplink_delivered: u64,
     pub audio_mid: Option<Mid>,
     pub video_mid: Option<Mid>,
+    pub screen_mid: Option<Mid>,
+    next_screen: Option<Instant>,
+    screen_seq: u32,
     next_audio: Option<Instant>,
     next_video: Option<Instant>,
     audio_seq: u32,
@@ -51,12 +58,16 @@ pub struct Client {
     pub sending: bool,
     /// Frames received, by (publisher, kind) → sequence numbers.
     pub received: BTreeMap<(u64, MediaKind), BTreeSet<u32>>,
+    /// Screen frames received, by publisher → sequence numbers.
+    pub received_screen: BTreeMap<u64, BTreeSet<u32>>,
     /// Frames received that were not contiguous (a gap the SFU's repair did not fill).
     pub gapped: u64,
     /// Keyframe requests (PLI/FIR) this client got from the SFU, as a publisher.
     pub keyframe_requests: u64,
     /// Which publisher each receiving transceiver carries, from `TrackAdded` events.
     pub mid_owner: HashMap<String, (ParticipantId, MediaKind)>,
+    /// What each receiving transceiver carries, from `TrackAdded` events.
+    pub mid_source: HashMap<String, TrackSource>,
     pub removed_mids: Vec<String>,
     pub connected: bool,
     pub left: bool,
@@ -116,7 +127,7 @@ impl World {
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
         let mut api = rtc.sdp_api();
         let (audio_mid, video_mid) = match role {
-            Role::Publisher => (
+            Role::Publisher | Role::Sharer => (
                 Some(api.add_media(
                     str0m::media::MediaKind::Audio,
                     Direction::SendOnly,
@@ -138,6 +149,15 @@ impl World {
                 (None, None)
             }
         };
+        let screen_mid = (role == Role::Sharer).then(|| {
+            api.add_media(
+                str0m::media::MediaKind::Video,
+                Direction::SendOnly,
+                None,
+                None,
+                None,
+            )
+        });
         let (offer, pending) = api.apply().unwrap();
         self.sfu
             .add_participant(self.now, id, self.room.clone())
@@ -161,6 +181,9 @@ impl World {
             uplink_delivered: 0,
             audio_mid,
             video_mid,
+            screen_mid,
+            next_screen: None,
+            screen_seq: 0,
             next_audio: None,
             next_video: None,
             audio_seq: 0,
@@ -168,9 +191,11 @@ impl World {
             keyframe_wanted: true,
             sending: true,
             received: BTreeMap::new(),
+            received_screen: BTreeMap::new(),
             gapped: 0,
             keyframe_requests: 0,
             mid_owner: HashMap::new(),
+            mid_source: HashMap::new(),
             removed_mids: Vec::new(),
             connected: false,
             left: false,
@@ -188,6 +213,23 @@ impl World {
         self.sfu.remove_participant(self.now, id);
         self.client_mut(id).left = true;
         self.drain_sfu();
+    }
+
+    /// The sharer starts writing frames on its screen track (a keyframe first).
+    pub fn start_share(&mut self, id: ParticipantId) {
+        let now = self.now;
+        let c = self.client_mut(id);
+        assert!(c.screen_mid.is_some(), "only a sharer can share");
+        c.next_screen = Some(now);
+        c.keyframe_wanted = true;
+    }
+
+    /// Screen frames `subscriber` received from `publisher`.
+    pub fn received_screen(&self, subscriber: ParticipantId, publisher: ParticipantId) -> usize {
+        self.client(subscriber)
+            .received_screen
+            .get(&publisher.0)
+            .map_or(0, BTreeSet::len)
     }
 
     /// Runs the world for `d` of simulated time.
@@ -340,8 +382,10 @@ impl World {
                 publisher,
                 kind,
                 mid,
+                source,
             } => {
                 if let Some(c) = self.clients.iter_mut().find(|c| c.id == participant) {
+                    c.mid_source.insert(mid.clone(), source);
                     c.mid_owner.insert(mid, (publisher, kind));
                 }
             }
@@ -393,12 +437,13 @@ impl World {
 
 impl Client {
     fn next_media(&self) -> Instant {
-        if self.role != Role::Publisher || !self.connected || !self.sending {
+        if self.role == Role::Subscriber || !self.connected || !self.sending {
             return far_future();
         }
         let a = self.next_audio.unwrap_or_else(far_future);
         let v = self.next_video.unwrap_or_else(far_future);
-        a.min(v)
+        let s = self.next_screen.unwrap_or_else(far_future);
+        a.min(v).min(s)
     }
 
     fn handle_event(&mut self, e: Event, now: Instant) {
@@ -414,6 +459,13 @@ impl Client {
                     self.gapped += 1;
                 }
                 if let Some(h) = parse_synthetic_frame(&d.data) {
+                    if h.track == 1 {
+                        self.received_screen
+                            .entry(h.publisher.0)
+                            .or_default()
+                            .insert(h.seq);
+                        return;
+                    }
                     self.received
                         .entry((h.publisher.0, h.kind))
                         .or_default()
@@ -471,6 +523,23 @@ impl Client {
             self.video_seq += 1;
             self.next_video = Some(now + VIDEO_INTERVAL);
         }
+        if let (Some(mid), Some(t)) = (self.screen_mid, self.next_screen)
+            && t <= now
+        {
+            let pt = self.pt(Codec::Vp8);
+            let key = std::mem::take(&mut self.keyframe_wanted);
+            let mut header = frame_header(self.id.0, MediaKind::Video, self.screen_seq);
+            header.track = 1;
+            let data = synthetic_frame(header, key, VIDEO_FRAME_BYTES);
+            let time = MediaTime::new(since(90_000), Frequency::NINETY_KHZ);
+            self.rtc
+                .writer(mid)
+                .unwrap()
+                .write(pt, now, time, data)
+                .unwrap();
+            self.screen_seq += 1;
+            self.next_screen = Some(now + VIDEO_INTERVAL);
+        }
     }
 
     fn pt(&self, codec: Codec) -> Pt {
@@ -503,14 +572,17 @@ impl Client {
 /// A synthetic frame of `len` bytes (the peer crate's format: a VP8-style first byte, then
 /// publisher, kind, track and sequence, so the receiver can tell exactly which frames arrived).
 fn make_frame(publisher: u64, kind: MediaKind, seq: u32, keyframe: bool, len: usize) -> Vec<u8> {
-    let header = FrameHeader {
+    synthetic_frame(frame_header(publisher, kind, seq), keyframe, len)
+}
+
+fn frame_header(publisher: u64, kind: MediaKind, seq: u32) -> FrameHeader {
+    FrameHeader {
         publisher: ParticipantId(publisher),
         kind,
         track: 0,
         seq,
         sent_us: 0,
-    };
-    synthetic_frame(header, keyframe, len)
+    }
 }
 
 fn far_future() -> Instant {

@@ -282,11 +282,22 @@ impl Connection {
                     Err(e) => self.media_error(sink, e).await,
                 }
             }
-            (ClientMessage::MediaState { audio, video }, Some(j)) => {
+            (
+                ClientMessage::MediaState {
+                    audio,
+                    video,
+                    screen,
+                },
+                Some(j),
+            ) => {
                 let (room, me) = (j.room.clone(), j.id);
-                // A viewer locked out of the microphone or camera cannot turn it on.
+                // A viewer locked out of the microphone, camera or screen share cannot turn it
+                // on.
                 let locks = self.app.meeting.live.locks_for(&room, me);
-                if (audio && locks.microphones) || (video && locks.cameras) {
+                if (audio && locks.microphones)
+                    || (video && locks.cameras)
+                    || (screen && locks.screen_share)
+                {
                     return self
                         .refuse(
                             sink,
@@ -298,7 +309,7 @@ impl Connection {
                 self.app
                     .meeting
                     .live
-                    .set_media_state(&room, me, audio, video);
+                    .set_media_state(&room, me, audio, video, screen);
                 Flow::Continue
             }
             (ClientMessage::Admit { participant_id }, Some(j)) => {
@@ -423,6 +434,7 @@ impl Connection {
                 name,
                 audio: false,
                 video: false,
+                screen: false,
                 role: claims.role,
             },
             role: claims.role,
@@ -570,21 +582,25 @@ impl Connection {
                 publisher,
                 kind,
                 mid,
+                source,
                 ..
             } => ServerMessage::TrackAdded {
                 participant_id: publisher,
                 kind,
                 mid,
+                source,
             },
             SfuEvent::TrackRemoved {
                 publisher,
                 kind,
                 mid,
+                source,
                 ..
             } => ServerMessage::TrackRemoved {
                 participant_id: publisher,
                 kind,
                 mid,
+                source,
             },
             SfuEvent::Connected { .. } => return Flow::Continue,
             SfuEvent::Disconnected { .. } => {
