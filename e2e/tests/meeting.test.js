@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startServer, signInAdmin } = require('../server.js');
-const { launch, newPage, waitFirstMedia, assertFlowing } = require('../webrtc-helpers.js');
+const { launch, newPage, waitFirstMedia, assertFlowing, inboundStats } = require('../webrtc-helpers.js');
 
 const ARTIFACTS = path.join(__dirname, '..', 'artifacts');
 fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -256,6 +256,75 @@ test('a facilitator chairs: chat (public, private, links, no HTML), hands in ord
   await chair.click('#end-all-confirm');
   await bob.waitForSelector('#ended:not([hidden])');
   assert.match(await bob.textContent('#ended-reason'), /ended the meeting for everyone/);
+  for (const p of [chair, ann, bob]) await p.context().close();
+});
+
+test('screen share: on the stage for the others, a take-over asks first, a moderator stops it, the lock holds', async () => {
+  const link = await createRoom('Show and tell');
+  const chair = await signInAdmin(browser, server, newPage);
+  const ann = await newPage(browser, { logPrefix: 'ann' });
+  const bob = await newPage(browser, { logPrefix: 'bob' });
+  await join(chair, link, 'Chair');
+  const annId = await join(ann, link, 'Ann');
+  const bobId = await join(bob, link, 'Bob');
+  await waitFirstMedia([chair], PC, 2, 20000);
+  // Nobody shares yet: the chair receives two cameras, and no idle screen tracks.
+  assert.equal((await inboundStats(chair, PC)).video.tracks, 2);
+
+  /** The stage on `page` shows a decoding video from `id`. */
+  const stageShows = (page, id) => page.waitForFunction((id) => {
+    const stage = document.getElementById('screen-stage');
+    const v = stage.querySelector('video');
+    return !stage.hidden && stage.dataset.participantId === String(id) && v.videoWidth > 0 && v.getVideoPlaybackQuality().totalVideoFrames > 3;
+  }, id, { timeout: 20000 });
+
+  await ann.click('#share-button');
+  await stageShows(bob, annId);
+  await stageShows(chair, annId);
+  assert.match(await bob.textContent('#screen-caption'), /Ann is sharing their screen/);
+  // The screen is its own track, not Ann's camera.
+  const tracks = await bob.evaluate((id) => {
+    const r = window.plenary.call.remotes.get(id);
+    return { screen: r.screenStream.getVideoTracks()[0]?.id, camera: r.videoTrack?.id };
+  }, annId);
+  assert.ok(tracks.screen && tracks.camera && tracks.screen !== tracks.camera, JSON.stringify(tracks));
+  assert.match(await ann.textContent('#screen-caption'), /You are sharing/);
+  assert.equal((await ann.textContent('#share-button')).trim(), 'Stop sharing');
+  await chair.click('#people-button');
+  await chair.waitForSelector(`#people-list li[data-participant-id="${annId}"] .state:has-text("sharing the screen")`);
+  await bob.screenshot({ path: path.join(ARTIFACTS, 'meeting-screen-share.png') });
+
+  // Bob shares too: asked first, then his share takes over and Ann's stops.
+  await bob.click('#share-button');
+  await bob.waitForSelector('#share-confirm:not([hidden])');
+  assert.match(await bob.textContent('#share-confirm'), /Ann is sharing: share instead/);
+  await bob.click('#share-confirm');
+  await stageShows(chair, bobId);
+  await ann.waitForFunction(() => window.plenary.call.screen === null);
+  await stageShows(ann, bobId);
+  assert.match(await ann.textContent('#meeting-notes'), /Bob stopped your screen share/);
+  assert.equal((await ann.textContent('#share-button')).trim(), 'Share screen');
+
+  // The chair stops Bob's share from the people list: the stage goes away everywhere.
+  await chair.click(`#people-list li[data-participant-id="${bobId}"] button[data-action="stop_screen"]`);
+  await bob.waitForFunction(() => window.plenary.call.screen === null);
+  await ann.waitForSelector('#screen-stage', { state: 'hidden' });
+  await chair.waitForSelector('#screen-stage', { state: 'hidden' });
+
+  // The browser's own "stop sharing" ends the share too.
+  await ann.click('#share-button');
+  await stageShows(bob, annId);
+  await ann.evaluate(() => window.plenary.call.screen.getVideoTracks()[0].dispatchEvent(new Event('ended')));
+  await bob.waitForSelector('#screen-stage', { state: 'hidden' });
+
+  // Locked for participants: Ann is told and nothing is shared; the chair still shares.
+  await chair.check('#lock-screen');
+  await ann.waitForFunction(() => window.plenary.call.locks.screen_share);
+  await ann.click('#share-button');
+  await ann.waitForFunction(() => /locked that/.test(document.getElementById('meeting-notes').textContent));
+  assert.equal(await ann.evaluate(() => window.plenary.call.screen), null);
+  await chair.click('#share-button');
+  await stageShows(ann, await chair.evaluate(() => window.plenary.call.you));
   for (const p of [chair, ann, bob]) await p.context().close();
 });
 

@@ -1,9 +1,9 @@
 // One person's part in a meeting: the signalling connection, the RTCPeerConnection, and who
 // is in the room. No DOM here: the UI listens to the events this dispatches.
 //
-// Negotiation: the client offers once (its own microphone and camera, always both
-// transceivers, so turning a device on later needs no renegotiation); after that only the
-// server offers and the client answers (no glare).
+// Negotiation: the client offers once (its microphone, camera, and a screen share's video
+// and audio: always all four transceivers, so turning a device on or sharing later needs no
+// renegotiation); after that only the server offers and the client answers (no glare).
 
 import { PlenaryError, Signalling, api, wsUrl } from './protocol.js';
 
@@ -12,8 +12,9 @@ import { PlenaryError, Signalling, api, wsUrl } from './protocol.js';
  * @typedef {import('./protocol.js').ServerMessage} ServerMessage
  * @typedef {import('./protocol.js').ChatMessage} ChatMessage
  * @typedef {import('./protocol.js').Locks} Locks
- * @typedef {{id: number, name: string, audio: boolean, video: boolean, role?: string,
- *   stream: MediaStream, audioTrack: MediaStreamTrack|null, videoTrack: MediaStreamTrack|null}} Remote
+ * @typedef {{id: number, name: string, audio: boolean, video: boolean, screen: boolean, role?: string,
+ *   stream: MediaStream, audioTrack: MediaStreamTrack|null, videoTrack: MediaStreamTrack|null,
+ *   screenStream: MediaStream}} Remote
  */
 
 /**
@@ -22,7 +23,7 @@ import { PlenaryError, Signalling, api, wsUrl } from './protocol.js';
  * `chat` (detail: ChatMessage), `chat_deleted` (detail: id), `hands` (the queue in
  * `this.hands`), `reaction` (detail: {participant_id, reaction}), `moderator_request`
  * (detail: {request, by}), `role` (someone's role changed; detail: {participant_id, role}),
- * `locks` (the locks in `this.locks`).
+ * `locks` (the locks in `this.locks`), `screen` (this person's share started or stopped).
  */
 export class Call extends EventTarget {
   /**
@@ -38,7 +39,7 @@ export class Call extends EventTarget {
     this.name = '';
     /** @type {Map<number, Remote>} */
     this.remotes = new Map();
-    /** @type {Map<string, {participant: number, kind: string}>} mid → owner */
+    /** @type {Map<string, {participant: number, kind: string, source: string}>} mid → owner */
     this.mids = new Map();
     /** @type {RTCPeerConnection|null} */
     this.pc = null;
@@ -48,6 +49,12 @@ export class Call extends EventTarget {
     this.audioSender = null;
     /** @type {RTCRtpSender|null} */
     this.videoSender = null;
+    /** @type {RTCRtpSender|null} */
+    this.screenSender = null;
+    /** @type {RTCRtpSender|null} */
+    this.screenAudioSender = null;
+    /** This person's screen share, while sharing. @type {MediaStream|null} */
+    this.screen = null;
     this.audioOn = local.getAudioTracks().length > 0;
     this.videoOn = local.getVideoTracks().length > 0;
     /** Negotiation steps run one after another. @type {Promise<void>} */
@@ -124,6 +131,9 @@ export class Call extends EventTarget {
     const video = this.local.getVideoTracks()[0];
     this.audioSender = pc.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [this.local] }).sender;
     this.videoSender = pc.addTransceiver(video || 'video', { direction: 'sendonly', streams: [this.local] }).sender;
+    // Kept ready for a screen share (the server tells the others only once it carries media).
+    this.screenSender = pc.addTransceiver('video', { direction: 'sendonly' }).sender;
+    this.screenAudioSender = pc.addTransceiver('audio', { direction: 'sendonly' }).sender;
     pc.addEventListener('track', (e) => this.onTrack(e));
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'failed') this.end('the media connection failed');
@@ -169,11 +179,11 @@ export class Call extends EventTarget {
         break;
       case 'media_state': {
         const r = this.remotes.get(m.participant_id);
-        if (r) this.upsert({ id: r.id, name: r.name, audio: m.audio, video: m.video });
+        if (r) this.upsert({ id: r.id, name: r.name, audio: m.audio, video: m.video, screen: !!m.screen });
         break;
       }
       case 'track_added':
-        this.mids.set(m.mid, { participant: m.participant_id, kind: m.kind });
+        this.mids.set(m.mid, { participant: m.participant_id, kind: m.kind, source: m.source || (m.kind === 'audio' ? 'microphone' : 'camera') });
         break;
       case 'track_removed':
         this.mids.delete(m.mid);
@@ -224,6 +234,8 @@ export class Call extends EventTarget {
         // A moderator's mute and camera-off are done here; an unmute is only asked.
         if (m.request === 'mute') this.setAudio(false);
         if (m.request === 'camera_off') this.setVideo(false, async () => null);
+        // The server already counts the share as stopped (a moderator, a lock, or a new share).
+        if (m.request === 'stop_screen') this.stopScreen(false);
         this.dispatchEvent(new CustomEvent('moderator_request', { detail: m }));
         break;
       case 'role_changed': {
@@ -238,6 +250,8 @@ export class Call extends EventTarget {
         this.dispatchEvent(new CustomEvent('locks'));
         break;
       case 'error':
+        // A share refused because screen sharing was locked meanwhile ends here too.
+        if (m.code === 'locked' && this.screen && this.role !== 'moderator' && this.locks.screen_share) this.stopScreen(false);
         this.dispatchEvent(new CustomEvent('error', { detail: m }));
         if (m.fatal) this.end(m.message, m.code);
         break;
@@ -260,10 +274,10 @@ export class Call extends EventTarget {
   upsert(p) {
     let r = this.remotes.get(p.id);
     if (!r) {
-      r = { ...p, stream: new MediaStream(), audioTrack: null, videoTrack: null };
+      r = { ...p, screen: !!p.screen, stream: new MediaStream(), audioTrack: null, videoTrack: null, screenStream: new MediaStream() };
       this.remotes.set(p.id, r);
     } else {
-      Object.assign(r, { name: p.name, audio: p.audio, video: p.video });
+      Object.assign(r, { name: p.name, audio: p.audio, video: p.video, screen: !!p.screen });
       if (p.role) r.role = p.role;
     }
     this.dispatchEvent(new CustomEvent('participant', { detail: r }));
@@ -279,6 +293,14 @@ export class Call extends EventTarget {
     const id = owner ? owner.participant : fromStream ? Number(fromStream[1]) : null;
     const r = id !== null ? this.remotes.get(id) : undefined;
     if (!r) return;
+    // A screen's tracks go to their own stream, shown on the stage rather than the tile.
+    const source = owner?.source || '';
+    if (source === 'screen' || source === 'screen_audio') {
+      for (const t of r.screenStream.getTracks()) if (t.kind === e.track.kind) r.screenStream.removeTrack(t);
+      r.screenStream.addTrack(e.track);
+      this.dispatchEvent(new CustomEvent('participant', { detail: r }));
+      return;
+    }
     if (e.track.kind === 'audio') r.audioTrack = e.track;
     else r.videoTrack = e.track;
     for (const t of r.stream.getTracks()) if (t.kind === e.track.kind) r.stream.removeTrack(t);
@@ -287,7 +309,51 @@ export class Call extends EventTarget {
   }
 
   sendMediaState() {
-    this.sig?.send({ type: 'media_state', audio: this.audioOn, video: this.videoOn });
+    this.sig?.send({ type: 'media_state', audio: this.audioOn, video: this.videoOn, screen: this.screen !== null });
+  }
+
+  /** Someone else sharing now, if anyone. */
+  sharer() {
+    for (const r of this.remotes.values()) if (r.screen) return r;
+    return null;
+  }
+
+  /**
+   * Shares a screen, window or tab from `getStream` (the browser asks the person which).
+   * Taking over from someone else sharing is the caller's question to ask first.
+   * @param {() => Promise<MediaStream>} getStream
+   */
+  async startScreen(getStream) {
+    const stream = await getStream();
+    const video = stream.getVideoTracks()[0];
+    if (!video) {
+      for (const t of stream.getTracks()) t.stop();
+      throw new Error('no video in the shared stream');
+    }
+    this.stopScreen(false);
+    // Text and slides stay sharp rather than smooth.
+    if ('contentHint' in video) video.contentHint = 'detail';
+    await this.screenSender?.replaceTrack(video);
+    await this.screenAudioSender?.replaceTrack(stream.getAudioTracks()[0] || null);
+    this.screen = stream;
+    // The browser's own "Stop sharing" bar ends the track.
+    video.addEventListener('ended', () => {
+      if (this.screen === stream) this.stopScreen(true);
+    });
+    this.sendMediaState();
+    this.dispatchEvent(new CustomEvent('screen'));
+  }
+
+  /** Stops sharing. @param {boolean} tell whether the server still needs telling */
+  stopScreen(tell) {
+    const stream = this.screen;
+    if (!stream) return;
+    this.screen = null;
+    for (const t of stream.getTracks()) t.stop();
+    this.screenSender?.replaceTrack(null).catch(() => {});
+    this.screenAudioSender?.replaceTrack(null).catch(() => {});
+    if (tell) this.sendMediaState();
+    this.dispatchEvent(new CustomEvent('screen'));
   }
 
   /** Mutes or unmutes the microphone. @param {boolean} on */

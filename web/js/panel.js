@@ -128,6 +128,7 @@ export function wirePanel(call, say) {
     $('#chat-locked').hidden = !(viewer && call.locks.public_chat);
     $('#lock-chat').checked = call.locks.public_chat;
     $('#lock-mics').checked = call.locks.microphones;
+    $('#lock-screen').checked = call.locks.screen_share;
     $('#mic-button').disabled = call.local.getAudioTracks().length === 0 || (viewer && call.locks.microphones && !call.audioOn);
   };
 
@@ -161,7 +162,7 @@ export function wirePanel(call, say) {
   const renderPeople = () => {
     const moderator = call.role === 'moderator';
     $('#moderator-tools').hidden = !moderator;
-    const people = [{ id: call.you ?? -1, name: call.name, audio: call.audioOn, video: call.videoOn, role: call.role }, ...call.remotes.values()];
+    const people = [{ id: call.you ?? -1, name: call.name, audio: call.audioOn, video: call.videoOn, screen: call.screen !== null, role: call.role }, ...call.remotes.values()];
     const items = people.map((p) => {
       const li = document.createElement('li');
       li.dataset.participantId = String(p.id);
@@ -173,6 +174,7 @@ export function wirePanel(call, say) {
       state.textContent = [
         p.role === 'moderator' ? tr('client-moderator') : '',
         p.audio ? '' : tr('client-muted'),
+        p.screen ? tr('client-sharing-state') : '',
         hand >= 0 ? tr('client-hand-n', { n: hand + 1 }) : '',
       ].filter(Boolean).join(' · ');
       li.append(name, state);
@@ -183,6 +185,7 @@ export function wirePanel(call, say) {
           action(p.id, 'mute', 'client-mod-mute'),
           action(p.id, 'ask_unmute', 'client-mod-ask-unmute'),
           action(p.id, 'camera_off', 'client-mod-camera-off'),
+          ...(p.screen ? [action(p.id, 'stop_screen', 'client-mod-stop-share')] : []),
           p.role === 'moderator' ? action(p.id, 'demote', 'client-mod-demote') : action(p.id, 'promote', 'client-mod-promote'),
           action(p.id, 'remove', 'client-mod-remove'),
           action(p.id, 'remove_and_bar', 'client-mod-bar'),
@@ -232,6 +235,7 @@ export function wirePanel(call, say) {
   $('#lower-hands').onclick = () => call.lowerHand();
   $('#lock-chat').onchange = () => call.lock({ ...call.locks, public_chat: $('#lock-chat').checked, private_chat: $('#lock-chat').checked });
   $('#lock-mics').onchange = () => call.lock({ ...call.locks, microphones: $('#lock-mics').checked });
+  $('#lock-screen').onchange = () => call.lock({ ...call.locks, screen_share: $('#lock-screen').checked });
   // Ending for everyone asks once more, in the page.
   $('#end-all').onclick = () => {
     $('#end-all').hidden = true;
@@ -259,6 +263,7 @@ export function wirePanel(call, say) {
   });
   call.addEventListener('chat_deleted', renderChat);
   call.addEventListener('hands', renderHands);
+  call.addEventListener('screen', renderPeople);
   call.addEventListener('locks', renderLocks);
   call.addEventListener('role', () => {
     renderAll();
@@ -274,7 +279,7 @@ export function wirePanel(call, say) {
   });
   call.addEventListener('moderator_request', (e) => {
     const { request, by } = /** @type {CustomEvent} */ (e).detail;
-    const key = { mute: 'client-mod-muted-you', ask_unmute: 'client-mod-asks-unmute', camera_off: 'client-mod-camera-off-you' }[/** @type {string} */ (request)];
+    const key = { mute: 'client-mod-muted-you', ask_unmute: 'client-mod-asks-unmute', camera_off: 'client-mod-camera-off-you', stop_screen: 'client-mod-stopped-share' }[/** @type {string} */ (request)];
     if (key) say(tr(key, { name: by }));
   });
   call.addEventListener('error', (e) => {

@@ -4,7 +4,7 @@
 export const PROTOCOL_VERSION = 2;
 
 /**
- * @typedef {{id: number, name: string, audio: boolean, video: boolean, role?: 'moderator'|'participant'}} ParticipantInfo
+ * @typedef {{id: number, name: string, audio: boolean, video: boolean, screen?: boolean, role?: 'moderator'|'participant'}} ParticipantInfo
  * @typedef {'audio'|'video'} MediaKind
  * @typedef {'everyone'|'moderators'|'participant'} ChatTo
  * @typedef {{id: number, from?: number, name: string, to: ChatTo, to_participant?: number, text: string, at_ms: number}} ChatMessage
@@ -12,11 +12,11 @@ export const PROTOCOL_VERSION = 2;
  * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[], role?: 'moderator'|'participant', start_muted?: boolean, logout_url?: string, lobby?: ParticipantInfo[], chat?: ChatMessage[], hands?: number[], locks?: Locks}
  *   | {type: 'participant_joined', participant: ParticipantInfo}
  *   | {type: 'participant_left', participant_id: number}
- *   | {type: 'media_state', participant_id: number, audio: boolean, video: boolean}
+ *   | {type: 'media_state', participant_id: number, audio: boolean, video: boolean, screen?: boolean}
  *   | {type: 'offer', sdp: string}
  *   | {type: 'answer', sdp: string}
- *   | {type: 'track_added', participant_id: number, kind: MediaKind, mid: string}
- *   | {type: 'track_removed', participant_id: number, kind: MediaKind, mid: string}
+ *   | {type: 'track_added', participant_id: number, kind: MediaKind, mid: string, source?: 'microphone'|'camera'|'screen'|'screen_audio'}
+ *   | {type: 'track_removed', participant_id: number, kind: MediaKind, mid: string, source?: string}
  *   | {type: 'error', code: string, message: string, fatal: boolean}
  *   | {type: 'ended', reason: string}
  *   | {type: 'waiting', you: number, name: string}
@@ -26,7 +26,7 @@ export const PROTOCOL_VERSION = 2;
  *   | {type: 'chat_deleted', id: number}
  *   | {type: 'hands', queue: number[]}
  *   | {type: 'reaction', participant_id: number, reaction: string}
- *   | {type: 'moderator_request', request: 'mute'|'ask_unmute'|'camera_off', by: string}
+ *   | {type: 'moderator_request', request: 'mute'|'ask_unmute'|'camera_off'|'stop_screen', by: string}
  *   | {type: 'role_changed', participant_id: number, role: 'moderator'|'participant'}
  *   | {type: 'locks', locks: Locks}
  *   | {type: 'pong'}} ServerMessage

@@ -3,7 +3,7 @@
 import { api } from './protocol.js';
 import { Call } from './call.js';
 import { getCamera, getLocalMedia, getMicrophone, listDevices } from './devices.js';
-import { TileGrid } from './tiles.js';
+import { TileGrid, sameTracks } from './tiles.js';
 import { loadMessages, tr } from './i18n.js';
 import { wirePanel } from './panel.js';
 
@@ -210,8 +210,17 @@ function wire(call, grid) {
   call.addEventListener('participant', (e) => {
     const r = /** @type {CustomEvent} */ (e).detail;
     grid.upsert(`p${r.id}`, { name: r.name, audio: r.audio, video: r.video, stream: r.stream, participantId: r.id });
+    renderStage(call);
   });
-  call.addEventListener('left', (e) => grid.remove(`p${/** @type {CustomEvent} */ (e).detail}`));
+  call.addEventListener('left', (e) => {
+    grid.remove(`p${/** @type {CustomEvent} */ (e).detail}`);
+    renderStage(call);
+  });
+  call.addEventListener('screen', () => {
+    renderStage(call);
+    updateButtons(call);
+  });
+  wireShare(call);
   call.addEventListener('waiting', () => show('#waiting'));
   call.addEventListener('lobby', () => renderLobby(call));
   $('#waiting-leave').onclick = () => call.leave();
@@ -267,6 +276,77 @@ function wire(call, grid) {
   });
 }
 
+/**
+ * The stage: whoever shares a screen, large, with the tiles beside it. This person's own share
+ * is shown too, with a button to stop it.
+ * @param {Call} call
+ */
+function renderStage(call) {
+  const stage = $('#screen-stage');
+  const video = /** @type {HTMLVideoElement} */ (stage.querySelector('video'));
+  const audio = /** @type {HTMLAudioElement} */ (stage.querySelector('audio'));
+  const sharer = call.screen ? null : call.sharer();
+  const stream = call.screen || sharer?.screenStream || null;
+  const shown = stream !== null && (call.screen !== null || stream.getVideoTracks().length > 0);
+  stage.hidden = !shown;
+  $('#meeting').dataset.sharing = String(shown);
+  stage.dataset.participantId = call.screen ? String(call.you) : sharer ? String(sharer.id) : '';
+  if (!shown || !stream) {
+    video.srcObject = null;
+    audio.srcObject = null;
+    return;
+  }
+  const videoOnly = new MediaStream(stream.getVideoTracks());
+  if (!sameTracks(video.srcObject, videoOnly)) video.srcObject = videoOnly;
+  // One's own shared audio is never played back.
+  const audioOnly = new MediaStream(call.screen ? [] : stream.getAudioTracks());
+  if (!sameTracks(audio.srcObject, audioOnly)) audio.srcObject = audioOnly;
+  $('#screen-caption').textContent = call.screen ? tr('client-sharing-you') : tr('client-sharing', { name: sharer?.name || '' });
+  $('#screen-stop').hidden = !call.screen;
+}
+
+/** The share button: asks the browser for a screen, window or tab; asks before taking over. @param {Call} call */
+function wireShare(call) {
+  const button = $('#share-button');
+  const confirm = $('#share-confirm');
+  // Phones and some browsers cannot share a screen.
+  button.hidden = !navigator.mediaDevices?.getDisplayMedia;
+  const start = async () => {
+    confirm.hidden = true;
+    button.disabled = true;
+    try {
+      await call.startScreen(() => navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: true }));
+    } catch (err) {
+      // The person closed the browser's picker: nothing to say.
+      const e = /** @type {any} */ (err);
+      if (e?.name !== 'NotAllowedError' && e?.name !== 'AbortError') say('#meeting-notes', tr('client-share-failed', { message: e?.message || String(err) }));
+    } finally {
+      button.disabled = false;
+    }
+  };
+  button.onclick = () => {
+    if (call.screen) {
+      call.stopScreen(true);
+      return;
+    }
+    if (call.role !== 'moderator' && call.locks.screen_share) {
+      say('#meeting-notes', tr('client-locked'));
+      return;
+    }
+    const other = call.sharer();
+    if (other) {
+      // Someone is sharing: sharing now takes over from them, so ask once more, in the page.
+      confirm.textContent = tr('client-share-take-over', { name: other.name });
+      confirm.hidden = false;
+      confirm.focus();
+      return;
+    }
+    start();
+  };
+  confirm.onclick = start;
+  $('#screen-stop').onclick = () => call.stopScreen(true);
+}
+
 /** The waiting room's guests, with admit/deny buttons (moderators only). @param {Call} call */
 function renderLobby(call) {
   const items = [...call.lobby.values()].map((p) => {
@@ -300,6 +380,10 @@ function updateButtons(call) {
   const cam = $('#cam-button');
   cam.setAttribute('aria-pressed', String(!call.videoOn));
   cam.textContent = call.videoOn ? tr('client-stop-camera') : tr('client-start-camera');
+  const share = $('#share-button');
+  share.setAttribute('aria-pressed', String(call.screen !== null));
+  share.textContent = call.screen ? tr('client-stop-share') : tr('client-share-screen');
+  if (call.screen) $('#share-confirm').hidden = true;
 }
 
 $('#copy-link')?.addEventListener('click', () => navigator.clipboard?.writeText($('#room-link').value));

@@ -84,8 +84,8 @@ export class TileGrid {
   }
 }
 
-/** @param {MediaProvider|null} a @param {MediaStream} b */
-function sameTracks(a, b) {
+/** Whether `a` already plays exactly `b`'s tracks. @param {MediaProvider|null} a @param {MediaStream} b */
+export function sameTracks(a, b) {
   if (!(a instanceof MediaStream)) return false;
   const x = a.getTracks().map((t) => t.id).sort().join();
   const y = b.getTracks().map((t) => t.id).sort().join();
