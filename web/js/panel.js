@@ -129,6 +129,9 @@ export function wirePanel(call, say) {
     $('#lock-chat').checked = call.locks.public_chat;
     $('#lock-mics').checked = call.locks.microphones;
     $('#lock-screen').checked = call.locks.screen_share;
+    $('#lock-cams').checked = call.locks.cameras;
+    $('#lock-see-cams').checked = call.locks.hide_viewer_cameras;
+    $('#cam-button').disabled = viewer && call.locks.cameras && !call.videoOn;
     $('#mic-button').disabled = call.local.getAudioTracks().length === 0 || (viewer && call.locks.microphones && !call.audioOn);
   };
 
@@ -235,6 +238,8 @@ export function wirePanel(call, say) {
   $('#lower-hands').onclick = () => call.lowerHand();
   $('#lock-chat').onchange = () => call.lock({ ...call.locks, public_chat: $('#lock-chat').checked, private_chat: $('#lock-chat').checked });
   $('#lock-mics').onchange = () => call.lock({ ...call.locks, microphones: $('#lock-mics').checked });
+  $('#lock-cams').onchange = () => call.lock({ ...call.locks, cameras: $('#lock-cams').checked });
+  $('#lock-see-cams').onchange = () => call.lock({ ...call.locks, hide_viewer_cameras: $('#lock-see-cams').checked });
   $('#lock-screen').onchange = () => call.lock({ ...call.locks, screen_share: $('#lock-screen').checked });
   // Ending for everyone asks once more, in the page.
   $('#end-all').onclick = () => {

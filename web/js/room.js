@@ -207,10 +207,18 @@ function selfTile(call, grid) {
 
 /** @param {Call} call @param {TileGrid} grid */
 function wire(call, grid) {
+  /** @param {import('./call.js').Remote} r */
+  const tile = (r) => {
+    // Viewers may see only moderators' cameras: the server forwards no other; the tile says so.
+    const hidden = call.role !== 'moderator' && call.locks.hide_viewer_cameras && r.role !== 'moderator';
+    grid.upsert(`p${r.id}`, { name: r.name, audio: r.audio, video: r.video && !hidden, stream: r.stream, participantId: r.id });
+  };
   call.addEventListener('participant', (e) => {
-    const r = /** @type {CustomEvent} */ (e).detail;
-    grid.upsert(`p${r.id}`, { name: r.name, audio: r.audio, video: r.video, stream: r.stream, participantId: r.id });
+    tile(/** @type {CustomEvent} */ (e).detail);
     renderStage(call);
+  });
+  for (const event of ['locks', 'role']) call.addEventListener(event, () => {
+    for (const r of call.remotes.values()) tile(r);
   });
   call.addEventListener('left', (e) => {
     grid.remove(`p${/** @type {CustomEvent} */ (e).detail}`);

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use plenary_media::{
-    MediaError, ParticipantId, ParticipantStats, RoomId, Sfu, SfuConfig, SfuEvent, SfuOutput,
+    Forwarding, MediaError, ParticipantId, ParticipantStats, RoomId, Sfu, SfuConfig, SfuEvent,
+    SfuOutput,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
@@ -37,6 +38,10 @@ enum Command {
     },
     Remove {
         id: ParticipantId,
+    },
+    Forwarding {
+        id: ParticipantId,
+        forwarding: Forwarding,
     },
     Stats {
         id: ParticipantId,
@@ -131,6 +136,15 @@ impl Engine {
             .unwrap_or_else(|| Err(stopped()))
     }
 
+    /// What of `id`'s media is forwarded, to whom. A participant starts with nothing
+    /// forwarded ([`Forwarding::CLOSED`]) until this is set.
+    pub async fn set_forwarding(&self, id: ParticipantId, forwarding: Forwarding) {
+        let _ = self
+            .commands
+            .send(Command::Forwarding { id, forwarding })
+            .await;
+    }
+
     pub async fn remove(&self, id: ParticipantId) {
         let _ = self.commands.send(Command::Remove { id }).await;
     }
@@ -193,6 +207,7 @@ fn handle_command(sfu: &mut Sfu, listeners: &mut HashMap<ParticipantId, EventSen
         } => {
             let r = sfu.add_participant(now, id, room);
             if r.is_ok() {
+                sfu.set_forwarding(now, id, Forwarding::CLOSED);
                 listeners.insert(id, events);
             }
             let _ = reply.send(r);
@@ -207,6 +222,7 @@ fn handle_command(sfu: &mut Sfu, listeners: &mut HashMap<ParticipantId, EventSen
             sfu.remove_participant(now, id);
             listeners.remove(&id);
         }
+        Command::Forwarding { id, forwarding } => sfu.set_forwarding(now, id, forwarding),
         Command::Stats { id, reply } => {
             let _ = reply.send(sfu.participant_stats(id));
         }

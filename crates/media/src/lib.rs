@@ -14,6 +14,6 @@ mod sfu;
 mod stats;
 
 pub use error::MediaError;
-pub use plenary_proto::{MediaKind, ParticipantId, RoomId, TrackSource};
+pub use plenary_proto::{Audience, Forwarding, MediaKind, ParticipantId, RoomId, TrackSource};
 pub use sfu::{DEFAULT_RESEND_HISTORY, Sfu, SfuConfig, SfuEvent, SfuOutput, Transmit};
 pub use stats::ParticipantStats;

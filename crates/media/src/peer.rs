@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use plenary_proto::{MediaKind, ParticipantId, RoomId, TrackSource};
+use plenary_proto::{Audience, Forwarding, MediaKind, ParticipantId, RoomId, TrackSource};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, KeyframeRequestKind, MediaData, Mid};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
@@ -108,6 +108,8 @@ pub(crate) struct Peer {
     pub dead: bool,
     /// See [`crate::SfuConfig::resend_history`].
     resend_history: Duration,
+    /// What of this peer's media is forwarded, to whom; whether it receives as a moderator.
+    pub forwarding: Forwarding,
 }
 
 impl Peer {
@@ -133,6 +135,7 @@ impl Peer {
             nack_counts: Vec::new(),
             dead: false,
             resend_history,
+            forwarding: Forwarding::default(),
         }
     }
 
@@ -477,6 +480,14 @@ impl Peer {
         track.last_keyframe_request = Some(now);
         self.stats.keyframe_requests_sent += 1;
         true
+    }
+
+    /// Who may receive what this peer publishes on `mid` (nobody for a mid it does not publish).
+    pub fn audience(&self, mid: Mid) -> Audience {
+        self.tracks_in
+            .iter()
+            .find(|t| t.mid == mid)
+            .map_or(Audience::Nobody, |t| self.forwarding.audience(t.source))
     }
 
     /// Forwards one frame of `publisher` to this peer, if it subscribes to that track.

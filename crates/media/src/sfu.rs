@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use plenary_proto::{MediaKind, ParticipantId, RoomId, TrackSource};
+use plenary_proto::{Audience, Forwarding, MediaKind, ParticipantId, RoomId, TrackSource};
 use str0m::crypto::CryptoProvider;
 use str0m::crypto::dtls::DtlsCert;
-use str0m::media::KeyframeRequestKind;
+use str0m::media::{KeyframeRequestKind, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Input, Rtc};
 
@@ -227,6 +227,51 @@ impl Sfu {
         self.drain();
     }
 
+    /// Sets what of `id`'s media is forwarded, and to whom (the meeting's locks and their
+    /// role). A video source that opens up again, or a new moderator who now sees cameras
+    /// shown only to moderators, gets a fresh keyframe so that it decodes at once.
+    pub fn set_forwarding(&mut self, now: Instant, id: ParticipantId, forwarding: Forwarding) {
+        self.set_now(now);
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let before = std::mem::replace(&mut peer.forwarding, forwarding);
+        let mut wanted: Vec<(ParticipantId, Mid)> = peer
+            .tracks_in
+            .iter()
+            .filter(|t| {
+                t.kind == MediaKind::Video
+                    && forwarding.audience(t.source) > before.audience(t.source)
+            })
+            .map(|t| (id, t.mid))
+            .collect();
+        let room = peer.room.clone();
+        if forwarding.moderator && !before.moderator {
+            for other in room_members(&self.rooms, &room) {
+                if let Some(p) = self.peers.get(other) {
+                    wanted.extend(
+                        p.tracks_in
+                            .iter()
+                            .filter(|t| {
+                                t.kind == MediaKind::Video
+                                    && p.forwarding.audience(t.source) == Audience::Moderators
+                            })
+                            .map(|t| (p.id, t.mid)),
+                    );
+                }
+            }
+        }
+        for (publisher, mid) in wanted {
+            if let Some(p) = self.peers.get_mut(&publisher) {
+                p.touch(self.now);
+                if p.request_keyframe(mid, KeyframeRequestKind::Pli, true) {
+                    mark_dirty(p, &mut self.dirty);
+                }
+            }
+        }
+        self.drain();
+    }
+
     /// The client's SDP offer; returns the SDP answer.
     pub fn handle_offer(
         &mut self,
@@ -410,11 +455,22 @@ impl Sfu {
         };
         match p {
             Propagate::Media(data) => {
+                // What is locked is not forwarded, whatever the client sends.
+                let audience = self
+                    .peers
+                    .get(&origin)
+                    .map_or(Audience::Nobody, |p| p.audience(data.mid));
+                if audience == Audience::Nobody {
+                    return;
+                }
                 for id in room_members(&self.rooms, &room) {
                     if *id == origin {
                         continue;
                     }
                     if let Some(sub) = self.peers.get_mut(id) {
+                        if audience == Audience::Moderators && !sub.forwarding.moderator {
+                            continue;
+                        }
                         // No clock tick here: str0m takes the frame's wall-clock time in `write`,
                         // and the subscriber's own timer releases the packets. Ticking every
                         // subscriber per forwarded frame cost 7 % more CPU per packet (N×N = 16,

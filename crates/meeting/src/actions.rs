@@ -29,7 +29,7 @@ pub struct InMeeting {
     chat: Vec<ChatMessage>,
     next_chat: u64,
     hands: Vec<ParticipantId>,
-    locks: Locks,
+    pub(crate) locks: Locks,
     /// Identities removed for the rest of the meeting.
     barred: HashSet<String>,
     /// Recent sends per participant (chat, reactions), for the rate limit.
@@ -446,6 +446,12 @@ impl Meetings {
                 };
                 t.p.role = role;
                 t.p.info.role = role;
+                let locks = state_ref
+                    .meetings
+                    .get(room)
+                    .map(|m| m.locks)
+                    .unwrap_or_default();
+                t.refresh_forwarding(&locks);
                 broadcast(
                     members,
                     &ServerMessage::RoleChanged {
@@ -540,6 +546,10 @@ impl Meetings {
         m.locks = locks;
         let members = state.rooms.get_mut(room).ok_or(ActionError::NotInMeeting)?;
         broadcast(members, &ServerMessage::Locks { locks });
+        // The SFU stops forwarding what is locked, whatever a client sends.
+        for m in members.values() {
+            m.refresh_forwarding(&locks);
+        }
         let viewers: Vec<ParticipantId> = members
             .values()
             .filter(|m| m.p.role != Role::Moderator)

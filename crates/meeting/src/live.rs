@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use plenary_proto::{ParticipantId, ParticipantInfo, Role, RoomId, ServerMessage};
+use plenary_proto::{Forwarding, ParticipantId, ParticipantInfo, Role, RoomId, ServerMessage};
 use tokio::sync::{broadcast, mpsc};
 
 /// What reaches one participant's connection task from the meeting.
@@ -79,6 +79,29 @@ pub enum RoomEvent {
 pub(crate) struct Member {
     pub(crate) p: Participant,
     pub(crate) outbox: Outbox,
+    /// What the SFU may forward of this member's media (their role and the locks): a watch,
+    /// so that the latest value always reaches the connection, never dropped like a message.
+    pub(crate) forwarding: tokio::sync::watch::Sender<Forwarding>,
+}
+
+impl Member {
+    pub(crate) fn new(p: Participant, outbox: Outbox, forwarding: Forwarding) -> Self {
+        Self {
+            p,
+            outbox,
+            forwarding: tokio::sync::watch::channel(forwarding).0,
+        }
+    }
+
+    /// Recomputes what the SFU may forward of this member under `locks`.
+    pub(crate) fn refresh_forwarding(&self, locks: &plenary_proto::Locks) {
+        let now = Forwarding::of(self.p.role, locks);
+        self.forwarding.send_if_modified(|f| {
+            let changed = *f != now;
+            *f = now;
+            changed
+        });
+    }
 }
 
 #[derive(Debug, Default)]
@@ -191,6 +214,7 @@ impl Meetings {
         if meeting.is_barred(&participant.identity) {
             return Err(JoinRefused::Barred);
         }
+        let forwarding = Forwarding::of(participant.role, &meeting.locks);
         let members = state.rooms.entry(room.clone()).or_default();
         let others: Vec<ParticipantInfo> = members.values().map(|m| m.p.info.clone()).collect();
         broadcast(
@@ -201,10 +225,7 @@ impl Meetings {
         );
         members.insert(
             participant.info.id,
-            Member {
-                p: participant.clone(),
-                outbox,
-            },
+            Member::new(participant.clone(), outbox, forwarding),
         );
         drop(state);
         self.publish(RoomEvent::Joined {
@@ -212,6 +233,20 @@ impl Meetings {
             participant,
         });
         Ok(others)
+    }
+
+    /// What the SFU may forward of `id`'s media, kept up to date while they are in the
+    /// meeting (the connection hands it to the media engine).
+    pub fn forwarding(
+        &self,
+        room: &RoomId,
+        id: ParticipantId,
+    ) -> Option<tokio::sync::watch::Receiver<Forwarding>> {
+        self.lock()
+            .rooms
+            .get(room)
+            .and_then(|m| m.get(&id))
+            .map(|m| m.forwarding.subscribe())
     }
 
     /// Removes a participant and tells the others. Harmless if already gone.
@@ -263,12 +298,10 @@ impl Meetings {
                 },
             );
         }
+        // A waiting guest sends no media: nothing is forwarded of them.
         state.lobby.entry(room.clone()).or_default().insert(
             participant.info.id,
-            Member {
-                p: participant,
-                outbox,
-            },
+            Member::new(participant, outbox, Forwarding::CLOSED),
         );
         Ok(())
     }

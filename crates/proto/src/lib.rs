@@ -11,7 +11,10 @@ mod role;
 mod signal;
 
 pub use ids::{ParticipantId, RoomId, RoomIdError};
-pub use meeting::{ChatMessage, ChatTo, Locks, MAX_CHAT_CHARS, ModAction, ModRequest, Reaction};
+pub use meeting::{
+    Audience, ChatMessage, ChatTo, Forwarding, Locks, MAX_CHAT_CHARS, ModAction, ModRequest,
+    Reaction,
+};
 pub use role::Role;
 pub use signal::{
     ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, MediaKind, PROTOCOL_VERSION, ParseError,

@@ -100,3 +100,108 @@ pub struct Locks {
     /// Viewers see only moderators' cameras.
     pub hide_viewer_cameras: bool,
 }
+
+/// Who the SFU forwards one of a publisher's sources to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Audience {
+    /// Nobody: the source is locked for this publisher.
+    Nobody,
+    /// Only moderators (viewers' cameras when viewers may see only moderators').
+    Moderators,
+    #[default]
+    Everyone,
+}
+
+/// What the SFU forwards of one participant's media, whatever their client sends, and whether
+/// they receive as a moderator. Worked out by the meeting from their role and the locks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Forwarding {
+    pub microphone: Audience,
+    pub camera: Audience,
+    /// The screen share's video and audio.
+    pub screen: Audience,
+    pub moderator: bool,
+}
+
+impl Forwarding {
+    /// Nothing forwarded, not a moderator: until the meeting says otherwise.
+    pub const CLOSED: Self = Self {
+        microphone: Audience::Nobody,
+        camera: Audience::Nobody,
+        screen: Audience::Nobody,
+        moderator: false,
+    };
+
+    /// For someone of `role` under `locks`: moderators are never locked.
+    pub fn of(role: crate::Role, locks: &Locks) -> Self {
+        if role == crate::Role::Moderator {
+            return Self {
+                moderator: true,
+                ..Self::default()
+            };
+        }
+        let open = |locked: bool| {
+            if locked {
+                Audience::Nobody
+            } else {
+                Audience::Everyone
+            }
+        };
+        Self {
+            microphone: open(locks.microphones),
+            camera: if locks.cameras {
+                Audience::Nobody
+            } else if locks.hide_viewer_cameras {
+                Audience::Moderators
+            } else {
+                Audience::Everyone
+            },
+            screen: open(locks.screen_share),
+            moderator: false,
+        }
+    }
+
+    /// Who receives `source`.
+    pub fn audience(&self, source: crate::TrackSource) -> Audience {
+        match source {
+            crate::TrackSource::Microphone => self.microphone,
+            crate::TrackSource::Camera => self.camera,
+            crate::TrackSource::Screen | crate::TrackSource::ScreenAudio => self.screen,
+        }
+    }
+}
+
+#[cfg(test)]
+mod forwarding_tests {
+    use super::*;
+    use crate::{Role, TrackSource};
+
+    #[test]
+    fn locks_close_sources_for_viewers_only() {
+        let locks = Locks {
+            microphones: true,
+            hide_viewer_cameras: true,
+            ..Locks::default()
+        };
+        let viewer = Forwarding::of(Role::Participant, &locks);
+        assert_eq!(viewer.audience(TrackSource::Microphone), Audience::Nobody);
+        assert_eq!(viewer.audience(TrackSource::Camera), Audience::Moderators);
+        assert_eq!(
+            viewer.audience(TrackSource::ScreenAudio),
+            Audience::Everyone
+        );
+        assert!(!viewer.moderator);
+        let locked_cameras = Locks {
+            cameras: true,
+            hide_viewer_cameras: true,
+            ..Locks::default()
+        };
+        assert_eq!(
+            Forwarding::of(Role::Participant, &locked_cameras).camera,
+            Audience::Nobody
+        );
+        let moderator = Forwarding::of(Role::Moderator, &locked_cameras);
+        assert_eq!(moderator.audience(TrackSource::Camera), Audience::Everyone);
+        assert!(moderator.moderator);
+    }
+}

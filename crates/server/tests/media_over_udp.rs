@@ -153,3 +153,118 @@ async fn three_peers_in_two_rooms_only_hear_their_own_room() {
     }
     server.stop().await;
 }
+
+/// Frames `who` received from `from` of `kind`.
+fn frames(who: &Peer, from: plenary_proto::ParticipantId, kind: MediaKind) -> u64 {
+    who.snapshot()
+        .frames
+        .get(&(from, kind))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Waits until `who` received `more` further audio frames from `from`: time passed with
+/// media flowing, whatever the machine's speed.
+async fn audio_moves_on(who: &Peer, from: plenary_proto::ParticipantId, more: u64) {
+    let start = frames(who, from, MediaKind::Audio);
+    eventually(Duration::from_secs(10), "audio keeps flowing", || {
+        frames(who, from, MediaKind::Audio) >= start + more
+    })
+    .await;
+}
+
+/// Waits until `who` stops receiving `kind` from `from` (the same count over 300 ms, at most
+/// 10 s); returns that count.
+async fn stops(who: &Peer, from: plenary_proto::ParticipantId, kind: MediaKind) -> u64 {
+    for _ in 0..33 {
+        let before = frames(who, from, kind);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if frames(who, from, kind) == before {
+            return before;
+        }
+    }
+    panic!("{kind:?} from {from} kept coming");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sfu_forwards_nothing_that_is_locked_whatever_the_client_sends() {
+    use common::ws::{connect, next, send};
+    let server = TestServer::start().await;
+    let room = server.create_room("Locked").await;
+    // The chair locks from a plain WebSocket; the peers below ignore every request, like a
+    // client that skips the UI and keeps sending.
+    let token = server
+        .join_token_as(&room, "Chair", Some(&server.api_token))
+        .await;
+    let mut chair = connect(&server).await;
+    send(
+        &mut chair,
+        serde_json::json!({"type":"join","v":2,"room":room,"name":"Chair","token":token})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(next(&mut chair).await["type"], "joined");
+    let val = Peer::join(opts(&server, &room, "Val", Publish::AUDIO_VIDEO))
+        .await
+        .unwrap();
+    let bob = Peer::join(opts(&server, &room, "Bob", Publish::NOTHING))
+        .await
+        .unwrap();
+    let mut mo_opts = opts(&server, &room, "Mo", Publish::NOTHING);
+    mo_opts.token = Some(
+        server
+            .join_token_as(&room, "Mo", Some(&server.api_token))
+            .await,
+    );
+    let mo = Peer::join(mo_opts).await.unwrap();
+    eventually(Duration::from_secs(10), "Bob and Mo see Val", || {
+        frames(&bob, val.id, MediaKind::Video) > 10 && frames(&mo, val.id, MediaKind::Video) > 10
+    })
+    .await;
+    let lock =
+        |locks: serde_json::Value| serde_json::json!({"type":"lock","locks":locks}).to_string();
+
+    // Cameras locked: nobody gets Val's video any more, her audio still flows.
+    send(&mut chair, lock(serde_json::json!({"cameras":true}))).await;
+    let bob_before = stops(&bob, val.id, MediaKind::Video).await;
+    let mo_before = stops(&mo, val.id, MediaKind::Video).await;
+    audio_moves_on(&bob, val.id, 40).await;
+    assert_eq!(frames(&bob, val.id, MediaKind::Video), bob_before);
+    assert_eq!(frames(&mo, val.id, MediaKind::Video), mo_before);
+
+    // Viewers see only moderators' cameras: Mo gets Val's video again, Bob does not.
+    send(
+        &mut chair,
+        lock(serde_json::json!({"hide_viewer_cameras":true})),
+    )
+    .await;
+    eventually(Duration::from_secs(10), "Mo sees Val again", || {
+        frames(&mo, val.id, MediaKind::Video) > mo_before + 10
+    })
+    .await;
+    audio_moves_on(&bob, val.id, 40).await;
+    assert_eq!(frames(&bob, val.id, MediaKind::Video), bob_before);
+
+    // Microphones locked: her audio stops too.
+    send(&mut chair, lock(serde_json::json!({"microphones":true}))).await;
+    let audio = stops(&mo, val.id, MediaKind::Audio).await;
+    let video = frames(&mo, val.id, MediaKind::Video);
+    eventually(
+        Duration::from_secs(10),
+        "Mo's video from Val moves on",
+        || frames(&mo, val.id, MediaKind::Video) > video + 30,
+    )
+    .await;
+    assert_eq!(frames(&mo, val.id, MediaKind::Audio), audio);
+
+    // All open again: Bob gets her video back.
+    send(&mut chair, lock(serde_json::json!({}))).await;
+    eventually(Duration::from_secs(10), "Bob sees Val again", || {
+        frames(&bob, val.id, MediaKind::Video) > bob_before + 10
+    })
+    .await;
+    for p in [val, bob, mo] {
+        p.leave().await.unwrap();
+    }
+    server.stop().await;
+}

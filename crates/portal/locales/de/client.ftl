@@ -115,3 +115,5 @@ client-share-take-over = { $name } teilt gerade: stattdessen teilen
 client-sharing-state = teilt den Bildschirm
 client-mod-stop-share = Freigabe beenden
 client-mod-stopped-share = { $name } hat Ihre Bildschirmfreigabe beendet.
+client-lock-cams = Kameras der Teilnehmenden sperren
+client-lock-see-cams = Teilnehmende sehen nur die Kameras der Moderation

@@ -115,3 +115,5 @@ client-share-take-over = { $name } is sharing: share instead
 client-sharing-state = sharing the screen
 client-mod-stop-share = Stop share
 client-mod-stopped-share = { $name } stopped your screen share.
+client-lock-cams = Lock participants' cameras
+client-lock-see-cams = Participants see only moderators' cameras

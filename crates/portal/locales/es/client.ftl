@@ -115,3 +115,5 @@ client-share-take-over = { $name } está compartiendo: compartir en su lugar
 client-sharing-state = comparte la pantalla
 client-mod-stop-share = Detener lo compartido
 client-mod-stopped-share = { $name } detuvo tu pantalla compartida.
+client-lock-cams = Bloquear las cámaras de los participantes
+client-lock-see-cams = Los participantes solo ven las cámaras de los moderadores

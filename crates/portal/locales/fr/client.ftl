@@ -115,3 +115,5 @@ client-share-take-over = { $name } partage : partager à sa place
 client-sharing-state = partage l'écran
 client-mod-stop-share = Arrêter le partage
 client-mod-stopped-share = { $name } a arrêté votre partage d'écran.
+client-lock-cams = Verrouiller les caméras des participant·es
+client-lock-see-cams = Les participant·es ne voient que les caméras des modérateur·rices

@@ -91,6 +91,8 @@ struct Connection {
     outbox_rx: mpsc::Receiver<ToConnection>,
     events: mpsc::UnboundedSender<SfuEvent>,
     events_rx: mpsc::UnboundedReceiver<SfuEvent>,
+    /// What the SFU may forward of this participant, from the meeting, while in it.
+    forwarding: Option<tokio::sync::watch::Receiver<plenary_proto::Forwarding>>,
 }
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -108,6 +110,7 @@ impl Connection {
             outbox_rx,
             events,
             events_rx,
+            forwarding: None,
         }
     }
 
@@ -190,6 +193,17 @@ impl Connection {
                     }
                 },
                 Some(event) = self.events_rx.recv() => self.handle_media_event(&mut sink, event).await,
+                changed = forwarding_changed(&mut self.forwarding) => {
+                    match (changed, self.forwarding.as_mut(), self.joined.as_ref()) {
+                        (true, Some(rx), Some(j)) => {
+                            let now = *rx.borrow_and_update();
+                            self.app.engine.set_forwarding(j.id, now).await;
+                        }
+                        // The meeting let go of this participant: nothing more will change.
+                        _ => self.forwarding = None,
+                    }
+                    Flow::Continue
+                }
             };
             if let Flow::Close = flow {
                 break;
@@ -540,6 +554,13 @@ impl Connection {
                 return self.fatal(sink, code, why).await;
             }
         };
+        // The SFU forwards nothing of a participant until the meeting says what (locks, role);
+        // the client cannot offer media before `joined`, which follows.
+        if let Some(mut rx) = self.app.meeting.live.forwarding(&room, id) {
+            let now = *rx.borrow_and_update();
+            self.app.engine.set_forwarding(id, now).await;
+            self.forwarding = Some(rx);
+        }
         // In the meeting now: another connection with this seat may come in (and replace us).
         drop(_entry);
         tracing::info!(participant = %id, %room, "joined");
@@ -621,5 +642,15 @@ async fn send(sink: &mut Sink, msg: &ServerMessage) -> Flow {
     match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(msg.to_json().into()))).await {
         Ok(Ok(())) => Flow::Continue,
         _ => Flow::Close,
+    }
+}
+
+/// Whether the meeting changed what the SFU may forward (false: it never will again).
+async fn forwarding_changed(
+    rx: &mut Option<tokio::sync::watch::Receiver<plenary_proto::Forwarding>>,
+) -> bool {
+    match rx {
+        Some(rx) => rx.changed().await.is_ok(),
+        None => std::future::pending().await,
     }
 }
