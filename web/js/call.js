@@ -5,14 +5,19 @@
 // and audio: always all four transceivers, so turning a device on or sharing later needs no
 // renegotiation); after that only the server offers and the client answers (no glare).
 
-import { PlenaryError, Signalling, api, wsUrl } from './protocol.js';
+import { PROTOCOL_VERSION, PlenaryError, Signalling, api, wsUrl } from './protocol.js';
+
+/** How long the client keeps trying to get back into the meeting after losing it, in ms. */
+const RECONNECT_FOR_MS = 30000;
+/** How long ICE may stay disconnected before the client reconnects, in ms. */
+const ICE_GRACE_MS = 4000;
 
 /**
  * @typedef {import('./protocol.js').ParticipantInfo} ParticipantInfo
  * @typedef {import('./protocol.js').ServerMessage} ServerMessage
  * @typedef {import('./protocol.js').ChatMessage} ChatMessage
  * @typedef {import('./protocol.js').Locks} Locks
- * @typedef {{id: number, name: string, audio: boolean, video: boolean, screen: boolean, role?: string,
+ * @typedef {{id: number, name: string, audio: boolean, video: boolean, screen: boolean, reconnecting: boolean, role?: string,
  *   stream: MediaStream, audioTrack: MediaStreamTrack|null, videoTrack: MediaStreamTrack|null,
  *   screenStream: MediaStream}} Remote
  */
@@ -23,7 +28,9 @@ import { PlenaryError, Signalling, api, wsUrl } from './protocol.js';
  * `chat` (detail: ChatMessage), `chat_deleted` (detail: id), `hands` (the queue in
  * `this.hands`), `reaction` (detail: {participant_id, reaction}), `moderator_request`
  * (detail: {request, by}), `role` (someone's role changed; detail: {participant_id, role}),
- * `locks` (the locks in `this.locks`), `screen` (this person's share started or stopped).
+ * `locks` (the locks in `this.locks`), `screen` (this person's share started or stopped);
+ * `reconnecting` (the connection dropped: getting back in by itself), `reconnected`,
+ * `presence` (someone else is reconnecting or back; detail: Remote).
  */
 export class Call extends EventTarget {
   /**
@@ -77,6 +84,15 @@ export class Call extends EventTarget {
     this.locks = { cameras: false, microphones: false, public_chat: false, private_chat: false, screen_share: false, hide_viewer_cameras: false };
     /** Guests waiting to be let in (moderators only). @type {Map<number, ParticipantInfo>} */
     this.lobby = new Map();
+    /** What gets this person back into the meeting after a drop (from `joined`). */
+    this.resumeKey = '';
+    this.wsPath = '/ws';
+    /** Getting back in after a drop. */
+    this.reconnecting = false;
+    /** When the last drop happened (performance.now()), for the reconnect time. */
+    this.droppedAt = 0;
+    /** How long each reconnect took, cut to `joined` again, in ms. @type {number[]} */
+    this.reconnects = [];
   }
 
   /** Records a step of the join, for diagnosis. @param {string} what */
@@ -96,24 +112,11 @@ export class Call extends EventTarget {
       ? { token, ws_path: '/ws' }
       : await api('POST', `/api/rooms/${encodeURIComponent(this.room)}/join`, body);
     this.step('connect');
-    const sig = new Signalling(wsUrl(grant.ws_path));
-    this.sig = sig;
-    sig.addEventListener('message', (e) => this.onMessage(/** @type {CustomEvent} */ (e).detail));
-    sig.addEventListener('close', () => this.end('connection closed'));
-    await sig.opened;
-    this.step('join');
-    const joined = new Promise((resolve, reject) => {
-      /** @param {Event} e */
-      const on = (e) => {
-        const m = /** @type {CustomEvent} */ (e).detail;
-        if (m.type === 'joined') resolve(m);
-        if (m.type === 'error' && m.fatal) reject(new PlenaryError(m.code, m.message));
-      };
-      sig.addEventListener('message', on);
-      sig.addEventListener('close', () => reject(new PlenaryError('unavailable', 'the connection closed')));
+    this.wsPath = grant.ws_path;
+    const m = await this.connect((sig) => {
+      this.step('join');
+      sig.join(this.room, name, grant.token);
     });
-    sig.join(this.room, name, grant.token);
-    const m = await joined;
     if (m.start_muted && this.audioOn) {
       // The meeting starts everyone muted; the microphone stays open, so unmuting is instant.
       for (const t of this.local.getAudioTracks()) t.enabled = false;
@@ -124,6 +127,93 @@ export class Call extends EventTarget {
     this.step('offered');
   }
 
+  /**
+   * Opens the signalling connection, says `hello` on it, and waits for `joined`. Messages and
+   * the close of a connection that was replaced since are ignored.
+   * @param {(sig: Signalling) => void} hello @returns {Promise<any>}
+   */
+  async connect(hello) {
+    const sig = new Signalling(wsUrl(this.wsPath));
+    this.sig = sig;
+    sig.addEventListener('message', (e) => {
+      if (this.sig === sig) this.onMessage(/** @type {CustomEvent} */ (e).detail);
+    });
+    sig.addEventListener('close', () => {
+      if (this.sig === sig) this.lost();
+    });
+    const joined = new Promise((resolve, reject) => {
+      /** @param {Event} e */
+      const on = (e) => {
+        const m = /** @type {CustomEvent} */ (e).detail;
+        if (m.type === 'joined') resolve(m);
+        if (m.type === 'error' && m.fatal) reject(new PlenaryError(m.code, m.message));
+      };
+      sig.addEventListener('message', on);
+      sig.addEventListener('close', () => reject(new PlenaryError('unavailable', 'the connection closed')));
+    });
+    await sig.opened;
+    hello(sig);
+    return joined;
+  }
+
+  /**
+   * The connection (signalling or media) dropped. In the meeting, the client gets back in by
+   * itself, with the same place (role, hand, chat), for up to RECONNECT_FOR_MS; before it,
+   * the call ends.
+   */
+  lost() {
+    if (this.ended || this.reconnecting) return;
+    if (!this.resumeKey) {
+      this.end('connection closed');
+      return;
+    }
+    this.reconnecting = true;
+    this.droppedAt = performance.now();
+    this.step('reconnecting');
+    const sig = this.sig;
+    const pc = this.pc;
+    this.sig = null;
+    this.pc = null;
+    sig?.close();
+    pc?.close();
+    this.queue = Promise.resolve();
+    this.mids.clear();
+    this.dispatchEvent(new CustomEvent('reconnecting'));
+    this.getBackIn(Date.now() + RECONNECT_FOR_MS);
+  }
+
+  /** Tries to resume until `deadline` (Date.now() time), waiting longer between tries. @param {number} deadline */
+  async getBackIn(deadline) {
+    let wait = 250;
+    while (!this.ended) {
+      try {
+        await this.connect((sig) => sig.send({ type: 'resume', v: PROTOCOL_VERSION, room: this.room, participant_id: this.you, key: this.resumeKey }));
+        await this.startMedia();
+        this.reconnecting = false;
+        this.reconnects.push(Math.round(performance.now() - this.droppedAt));
+        this.step('reconnected');
+        this.dispatchEvent(new CustomEvent('reconnected'));
+        return;
+      } catch (err) {
+        const code = /** @type {any} */ (err).code;
+        const old = this.sig;
+        this.sig = null;
+        old?.close();
+        // The meeting no longer holds this place (it ended, or too long passed): stop trying.
+        if (this.ended || code === 'cannot_resume' || code === 'meeting_ended' || code === 'removed' || code === 'barred') {
+          if (!this.ended) this.end(code === 'cannot_resume' ? 'could not get back into the meeting' : String(/** @type {any} */ (err).message), code);
+          return;
+        }
+        if (Date.now() + wait > deadline) {
+          this.end('the connection was lost', 'connection_lost');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, wait));
+        wait = Math.min(wait * 2, 2000);
+      }
+    }
+  }
+
   async startMedia() {
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
     this.pc = pc;
@@ -131,12 +221,23 @@ export class Call extends EventTarget {
     const video = this.local.getVideoTracks()[0];
     this.audioSender = pc.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [this.local] }).sender;
     this.videoSender = pc.addTransceiver(video || 'video', { direction: 'sendonly', streams: [this.local] }).sender;
-    // Kept ready for a screen share (the server tells the others only once it carries media).
-    this.screenSender = pc.addTransceiver('video', { direction: 'sendonly' }).sender;
-    this.screenAudioSender = pc.addTransceiver('audio', { direction: 'sendonly' }).sender;
+    // Kept ready for a screen share (the server tells the others only once it carries media);
+    // a share going on when the connection dropped carries on.
+    this.screenSender = pc.addTransceiver(this.screen?.getVideoTracks()[0] || 'video', { direction: 'sendonly' }).sender;
+    this.screenAudioSender = pc.addTransceiver(this.screen?.getAudioTracks()[0] || 'audio', { direction: 'sendonly' }).sender;
     pc.addEventListener('track', (e) => this.onTrack(e));
+    /** @type {ReturnType<typeof setTimeout>|undefined} */
+    let grace;
     pc.addEventListener('connectionstatechange', () => {
-      if (pc.connectionState === 'failed') this.end('the media connection failed');
+      if (this.pc !== pc) return;
+      clearTimeout(grace);
+      // Media that stops (a network change, a NAT that forgot us) is got back by reconnecting.
+      if (pc.connectionState === 'failed') this.lost();
+      if (pc.connectionState === 'disconnected') {
+        grace = setTimeout(() => {
+          if (this.pc === pc && pc.connectionState === 'disconnected') this.lost();
+        }, ICE_GRACE_MS);
+      }
     });
     this.sendMediaState();
     await this.negotiate(async () => {
@@ -157,7 +258,16 @@ export class Call extends EventTarget {
   /** @param {ServerMessage} m */
   onMessage(m) {
     switch (m.type) {
-      case 'joined':
+      case 'joined': {
+        // After a reconnect: whoever left meanwhile is gone.
+        const present = new Set(m.participants.map((/** @type {ParticipantInfo} */ p) => p.id));
+        for (const id of [...this.remotes.keys()]) {
+          if (!present.has(id)) {
+            this.remotes.delete(id);
+            this.dispatchEvent(new CustomEvent('left', { detail: id }));
+          }
+        }
+        this.resumeKey = m.resume_key || '';
         this.you = m.you;
         this.name = m.name;
         this.role = m.role || 'participant';
@@ -170,6 +280,16 @@ export class Call extends EventTarget {
         for (const p of m.participants) this.upsert(p);
         this.dispatchEvent(new CustomEvent('joined', { detail: m }));
         break;
+      }
+      case 'participant_reconnecting':
+      case 'participant_reconnected': {
+        const r = this.remotes.get(m.participant_id);
+        if (r) {
+          r.reconnecting = m.type === 'participant_reconnecting';
+          this.dispatchEvent(new CustomEvent('participant', { detail: r }));
+        }
+        break;
+      }
       case 'participant_joined':
         this.upsert(m.participant);
         break;
@@ -250,6 +370,11 @@ export class Call extends EventTarget {
         this.dispatchEvent(new CustomEvent('locks'));
         break;
       case 'error':
+        // The server lost this client's media: reconnecting gets it back.
+        if (m.code === 'media_lost') {
+          this.lost();
+          break;
+        }
         // A share refused because screen sharing was locked meanwhile ends here too.
         if (m.code === 'locked' && this.screen && this.role !== 'moderator' && this.locks.screen_share) this.stopScreen(false);
         this.dispatchEvent(new CustomEvent('error', { detail: m }));
@@ -274,10 +399,11 @@ export class Call extends EventTarget {
   upsert(p) {
     let r = this.remotes.get(p.id);
     if (!r) {
-      r = { ...p, screen: !!p.screen, stream: new MediaStream(), audioTrack: null, videoTrack: null, screenStream: new MediaStream() };
+      r = { ...p, screen: !!p.screen, reconnecting: !!p.reconnecting, stream: new MediaStream(), audioTrack: null, videoTrack: null, screenStream: new MediaStream() };
       this.remotes.set(p.id, r);
     } else {
       Object.assign(r, { name: p.name, audio: p.audio, video: p.video, screen: !!p.screen });
+      if (p.reconnecting !== undefined) r.reconnecting = p.reconnecting;
       if (p.role) r.role = p.role;
     }
     this.dispatchEvent(new CustomEvent('participant', { detail: r }));

@@ -211,8 +211,18 @@ function wire(call, grid) {
   const tile = (r) => {
     // Viewers may see only moderators' cameras: the server forwards no other; the tile says so.
     const hidden = call.role !== 'moderator' && call.locks.hide_viewer_cameras && r.role !== 'moderator';
-    grid.upsert(`p${r.id}`, { name: r.name, audio: r.audio, video: r.video && !hidden, stream: r.stream, participantId: r.id });
+    grid.upsert(`p${r.id}`, { name: r.name, audio: r.audio, video: r.video && !hidden, stream: r.stream, participantId: r.id, reconnecting: r.reconnecting });
   };
+  // The connection dropped: the client gets back in by itself; the person is told meanwhile.
+  call.addEventListener('reconnecting', () => {
+    $('#reconnecting').hidden = false;
+  });
+  call.addEventListener('reconnected', () => {
+    $('#reconnecting').hidden = true;
+    state.pc = call.pc;
+    selfTile(call, grid);
+    updateButtons(call);
+  });
   call.addEventListener('participant', (e) => {
     tile(/** @type {CustomEvent} */ (e).detail);
     renderStage(call);
@@ -249,6 +259,8 @@ function wire(call, grid) {
         ? tr('client-you-left')
         : code === 'replaced'
           ? tr('client-replaced')
+          : code === 'connection_lost' || code === 'cannot_resume'
+            ? tr('client-connection-lost')
           : code === 'removed'
             ? tr('client-removed')
             : code === 'barred'
@@ -276,6 +288,10 @@ function wire(call, grid) {
     updateButtons(call);
   };
   $('#leave-button').onclick = () => call.leave();
+  // Closing the tab or going elsewhere is leaving (a dropped connection is held instead).
+  window.addEventListener('pagehide', () => {
+    if (!call.ended) call.leave();
+  });
   $('#rejoin-button').onclick = () => location.reload();
   $('#microphone').addEventListener('change', async () => {
     if (!call.pc) return;

@@ -9,6 +9,7 @@ pub mod in_meeting;
 pub mod length;
 pub mod live;
 pub mod names;
+pub mod reconnect;
 pub mod room_settings;
 pub mod rooms;
 pub mod token;
@@ -19,7 +20,10 @@ use plenary_accounts::throttle::RateLimiter;
 
 pub use actions::{ActionError, Snapshot};
 pub use admission::{Grant, IntegrationJoin, JoinRequest, LimitBy, Refusal, Via};
-pub use live::{DecideError, JoinRefused, Meetings, Outbox, Participant, RoomEvent, ToConnection};
+pub use live::{
+    DecideError, Entered, JoinRefused, Meetings, Outbox, Participant, RoomEvent, ToConnection,
+};
+pub use reconnect::{HOLD_FOR, Resumed};
 pub use room_settings::{Access, GuestPolicy, IntegrationRules, Joiner, RoomSettings};
 pub use rooms::{CreateRefusal, Creator, RoomCreation};
 pub use token::{JoinClaims, TokenError, verify_join_token};

@@ -10,8 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use plenary_proto::{Forwarding, ParticipantId, ParticipantInfo, Role, RoomId, ServerMessage};
 use tokio::sync::{broadcast, mpsc};
 
+use crate::JoinClaims;
+
 /// What reaches one participant's connection task from the meeting.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Messages are nearly all of what goes through: boxing them to shrink the rare variants
+// would allocate for every one.
+#[allow(clippy::large_enum_variant)]
 pub enum ToConnection {
     /// Write this to the WebSocket.
     Message(ServerMessage),
@@ -22,6 +27,9 @@ pub enum ToConnection {
     /// Someone connected with your join token (you reloaded the page, or the link was used
     /// elsewhere): this connection gives up its seat and closes.
     Replaced,
+    /// This participant got back in on a newer connection (a resume): this one closes and
+    /// leaves everything (the meeting place, the media, the seat) to the newer one.
+    Superseded,
     /// A moderator removed you (`barred`: and you may not come back to this meeting).
     Removed { barred: bool },
 }
@@ -82,14 +90,32 @@ pub(crate) struct Member {
     /// What the SFU may forward of this member's media (their role and the locks): a watch,
     /// so that the latest value always reaches the connection, never dropped like a message.
     pub(crate) forwarding: tokio::sync::watch::Sender<Forwarding>,
+    /// Their token's claims (a waiting guest's too): a resumed connection carries on with them.
+    pub(crate) claims: JoinClaims,
+    /// What gets them back in after a drop (sent to them alone, in `joined`).
+    pub(crate) resume_key: String,
+    /// Which of their connections is the current one: each resume counts one up, so that an
+    /// older connection's late cleanup never touches the newer one's place.
+    pub(crate) generation: u64,
+    /// Their connection dropped: the place is held for them (see `reconnect.rs`).
+    pub(crate) held: bool,
 }
 
 impl Member {
-    pub(crate) fn new(p: Participant, outbox: Outbox, forwarding: Forwarding) -> Self {
+    pub(crate) fn new(
+        p: Participant,
+        outbox: Outbox,
+        forwarding: Forwarding,
+        claims: JoinClaims,
+    ) -> Self {
         Self {
             p,
             outbox,
             forwarding: tokio::sync::watch::channel(forwarding).0,
+            claims,
+            resume_key: plenary_accounts::password::random_token(),
+            generation: 0,
+            held: false,
         }
     }
 
@@ -121,6 +147,13 @@ pub(crate) struct State {
 pub enum DecideError {
     NotModerator,
     NotWaiting,
+}
+
+/// A participant in the meeting: who was there already, and their own resume key.
+#[derive(Debug, Clone)]
+pub struct Entered {
+    pub others: Vec<ParticipantInfo>,
+    pub resume_key: String,
 }
 
 /// Why a join was refused.
@@ -196,13 +229,15 @@ impl Meetings {
     }
 
     /// Adds a participant unless the room's meeting ended; returns the others already there
-    /// and tells them. (Limits are the seats' business: admission checked them.)
+    /// and the key that gets this participant back in after a drop, and tells the others.
+    /// (Limits are the seats' business: admission checked them.)
     pub fn join(
         &self,
         room: &RoomId,
         participant: Participant,
         outbox: Outbox,
-    ) -> Result<Vec<ParticipantInfo>, JoinRefused> {
+        claims: JoinClaims,
+    ) -> Result<Entered, JoinRefused> {
         let mut state = self.lock();
         if state.ended.contains(room) {
             return Err(JoinRefused::Ended);
@@ -223,16 +258,15 @@ impl Meetings {
                 participant: participant.info.clone(),
             },
         );
-        members.insert(
-            participant.info.id,
-            Member::new(participant.clone(), outbox, forwarding),
-        );
+        let member = Member::new(participant.clone(), outbox, forwarding, claims);
+        let resume_key = member.resume_key.clone();
+        members.insert(participant.info.id, member);
         drop(state);
         self.publish(RoomEvent::Joined {
             room: room.clone(),
             participant,
         });
-        Ok(others)
+        Ok(Entered { others, resume_key })
     }
 
     /// What the SFU may forward of `id`'s media, kept up to date while they are in the
@@ -285,6 +319,7 @@ impl Meetings {
         room: &RoomId,
         participant: Participant,
         outbox: Outbox,
+        claims: JoinClaims,
     ) -> Result<(), JoinRefused> {
         let mut state = self.lock();
         if state.ended.contains(room) {
@@ -301,7 +336,7 @@ impl Meetings {
         // A waiting guest sends no media: nothing is forwarded of them.
         state.lobby.entry(room.clone()).or_default().insert(
             participant.info.id,
-            Member::new(participant, outbox, Forwarding::CLOSED),
+            Member::new(participant, outbox, Forwarding::CLOSED, claims),
         );
         Ok(())
     }
@@ -528,6 +563,17 @@ impl Meetings {
 pub(crate) fn broadcast(members: &HashMap<ParticipantId, Member>, msg: &ServerMessage) {
     for m in members.values() {
         // A full outbox means that client stopped reading; its own task notices and closes.
+        let _ = m.outbox.try_send(ToConnection::Message(msg.clone()));
+    }
+}
+
+/// Sends `msg` to everyone in `members` but `id`.
+pub(crate) fn broadcast_except(
+    members: &HashMap<ParticipantId, Member>,
+    id: ParticipantId,
+    msg: &ServerMessage,
+) {
+    for m in members.values().filter(|m| m.p.info.id != id) {
         let _ = m.outbox.try_send(ToConnection::Message(msg.clone()));
     }
 }

@@ -510,6 +510,8 @@ impl Signalling for PlenarySignalling {
                 | ServerMessage::ModeratorRequest { .. }
                 | ServerMessage::RoleChanged { .. }
                 | ServerMessage::Locks { .. }
+                | ServerMessage::ParticipantReconnecting { .. }
+                | ServerMessage::ParticipantReconnected { .. }
                 | ServerMessage::Pong => continue,
             });
         }

@@ -74,6 +74,14 @@ pub enum ClientMessage {
         name: String,
         token: String,
     },
+    /// First message on a connection that gets back into a meeting after a drop: the place
+    /// the meeting holds for `participant_id` (about 30 s), with the key from `joined`.
+    Resume {
+        v: u32,
+        room: RoomId,
+        participant_id: ParticipantId,
+        key: String,
+    },
     /// The client's SDP offer. Only the first negotiation is client-offered; after that the
     /// server offers and the client answers (see "Renegotiation" in docs/protocol.md).
     Offer { sdp: String },
@@ -158,6 +166,9 @@ pub enum ServerMessage {
         /// What viewers may not do now.
         #[serde(default)]
         locks: Locks,
+        /// What gets this participant back in after a drop (`resume`); a secret.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        resume_key: String,
     },
     /// You are a guest in the waiting room: a moderator must let you in. `joined` follows
     /// when one does; a fatal `guest_denied` error when one does not.
@@ -177,6 +188,15 @@ pub enum ServerMessage {
         participant: ParticipantInfo,
     },
     ParticipantLeft {
+        participant_id: ParticipantId,
+    },
+    /// That participant's connection dropped; the meeting holds their place while they get
+    /// back in (a `participant_left` follows if they do not).
+    ParticipantReconnecting {
+        participant_id: ParticipantId,
+    },
+    /// They are back.
+    ParticipantReconnected {
         participant_id: ParticipantId,
     },
     MediaState {
@@ -268,6 +288,9 @@ pub struct ParticipantInfo {
     /// Sharing a screen.
     #[serde(default)]
     pub screen: bool,
+    /// Their connection dropped; their place is held while they get back in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reconnecting: bool,
     #[serde(default = "default_role")]
     pub role: Role,
 }
@@ -316,6 +339,10 @@ pub enum ErrorCode {
     Locked,
     /// Too many messages too fast (chat, reactions).
     TooFast,
+    /// The meeting no longer holds this place (too long passed, or it never did): join again.
+    CannotResume,
+    /// The server lost this client's media connection: reconnect (`resume`) to get it back.
+    MediaLost,
 }
 
 /// Why a text frame could not be read as a [`ClientMessage`].
@@ -328,6 +355,7 @@ pub struct ParseError {
 
 const CLIENT_TYPES: &[&str] = &[
     "join",
+    "resume",
     "offer",
     "answer",
     "media_state",
@@ -392,6 +420,7 @@ impl ClientMessage {
     pub fn type_name(&self) -> &'static str {
         match self {
             Self::Join { .. } => "join",
+            Self::Resume { .. } => "resume",
             Self::Offer { .. } => "offer",
             Self::Answer { .. } => "answer",
             Self::MediaState { .. } => "media_state",

@@ -64,6 +64,8 @@ pub struct Settings {
     pub http_header_timeout_secs: u64,
     /// Seconds a request may take to arrive and be answered (a body sent byte by byte gets 408).
     pub http_request_timeout_secs: u64,
+    /// Seconds a participant whose connection dropped keeps their place while getting back in.
+    pub reconnect_hold_secs: u64,
     /// Open connections (WebSockets included) from one client address; trusted proxies are
     /// exempt.
     pub max_connections_per_address: usize,
@@ -103,6 +105,7 @@ impl fmt::Debug for Settings {
             .field("anonymous_room_days", &self.anonymous_room_days)
             .field("http_header_timeout_secs", &self.http_header_timeout_secs)
             .field("http_request_timeout_secs", &self.http_request_timeout_secs)
+            .field("reconnect_hold_secs", &self.reconnect_hold_secs)
             .field(
                 "max_connections_per_address",
                 &self.max_connections_per_address,
@@ -139,6 +142,7 @@ impl Default for Settings {
             anonymous_room_days: 7,
             http_header_timeout_secs: 10,
             http_request_timeout_secs: 30,
+            reconnect_hold_secs: plenary_meeting::HOLD_FOR.as_secs(),
             max_connections_per_address: 64,
             embed_origins: Vec::new(),
             node_name: host_name(),
@@ -217,6 +221,9 @@ pub struct Overrides {
     /// Seconds a request may take to arrive and be answered [default: 30]
     #[arg(long, env = "PLENARY_HTTP_REQUEST_TIMEOUT_SECS")]
     pub http_request_timeout_secs: Option<u64>,
+    /// Seconds a dropped participant's place is held while they reconnect [default: 30]
+    #[arg(long, env = "PLENARY_RECONNECT_HOLD_SECS")]
+    pub reconnect_hold_secs: Option<u64>,
     /// Open connections from one client address [default: 64]
     #[arg(long, env = "PLENARY_MAX_CONNECTIONS_PER_ADDRESS")]
     pub max_connections_per_address: Option<usize>,
@@ -320,6 +327,9 @@ impl Settings {
         if let Some(v) = o.http_request_timeout_secs {
             s.http_request_timeout_secs = v;
         }
+        if let Some(v) = o.reconnect_hold_secs {
+            s.reconnect_hold_secs = v;
+        }
         if let Some(v) = o.max_connections_per_address {
             s.max_connections_per_address = v;
         }
@@ -398,6 +408,11 @@ impl Settings {
             ));
         }
         self.validate_sso()?;
+        if self.reconnect_hold_secs > 600 {
+            return Err(SettingsError::Invalid(
+                "reconnect_hold_secs must be at most 600".into(),
+            ));
+        }
         if self.http_header_timeout_secs == 0
             || self.http_request_timeout_secs == 0
             || self.max_connections_per_address == 0

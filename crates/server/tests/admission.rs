@@ -169,7 +169,9 @@ async fn one_token_is_one_seat_and_limits_count_seats() {
     assert_closed(&mut late).await;
     assert_eq!(live(&server, &room), 2);
 
-    // Someone leaving frees a seat; the same token's seat can be taken again (a reconnect).
+    // Someone leaving frees a seat (a dropped connection would hold it while it reconnects);
+    // the same token's seat can be taken again.
+    common::ws::send(&mut previous, r#"{"type":"leave"}"#).await;
     drop(previous);
     common::eventually(std::time::Duration::from_secs(5), "the seat freed", || {
         live(&server, &room) == 1

@@ -117,3 +117,6 @@ client-mod-stop-share = Freigabe beenden
 client-mod-stopped-share = { $name } hat Ihre Bildschirmfreigabe beendet.
 client-lock-cams = Kameras der Teilnehmenden sperren
 client-lock-see-cams = Teilnehmende sehen nur die Kameras der Moderation
+client-reconnecting = Verbindung wird wiederhergestellt…
+client-reconnecting-them = verbindet neu…
+client-connection-lost = Die Verbindung ist abgebrochen und konnte nicht wiederhergestellt werden. Treten Sie erneut bei, sobald Sie wieder online sind.

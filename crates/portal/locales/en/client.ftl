@@ -117,3 +117,6 @@ client-mod-stop-share = Stop share
 client-mod-stopped-share = { $name } stopped your screen share.
 client-lock-cams = Lock participants' cameras
 client-lock-see-cams = Participants see only moderators' cameras
+client-reconnecting = Reconnecting…
+client-reconnecting-them = reconnecting…
+client-connection-lost = The connection was lost and could not be restored. Join again when you are back online.

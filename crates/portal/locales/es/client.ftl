@@ -117,3 +117,6 @@ client-mod-stop-share = Detener lo compartido
 client-mod-stopped-share = { $name } detuvo tu pantalla compartida.
 client-lock-cams = Bloquear las cámaras de los participantes
 client-lock-see-cams = Los participantes solo ven las cámaras de los moderadores
+client-reconnecting = Reconectando…
+client-reconnecting-them = reconectando…
+client-connection-lost = Se perdió la conexión y no se pudo restablecer. Vuelve a unirte cuando tengas conexión.

@@ -117,3 +117,6 @@ client-mod-stop-share = Arrêter le partage
 client-mod-stopped-share = { $name } a arrêté votre partage d'écran.
 client-lock-cams = Verrouiller les caméras des participant·es
 client-lock-see-cams = Les participant·es ne voient que les caméras des modérateur·rices
+client-reconnecting = Reconnexion…
+client-reconnecting-them = reconnexion…
+client-connection-lost = La connexion a été perdue et n'a pas pu être rétablie. Rejoignez la réunion quand vous serez de nouveau en ligne.

@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use crate::AppState;
 
 mod in_meeting;
+mod resume;
 use plenary_meeting::names::clean_display_name;
 use plenary_meeting::{DecideError, JoinRefused, Outbox, Participant, ToConnection};
 use plenary_meeting::{JoinClaims, Refusal};
@@ -66,6 +67,19 @@ struct Joined {
     room: RoomId,
     /// The token's claims: its seat is freed when the connection ends.
     claims: JoinClaims,
+    /// Which of the participant's connections this is (see `plenary_meeting::reconnect`).
+    generation: u64,
+}
+
+/// What the end of this connection means for the participant's place in the meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closing {
+    /// The connection was lost: the place is held while they get back in.
+    Hold,
+    /// They left, or the server ended their part (removed, replaced, the meeting ended).
+    Leave,
+    /// A newer connection took the place (a resume): this one leaves everything to it.
+    Superseded,
 }
 
 /// A guest in the waiting room: everything needed to finish joining once let in.
@@ -93,6 +107,7 @@ struct Connection {
     events_rx: mpsc::UnboundedReceiver<SfuEvent>,
     /// What the SFU may forward of this participant, from the meeting, while in it.
     forwarding: Option<tokio::sync::watch::Receiver<plenary_proto::Forwarding>>,
+    closing: Closing,
 }
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -111,6 +126,7 @@ impl Connection {
             events,
             events_rx,
             forwarding: None,
+            closing: Closing::Hold,
         }
     }
 
@@ -169,9 +185,16 @@ impl Connection {
                 }},
                 Some(to) = self.outbox_rx.recv() => match to {
                     ToConnection::Message(msg) => match send(&mut sink, &msg).await {
-                        Flow::Continue if matches!(msg, ServerMessage::Ended { .. }) => Flow::Close,
+                        Flow::Continue if matches!(msg, ServerMessage::Ended { .. }) => {
+                            self.closing = Closing::Leave;
+                            Flow::Close
+                        }
                         flow => flow,
                     },
+                    ToConnection::Superseded => {
+                        self.closing = Closing::Superseded;
+                        Flow::Close
+                    }
                     ToConnection::Admitted => match self.waiting.take() {
                         Some(w) => self.enter(&mut sink, w.participant, w.room, w.claims).await,
                         None => Flow::Continue,
@@ -214,21 +237,6 @@ impl Connection {
         let _ = sink.close().await;
     }
 
-    async fn cleanup(&mut self) {
-        if let Some(w) = self.waiting.take() {
-            self.app
-                .meeting
-                .live
-                .leave_lobby(&w.room, w.participant.info.id);
-        }
-        if let Some(j) = self.joined.take() {
-            self.app.engine.remove(j.id).await;
-            self.app.meeting.live.leave(&j.room, j.id);
-            self.app.meeting.release_seat(&j.claims, j.id).await;
-            tracing::info!(participant = %j.id, room = %j.room, "left");
-        }
-    }
-
     /// Sends an error; cuts the connection off when it is fatal or the budget is spent.
     async fn refuse(&mut self, sink: &mut Sink, code: ErrorCode, message: &str) -> Flow {
         self.errors += 1;
@@ -239,10 +247,18 @@ impl Connection {
             message.to_owned()
         };
         let flow = send(sink, &ServerMessage::error(code, message, fatal)).await;
-        if fatal { Flow::Close } else { flow }
+        if fatal {
+            // Cut off: nothing is held for them.
+            self.closing = Closing::Leave;
+            Flow::Close
+        } else {
+            flow
+        }
     }
 
     async fn fatal(&mut self, sink: &mut Sink, code: ErrorCode, message: &str) -> Flow {
+        // The server ended this participant's part: nothing is held for them.
+        self.closing = Closing::Leave;
         let _ = send(sink, &ServerMessage::error(code, message, true)).await;
         Flow::Close
     }
@@ -269,7 +285,16 @@ impl Connection {
                 },
                 None,
             ) => self.join(sink, v, room, name, token).await,
-            (ClientMessage::Join { .. }, Some(_)) => {
+            (
+                ClientMessage::Resume {
+                    v,
+                    room,
+                    participant_id,
+                    key,
+                },
+                None,
+            ) => self.resume(sink, v, room, participant_id, key).await,
+            (ClientMessage::Join { .. } | ClientMessage::Resume { .. }, Some(_)) => {
                 self.refuse(
                     sink,
                     ErrorCode::WrongOrder,
@@ -277,7 +302,10 @@ impl Connection {
                 )
                 .await
             }
-            (ClientMessage::Leave {}, _) => Flow::Close,
+            (ClientMessage::Leave {}, _) => {
+                self.closing = Closing::Leave;
+                Flow::Close
+            }
             (other, None) => {
                 let what = format!("\"{}\" before \"join\": join first", other.type_name());
                 self.refuse(sink, ErrorCode::WrongOrder, &what).await
@@ -397,10 +425,7 @@ impl Connection {
         token: String,
     ) -> Flow {
         if v != PROTOCOL_VERSION {
-            let m = format!(
-                "protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}"
-            );
-            return self.fatal(sink, ErrorCode::UnsupportedVersion, &m).await;
+            return self.unsupported(sink, v).await;
         }
         let now = plenary_proto::clock::unix_secs() as u64;
         let claims = match self.app.meeting.verify(&token, now) {
@@ -449,6 +474,7 @@ impl Connection {
                 audio: false,
                 video: false,
                 screen: false,
+                reconnecting: false,
                 role: claims.role,
             },
             role: claims.role,
@@ -482,7 +508,12 @@ impl Connection {
             .app
             .meeting
             .live
-            .wait(&room, participant.clone(), self.outbox.clone())
+            .wait(
+                &room,
+                participant.clone(),
+                self.outbox.clone(),
+                claims.clone(),
+            )
             .is_err()
         {
             return self
@@ -534,13 +565,14 @@ impl Connection {
                 .fatal(sink, ErrorCode::Unavailable, &e.to_string())
                 .await;
         }
-        let participants = match self
-            .app
-            .meeting
-            .live
-            .join(&room, participant, self.outbox.clone())
-        {
-            Ok(p) => p,
+        let role = participant.role;
+        let entered = match self.app.meeting.live.join(
+            &room,
+            participant,
+            self.outbox.clone(),
+            claims.clone(),
+        ) {
+            Ok(e) => e,
             Err(refused) => {
                 self.app.engine.remove(id).await;
                 self.app.meeting.release_seat(&claims, id).await;
@@ -554,28 +586,47 @@ impl Connection {
                 return self.fatal(sink, code, why).await;
             }
         };
-        // The SFU forwards nothing of a participant until the meeting says what (locks, role);
-        // the client cannot offer media before `joined`, which follows.
-        if let Some(mut rx) = self.app.meeting.live.forwarding(&room, id) {
+        self.start_forwarding(&room, id).await;
+        // In the meeting now: another connection with this seat may come in (and replace us).
+        drop(_entry);
+        tracing::info!(participant = %id, %room, "joined");
+        let joined = Joined {
+            id,
+            room,
+            claims,
+            generation: 0,
+        };
+        self.in_the_meeting(sink, joined, name, role, entered).await
+    }
+
+    /// The SFU forwards nothing of a participant until the meeting says what (locks, role);
+    /// the client cannot offer media before `joined`, which follows.
+    async fn start_forwarding(&mut self, room: &RoomId, id: ParticipantId) {
+        if let Some(mut rx) = self.app.meeting.live.forwarding(room, id) {
             let now = *rx.borrow_and_update();
             self.app.engine.set_forwarding(id, now).await;
             self.forwarding = Some(rx);
         }
-        // In the meeting now: another connection with this seat may come in (and replace us).
-        drop(_entry);
-        tracing::info!(participant = %id, %room, "joined");
-        let lobby = match claims.role {
+    }
+
+    /// Answers `joined` (to a join or a resume) with what the participant may see.
+    async fn in_the_meeting(
+        &mut self,
+        sink: &mut Sink,
+        joined: Joined,
+        name: String,
+        role: Role,
+        entered: plenary_meeting::Entered,
+    ) -> Flow {
+        let (id, room) = (joined.id, joined.room.clone());
+        let lobby = match role {
             Role::Moderator => self.app.meeting.live.lobby(&room),
             Role::Participant => Vec::new(),
         };
-        let (role, start_muted, logout_url) =
-            (claims.role, claims.start_muted, claims.logout_url.clone());
+        let (start_muted, logout_url) =
+            (joined.claims.start_muted, joined.claims.logout_url.clone());
         let seen = self.app.meeting.live.snapshot(&room, id, role);
-        self.joined = Some(Joined {
-            id,
-            room: room.clone(),
-            claims,
-        });
+        self.joined = Some(joined);
         send(
             sink,
             &ServerMessage::Joined {
@@ -583,7 +634,7 @@ impl Connection {
                 you: id,
                 name,
                 room,
-                participants,
+                participants: entered.others,
                 role,
                 start_muted,
                 logout_url,
@@ -591,9 +642,16 @@ impl Connection {
                 chat: seen.chat,
                 hands: seen.hands,
                 locks: seen.locks,
+                resume_key: entered.resume_key,
             },
         )
         .await
+    }
+
+    async fn unsupported(&mut self, sink: &mut Sink, v: u32) -> Flow {
+        let m =
+            format!("protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}");
+        self.fatal(sink, ErrorCode::UnsupportedVersion, &m).await
     }
 
     async fn handle_media_event(&mut self, sink: &mut Sink, event: SfuEvent) -> Flow {
@@ -625,11 +683,12 @@ impl Connection {
             },
             SfuEvent::Connected { .. } => return Flow::Continue,
             SfuEvent::Disconnected { .. } => {
+                // The client reconnects (`resume`) to get its media back.
                 return self
-                    .fatal(
+                    .refuse(
                         sink,
-                        ErrorCode::Unavailable,
-                        "the media connection was lost; join again",
+                        ErrorCode::MediaLost,
+                        "the media connection was lost; reconnect",
                     )
                     .await;
             }
