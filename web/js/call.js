@@ -151,6 +151,8 @@ export class Call extends EventTarget {
       sig.addEventListener('message', on);
       sig.addEventListener('close', () => reject(new PlenaryError('unavailable', 'the connection closed')));
     });
+    // Never left unhandled, should the socket not open at all.
+    joined.catch(() => {});
     await sig.opened;
     hello(sig);
     return joined;

@@ -86,10 +86,14 @@ export class TileGrid {
   }
 }
 
-/** Whether `a` already plays exactly `b`'s tracks. @param {MediaProvider|null} a @param {MediaStream} b */
+/**
+ * Whether `a` already plays exactly `b`'s tracks: the same track objects (after a reconnect a
+ * new track can carry the old one's id).
+ * @param {MediaProvider|null} a @param {MediaStream} b
+ */
 export function sameTracks(a, b) {
   if (!(a instanceof MediaStream)) return false;
-  const x = a.getTracks().map((t) => t.id).sort().join();
-  const y = b.getTracks().map((t) => t.id).sort().join();
-  return x === y;
+  const x = a.getTracks();
+  const y = b.getTracks();
+  return x.length === y.length && x.every((t) => y.includes(t));
 }
