@@ -117,10 +117,19 @@ export class Call extends EventTarget {
       this.step('join');
       sig.join(this.room, name, grant.token);
     });
-    if (m.start_muted && this.audioOn) {
-      // The meeting starts everyone muted; the microphone stays open, so unmuting is instant.
+    const viewer = (m.role || 'participant') !== 'moderator';
+    if ((m.start_muted || (viewer && m.locks?.microphones)) && this.audioOn) {
+      // The meeting starts everyone muted (or viewers' microphones are locked); the
+      // microphone stays open, so unmuting is instant.
       for (const t of this.local.getAudioTracks()) t.enabled = false;
       this.audioOn = false;
+    }
+    if (viewer && m.locks?.cameras && this.videoOn) {
+      for (const t of this.local.getVideoTracks()) {
+        t.stop();
+        this.local.removeTrack(t);
+      }
+      this.videoOn = false;
     }
     this.step('offer');
     await this.startMedia();

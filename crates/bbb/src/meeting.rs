@@ -97,6 +97,30 @@ pub struct Session {
 }
 
 impl Session {
+    /// The locks viewers start under, from `create`'s lock settings (bbb-api.md §1.5.1):
+    /// applied on join unless `lockSettingsLockOnJoin=false`; `webcamsOnlyForModerator` always.
+    /// Shared notes are not built, so `lockSettingsDisableNote(s)` locks nothing yet;
+    /// `allowModsToUnmuteUsers` changes nothing: a moderator only ever asks to unmute.
+    pub fn initial_locks(&self) -> plenary_proto::Locks {
+        let on = |k: &str| {
+            self.settings
+                .get(k)
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        };
+        let on_join = !self
+            .settings
+            .get("lockSettingsLockOnJoin")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
+        plenary_proto::Locks {
+            cameras: on_join && on("lockSettingsDisableCam"),
+            microphones: on_join && on("lockSettingsDisableMic"),
+            public_chat: on_join && on("lockSettingsDisablePublicChat"),
+            private_chat: on_join && on("lockSettingsDisablePrivateChat"),
+            screen_share: false,
+            hide_viewer_cameras: on("webcamsOnlyForModerator"),
+        }
+    }
+
     /// `running` in getMeetingInfo: someone joined and the session has not ended.
     pub fn running(&self) -> bool {
         self.started_ms.is_some() && self.ended_ms.is_none()

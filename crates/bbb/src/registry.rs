@@ -140,6 +140,7 @@ impl Registry {
             let rules = IntegrationRules {
                 guest_policy: new.guest_policy,
                 max_participants: new.max_participants,
+                locks: new.initial_locks(),
             };
             meeting
                 .create_room(

@@ -324,7 +324,13 @@ impl Service {
     /// Gives the token's seat to participant `id` of this node, within the room's limit; a
     /// connection of this node that held it is told it was replaced. Call it holding
     /// [`Service::seat_entry`] until the participant is in the meeting.
-    pub async fn take_seat(&self, claims: &JoinClaims, id: ParticipantId) -> Result<(), Refusal> {
+    /// Returns the locks viewers start under should this join start the meeting (an
+    /// integration's lock settings).
+    pub async fn take_seat(
+        &self,
+        claims: &JoinClaims,
+        id: ParticipantId,
+    ) -> Result<plenary_proto::Locks, Refusal> {
         let room = self
             .store
             .get_room(&claims.room)
@@ -349,7 +355,7 @@ impl Service {
                     self.live.replace(&room.id, pid);
                 }
                 // Another node's holder is not told yet: that needs the cluster's bus.
-                Ok(())
+                Ok(settings.integration.map(|r| r.locks).unwrap_or_default())
             }
             SeatTaken::Full => Err(Refusal::Full { max, by }),
             SeatTaken::Unknown => Err(Refusal::UnknownSeat),

@@ -237,15 +237,17 @@ impl Meetings {
         participant: Participant,
         outbox: Outbox,
         claims: JoinClaims,
+        starting_locks: plenary_proto::Locks,
     ) -> Result<Entered, JoinRefused> {
         let mut state = self.lock();
         if state.ended.contains(room) {
             return Err(JoinRefused::Ended);
         }
-        let meeting = state
-            .meetings
-            .entry(room.clone())
-            .or_insert_with(|| crate::actions::InMeeting::new(plenary_proto::clock::unix_millis()));
+        let meeting = state.meetings.entry(room.clone()).or_insert_with(|| {
+            let mut m = crate::actions::InMeeting::new(plenary_proto::clock::unix_millis());
+            m.locks = starting_locks;
+            m
+        });
         if meeting.is_barred(&participant.identity) {
             return Err(JoinRefused::Barred);
         }

@@ -38,6 +38,9 @@ pub struct IntegrationRules {
     /// Most participants (0: only the server's own limit).
     #[serde(default)]
     pub max_participants: u32,
+    /// What viewers may not do when the meeting starts (BBB `lockSettings…`).
+    #[serde(default)]
+    pub locks: plenary_proto::Locks,
 }
 
 /// Whether guests of an integration's meeting get in (BBB `guestPolicy`; applies to joins the

@@ -1355,3 +1355,102 @@ impl FailedOrEmpty for Answer {
         assert_eq!(self.one("/response/messageKey"), "noMeetings");
     }
 }
+
+/// Joins through a BBB join link on a raw WebSocket; returns the socket and `joined`.
+async fn ws_join_link(
+    server: &TestServer,
+    url: &str,
+    name: &str,
+) -> (common::ws::Ws, serde_json::Value) {
+    let (path, token) = url.split_once("#join=").unwrap();
+    let room = path.rsplit('/').next().unwrap().to_owned();
+    let mut ws = common::ws::connect(server).await;
+    common::ws::send(
+        &mut ws,
+        serde_json::json!({"type":"join","v":2,"room":room,"name":name,"token":token}).to_string(),
+    )
+    .await;
+    let joined = common::ws::next(&mut ws).await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    (ws, joined)
+}
+
+#[tokio::test]
+async fn create_lock_settings_lock_viewers_from_the_start() {
+    let server = bbb_server().await;
+    create(
+        &server,
+        "name=Locked&meetingID=locked-1&lockSettingsDisableMic=true&lockSettingsDisablePublicChat=true\
+         &lockSettingsDisableCam=TRUE&webcamsOnlyForModerator=true",
+    )
+    .await;
+    let link = |q: &str| signed("join", &format!("meetingID=locked-1&redirect=false&{q}"));
+    let url = get(&server, &link("fullName=Viewer&role=VIEWER"))
+        .await
+        .one("/response/url");
+    let (mut viewer, joined) = ws_join_link(&server, &url, "Viewer").await;
+    let locks = &joined["locks"];
+    assert_eq!(
+        (
+            locks["microphones"].as_bool(),
+            locks["public_chat"].as_bool(),
+            locks["cameras"].as_bool(),
+            locks["hide_viewer_cameras"].as_bool(),
+            locks["private_chat"].as_bool()
+        ),
+        (Some(true), Some(true), Some(true), Some(true), Some(false)),
+        "{joined}"
+    );
+    // Enforced, not only shown.
+    common::ws::send(
+        &mut viewer,
+        r#"{"type":"chat","to":"everyone","text":"hello"}"#,
+    )
+    .await;
+    common::ws::expect_error(&mut viewer, "locked", false).await;
+    common::ws::send(
+        &mut viewer,
+        r#"{"type":"media_state","audio":true,"video":false}"#,
+    )
+    .await;
+    common::ws::expect_error(&mut viewer, "locked", false).await;
+    // A moderator is not locked.
+    let url = get(&server, &link("fullName=Chair&role=MODERATOR"))
+        .await
+        .one("/response/url");
+    let (mut chair, _) = ws_join_link(&server, &url, "Chair").await;
+    common::ws::send(
+        &mut chair,
+        r#"{"type":"chat","to":"everyone","text":"order"}"#,
+    )
+    .await;
+    loop {
+        let m = common::ws::next(&mut viewer).await;
+        if m["type"] == "chat" {
+            assert_eq!(m["message"]["text"], "order");
+            break;
+        }
+    }
+
+    // lockSettingsLockOnJoin=false: the locks are not applied on join (cameras only to
+    // moderators still is).
+    create(
+        &server,
+        "name=Open&meetingID=locked-2&lockSettingsDisableMic=true&lockSettingsLockOnJoin=false\
+         &webcamsOnlyForModerator=true",
+    )
+    .await;
+    let url = get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=locked-2&redirect=false&fullName=Viewer&role=VIEWER",
+        ),
+    )
+    .await
+    .one("/response/url");
+    let (_v, joined) = ws_join_link(&server, &url, "Viewer").await;
+    assert_eq!(joined["locks"]["microphones"], false, "{joined}");
+    assert_eq!(joined["locks"]["hide_viewer_cameras"], true, "{joined}");
+    server.stop().await;
+}

@@ -542,18 +542,21 @@ impl Connection {
         // Until this participant is in the meeting, no other connection enters with the seat.
         let meeting = self.app.meeting.clone();
         let _entry = meeting.seat_entry(&claims.seat).await;
-        if let Err(refused) = self.app.meeting.take_seat(&claims, id).await {
-            let code = match refused {
-                Refusal::NoSuchRoom => ErrorCode::RoomNotFound,
-                Refusal::Ended => ErrorCode::MeetingEnded,
-                Refusal::Full { .. } => ErrorCode::RoomFull,
-                Refusal::UnknownSeat => ErrorCode::InvalidToken,
-                Refusal::Barred => ErrorCode::Barred,
-                Refusal::Unavailable(_) => ErrorCode::Unavailable,
-                _ => ErrorCode::Forbidden,
-            };
-            return self.fatal(sink, code, &refused.to_string()).await;
-        }
+        let starting_locks = match self.app.meeting.take_seat(&claims, id).await {
+            Ok(locks) => locks,
+            Err(refused) => {
+                let code = match refused {
+                    Refusal::NoSuchRoom => ErrorCode::RoomNotFound,
+                    Refusal::Ended => ErrorCode::MeetingEnded,
+                    Refusal::Full { .. } => ErrorCode::RoomFull,
+                    Refusal::UnknownSeat => ErrorCode::InvalidToken,
+                    Refusal::Barred => ErrorCode::Barred,
+                    Refusal::Unavailable(_) => ErrorCode::Unavailable,
+                    _ => ErrorCode::Forbidden,
+                };
+                return self.fatal(sink, code, &refused.to_string()).await;
+            }
+        };
         if let Err(e) = self
             .app
             .engine
@@ -571,6 +574,7 @@ impl Connection {
             participant,
             self.outbox.clone(),
             claims.clone(),
+            starting_locks,
         ) {
             Ok(e) => e,
             Err(refused) => {
