@@ -296,6 +296,42 @@ test('screen share: on the stage for the others, a take-over asks first, a moder
   for (const p of [chair, ann, bob]) await p.context().close();
 });
 
+test('speaking is shown from the audio level; the last speaker takes the stage; a pin overrides', async () => {
+  const link = await createRoom('Who speaks');
+  const pages = [];
+  for (const name of ['ann', 'bob', 'cid']) pages.push(await newPage(browser, { logPrefix: name }));
+  const [ann, bob, cid] = pages;
+  const annId = await join(ann, link, 'Ann');
+  const bobId = await join(bob, link, 'Bob');
+  const cidId = await join(cid, link, 'Cid');
+  await waitFirstMedia(pages, PC, 2, 20000);
+  const tile = (id) => `#tiles .tile[data-participant-id="${id}"]`;
+  // The fake microphone's tone is voice to the SFU: Bob and Cid speak, on Ann's tiles.
+  await ann.waitForSelector(`${tile(bobId)}[data-speaking="true"]`);
+  await ann.waitForSelector(`${tile(cidId)}[data-speaking="true"]`);
+  // Bob mutes: he stops speaking for everyone, his own tile too.
+  await bob.click('#mic-button');
+  await ann.waitForSelector(`${tile(bobId)}[data-speaking="false"]`);
+  await bob.waitForSelector('#tiles .tile.self[data-speaking="false"]');
+  // Cid stops and starts again: the last to start speaking, on Ann's stage.
+  await cid.click('#mic-button');
+  await ann.waitForSelector(`${tile(cidId)}[data-speaking="false"]`);
+  await cid.click('#mic-button');
+  await ann.waitForSelector(`#screen-stage[data-kind="speaker"][data-participant-id="${cidId}"]`);
+  await ann.waitForFunction(() => document.querySelector('#screen-stage video').videoWidth > 0);
+  await ann.click('#people-button');
+  await ann.waitForSelector(`#people-list li[data-participant-id="${cidId}"] .state:has-text("speaking")`);
+  await ann.screenshot({ path: path.join(ARTIFACTS, 'meeting-speaker.png') });
+  // Ann pins Bob: he is on the stage although Cid speaks; unpinned, Cid is back.
+  await ann.hover(tile(bobId));
+  await ann.click(`${tile(bobId)} button.pin`);
+  await ann.waitForSelector(`#screen-stage[data-kind="person"][data-participant-id="${bobId}"]`);
+  assert.equal(await ann.getAttribute(`${tile(bobId)} button.pin`, 'aria-pressed'), 'true');
+  await ann.click(`${tile(bobId)} button.pin`);
+  await ann.waitForSelector(`#screen-stage[data-kind="speaker"][data-participant-id="${cidId}"]`);
+  for (const p of pages) await p.context().close();
+});
+
 test('the tile layout stays usable from 1 to 25 participants', async () => {
   const page = await newPage(browser);
   await page.goto(server.url);

@@ -17,7 +17,7 @@ const ICE_GRACE_MS = 4000;
  * @typedef {import('./protocol.js').ServerMessage} ServerMessage
  * @typedef {import('./protocol.js').ChatMessage} ChatMessage
  * @typedef {import('./protocol.js').Locks} Locks
- * @typedef {{id: number, name: string, audio: boolean, video: boolean, screen: boolean, reconnecting: boolean, role?: string,
+ * @typedef {{id: number, name: string, audio: boolean, video: boolean, screen: boolean, reconnecting: boolean, speaking: boolean, role?: string,
  *   stream: MediaStream, audioTrack: MediaStreamTrack|null, videoTrack: MediaStreamTrack|null,
  *   screenStream: MediaStream}} Remote
  */
@@ -30,7 +30,7 @@ const ICE_GRACE_MS = 4000;
  * (detail: {request, by}), `role` (someone's role changed; detail: {participant_id, role}),
  * `locks` (the locks in `this.locks`), `screen` (this person's share started or stopped);
  * `reconnecting` (the connection dropped: getting back in by itself), `reconnected`,
- * `presence` (someone else is reconnecting or back; detail: Remote).
+ * `speaking` (someone, this person too, started or stopped speaking; detail: {participant_id, speaking}).
  */
 export class Call extends EventTarget {
   /**
@@ -93,6 +93,10 @@ export class Call extends EventTarget {
     this.droppedAt = 0;
     /** How long each reconnect took, cut to `joined` again, in ms. @type {number[]} */
     this.reconnects = [];
+    /** This person speaks now (as the server hears it). */
+    this.speaking = false;
+    /** Who else spoke last (the active speaker). @type {number|null} */
+    this.lastSpeaker = null;
   }
 
   /** Records a step of the join, for diagnosis. @param {string} what */
@@ -292,6 +296,20 @@ export class Call extends EventTarget {
         this.dispatchEvent(new CustomEvent('joined', { detail: m }));
         break;
       }
+      case 'speaking': {
+        if (m.participant_id === this.you) {
+          this.speaking = m.speaking;
+        } else {
+          const r = this.remotes.get(m.participant_id);
+          if (r) {
+            r.speaking = m.speaking;
+            if (m.speaking) this.lastSpeaker = r.id;
+            this.dispatchEvent(new CustomEvent('participant', { detail: r }));
+          }
+        }
+        this.dispatchEvent(new CustomEvent('speaking', { detail: m }));
+        break;
+      }
       case 'participant_reconnecting':
       case 'participant_reconnected': {
         const r = this.remotes.get(m.participant_id);
@@ -306,6 +324,7 @@ export class Call extends EventTarget {
         break;
       case 'participant_left':
         this.remotes.delete(m.participant_id);
+        if (this.lastSpeaker === m.participant_id) this.lastSpeaker = null;
         this.dispatchEvent(new CustomEvent('left', { detail: m.participant_id }));
         break;
       case 'media_state': {
@@ -410,7 +429,7 @@ export class Call extends EventTarget {
   upsert(p) {
     let r = this.remotes.get(p.id);
     if (!r) {
-      r = { ...p, screen: !!p.screen, reconnecting: !!p.reconnecting, stream: new MediaStream(), audioTrack: null, videoTrack: null, screenStream: new MediaStream() };
+      r = { ...p, screen: !!p.screen, reconnecting: !!p.reconnecting, speaking: !!p.speaking, stream: new MediaStream(), audioTrack: null, videoTrack: null, screenStream: new MediaStream() };
       this.remotes.set(p.id, r);
     } else {
       Object.assign(r, { name: p.name, audio: p.audio, video: p.video, screen: !!p.screen });

@@ -165,7 +165,7 @@ export function wirePanel(call, say) {
   const renderPeople = () => {
     const moderator = call.role === 'moderator';
     $('#moderator-tools').hidden = !moderator;
-    const people = [{ id: call.you ?? -1, name: call.name, audio: call.audioOn, video: call.videoOn, screen: call.screen !== null, role: call.role }, ...call.remotes.values()];
+    const people = [{ id: call.you ?? -1, name: call.name, audio: call.audioOn, video: call.videoOn, screen: call.screen !== null, speaking: call.speaking, role: call.role }, ...call.remotes.values()];
     const items = people.map((p) => {
       const li = document.createElement('li');
       li.dataset.participantId = String(p.id);
@@ -178,6 +178,7 @@ export function wirePanel(call, say) {
         p.role === 'moderator' ? tr('client-moderator') : '',
         p.audio ? '' : tr('client-muted'),
         p.screen ? tr('client-sharing-state') : '',
+        p.speaking ? tr('client-speaking') : '',
         hand >= 0 ? tr('client-hand-n', { n: hand + 1 }) : '',
       ].filter(Boolean).join(' · ');
       li.append(name, state);
@@ -269,6 +270,7 @@ export function wirePanel(call, say) {
   call.addEventListener('chat_deleted', renderChat);
   call.addEventListener('hands', renderHands);
   call.addEventListener('screen', renderPeople);
+  call.addEventListener('speaking', renderPeople);
   call.addEventListener('locks', renderLocks);
   call.addEventListener('role', () => {
     renderAll();

@@ -3,7 +3,8 @@
 import { api } from './protocol.js';
 import { Call } from './call.js';
 import { getCamera, getLocalMedia, getMicrophone, listDevices } from './devices.js';
-import { TileGrid, sameTracks } from './tiles.js';
+import { TileGrid } from './tiles.js';
+import { wireStage } from './stage.js';
 import { loadMessages, tr } from './i18n.js';
 import { wirePanel } from './panel.js';
 
@@ -202,17 +203,22 @@ function joinError(err) {
 
 /** @param {Call} call @param {TileGrid} grid */
 function selfTile(call, grid) {
-  grid.upsert('self', { name: call.name, audio: call.audioOn, video: call.videoOn, stream: call.local, self: true, participantId: call.you });
+  grid.upsert('self', { name: call.name, audio: call.audioOn, video: call.videoOn, stream: call.local, self: true, participantId: call.you, speaking: call.speaking });
 }
 
 /** @param {Call} call @param {TileGrid} grid */
 function wire(call, grid) {
+  /** Viewers may see only moderators' cameras: the server forwards no other. @param {import('./call.js').Remote} r */
+  const cameraShown = (r) => r.video && !(call.role !== 'moderator' && call.locks.hide_viewer_cameras && r.role !== 'moderator');
+  const stage = wireStage(call, cameraShown, (text) => say('#meeting-notes', text));
   /** @param {import('./call.js').Remote} r */
   const tile = (r) => {
-    // Viewers may see only moderators' cameras: the server forwards no other; the tile says so.
-    const hidden = call.role !== 'moderator' && call.locks.hide_viewer_cameras && r.role !== 'moderator';
-    grid.upsert(`p${r.id}`, { name: r.name, audio: r.audio, video: r.video && !hidden, stream: r.stream, participantId: r.id, reconnecting: r.reconnecting });
+    grid.upsert(`p${r.id}`, { name: r.name, audio: r.audio, video: cameraShown(r), stream: r.stream, participantId: r.id, reconnecting: r.reconnecting, speaking: r.speaking, pinned: stage.pinned === r.id });
   };
+  stage.onPin = () => {
+    for (const r of call.remotes.values()) tile(r);
+  };
+  call.addEventListener('speaking', () => selfTile(call, grid));
   // The connection dropped: the client gets back in by itself; the person is told meanwhile.
   call.addEventListener('reconnecting', () => {
     $('#reconnecting').hidden = false;
@@ -225,20 +231,19 @@ function wire(call, grid) {
   });
   call.addEventListener('participant', (e) => {
     tile(/** @type {CustomEvent} */ (e).detail);
-    renderStage(call);
+    stage.render();
   });
   for (const event of ['locks', 'role']) call.addEventListener(event, () => {
     for (const r of call.remotes.values()) tile(r);
   });
   call.addEventListener('left', (e) => {
     grid.remove(`p${/** @type {CustomEvent} */ (e).detail}`);
-    renderStage(call);
+    stage.render();
   });
   call.addEventListener('screen', () => {
-    renderStage(call);
+    stage.render();
     updateButtons(call);
   });
-  wireShare(call);
   call.addEventListener('waiting', () => show('#waiting'));
   call.addEventListener('lobby', () => renderLobby(call));
   $('#waiting-leave').onclick = () => call.leave();
@@ -298,77 +303,6 @@ function wire(call, grid) {
     const t = await getMicrophone($('#microphone').value).catch(() => null);
     if (t) await call.replaceAudio(t);
   });
-}
-
-/**
- * The stage: whoever shares a screen, large, with the tiles beside it. This person's own share
- * is shown too, with a button to stop it.
- * @param {Call} call
- */
-function renderStage(call) {
-  const stage = $('#screen-stage');
-  const video = /** @type {HTMLVideoElement} */ (stage.querySelector('video'));
-  const audio = /** @type {HTMLAudioElement} */ (stage.querySelector('audio'));
-  const sharer = call.screen ? null : call.sharer();
-  const stream = call.screen || sharer?.screenStream || null;
-  const shown = stream !== null && (call.screen !== null || stream.getVideoTracks().length > 0);
-  stage.hidden = !shown;
-  $('#meeting').dataset.sharing = String(shown);
-  stage.dataset.participantId = call.screen ? String(call.you) : sharer ? String(sharer.id) : '';
-  if (!shown || !stream) {
-    video.srcObject = null;
-    audio.srcObject = null;
-    return;
-  }
-  const videoOnly = new MediaStream(stream.getVideoTracks());
-  if (!sameTracks(video.srcObject, videoOnly)) video.srcObject = videoOnly;
-  // One's own shared audio is never played back.
-  const audioOnly = new MediaStream(call.screen ? [] : stream.getAudioTracks());
-  if (!sameTracks(audio.srcObject, audioOnly)) audio.srcObject = audioOnly;
-  $('#screen-caption').textContent = call.screen ? tr('client-sharing-you') : tr('client-sharing', { name: sharer?.name || '' });
-  $('#screen-stop').hidden = !call.screen;
-}
-
-/** The share button: asks the browser for a screen, window or tab; asks before taking over. @param {Call} call */
-function wireShare(call) {
-  const button = $('#share-button');
-  const confirm = $('#share-confirm');
-  // Phones and some browsers cannot share a screen.
-  button.hidden = !navigator.mediaDevices?.getDisplayMedia;
-  const start = async () => {
-    confirm.hidden = true;
-    button.disabled = true;
-    try {
-      await call.startScreen(() => navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: true }));
-    } catch (err) {
-      // The person closed the browser's picker: nothing to say.
-      const e = /** @type {any} */ (err);
-      if (e?.name !== 'NotAllowedError' && e?.name !== 'AbortError') say('#meeting-notes', tr('client-share-failed', { message: e?.message || String(err) }));
-    } finally {
-      button.disabled = false;
-    }
-  };
-  button.onclick = () => {
-    if (call.screen) {
-      call.stopScreen(true);
-      return;
-    }
-    if (call.role !== 'moderator' && call.locks.screen_share) {
-      say('#meeting-notes', tr('client-locked'));
-      return;
-    }
-    const other = call.sharer();
-    if (other) {
-      // Someone is sharing: sharing now takes over from them, so ask once more, in the page.
-      confirm.textContent = tr('client-share-take-over', { name: other.name });
-      confirm.hidden = false;
-      confirm.focus();
-      return;
-    }
-    start();
-  };
-  confirm.onclick = start;
-  $('#screen-stop').onclick = () => call.stopScreen(true);
 }
 
 /** The waiting room's guests, with admit/deny buttons (moderators only). @param {Call} call */

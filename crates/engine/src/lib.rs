@@ -275,6 +275,7 @@ fn event_participant(e: &SfuEvent) -> ParticipantId {
         | SfuEvent::TrackAdded { participant, .. }
         | SfuEvent::TrackRemoved { participant, .. }
         | SfuEvent::Connected { participant }
+        | SfuEvent::Speaking { participant, .. }
         | SfuEvent::Disconnected { participant } => *participant,
     }
 }

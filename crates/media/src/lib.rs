@@ -11,6 +11,7 @@
 mod error;
 mod peer;
 mod sfu;
+mod speaking;
 mod stats;
 
 pub use error::MediaError;

@@ -110,6 +110,8 @@ pub(crate) struct Peer {
     resend_history: Duration,
     /// What of this peer's media is forwarded, to whom; whether it receives as a moderator.
     pub forwarding: Forwarding,
+    /// Whether its microphone carries voice now.
+    speaking: crate::speaking::Speaking,
 }
 
 impl Peer {
@@ -136,6 +138,7 @@ impl Peer {
             dead: false,
             resend_history,
             forwarding: Forwarding::default(),
+            speaking: crate::speaking::Speaking::default(),
         }
     }
 
@@ -324,6 +327,17 @@ impl Peer {
             return;
         }
         self.negotiate(out);
+        let quiet = if self.forwarding.microphone == Audience::Nobody {
+            self.speaking.reset(self.last_now)
+        } else {
+            self.speaking.update(self.last_now)
+        };
+        if let Some(speaking) = quiet {
+            out.push_back(SfuOutput::Event(SfuEvent::Speaking {
+                participant: self.id,
+                speaking,
+            }));
+        }
         loop {
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => {
@@ -387,6 +401,21 @@ impl Peer {
             }
             Event::MediaData(data) => {
                 self.stats.frames_in += 1;
+                let microphone = self
+                    .tracks_in
+                    .iter()
+                    .any(|t| t.mid == data.mid && t.source == TrackSource::Microphone);
+                if let (true, Some(level), false) = (
+                    microphone,
+                    data.ext_vals.audio_level,
+                    self.forwarding.microphone == Audience::Nobody,
+                ) && let Some(speaking) = self.speaking.level(self.last_now, level)
+                {
+                    out.push_back(SfuOutput::Event(SfuEvent::Speaking {
+                        participant: self.id,
+                        speaking,
+                    }));
+                }
                 if let Some(t) = self
                     .tracks_in
                     .iter_mut()
@@ -509,6 +538,11 @@ impl Peer {
         // Map the publisher's payload type to the one negotiated with this subscriber.
         let Some(pt) = writer.match_params(data.params) else {
             return;
+        };
+        // The audio level goes on, so that browsers can show it too.
+        let writer = match (data.ext_vals.audio_level, data.ext_vals.voice_activity) {
+            (Some(level), voice) => writer.audio_level(level, voice.unwrap_or(false)),
+            _ => writer,
         };
         match writer.write(pt, data.network_time, data.time, data.data.clone()) {
             Ok(()) => {

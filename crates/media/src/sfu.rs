@@ -85,6 +85,11 @@ pub enum SfuEvent {
     },
     /// ICE and DTLS are up.
     Connected { participant: ParticipantId },
+    /// The participant started or stopped speaking (from their microphone's audio level).
+    Speaking {
+        participant: ParticipantId,
+        speaking: bool,
+    },
     /// The participant's media session ended on its own (ICE consent lost, DTLS failure); the
     /// SFU already removed them.
     Disconnected { participant: ParticipantId },

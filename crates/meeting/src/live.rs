@@ -488,6 +488,28 @@ impl Meetings {
         }
     }
 
+    /// Records and tells everyone whether a participant speaks now.
+    pub fn set_speaking(&self, room: &RoomId, id: ParticipantId, speaking: bool) {
+        let mut state = self.lock();
+        let Some(members) = state.rooms.get_mut(room) else {
+            return;
+        };
+        let Some(me) = members.get_mut(&id) else {
+            return;
+        };
+        if me.p.info.speaking == speaking {
+            return;
+        }
+        me.p.info.speaking = speaking;
+        broadcast(
+            members,
+            &ServerMessage::Speaking {
+                participant_id: id,
+                speaking,
+            },
+        );
+    }
+
     /// Records and broadcasts a participant's microphone and camera state.
     pub fn set_media_state(
         &self,

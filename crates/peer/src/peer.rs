@@ -512,6 +512,7 @@ impl Signalling for PlenarySignalling {
                 | ServerMessage::Locks { .. }
                 | ServerMessage::ParticipantReconnecting { .. }
                 | ServerMessage::ParticipantReconnected { .. }
+                | ServerMessage::Speaking { .. }
                 | ServerMessage::Pong => continue,
             });
         }

@@ -199,6 +199,11 @@ pub enum ServerMessage {
     ParticipantReconnected {
         participant_id: ParticipantId,
     },
+    /// Someone (you too) started or stopped speaking.
+    Speaking {
+        participant_id: ParticipantId,
+        speaking: bool,
+    },
     MediaState {
         participant_id: ParticipantId,
         audio: bool,
@@ -291,6 +296,9 @@ pub struct ParticipantInfo {
     /// Their connection dropped; their place is held while they get back in.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reconnecting: bool,
+    /// Speaking now (their microphone's audio level, as the SFU reads it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub speaking: bool,
     #[serde(default = "default_role")]
     pub role: Role,
 }

@@ -56,6 +56,8 @@ pub struct Client {
     video_seq: u32,
     keyframe_wanted: bool,
     pub sending: bool,
+    /// The audio level (-dBov) its microphone packets carry, if any.
+    pub audio_level: Option<i8>,
     /// Frames received, by (publisher, kind) → sequence numbers.
     pub received: BTreeMap<(u64, MediaKind), BTreeSet<u32>>,
     /// Screen frames received, by publisher → sequence numbers.
@@ -82,6 +84,8 @@ pub struct World {
     pub sfu_next: Instant,
     pub clients: Vec<Client>,
     pub room: RoomId,
+    /// Every `Speaking` event, in order.
+    pub speaking: Vec<(ParticipantId, bool)>,
     next_id: u64,
 }
 
@@ -98,6 +102,7 @@ impl World {
             sfu_next: now,
             clients: Vec::new(),
             room: RoomId::parse("sim-room").unwrap(),
+            speaking: Vec::new(),
             next_id: 1,
         }
     }
@@ -190,6 +195,7 @@ impl World {
             video_seq: 0,
             keyframe_wanted: true,
             sending: true,
+            audio_level: None,
             received: BTreeMap::new(),
             received_screen: BTreeMap::new(),
             gapped: 0,
@@ -396,6 +402,10 @@ impl World {
                     c.removed_mids.push(mid);
                 }
             }
+            SfuEvent::Speaking {
+                participant,
+                speaking,
+            } => self.speaking.push((participant, speaking)),
             SfuEvent::Connected { .. } | SfuEvent::Disconnected { .. } => {}
         }
     }
@@ -495,11 +505,11 @@ impl Client {
                 AUDIO_FRAME_BYTES,
             );
             let time = MediaTime::new(since(48_000), Frequency::FORTY_EIGHT_KHZ);
-            self.rtc
-                .writer(mid)
-                .unwrap()
-                .write(pt, now, time, data)
-                .unwrap();
+            let mut writer = self.rtc.writer(mid).unwrap();
+            if let Some(level) = self.audio_level {
+                writer = writer.audio_level(level, level >= -50);
+            }
+            writer.write(pt, now, time, data).unwrap();
             self.audio_seq += 1;
             self.next_audio = Some(now + AUDIO_INTERVAL);
         }

@@ -475,6 +475,7 @@ impl Connection {
                 video: false,
                 screen: false,
                 reconnecting: false,
+                speaking: false,
                 role: claims.role,
             },
             role: claims.role,
@@ -686,6 +687,12 @@ impl Connection {
                 source,
             },
             SfuEvent::Connected { .. } => return Flow::Continue,
+            SfuEvent::Speaking { speaking, .. } => {
+                if let Some(j) = &self.joined {
+                    self.app.meeting.live.set_speaking(&j.room, j.id, speaking);
+                }
+                return Flow::Continue;
+            }
             SfuEvent::Disconnected { .. } => {
                 // The client reconnects (`resume`) to get its media back.
                 return self
