@@ -256,6 +256,7 @@ mod tests {
             include_str!("../../../web/js/landing.js"),
             include_str!("../../../web/js/devices.js"),
             include_str!("../../../web/js/tiles.js"),
+            include_str!("../../../web/js/stage.js"),
         ];
         let i18n = I18n::load().unwrap();
         let en = i18n.client_messages("en");
