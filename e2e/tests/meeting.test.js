@@ -239,11 +239,12 @@ test('screen share: on the stage for the others, a take-over asks first, a moder
   // Nobody shares yet: the chair receives two cameras, and no idle screen tracks.
   assert.equal((await inboundStats(chair, PC)).video.tracks, 2);
 
+  const noScreen = () => document.getElementById('screen-stage').dataset.kind !== 'screen';
   /** The stage on `page` shows a decoding video from `id`. */
   const stageShows = (page, id) => page.waitForFunction((id) => {
     const stage = document.getElementById('screen-stage');
     const v = stage.querySelector('video');
-    return !stage.hidden && stage.dataset.participantId === String(id) && v.videoWidth > 0 && v.getVideoPlaybackQuality().totalVideoFrames > 3;
+    return !stage.hidden && stage.dataset.kind === 'screen' && stage.dataset.participantId === String(id) && v.videoWidth > 0 && v.getVideoPlaybackQuality().totalVideoFrames > 3;
   }, id, { timeout: 20000 });
 
   await ann.click('#share-button');
@@ -276,14 +277,15 @@ test('screen share: on the stage for the others, a take-over asks first, a moder
   // The chair stops Bob's share from the people list: the stage goes away everywhere.
   await chair.click(`#people-list li[data-participant-id="${bobId}"] button[data-action="stop_screen"]`);
   await bob.waitForFunction(() => window.plenary.call.screen === null);
-  await ann.waitForSelector('#screen-stage', { state: 'hidden' });
-  await chair.waitForSelector('#screen-stage', { state: 'hidden' });
+  // (The stage then shows the last speaker: three people are here.)
+  await ann.waitForFunction(noScreen);
+  await chair.waitForFunction(noScreen);
 
   // The browser's own "stop sharing" ends the share too.
   await ann.click('#share-button');
   await stageShows(bob, annId);
   await ann.evaluate(() => window.plenary.call.screen.getVideoTracks()[0].dispatchEvent(new Event('ended')));
-  await bob.waitForSelector('#screen-stage', { state: 'hidden' });
+  await bob.waitForFunction(noScreen);
 
   // Locked for participants: Ann is told and nothing is shared; the chair still shares.
   await chair.check('#lock-screen');

@@ -30,7 +30,7 @@ const ICE_GRACE_MS = 4000;
  * (detail: {request, by}), `role` (someone's role changed; detail: {participant_id, role}),
  * `locks` (the locks in `this.locks`), `screen` (this person's share started or stopped);
  * `reconnecting` (the connection dropped: getting back in by itself), `reconnected`,
- * `speaking` (someone, this person too, started or stopped speaking; detail: {participant_id, speaking}).
+ * `camera` (a new camera track is on), `speaking` (someone, this person too, started or stopped speaking; detail: {participant_id, speaking}).
  */
 export class Call extends EventTarget {
   /**
@@ -539,7 +539,20 @@ export class Call extends EventTarget {
     await this.videoSender?.replaceTrack(track);
     this.videoOn = !!track;
     this.sendMediaState();
+    if (track) this.dispatchEvent(new CustomEvent('camera'));
     return this.videoOn;
+  }
+
+  /** Replaces the camera track (another device), the camera staying on. @param {MediaStreamTrack} track */
+  async replaceVideo(track) {
+    for (const t of this.local.getVideoTracks()) {
+      t.stop();
+      this.local.removeTrack(t);
+    }
+    this.local.addTrack(track);
+    await this.videoSender?.replaceTrack(track);
+    this.videoOn = true;
+    this.sendMediaState();
   }
 
   /** Replaces the microphone track (another device). @param {MediaStreamTrack} track */

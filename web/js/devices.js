@@ -65,12 +65,13 @@ export async function getMicrophone(deviceId) {
   return s.getAudioTracks()[0];
 }
 
-/** Cameras and microphones, with labels once permission was given. */
+/** Cameras, microphones and speakers, with labels once permission was given. */
 export async function listDevices() {
-  if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return { cameras: [], microphones: [] };
+  if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return { cameras: [], microphones: [], speakers: [] };
   const all = await navigator.mediaDevices.enumerateDevices();
   return {
     cameras: all.filter((d) => d.kind === 'videoinput'),
     microphones: all.filter((d) => d.kind === 'audioinput'),
+    speakers: all.filter((d) => d.kind === 'audiooutput'),
   };
 }

@@ -2,9 +2,10 @@
 
 import { api } from './protocol.js';
 import { Call } from './call.js';
-import { getCamera, getLocalMedia, getMicrophone, listDevices } from './devices.js';
+import { getCamera, getLocalMedia, listDevices } from './devices.js';
 import { TileGrid } from './tiles.js';
 import { wireStage } from './stage.js';
+import { wireDevices } from './settings.js';
 import { loadMessages, tr } from './i18n.js';
 import { wirePanel } from './panel.js';
 
@@ -298,11 +299,14 @@ function wire(call, grid) {
     if (!call.ended) call.leave();
   });
   $('#rejoin-button').onclick = () => location.reload();
-  $('#microphone').addEventListener('change', async () => {
-    if (!call.pc) return;
-    const t = await getMicrophone($('#microphone').value).catch(() => null);
-    if (t) await call.replaceAudio(t);
-  });
+  wireDevices(
+    call,
+    () => {
+      selfTile(call, grid);
+      updateButtons(call);
+    },
+    (text) => say('#meeting-notes', text),
+  );
 }
 
 /** The waiting room's guests, with admit/deny buttons (moderators only). @param {Call} call */

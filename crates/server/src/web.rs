@@ -31,6 +31,7 @@ const ASSETS: &[(&str, &[u8])] = &[
     asset!("js/panel.js"),
     asset!("js/tiles.js"),
     asset!("js/stage.js"),
+    asset!("js/settings.js"),
     asset!("js/i18n.js"),
     asset!("favicon.svg"),
 ];
