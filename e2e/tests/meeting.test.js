@@ -334,6 +334,39 @@ test('speaking is shown from the audio level; the last speaker takes the stage; 
   for (const p of pages) await p.context().close();
 });
 
+test('a large meeting\'s participant list is searchable by name, accents aside', async () => {
+  const link = await createRoom('Big assembly');
+  const ann = await newPage(browser, { logPrefix: 'ann' });
+  await join(ann, link, 'Ann');
+  // Seven more people, each on their own signalling connection (no media), from one page.
+  const crowd = await newPage(browser, { logPrefix: 'crowd' });
+  await crowd.goto(link);
+  const room = new URL(link).pathname.split('/').pop();
+  await crowd.evaluate(async (room) => {
+    window.crowd = [];
+    for (const name of ['Zoë Quinn', 'Ödön Varga', 'Chloé', 'Bea', 'Carl', 'Dee', 'Eli']) {
+      const grant = await (await fetch(`/api/rooms/${room}/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) })).json();
+      const ws = new WebSocket(`ws://${location.host}${grant.ws_path}`);
+      await new Promise((r) => ws.addEventListener('open', r, { once: true }));
+      ws.send(JSON.stringify({ type: 'join', v: 2, room, name, token: grant.token }));
+      window.crowd.push(ws);
+    }
+  }, room);
+  await ann.click('#people-button');
+  await ann.waitForFunction(() => document.querySelectorAll('#people-list li').length === 8);
+  await ann.waitForSelector('#people-search:not([hidden])');
+  await ann.fill('#people-search', 'zoe');
+  await ann.waitForFunction(() => document.querySelectorAll('#people-list li').length === 1);
+  assert.match(await ann.textContent('#people-list li'), /Zoë Quinn/);
+  await ann.fill('#people-search', 'odon');
+  await ann.waitForFunction(() => /Ödön/.test(document.querySelector('#people-list li')?.textContent || ''));
+  await ann.fill('#people-search', 'nobody');
+  await ann.waitForSelector('#people-none:not([hidden])');
+  await ann.fill('#people-search', '');
+  await ann.waitForFunction(() => document.querySelectorAll('#people-list li').length === 8);
+  for (const p of [ann, crowd]) await p.context().close();
+});
+
 test('the tile layout stays usable from 1 to 25 participants', async () => {
   const page = await newPage(browser);
   await page.goto(server.url);

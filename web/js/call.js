@@ -17,7 +17,7 @@ const ICE_GRACE_MS = 4000;
  * @typedef {import('./protocol.js').ServerMessage} ServerMessage
  * @typedef {import('./protocol.js').ChatMessage} ChatMessage
  * @typedef {import('./protocol.js').Locks} Locks
- * @typedef {{id: number, name: string, audio: boolean, video: boolean, screen: boolean, reconnecting: boolean, speaking: boolean, role?: string,
+ * @typedef {{id: number, name: string, audio: boolean, video: boolean, screen: boolean, reconnecting: boolean, speaking: boolean, quality: string, role?: string,
  *   stream: MediaStream, audioTrack: MediaStreamTrack|null, videoTrack: MediaStreamTrack|null,
  *   screenStream: MediaStream}} Remote
  */
@@ -30,7 +30,7 @@ const ICE_GRACE_MS = 4000;
  * (detail: {request, by}), `role` (someone's role changed; detail: {participant_id, role}),
  * `locks` (the locks in `this.locks`), `screen` (this person's share started or stopped);
  * `reconnecting` (the connection dropped: getting back in by itself), `reconnected`,
- * `camera` (a new camera track is on), `speaking` (someone, this person too, started or stopped speaking; detail: {participant_id, speaking}).
+ * `camera` (a new camera track is on), `quality` (someone's connection got better or worse), `speaking` (someone, this person too, started or stopped speaking; detail: {participant_id, speaking}).
  */
 export class Call extends EventTarget {
   /**
@@ -95,6 +95,8 @@ export class Call extends EventTarget {
     this.reconnects = [];
     /** This person speaks now (as the server hears it). */
     this.speaking = false;
+    /** How well this person's connection carries media (as the server sees it). */
+    this.quality = 'good';
     /** Who else spoke last (the active speaker). @type {number|null} */
     this.lastSpeaker = null;
   }
@@ -310,6 +312,16 @@ export class Call extends EventTarget {
         this.dispatchEvent(new CustomEvent('speaking', { detail: m }));
         break;
       }
+      case 'quality': {
+        if (m.participant_id === this.you) this.quality = m.quality;
+        const r = this.remotes.get(m.participant_id);
+        if (r) {
+          r.quality = m.quality;
+          this.dispatchEvent(new CustomEvent('participant', { detail: r }));
+        }
+        this.dispatchEvent(new CustomEvent('quality', { detail: m }));
+        break;
+      }
       case 'participant_reconnecting':
       case 'participant_reconnected': {
         const r = this.remotes.get(m.participant_id);
@@ -429,7 +441,7 @@ export class Call extends EventTarget {
   upsert(p) {
     let r = this.remotes.get(p.id);
     if (!r) {
-      r = { ...p, screen: !!p.screen, reconnecting: !!p.reconnecting, speaking: !!p.speaking, stream: new MediaStream(), audioTrack: null, videoTrack: null, screenStream: new MediaStream() };
+      r = { ...p, screen: !!p.screen, reconnecting: !!p.reconnecting, speaking: !!p.speaking, quality: p.quality || 'good', stream: new MediaStream(), audioTrack: null, videoTrack: null, screenStream: new MediaStream() };
       this.remotes.set(p.id, r);
     } else {
       Object.assign(r, { name: p.name, audio: p.audio, video: p.video, screen: !!p.screen });

@@ -40,6 +40,14 @@ export function linkify(text) {
   return out;
 }
 
+/** The participant list offers a search from this many people. */
+const SEARCH_FROM = 8;
+
+/** `s` without accents, in lower case, for matching names. @param {string} s */
+function fold(s) {
+  return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
 /** @param {number} ms */
 function clock(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
@@ -165,7 +173,12 @@ export function wirePanel(call, say) {
   const renderPeople = () => {
     const moderator = call.role === 'moderator';
     $('#moderator-tools').hidden = !moderator;
-    const people = [{ id: call.you ?? -1, name: call.name, audio: call.audioOn, video: call.videoOn, screen: call.screen !== null, speaking: call.speaking, role: call.role }, ...call.remotes.values()];
+    const everyone = [{ id: call.you ?? -1, name: call.name, audio: call.audioOn, video: call.videoOn, screen: call.screen !== null, speaking: call.speaking, quality: call.quality, role: call.role }, ...call.remotes.values()];
+    // A large meeting's list can be searched by name (accents and case aside).
+    $('#people-search').hidden = everyone.length < SEARCH_FROM;
+    const query = fold($('#people-search').value.trim());
+    const people = query && everyone.length >= SEARCH_FROM ? everyone.filter((p) => fold(p.name).includes(query)) : everyone;
+    $('#people-none').hidden = people.length > 0;
     const items = people.map((p) => {
       const li = document.createElement('li');
       li.dataset.participantId = String(p.id);
@@ -179,6 +192,7 @@ export function wirePanel(call, say) {
         p.audio ? '' : tr('client-muted'),
         p.screen ? tr('client-sharing-state') : '',
         p.speaking ? tr('client-speaking') : '',
+        p.quality === 'fair' ? tr('client-quality-fair') : p.quality === 'poor' ? tr('client-quality-poor') : '',
         hand >= 0 ? tr('client-hand-n', { n: hand + 1 }) : '',
       ].filter(Boolean).join(' · ');
       li.append(name, state);
@@ -271,6 +285,8 @@ export function wirePanel(call, say) {
   call.addEventListener('hands', renderHands);
   call.addEventListener('screen', renderPeople);
   call.addEventListener('speaking', renderPeople);
+  call.addEventListener('quality', renderPeople);
+  $('#people-search').addEventListener('input', renderPeople);
   call.addEventListener('locks', renderLocks);
   call.addEventListener('role', () => {
     renderAll();

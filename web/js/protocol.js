@@ -4,7 +4,7 @@
 export const PROTOCOL_VERSION = 2;
 
 /**
- * @typedef {{id: number, name: string, audio: boolean, video: boolean, screen?: boolean, reconnecting?: boolean, speaking?: boolean, role?: 'moderator'|'participant'}} ParticipantInfo
+ * @typedef {{id: number, name: string, audio: boolean, video: boolean, screen?: boolean, reconnecting?: boolean, speaking?: boolean, quality?: 'good'|'fair'|'poor', role?: 'moderator'|'participant'}} ParticipantInfo
  * @typedef {'audio'|'video'} MediaKind
  * @typedef {'everyone'|'moderators'|'participant'} ChatTo
  * @typedef {{id: number, from?: number, name: string, to: ChatTo, to_participant?: number, text: string, at_ms: number}} ChatMessage
@@ -32,6 +32,7 @@ export const PROTOCOL_VERSION = 2;
  *   | {type: 'participant_reconnecting', participant_id: number}
  *   | {type: 'participant_reconnected', participant_id: number}
  *   | {type: 'speaking', participant_id: number, speaking: boolean}
+ *   | {type: 'quality', participant_id: number, quality: 'good'|'fair'|'poor'}
  *   | {type: 'pong'}} ServerMessage
  * @typedef {{token: string, room: string, name: string, ws_path: string, protocol_version: number}} JoinGrant
  */

@@ -214,7 +214,7 @@ function wire(call, grid) {
   const stage = wireStage(call, cameraShown, (text) => say('#meeting-notes', text));
   /** @param {import('./call.js').Remote} r */
   const tile = (r) => {
-    grid.upsert(`p${r.id}`, { name: r.name, audio: r.audio, video: cameraShown(r), stream: r.stream, participantId: r.id, reconnecting: r.reconnecting, speaking: r.speaking, pinned: stage.pinned === r.id });
+    grid.upsert(`p${r.id}`, { name: r.name, audio: r.audio, video: cameraShown(r), stream: r.stream, participantId: r.id, reconnecting: r.reconnecting, speaking: r.speaking, pinned: stage.pinned === r.id, quality: r.quality });
   };
   stage.onPin = () => {
     for (const r of call.remotes.values()) tile(r);

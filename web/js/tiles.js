@@ -33,7 +33,7 @@ export class TileGrid {
   /**
    * Adds or updates a tile.
    * @param {string} key @param {{name: string, audio: boolean, video: boolean, stream: MediaStream|null,
-   *   self?: boolean, participantId?: number|null, reconnecting?: boolean, speaking?: boolean, pinned?: boolean}} p
+   *   self?: boolean, participantId?: number|null, reconnecting?: boolean, speaking?: boolean, pinned?: boolean, quality?: string}} p
    */
   upsert(key, p) {
     let tile = this.tiles.get(key);
@@ -42,7 +42,7 @@ export class TileGrid {
       tile.className = 'tile';
       tile.innerHTML = `<video autoplay playsinline muted></video><audio autoplay></audio><span class="hand" aria-hidden="true"></span><span class="reaction" aria-hidden="true"></span><span class="reconnecting"></span><button type="button" class="pin secondary" aria-pressed="false"></button>
         <div class="avatar" aria-hidden="true"></div>
-        <figcaption><svg class="muted-icon" viewBox="0 0 24 24" width="14" height="14" role="img" aria-label="Microphone off"><title>Microphone off</title><path fill="currentColor" d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1A7 7 0 0 0 19 11h-2z"/><path stroke="#ff6b6b" stroke-width="2.5" d="M4 3l16 18"/></svg><span class="name"></span></figcaption>`;
+        <figcaption><svg class="muted-icon" viewBox="0 0 24 24" width="14" height="14" role="img" aria-label="Microphone off"><title>Microphone off</title><path fill="currentColor" d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1A7 7 0 0 0 19 11h-2z"/><path stroke="#ff6b6b" stroke-width="2.5" d="M4 3l16 18"/></svg><span class="name"></span><span class="weak" aria-hidden="true"> ⚠</span></figcaption>`;
       this.tiles.set(key, tile);
       this.root.append(tile);
       this.layout();
@@ -54,6 +54,7 @@ export class TileGrid {
     tile.dataset.video = String(p.video);
     tile.dataset.reconnecting = String(!!p.reconnecting);
     tile.dataset.speaking = String(!!p.speaking);
+    tile.dataset.quality = p.quality || 'good';
     const pin = /** @type {HTMLButtonElement} */ (tile.querySelector('.pin'));
     pin.hidden = !!p.self;
     pin.setAttribute('aria-pressed', String(!!p.pinned));

@@ -2,6 +2,12 @@
 
 use std::time::Duration;
 
+use plenary_proto::Quality;
+
+/// Loss and round trip a good connection stays under (a fair one under twice that).
+const GOOD_LOSS: f32 = 0.02;
+const GOOD_RTT: Duration = Duration::from_millis(300);
+
 /// A participant's transport and forwarding statistics.
 ///
 /// Counters are cumulative since the participant joined. Transport figures come from str0m's
@@ -33,4 +39,44 @@ pub struct ParticipantStats {
     pub loss_in: Option<f32>,
     /// Fraction lost from the SFU to this participant, as it last reported.
     pub loss_out: Option<f32>,
+}
+
+impl ParticipantStats {
+    /// How well this connection carries media: the worse of the loss either way and the
+    /// round trip. Good until measured.
+    pub fn quality(&self) -> Quality {
+        let loss = self
+            .loss_in
+            .unwrap_or(0.0)
+            .max(self.loss_out.unwrap_or(0.0));
+        let rtt = self.rtt.unwrap_or_default();
+        if loss <= GOOD_LOSS && rtt <= GOOD_RTT {
+            Quality::Good
+        } else if loss <= GOOD_LOSS * 4.0 && rtt <= GOOD_RTT * 2 {
+            Quality::Fair
+        } else {
+            Quality::Poor
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quality_is_the_worse_of_loss_and_round_trip() {
+        let mut s = ParticipantStats::default();
+        assert_eq!(s.quality(), Quality::Good);
+        s.loss_out = Some(0.05);
+        assert_eq!(s.quality(), Quality::Fair);
+        s.loss_in = Some(0.2);
+        assert_eq!(s.quality(), Quality::Poor);
+        s.loss_in = None;
+        s.loss_out = None;
+        s.rtt = Some(Duration::from_millis(450));
+        assert_eq!(s.quality(), Quality::Fair);
+        s.rtt = Some(Duration::from_secs(1));
+        assert_eq!(s.quality(), Quality::Poor);
+    }
 }

@@ -488,6 +488,29 @@ impl Meetings {
         }
     }
 
+    /// Records and tells everyone how well a participant's connection carries media, when
+    /// that changed.
+    pub fn set_quality(&self, room: &RoomId, id: ParticipantId, quality: plenary_proto::Quality) {
+        let mut state = self.lock();
+        let Some(members) = state.rooms.get_mut(room) else {
+            return;
+        };
+        let Some(me) = members.get_mut(&id) else {
+            return;
+        };
+        if me.p.info.quality == quality {
+            return;
+        }
+        me.p.info.quality = quality;
+        broadcast(
+            members,
+            &ServerMessage::Quality {
+                participant_id: id,
+                quality,
+            },
+        );
+    }
+
     /// Records and tells everyone whether a participant speaks now.
     pub fn set_speaking(&self, room: &RoomId, id: ParticipantId, speaking: bool) {
         let mut state = self.lock();

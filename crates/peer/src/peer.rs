@@ -513,6 +513,7 @@ impl Signalling for PlenarySignalling {
                 | ServerMessage::ParticipantReconnecting { .. }
                 | ServerMessage::ParticipantReconnected { .. }
                 | ServerMessage::Speaking { .. }
+                | ServerMessage::Quality { .. }
                 | ServerMessage::Pong => continue,
             });
         }

@@ -18,5 +18,5 @@ pub use meeting::{
 pub use role::Role;
 pub use signal::{
     ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, MediaKind, PROTOCOL_VERSION, ParseError,
-    ParticipantInfo, ServerMessage, TrackSource,
+    ParticipantInfo, Quality, ServerMessage, TrackSource,
 };

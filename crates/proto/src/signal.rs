@@ -23,6 +23,23 @@ pub enum MediaKind {
     Video,
 }
 
+/// How well a participant's connection carries media, from the SFU's loss and round-trip
+/// figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quality {
+    #[default]
+    Good,
+    Fair,
+    Poor,
+}
+
+impl Quality {
+    pub fn is_good(&self) -> bool {
+        *self == Self::Good
+    }
+}
+
 /// What a published track carries. A client publishes its transceivers in this order: the
 /// microphone, the camera, then a shared screen's video and its (tab) audio; the n-th track of
 /// a kind is the n-th source of that kind.
@@ -204,6 +221,11 @@ pub enum ServerMessage {
         participant_id: ParticipantId,
         speaking: bool,
     },
+    /// Someone's (your) connection got better or worse.
+    Quality {
+        participant_id: ParticipantId,
+        quality: Quality,
+    },
     MediaState {
         participant_id: ParticipantId,
         audio: bool,
@@ -299,6 +321,9 @@ pub struct ParticipantInfo {
     /// Speaking now (their microphone's audio level, as the SFU reads it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub speaking: bool,
+    /// How well their connection carries media.
+    #[serde(default, skip_serializing_if = "Quality::is_good")]
+    pub quality: Quality,
     #[serde(default = "default_role")]
     pub role: Role,
 }

@@ -130,3 +130,7 @@ client-speaker = Lautsprecher
 client-mic-lost = Ihr Mikrofon ist weg (ausgesteckt oder von einem anderen Programm belegt). Stecken Sie eines ein und wählen Sie es unter Geräte.
 client-mic-lost-replaced = Ihr Mikrofon ist weg; stattdessen wird { $name } verwendet.
 client-camera-lost = Ihre Kamera ist weg (ausgesteckt oder von einem anderen Programm belegt): sie ist aus.
+client-quality-fair = wackelige Verbindung
+client-quality-poor = schlechte Verbindung
+client-search-people = Personen suchen
+client-search-none = Niemand mit diesem Namen.

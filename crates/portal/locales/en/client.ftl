@@ -130,3 +130,7 @@ client-speaker = Speaker
 client-mic-lost = Your microphone went away (unplugged, or taken by another program). Plug one in and choose it under Devices.
 client-mic-lost-replaced = Your microphone went away; { $name } is used instead.
 client-camera-lost = Your camera went away (unplugged, or taken by another program): it is off.
+client-quality-fair = unsteady connection
+client-quality-poor = poor connection
+client-search-people = Search people
+client-search-none = Nobody by that name.

@@ -130,3 +130,7 @@ client-speaker = Altavoz
 client-mic-lost = Tu micrófono desapareció (desconectado, o lo usa otro programa). Conecta uno y elígelo en Dispositivos.
 client-mic-lost-replaced = Tu micrófono desapareció; se usa { $name } en su lugar.
 client-camera-lost = Tu cámara desapareció (desconectada, o la usa otro programa): está apagada.
+client-quality-fair = conexión inestable
+client-quality-poor = mala conexión
+client-search-people = Buscar personas
+client-search-none = Nadie con ese nombre.

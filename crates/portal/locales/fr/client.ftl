@@ -130,3 +130,7 @@ client-speaker = Haut-parleur
 client-mic-lost = Votre micro a disparu (débranché, ou pris par un autre programme). Branchez-en un et choisissez-le dans Appareils.
 client-mic-lost-replaced = Votre micro a disparu ; { $name } est utilisé à la place.
 client-camera-lost = Votre caméra a disparu (débranchée, ou prise par un autre programme) : elle est éteinte.
+client-quality-fair = connexion instable
+client-quality-poor = mauvaise connexion
+client-search-people = Chercher quelqu'un
+client-search-none = Personne de ce nom.

@@ -39,6 +39,8 @@ const OUTBOX: usize = 256;
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The server pings this often (browsers answer pings by themselves)…
 const PING_EVERY: Duration = Duration::from_secs(20);
+/// How often a participant's connection quality is looked at.
+const QUALITY_EVERY: Duration = Duration::from_secs(5);
 /// …and closes a connection it has heard nothing from for this long (a dead network: its
 /// seat is freed instead of held for minutes).
 const SILENCE: Duration = Duration::from_secs(60);
@@ -142,6 +144,8 @@ impl Connection {
         let mut heard = tokio::time::Instant::now();
         let mut last_tick = tokio::time::Instant::now();
         let mut stopping = self.app.meeting.live.stopping();
+        let mut quality = tokio::time::interval(QUALITY_EVERY);
+        quality.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let flow = tokio::select! {
                 () = &mut join_deadline, if self.joined.is_none() && self.waiting.is_none() => {
@@ -216,6 +220,14 @@ impl Connection {
                     }
                 },
                 Some(event) = self.events_rx.recv() => self.handle_media_event(&mut sink, event).await,
+                _ = quality.tick(), if self.joined.is_some() => {
+                    if let Some(j) = &self.joined
+                        && let Some(stats) = self.app.engine.stats(j.id).await
+                    {
+                        self.app.meeting.live.set_quality(&j.room, j.id, stats.quality());
+                    }
+                    Flow::Continue
+                }
                 changed = forwarding_changed(&mut self.forwarding) => {
                     match (changed, self.forwarding.as_mut(), self.joined.as_ref()) {
                         (true, Some(rx), Some(j)) => {
@@ -476,6 +488,7 @@ impl Connection {
                 screen: false,
                 reconnecting: false,
                 speaking: false,
+                quality: plenary_proto::Quality::Good,
                 role: claims.role,
             },
             role: claims.role,
