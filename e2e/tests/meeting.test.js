@@ -64,7 +64,7 @@ test('three browsers see and hear each other; mute and leave are shown', async (
   for (const p of [ada, ben]) {
     await p.waitForSelector(`#tiles .tile[data-participant-id="${ids.cleo}"][data-muted="true"] .muted-icon`, { state: 'visible', timeout: 5000 });
   }
-  assert.equal(await cleo.getAttribute('#mic-button', 'aria-pressed'), 'true');
+  assert.equal(await cleo.getAttribute('#mic-button', 'data-on'), 'true');
   // Cleo's microphone track is disabled, so no sound is sent (muted in the browser itself).
   assert.equal(await cleo.evaluate(() => window.plenary.call.local.getAudioTracks()[0].enabled), false);
   await ada.screenshot({ path: path.join(ARTIFACTS, 'meeting-muted.png') });
@@ -184,7 +184,7 @@ test('a facilitator chairs: chat (public, private, links, no HTML), hands in ord
 
   // Hands, in the order raised, on the tiles and in the list.
   await bob.click('#hand-button');
-  await bob.waitForSelector('#hand-button[aria-pressed="true"]');
+  await bob.waitForSelector('#hand-button[data-on="true"]');
   await ann.click('#hand-button');
   await chair.click('#people-button');
   await chair.waitForSelector(`#people-list li[data-participant-id="${annId}"] .state:has-text("hand 2")`);
@@ -328,7 +328,7 @@ test('speaking is shown from the audio level; the last speaker takes the stage; 
   await ann.hover(tile(bobId));
   await ann.click(`${tile(bobId)} button.pin`);
   await ann.waitForSelector(`#screen-stage[data-kind="person"][data-participant-id="${bobId}"]`);
-  assert.equal(await ann.getAttribute(`${tile(bobId)} button.pin`, 'aria-pressed'), 'true');
+  assert.equal(await ann.getAttribute(`${tile(bobId)} button.pin`, 'data-on'), 'true');
   await ann.click(`${tile(bobId)} button.pin`);
   await ann.waitForSelector(`#screen-stage[data-kind="speaker"][data-participant-id="${cidId}"]`);
   for (const p of pages) await p.context().close();
@@ -365,6 +365,88 @@ test('a large meeting\'s participant list is searchable by name, accents aside',
   await ann.fill('#people-search', '');
   await ann.waitForFunction(() => document.querySelectorAll('#people-list li').length === 8);
   for (const p of [ann, crowd]) await p.context().close();
+});
+
+test('by keyboard only: join, mute, raise hand, chat; the shortcuts are listed', async () => {
+  const link = await createRoom('Keyboard');
+  const kim = await newPage(browser, { logPrefix: 'kim' });
+  const lou = await newPage(browser, { logPrefix: 'lou' });
+  await join(lou, link, 'Lou');
+  await kim.goto(link);
+  await kim.waitForSelector('#join-button:enabled');
+  // Tab to the name field, type, Enter joins.
+  await kim.evaluate(() => document.activeElement?.blur());
+  for (let i = 0; i < 10 && !(await kim.evaluate(() => document.activeElement?.id === 'name')); i++) await kim.keyboard.press('Tab');
+  assert.equal(await kim.evaluate(() => document.activeElement?.id), 'name', 'the name field is reachable by Tab');
+  await kim.keyboard.type('Kim');
+  await kim.keyboard.press('Enter');
+  await kim.waitForSelector('#meeting:not([hidden])');
+  const kimId = await kim.evaluate(() => window.plenary.call.you);
+  // M mutes, H raises the hand, C opens the chat ready to write, Enter sends.
+  await kim.keyboard.press('m');
+  await kim.waitForFunction(() => window.plenary.call.audioOn === false);
+  assert.equal((await kim.textContent('#mic-button')).trim(), 'Unmute');
+  await kim.keyboard.press('h');
+  await lou.waitForSelector(`#tiles .tile[data-participant-id="${kimId}"][data-hand="1"]`);
+  await kim.keyboard.press('c');
+  await kim.waitForFunction(() => document.activeElement?.id === 'chat-text');
+  // Letters typed in the chat are text, not shortcuts.
+  await kim.keyboard.type('hello from the keyboard');
+  await kim.keyboard.press('Enter');
+  await lou.click('#chat-button');
+  await lou.waitForSelector('#chat-list li:has-text("hello from the keyboard")');
+  assert.equal(await kim.evaluate(() => window.plenary.call.audioOn), false, 'typing "m" in the chat did not unmute');
+  // Every control is reachable by Tab, and ? lists the shortcuts.
+  await kim.evaluate(() => document.activeElement?.blur());
+  const reached = new Set();
+  for (let i = 0; i < 60; i++) {
+    await kim.keyboard.press('Tab');
+    reached.add(await kim.evaluate(() => document.activeElement?.id || ''));
+  }
+  for (const id of ['mic-button', 'cam-button', 'hand-button', 'chat-button', 'people-button', 'devices-button', 'leave-button']) {
+    assert.ok(reached.has(id), `${id} is reachable by Tab`);
+  }
+  await kim.evaluate(() => document.activeElement?.blur());
+  await kim.keyboard.press('?');
+  await kim.waitForSelector('#keys-dialog[open]');
+  assert.match(await kim.textContent('#keys-dialog'), /Mute or unmute the microphone/);
+  await kim.keyboard.press('Escape');
+  await kim.waitForSelector('#keys-dialog[open]', { state: 'detached' });
+  for (const p of [kim, lou]) await p.context().close();
+});
+
+test('on a 390×844 phone: controls in one row of at least 44 px, the rest behind More', async () => {
+  const link = await createRoom('Phone');
+  const phone = await newPage(browser, { logPrefix: 'phone', viewport: { width: 390, height: 844 } });
+  const other = await newPage(browser, { logPrefix: 'other' });
+  await join(other, link, 'Desk');
+  await join(phone, link, 'Phone');
+  await waitFirstMedia([phone], PC, 1, 20000);
+  const layout = () => phone.evaluate(() => {
+    const shown = [...document.querySelectorAll('#controls button')].filter((b) => b.offsetParent !== null);
+    return {
+      ids: shown.map((b) => b.id),
+      minHeight: Math.min(...shown.map((b) => b.getBoundingClientRect().height)),
+      rows: new Set(shown.map((b) => Math.round(b.getBoundingClientRect().top))).size,
+      overflow: document.documentElement.scrollWidth > window.innerWidth,
+    };
+  });
+  const closed = await layout();
+  assert.ok(closed.minHeight >= 44, JSON.stringify(closed));
+  assert.equal(closed.rows, 1, JSON.stringify(closed));
+  assert.equal(closed.overflow, false);
+  assert.ok(closed.ids.includes('more-button') && !closed.ids.includes('people-button'), JSON.stringify(closed));
+  await phone.screenshot({ path: path.join(ARTIFACTS, 'meeting-phone.png') });
+  await phone.click('#more-button');
+  const open = await layout();
+  assert.ok(open.ids.includes('people-button') && open.ids.includes('devices-button'), JSON.stringify(open));
+  assert.ok(open.minHeight >= 44, JSON.stringify(open));
+  assert.equal(open.overflow, false);
+  await phone.screenshot({ path: path.join(ARTIFACTS, 'meeting-phone-more.png') });
+  await phone.click('#people-button');
+  await phone.waitForSelector('#people-pane:not([hidden])');
+  await phone.screenshot({ path: path.join(ARTIFACTS, 'meeting-phone-people.png') });
+  for (const p of [phone, other]) await p.context().close();
 });
 
 test('the tile layout stays usable from 1 to 25 participants', async () => {

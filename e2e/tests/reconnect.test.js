@@ -69,7 +69,7 @@ test('a cut connection comes back by itself: same place, hand kept, media both w
   }, [annId, frames], { timeout: 20000 });
   const bothWaysMs = Date.now() - cutAt;
   assert.equal(await ann.evaluate(() => window.plenary.call.you), annId, 'the same participant');
-  assert.equal(await ann.getAttribute('#hand-button', 'aria-pressed'), 'true', 'the hand is still up');
+  assert.equal(await ann.getAttribute('#hand-button', 'data-on'), 'true', 'the hand is still up');
   assert.equal(await bob.getAttribute(`#tiles .tile[data-participant-id="${annId}"]`, 'data-hand'), '1');
   assert.equal(await ann.locator(`#tiles .tile[data-participant-id="${bobId}"]`).count(), 1);
 

@@ -225,7 +225,7 @@ export function wirePanel(call, say) {
   };
   const renderHands = () => {
     const mine = call.you !== null && call.hands.includes(call.you);
-    $('#hand-button').setAttribute('aria-pressed', String(mine));
+    $('#hand-button').dataset.on = String(mine);
     $('#hand-button').textContent = mine ? tr('client-lower-hand') : tr('client-raise-hand');
     for (const tile of document.querySelectorAll('#tiles .tile')) {
       const id = Number(/** @type {HTMLElement} */ (tile).dataset.participantId);

@@ -6,6 +6,7 @@ import { getCamera, getLocalMedia, listDevices } from './devices.js';
 import { TileGrid } from './tiles.js';
 import { wireStage } from './stage.js';
 import { wireDevices } from './settings.js';
+import { wireKeys } from './keys.js';
 import { loadMessages, tr } from './i18n.js';
 import { wirePanel } from './panel.js';
 
@@ -299,6 +300,7 @@ function wire(call, grid) {
     if (!call.ended) call.leave();
   });
   $('#rejoin-button').onclick = () => location.reload();
+  wireKeys();
   wireDevices(
     call,
     () => {
@@ -335,15 +337,17 @@ function renderLobby(call) {
 
 /** @param {Call} call */
 function updateButtons(call) {
+  // Each button's name says what it does next; `data-on` only styles the unusual state (a
+  // pressed state would contradict a name that changes).
   const mic = $('#mic-button');
-  mic.setAttribute('aria-pressed', String(!call.audioOn));
+  mic.dataset.on = String(!call.audioOn);
   mic.textContent = call.audioOn ? tr('client-mute') : tr('client-unmute');
   mic.disabled = call.local.getAudioTracks().length === 0;
   const cam = $('#cam-button');
-  cam.setAttribute('aria-pressed', String(!call.videoOn));
+  cam.dataset.on = String(!call.videoOn);
   cam.textContent = call.videoOn ? tr('client-stop-camera') : tr('client-start-camera');
   const share = $('#share-button');
-  share.setAttribute('aria-pressed', String(call.screen !== null));
+  share.dataset.on = String(call.screen !== null);
   share.textContent = call.screen ? tr('client-stop-share') : tr('client-share-screen');
   if (call.screen) $('#share-confirm').hidden = true;
 }

@@ -40,7 +40,7 @@ export class TileGrid {
     if (!tile) {
       tile = document.createElement('figure');
       tile.className = 'tile';
-      tile.innerHTML = `<video autoplay playsinline muted></video><audio autoplay></audio><span class="hand" aria-hidden="true"></span><span class="reaction" aria-hidden="true"></span><span class="reconnecting"></span><button type="button" class="pin secondary" aria-pressed="false"></button>
+      tile.innerHTML = `<video autoplay playsinline muted></video><audio autoplay></audio><span class="hand" aria-hidden="true"></span><span class="reaction" aria-hidden="true"></span><span class="reconnecting"></span><button type="button" class="pin secondary"></button>
         <div class="avatar" aria-hidden="true"></div>
         <figcaption><svg class="muted-icon" viewBox="0 0 24 24" width="14" height="14" role="img" aria-label="Microphone off"><title>Microphone off</title><path fill="currentColor" d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1A7 7 0 0 0 19 11h-2z"/><path stroke="#ff6b6b" stroke-width="2.5" d="M4 3l16 18"/></svg><span class="name"></span><span class="weak" aria-hidden="true"> ⚠</span></figcaption>`;
       this.tiles.set(key, tile);
@@ -57,7 +57,7 @@ export class TileGrid {
     tile.dataset.quality = p.quality || 'good';
     const pin = /** @type {HTMLButtonElement} */ (tile.querySelector('.pin'));
     pin.hidden = !!p.self;
-    pin.setAttribute('aria-pressed', String(!!p.pinned));
+    pin.dataset.on = String(!!p.pinned);
     pin.textContent = p.pinned ? tr('client-unpin') : tr('client-pin');
     pin.setAttribute('aria-label', tr(p.pinned ? 'client-unpin-name' : 'client-pin-name', { name: p.name }));
     /** @type {HTMLElement} */ (tile.querySelector('.reconnecting')).textContent = p.reconnecting ? tr('client-reconnecting-them') : '';

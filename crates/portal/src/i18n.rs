@@ -258,6 +258,7 @@ mod tests {
             include_str!("../../../web/js/tiles.js"),
             include_str!("../../../web/js/stage.js"),
             include_str!("../../../web/js/settings.js"),
+            include_str!("../../../web/js/keys.js"),
         ];
         let i18n = I18n::load().unwrap();
         let en = i18n.client_messages("en");

@@ -32,6 +32,7 @@ const ASSETS: &[(&str, &[u8])] = &[
     asset!("js/tiles.js"),
     asset!("js/stage.js"),
     asset!("js/settings.js"),
+    asset!("js/keys.js"),
     asset!("js/i18n.js"),
     asset!("favicon.svg"),
 ];
