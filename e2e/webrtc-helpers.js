@@ -29,7 +29,8 @@ const EXTRA = (process.env.E2E_EXTRA_FLAGS || '').split(' ').filter(Boolean);
 async function launch(extraArgs = [], opts = {}) {
   const t0 = now();
   const browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    // opts.executablePath: e.g. a wrapper that runs Chromium in a network namespace
+    executablePath: opts.executablePath || CHROMIUM,
     headless: true,
     args: [...CHROME_FLAGS, ...extraArgs, ...EXTRA].filter((f) => !DROP.includes(f)),
     // playwright creates (and deletes) an empty temp --user-data-dir itself
@@ -86,6 +87,7 @@ async function inboundStats(page, pcExpr) {
       if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
         const l = r.get(s.localCandidateId); const rc = r.get(s.remoteCandidateId);
         out.pair = `${l && l.address}:${l && l.port}(${l && l.candidateType}) -> ${rc && rc.address}:${rc && rc.port}(${rc && rc.candidateType})`;
+        out.pairProtocol = l && l.protocol;
       }
     });
     return out;

@@ -1,6 +1,14 @@
 //! The async shell around the sans-IO SFU: one task owns the UDP socket, the timer and the
 //! [`Sfu`], and takes commands from signalling tasks over a channel. The core never sees a
 //! socket or a clock; this is the only place that reads `Instant::now()` for media.
+//!
+//! When UDP is blocked, browsers reach the same port over TCP (ICE-TCP, RFC 6544): the engine
+//! accepts those connections ([`tcp`]), one small task per connection reads and writes its
+//! RFC 4571 frames, and the packets go through the same task and [`Sfu`] as datagrams do.
+
+mod tcp;
+
+pub use tcp::MAX_PER_IP as MAX_TCP_PER_IP;
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -11,9 +19,9 @@ use std::time::Instant;
 
 use plenary_media::{
     Forwarding, MediaError, ParticipantId, ParticipantStats, RoomId, Sfu, SfuConfig, SfuEvent,
-    SfuOutput,
+    SfuOutput, Transport,
 };
-use tokio::net::UdpSocket;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 
 /// Events the engine sends to one participant's signalling task.
@@ -66,9 +74,12 @@ pub struct Counters {
     pub bytes_received: AtomicU64,
     pub packets_sent: AtomicU64,
     pub bytes_sent: AtomicU64,
-    /// Datagrams that could not be sent (socket buffer full, unreachable address).
+    /// Packets that could not be sent (socket buffer full, unreachable address, a TCP
+    /// connection gone or too far behind).
     pub send_errors: AtomicU64,
     pub participants: AtomicU64,
+    /// Open ICE-TCP connections.
+    pub tcp_connections: AtomicU64,
 }
 
 impl Counters {
@@ -86,15 +97,23 @@ impl std::fmt::Debug for Command {
 
 impl Engine {
     /// Starts the engine on `socket`; `config` announces the public IP and the socket's port
-    /// as its ICE candidate. The task ends when every handle is dropped.
-    pub fn start(socket: UdpSocket, config: SfuConfig) -> Result<Self, MediaError> {
+    /// as its ICE candidate. With `tcp` (a listener on the same port), ICE-TCP connections are
+    /// accepted there too, and `config.tcp` is set so the SFU announces it. The task ends when
+    /// every handle is dropped.
+    pub fn start(
+        socket: UdpSocket,
+        tcp: Option<TcpListener>,
+        mut config: SfuConfig,
+    ) -> Result<Self, MediaError> {
         let local_addr = socket
             .local_addr()
             .map_err(|e| MediaError::Startup(e.to_string()))?;
+        config.tcp = tcp.is_some();
         let sfu = Sfu::new(config, Instant::now())?;
         let (commands, rx) = mpsc::channel(1024);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(run(Arc::new(socket), sfu, rx, counters.clone()));
+        let tcp = tcp.map(|l| tcp::Tcp::new(l, counters.clone()));
+        tokio::spawn(run(Arc::new(socket), tcp, sfu, rx, counters.clone()));
         Ok(Self {
             commands,
             local_addr,
@@ -162,6 +181,7 @@ fn stopped() -> MediaError {
 
 async fn run(
     socket: Arc<UdpSocket>,
+    mut tcp: Option<tcp::Tcp>,
     mut sfu: Sfu,
     mut commands: mpsc::Receiver<Command>,
     counters: Arc<Counters>,
@@ -171,16 +191,27 @@ async fn run(
     let mut deadline = Instant::now();
     loop {
         let sleep = tokio::time::sleep_until(deadline.into());
+        let tcp_event = async {
+            match tcp.as_mut() {
+                Some(t) => t.next().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             received = socket.recv_from(&mut buf) => match received {
                 Ok((n, source)) => {
                     Counters::add(&counters.packets_received, 1);
                     Counters::add(&counters.bytes_received, n as u64);
-                    sfu.handle_receive(Instant::now(), source, &buf[..n]);
+                    sfu.handle_receive(Instant::now(), Transport::Udp, source, &buf[..n]);
                 }
                 // ICMP "port unreachable" from a peer that left surfaces here on Linux; it
                 // concerns that peer only.
                 Err(e) => tracing::debug!(error = %e, "UDP receive failed"),
+            },
+            packet = tcp_event => if let Some((source, contents)) = packet {
+                Counters::add(&counters.packets_received, 1);
+                Counters::add(&counters.bytes_received, contents.len() as u64);
+                sfu.handle_receive(Instant::now(), Transport::Tcp, source, &contents);
             },
             command = commands.recv() => match command {
                 Some(c) => {
@@ -191,7 +222,7 @@ async fn run(
             },
             () = sleep => sfu.handle_timeout(Instant::now()),
         }
-        deadline = flush(&mut sfu, &socket, &mut listeners, &counters);
+        deadline = flush(&mut sfu, &socket, tcp.as_ref(), &mut listeners, &counters);
     }
     tracing::info!("media engine stopped");
 }
@@ -233,11 +264,18 @@ fn handle_command(sfu: &mut Sfu, listeners: &mut HashMap<ParticipantId, EventSen
 fn flush(
     sfu: &mut Sfu,
     socket: &UdpSocket,
+    tcp: Option<&tcp::Tcp>,
     listeners: &mut HashMap<ParticipantId, EventSender>,
     counters: &Counters,
 ) -> Instant {
     loop {
         match sfu.poll_output() {
+            SfuOutput::Transmit(t) if t.transport == Transport::Tcp => {
+                let sent = tcp.is_some_and(|tcp| tcp.send(t.destination, t.contents));
+                if !sent {
+                    Counters::add(&counters.send_errors, 1);
+                }
+            }
             SfuOutput::Transmit(t) => {
                 match socket.try_send_to(&t.contents, t.destination) {
                     Ok(n) => {

@@ -1,6 +1,6 @@
 //! Plenary's media core: a selective forwarding unit (SFU) as a sans-IO state machine.
 //!
-//! [`Sfu`] takes time and datagrams as inputs ([`Sfu::handle_receive`], [`Sfu::handle_timeout`],
+//! [`Sfu`] takes time and packets (UDP datagrams, or ICE-TCP packets) as inputs ([`Sfu::handle_receive`], [`Sfu::handle_timeout`],
 //! and the signalling calls) and yields datagrams to send, events and the next timeout through
 //! [`Sfu::poll_output`]. It owns no socket, no task and no clock, so it runs the same in the
 //! server's async shell and in tests that advance simulated time.
@@ -16,5 +16,5 @@ mod stats;
 
 pub use error::MediaError;
 pub use plenary_proto::{Audience, Forwarding, MediaKind, ParticipantId, RoomId, TrackSource};
-pub use sfu::{DEFAULT_RESEND_HISTORY, Sfu, SfuConfig, SfuEvent, SfuOutput, Transmit};
+pub use sfu::{DEFAULT_RESEND_HISTORY, Sfu, SfuConfig, SfuEvent, SfuOutput, Transmit, Transport};
 pub use stats::ParticipantStats;

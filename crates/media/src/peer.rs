@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 use plenary_proto::{Audience, Forwarding, MediaKind, ParticipantId, RoomId, TrackSource};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, KeyframeRequestKind, MediaData, Mid};
+use str0m::net::Protocol;
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 
 use crate::error::MediaError;
-use crate::sfu::{SfuEvent, SfuOutput, Transmit};
+use crate::sfu::{SfuEvent, SfuOutput, Transmit, Transport};
 use crate::stats::ParticipantStats;
 
 /// At most one keyframe request per published track in this window, except when a new
@@ -347,6 +348,11 @@ impl Peer {
                     break;
                 }
                 Ok(Output::Transmit(t)) => out.push_back(SfuOutput::Transmit(Transmit {
+                    transport: if t.proto == Protocol::Udp {
+                        Transport::Udp
+                    } else {
+                        Transport::Tcp
+                    },
                     destination: t.destination,
                     contents: t.contents.into(),
                 })),

@@ -10,7 +10,7 @@ use plenary_proto::{Audience, Forwarding, MediaKind, ParticipantId, RoomId, Trac
 use str0m::crypto::CryptoProvider;
 use str0m::crypto::dtls::DtlsCert;
 use str0m::media::{KeyframeRequestKind, Mid};
-use str0m::net::{Protocol, Receive};
+use str0m::net::{Protocol, Receive, TcpType};
 use str0m::{Candidate, Input, Rtc};
 
 use crate::error::MediaError;
@@ -35,6 +35,10 @@ pub struct SfuConfig {
     pub candidate_addr: SocketAddr,
     /// How often str0m reports transport statistics.
     pub stats_interval: Duration,
+    /// Whether the same address is also announced as a passive ICE-TCP candidate (RFC 6544),
+    /// for browsers whose UDP is blocked; the shell then accepts TCP connections on the port
+    /// and frames packets as RFC 4571 says.
+    pub tcp: bool,
     /// How long each outgoing video packet is kept for resending on a NACK. Every subscriber
     /// keeps its own copy, so this is most of the memory a video participant costs; a NACK
     /// older than about three round trips repairs nothing a viewer would still see.
@@ -46,14 +50,34 @@ impl SfuConfig {
         Self {
             candidate_addr,
             stats_interval: Duration::from_secs(1),
+            tcp: false,
             resend_history: DEFAULT_RESEND_HISTORY,
         }
     }
 }
 
-/// A datagram to send from the SFU's socket.
+/// How a packet travels between the SFU and a browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// A datagram on the media UDP socket.
+    Udp,
+    /// A packet on the TCP connection the browser opened to the media port (ICE-TCP).
+    Tcp,
+}
+
+impl Transport {
+    fn proto(self) -> Protocol {
+        match self {
+            Transport::Udp => Protocol::Udp,
+            Transport::Tcp => Protocol::Tcp,
+        }
+    }
+}
+
+/// A packet to send from the SFU: a datagram, or one framed packet on a TCP connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
+    pub transport: Transport,
     pub destination: SocketAddr,
     pub contents: Vec<u8>,
 }
@@ -107,6 +131,7 @@ pub enum SfuOutput {
 #[derive(Debug)]
 struct Held {
     at: Instant,
+    transport: Transport,
     source: SocketAddr,
     contents: Vec<u8>,
 }
@@ -119,8 +144,8 @@ pub struct Sfu {
     now: Instant,
     peers: HashMap<ParticipantId, Peer>,
     rooms: HashMap<RoomId, Vec<ParticipantId>>,
-    /// Which peer a remote address belongs to, learnt from the first datagram a peer accepted.
-    routes: HashMap<SocketAddr, ParticipantId>,
+    /// Which peer a remote address belongs to, learnt from the first packet a peer accepted.
+    routes: HashMap<(Transport, SocketAddr), ParticipantId>,
     held: VecDeque<Held>,
     dirty: Vec<ParticipantId>,
     outputs: VecDeque<SfuOutput>,
@@ -192,6 +217,15 @@ impl Sfu {
         let candidate = Candidate::host(self.config.candidate_addr, "udp")
             .map_err(|e| MediaError::Startup(format!("bad candidate address: {e}")))?;
         rtc.add_local_candidate(candidate);
+        if self.config.tcp {
+            let tcp = Candidate::builder()
+                .tcp()
+                .host(self.config.candidate_addr)
+                .tcptype(TcpType::Passive)
+                .build()
+                .map_err(|e| MediaError::Startup(format!("bad TCP candidate address: {e}")))?;
+            rtc.add_local_candidate(tcp);
+        }
         let mut peer = Peer::new(id, room.clone(), rtc, self.now, self.config.resend_history);
         let members = self.rooms.entry(room).or_default();
         for other in members.iter().filter_map(|m| self.peers.get(m)) {
@@ -326,11 +360,17 @@ impl Sfu {
         Ok(())
     }
 
-    /// One datagram from `source`. Returns whether a session took it; one that none took yet
-    /// is held briefly and retried when sessions change.
-    pub fn handle_receive(&mut self, now: Instant, source: SocketAddr, contents: &[u8]) -> bool {
+    /// One packet from `source` over `transport`. Returns whether a session took it; one that
+    /// none took yet is held briefly and retried when sessions change.
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        source: SocketAddr,
+        contents: &[u8],
+    ) -> bool {
         self.set_now(now);
-        if self.deliver(source, contents) {
+        if self.deliver(transport, source, contents) {
             self.drain();
             return true;
         }
@@ -339,13 +379,14 @@ impl Sfu {
         }
         self.held.push_back(Held {
             at: self.now,
+            transport,
             source,
             contents: contents.to_vec(),
         });
         false
     }
 
-    fn deliver(&mut self, source: SocketAddr, contents: &[u8]) -> bool {
+    fn deliver(&mut self, transport: Transport, source: SocketAddr, contents: &[u8]) -> bool {
         // Malformed datagrams (not STUN, DTLS or SRTP) are refused here, before any session.
         let Ok(contents) = contents.try_into() else {
             return false;
@@ -353,13 +394,13 @@ impl Sfu {
         let input = Input::Receive(
             self.now,
             Receive {
-                proto: Protocol::Udp,
+                proto: transport.proto(),
                 source,
                 destination: self.config.candidate_addr,
                 contents,
             },
         );
-        let known = self.routes.get(&source).copied();
+        let known = self.routes.get(&(transport, source)).copied();
         let id = match known.filter(|id| self.peers.get(id).is_some_and(|p| p.rtc.accepts(&input)))
         {
             Some(id) => id,
@@ -371,7 +412,7 @@ impl Sfu {
                 else {
                     return false;
                 };
-                self.routes.insert(source, peer.id);
+                self.routes.insert((transport, source), peer.id);
                 peer.id
             }
         };
@@ -394,7 +435,7 @@ impl Sfu {
             if now.saturating_duration_since(h.at) > HOLD_FOR {
                 continue;
             }
-            if !self.deliver(h.source, &h.contents) {
+            if !self.deliver(h.transport, h.source, &h.contents) {
                 self.held.push_back(h);
             }
         }

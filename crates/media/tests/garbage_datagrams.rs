@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{Role, World};
-use plenary_media::MediaKind;
+use plenary_media::{MediaKind, Transport};
 
 /// A tiny seeded generator, so that a failure replays exactly.
 struct Lcg(u64);
@@ -51,7 +51,7 @@ fn garbage_never_panics_or_disturbs_a_meeting() {
             };
         }
         let from = if i % 2 == 0 { known } else { stranger };
-        w.sfu.handle_receive(now, from, &d);
+        w.sfu.handle_receive(now, Transport::Udp, from, &d);
     }
     w.run_for(Duration::from_secs(2));
 

@@ -87,6 +87,35 @@ impl Running {
     }
 }
 
+/// The media port: UDP, and (unless turned off) TCP on the same port number for ICE-TCP.
+/// With port 0 a free port is picked for both; a fixed port must be free for both.
+async fn bind_media(settings: &Settings) -> anyhow::Result<(UdpSocket, Option<TcpListener>)> {
+    let bind = SocketAddr::new(settings.listen.ip(), settings.media_port);
+    for _attempt in 0..20 {
+        let udp = UdpSocket::bind(bind)
+            .await
+            .with_context(|| format!("cannot bind the media UDP port {bind}"))?;
+        if !settings.media_tcp {
+            return Ok((udp, None));
+        }
+        let port = udp.local_addr()?.port();
+        match TcpListener::bind(SocketAddr::new(bind.ip(), port)).await {
+            Ok(tcp) => return Ok((udp, Some(tcp))),
+            // A picked port whose TCP twin is taken: pick another.
+            Err(_) if settings.media_port == 0 => continue,
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "cannot listen on TCP port {bind} for media over TCP \
+                         (PLENARY_MEDIA_TCP=false turns it off)"
+                    )
+                });
+            }
+        }
+    }
+    anyhow::bail!("no free port for media over both UDP and TCP")
+}
+
 /// Opens storage, binds the sockets and starts serving. Returns once the server accepts
 /// connections; it runs until `shutdown` completes.
 pub async fn start(
@@ -106,15 +135,12 @@ pub async fn start(
         .context("cannot open the database")?;
     let secret = load_or_create_secret(&settings)?;
 
-    let media_bind = SocketAddr::new(settings.listen.ip(), settings.media_port);
-    let udp = UdpSocket::bind(media_bind)
-        .await
-        .with_context(|| format!("cannot bind the media UDP port {media_bind}"))?;
+    let (udp, media_tcp) = bind_media(&settings).await?;
     let media_addr = udp.local_addr()?;
     let announce = SocketAddr::new(settings.announced_ip(), media_addr.port());
     let mut sfu_config = plenary_media::SfuConfig::new(announce);
     sfu_config.resend_history = std::time::Duration::from_millis(settings.resend_history_ms);
-    let engine = Engine::start(udp, sfu_config)?;
+    let engine = Engine::start(udp, media_tcp, sfu_config)?;
 
     let listener = TcpListener::bind(settings.listen)
         .await

@@ -18,35 +18,35 @@ pub fn router() -> Router<AppState> {
 
 async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     let c = &app.engine.counters;
-    let table: [(&str, &str, &str, &std::sync::atomic::AtomicU64); 6] = [
+    let table: [(&str, &str, &str, &std::sync::atomic::AtomicU64); 7] = [
         (
             "plenary_media_packets_received_total",
             "counter",
-            "UDP datagrams received by the media engine.",
+            "Packets received by the media engine (UDP datagrams and ICE-TCP frames).",
             &c.packets_received,
         ),
         (
             "plenary_media_bytes_received_total",
             "counter",
-            "UDP bytes received by the media engine.",
+            "Bytes received by the media engine (UDP and ICE-TCP).",
             &c.bytes_received,
         ),
         (
             "plenary_media_packets_sent_total",
             "counter",
-            "UDP datagrams sent by the media engine (forwarded media, RTCP, ICE, DTLS).",
+            "Packets sent by the media engine (forwarded media, RTCP, ICE, DTLS; UDP and ICE-TCP).",
             &c.packets_sent,
         ),
         (
             "plenary_media_bytes_sent_total",
             "counter",
-            "UDP bytes sent by the media engine.",
+            "Bytes sent by the media engine (UDP and ICE-TCP).",
             &c.bytes_sent,
         ),
         (
             "plenary_media_send_errors_total",
             "counter",
-            "UDP datagrams the media engine could not send.",
+            "Packets the media engine could not send.",
             &c.send_errors,
         ),
         (
@@ -54,6 +54,12 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
             "gauge",
             "Participants in the media engine.",
             &c.participants,
+        ),
+        (
+            "plenary_media_tcp_connections",
+            "gauge",
+            "Open ICE-TCP connections (browsers whose UDP is blocked).",
+            &c.tcp_connections,
         ),
     ];
     let mut out = String::new();

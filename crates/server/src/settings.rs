@@ -23,6 +23,9 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// The one UDP port all media uses (0 picks a free port, for tests).
     pub media_port: u16,
+    /// Whether browsers whose UDP is blocked may send media over TCP to the same port
+    /// (ICE-TCP); the port must then be open for TCP too.
+    pub media_tcp: bool,
     /// The address announced to browsers in ICE candidates. Defaults to the HTTP listen
     /// address when that is a specific address, else 127.0.0.1 (set this on a real server).
     pub public_ip: Option<IpAddr>,
@@ -88,6 +91,7 @@ impl fmt::Debug for Settings {
                 &self.database_url.as_deref().map(redact_url),
             )
             .field("media_port", &self.media_port)
+            .field("media_tcp", &self.media_tcp)
             .field("public_ip", &self.public_ip)
             .field("secret", &self.secret)
             .field("web_dir", &self.web_dir)
@@ -123,6 +127,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("data"),
             database_url: None,
             media_port: 10000,
+            media_tcp: true,
             public_ip: None,
             secret: None,
             web_dir: None,
@@ -168,6 +173,9 @@ pub struct Overrides {
     /// UDP port for all media; 0 picks a free one [default: 10000]
     #[arg(long, env = "PLENARY_MEDIA_PORT")]
     pub media_port: Option<u16>,
+    /// Also accept media over TCP on the media port, for browsers whose UDP is blocked [default: true]
+    #[arg(long, env = "PLENARY_MEDIA_TCP")]
+    pub media_tcp: Option<bool>,
     /// IP address announced in ICE candidates (the address browsers reach the server at)
     #[arg(long, env = "PLENARY_PUBLIC_IP")]
     pub public_ip: Option<IpAddr>,
@@ -278,6 +286,9 @@ impl Settings {
         }
         if let Some(v) = o.media_port {
             s.media_port = v;
+        }
+        if let Some(v) = o.media_tcp {
+            s.media_tcp = v;
         }
         if let Some(v) = o.public_ip {
             s.public_ip = Some(v);
@@ -569,8 +580,8 @@ impl Settings {
         let body = toml::to_string_pretty(&Self::default()).unwrap_or_default();
         format!(
             "# Plenary settings. Every key is optional; environment variables (PLENARY_LISTEN,\n\
-             # PLENARY_DATA_DIR, PLENARY_DATABASE_URL, PLENARY_MEDIA_PORT, PLENARY_PUBLIC_IP,\n\
-             # PLENARY_SECRET, PLENARY_WEB_DIR, PLENARY_MAX_PARTICIPANTS, PLENARY_RESEND_HISTORY_MS,\n\
+             # PLENARY_DATA_DIR, PLENARY_DATABASE_URL, PLENARY_MEDIA_PORT, PLENARY_MEDIA_TCP,\n\
+             # PLENARY_PUBLIC_IP, PLENARY_SECRET, PLENARY_WEB_DIR, PLENARY_MAX_PARTICIPANTS, PLENARY_RESEND_HISTORY_MS,\n\
              # PLENARY_PUBLIC_URL, PLENARY_BBB_SECRETS, PLENARY_BBB_CHECKSUM_ALGORITHMS,\n\
              # PLENARY_SIGNUP, PLENARY_ADMIN_EMAIL, PLENARY_TRUSTED_PROXIES, PLENARY_ROOM_CREATION,\n\
              # PLENARY_ANONYMOUS_ROOM_DAYS, PLENARY_EMBED_ORIGINS, PLENARY_HTTP_HEADER_TIMEOUT_SECS,\n\

@@ -8,13 +8,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use plenary_media::{
-    MediaKind, ParticipantId, RoomId, Sfu, SfuConfig, SfuEvent, SfuOutput, TrackSource,
+    MediaKind, ParticipantId, RoomId, Sfu, SfuConfig, SfuEvent, SfuOutput, TrackSource, Transport,
 };
 use plenary_peer::frame::{FrameHeader, parse_synthetic_frame, synthetic_frame};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, MediaTime, Mid, Pt};
-use str0m::net::{Protocol, Receive};
+use str0m::net::{Protocol, Receive, TcpType};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use str0m_netem::{Input as NetIn, Netem, NetemConfig, Output as NetOut};
 
@@ -37,6 +37,8 @@ pub struct Client {
     pub id: ParticipantId,
     pub role: Role,
     pub addr: SocketAddr,
+    /// UDP, or ICE-TCP (the client's only candidate is an active TCP one).
+    pub transport: Transport,
     pub rtc: Rtc,
     pub next: Instant,
     /// SFU → client.
@@ -91,9 +93,16 @@ pub struct World {
 
 impl World {
     pub fn new() -> Self {
+        Self::with_config(|_| {})
+    }
+
+    /// A world whose SFU is configured by `set` first (e.g. ICE-TCP on).
+    pub fn with_config(set: impl FnOnce(&mut SfuConfig)) -> Self {
         let now = Instant::now();
         let sfu_addr: SocketAddr = "10.0.0.1:5000".parse().unwrap();
-        let sfu = Sfu::new(SfuConfig::new(sfu_addr), now).unwrap();
+        let mut config = SfuConfig::new(sfu_addr);
+        set(&mut config);
+        let sfu = Sfu::new(config, now).unwrap();
         World {
             now,
             start: now,
@@ -121,6 +130,11 @@ impl World {
 
     /// Joins a client: SFU session, client offer, SFU answer. Media starts once ICE connects.
     pub fn join(&mut self, role: Role) -> ParticipantId {
+        self.join_over(role, Transport::Udp)
+    }
+
+    /// Joins a client that reaches the SFU over `transport` only.
+    pub fn join_over(&mut self, role: Role, transport: Transport) -> ParticipantId {
         let id = ParticipantId(self.next_id);
         self.next_id += 1;
         let addr: SocketAddr = format!("10.0.1.{}:4000", id.0).parse().unwrap();
@@ -129,7 +143,16 @@ impl World {
             .enable_opus(true, false)
             .enable_vp8(true)
             .build(self.now);
-        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+        let candidate = match transport {
+            Transport::Udp => Candidate::host(addr, "udp").unwrap(),
+            Transport::Tcp => Candidate::builder()
+                .tcp()
+                .host(addr)
+                .tcptype(TcpType::Active)
+                .build()
+                .unwrap(),
+        };
+        rtc.add_local_candidate(candidate);
         let mut api = rtc.sdp_api();
         let (audio_mid, video_mid) = match role {
             Role::Publisher | Role::Sharer => (
@@ -175,6 +198,7 @@ impl World {
             .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
             .unwrap();
         self.clients.push(Client {
+            transport,
             id,
             role,
             addr,
@@ -314,9 +338,9 @@ impl World {
                     }
                 }
                 c.uplink_delivered += packets.len() as u64;
-                let source = c.addr;
+                let (source, transport) = (c.addr, c.transport);
                 for p in packets {
-                    self.sfu.handle_receive(now, source, &p);
+                    self.sfu.handle_receive(now, transport, source, &p);
                 }
                 self.drain_sfu();
             }
@@ -334,7 +358,10 @@ impl World {
                     let input = Input::Receive(
                         now,
                         Receive {
-                            proto: Protocol::Udp,
+                            proto: match c.transport {
+                                Transport::Udp => Protocol::Udp,
+                                Transport::Tcp => Protocol::Tcp,
+                            },
                             source: sfu_addr,
                             destination: c.addr,
                             contents: p.as_slice().try_into().unwrap(),
@@ -360,7 +387,11 @@ impl World {
                     return;
                 }
                 SfuOutput::Transmit(t) => {
-                    if let Some(c) = self.clients.iter_mut().find(|c| c.addr == t.destination) {
+                    if let Some(c) = self
+                        .clients
+                        .iter_mut()
+                        .find(|c| c.addr == t.destination && c.transport == t.transport)
+                    {
                         c.downlink.handle_input(NetIn::Packet(self.now, t.contents));
                     }
                 }

@@ -1,0 +1,247 @@
+//! ICE-TCP on the media port (RFC 6544, passive side): browsers whose UDP is blocked open a
+//! TCP connection to the port the SFU announces, and send each STUN, DTLS or SRTP packet with
+//! a two-byte length in front (RFC 4571). One task per connection reads and writes frames; the
+//! engine task sees whole packets tagged with the connection's remote address, exactly like
+//! datagrams.
+//!
+//! Limits keep a stranger from holding the port: at most [`MAX_CONNECTIONS`] connections, and
+//! [`MAX_PER_IP`] from one address; a connection that sends nothing for [`FIRST_PACKET`] (at
+//! first) or [`IDLE`] (later) is closed, as is one announcing a packet larger than any
+//! WebRTC packet ([`MAX_PACKET`]). A browser sends ICE consent checks every few seconds, so a
+//! live session is never idle that long.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+use crate::Counters;
+
+pub const MAX_CONNECTIONS: usize = 2048;
+/// A co-op office behind one NAT may bring dozens of people, each with one connection.
+pub const MAX_PER_IP: usize = 64;
+pub const FIRST_PACKET: Duration = Duration::from_secs(10);
+pub const IDLE: Duration = Duration::from_secs(30);
+/// Larger than any STUN, DTLS or SRTP packet a browser sends (they stay under the path MTU).
+pub const MAX_PACKET: usize = 4096;
+/// Packets queued for one connection before new ones are dropped (a stalled connection must
+/// not grow memory; NACKs and keyframe requests recover, as they do for UDP loss).
+const QUEUE: usize = 512;
+
+enum Incoming {
+    Packet(SocketAddr, Vec<u8>),
+    Closed(SocketAddr),
+}
+
+/// The listener and every open connection, owned by the engine task.
+pub struct Tcp {
+    listener: TcpListener,
+    counters: Arc<Counters>,
+    connections: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    per_ip: HashMap<IpAddr, usize>,
+    incoming_tx: mpsc::Sender<Incoming>,
+    incoming: mpsc::Receiver<Incoming>,
+}
+
+impl Tcp {
+    pub fn new(listener: TcpListener, counters: Arc<Counters>) -> Self {
+        let (incoming_tx, incoming) = mpsc::channel(1024);
+        Self {
+            listener,
+            counters,
+            connections: HashMap::new(),
+            per_ip: HashMap::new(),
+            incoming_tx,
+            incoming,
+        }
+    }
+
+    /// The next packet from any connection, accepting and closing connections meanwhile.
+    /// Cancel-safe: every await is on a cancel-safe call, and state changes between them.
+    pub async fn next(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, remote)) => self.open(stream, remote),
+                    Err(e) => {
+                        // Out of file descriptors, say: wait a moment rather than spin.
+                        tracing::warn!(error = %e, "ICE-TCP accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                incoming = self.incoming.recv() => match incoming? {
+                    Incoming::Packet(remote, contents) => return Some((remote, contents)),
+                    Incoming::Closed(remote) => self.close(remote),
+                },
+            }
+        }
+    }
+
+    fn open(&mut self, stream: TcpStream, remote: SocketAddr) {
+        let from_ip = self.per_ip.get(&remote.ip()).copied().unwrap_or(0);
+        if self.connections.len() >= MAX_CONNECTIONS || from_ip >= MAX_PER_IP {
+            tracing::debug!(%remote, "ICE-TCP connection refused: too many");
+            return; // dropping the stream closes it
+        }
+        let (tx, rx) = mpsc::channel(QUEUE);
+        // A reconnecting browser may reuse an address whose old task has not ended yet.
+        if self.connections.insert(remote, tx).is_none() {
+            *self.per_ip.entry(remote.ip()).or_default() += 1;
+        }
+        self.count();
+        tokio::spawn(connection(stream, remote, self.incoming_tx.clone(), rx));
+    }
+
+    fn close(&mut self, remote: SocketAddr) {
+        // The sender is dropped only once its task said it ended; a newer connection from the
+        // same address would have replaced it, and its own task's end removes it later.
+        if let Some(tx) = self.connections.get(&remote)
+            && tx.is_closed()
+        {
+            self.connections.remove(&remote);
+            if let Some(n) = self.per_ip.get_mut(&remote.ip()) {
+                *n -= 1;
+                if *n == 0 {
+                    self.per_ip.remove(&remote.ip());
+                }
+            }
+        }
+        self.count();
+    }
+
+    fn count(&self) {
+        self.counters
+            .tcp_connections
+            .store(self.connections.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Queues `contents` on the connection from `remote`; false when there is none or it is
+    /// too far behind.
+    pub fn send(&self, remote: SocketAddr, contents: Vec<u8>) -> bool {
+        let n = contents.len() as u64;
+        let queued = self
+            .connections
+            .get(&remote)
+            .is_some_and(|tx| tx.try_send(contents).is_ok());
+        if queued {
+            Counters::add(&self.counters.packets_sent, 1);
+            Counters::add(&self.counters.bytes_sent, n);
+        }
+        queued
+    }
+}
+
+/// One connection's life: frames in, frames out, until either side ends or it idles.
+async fn connection(
+    stream: TcpStream,
+    remote: SocketAddr,
+    to_engine: mpsc::Sender<Incoming>,
+    from_engine: mpsc::Receiver<Vec<u8>>,
+) {
+    // Media: every packet on its way at once, not held back to fill a segment.
+    let _ = stream.set_nodelay(true);
+    let (read, write) = stream.into_split();
+    let ended = tokio::select! {
+        r = read_frames(read, remote, &to_engine) => r,
+        r = write_frames(write, from_engine) => r,
+    };
+    if let Err(e) = ended {
+        tracing::debug!(%remote, error = %e, "ICE-TCP connection closed");
+    }
+    let _ = to_engine.send(Incoming::Closed(remote)).await;
+}
+
+async fn read_frames(
+    mut read: OwnedReadHalf,
+    remote: SocketAddr,
+    to_engine: &mpsc::Sender<Incoming>,
+) -> io::Result<()> {
+    let mut wait = FIRST_PACKET;
+    loop {
+        let packet = timeout(wait, read_frame(&mut read))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "idle"))??;
+        wait = IDLE;
+        if to_engine
+            .send(Incoming::Packet(remote, packet))
+            .await
+            .is_err()
+        {
+            return Ok(()); // the engine has stopped
+        }
+    }
+}
+
+/// One RFC 4571 frame: a big-endian u16 length, then that many bytes.
+pub async fn read_frame(read: &mut (impl AsyncReadExt + Unpin)) -> io::Result<Vec<u8>> {
+    let len = read.read_u16().await? as usize;
+    if len == 0 || len > MAX_PACKET {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("a {len}-byte packet"),
+        ));
+    }
+    let mut packet = vec![0; len];
+    read.read_exact(&mut packet).await?;
+    Ok(packet)
+}
+
+async fn write_frames(
+    write: OwnedWriteHalf,
+    mut from_engine: mpsc::Receiver<Vec<u8>>,
+) -> io::Result<()> {
+    let mut write = BufWriter::new(write);
+    while let Some(packet) = from_engine.recv().await {
+        let Ok(len) = u16::try_from(packet.len()) else {
+            continue; // cannot be framed; str0m never makes one this large
+        };
+        write.write_u16(len).await?;
+        write.write_all(&packet).await?;
+        // Whatever else is already queued goes in the same write.
+        if from_engine.is_empty() {
+            write.flush().await?;
+        }
+    }
+    Ok(()) // the engine closed this connection
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_are_read_whole_across_partial_reads() {
+        let (mut client, mut server) = tokio::io::duplex(64);
+        let writer = tokio::spawn(async move {
+            // Two packets, split at awkward places.
+            let bytes = [0u8, 3, b'a', b'b', b'c', 0, 2, b'x', b'y'];
+            for chunk in bytes.chunks(2) {
+                client.write_all(chunk).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            client
+        });
+        assert_eq!(read_frame(&mut server).await.unwrap(), b"abc");
+        assert_eq!(read_frame(&mut server).await.unwrap(), b"xy");
+        drop(writer.await.unwrap());
+        assert!(read_frame(&mut server).await.is_err(), "end of stream");
+    }
+
+    #[tokio::test]
+    async fn empty_and_oversized_frames_end_the_connection() {
+        for len in [0u16, (MAX_PACKET + 1) as u16] {
+            let (mut client, mut server) = tokio::io::duplex(64);
+            client.write_u16(len).await.unwrap();
+            let e = read_frame(&mut server).await.unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{len}");
+        }
+    }
+}
