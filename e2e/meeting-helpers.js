@@ -25,6 +25,8 @@ async function join(page, link, name, { screenshot } = {}) {
     await page.waitForFunction(() => document.getElementById('preview').videoWidth > 0);
     await page.screenshot({ path: path.join(ARTIFACTS, screenshot) });
   }
+  // For "join to first remote frame" figures: when the person clicked.
+  page.joinClickedAt = Date.now();
   await page.click('#join-button');
   try {
     await page.waitForSelector('#meeting:not([hidden])', { timeout: 15000 });

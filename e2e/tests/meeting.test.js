@@ -43,6 +43,10 @@ test('three browsers see and hear each other; mute and leave are shown', async (
   ids.ada = await join(ada, link, 'Ada Lovelace', { screenshot: 'join.png' });
   ids.ben = await join(ben, link, 'Ben Franklin');
   ids.cleo = await join(cleo, link, 'Cleo');
+  // The figure for the notes: from Cleo's click on Join to the first decoded frame of both
+  // others' video (polled every 100 ms, so up to ~100 ms late).
+  await waitFirstMedia([cleo], PC, 2, 20000);
+  console.log(`join to first remote frame: ${Date.now() - cleo.joinClickedAt} ms (Cleo, two others' video decoding)`);
 
   // Media: every page decodes two remote videos and receives two remote audio tracks.
   const first = await waitFirstMedia(pages, PC, 2, 20000);
