@@ -201,6 +201,9 @@ async fn chat_reaches_only_whom_it_is_for_and_late_joiners_get_the_history() {
     let stored = store.chat_of(&room, meeting_ms).await.unwrap();
     assert_eq!(stored.len(), 3, "every message is stored");
     assert!(stored[0].deleted_ms.is_some());
+    // What was deleted is not kept: only that a message was there.
+    assert_eq!(stored[0].body, "");
+    assert!(!stored[1].body.is_empty());
 
     // Too fast: twenty in ten seconds, then refused.
     for i in 0..20 {

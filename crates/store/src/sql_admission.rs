@@ -540,7 +540,7 @@ macro_rules! admission_methods {
         ) -> $crate::StoreFuture<'a, bool> {
             Box::pin(async move {
                 let done = sqlx::query(
-                    "UPDATE chat_messages SET deleted_ms = $4 WHERE room_id = $1 AND meeting_ms = $2 AND id = $3 AND deleted_ms IS NULL",
+                    "UPDATE chat_messages SET deleted_ms = $4, body = '' WHERE room_id = $1 AND meeting_ms = $2 AND id = $3 AND deleted_ms IS NULL",
                 )
                 .bind(room.as_str())
                 .bind(meeting_ms)
