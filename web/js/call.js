@@ -295,6 +295,9 @@ export class Call extends EventTarget {
         if (m.locks) this.locks = m.locks;
         if (this.lobby.size) this.dispatchEvent(new CustomEvent('lobby'));
         for (const p of m.participants) this.upsert(p);
+        // Back after a drop while sharing, but someone else shares now (they took over
+        // meanwhile): this share ended, rather than taking it back from them unasked.
+        if (this.screen && m.participants.some((/** @type {ParticipantInfo} */ p) => p.screen)) this.stopScreen(false);
         this.dispatchEvent(new CustomEvent('joined', { detail: m }));
         break;
       }

@@ -211,7 +211,12 @@ async fn run(
             packet = tcp_event => if let Some((source, contents)) = packet {
                 Counters::add(&counters.packets_received, 1);
                 Counters::add(&counters.bytes_received, contents.len() as u64);
-                sfu.handle_receive(Instant::now(), Transport::Tcp, source, &contents);
+                let now = Instant::now();
+                if sfu.handle_receive(now, Transport::Tcp, source, &contents)
+                    && let Some(tcp) = tcp.as_mut()
+                {
+                    tcp.taken(source, now);
+                }
             },
             command = commands.recv() => match command {
                 Some(c) => {

@@ -4,18 +4,19 @@
 //! engine task sees whole packets tagged with the connection's remote address, exactly like
 //! datagrams.
 //!
-//! Limits keep a stranger from holding the port: at most [`MAX_CONNECTIONS`] connections, and
-//! [`MAX_PER_IP`] from one address; a connection that sends nothing for [`FIRST_PACKET`] (at
-//! first) or [`IDLE`] (later) is closed, as is one announcing a packet larger than any
-//! WebRTC packet ([`MAX_PACKET`]). A browser sends ICE consent checks every few seconds, so a
-//! live session is never idle that long.
+//! Limits keep a stranger from holding the port: at most [`MAX_CONNECTIONS`] connections (fewer
+//! when the process may open few files), and [`MAX_PER_IP`] from one address (an IPv6 /64
+//! counting as one); a connection that no session took a packet from within [`FIRST_PACKET`]
+//! (at first) or [`IDLE`] (later) is closed — garbage does not keep it open — as is one
+//! announcing a packet larger than any WebRTC packet ([`MAX_PACKET`]). A browser sends ICE
+//! consent checks every few seconds, so a live session is never idle that long.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -35,6 +36,29 @@ pub const MAX_PACKET: usize = 4096;
 /// Packets queued for one connection before new ones are dropped (a stalled connection must
 /// not grow memory; NACKs and keyframe requests recover, as they do for UDP loss).
 const QUEUE: usize = 512;
+/// How often connections are looked at for idleness.
+const SWEEP_EVERY: Duration = Duration::from_secs(2);
+
+/// Connections allowed: [`MAX_CONNECTIONS`], or a quarter of the files this process may open
+/// (the HTTP side, WebSockets and the database need the rest).
+fn connection_limit() -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3)?.parse::<usize>().ok())
+        })
+        .unwrap_or(1024);
+    (soft / 4).clamp(16, MAX_CONNECTIONS)
+}
+
+struct Conn {
+    tx: mpsc::Sender<Vec<u8>>,
+    opened: Instant,
+    /// When a session last took a packet from this connection.
+    last_taken: Option<Instant>,
+}
 
 enum Incoming {
     Packet(SocketAddr, Vec<u8>),
@@ -45,8 +69,11 @@ enum Incoming {
 pub struct Tcp {
     listener: TcpListener,
     counters: Arc<Counters>,
-    connections: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    limit: usize,
+    connections: HashMap<SocketAddr, Conn>,
+    /// Open connections per address bucket (IPv6 by /64).
     per_ip: HashMap<IpAddr, usize>,
+    sweep: tokio::time::Interval,
     incoming_tx: mpsc::Sender<Incoming>,
     incoming: mpsc::Receiver<Incoming>,
 }
@@ -54,11 +81,19 @@ pub struct Tcp {
 impl Tcp {
     pub fn new(listener: TcpListener, counters: Arc<Counters>) -> Self {
         let (incoming_tx, incoming) = mpsc::channel(1024);
+        let limit = connection_limit();
+        if limit < MAX_CONNECTIONS {
+            tracing::info!(limit, "ICE-TCP connections limited by the open-files limit");
+        }
+        let mut sweep = tokio::time::interval(SWEEP_EVERY);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Self {
             listener,
             counters,
+            limit,
             connections: HashMap::new(),
             per_ip: HashMap::new(),
+            sweep,
             incoming_tx,
             incoming,
         }
@@ -79,42 +114,77 @@ impl Tcp {
                 },
                 incoming = self.incoming.recv() => match incoming? {
                     Incoming::Packet(remote, contents) => return Some((remote, contents)),
-                    Incoming::Closed(remote) => self.close(remote),
+                    Incoming::Closed(remote) => {
+                        // Its task ended (the browser closed it, or it broke): unless a newer
+                        // connection from the same address has its place already.
+                        if self.connections.get(&remote).is_some_and(|c| c.tx.is_closed()) {
+                            self.drop_connection(remote);
+                        }
+                    }
                 },
+                _ = self.sweep.tick() => self.close_idle(Instant::now()),
             }
         }
     }
 
     fn open(&mut self, stream: TcpStream, remote: SocketAddr) {
-        let from_ip = self.per_ip.get(&remote.ip()).copied().unwrap_or(0);
-        if self.connections.len() >= MAX_CONNECTIONS || from_ip >= MAX_PER_IP {
+        let bucket = plenary_proto::net::address_bucket(remote.ip());
+        let from_ip = self.per_ip.get(&bucket).copied().unwrap_or(0);
+        if self.connections.len() >= self.limit || from_ip >= MAX_PER_IP {
             tracing::debug!(%remote, "ICE-TCP connection refused: too many");
             return; // dropping the stream closes it
         }
         let (tx, rx) = mpsc::channel(QUEUE);
+        let conn = Conn {
+            tx,
+            opened: Instant::now(),
+            last_taken: None,
+        };
         // A reconnecting browser may reuse an address whose old task has not ended yet.
-        if self.connections.insert(remote, tx).is_none() {
-            *self.per_ip.entry(remote.ip()).or_default() += 1;
+        if self.connections.insert(remote, conn).is_none() {
+            *self.per_ip.entry(bucket).or_default() += 1;
         }
         self.count();
         tokio::spawn(connection(stream, remote, self.incoming_tx.clone(), rx));
     }
 
-    fn close(&mut self, remote: SocketAddr) {
-        // The sender is dropped only once its task said it ended; a newer connection from the
-        // same address would have replaced it, and its own task's end removes it later.
-        if let Some(tx) = self.connections.get(&remote)
-            && tx.is_closed()
-        {
-            self.connections.remove(&remote);
-            if let Some(n) = self.per_ip.get_mut(&remote.ip()) {
-                *n -= 1;
-                if *n == 0 {
-                    self.per_ip.remove(&remote.ip());
-                }
+    /// Forgets a connection; dropping its sender ends its task, which closes the socket.
+    fn drop_connection(&mut self, remote: SocketAddr) {
+        if self.connections.remove(&remote).is_none() {
+            return;
+        }
+        let bucket = plenary_proto::net::address_bucket(remote.ip());
+        if let Some(n) = self.per_ip.get_mut(&bucket) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_ip.remove(&bucket);
             }
         }
         self.count();
+    }
+
+    /// A session took a packet from `remote`'s connection: it is in use.
+    pub fn taken(&mut self, remote: SocketAddr, now: Instant) {
+        if let Some(c) = self.connections.get_mut(&remote) {
+            c.last_taken = Some(now);
+        }
+    }
+
+    /// Closes connections no session took anything from for too long.
+    fn close_idle(&mut self, now: Instant) {
+        let idle: Vec<SocketAddr> = self
+            .connections
+            .iter()
+            .filter(|(_, c)| match c.last_taken {
+                Some(t) => now.saturating_duration_since(t) > IDLE,
+                None => now.saturating_duration_since(c.opened) > FIRST_PACKET,
+            })
+            .map(|(a, _)| *a)
+            .collect();
+        for remote in idle {
+            tracing::debug!(%remote, "ICE-TCP connection closed: no session uses it");
+            self.drop_connection(remote);
+        }
     }
 
     fn count(&self) {
@@ -130,7 +200,7 @@ impl Tcp {
         let queued = self
             .connections
             .get(&remote)
-            .is_some_and(|tx| tx.try_send(contents).is_ok());
+            .is_some_and(|c| c.tx.try_send(contents).is_ok());
         if queued {
             Counters::add(&self.counters.packets_sent, 1);
             Counters::add(&self.counters.bytes_sent, n);

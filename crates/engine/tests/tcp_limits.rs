@@ -79,3 +79,23 @@ async fn an_oversized_frame_closes_its_connection_only() {
     good.write_all(&[0, 4, 1, 2, 3, 4]).await.unwrap();
     assert!(!closed(&mut good).await);
 }
+
+#[tokio::test]
+async fn a_connection_sending_only_what_no_session_takes_is_closed() {
+    let (engine, addr) = engine().await;
+    let mut stranger = TcpStream::connect(addr).await.unwrap();
+    open_count(&engine, 1).await;
+    // Well-framed garbage every half second: it keeps the socket busy, not open.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let closed_in_time = loop {
+        if stranger.write_all(&[0, 4, 9, 9, 9, 9]).await.is_err() || closed(&mut stranger).await {
+            break true;
+        }
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(closed_in_time, "garbage kept an ICE-TCP connection open");
+    open_count(&engine, 0).await;
+}

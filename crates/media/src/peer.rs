@@ -388,7 +388,10 @@ impl Peer {
             Event::MediaAdded(m) if m.direction.is_receiving() => {
                 let kind = proto_kind(m.kind);
                 let earlier = self.tracks_in.iter().filter(|t| t.kind == kind).count();
-                let source = TrackSource::nth(kind, earlier);
+                let Some(source) = TrackSource::nth(kind, earlier) else {
+                    tracing::debug!(participant = %self.id, mid = %m.mid, "a track beyond the camera, microphone and screen: ignored");
+                    return;
+                };
                 let announced = !source.on_first_media();
                 self.tracks_in.push(TrackIn {
                     mid: m.mid,

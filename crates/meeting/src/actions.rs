@@ -18,6 +18,9 @@ use crate::live::{Meetings, RoomEvent, State, ToConnection, broadcast};
 const HISTORY: usize = 1000;
 /// Chat messages (and reactions) one participant may send per window.
 const PER_WINDOW: usize = 20;
+/// Hand and microphone/camera/screen changes one participant may make per window (each
+/// reaches everyone): plenty for a person, not enough to flood the others.
+const STATE_PER_WINDOW: usize = 40;
 const WINDOW: Duration = Duration::from_secs(10);
 
 /// One running meeting's state beyond who is in it.
@@ -34,6 +37,10 @@ pub struct InMeeting {
     barred: HashSet<String>,
     /// Recent sends per participant (chat, reactions), for the rate limit.
     recent: std::collections::HashMap<ParticipantId, Vec<Instant>>,
+    /// Recent hand and media-state changes per participant, for their own limit.
+    recent_state: std::collections::HashMap<ParticipantId, Vec<Instant>>,
+    /// Roles moderators gave, by seat: someone demoted who reloads stays demoted.
+    seat_roles: std::collections::HashMap<String, Role>,
 }
 
 impl InMeeting {
@@ -46,7 +53,14 @@ impl InMeeting {
             locks: Locks::default(),
             barred: HashSet::new(),
             recent: Default::default(),
+            recent_state: Default::default(),
+            seat_roles: Default::default(),
         }
+    }
+
+    /// The role a moderator gave this seat in this meeting, if one did.
+    pub(crate) fn role_of_seat(&self, seat: &str) -> Option<Role> {
+        self.seat_roles.get(seat).copied()
     }
 
     pub(crate) fn is_barred(&self, identity: &[String]) -> bool {
@@ -54,14 +68,27 @@ impl InMeeting {
     }
 
     fn too_fast(&mut self, who: ParticipantId, now: Instant) -> bool {
-        let list = self.recent.entry(who).or_default();
-        list.retain(|t| now.duration_since(*t) < WINDOW);
-        if list.len() >= PER_WINDOW {
-            return true;
-        }
-        list.push(now);
-        false
+        over_budget(self.recent.entry(who).or_default(), PER_WINDOW, now)
     }
+
+    /// Whether `who` changed their hand or media state too often just now (counts this one).
+    pub(crate) fn state_too_fast(&mut self, who: ParticipantId, now: Instant) -> bool {
+        over_budget(
+            self.recent_state.entry(who).or_default(),
+            STATE_PER_WINDOW,
+            now,
+        )
+    }
+}
+
+/// Whether one more send within [`WINDOW`] goes over `budget` (counts it when not).
+fn over_budget(list: &mut Vec<Instant>, budget: usize, now: Instant) -> bool {
+    list.retain(|t| now.duration_since(*t) < WINDOW);
+    if list.len() >= budget {
+        return true;
+    }
+    list.push(now);
+    false
 }
 
 /// Why an action was refused.
@@ -320,6 +347,9 @@ impl Meetings {
             .meetings
             .get_mut(room)
             .ok_or(ActionError::NotInMeeting)?;
+        if m.state_too_fast(who, Instant::now()) {
+            return Err(ActionError::TooFast);
+        }
         let before = m.hands.clone();
         if raised && !m.hands.contains(&who) {
             m.hands.push(who);
@@ -416,6 +446,11 @@ impl Meetings {
             .rooms
             .get_mut(room)
             .ok_or(ActionError::NotInMeeting)?;
+        let locks = state_ref
+            .meetings
+            .get(room)
+            .map(|m| m.locks)
+            .unwrap_or_default();
         let t = members
             .get_mut(&target)
             .ok_or(ActionError::UnknownParticipant)?;
@@ -430,14 +465,14 @@ impl Meetings {
         match action {
             ModAction::Mute => {
                 ask(t, ModRequest::Mute);
-                set_media(members, target, Some(false), None);
+                set_media(members, target, Some(false), None, &locks);
             }
             ModAction::AskUnmute => ask(t, ModRequest::AskUnmute),
             ModAction::CameraOff => {
                 ask(t, ModRequest::CameraOff);
-                set_media(members, target, None, Some(false));
+                set_media(members, target, None, Some(false), &locks);
             }
-            ModAction::StopScreen => stop_screen(members, target, &by_name),
+            ModAction::StopScreen => stop_screen(members, target, &by_name, &locks),
             ModAction::Promote | ModAction::Demote => {
                 let role = if action == ModAction::Promote {
                     Role::Moderator
@@ -446,12 +481,11 @@ impl Meetings {
                 };
                 t.p.role = role;
                 t.p.info.role = role;
-                let locks = state_ref
-                    .meetings
-                    .get(room)
-                    .map(|m| m.locks)
-                    .unwrap_or_default();
                 t.refresh_forwarding(&locks);
+                let seat = t.claims.seat.clone();
+                if let Some(m) = state_ref.meetings.get_mut(room) {
+                    m.seat_roles.insert(seat, role);
+                }
                 broadcast(
                     members,
                     &ServerMessage::RoleChanged {
@@ -478,7 +512,7 @@ impl Meetings {
                 let gone = members
                     .remove(&target)
                     .ok_or(ActionError::UnknownParticipant)?;
-                let _ = gone.outbox.try_send(ToConnection::Removed { barred });
+                crate::live::deliver_surely(&gone.outbox, ToConnection::Removed { barred });
                 broadcast(
                     members,
                     &ServerMessage::ParticipantLeft {
@@ -508,6 +542,11 @@ impl Meetings {
     pub fn mute_all(&self, room: &RoomId, by: ParticipantId) -> Result<(), ActionError> {
         let mut state = self.lock();
         let by_name = moderator(&state, room, by)?;
+        let locks = state
+            .meetings
+            .get(room)
+            .map(|m| m.locks)
+            .unwrap_or_default();
         let members = state.rooms.get_mut(room).ok_or(ActionError::NotInMeeting)?;
         let viewers: Vec<ParticipantId> = members
             .values()
@@ -523,7 +562,7 @@ impl Meetings {
                         by: by_name.clone(),
                     }));
             }
-            set_media(members, id, Some(false), None);
+            set_media(members, id, Some(false), None, &locks);
         }
         Ok(())
     }
@@ -575,9 +614,10 @@ impl Meetings {
                 id,
                 locks.microphones.then_some(false),
                 locks.cameras.then_some(false),
+                &locks,
             );
             if locks.screen_share {
-                stop_screen(members, id, &by_name);
+                stop_screen(members, id, &by_name, &locks);
             }
         }
         Ok(())
@@ -624,13 +664,14 @@ fn moderator(state: &State, room: &RoomId, by: ParticipantId) -> Result<String, 
     Ok(me.p.info.name.clone())
 }
 
-/// Records a participant's microphone or camera as off (a moderator's doing) and tells the
-/// others.
+/// Records a participant's microphone or camera as off (a moderator's doing), stops
+/// forwarding it and tells the others.
 fn set_media(
     members: &mut std::collections::HashMap<ParticipantId, crate::live::Member>,
     id: ParticipantId,
     audio: Option<bool>,
     video: Option<bool>,
+    locks: &Locks,
 ) {
     let Some(m) = members.get_mut(&id) else {
         return;
@@ -643,6 +684,7 @@ fn set_media(
         m.p.info.video = v;
     }
     let (audio, video) = (m.p.info.audio, m.p.info.video);
+    m.refresh_forwarding(locks);
     if (audio, video) != before {
         let screen = m.p.info.screen;
         broadcast(
@@ -663,6 +705,7 @@ pub(crate) fn stop_screen(
     members: &mut std::collections::HashMap<ParticipantId, crate::live::Member>,
     id: ParticipantId,
     by: &str,
+    locks: &Locks,
 ) {
     let Some(m) = members.get_mut(&id) else {
         return;
@@ -671,6 +714,7 @@ pub(crate) fn stop_screen(
         return;
     }
     m.p.info.screen = false;
+    m.refresh_forwarding(locks);
     let _ = m
         .outbox
         .try_send(ToConnection::Message(ServerMessage::ModeratorRequest {

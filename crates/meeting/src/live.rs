@@ -119,9 +119,11 @@ impl Member {
         }
     }
 
-    /// Recomputes what the SFU may forward of this member under `locks`.
+    /// Recomputes what the SFU may forward of this member under `locks`: what their role and
+    /// the locks allow, of what they have on.
     pub(crate) fn refresh_forwarding(&self, locks: &plenary_proto::Locks) {
-        let now = Forwarding::of(self.p.role, locks);
+        let i = &self.p.info;
+        let now = Forwarding::of(self.p.role, locks).only_what_is_on(i.audio, i.video, i.screen);
         self.forwarding.send_if_modified(|f| {
             let changed = *f != now;
             *f = now;
@@ -154,6 +156,9 @@ pub enum DecideError {
 pub struct Entered {
     pub others: Vec<ParticipantInfo>,
     pub resume_key: String,
+    /// Their role in this meeting: the token's, unless a moderator promoted or demoted the
+    /// token's seat earlier in it (a reload keeps what the moderator decided).
+    pub role: Role,
 }
 
 /// Why a join was refused.
@@ -234,7 +239,7 @@ impl Meetings {
     pub fn join(
         &self,
         room: &RoomId,
-        participant: Participant,
+        mut participant: Participant,
         outbox: Outbox,
         claims: JoinClaims,
         starting_locks: plenary_proto::Locks,
@@ -251,7 +256,14 @@ impl Meetings {
         if meeting.is_barred(&participant.identity) {
             return Err(JoinRefused::Barred);
         }
-        let forwarding = Forwarding::of(participant.role, &meeting.locks);
+        if let Some(role) = meeting.role_of_seat(&claims.seat) {
+            participant.role = role;
+            participant.info.role = role;
+        }
+        let role = participant.role;
+        let i = &participant.info;
+        let forwarding = Forwarding::of(participant.role, &meeting.locks)
+            .only_what_is_on(i.audio, i.video, i.screen);
         let members = state.rooms.entry(room.clone()).or_default();
         let others: Vec<ParticipantInfo> = members.values().map(|m| m.p.info.clone()).collect();
         broadcast(
@@ -268,7 +280,11 @@ impl Meetings {
             room: room.clone(),
             participant,
         });
-        Ok(Entered { others, resume_key })
+        Ok(Entered {
+            others,
+            resume_key,
+            role,
+        })
     }
 
     /// What the SFU may forward of `id`'s media, kept up to date while they are in the
@@ -425,11 +441,7 @@ impl Meetings {
             return;
         };
         self.leave(room, id);
-        if let Err(mpsc::error::TrySendError::Full(msg)) = outbox.try_send(ToConnection::Replaced) {
-            tokio::spawn(async move {
-                let _ = outbox.send(msg).await;
-            });
-        }
+        deliver_surely(&outbox, ToConnection::Replaced);
     }
 
     /// Changes to `true` when the server stops.
@@ -472,19 +484,35 @@ impl Meetings {
         self.stop(room, reason, false);
     }
 
+    /// Everyone leaves at once, those whose place is held too (their resume then finds no
+    /// place), and the meeting's state (chat in memory, hands, locks, bars) goes with them:
+    /// nothing of it lingers for the room's next meeting. Each open connection is told why
+    /// (never dropped, even from a full outbox) and closes.
     fn stop(&self, room: &RoomId, reason: &str, forever: bool) {
         let mut state = self.lock();
         if forever {
             state.ended.insert(room.clone());
         }
+        let members = state.rooms.remove(room).unwrap_or_default();
+        state.meetings.remove(room);
+        let waiting = state.lobby.remove(room).unwrap_or_default();
+        drop(state);
         let msg = ServerMessage::Ended {
             reason: reason.to_owned(),
         };
-        if let Some(members) = state.rooms.get(room) {
-            broadcast(members, &msg);
+        for m in members.values().chain(waiting.values()) {
+            deliver_surely(&m.outbox, ToConnection::Message(msg.clone()));
         }
-        if let Some(waiting) = state.lobby.remove(room) {
-            broadcast(&waiting, &msg);
+        let mut gone: Vec<Participant> = members.into_values().map(|m| m.p).collect();
+        gone.sort_by_key(|p| p.info.id);
+        let mut remaining = gone.len();
+        for participant in gone {
+            remaining -= 1;
+            self.publish(RoomEvent::Left {
+                room: room.clone(),
+                participant,
+                remaining,
+            });
         }
     }
 
@@ -533,7 +561,8 @@ impl Meetings {
         );
     }
 
-    /// Records and broadcasts a participant's microphone and camera state.
+    /// Records and broadcasts a participant's microphone, camera and screen state; the SFU
+    /// forwards only what is on. Refused when sent too often (it reaches everyone).
     pub fn set_media_state(
         &self,
         room: &RoomId,
@@ -541,19 +570,36 @@ impl Meetings {
         audio: bool,
         video: bool,
         screen: bool,
-    ) {
-        let mut state = self.lock();
+    ) -> Result<(), crate::ActionError> {
+        let mut guard = self.lock();
+        let state = &mut *guard;
         let Some(members) = state.rooms.get_mut(room) else {
-            return;
+            return Err(crate::ActionError::NotInMeeting);
+        };
+        let Some(meeting) = state.meetings.get_mut(room) else {
+            return Err(crate::ActionError::NotInMeeting);
         };
         let Some(me) = members.get_mut(&id) else {
-            return;
+            return Err(crate::ActionError::NotInMeeting);
         };
+        // A viewer locked out of the microphone, camera or screen share cannot turn it on.
+        let locks = meeting.locks;
+        if me.p.role != Role::Moderator
+            && ((audio && locks.microphones)
+                || (video && locks.cameras)
+                || (screen && locks.screen_share))
+        {
+            return Err(crate::ActionError::Locked);
+        }
+        if meeting.state_too_fast(id, std::time::Instant::now()) {
+            return Err(crate::ActionError::TooFast);
+        }
         let (was_audio, was_video, was_screen) =
             (me.p.info.audio, me.p.info.video, me.p.info.screen);
         me.p.info.audio = audio;
         me.p.info.video = video;
         me.p.info.screen = screen;
+        me.refresh_forwarding(&locks);
         let name = me.p.info.name.clone();
         let changed = RoomEvent::MediaState {
             room: room.clone(),
@@ -580,13 +626,14 @@ impl Meetings {
                 .map(|m| m.p.info.id)
                 .collect();
             for other in sharing {
-                crate::actions::stop_screen(members, other, &name);
+                crate::actions::stop_screen(members, other, &name, &locks);
             }
         }
-        drop(state);
+        drop(guard);
         if (was_audio, was_video) != (audio, video) {
             self.publish(changed);
         }
+        Ok(())
     }
 
     /// How many are in a room now.
@@ -604,6 +651,17 @@ impl Meetings {
             .unwrap_or_default();
         all.sort_by_key(|p| p.info.id);
         all
+    }
+}
+
+/// Sends what must reach a connection (it ends their part: removed, replaced, the end): when
+/// the outbox is full it is sent as soon as there is room, never dropped.
+pub(crate) fn deliver_surely(outbox: &Outbox, to: ToConnection) {
+    if let Err(mpsc::error::TrySendError::Full(to)) = outbox.try_send(to) {
+        let outbox = outbox.clone();
+        tokio::spawn(async move {
+            let _ = outbox.send(to).await;
+        });
     }
 }
 

@@ -52,6 +52,10 @@ impl Meetings {
         outbox: Outbox,
     ) -> Option<Resumed> {
         let mut state = self.lock();
+        // A meeting ended for good holds nobody's place (ending removes everyone anyway).
+        if state.ended.contains(room) {
+            return None;
+        }
         let members = state.rooms.get_mut(room)?;
         let m = members.get_mut(&id)?;
         if !same_secret(&m.resume_key, key) {
@@ -68,6 +72,8 @@ impl Meetings {
         }
         let was_held = std::mem::take(&mut m.held);
         m.p.info.reconnecting = false;
+        // Their media starts afresh: nothing is heard of them until the SFU hears it again.
+        let was_speaking = std::mem::take(&mut m.p.info.speaking);
         m.generation += 1;
         let resumed = Resumed {
             participant: m.p.clone(),
@@ -75,6 +81,16 @@ impl Meetings {
             generation: m.generation,
             resume_key: m.resume_key.clone(),
         };
+        if was_speaking {
+            broadcast_except(
+                members,
+                id,
+                &ServerMessage::Speaking {
+                    participant_id: id,
+                    speaking: false,
+                },
+            );
+        }
         if was_held {
             broadcast_except(
                 members,
@@ -101,6 +117,16 @@ impl Meetings {
         }
         m.held = true;
         m.p.info.reconnecting = true;
+        if std::mem::take(&mut m.p.info.speaking) {
+            broadcast_except(
+                members,
+                id,
+                &ServerMessage::Speaking {
+                    participant_id: id,
+                    speaking: false,
+                },
+            );
+        }
         broadcast_except(
             members,
             id,
@@ -124,18 +150,23 @@ impl Meetings {
     }
 
     /// The place held since a drop was not taken again in time: they leave the meeting.
-    /// True when they did (and their seat should be freed).
+    /// True when they did, or were no longer in it at all (removed or the meeting ended while
+    /// held): either way their seat should be freed. False when they came back.
     pub fn leave_if_held(&self, room: &RoomId, id: ParticipantId, generation: u64) -> bool {
-        let held = self
+        let member = self
             .lock()
             .rooms
             .get(room)
             .and_then(|m| m.get(&id))
-            .is_some_and(|m| m.held && m.generation == generation);
-        if held {
-            self.leave(room, id);
+            .map(|m| m.held && m.generation == generation);
+        match member {
+            None => true,
+            Some(true) => {
+                self.leave(room, id);
+                true
+            }
+            Some(false) => false,
         }
-        held
     }
 
     /// Participant `id`'s connection of `generation` leaves for good (a leave, a removal, the

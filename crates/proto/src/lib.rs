@@ -7,6 +7,7 @@
 pub mod clock;
 mod ids;
 mod meeting;
+pub mod net;
 mod role;
 mod signal;
 

@@ -161,6 +161,19 @@ impl Forwarding {
         }
     }
 
+    /// Only what the participant has on, as the meeting records it: a microphone muted (by
+    /// them or a moderator), a camera off or a share stopped is not forwarded, even from a
+    /// client that keeps sending.
+    pub fn only_what_is_on(self, audio: bool, video: bool, screen: bool) -> Self {
+        let on = |on: bool, a: Audience| if on { a } else { Audience::Nobody };
+        Self {
+            microphone: on(audio, self.microphone),
+            camera: on(video, self.camera),
+            screen: on(screen, self.screen),
+            moderator: self.moderator,
+        }
+    }
+
     /// Who receives `source`.
     pub fn audience(&self, source: crate::TrackSource) -> Audience {
         match source {

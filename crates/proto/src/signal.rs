@@ -54,12 +54,15 @@ pub enum TrackSource {
 
 impl TrackSource {
     /// The source of a publisher's `n`-th track (from 0) of `kind`.
-    pub fn nth(kind: MediaKind, n: usize) -> Self {
+    pub fn nth(kind: MediaKind, n: usize) -> Option<Self> {
         match (kind, n) {
-            (MediaKind::Audio, 0) => Self::Microphone,
-            (MediaKind::Audio, _) => Self::ScreenAudio,
-            (MediaKind::Video, 0) => Self::Camera,
-            (MediaKind::Video, _) => Self::Screen,
+            (MediaKind::Audio, 0) => Some(Self::Microphone),
+            (MediaKind::Audio, 1) => Some(Self::ScreenAudio),
+            (MediaKind::Video, 0) => Some(Self::Camera),
+            (MediaKind::Video, 1) => Some(Self::Screen),
+            // A client has one camera, one microphone and one screen share: further tracks
+            // carry nothing the meeting knows of, and are never forwarded.
+            _ => None,
         }
     }
 

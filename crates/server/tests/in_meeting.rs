@@ -389,6 +389,37 @@ async fn hands_queue_in_order_and_moderators_lower_them() {
         (r["participant_id"].as_u64(), r["reaction"].as_str()),
         (Some(a_id), Some("applause"))
     );
+    // A hand (or microphone) flipped over and over would flood everyone: refused after a
+    // while, and said to the one doing it.
+    for i in 0..60 {
+        send(
+            &mut a,
+            json!({"type":"hand","raised":i % 2 == 0}).to_string(),
+        )
+        .await;
+    }
+    // Everything up to a ping's answer: with her first hand, 61 changes of which 40 pass.
+    send(&mut a, r#"{"type":"ping"}"#).await;
+    let mut refused = 0;
+    loop {
+        let m = next(&mut a).await;
+        match m["type"].as_str() {
+            Some("pong") => break,
+            Some("error") => {
+                assert_eq!(m["code"], "too_fast", "{m}");
+                refused += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(refused, 21);
+    // The microphone's state draws on the same allowance.
+    send(
+        &mut a,
+        json!({"type":"media_state","audio":true,"video":false}).to_string(),
+    )
+    .await;
+    assert_eq!(error_of(&mut a).await, ("too_fast".into(), false));
     server.stop().await;
 }
 
@@ -505,5 +536,44 @@ async fn moderators_mute_remove_bar_promote_and_end_for_all() {
     assert_eq!(error_of(&mut late).await, ("invalid_token".into(), true));
     // The room's link makes a new meeting.
     let (_again, _) = join(&server, &room, "Next week", false).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_demoted_moderator_who_reloads_stays_demoted() {
+    let server = TestServer::start().await;
+    let room = server.create_room("Demotion").await;
+    let (mut mo, _) = join(&server, &room, "Mo", true).await;
+    // Kim joins with a moderator's token (as a co-owner would).
+    let token = server
+        .join_token_as(&room, "Kim", Some(&server.api_token))
+        .await;
+    let connect_kim = || async {
+        let mut ws = connect(&server).await;
+        send(
+            &mut ws,
+            json!({"type":"join","v":2,"room":room,"name":"Kim","token":token}).to_string(),
+        )
+        .await;
+        let m = next_of(&mut ws, "joined").await;
+        (ws, m)
+    };
+    let (_kim, joined) = connect_kim().await;
+    assert_eq!(joined["role"], "moderator");
+    let kim_id = joined["you"].clone();
+    send(
+        &mut mo,
+        json!({"type":"moderate","participant_id":kim_id,"action":"demote"}).to_string(),
+    )
+    .await;
+    next_of(&mut mo, "role_changed").await;
+    // She reloads the page: the same token, a new connection. Still a participant, as the
+    // others see her too.
+    let (mut kim, joined) = connect_kim().await;
+    assert_eq!(joined["role"], "participant", "{joined}");
+    let m = next_of(&mut mo, "participant_joined").await;
+    assert_eq!(m["participant"]["role"], "participant", "{m}");
+    send(&mut kim, r#"{"type":"mute_all"}"#).await;
+    assert_eq!(error_of(&mut kim).await, ("forbidden".into(), false));
     server.stop().await;
 }

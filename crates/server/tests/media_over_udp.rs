@@ -187,7 +187,7 @@ async fn stops(who: &Peer, from: plenary_proto::ParticipantId, kind: MediaKind) 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sfu_forwards_nothing_that_is_locked_whatever_the_client_sends() {
+async fn the_sfu_forwards_nothing_that_is_locked_or_off_whatever_the_client_sends() {
     use common::ws::{connect, next, send};
     let server = TestServer::start().await;
     let room = server.create_room("Locked").await;
@@ -223,6 +223,15 @@ async fn the_sfu_forwards_nothing_that_is_locked_whatever_the_client_sends() {
     .await;
     let lock =
         |locks: serde_json::Value| serde_json::json!({"type":"lock","locks":locks}).to_string();
+    // The chair's own copy of a lock change: the meeting has applied it.
+    async fn applied(chair: &mut common::ws::Ws, flag: &str, on: bool) {
+        loop {
+            let m = next(chair).await;
+            if m["type"] == "locks" && m["locks"][flag] == on {
+                return;
+            }
+        }
+    }
 
     // Cameras locked: nobody gets Val's video any more, her audio still flows.
     send(&mut chair, lock(serde_json::json!({"cameras":true}))).await;
@@ -232,12 +241,16 @@ async fn the_sfu_forwards_nothing_that_is_locked_whatever_the_client_sends() {
     assert_eq!(frames(&bob, val.id, MediaKind::Video), bob_before);
     assert_eq!(frames(&mo, val.id, MediaKind::Video), mo_before);
 
-    // Viewers see only moderators' cameras: Mo gets Val's video again, Bob does not.
+    // Viewers see only moderators' cameras: once Val turns her camera back on (the lock had
+    // turned it off), Mo gets her video again, Bob does not.
     send(
         &mut chair,
         lock(serde_json::json!({"hide_viewer_cameras":true})),
     )
     .await;
+    applied(&mut chair, "hide_viewer_cameras", true).await;
+    assert!(!mo.snapshot().participants[&val.id].video);
+    val.set_media_state(true, true);
     eventually(Duration::from_secs(10), "Mo sees Val again", || {
         frames(&mo, val.id, MediaKind::Video) > mo_before + 10
     })
@@ -257,12 +270,45 @@ async fn the_sfu_forwards_nothing_that_is_locked_whatever_the_client_sends() {
     .await;
     assert_eq!(frames(&mo, val.id, MediaKind::Audio), audio);
 
-    // All open again: Bob gets her video back.
+    // All open again: Bob gets her video back (and her audio once she unmutes).
     send(&mut chair, lock(serde_json::json!({}))).await;
+    applied(&mut chair, "microphones", false).await;
     eventually(Duration::from_secs(10), "Bob sees Val again", || {
         frames(&bob, val.id, MediaKind::Video) > bob_before + 10
     })
     .await;
+    val.set_media_state(true, true);
+    audio_moves_on(&bob, val.id, 40).await;
+
+    // Muted is muted: Val says she is muted but her client keeps sending sound; nothing of it
+    // is forwarded (people see a muted microphone, they must not hear it).
+    val.set_media_state(false, true);
+    let audio = stops(&bob, val.id, MediaKind::Audio).await;
+    let video = frames(&bob, val.id, MediaKind::Video);
+    eventually(
+        Duration::from_secs(10),
+        "Bob's video from Val moves on",
+        || frames(&bob, val.id, MediaKind::Video) > video + 30,
+    )
+    .await;
+    assert_eq!(frames(&bob, val.id, MediaKind::Audio), audio);
+    // And a moderator's mute holds the same way, whatever the client does with the request.
+    val.set_media_state(true, true);
+    audio_moves_on(&bob, val.id, 40).await;
+    send(
+        &mut chair,
+        serde_json::json!({"type":"moderate","participant_id":val.id,"action":"mute"}).to_string(),
+    )
+    .await;
+    let audio = stops(&bob, val.id, MediaKind::Audio).await;
+    let video = frames(&bob, val.id, MediaKind::Video);
+    eventually(
+        Duration::from_secs(10),
+        "Bob's video from Val moves on",
+        || frames(&bob, val.id, MediaKind::Video) > video + 30,
+    )
+    .await;
+    assert_eq!(frames(&bob, val.id, MediaKind::Audio), audio);
     for p in [val, bob, mo] {
         p.leave().await.unwrap();
     }

@@ -170,3 +170,36 @@ async fn the_place_is_let_go_when_nobody_comes_back_and_a_removal_is_final() {
     expect_error(&mut late, "cannot_resume", true).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn ending_for_all_ends_the_places_held_too() {
+    let server = TestServer::start().await;
+    let room = server.create_room("Ended while away").await;
+    let (mut mo, _) = join(&server, &room, "Mo", true).await;
+    let (val, joined) = join(&server, &room, "Val", false).await;
+    let (val_id, key) = (joined["you"].clone(), joined["resume_key"].clone());
+    send(
+        &mut mo,
+        json!({"type":"chat","to":"everyone","text":"the old meeting's motion"}).to_string(),
+    )
+    .await;
+    next_of(&mut mo, "chat", &[]).await;
+    // Val's connection drops; her place is held when Mo ends the meeting for everyone.
+    drop(val);
+    next_of(&mut mo, "participant_reconnecting", &["participant_left"]).await;
+    send(&mut mo, json!({"type":"end_meeting"}).to_string()).await;
+    next_of(&mut mo, "ended", &[]).await;
+    assert_eq!(
+        count(&server, &room),
+        0,
+        "nobody is left in the ended meeting"
+    );
+    // Her client comes back with its key: there is no place to come back to.
+    let mut late = resume(&server, &room, &val_id, key.as_str().unwrap()).await;
+    expect_error(&mut late, "cannot_resume", true).await;
+    // The room's link makes a new meeting, with nothing of the old one.
+    let (_ann, joined) = join(&server, &room, "Ann", true).await;
+    assert_eq!(joined["chat"], json!([]), "{joined}");
+    assert_eq!(joined["participants"], json!([]), "{joined}");
+    server.stop().await;
+}

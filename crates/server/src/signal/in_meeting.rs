@@ -41,20 +41,23 @@ impl Connection {
         };
         match done {
             Ok(()) => Flow::Continue,
-            Err(e) => {
-                let code = match e {
-                    ActionError::NotModerator => ErrorCode::Forbidden,
-                    ActionError::UnknownParticipant | ActionError::UnknownMessage => {
-                        ErrorCode::UnknownParticipant
-                    }
-                    ActionError::Locked => ErrorCode::Locked,
-                    ActionError::TooFast => ErrorCode::TooFast,
-                    ActionError::BadText => ErrorCode::BadMessage,
-                    ActionError::NotInMeeting => ErrorCode::WrongOrder,
-                    ActionError::Unavailable => ErrorCode::Unavailable,
-                };
-                self.refuse(sink, code, &e.to_string()).await
-            }
+            Err(e) => self.action_refused(sink, e).await,
         }
+    }
+
+    /// A refusal by the meeting service, as a protocol error.
+    pub(super) async fn action_refused(&mut self, sink: &mut Sink, e: ActionError) -> Flow {
+        let code = match e {
+            ActionError::NotModerator => ErrorCode::Forbidden,
+            ActionError::UnknownParticipant | ActionError::UnknownMessage => {
+                ErrorCode::UnknownParticipant
+            }
+            ActionError::Locked => ErrorCode::Locked,
+            ActionError::TooFast => ErrorCode::TooFast,
+            ActionError::BadText => ErrorCode::BadMessage,
+            ActionError::NotInMeeting => ErrorCode::WrongOrder,
+            ActionError::Unavailable => ErrorCode::Unavailable,
+        };
+        self.refuse(sink, code, &e.to_string()).await
     }
 }

@@ -41,6 +41,9 @@ const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// How often a participant's connection quality is looked at.
 const QUALITY_EVERY: Duration = Duration::from_secs(5);
+/// How long a connection the meeting let go of (removed, replaced, ended) stays open to say
+/// why; its media stops at once.
+const LET_GO: Duration = Duration::from_secs(2);
 /// …and closes a connection it has heard nothing from for this long (a dead network: its
 /// seat is freed instead of held for minutes).
 const SILENCE: Duration = Duration::from_secs(60);
@@ -146,8 +149,17 @@ impl Connection {
         let mut stopping = self.app.meeting.live.stopping();
         let mut quality = tokio::time::interval(QUALITY_EVERY);
         quality.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Set when the meeting let go of this participant (removed, replaced, ended): the
+        // connection closes by then even if the message saying why cannot reach the client.
+        let let_go = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
+        tokio::pin!(let_go);
+        let mut let_go_set = false;
         loop {
             let flow = tokio::select! {
+                () = &mut let_go, if let_go_set => {
+                    self.closing = Closing::Leave;
+                    Flow::Close
+                }
                 () = &mut join_deadline, if self.joined.is_none() && self.waiting.is_none() => {
                     self.fatal(&mut sink, ErrorCode::Timeout, "no join within 10 seconds: closing").await
                 }
@@ -234,7 +246,15 @@ impl Connection {
                             let now = *rx.borrow_and_update();
                             self.app.engine.set_forwarding(j.id, now).await;
                         }
-                        // The meeting let go of this participant: nothing more will change.
+                        // The meeting let go of this participant (removed, replaced, ended): at
+                        // once nothing of theirs is forwarded and nothing reaches them; the
+                        // connection closes when it has said why, or after LET_GO.
+                        (_, _, Some(j)) => {
+                            self.forwarding = None;
+                            self.app.engine.remove(j.id).await;
+                            let_go.as_mut().reset(tokio::time::Instant::now() + LET_GO);
+                            let_go_set = true;
+                        }
                         _ => self.forwarding = None,
                     }
                     Flow::Continue
@@ -285,6 +305,20 @@ impl Connection {
         {
             let what = format!("\"{}\" while waiting to be let in", msg.type_name());
             return self.refuse(sink, ErrorCode::WrongOrder, &what).await;
+        }
+        // A connection whose participant got back in on a newer one acts for nobody: its
+        // offers, answers and actions would reach the newer one's media and place.
+        if let Some(j) = &self.joined
+            && !matches!(msg, ClientMessage::Ping {} | ClientMessage::Leave {})
+            && self
+                .app
+                .meeting
+                .live
+                .generation_of(&j.room, j.id)
+                .is_some_and(|g| g != j.generation)
+        {
+            self.closing = Closing::Superseded;
+            return Flow::Close;
         }
         match (msg, self.joined.as_ref()) {
             (ClientMessage::Ping {}, _) => send(sink, &ServerMessage::Pong).await,
@@ -345,26 +379,15 @@ impl Connection {
                 Some(j),
             ) => {
                 let (room, me) = (j.room.clone(), j.id);
-                // A viewer locked out of the microphone, camera or screen share cannot turn it
-                // on.
-                let locks = self.app.meeting.live.locks_for(&room, me);
-                if (audio && locks.microphones)
-                    || (video && locks.cameras)
-                    || (screen && locks.screen_share)
-                {
-                    return self
-                        .refuse(
-                            sink,
-                            ErrorCode::Locked,
-                            "a moderator locked that for participants",
-                        )
-                        .await;
-                }
-                self.app
+                match self
+                    .app
                     .meeting
                     .live
-                    .set_media_state(&room, me, audio, video, screen);
-                Flow::Continue
+                    .set_media_state(&room, me, audio, video, screen)
+                {
+                    Ok(()) => Flow::Continue,
+                    Err(e) => self.action_refused(sink, e).await,
+                }
             }
             (ClientMessage::Admit { participant_id }, Some(j)) => {
                 let (room, me) = (j.room.clone(), j.id);
@@ -582,7 +605,6 @@ impl Connection {
                 .fatal(sink, ErrorCode::Unavailable, &e.to_string())
                 .await;
         }
-        let role = participant.role;
         let entered = match self.app.meeting.live.join(
             &room,
             participant,
@@ -614,6 +636,7 @@ impl Connection {
             claims,
             generation: 0,
         };
+        let role = entered.role;
         self.in_the_meeting(sink, joined, name, role, entered).await
     }
 

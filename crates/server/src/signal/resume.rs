@@ -68,6 +68,7 @@ impl Connection {
         let entered = Entered {
             others,
             resume_key: resumed.resume_key,
+            role: info.role,
         };
         self.in_the_meeting(sink, joined, info.info.name, info.role, entered)
             .await
