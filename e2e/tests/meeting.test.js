@@ -85,7 +85,10 @@ test('three browsers see and hear each other; mute and leave are shown', async (
     await p.waitForSelector(`#tiles .tile[data-participant-id="${ids.ben}"]`, { state: 'detached', timeout: 5000 });
     assert.equal(await tileCount(p), 2);
   }
-  // Ada and Cleo still exchange media after the renegotiation that removed Ben's tracks.
+  // Ada and Cleo still exchange media after the renegotiation that removed Ben's tracks (once
+  // Cleo unmutes: the SFU forwards nothing of a muted microphone).
+  await cleo.click('#mic-button');
+  await ada.waitForSelector(`#tiles .tile[data-participant-id="${ids.cleo}"][data-muted="false"]`, { timeout: 5000 });
   const after2 = await assertFlowing([ada, cleo], PC, 1, 2000);
   assert.ok(after2.ok, JSON.stringify(after2.rows));
   await ada.screenshot({ path: path.join(ARTIFACTS, 'meeting-after-leave.png') });
