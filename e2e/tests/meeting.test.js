@@ -42,6 +42,8 @@ test('three browsers see and hear each other; mute and leave are shown', async (
   const ids = {};
   ids.ada = await join(ada, link, 'Ada Lovelace', { screenshot: 'join.png' });
   ids.ben = await join(ben, link, 'Ben Franklin');
+  // Cleo joins a meeting under way (Ada and Ben see each other already).
+  await waitFirstMedia([ada, ben], PC, 1, 20000);
   ids.cleo = await join(cleo, link, 'Cleo');
   // The figure for the notes: from Cleo's click on Join to the first decoded frame of both
   // others' video (polled every 100 ms, so up to ~100 ms late).
