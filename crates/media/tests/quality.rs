@@ -11,7 +11,7 @@ use common::{Role, World};
 use plenary_proto::Quality;
 
 #[test]
-fn loss_on_the_way_in_makes_a_connection_poor() {
+fn loss_on_the_way_in_lowers_the_connection_quality() {
     let mut w = World::new();
     let lossy = w.join(Role::Publisher);
     let clean = w.join(Role::Publisher);
