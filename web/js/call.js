@@ -86,6 +86,8 @@ export class Call extends EventTarget {
     this.lobby = new Map();
     /** What gets this person back into the meeting after a drop (from `joined`). */
     this.resumeKey = '';
+    /** A media_state to send again after a too_fast refusal. @type {ReturnType<typeof setTimeout>|undefined} */
+    this.resync = undefined;
     this.wsPath = '/ws';
     /** Getting back in after a drop. */
     this.reconnecting = false;
@@ -298,6 +300,12 @@ export class Call extends EventTarget {
         // Back after a drop while sharing, but someone else shares now (they took over
         // meanwhile): this share ended, rather than taking it back from them unasked.
         if (this.screen && m.participants.some((/** @type {ParticipantInfo} */ p) => p.screen)) this.stopScreen(false);
+        // Back after a drop: what a moderator turned off meanwhile stays off.
+        if (m.media) {
+          if (!m.media.audio && this.audioOn) this.setAudio(false);
+          if (!m.media.video && this.videoOn) this.setVideo(false, async () => null);
+          if (!m.media.screen && this.screen) this.stopScreen(false);
+        }
         this.dispatchEvent(new CustomEvent('joined', { detail: m }));
         break;
       }
@@ -419,6 +427,11 @@ export class Call extends EventTarget {
         if (m.code === 'media_lost') {
           this.lost();
           break;
+        }
+        // Switched on too often just now: the server keeps the last state it took, so tell it
+        // the current one again a little later (once).
+        if (m.code === 'too_fast' && !this.resync) {
+          this.resync = setTimeout(() => { this.resync = undefined; this.sendMediaState(); }, 3000);
         }
         // A share refused because screen sharing was locked meanwhile ends here too.
         if (m.code === 'locked' && this.screen && this.role !== 'moderator' && this.locks.screen_share) this.stopScreen(false);

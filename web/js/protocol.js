@@ -9,7 +9,7 @@ export const PROTOCOL_VERSION = 2;
  * @typedef {'everyone'|'moderators'|'participant'} ChatTo
  * @typedef {{id: number, from?: number, name: string, to: ChatTo, to_participant?: number, text: string, at_ms: number}} ChatMessage
  * @typedef {{cameras: boolean, microphones: boolean, public_chat: boolean, private_chat: boolean, screen_share: boolean, hide_viewer_cameras: boolean}} Locks
- * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[], role?: 'moderator'|'participant', start_muted?: boolean, logout_url?: string, lobby?: ParticipantInfo[], chat?: ChatMessage[], hands?: number[], locks?: Locks, resume_key?: string}
+ * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[], role?: 'moderator'|'participant', start_muted?: boolean, logout_url?: string, lobby?: ParticipantInfo[], chat?: ChatMessage[], hands?: number[], locks?: Locks, resume_key?: string, media?: {audio: boolean, video: boolean, screen: boolean}}
  *   | {type: 'participant_joined', participant: ParticipantInfo}
  *   | {type: 'participant_left', participant_id: number}
  *   | {type: 'media_state', participant_id: number, audio: boolean, video: boolean, screen?: boolean}

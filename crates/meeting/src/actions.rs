@@ -39,8 +39,9 @@ pub struct InMeeting {
     recent: std::collections::HashMap<ParticipantId, Vec<Instant>>,
     /// Recent hand and media-state changes per participant, for their own limit.
     recent_state: std::collections::HashMap<ParticipantId, Vec<Instant>>,
-    /// Roles moderators gave, by seat: someone demoted who reloads stays demoted.
-    seat_roles: std::collections::HashMap<String, Role>,
+    /// Roles moderators gave, by who the person is (their account or integration user id,
+    /// never a shared address) and by seat: someone demoted who reloads stays demoted.
+    given_roles: std::collections::HashMap<String, Role>,
 }
 
 impl InMeeting {
@@ -54,13 +55,19 @@ impl InMeeting {
             barred: HashSet::new(),
             recent: Default::default(),
             recent_state: Default::default(),
-            seat_roles: Default::default(),
+            given_roles: Default::default(),
         }
     }
 
-    /// The role a moderator gave this seat in this meeting, if one did.
-    pub(crate) fn role_of_seat(&self, seat: &str) -> Option<Role> {
-        self.seat_roles.get(seat).copied()
+    /// The role a moderator gave this person (or seat) in this meeting, if one did.
+    pub(crate) fn given_role(&self, claims: &crate::JoinClaims) -> Option<Role> {
+        role_keys(claims).find_map(|k| self.given_roles.get(&k).copied())
+    }
+
+    fn give_role(&mut self, claims: &crate::JoinClaims, role: Role) {
+        for k in role_keys(claims) {
+            self.given_roles.insert(k, role);
+        }
     }
 
     pub(crate) fn is_barred(&self, identity: &[String]) -> bool {
@@ -79,6 +86,16 @@ impl InMeeting {
             now,
         )
     }
+}
+
+/// What a given role is remembered under: the person's stable identities (an address is
+/// shared by everyone behind one NAT, so never that), then the seat.
+fn role_keys(claims: &crate::JoinClaims) -> impl Iterator<Item = String> {
+    claims
+        .identity()
+        .into_iter()
+        .filter(|i| !i.starts_with("address:"))
+        .chain(std::iter::once(format!("seat:{}", claims.seat)))
 }
 
 /// Whether one more send within [`WINDOW`] goes over `budget` (counts it when not).
@@ -347,7 +364,8 @@ impl Meetings {
             .meetings
             .get_mut(room)
             .ok_or(ActionError::NotInMeeting)?;
-        if m.state_too_fast(who, Instant::now()) {
+        // Lowering is always allowed; raising draws on the allowance.
+        if raised && m.state_too_fast(who, Instant::now()) {
             return Err(ActionError::TooFast);
         }
         let before = m.hands.clone();
@@ -482,9 +500,8 @@ impl Meetings {
                 t.p.role = role;
                 t.p.info.role = role;
                 t.refresh_forwarding(&locks);
-                let seat = t.claims.seat.clone();
                 if let Some(m) = state_ref.meetings.get_mut(room) {
-                    m.seat_roles.insert(seat, role);
+                    m.give_role(&t.claims, role);
                 }
                 broadcast(
                     members,
@@ -493,6 +510,10 @@ impl Meetings {
                         role,
                     },
                 );
+                // A viewer now: the locks apply to them as to every viewer.
+                if role == Role::Participant {
+                    hold_to_locks(members, target, &locks, &by_name);
+                }
                 // A new moderator sees the waiting room.
                 if role == Role::Moderator
                     && let Some(lobby) = state_ref.lobby.get(room)
@@ -595,30 +616,7 @@ impl Meetings {
             .map(|m| m.p.info.id)
             .collect();
         for id in viewers {
-            let requests = [
-                (locks.microphones, ModRequest::Mute),
-                (locks.cameras, ModRequest::CameraOff),
-            ];
-            for (on, request) in requests {
-                if on && let Some(m) = members.get(&id) {
-                    let _ =
-                        m.outbox
-                            .try_send(ToConnection::Message(ServerMessage::ModeratorRequest {
-                                request,
-                                by: by_name.clone(),
-                            }));
-                }
-            }
-            set_media(
-                members,
-                id,
-                locks.microphones.then_some(false),
-                locks.cameras.then_some(false),
-                &locks,
-            );
-            if locks.screen_share {
-                stop_screen(members, id, &by_name, &locks);
-            }
+            hold_to_locks(members, id, &locks, &by_name);
         }
         Ok(())
     }
@@ -662,6 +660,41 @@ fn moderator(state: &State, room: &RoomId, by: ParticipantId) -> Result<String, 
         return Err(ActionError::NotModerator);
     }
     Ok(me.p.info.name.clone())
+}
+
+/// Puts viewer `id` under `locks`: a locked microphone muted, a locked camera turned off, a
+/// share stopped when sharing is locked (their client is asked; the SFU already forwards
+/// nothing of it).
+fn hold_to_locks(
+    members: &mut std::collections::HashMap<ParticipantId, crate::live::Member>,
+    id: ParticipantId,
+    locks: &Locks,
+    by: &str,
+) {
+    let requests = [
+        (locks.microphones, ModRequest::Mute),
+        (locks.cameras, ModRequest::CameraOff),
+    ];
+    for (on, request) in requests {
+        if on && let Some(m) = members.get(&id) {
+            let _ = m
+                .outbox
+                .try_send(ToConnection::Message(ServerMessage::ModeratorRequest {
+                    request,
+                    by: by.to_owned(),
+                }));
+        }
+    }
+    set_media(
+        members,
+        id,
+        locks.microphones.then_some(false),
+        locks.cameras.then_some(false),
+        locks,
+    );
+    if locks.screen_share {
+        stop_screen(members, id, by, locks);
+    }
 }
 
 /// Records a participant's microphone or camera as off (a moderator's doing), stops

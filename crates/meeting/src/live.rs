@@ -159,6 +159,8 @@ pub struct Entered {
     /// Their role in this meeting: the token's, unless a moderator promoted or demoted the
     /// token's seat earlier in it (a reload keeps what the moderator decided).
     pub role: Role,
+    /// (A resume) what the meeting records they have on; a fresh join has nothing on yet.
+    pub media: Option<plenary_proto::MediaOn>,
 }
 
 /// Why a join was refused.
@@ -256,7 +258,7 @@ impl Meetings {
         if meeting.is_barred(&participant.identity) {
             return Err(JoinRefused::Barred);
         }
-        if let Some(role) = meeting.role_of_seat(&claims.seat) {
+        if let Some(role) = meeting.given_role(&claims) {
             participant.role = role;
             participant.info.role = role;
         }
@@ -284,6 +286,7 @@ impl Meetings {
             others,
             resume_key,
             role,
+            media: None,
         })
     }
 
@@ -420,6 +423,12 @@ impl Meetings {
         if state.lobby.get(room).is_some_and(HashMap::is_empty) {
             state.lobby.remove(room);
         }
+    }
+
+    /// The role a moderator gave this person earlier in the room's meeting, if any (it wins
+    /// over their token's: a reload keeps a promotion or a demotion).
+    pub fn given_role(&self, room: &RoomId, claims: &JoinClaims) -> Option<Role> {
+        self.lock().meetings.get(room)?.given_role(claims)
     }
 
     /// Whether a room's meeting was ended for good (nobody joins it again).
@@ -591,7 +600,11 @@ impl Meetings {
         {
             return Err(crate::ActionError::Locked);
         }
-        if meeting.state_too_fast(id, std::time::Instant::now()) {
+        // Turning something off is always allowed; turning on draws on the allowance.
+        let turns_on = (audio && !me.p.info.audio)
+            || (video && !me.p.info.video)
+            || (screen && !me.p.info.screen);
+        if turns_on && meeting.state_too_fast(id, std::time::Instant::now()) {
             return Err(crate::ActionError::TooFast);
         }
         let (was_audio, was_video, was_screen) =

@@ -23,6 +23,14 @@ pub enum MediaKind {
     Video,
 }
 
+/// What a participant has on, as the meeting records it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaOn {
+    pub audio: bool,
+    pub video: bool,
+    pub screen: bool,
+}
+
 /// How well a participant's connection carries media, from the SFU's loss and round-trip
 /// figures.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -189,6 +197,10 @@ pub enum ServerMessage {
         /// What gets this participant back in after a drop (`resume`); a secret.
         #[serde(default, skip_serializing_if = "String::is_empty")]
         resume_key: String,
+        /// (After a `resume`) what the meeting records you have on: a moderator may have
+        /// muted you, turned your camera off or stopped your share while you were away.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media: Option<MediaOn>,
     },
     /// You are a guest in the waiting room: a moderator must let you in. `joined` follows
     /// when one does; a fatal `guest_denied` error when one does not.

@@ -203,3 +203,36 @@ async fn ending_for_all_ends_the_places_held_too() {
     assert_eq!(joined["participants"], json!([]), "{joined}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn what_a_moderator_turned_off_during_a_drop_stays_off_after_it() {
+    let server = TestServer::start().await;
+    let room = server.create_room("Muted while away").await;
+    let (mut mo, _) = join(&server, &room, "Mo", true).await;
+    let (mut val, joined) = join(&server, &room, "Val", false).await;
+    let (val_id, key) = (joined["you"].clone(), joined["resume_key"].clone());
+    send(
+        &mut val,
+        json!({"type":"media_state","audio":true,"video":true}).to_string(),
+    )
+    .await;
+    next_of(&mut mo, "media_state", &[]).await;
+    drop(val);
+    next_of(&mut mo, "participant_reconnecting", &["participant_left"]).await;
+    // Mo mutes her while she is away; the request cannot reach her.
+    send(
+        &mut mo,
+        json!({"type":"moderate","participant_id":val_id,"action":"mute"}).to_string(),
+    )
+    .await;
+    next_of(&mut mo, "media_state", &[]).await;
+    // Back in: `joined` says what the meeting has her on, so her client keeps the mute.
+    let mut back = resume(&server, &room, &val_id, key.as_str().unwrap()).await;
+    let j = next_of(&mut back, "joined", &[]).await;
+    assert_eq!(
+        j["media"],
+        json!({"audio":false,"video":true,"screen":false}),
+        "{j}"
+    );
+    server.stop().await;
+}

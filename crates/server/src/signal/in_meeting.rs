@@ -2,7 +2,7 @@
 //! the meeting service, which checks each one; its refusals become protocol errors.
 
 use plenary_meeting::ActionError;
-use plenary_proto::{ClientMessage, ErrorCode, ParticipantId, RoomId};
+use plenary_proto::{ClientMessage, ErrorCode, ParticipantId, RoomId, ServerMessage};
 
 use super::{Connection, Flow, Sink};
 
@@ -58,6 +58,11 @@ impl Connection {
             ActionError::NotInMeeting => ErrorCode::WrongOrder,
             ActionError::Unavailable => ErrorCode::Unavailable,
         };
+        // Going too fast is the person's hand or fingers, not a broken client: it does not
+        // use up the connection's error allowance.
+        if code == ErrorCode::TooFast {
+            return super::send(sink, &ServerMessage::error(code, e.to_string(), false)).await;
+        }
         self.refuse(sink, code, &e.to_string()).await
     }
 }

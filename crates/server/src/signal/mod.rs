@@ -518,7 +518,9 @@ impl Connection {
             user_id: claims.user_id.clone(),
             identity: claims.identity(),
         };
-        if claims.wait_for_moderator {
+        // Someone a moderator promoted earlier in this meeting does not wait again.
+        let promoted = self.app.meeting.live.given_role(&room, &claims) == Some(Role::Moderator);
+        if claims.wait_for_moderator && !promoted {
             return self.wait(sink, participant, room, claims).await;
         }
         self.enter(sink, participant, room, claims).await
@@ -684,6 +686,7 @@ impl Connection {
                 hands: seen.hands,
                 locks: seen.locks,
                 resume_key: entered.resume_key,
+                media: entered.media,
             },
         )
         .await

@@ -69,6 +69,11 @@ impl Connection {
             others,
             resume_key: resumed.resume_key,
             role: info.role,
+            media: Some(plenary_proto::MediaOn {
+                audio: info.info.audio,
+                video: info.info.video,
+                screen: info.info.screen,
+            }),
         };
         self.in_the_meeting(sink, joined, info.info.name, info.role, entered)
             .await
