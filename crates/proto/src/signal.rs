@@ -51,7 +51,7 @@ impl Quality {
 /// What a published track carries. A client publishes its transceivers in this order: the
 /// microphone, the camera, then a shared screen's video and its (tab) audio; the n-th track of
 /// a kind is the n-th source of that kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrackSource {
     Microphone,

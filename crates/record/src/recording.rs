@@ -1,0 +1,192 @@
+//! One recording of a meeting, sans-IO: frames of every track come in (as the SFU forwards
+//! them), each track goes to its own [`TrackWriter`] on one meeting-wide clock, and a pause
+//! leaves a gap. Where the bytes go is the [`Storage`]'s business (files on the server, memory
+//! in tests).
+//!
+//! The clock: a track starts at the time its first frame arrived after the recording started
+//! (the network's view, the same for every track); from then on its frames are placed by their
+//! RTP timestamps, so network jitter does not move them.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use plenary_proto::{ParticipantId, TrackSource};
+
+use crate::webm::{CLUSTER_MS, Codec, TrackWriter, WriteError};
+
+/// Which track: whose, and what of theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TrackKey {
+    pub participant: ParticipantId,
+    pub source: TrackSource,
+}
+
+impl TrackKey {
+    /// The file's name: `p<participant>-<source>.webm`.
+    pub fn file_name(&self) -> String {
+        format!("p{}-{}.webm", self.participant.0, self.source.name())
+    }
+}
+
+/// Where a recording's files are written.
+pub trait Storage {
+    type Out: Write;
+    fn create(&mut self, name: &str) -> io::Result<Self::Out>;
+}
+
+/// One frame as the SFU has it.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    pub track: TrackKey,
+    pub codec: Codec,
+    /// The RTP timestamp, extended past wrap-arounds.
+    pub rtp_time: u64,
+    /// The RTP clock rate (48 000 for Opus, 90 000 for VP8).
+    pub clock_rate: u32,
+    /// When its first packet arrived.
+    pub arrived: Instant,
+    pub keyframe: bool,
+    pub data: &'a [u8],
+}
+
+/// A track of the finished recording: its file and when, on the recording's clock, it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackFile {
+    pub track: TrackKey,
+    pub file: String,
+    pub codec: Codec,
+    /// Its first frame's time since the recording started.
+    pub start_ms: u64,
+    pub frames: u64,
+}
+
+#[derive(Debug)]
+struct Track<W: Write> {
+    writer: TrackWriter<W>,
+    codec: Codec,
+    file: String,
+    /// Where the track's RTP time maps onto the recording's clock.
+    origin_rtp: u64,
+    origin_ms: u64,
+    clock_rate: u32,
+    first_ms: Option<u64>,
+    last_arrival: Instant,
+}
+
+/// A recording in progress.
+#[derive(Debug)]
+pub struct Recording<S: Storage> {
+    storage: S,
+    started: Instant,
+    /// Since when it is paused (a pause is a gap in the files: the clock runs on).
+    paused_since: Option<Instant>,
+    tracks: HashMap<TrackKey, Track<S::Out>>,
+}
+
+impl<S: Storage> Recording<S> {
+    pub fn new(storage: S, now: Instant) -> Self {
+        Self {
+            storage,
+            started: now,
+            paused_since: None,
+            tracks: HashMap::new(),
+        }
+    }
+
+    fn ms_since_start(&self, t: Instant) -> u64 {
+        t.saturating_duration_since(self.started).as_millis() as u64
+    }
+
+    /// Milliseconds since the recording started.
+    pub fn elapsed_ms(&self, now: Instant) -> u64 {
+        self.ms_since_start(now)
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused_since.is_some()
+    }
+
+    /// Stops writing until [`Recording::resume`]; the files keep a gap.
+    pub fn pause(&mut self, now: Instant) -> Result<(), WriteError> {
+        if self.paused_since.is_none() {
+            self.paused_since = Some(now);
+            for t in self.tracks.values_mut() {
+                t.writer.close_cluster()?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn resume(&mut self, _now: Instant) {
+        self.paused_since = None;
+    }
+
+    /// Writes one frame to its track's file (opened at the track's first frame).
+    pub fn frame(&mut self, f: Incoming<'_>) -> Result<(), WriteError> {
+        if self.paused_since.is_some() || f.clock_rate == 0 {
+            return Ok(());
+        }
+        let arrived_ms = self.ms_since_start(f.arrived);
+        if !self.tracks.contains_key(&f.track) {
+            let file = f.track.file_name();
+            let out = self.storage.create(&file)?;
+            self.tracks.insert(
+                f.track,
+                Track {
+                    writer: TrackWriter::new(out, f.codec),
+                    codec: f.codec,
+                    file,
+                    origin_rtp: f.rtp_time,
+                    origin_ms: arrived_ms,
+                    clock_rate: f.clock_rate,
+                    first_ms: None,
+                    last_arrival: f.arrived,
+                },
+            );
+        }
+        let Some(t) = self.tracks.get_mut(&f.track) else {
+            return Ok(());
+        };
+        t.last_arrival = f.arrived;
+        // RTP time before the origin (reordering at the very start) is placed at the origin.
+        let since = f.rtp_time.saturating_sub(t.origin_rtp);
+        let at_ms = t.origin_ms + since * 1000 / u64::from(t.clock_rate);
+        if t.writer.write_frame(at_ms, f.keyframe, f.data)? && t.first_ms.is_none() {
+            t.first_ms = Some(at_ms);
+        }
+        Ok(())
+    }
+
+    /// Writes out the clusters of tracks that went quiet (a muted microphone sends nothing),
+    /// so that what was recorded of them is on disk within about a second.
+    pub fn tick(&mut self, now: Instant) -> Result<(), WriteError> {
+        let quiet = Duration::from_millis(CLUSTER_MS);
+        for t in self.tracks.values_mut() {
+            if now.saturating_duration_since(t.last_arrival) >= quiet {
+                t.writer.close_cluster()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the recording: every file written out; what each track is.
+    pub fn finish(self) -> Result<(S, Vec<TrackFile>), WriteError> {
+        let mut files = Vec::new();
+        for (key, t) in self.tracks {
+            let frames = t.writer.frames();
+            t.writer.finish()?;
+            if let Some(start_ms) = t.first_ms {
+                files.push(TrackFile {
+                    track: key,
+                    file: t.file,
+                    codec: t.codec,
+                    start_ms,
+                    frames,
+                });
+            }
+        }
+        files.sort_by_key(|f| f.track);
+        Ok((self.storage, files))
+    }
+}

@@ -1,0 +1,157 @@
+//! A recording on one clock: every track lands in its own file at the time its frames were
+//! sent, a publisher who starts late starts at their offset, a pause leaves a gap, and a
+//! participant's audio and video stay together.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::collections::HashMap;
+use std::io;
+use std::time::{Duration, Instant};
+
+use plenary_proto::{ParticipantId, TrackSource};
+use plenary_record::recording::{Incoming, Recording, Storage, TrackKey};
+use plenary_record::webm::{Codec, read_frames};
+
+/// Files in memory, shared so the test can read them while they are written.
+#[derive(Debug, Default, Clone)]
+struct Memory(std::rc::Rc<std::cell::RefCell<HashMap<String, Vec<u8>>>>);
+
+#[derive(Debug)]
+struct MemoryFile(Memory, String);
+
+impl io::Write for MemoryFile {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0
+            .0
+            .borrow_mut()
+            .entry(self.1.clone())
+            .or_default()
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Storage for Memory {
+    type Out = MemoryFile;
+    fn create(&mut self, name: &str) -> io::Result<MemoryFile> {
+        self.0.borrow_mut().insert(name.to_owned(), Vec::new());
+        Ok(MemoryFile(self.clone(), name.to_owned()))
+    }
+}
+
+fn vp8(keyframe: bool, n: u32) -> Vec<u8> {
+    let mut f = if keyframe {
+        vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]
+    } else {
+        vec![0x11, 0x02, 0x00]
+    };
+    f.extend_from_slice(&n.to_be_bytes());
+    f
+}
+
+const ANN: ParticipantId = ParticipantId(1);
+const BOB: ParticipantId = ParticipantId(2);
+
+#[test]
+fn tracks_share_one_clock_late_starts_keep_their_offset_and_a_pause_is_a_gap() {
+    let t0 = Instant::now();
+    let store = Memory::default();
+    let mut rec = Recording::new(store.clone(), t0);
+    let mic = |p| TrackKey {
+        participant: p,
+        source: TrackSource::Microphone,
+    };
+    let cam = |p| TrackKey {
+        participant: p,
+        source: TrackSource::Camera,
+    };
+    // Ann's RTP clocks start at arbitrary values, as browsers' do; Bob joins 4 s in.
+    let (ann_audio_rtp, ann_video_rtp, bob_audio_rtp) = (1_000_000u64, 7_000_000u64, 42u64);
+    for ms in (0..10_000u64).step_by(20) {
+        // Up to 36 ms of network jitter on every frame.
+        let now = t0 + Duration::from_millis(ms) + Duration::from_millis(ms % 37);
+        if (6000..7000).contains(&ms) && !rec.is_paused() {
+            rec.pause(now).unwrap();
+        }
+        if ms >= 7000 && rec.is_paused() {
+            rec.resume(now);
+        }
+        rec.frame(Incoming {
+            track: mic(ANN),
+            codec: Codec::Opus { channels: 2 },
+            rtp_time: ann_audio_rtp + ms * 48,
+            clock_rate: 48_000,
+            arrived: now,
+            keyframe: true,
+            data: &[0xfc, 1, 2],
+        })
+        .unwrap();
+        if ms % 40 == 0 {
+            rec.frame(Incoming {
+                track: cam(ANN),
+                codec: Codec::Vp8,
+                rtp_time: ann_video_rtp + ms * 90,
+                clock_rate: 90_000,
+                arrived: now,
+                keyframe: ms % 2000 == 0,
+                data: &vp8(ms % 2000 == 0, ms as u32),
+            })
+            .unwrap();
+        }
+        if ms >= 4000 {
+            rec.frame(Incoming {
+                track: mic(BOB),
+                codec: Codec::Opus { channels: 1 },
+                rtp_time: bob_audio_rtp + (ms - 4000) * 48,
+                clock_rate: 48_000,
+                arrived: now,
+                keyframe: true,
+                data: &[0xfc, 3],
+            })
+            .unwrap();
+        }
+        rec.tick(now).unwrap();
+    }
+    let (_, files) = rec.finish().unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.file.as_str()).collect();
+    assert_eq!(
+        names,
+        ["p1-microphone.webm", "p1-camera.webm", "p2-microphone.webm"]
+    );
+    let all = store.0.borrow();
+    let times =
+        |name: &str| -> Vec<u64> { read_frames(&all[name]).iter().map(|f| f.at_ms).collect() };
+    let ann_audio = times("p1-microphone.webm");
+    let ann_video = times("p1-camera.webm");
+    let bob_audio = times("p2-microphone.webm");
+    // Audio and video of one participant stay together, each frame where it was sent: the
+    // jitter moves neither (their first frames arrived on time).
+    assert_eq!(ann_audio[0], 0);
+    for (i, at) in ann_video.iter().enumerate().take(140) {
+        let sent = (i as u64) * 40;
+        assert!(
+            at.abs_diff(sent) <= 1,
+            "video frame {i} at {at} ms, sent at {sent}"
+        );
+    }
+    for (i, at) in ann_audio.iter().enumerate().take(290) {
+        let sent = (i as u64) * 20;
+        assert!(
+            at.abs_diff(sent) <= 1,
+            "audio frame {i} at {at} ms, sent at {sent}"
+        );
+    }
+    // Bob starts where he joined, 4 s in (give or take his first frame's jitter).
+    assert!(bob_audio[0].abs_diff(4000) <= 40, "{}", bob_audio[0]);
+    // The pause: nothing between 6 and 7 s, in every track.
+    for t in [&ann_audio, &ann_video, &bob_audio] {
+        assert!(
+            t.iter().all(|at| !(6010..6990).contains(at)),
+            "a frame in the pause"
+        );
+        assert!(t.iter().any(|at| *at >= 7000), "nothing after the pause");
+    }
+    assert_eq!(files[2].start_ms, bob_audio[0]);
+}
