@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use plenary_media::{
-    Forwarding, MediaError, ParticipantId, ParticipantStats, RoomId, Sfu, SfuConfig, SfuEvent,
-    SfuOutput, Transport,
+    Forwarding, MediaError, ParticipantId, ParticipantStats, RecordedFrame, RoomId, Sfu, SfuConfig,
+    SfuEvent, SfuOutput, Transport,
 };
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
@@ -55,7 +55,15 @@ enum Command {
         id: ParticipantId,
         reply: oneshot::Sender<Option<ParticipantStats>>,
     },
+    Record {
+        room: RoomId,
+        to: Option<RecordingSink>,
+    },
 }
+
+/// Where a recorded room's frames go (a recorder task writing the files). Bounded: a recorder
+/// that falls behind loses frames (counted), the meeting never waits for it.
+pub type RecordingSink = mpsc::Sender<RecordedFrame>;
 
 /// A handle on the media engine task; cheap to clone.
 #[derive(Debug, Clone)]
@@ -80,6 +88,8 @@ pub struct Counters {
     pub participants: AtomicU64,
     /// Open ICE-TCP connections.
     pub tcp_connections: AtomicU64,
+    /// Frames of recorded rooms the recorder could not take (it fell behind).
+    pub recording_dropped: AtomicU64,
 }
 
 impl Counters {
@@ -168,6 +178,11 @@ impl Engine {
         let _ = self.commands.send(Command::Remove { id }).await;
     }
 
+    /// Starts handing `room`'s frames to `to` (everything everyone receives), or stops.
+    pub async fn record(&self, room: RoomId, to: Option<RecordingSink>) {
+        let _ = self.commands.send(Command::Record { room, to }).await;
+    }
+
     pub async fn stats(&self, id: ParticipantId) -> Option<ParticipantStats> {
         self.call(|reply| Command::Stats { id, reply })
             .await
@@ -187,6 +202,7 @@ async fn run(
     counters: Arc<Counters>,
 ) {
     let mut listeners: HashMap<ParticipantId, EventSender> = HashMap::new();
+    let mut recorders: HashMap<RoomId, RecordingSink> = HashMap::new();
     let mut buf = vec![0u8; 2048];
     let mut deadline = Instant::now();
     loop {
@@ -219,6 +235,13 @@ async fn run(
                 }
             },
             command = commands.recv() => match command {
+                Some(Command::Record { room, to }) => {
+                    sfu.set_recording(Instant::now(), &room, to.is_some());
+                    match to {
+                        Some(to) => recorders.insert(room, to),
+                        None => recorders.remove(&room),
+                    };
+                }
                 Some(c) => {
                     handle_command(&mut sfu, &mut listeners, c);
                     counters.participants.store(sfu.participant_count() as u64, Ordering::Relaxed);
@@ -227,7 +250,13 @@ async fn run(
             },
             () = sleep => sfu.handle_timeout(Instant::now()),
         }
-        deadline = flush(&mut sfu, &socket, tcp.as_ref(), &mut listeners, &counters);
+        let out = Outlets {
+            socket: &socket,
+            tcp: tcp.as_ref(),
+            recorders: &recorders,
+            counters: &counters,
+        };
+        deadline = flush(&mut sfu, &out, &mut listeners);
     }
     tracing::info!("media engine stopped");
 }
@@ -262,19 +291,37 @@ fn handle_command(sfu: &mut Sfu, listeners: &mut HashMap<ParticipantId, EventSen
         Command::Stats { id, reply } => {
             let _ = reply.send(sfu.participant_stats(id));
         }
+        // Handled by the task itself (it keeps the recorders).
+        Command::Record { .. } => {}
     }
+}
+
+/// Where the SFU's outputs go.
+struct Outlets<'a> {
+    socket: &'a UdpSocket,
+    tcp: Option<&'a tcp::Tcp>,
+    recorders: &'a HashMap<RoomId, RecordingSink>,
+    counters: &'a Counters,
 }
 
 /// Sends what the SFU produced and routes its events; returns when to wake it next.
 fn flush(
     sfu: &mut Sfu,
-    socket: &UdpSocket,
-    tcp: Option<&tcp::Tcp>,
+    out: &Outlets<'_>,
     listeners: &mut HashMap<ParticipantId, EventSender>,
-    counters: &Counters,
 ) -> Instant {
+    let (socket, tcp, counters) = (out.socket, out.tcp, out.counters);
     loop {
         match sfu.poll_output() {
+            SfuOutput::Recorded(frame) => {
+                let taken = out
+                    .recorders
+                    .get(&frame.room)
+                    .is_some_and(|to| to.try_send(frame).is_ok());
+                if !taken {
+                    Counters::add(&counters.recording_dropped, 1);
+                }
+            }
             SfuOutput::Transmit(t) if t.transport == Transport::Tcp => {
                 let sent = tcp.is_some_and(|tcp| tcp.send(t.destination, t.contents));
                 if !sent {

@@ -10,11 +10,13 @@
 
 mod error;
 mod peer;
+mod record;
 mod sfu;
 mod speaking;
 mod stats;
 
 pub use error::MediaError;
 pub use plenary_proto::{Audience, Forwarding, MediaKind, ParticipantId, RoomId, TrackSource};
+pub use record::{RECORDING_KEYFRAME_EVERY, RecordedCodec, RecordedFrame};
 pub use sfu::{DEFAULT_RESEND_HISTORY, Sfu, SfuConfig, SfuEvent, SfuOutput, Transmit, Transport};
 pub use stats::ParticipantStats;

@@ -520,6 +520,14 @@ impl Peer {
         true
     }
 
+    /// What this peer publishes on `mid`, if it does.
+    pub fn source_of(&self, mid: Mid) -> Option<TrackSource> {
+        self.tracks_in
+            .iter()
+            .find(|t| t.mid == mid)
+            .map(|t| t.source)
+    }
+
     /// Who may receive what this peer publishes on `mid` (nobody for a mid it does not publish).
     pub fn audience(&self, mid: Mid) -> Audience {
         self.tracks_in

@@ -124,6 +124,8 @@ pub enum SfuEvent {
 pub enum SfuOutput {
     Transmit(Transmit),
     Event(SfuEvent),
+    /// A frame of a room being recorded (see [`Sfu::set_recording`]).
+    Recorded(crate::record::RecordedFrame),
     /// Nothing more to do until this time (or until the next input).
     Timeout(Instant),
 }
@@ -150,6 +152,8 @@ pub struct Sfu {
     dirty: Vec<ParticipantId>,
     outputs: VecDeque<SfuOutput>,
     scratch: Vec<Propagate>,
+    /// Rooms being recorded, and when their video is next asked for a keyframe.
+    recording: HashMap<RoomId, Instant>,
 }
 
 impl std::fmt::Debug for Sfu {
@@ -183,6 +187,7 @@ impl Sfu {
             dirty: Vec::new(),
             outputs: VecDeque::new(),
             scratch: Vec::new(),
+            recording: HashMap::new(),
         })
     }
 
@@ -442,10 +447,54 @@ impl Sfu {
         self.drain();
     }
 
+    /// Starts or stops handing `room`'s frames to a recorder ([`SfuOutput::Recorded`]). At
+    /// the start every camera and screen is asked for a keyframe, so the files start at once.
+    pub fn set_recording(&mut self, now: Instant, room: &RoomId, on: bool) {
+        self.set_now(now);
+        if on {
+            self.recording.insert(room.clone(), self.now);
+        } else {
+            self.recording.remove(room);
+        }
+        self.drain_recording_keyframes();
+        self.drain();
+    }
+
+    /// Asks the video of recorded rooms for a keyframe when it is time.
+    fn drain_recording_keyframes(&mut self) {
+        let now = self.now;
+        let due: Vec<RoomId> = self
+            .recording
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(r, _)| r.clone())
+            .collect();
+        for room in due {
+            self.recording
+                .insert(room.clone(), now + crate::record::RECORDING_KEYFRAME_EVERY);
+            for id in room_members(&self.rooms, &room).to_vec() {
+                if let Some(p) = self.peers.get_mut(&id) {
+                    let video: Vec<Mid> = p
+                        .tracks_in
+                        .iter()
+                        .filter(|t| t.kind == MediaKind::Video)
+                        .map(|t| t.mid)
+                        .collect();
+                    for mid in video {
+                        if p.request_keyframe(mid, KeyframeRequestKind::Pli, true) {
+                            mark_dirty(p, &mut self.dirty);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Advances time: every session whose timer is due runs.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.set_now(now);
         let now = self.now;
+        self.drain_recording_keyframes();
         for peer in self.peers.values_mut() {
             if peer.next_timeout <= now {
                 peer.tick(now);
@@ -508,6 +557,15 @@ impl Sfu {
                     .map_or(Audience::Nobody, |p| p.audience(data.mid));
                 if audience == Audience::Nobody {
                     return;
+                }
+                // A recording keeps what everyone receives.
+                if audience == Audience::Everyone
+                    && self.recording.contains_key(&room)
+                    && let Some(source) =
+                        self.peers.get(&origin).and_then(|p| p.source_of(data.mid))
+                    && let Some(frame) = crate::record::recorded(&room, origin, source, &data)
+                {
+                    self.outputs.push_back(SfuOutput::Recorded(frame));
                 }
                 for id in room_members(&self.rooms, &room) {
                     if *id == origin {

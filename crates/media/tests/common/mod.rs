@@ -88,6 +88,8 @@ pub struct World {
     pub room: RoomId,
     /// Every `Speaking` event, in order.
     pub speaking: Vec<(ParticipantId, bool)>,
+    /// Every frame handed to a recorder, in order.
+    pub recorded: Vec<plenary_media::RecordedFrame>,
     next_id: u64,
 }
 
@@ -112,6 +114,7 @@ impl World {
             clients: Vec::new(),
             room: RoomId::parse("sim-room").unwrap(),
             speaking: Vec::new(),
+            recorded: Vec::new(),
             next_id: 1,
         }
     }
@@ -396,6 +399,7 @@ impl World {
                     }
                 }
                 SfuOutput::Event(e) => self.handle_sfu_event(e),
+                SfuOutput::Recorded(f) => self.recorded.push(f),
             }
         }
     }
