@@ -560,6 +560,7 @@ impl Sfu {
                 }
                 // A recording keeps what everyone receives.
                 if audience == Audience::Everyone
+                    && !self.recording.is_empty()
                     && self.recording.contains_key(&room)
                     && let Some(source) =
                         self.peers.get(&origin).and_then(|p| p.source_of(data.mid))
