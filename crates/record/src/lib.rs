@@ -5,5 +5,6 @@
 //! puts every track of a meeting on one clock.
 
 pub mod ebml;
+pub mod files;
 pub mod recording;
 pub mod webm;

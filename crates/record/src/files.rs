@@ -1,0 +1,74 @@
+//! Recording files in a folder on this machine: one file per track, created new (an existing
+//! file is never overwritten), written whole clusters at a time; after a crash,
+//! [`recover_folder`] cuts every file back to its last whole cluster.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::recording::Storage;
+use crate::webm::valid_length;
+
+/// A recording's folder.
+#[derive(Debug, Clone)]
+pub struct Folder {
+    dir: PathBuf,
+}
+
+impl Folder {
+    /// The folder `dir`, made if missing.
+    pub fn create(dir: impl Into<PathBuf>) -> io::Result<Self> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir)?;
+        Ok(Self { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Storage for Folder {
+    type Out = File;
+
+    fn create(&mut self, name: &str) -> io::Result<File> {
+        // Names are made by the recorder (`p<id>-<source>.webm`); never a path.
+        if name.contains('/') || name.contains('\\') || name.starts_with('.') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a file name",
+            ));
+        }
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(self.dir.join(name))
+    }
+}
+
+/// Cuts every `.webm` file in `dir` back to its whole part (what a crash left half-written)
+/// and makes it durable. Returns each file's name and the length kept, in name order.
+pub fn recover_folder(dir: &Path) -> io::Result<Vec<(String, u64)>> {
+    let mut kept = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("webm") {
+            continue;
+        }
+        let bytes = fs::read(&path)?;
+        let valid = valid_length(&bytes) as u64;
+        if valid < bytes.len() as u64 {
+            let f = OpenOptions::new().write(true).open(&path)?;
+            f.set_len(valid)?;
+            f.sync_all()?;
+        }
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        kept.push((name, valid));
+    }
+    kept.sort();
+    Ok(kept)
+}
