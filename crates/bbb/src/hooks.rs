@@ -114,6 +114,8 @@ impl HookEvent {
                 }
                 out
             }
+            // Recording webhooks (rap-*) come with the recordings themselves.
+            RoomEvent::Recording { .. } => Vec::new(),
         }
     }
 }

@@ -306,6 +306,8 @@ async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
         RoomEvent::Joined { room, .. }
         | RoomEvent::Left { room, .. }
         | RoomEvent::MediaState { room, .. } => room,
+        // The BBB recording calls and callbacks come with the recordings themselves.
+        RoomEvent::Recording { .. } => return,
     };
     let Some(meeting_id) = bbb.registry.meeting_of_room(room).await else {
         return; // not an API meeting
@@ -347,7 +349,9 @@ async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
                 .await
         }
         // Media changes only become webhook events.
-        RoomEvent::MediaState { .. } => Ok(bbb.registry.live(&meeting_id).await),
+        RoomEvent::MediaState { .. } | RoomEvent::Recording { .. } => {
+            Ok(bbb.registry.live(&meeting_id).await)
+        }
     };
     let session = match result {
         Ok(Some(s)) => s,

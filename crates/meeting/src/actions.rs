@@ -39,6 +39,8 @@ pub struct InMeeting {
     recent: std::collections::HashMap<ParticipantId, Vec<Instant>>,
     /// Recent hand and media-state changes per participant, for their own limit.
     recent_state: std::collections::HashMap<ParticipantId, Vec<Instant>>,
+    /// Whether it is being recorded.
+    pub(crate) recording: plenary_proto::RecordingState,
     /// Roles moderators gave, by who the person is (their account or integration user id,
     /// never a shared address) and by seat: someone demoted who reloads stays demoted.
     given_roles: std::collections::HashMap<String, Role>,
@@ -56,6 +58,7 @@ impl InMeeting {
             recent: Default::default(),
             recent_state: Default::default(),
             given_roles: Default::default(),
+            recording: Default::default(),
         }
     }
 
@@ -127,6 +130,8 @@ pub enum ActionError {
     UnknownMessage,
     #[error("the server cannot save this right now")]
     Unavailable,
+    #[error("this room may not be recorded")]
+    RecordingNotAllowed,
 }
 
 /// Whether `msg` is for `who` (with role `role`).
@@ -168,6 +173,7 @@ pub struct Snapshot {
     pub chat: Vec<ChatMessage>,
     pub hands: Vec<ParticipantId>,
     pub locks: Locks,
+    pub recording: plenary_proto::RecordingState,
 }
 
 impl Meetings {
@@ -186,6 +192,7 @@ impl Meetings {
                 .collect(),
             hands: m.hands.clone(),
             locks: m.locks,
+            recording: m.recording,
         }
     }
 
@@ -650,7 +657,11 @@ impl Meetings {
 }
 
 /// `by`'s name if they are a moderator of the meeting in `room`.
-fn moderator(state: &State, room: &RoomId, by: ParticipantId) -> Result<String, ActionError> {
+pub(crate) fn moderator(
+    state: &State,
+    room: &RoomId,
+    by: ParticipantId,
+) -> Result<String, ActionError> {
     let me = state
         .rooms
         .get(room)

@@ -10,6 +10,7 @@ pub mod length;
 pub mod live;
 pub mod names;
 pub mod reconnect;
+pub mod recording;
 pub mod room_settings;
 pub mod rooms;
 pub mod token;

@@ -81,6 +81,12 @@ pub enum RoomEvent {
         was_audio: bool,
         was_video: bool,
     },
+    /// The room's recording started, paused, resumed or stopped (also when its meeting ended
+    /// while recording: then `Off`).
+    Recording {
+        room: RoomId,
+        state: plenary_proto::RecordingState,
+    },
 }
 
 #[derive(Debug)]
@@ -318,15 +324,25 @@ impl Meetings {
             &ServerMessage::ParticipantLeft { participant_id: id },
         );
         let remaining = members.len();
+        let mut recording_ended = false;
         if remaining == 0 {
             // The meeting is over: its chat, hands, locks and bars with it (the chat is kept in
-            // the store).
+            // the store), and its recording ends.
             state.rooms.remove(room);
-            state.meetings.remove(room);
+            recording_ended = state
+                .meetings
+                .remove(room)
+                .is_some_and(|m| !m.recording.is_off());
         } else {
             crate::actions::forget_hand(&mut state, room, id);
         }
         drop(state);
+        if recording_ended {
+            self.publish(RoomEvent::Recording {
+                room: room.clone(),
+                state: plenary_proto::RecordingState::Off,
+            });
+        }
         self.publish(RoomEvent::Left {
             room: room.clone(),
             participant: gone.p,
@@ -503,9 +519,18 @@ impl Meetings {
             state.ended.insert(room.clone());
         }
         let members = state.rooms.remove(room).unwrap_or_default();
-        state.meetings.remove(room);
+        let was_recording = state
+            .meetings
+            .remove(room)
+            .is_some_and(|m| !m.recording.is_off());
         let waiting = state.lobby.remove(room).unwrap_or_default();
         drop(state);
+        if was_recording {
+            self.publish(RoomEvent::Recording {
+                room: room.clone(),
+                state: plenary_proto::RecordingState::Off,
+            });
+        }
         let msg = ServerMessage::Ended {
             reason: reason.to_owned(),
         };

@@ -510,6 +510,7 @@ impl Signalling for PlenarySignalling {
                 | ServerMessage::ModeratorRequest { .. }
                 | ServerMessage::RoleChanged { .. }
                 | ServerMessage::Locks { .. }
+                | ServerMessage::Recording { .. }
                 | ServerMessage::ParticipantReconnecting { .. }
                 | ServerMessage::ParticipantReconnected { .. }
                 | ServerMessage::Speaking { .. }

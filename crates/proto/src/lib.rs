@@ -14,7 +14,7 @@ mod signal;
 pub use ids::{ParticipantId, RoomId, RoomIdError};
 pub use meeting::{
     Audience, ChatMessage, ChatTo, Forwarding, Locks, MAX_CHAT_CHARS, ModAction, ModRequest,
-    Reaction,
+    Reaction, RecordAction, RecordingState,
 };
 pub use role::Role;
 pub use signal::{

@@ -218,3 +218,29 @@ mod forwarding_tests {
         assert!(moderator.moderator);
     }
 }
+
+/// What a moderator does to the meeting's recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordAction {
+    Start,
+    Pause,
+    Resume,
+    Stop,
+}
+
+/// Whether the meeting is being recorded (everyone is shown it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingState {
+    #[default]
+    Off,
+    Recording,
+    Paused,
+}
+
+impl RecordingState {
+    pub fn is_off(&self) -> bool {
+        *self == Self::Off
+    }
+}

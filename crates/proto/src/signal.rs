@@ -160,6 +160,8 @@ pub enum ClientMessage {
     Lock { locks: Locks },
     /// (Moderators) end the meeting for everyone.
     EndMeeting {},
+    /// (Moderators) start, pause, resume or stop recording, where the room allows it.
+    Record { action: crate::RecordAction },
 }
 
 /// What the server sends.
@@ -201,6 +203,9 @@ pub enum ServerMessage {
         /// muted you, turned your camera off or stopped your share while you were away.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         media: Option<MediaOn>,
+        /// Whether the meeting is being recorded.
+        #[serde(default, skip_serializing_if = "crate::RecordingState::is_off")]
+        recording: crate::RecordingState,
     },
     /// You are a guest in the waiting room: a moderator must let you in. `joined` follows
     /// when one does; a fatal `guest_denied` error when one does not.
@@ -314,6 +319,12 @@ pub enum ServerMessage {
     Locks {
         locks: Locks,
     },
+    /// The meeting's recording started, paused, resumed or stopped.
+    Recording {
+        state: crate::RecordingState,
+        /// Who did it.
+        by: String,
+    },
 }
 
 fn default_role() -> Role {
@@ -420,6 +431,7 @@ const CLIENT_TYPES: &[&str] = &[
     "mute_all",
     "lock",
     "end_meeting",
+    "record",
 ];
 
 impl ClientMessage {
@@ -485,6 +497,7 @@ impl ClientMessage {
             Self::MuteAll {} => "mute_all",
             Self::Lock { .. } => "lock",
             Self::EndMeeting {} => "end_meeting",
+            Self::Record { .. } => "record",
         }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod metrics;
+pub mod recorder;
 pub mod settings;
 pub mod signal;
 pub mod web;
@@ -205,6 +206,11 @@ pub async fn start(
         bbb::spawn_background(&state.bbb, b);
     }
     plenary_meeting::length::spawn(state.store.clone(), state.meeting.live.clone());
+    recorder::spawn(
+        state.meeting.live.clone(),
+        state.engine.clone(),
+        state.settings.data_dir.clone(),
+    );
     state.meeting.spawn_sweeper();
     let router = app(state.clone());
     let limits = state.settings.http_limits();

@@ -36,6 +36,7 @@ impl Connection {
             ClientMessage::MuteAll {} => live.mute_all(room, me),
             ClientMessage::Lock { locks } => live.set_locks(room, me, locks),
             ClientMessage::EndMeeting {} => meeting.end_for_all(room, me).await,
+            ClientMessage::Record { action } => meeting.record(room, me, action).await,
             // Routed here only for the messages above.
             _ => return Flow::Continue,
         };
@@ -57,6 +58,7 @@ impl Connection {
             ActionError::BadText => ErrorCode::BadMessage,
             ActionError::NotInMeeting => ErrorCode::WrongOrder,
             ActionError::Unavailable => ErrorCode::Unavailable,
+            ActionError::RecordingNotAllowed => ErrorCode::Forbidden,
         };
         // Going too fast is the person's hand or fingers, not a broken client: it does not
         // use up the connection's error allowance.

@@ -406,7 +406,8 @@ impl Connection {
                 | ClientMessage::Moderate { .. }
                 | ClientMessage::MuteAll {}
                 | ClientMessage::Lock { .. }
-                | ClientMessage::EndMeeting {}),
+                | ClientMessage::EndMeeting {}
+                | ClientMessage::Record { .. }),
                 Some(j),
             ) => {
                 let (room, me) = (j.room.clone(), j.id);
@@ -687,6 +688,7 @@ impl Connection {
                 locks: seen.locks,
                 resume_key: entered.resume_key,
                 media: entered.media,
+                recording: seen.recording,
             },
         )
         .await

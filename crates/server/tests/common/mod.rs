@@ -49,7 +49,7 @@ pub struct TestServer {
     pub api_token: String,
     pub running: Option<plenary_server::Running>,
     stop: Option<oneshot::Sender<()>>,
-    dir: PathBuf,
+    pub dir: PathBuf,
 }
 
 impl TestServer {

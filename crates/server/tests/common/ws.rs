@@ -67,3 +67,30 @@ pub async fn assert_closed(ws: &mut Ws) -> Option<CloseCode> {
         }
     }
 }
+
+/// Joins `room` as `name` on a new connection: the owner (moderator) with the server's API
+/// token, else a guest. Returns the connection and its `joined`.
+pub async fn join_as(
+    server: &TestServer,
+    room: &plenary_proto::RoomId,
+    name: &str,
+    owner: bool,
+) -> (Ws, Value) {
+    let bearer = owner.then_some(server.api_token.as_str());
+    let token = server.join_token_as(room, name, bearer).await;
+    let mut ws = connect(server).await;
+    let hello = serde_json::json!({"type":"join","v":2,"room":room,"name":name,"token":token});
+    send(&mut ws, hello.to_string()).await;
+    let joined = next_of(&mut ws, "joined").await;
+    (ws, joined)
+}
+
+/// The next message of `kind`, skipping others.
+pub async fn next_of(ws: &mut Ws, kind: &str) -> Value {
+    loop {
+        let m = next(ws).await;
+        if m["type"] == kind {
+            return m;
+        }
+    }
+}

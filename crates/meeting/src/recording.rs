@@ -1,0 +1,113 @@
+//! Recording a meeting: moderators start, pause, resume and stop it where the room allows it
+//! (checked here, whoever asks); everyone is told, and joiners see it in `joined`. The
+//! recorder itself listens for [`RoomEvent::Recording`].
+
+use plenary_proto::{ParticipantId, RecordAction, RecordingState, RoomId, ServerMessage};
+
+use crate::Service;
+use crate::actions::ActionError;
+use crate::live::{Meetings, RoomEvent, broadcast};
+use crate::room_settings::RoomSettings;
+
+/// Where `action` takes a recording that is `now` (None: nothing changes).
+fn next(now: RecordingState, action: RecordAction) -> Option<RecordingState> {
+    use RecordingState::{Off, Paused, Recording};
+    match (now, action) {
+        (Off, RecordAction::Start) => Some(Recording),
+        (Recording, RecordAction::Pause) => Some(Paused),
+        (Paused, RecordAction::Resume | RecordAction::Start) => Some(Recording),
+        (Recording | Paused, RecordAction::Stop) => Some(Off),
+        _ => None,
+    }
+}
+
+impl Meetings {
+    /// `by`'s name, if they moderate the meeting in `room`.
+    fn moderates(&self, room: &RoomId, by: ParticipantId) -> Result<String, ActionError> {
+        crate::actions::moderator(&self.lock(), room, by)
+    }
+
+    /// The meeting's recording state now.
+    pub fn recording(&self, room: &RoomId) -> RecordingState {
+        self.lock()
+            .meetings
+            .get(room)
+            .map_or(RecordingState::Off, |m| m.recording)
+    }
+
+    /// Applies `action` (already allowed), tells everyone and the recorder.
+    fn apply_recording(
+        &self,
+        room: &RoomId,
+        by: ParticipantId,
+        action: RecordAction,
+    ) -> Result<(), ActionError> {
+        let by_name = self.moderates(room, by)?;
+        let mut state = self.lock();
+        let state = &mut *state;
+        let m = state
+            .meetings
+            .get_mut(room)
+            .ok_or(ActionError::NotInMeeting)?;
+        let Some(new) = next(m.recording, action) else {
+            return Ok(());
+        };
+        m.recording = new;
+        if let Some(members) = state.rooms.get(room) {
+            broadcast(
+                members,
+                &ServerMessage::Recording {
+                    state: new,
+                    by: by_name,
+                },
+            );
+        }
+        self.publish(RoomEvent::Recording {
+            room: room.clone(),
+            state: new,
+        });
+        Ok(())
+    }
+}
+
+impl Service {
+    /// (Moderators) starts, pauses, resumes or stops the recording of the meeting in `room`;
+    /// starting needs a room whose settings allow recording.
+    pub async fn record(
+        &self,
+        room: &RoomId,
+        by: ParticipantId,
+        action: RecordAction,
+    ) -> Result<(), ActionError> {
+        self.live.moderates(room, by)?;
+        if action == RecordAction::Start {
+            let allowed = self
+                .store
+                .get_room(room)
+                .await
+                .map_err(|_| ActionError::Unavailable)?
+                .is_some_and(|r| RoomSettings::parse(&r.settings).recording_allowed);
+            if !allowed {
+                return Err(ActionError::RecordingNotAllowed);
+            }
+        }
+        self.live.apply_recording(room, by, action)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use RecordingState::{Off, Paused, Recording};
+
+    #[test]
+    fn actions_move_the_recording_along() {
+        assert_eq!(next(Off, RecordAction::Start), Some(Recording));
+        assert_eq!(next(Recording, RecordAction::Start), None);
+        assert_eq!(next(Recording, RecordAction::Pause), Some(Paused));
+        assert_eq!(next(Paused, RecordAction::Resume), Some(Recording));
+        assert_eq!(next(Paused, RecordAction::Stop), Some(Off));
+        assert_eq!(next(Off, RecordAction::Stop), None);
+        assert_eq!(next(Off, RecordAction::Pause), None);
+    }
+}
