@@ -22,7 +22,7 @@ pub struct RoomSettings {
     pub anyone_may_start: bool,
     /// People without an account may join; when off, joining needs a signed-in account.
     pub guests_allowed: bool,
-    /// The room may be recorded (kept for the recording feature, which is not built yet).
+    /// The room may be recorded: its moderators can start a recording of its meetings.
     pub recording_allowed: bool,
     /// Set for a room an integration (the BigBlueButton API) created: people enter only
     /// through that integration's join links, under these rules.
