@@ -10,9 +10,11 @@ use crate::recording::Storage;
 use crate::webm::valid_length;
 
 /// A recording's folder.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Folder {
     dir: PathBuf,
+    /// A second handle on every file made, to make what was written durable.
+    opened: Vec<File>,
 }
 
 impl Folder {
@@ -20,7 +22,18 @@ impl Folder {
     pub fn create(dir: impl Into<PathBuf>) -> io::Result<Self> {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
-        Ok(Self { dir })
+        Ok(Self {
+            dir,
+            opened: Vec::new(),
+        })
+    }
+
+    /// Makes everything written so far durable (survives a power cut, not only a crash).
+    pub fn sync(&self) -> io::Result<()> {
+        for f in &self.opened {
+            f.sync_data()?;
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -39,11 +52,35 @@ impl Storage for Folder {
                 "not a file name",
             ));
         }
-        OpenOptions::new()
+        let file = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(self.dir.join(name))
+            .open(self.dir.join(name))?;
+        self.opened.push(file.try_clone()?);
+        Ok(file)
     }
+}
+
+/// Recovers every recording folder under `root` (`<room>/<recording>/`, as the server keeps
+/// them) with [`recover_folder`]; returns how many files it looked at.
+pub fn recover_all(root: &Path) -> io::Result<usize> {
+    let mut files = 0;
+    let Ok(rooms) = fs::read_dir(root) else {
+        return Ok(0); // nothing recorded yet
+    };
+    for room in rooms {
+        let room = room?.path();
+        if !room.is_dir() {
+            continue;
+        }
+        for rec in fs::read_dir(&room)? {
+            let rec = rec?.path();
+            if rec.is_dir() {
+                files += recover_folder(&rec)?.len();
+            }
+        }
+    }
+    Ok(files)
 }
 
 /// Cuts every `.webm` file in `dir` back to its whole part (what a crash left half-written)

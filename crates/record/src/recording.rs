@@ -98,6 +98,11 @@ impl<S: Storage> Recording<S> {
         t.saturating_duration_since(self.started).as_millis() as u64
     }
 
+    /// Where the files go (to make them durable, say).
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
     /// Milliseconds since the recording started.
     pub fn elapsed_ms(&self, now: Instant) -> u64 {
         self.ms_since_start(now)

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use plenary_proto::{ParticipantId, TrackSource};
-use plenary_record::files::{Folder, recover_folder};
+use plenary_record::files::{Folder, recover_all, recover_folder};
 use plenary_record::recording::{Incoming, Recording, TrackKey};
 use plenary_record::webm::{Codec, read_frames};
 
@@ -46,6 +46,19 @@ fn a_killed_recording_is_recovered_to_its_last_whole_cluster() {
         .unwrap();
     drop(f);
 
+    // At the next start the server recovers every recording folder
+    // (<root>/<room>/<recording>/); done again, it changes nothing.
+    let root = dir
+        .parent()
+        .unwrap()
+        .join(format!("plenary-crash-root-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("abc-defg-hij")).unwrap();
+    let moved = root.join("abc-defg-hij").join("1700000000000");
+    std::fs::rename(&dir, &moved).unwrap();
+    assert_eq!(recover_all(&root).unwrap(), 1);
+    std::fs::rename(&moved, &dir).unwrap();
+    std::fs::remove_dir_all(&root).unwrap();
     let kept = recover_folder(&dir).unwrap();
     assert_eq!(kept, vec![(mic.file_name(), whole)]);
     assert_eq!(

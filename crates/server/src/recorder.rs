@@ -22,6 +22,9 @@ use plenary_record::webm::Codec;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
+/// How often what a recording wrote is made durable (fsync).
+const SYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Frames queued for the writing thread before the engine drops new ones (several seconds of
 /// a large meeting).
 const QUEUE: usize = 8192;
@@ -38,6 +41,12 @@ enum Control {
 
 /// Listens for recordings starting and stopping, for as long as the meetings run.
 pub fn spawn(meetings: Arc<Meetings>, engine: Engine, data_dir: PathBuf) {
+    // A recording a crash interrupted: its files cut back to their last whole cluster.
+    match plenary_record::files::recover_all(&data_dir.join("recordings")) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(files = n, "recordings checked after the last run"),
+        Err(e) => tracing::error!(error = %e, "cannot check the recordings of the last run"),
+    }
     let mut events = meetings.subscribe();
     tokio::spawn(async move {
         let mut active: HashMap<RoomId, std_mpsc::Sender<Control>> = HashMap::new();
@@ -101,6 +110,7 @@ fn write(
     control: std_mpsc::Receiver<Control>,
     dir: PathBuf,
 ) {
+    let mut synced = Instant::now();
     while let Some(f) = frames.blocking_recv() {
         for c in control.try_iter() {
             match c {
@@ -128,7 +138,17 @@ fn write(
             keyframe: f.keyframe,
             data: &f.data,
         });
-        if let Err(e) = written.and_then(|()| recording.tick(Instant::now())) {
+        let now = Instant::now();
+        let durable = if now.duration_since(synced) >= SYNC_EVERY {
+            synced = now;
+            recording.storage().sync()
+        } else {
+            Ok(())
+        };
+        if let Err(e) = durable {
+            tracing::error!(dir = %dir.display(), error = %e, "recording not made durable");
+        }
+        if let Err(e) = written.and_then(|()| recording.tick(now)) {
             // A full disk, say: what is written stays readable; stop rather than spin.
             tracing::error!(dir = %dir.display(), error = %e, "recording stopped: cannot write");
             return;
