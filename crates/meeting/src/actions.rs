@@ -143,6 +143,29 @@ fn visible(msg: &ChatMessage, who: ParticipantId, role: Role) -> bool {
     }
 }
 
+/// Who is in `room` and its meeting's state, when `who` is one of them.
+fn in_meeting<'a>(
+    state: &'a mut State,
+    room: &RoomId,
+    who: ParticipantId,
+) -> Result<
+    (
+        &'a std::collections::HashMap<ParticipantId, crate::live::Member>,
+        &'a mut InMeeting,
+    ),
+    ActionError,
+> {
+    let members = state.rooms.get(room).ok_or(ActionError::NotInMeeting)?;
+    if !members.contains_key(&who) {
+        return Err(ActionError::NotInMeeting);
+    }
+    let m = state
+        .meetings
+        .get_mut(room)
+        .ok_or(ActionError::NotInMeeting)?;
+    Ok((members, m))
+}
+
 /// Takes `id` out of the meeting's hand queue (they left), telling the others if it changed.
 pub(crate) fn forget_hand(state: &mut State, room: &RoomId, id: ParticipantId) {
     let Some(m) = state.meetings.get_mut(room) else {
@@ -362,15 +385,7 @@ impl Meetings {
         raised: bool,
     ) -> Result<(), ActionError> {
         let mut state = self.lock();
-        let state = &mut *state;
-        let members = state.rooms.get(room).ok_or(ActionError::NotInMeeting)?;
-        if !members.contains_key(&who) {
-            return Err(ActionError::NotInMeeting);
-        }
-        let m = state
-            .meetings
-            .get_mut(room)
-            .ok_or(ActionError::NotInMeeting)?;
+        let (members, m) = in_meeting(&mut state, room, who)?;
         // Lowering is always allowed; raising draws on the allowance.
         if raised && m.state_too_fast(who, Instant::now()) {
             return Err(ActionError::TooFast);
@@ -433,15 +448,7 @@ impl Meetings {
         now: Instant,
     ) -> Result<(), ActionError> {
         let mut state = self.lock();
-        let state = &mut *state;
-        let members = state.rooms.get(room).ok_or(ActionError::NotInMeeting)?;
-        if !members.contains_key(&who) {
-            return Err(ActionError::NotInMeeting);
-        }
-        let m = state
-            .meetings
-            .get_mut(room)
-            .ok_or(ActionError::NotInMeeting)?;
+        let (members, m) = in_meeting(&mut state, room, who)?;
         if m.too_fast(who, now) {
             return Err(ActionError::TooFast);
         }
