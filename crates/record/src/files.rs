@@ -28,12 +28,13 @@ impl Folder {
         })
     }
 
-    /// Makes everything written so far durable (survives a power cut, not only a crash).
+    /// Makes everything written so far durable (survives a power cut, not only a crash):
+    /// every file's data, and the folder's entries for the files made in it.
     pub fn sync(&self) -> io::Result<()> {
         for f in &self.opened {
             f.sync_data()?;
         }
-        Ok(())
+        File::open(&self.dir)?.sync_all()
     }
 
     pub fn path(&self) -> &Path {

@@ -151,13 +151,22 @@ fn write(
         if let Err(e) = written.and_then(|()| recording.tick(now)) {
             // A full disk, say: what is written stays readable; stop rather than spin.
             tracing::error!(dir = %dir.display(), error = %e, "recording stopped: cannot write");
+            // What was written stays: make it durable before giving up.
+            if let Err(e) = recording.storage().sync() {
+                tracing::error!(dir = %dir.display(), error = %e, "recording not made durable");
+            }
             return;
         }
     }
     match recording.finish() {
-        Ok((_, files)) => {
-            tracing::info!(dir = %dir.display(), tracks = files.len(), "recording written")
-        }
+        Ok((folder, files)) => match folder.sync() {
+            Ok(()) => {
+                tracing::info!(dir = %dir.display(), tracks = files.len(), "recording written")
+            }
+            Err(e) => {
+                tracing::error!(dir = %dir.display(), error = %e, "recording not made durable")
+            }
+        },
         Err(e) => tracing::error!(dir = %dir.display(), error = %e, "recording not finished"),
     }
 }
