@@ -4,8 +4,10 @@
 
 mod model;
 mod postgres;
+mod recordings;
 mod sql;
 mod sql_admission;
+mod sql_recordings;
 mod sql_sso;
 mod sqlite;
 
@@ -20,6 +22,7 @@ pub use model::{
     SOURCE_ACCEPTED, SOURCE_MANUAL, SeatTaken, SsoRule, User, UserStatus, Webhook,
 };
 pub use postgres::PostgresStore;
+pub use recordings::{RecordingRow, RecordingStatus, RecordingUpdate};
 pub use sqlite::SqliteStore;
 
 use plenary_proto::RoomId;
@@ -412,6 +415,75 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Forgets every seat of a room (a meeting ended for everyone: its links admit nobody).
     fn delete_room_seats<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, u64>;
+
+    // --- Recordings and their composition queue (sql_recordings.rs) ---
+
+    /// Records that a recording started; [`StoreError::Conflict`] if its id is taken.
+    fn create_recording<'a>(&'a self, r: &'a RecordingRow) -> StoreFuture<'a, ()>;
+
+    fn get_recording<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<RecordingRow>>;
+
+    /// A room's recordings, newest first.
+    fn recordings_of_room<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Vec<RecordingRow>>;
+
+    /// The recordings made under a BBB `meetingID` (or room id), newest first.
+    fn recordings_of_meeting<'a>(
+        &'a self,
+        meeting_id: &'a str,
+    ) -> StoreFuture<'a, Vec<RecordingRow>>;
+
+    /// Every recording in `status`, oldest first.
+    fn recordings_in(&self, status: RecordingStatus) -> StoreFuture<'_, Vec<RecordingRow>>;
+
+    /// The newest recordings, at most `limit`.
+    fn all_recordings(&self, limit: u32) -> StoreFuture<'_, Vec<RecordingRow>>;
+
+    /// A recording's files are complete: it moves from recording to processing (its
+    /// composition queued). Returns whether it was recording.
+    fn recording_ended<'a>(
+        &'a self,
+        id: &'a str,
+        ended_ms: i64,
+        length_ms: i64,
+        bytes: i64,
+    ) -> StoreFuture<'a, bool>;
+
+    /// Takes the oldest queued composition nobody holds (or whose holder's lease ran out),
+    /// leased until `now_ms + lease_ms`, counting an attempt.
+    fn claim_recording_job(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreFuture<'_, Option<RecordingRow>>;
+
+    /// A composition's progress (per mille), its lease extended.
+    fn recording_progress<'a>(
+        &'a self,
+        id: &'a str,
+        progress: i64,
+        lease_until: i64,
+    ) -> StoreFuture<'a, bool>;
+
+    /// A composition finished: the recording is ready, `bytes` stored in all.
+    fn recording_composed<'a>(&'a self, id: &'a str, bytes: i64) -> StoreFuture<'a, bool>;
+
+    /// A composition failed: queued again, or `for_good` failed, with the reason.
+    fn recording_failed<'a>(
+        &'a self,
+        id: &'a str,
+        error: &'a str,
+        for_good: bool,
+    ) -> StoreFuture<'a, bool>;
+
+    /// A failed recording is queued again (an admin's retry).
+    fn retry_recording<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
+
+    /// Changes what `u` names; returns whether the recording exists.
+    fn update_recording<'a>(&'a self, id: &'a str, u: &'a RecordingUpdate)
+    -> StoreFuture<'a, bool>;
+
+    /// Forgets a recording (its files are deleted first, by the caller).
+    fn delete_recording<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
 }
 
 /// Opens the store named by `url` and runs its migrations.

@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "chat",
         include_str!("../migrations/postgres/0009_chat.sql"),
     ),
+    (
+        10,
+        "recordings and their composition queue",
+        include_str!("../migrations/postgres/0010_recordings.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -79,6 +79,7 @@ async fn story(store: Arc<dyn Store>) {
 
     api_meetings(&*store).await;
     webhooks(&*store).await;
+    recordings(&*store).await;
     accounts(&*store).await;
 }
 
@@ -739,6 +740,211 @@ async fn webhooks(store: &dyn Store) {
     assert!(store.delete_webhook(g.id).await.unwrap());
     assert!(!store.delete_webhook(g.id).await.unwrap());
     assert_eq!(store.list_webhooks().await.unwrap(), [s]);
+}
+
+async fn recordings(store: &dyn Store) {
+    use plenary_store::{RecordingRow, RecordingStatus, RecordingUpdate};
+    let room = RoomId::parse("abc-defg-hij").unwrap();
+    let first = RecordingRow {
+        id: "0123abcd-1700000000000".into(),
+        room: room.clone(),
+        meeting_id: "bbb-meeting «1»".into(),
+        meeting_ms: 1_699_999_990_000,
+        name: "Assembly ✓".into(),
+        started_ms: 1_700_000_000_000,
+        ended_ms: None,
+        length_ms: 0,
+        status: RecordingStatus::Recording,
+        published: true,
+        protected: false,
+        meta: r#"{"origin":"greenlight"}"#.into(),
+        folder: "abc-defg-hij/1700000000000".into(),
+        bytes: 0,
+        progress: 0,
+        error: None,
+        attempts: 0,
+        lease_until: None,
+    };
+    store.create_recording(&first).await.unwrap();
+    assert!(matches!(
+        store.create_recording(&first).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let second = RecordingRow {
+        id: "0123abcd-1700000100000".into(),
+        started_ms: 1_700_000_100_000,
+        folder: "abc-defg-hij/1700000100000".into(),
+        ..first.clone()
+    };
+    store.create_recording(&second).await.unwrap();
+    assert_eq!(
+        store.get_recording(&first.id).await.unwrap().as_ref(),
+        Some(&first)
+    );
+    assert_eq!(store.get_recording("nope").await.unwrap(), None);
+    let ids = |v: Vec<RecordingRow>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.recordings_of_room(&room).await.unwrap()),
+        [second.id.clone(), first.id.clone()]
+    );
+    assert_eq!(
+        ids(store
+            .recordings_of_meeting(&first.meeting_id)
+            .await
+            .unwrap()),
+        [second.id.clone(), first.id.clone()]
+    );
+    assert!(
+        store
+            .recordings_of_meeting("other")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ids(store.all_recordings(1).await.unwrap()),
+        [second.id.clone()]
+    );
+
+    // Nothing to compose while they record; a recording ends once.
+    assert_eq!(
+        store.claim_recording_job(1_000, 60_000).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .recording_ended(&first.id, 1_700_000_060_000, 60_000, 4_096)
+            .await
+            .unwrap()
+    );
+    assert!(!store.recording_ended(&first.id, 1, 1, 1).await.unwrap());
+    assert_eq!(
+        ids(store
+            .recordings_in(RecordingStatus::Processing)
+            .await
+            .unwrap()),
+        [first.id.clone()]
+    );
+
+    // A claimed job is leased: not claimed again until its lease runs out.
+    let job = store
+        .claim_recording_job(1_000, 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (job.id.as_str(), job.attempts, job.lease_until),
+        (first.id.as_str(), 1, Some(61_000))
+    );
+    assert_eq!(
+        (job.length_ms, job.bytes, job.ended_ms),
+        (60_000, 4_096, Some(1_700_000_060_000))
+    );
+    assert_eq!(
+        store.claim_recording_job(2_000, 60_000).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .recording_progress(&first.id, 500, 90_000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.claim_recording_job(70_000, 60_000).await.unwrap(),
+        None
+    );
+    // The worker died: after its lease, another takes the job.
+    let again = store
+        .claim_recording_job(90_001, 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.attempts, again.progress), (2, 500));
+
+    // Failing without giving up queues it again, with the reason kept.
+    assert!(
+        store
+            .recording_failed(&first.id, "ffmpeg exited 1", false)
+            .await
+            .unwrap()
+    );
+    let queued = store.get_recording(&first.id).await.unwrap().unwrap();
+    assert_eq!(
+        (queued.status, queued.error.as_deref(), queued.lease_until),
+        (RecordingStatus::Processing, Some("ffmpeg exited 1"), None)
+    );
+    store
+        .claim_recording_job(100_000, 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .recording_failed(&first.id, "no space", true)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .get_recording(&first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        RecordingStatus::Failed
+    );
+    assert_eq!(
+        store.claim_recording_job(200_000, 60_000).await.unwrap(),
+        None
+    );
+    // An admin retries; this time it is composed.
+    assert!(store.retry_recording(&first.id).await.unwrap());
+    assert!(!store.retry_recording(&first.id).await.unwrap());
+    let job = store
+        .claim_recording_job(200_000, 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.attempts, 1);
+    assert!(store.recording_composed(&first.id, 9_000).await.unwrap());
+    let ready = store.get_recording(&first.id).await.unwrap().unwrap();
+    assert_eq!(
+        (ready.status, ready.progress, ready.bytes, ready.error),
+        (RecordingStatus::Ready, 1000, 9_000, None)
+    );
+    // A late progress report from a lost worker does not move a ready recording.
+    assert!(!store.recording_progress(&first.id, 10, 1).await.unwrap());
+
+    // Owners' changes: only what is named changes.
+    let u = RecordingUpdate {
+        published: Some(false),
+        protected: Some(true),
+        ..Default::default()
+    };
+    assert!(store.update_recording(&first.id, &u).await.unwrap());
+    let u = RecordingUpdate {
+        name: Some("Renamed".into()),
+        meta: Some("{}".into()),
+        ..Default::default()
+    };
+    assert!(store.update_recording(&first.id, &u).await.unwrap());
+    let changed = store.get_recording(&first.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            changed.published,
+            changed.protected,
+            changed.name.as_str(),
+            changed.meta.as_str()
+        ),
+        (false, true, "Renamed", "{}")
+    );
+    assert!(!store.update_recording("nope", &u).await.unwrap());
+
+    assert!(store.delete_recording(&first.id).await.unwrap());
+    assert!(!store.delete_recording(&first.id).await.unwrap());
+    assert!(store.delete_recording(&second.id).await.unwrap());
+    assert!(store.all_recordings(10).await.unwrap().is_empty());
 }
 
 #[tokio::test]

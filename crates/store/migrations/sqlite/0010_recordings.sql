@@ -1,0 +1,27 @@
+-- Recordings, and the queue of their composition: a recording in state 'processing' is a job
+-- a worker claims by taking a lease (lease_until); a worker that dies loses its lease and the
+-- job is taken again. States: recording -> processing -> ready | failed.
+-- No foreign key to rooms: a room's deletion must delete the recordings' files first.
+CREATE TABLE recordings (
+    id           TEXT PRIMARY KEY,         -- sha1(meeting id)-started ms, like BigBlueButton
+    room_id      TEXT NOT NULL,
+    meeting_id   TEXT NOT NULL,            -- the BBB meetingID, else the room id
+    meeting_ms   INTEGER NOT NULL,         -- the meeting (within its room) it is of
+    name         TEXT NOT NULL,
+    started_ms   INTEGER NOT NULL,
+    ended_ms     INTEGER,
+    length_ms    INTEGER NOT NULL DEFAULT 0,
+    state        TEXT NOT NULL,
+    published    INTEGER NOT NULL DEFAULT 1,
+    protected    INTEGER NOT NULL DEFAULT 0,
+    meta         TEXT NOT NULL DEFAULT '{}', -- BBB meta_* parameters, a JSON object
+    folder       TEXT NOT NULL,            -- where its files are, within the recordings storage
+    bytes        INTEGER NOT NULL DEFAULT 0,
+    progress     INTEGER NOT NULL DEFAULT 0, -- composition, per mille
+    error        TEXT,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    lease_until  INTEGER
+);
+CREATE INDEX recordings_room ON recordings (room_id, started_ms);
+CREATE INDEX recordings_meeting ON recordings (meeting_id);
+CREATE INDEX recordings_state ON recordings (state);
