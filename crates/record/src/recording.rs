@@ -58,8 +58,20 @@ pub struct TrackFile {
     pub codec: Codec,
     /// Its first frame's time since the recording started.
     pub start_ms: u64,
+    /// Its last frame's time.
+    pub end_ms: u64,
+    /// When it carried media: frames with no gap longer than [`SPAN_GAP_MS`] make one span.
+    pub spans: Vec<(u64, u64)>,
     pub frames: u64,
 }
+
+/// A track that sent nothing for this long (a camera turned off, a muted microphone) has a
+/// gap: its spans say when it carried media.
+pub const SPAN_GAP_MS: u64 = 2_000;
+
+/// A frame whose RTP time puts it this far from when it arrived belongs to a new stream (a
+/// publisher that reconnected starts a new RTP clock): the track's clock is anchored again.
+const REANCHOR_MS: u64 = 2_000;
 
 #[derive(Debug)]
 struct Track<W: Write> {
@@ -72,6 +84,7 @@ struct Track<W: Write> {
     clock_rate: u32,
     first_ms: Option<u64>,
     last_arrival: Instant,
+    spans: Vec<(u64, u64)>,
 }
 
 /// A recording in progress.
@@ -147,6 +160,7 @@ impl<S: Storage> Recording<S> {
                     clock_rate: f.clock_rate,
                     first_ms: None,
                     last_arrival: f.arrived,
+                    spans: Vec::new(),
                 },
             );
         }
@@ -156,9 +170,21 @@ impl<S: Storage> Recording<S> {
         t.last_arrival = f.arrived;
         // RTP time before the origin (reordering at the very start) is placed at the origin.
         let since = f.rtp_time.saturating_sub(t.origin_rtp);
-        let at_ms = t.origin_ms + since * 1000 / u64::from(t.clock_rate);
-        if t.writer.write_frame(at_ms, f.keyframe, f.data)? && t.first_ms.is_none() {
-            t.first_ms = Some(at_ms);
+        let mut at_ms = t.origin_ms + since * 1000 / u64::from(t.clock_rate);
+        if at_ms.abs_diff(arrived_ms) > REANCHOR_MS || f.clock_rate != t.clock_rate {
+            (t.origin_rtp, t.origin_ms, t.clock_rate) = (f.rtp_time, arrived_ms, f.clock_rate);
+            // Never before what the file has: a WebM track's times only go forward.
+            at_ms = arrived_ms.max(t.spans.last().map_or(0, |s| s.1));
+            t.origin_ms = at_ms;
+        }
+        if t.writer.write_frame(at_ms, f.keyframe, f.data)? {
+            t.first_ms.get_or_insert(at_ms);
+            match t.spans.last_mut() {
+                Some(last) if at_ms.saturating_sub(last.1) <= SPAN_GAP_MS => {
+                    last.1 = last.1.max(at_ms)
+                }
+                _ => t.spans.push((at_ms, at_ms)),
+            }
         }
         Ok(())
     }
@@ -187,6 +213,8 @@ impl<S: Storage> Recording<S> {
                     file: t.file,
                     codec: t.codec,
                     start_ms,
+                    end_ms: t.spans.last().map_or(start_ms, |s| s.1),
+                    spans: t.spans,
                     frames,
                 });
             }

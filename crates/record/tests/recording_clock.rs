@@ -155,3 +155,53 @@ fn tracks_share_one_clock_late_starts_keep_their_offset_and_a_pause_is_a_gap() {
     }
     assert_eq!(files[2].start_ms, bob_audio[0]);
 }
+
+#[test]
+fn a_gap_splits_a_tracks_spans_and_a_new_rtp_clock_is_placed_when_it_arrives() {
+    let t0 = Instant::now();
+    let mut rec = Recording::new(Memory::default(), t0);
+    let cam = TrackKey {
+        participant: ANN,
+        source: TrackSource::Camera,
+    };
+    let frame = |ms: u64, rtp: u64, key: bool, data: &[u8]| {
+        let d = data.to_vec();
+        move |rec: &mut Recording<Memory>| {
+            rec.frame(Incoming {
+                track: cam,
+                codec: Codec::Vp8,
+                rtp_time: rtp,
+                clock_rate: 90_000,
+                arrived: t0 + Duration::from_millis(ms),
+                keyframe: key,
+                data: &d,
+            })
+            .unwrap()
+        }
+    };
+    // 0–1 s, then the camera is off for 3 s, then on again 4–5 s.
+    for i in 0..=10u64 {
+        frame(i * 100, 1_000 + i * 9_000, i == 0, &vp8(i == 0, i as u32))(&mut rec);
+    }
+    for i in 0..=10u64 {
+        frame(
+            4_000 + i * 100,
+            1_000 + 360_000 + i * 9_000,
+            i == 0,
+            &vp8(i == 0, 0),
+        )(&mut rec);
+    }
+    // The publisher reconnected: a new stream whose RTP clock starts anywhere, arriving at 6 s.
+    for i in 0..=10u64 {
+        frame(6_000 + i * 100, 77 + i * 9_000, i == 0, &vp8(i == 0, 0))(&mut rec);
+    }
+    let (store, files) = rec.finish().unwrap();
+    let f = &files[0];
+    assert_eq!(f.spans, [(0, 1_000), (4_000, 7_000)]);
+    assert_eq!((f.start_ms, f.end_ms), (0, 7_000));
+    let data = store.0.borrow()[&f.file].clone();
+    let times: Vec<u64> = read_frames(&data).iter().map(|fr| fr.at_ms).collect();
+    assert_eq!(times.len(), 33);
+    assert_eq!(times[22], 6_000, "the new stream starts when it arrived");
+    assert_eq!(times[32], 7_000);
+}
