@@ -25,7 +25,9 @@ pub use live::{
     DecideError, Entered, JoinRefused, Meetings, Outbox, Participant, RoomEvent, ToConnection,
 };
 pub use reconnect::{HOLD_FOR, Resumed};
-pub use room_settings::{Access, GuestPolicy, IntegrationRules, Joiner, RoomSettings};
+pub use room_settings::{
+    Access, GuestPolicy, IntegrationRules, Joiner, RecordingAudience, RoomSettings,
+};
 pub use rooms::{CreateRefusal, Creator, RoomCreation};
 pub use token::{JoinClaims, TokenError, verify_join_token};
 

@@ -24,10 +24,26 @@ pub struct RoomSettings {
     pub guests_allowed: bool,
     /// The room may be recorded: its moderators can start a recording of its meetings.
     pub recording_allowed: bool,
+    /// Who may watch the room's published recordings (its owners always may).
+    pub recordings_audience: RecordingAudience,
     /// Set for a room an integration (the BigBlueButton API) created: people enter only
     /// through that integration's join links, under these rules.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integration: Option<IntegrationRules>,
+}
+
+/// Who may watch a room's published recordings besides its owners and co-owners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingAudience {
+    /// Nobody else (the default: closed until an owner opens it).
+    #[default]
+    Owners,
+    /// Signed-in members of an organisation the room's owner belongs to.
+    Members,
+    /// Anyone with the recording's link (its key is unguessable), unless the recording is
+    /// protected (then as `Members`).
+    Link,
 }
 
 /// Who enters an integration's room, as its `create` call set it.
@@ -77,6 +93,7 @@ impl Default for RoomSettings {
             anyone_may_start: true,
             guests_allowed: true,
             recording_allowed: false,
+            recordings_audience: RecordingAudience::Owners,
             integration: None,
         }
     }

@@ -174,6 +174,11 @@ pub(crate) async fn room_settings(
         anyone_may_start: form.get("anyone_may_start") == "on",
         guests_allowed: form.get("guests_allowed") == "on",
         recording_allowed: form.get("recording_allowed") == "on",
+        recordings_audience: match form.get("recordings_audience") {
+            "members" => plenary_meeting::RecordingAudience::Members,
+            "link" => plenary_meeting::RecordingAudience::Link,
+            _ => plenary_meeting::RecordingAudience::Owners,
+        },
         // Only the room's own owners change this form; an integration's rules stay.
         integration: plenary_meeting::RoomSettings::parse(&room.settings).integration,
     };

@@ -110,3 +110,65 @@ pub fn recover_folder(dir: &Path) -> io::Result<Vec<(String, u64)>> {
     kept.sort();
     Ok(kept)
 }
+
+/// Makes a folder's entries (files made, renamed or removed in it) durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// What a track file that this crate wrote holds, read back (a recording a crash interrupted
+/// has no other account of its tracks): `None` for a name the recorder does not make or a
+/// file without a frame.
+pub fn track_file(dir: &Path, name: &str) -> io::Result<Option<crate::recording::TrackFile>> {
+    use crate::recording::{SPAN_GAP_MS, TrackFile, TrackKey};
+    use plenary_proto::{ParticipantId, TrackSource};
+    let Some((id, source)) = name
+        .strip_suffix(".webm")
+        .and_then(|n| n.strip_prefix('p'))
+        .and_then(|n| n.split_once('-'))
+    else {
+        return Ok(None);
+    };
+    let (Ok(id), Some(source)) = (
+        id.parse::<u64>(),
+        [
+            TrackSource::Microphone,
+            TrackSource::Camera,
+            TrackSource::Screen,
+            TrackSource::ScreenAudio,
+        ]
+        .into_iter()
+        .find(|s| s.name() == source),
+    ) else {
+        return Ok(None);
+    };
+    let frames = crate::webm::read_frames(&fs::read(dir.join(name))?);
+    let mut spans: Vec<(u64, u64)> = Vec::new();
+    for f in &frames {
+        match spans.last_mut() {
+            Some(last) if f.at_ms.saturating_sub(last.1) <= SPAN_GAP_MS => last.1 = f.at_ms,
+            _ => spans.push((f.at_ms, f.at_ms)),
+        }
+    }
+    let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+        return Ok(None);
+    };
+    let codec = match source {
+        TrackSource::Microphone | TrackSource::ScreenAudio => {
+            crate::webm::Codec::Opus { channels: 2 }
+        }
+        TrackSource::Camera | TrackSource::Screen => crate::webm::Codec::Vp8,
+    };
+    Ok(Some(TrackFile {
+        track: TrackKey {
+            participant: ParticipantId(id),
+            source,
+        },
+        file: name.to_owned(),
+        codec,
+        start_ms: first.0,
+        end_ms: last.1,
+        spans: spans.clone(),
+        frames: frames.len() as u64,
+    }))
+}

@@ -1,0 +1,101 @@
+//! Who may watch a recording, decided here for every byte any surface serves: platform
+//! admins and the room's owner and co-owners always (they also manage it); nobody else while
+//! it is unpublished; then the room's audience — signed-in members of an organisation the
+//! owner belongs to, or anyone holding the recording's link (an HMAC of its id: unguessable,
+//! never the id alone), unless it is protected.
+
+use hmac::{Hmac, Mac};
+use plenary_meeting::RecordingAudience;
+use plenary_store::{RecordingRow, StoreError};
+use sha2::Sha256;
+
+pub use plenary_meeting::RecordingAudience as Audience;
+
+use crate::Recordings;
+
+/// Who asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    /// Not signed in.
+    Anonymous,
+    Account {
+        id: i64,
+        admin: bool,
+    },
+}
+
+/// What they may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    Denied,
+    Watch,
+    /// Watch, and publish, protect, rename, delete.
+    Manage,
+}
+
+impl Recordings {
+    /// The key that opens `id` to whoever holds its link.
+    pub fn link_key(&self, id: &str) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.link_key) else {
+            return String::new(); // HMAC takes keys of any length
+        };
+        mac.update(b"recording link\0");
+        mac.update(id.as_bytes());
+        mac.finalize().into_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn key_opens(&self, id: &str, key: Option<&str>) -> bool {
+        use subtle::ConstantTimeEq as _;
+        key.is_some_and(|k| bool::from(k.as_bytes().ct_eq(self.link_key(id).as_bytes())))
+    }
+
+    /// What `viewer` (holding `key`, from a link, if any) may do with `r`, under its room's
+    /// `audience`.
+    pub async fn access(
+        &self,
+        viewer: Viewer,
+        r: &RecordingRow,
+        audience: RecordingAudience,
+        key: Option<&str>,
+    ) -> Result<Access, StoreError> {
+        let store = self.store();
+        let room = store.get_room(&r.room).await?;
+        let owner = room.as_ref().and_then(|room| room.owner_id);
+        if let Viewer::Account { id, admin } = viewer {
+            if admin || owner == Some(id) {
+                return Ok(Access::Manage);
+            }
+            if store.co_owners(&r.room).await?.iter().any(|u| u.id == id) {
+                return Ok(Access::Manage);
+            }
+        }
+        if !r.published {
+            return Ok(Access::Denied);
+        }
+        let member = || async {
+            let (Viewer::Account { id, .. }, Some(owner)) = (viewer, owner) else {
+                return Ok::<bool, StoreError>(false);
+            };
+            let theirs = store.orgs_of(owner).await?;
+            let mine = store.orgs_of(id).await?;
+            Ok(mine
+                .iter()
+                .any(|m| theirs.iter().any(|t| t.org.id == m.org.id)))
+        };
+        let allowed = match audience {
+            RecordingAudience::Owners => false,
+            RecordingAudience::Members => member().await?,
+            RecordingAudience::Link => {
+                (!r.protected && self.key_opens(&r.id, key)) || member().await?
+            }
+        };
+        Ok(if allowed {
+            Access::Watch
+        } else {
+            Access::Denied
+        })
+    }
+}
