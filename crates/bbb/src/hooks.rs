@@ -115,7 +115,7 @@ impl HookEvent {
                 out
             }
             // Recording webhooks (rap-*) come with the recordings themselves.
-            RoomEvent::Recording { .. } => Vec::new(),
+            RoomEvent::Recording { .. } | RoomEvent::Speaking { .. } => Vec::new(),
         }
     }
 }

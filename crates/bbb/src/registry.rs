@@ -215,6 +215,13 @@ impl Registry {
         self.state.lock().await.rooms.get(room).cloned()
     }
 
+    /// The live API meeting held in `room`, if it is one.
+    pub async fn session_of_room(&self, room: &RoomId) -> Option<Session> {
+        let state = self.state.lock().await;
+        let id = state.rooms.get(room)?;
+        state.live.get(id).cloned()
+    }
+
     /// Marks a live session ended and saves it. Returns it if it was live.
     async fn mark_ended(
         &self,
@@ -307,7 +314,7 @@ async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
         | RoomEvent::Left { room, .. }
         | RoomEvent::MediaState { room, .. } => room,
         // The BBB recording calls and callbacks come with the recordings themselves.
-        RoomEvent::Recording { .. } => return,
+        RoomEvent::Recording { .. } | RoomEvent::Speaking { .. } => return,
     };
     let Some(meeting_id) = bbb.registry.meeting_of_room(room).await else {
         return; // not an API meeting
@@ -349,7 +356,7 @@ async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
                 .await
         }
         // Media changes only become webhook events.
-        RoomEvent::MediaState { .. } | RoomEvent::Recording { .. } => {
+        RoomEvent::MediaState { .. } | RoomEvent::Recording { .. } | RoomEvent::Speaking { .. } => {
             Ok(bbb.registry.live(&meeting_id).await)
         }
     };

@@ -87,6 +87,12 @@ pub enum RoomEvent {
         room: RoomId,
         state: plenary_proto::RecordingState,
     },
+    /// A participant started or stopped speaking (for the recording's timeline).
+    Speaking {
+        room: RoomId,
+        participant: ParticipantId,
+        speaking: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -593,6 +599,12 @@ impl Meetings {
                 speaking,
             },
         );
+        drop(state);
+        self.publish(RoomEvent::Speaking {
+            room: room.clone(),
+            participant: id,
+            speaking,
+        });
     }
 
     /// Records and broadcasts a participant's microphone, camera and screen state; the SFU
@@ -668,7 +680,7 @@ impl Meetings {
             }
         }
         drop(guard);
-        if (was_audio, was_video) != (audio, video) {
+        if (was_audio, was_video, was_screen) != (audio, video, screen) {
             self.publish(changed);
         }
         Ok(())

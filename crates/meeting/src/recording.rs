@@ -35,6 +35,16 @@ impl Meetings {
             .map_or(RecordingState::Off, |m| m.recording)
     }
 
+    /// Every meeting being recorded (or paused) now, with its state.
+    pub fn recording_rooms(&self) -> Vec<(RoomId, RecordingState)> {
+        self.lock()
+            .meetings
+            .iter()
+            .filter(|(_, m)| m.recording != RecordingState::Off)
+            .map(|(room, m)| (room.clone(), m.recording))
+            .collect()
+    }
+
     /// Applies `action` (already allowed), tells everyone and the recorder.
     fn apply_recording(
         &self,

@@ -60,6 +60,16 @@ impl Storage for Folder {
         self.opened.push(file.try_clone()?);
         Ok(file)
     }
+
+    fn remove(&mut self, name: &str) -> io::Result<()> {
+        if name.contains('/') || name.contains('\\') || name.starts_with('.') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a file name",
+            ));
+        }
+        fs::remove_file(self.dir.join(name))
+    }
 }
 
 /// Recovers every recording folder under `root` (`<room>/<recording>/`, as the server keeps

@@ -33,6 +33,10 @@ impl TrackKey {
 pub trait Storage {
     type Out: Write;
     fn create(&mut self, name: &str) -> io::Result<Self::Out>;
+    /// Removes a file made for a track that never wrote a frame.
+    fn remove(&mut self, _name: &str) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// One frame as the SFU has it.
@@ -202,11 +206,14 @@ impl<S: Storage> Recording<S> {
     }
 
     /// Ends the recording: every file written out; what each track is.
-    pub fn finish(self) -> Result<(S, Vec<TrackFile>), WriteError> {
+    pub fn finish(mut self) -> Result<(S, Vec<TrackFile>), WriteError> {
         let mut files = Vec::new();
-        for (key, t) in self.tracks {
+        for (key, t) in std::mem::take(&mut self.tracks) {
             let frames = t.writer.frames();
             t.writer.finish()?;
+            if t.first_ms.is_none() {
+                self.storage.remove(&t.file)?;
+            }
             if let Some(start_ms) = t.first_ms {
                 files.push(TrackFile {
                     track: key,

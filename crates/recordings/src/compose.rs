@@ -364,8 +364,6 @@ pub fn command(t: &Timeline, dir: &str, chapters: &str, out: &str) -> Vec<String
             "[v]",
             "-map",
             "[a]",
-            "-map_metadata",
-            "-1",
             "-c:v",
             "libx264",
             "-preset",

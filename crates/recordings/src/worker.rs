@@ -91,7 +91,6 @@ impl Recordings {
                 let for_good = job.attempts >= ATTEMPTS;
                 tracing::error!(id = %job.id, attempt = job.attempts, for_good, error = %e, "composition failed");
                 let reason = e.to_string();
-                let reason: String = reason.chars().take(500).collect();
                 if let Err(e) = self
                     .store()
                     .recording_failed(&job.id, &reason, for_good)
@@ -168,10 +167,11 @@ impl Recordings {
         let errors = errors.await.unwrap_or_default();
         if !status.success() {
             let _ = std::fs::remove_file(&part);
-            return Err(RecordingError::Ffmpeg(format!(
-                "ffmpeg {status}: {}",
-                errors.trim()
-            )));
+            // ffmpeg's last words say most.
+            let errors = errors.trim();
+            let skip = errors.chars().count().saturating_sub(400);
+            let tail: String = errors.chars().skip(skip).collect();
+            return Err(RecordingError::Ffmpeg(format!("ffmpeg {status}: {tail}")));
         }
         std::fs::File::open(&part)?.sync_all()?;
         std::fs::rename(&part, dir.join(MP4))?;

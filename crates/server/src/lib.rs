@@ -40,6 +40,8 @@ pub struct AppState {
     pub bbb: bbb::BbbState,
     /// The rooms portal's state.
     pub portal: portal::PortalState,
+    /// Recordings: their rows, files, access and composition.
+    pub recordings: Arc<plenary_recordings::Recordings>,
 }
 
 /// The whole HTTP application.
@@ -191,6 +193,12 @@ pub async fn start(
         meeting: meeting.clone(),
         public: settings.public(),
     };
+    let recordings = plenary_recordings::Recordings::new(
+        store.clone(),
+        settings.data_dir.join("recordings"),
+        derive_key(&secret, "recording links"),
+        "ffmpeg".into(),
+    );
     let state = AppState {
         settings,
         store,
@@ -198,6 +206,7 @@ pub async fn start(
         meeting,
         bbb,
         portal,
+        recordings,
     };
     let first_admin = plenary_accounts::bootstrap_admin(&*state.store, &state.settings.admin_email)
         .await
@@ -206,11 +215,22 @@ pub async fn start(
         bbb::spawn_background(&state.bbb, b);
     }
     plenary_meeting::length::spawn(state.store.clone(), state.meeting.live.clone());
+    let bbb_api = state.bbb.bbb.clone();
+    let meeting_of: recorder::MeetingOf = Arc::new(move |room| {
+        let bbb_api = bbb_api.clone();
+        Box::pin(async move {
+            let s = bbb_api?.registry.session_of_room(&room).await?;
+            let meta = serde_json::to_string(&s.metadata).unwrap_or_else(|_| "{}".into());
+            Some((s.meeting_id, s.name, meta))
+        })
+    });
     recorder::spawn(
         state.meeting.live.clone(),
         state.engine.clone(),
-        state.settings.data_dir.clone(),
+        state.recordings.clone(),
+        meeting_of,
     );
+    plenary_recordings::worker::spawn(state.recordings.clone(), state.settings.recording_workers);
     state.meeting.spawn_sweeper();
     let router = app(state.clone());
     let limits = state.settings.http_limits();

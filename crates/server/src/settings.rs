@@ -69,6 +69,8 @@ pub struct Settings {
     pub http_request_timeout_secs: u64,
     /// Seconds a participant whose connection dropped keeps their place while getting back in.
     pub reconnect_hold_secs: u64,
+    /// Recordings composed at once (each an ffmpeg at the lowest priority).
+    pub recording_workers: usize,
     /// Open connections (WebSockets included) from one client address; trusted proxies are
     /// exempt.
     pub max_connections_per_address: usize,
@@ -110,6 +112,7 @@ impl fmt::Debug for Settings {
             .field("http_header_timeout_secs", &self.http_header_timeout_secs)
             .field("http_request_timeout_secs", &self.http_request_timeout_secs)
             .field("reconnect_hold_secs", &self.reconnect_hold_secs)
+            .field("recording_workers", &self.recording_workers)
             .field(
                 "max_connections_per_address",
                 &self.max_connections_per_address,
@@ -148,6 +151,7 @@ impl Default for Settings {
             http_header_timeout_secs: 10,
             http_request_timeout_secs: 30,
             reconnect_hold_secs: plenary_meeting::HOLD_FOR.as_secs(),
+            recording_workers: 1,
             max_connections_per_address: 64,
             embed_origins: Vec::new(),
             node_name: host_name(),
@@ -232,6 +236,9 @@ pub struct Overrides {
     /// Seconds a dropped participant's place is held while they reconnect [default: 30]
     #[arg(long, env = "PLENARY_RECONNECT_HOLD_SECS")]
     pub reconnect_hold_secs: Option<u64>,
+    /// Recordings composed at once [default: 1]
+    #[arg(long, env = "PLENARY_RECORDING_WORKERS")]
+    pub recording_workers: Option<usize>,
     /// Open connections from one client address [default: 64]
     #[arg(long, env = "PLENARY_MAX_CONNECTIONS_PER_ADDRESS")]
     pub max_connections_per_address: Option<usize>,
@@ -341,6 +348,9 @@ impl Settings {
         if let Some(v) = o.reconnect_hold_secs {
             s.reconnect_hold_secs = v;
         }
+        if let Some(v) = o.recording_workers {
+            s.recording_workers = v;
+        }
         if let Some(v) = o.max_connections_per_address {
             s.max_connections_per_address = v;
         }
@@ -419,6 +429,11 @@ impl Settings {
             ));
         }
         self.validate_sso()?;
+        if self.recording_workers > 64 {
+            return Err(SettingsError::Invalid(
+                "recording_workers must be at most 64".into(),
+            ));
+        }
         if self.reconnect_hold_secs > 600 {
             return Err(SettingsError::Invalid(
                 "reconnect_hold_secs must be at most 600".into(),

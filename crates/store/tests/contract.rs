@@ -803,7 +803,7 @@ async fn recordings(store: &dyn Store) {
     );
     assert_eq!(
         ids(store.all_recordings(1).await.unwrap()),
-        [second.id.clone()]
+        [second.id.as_str()]
     );
 
     // Nothing to compose while they record; a recording ends once.
@@ -823,7 +823,7 @@ async fn recordings(store: &dyn Store) {
             .recordings_in(RecordingStatus::Processing)
             .await
             .unwrap()),
-        [first.id.clone()]
+        [first.id.as_str()]
     );
 
     // A claimed job is leased: not claimed again until its lease runs out.
