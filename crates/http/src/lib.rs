@@ -3,6 +3,7 @@
 //! with.
 
 pub mod client_addr;
+pub mod files;
 pub mod headers;
 pub mod serve;
 

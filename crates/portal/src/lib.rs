@@ -13,6 +13,7 @@ mod invites;
 mod my_rooms;
 mod orgs;
 mod people;
+mod recordings;
 pub mod sharing;
 pub mod site;
 pub mod sso;
@@ -56,6 +57,8 @@ pub struct PortalState {
     pub meeting: Arc<plenary_meeting::Service>,
     /// Templates, messages, limiters and identity providers.
     pub portal: Arc<Portal>,
+    /// Recordings: rows, files, who may watch.
+    pub recordings: Arc<plenary_recordings::Recordings>,
 }
 
 /// The portal's part of the settings.
@@ -91,7 +94,12 @@ pub struct Portal {
     pub sso_starts: auth::RateLimiter,
 }
 
-const TEMPLATES: [(&str, &str); 15] = [
+const TEMPLATES: [(&str, &str); 17] = [
+    (
+        "recordings.html",
+        include_str!("../templates/recordings.html"),
+    ),
+    ("playback.html", include_str!("../templates/playback.html")),
     (
         "admin_tokens.html",
         include_str!("../templates/admin_tokens.html"),
@@ -233,4 +241,5 @@ pub fn router() -> Router<PortalState> {
         .merge(admin::router())
         .merge(invites::router())
         .merge(tokens::router())
+        .merge(recordings::router())
 }

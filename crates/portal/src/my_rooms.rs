@@ -50,9 +50,21 @@ pub(crate) async fn show_rooms_with(
             .iter()
             .map(|u| context! { id => u.id, name => u.name, email => u.email })
             .collect();
-        rooms.push(room_view(r, Some(co_owners)));
+        let recs = match app.store.recordings_of_room(&r.id).await {
+            Ok(recs) => recs,
+            Err(e) => return unavailable(e),
+        };
+        rooms.push(room_view(r, Some(co_owners), &recs));
     }
-    let shared: Vec<minijinja::Value> = shared.iter().map(|r| room_view(r, None)).collect();
+    let mut shared_views = Vec::with_capacity(shared.len());
+    for r in &shared {
+        let recs = match app.store.recordings_of_room(&r.id).await {
+            Ok(recs) => recs,
+            Err(e) => return unavailable(e),
+        };
+        shared_views.push(room_view(r, None, &recs));
+    }
+    let shared = shared_views;
     let base = app
         .settings
         .base_url(headers.get(header::HOST).and_then(|h| h.to_str().ok()));
@@ -87,9 +99,21 @@ pub(crate) async fn show_rooms_with(
 pub(crate) fn room_view(
     r: &plenary_store::Room,
     co_owners: Option<Vec<minijinja::Value>>,
+    recordings: &[plenary_store::RecordingRow],
 ) -> minijinja::Value {
     let s = plenary_meeting::room_settings::RoomSettings::parse(&r.settings);
+    // The newest recording's state (newest first), as "My rooms" shows it.
+    let latest = recordings.first();
+    let audience = match s.recordings_audience {
+        plenary_meeting::RecordingAudience::Owners => "owners",
+        plenary_meeting::RecordingAudience::Members => "members",
+        plenary_meeting::RecordingAudience::Link => "link",
+    };
     context! {
+        recordings => recordings.len(), latest => latest.map(|l| l.status.as_str()),
+        percent => latest.map_or(0, |l| l.progress / 10),
+        reason => latest.and_then(|l| l.error.clone()).unwrap_or_default(),
+        recordings_audience => audience,
         id => r.id.as_str(), name => r.name, waiting_room => s.waiting_room,
         mute_on_join => s.mute_on_join, anyone_may_start => s.anyone_may_start,
         guests_allowed => s.guests_allowed, recording_allowed => s.recording_allowed,

@@ -10,7 +10,44 @@ fn every_page_renders_in_every_language() {
             lang, langs => Vec::<minijinja::Value>::new(), csrf => "x", path => "/",
             user => context! { name => "Ada", email => "ada@example.coop", is_admin => true },
         };
+        let rec = |state: &str| {
+            context! { id => "abc-1", room => "abc-defg-hij", name => "Assembly", state, started => "2026-12-07 10:00 UTC",
+            length => "12:00", percent => 40, error => "ffmpeg exited", published => state != "failed", protected => false,
+            mb => "1.5", link => "/recordings/abc-1?k=x" }
+        };
         let pages = [
+            (
+                "recordings.html",
+                context! {
+                    room => context! { id => "abc-defg-hij", name => "Assembly" },
+                    recordings => ["recording", "processing", "ready", "failed"].map(rec).to_vec(),
+                    storage_mb => "4.5", admin => true, ..base.clone()
+                },
+            ),
+            (
+                "recordings.html",
+                context! { room => context! { id => "abc-defg-hij", name => "A" }, recordings => Vec::<minijinja::Value>::new(), storage_mb => "0.0", ..base.clone() },
+            ),
+            (
+                "playback.html",
+                context! {
+                    rec => rec("processing"), key => "k", manage => true, playable => true,
+                    speakers => vec![context! { name => "Ada", from => 0, label => "0:00–0:10" }],
+                    chat => vec![context! { at => 5, clock => "0:05", name => "Bo", text => "hi" }], ..base.clone()
+                },
+            ),
+            (
+                "playback.html",
+                context! { rec => rec("ready"), key => "", playable => true, speakers => Vec::<minijinja::Value>::new(), chat => Vec::<minijinja::Value>::new(), ..base.clone() },
+            ),
+            (
+                "playback.html",
+                context! { rec => rec("failed"), playable => true, ..base.clone() },
+            ),
+            (
+                "playback.html",
+                context! { rec => rec("recording"), playable => false, ..base.clone() },
+            ),
             (
                 "admin_tokens.html",
                 context! {
@@ -68,7 +105,7 @@ fn every_page_renders_in_every_language() {
             ),
             (
                 "rooms.html",
-                context! { rooms => vec![context! { id => "abc-defg-hij", name => "R", waiting_room => true, mute_on_join => false, anyone_may_start => true, guests_allowed => false, recording_allowed => true, viewer_code => "1234", moderator_code => "" }], base => "http://x", error => "e", notice => "n", ..base.clone() },
+                context! { rooms => vec![context! { id => "abc-defg-hij", name => "R", waiting_room => true, mute_on_join => false, anyone_may_start => true, guests_allowed => false, recording_allowed => true, viewer_code => "1234", moderator_code => "", recordings => 2, latest => "failed", percent => 0, reason => "x", recordings_audience => "members" }], base => "http://x", error => "e", notice => "n", ..base.clone() },
             ),
             (
                 "rooms.html",

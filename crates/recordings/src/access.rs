@@ -53,17 +53,19 @@ impl Recordings {
     }
 
     /// What `viewer` (holding `key`, from a link, if any) may do with `r`, under its room's
-    /// `audience`.
+    /// settings.
     pub async fn access(
         &self,
         viewer: Viewer,
         r: &RecordingRow,
-        audience: RecordingAudience,
         key: Option<&str>,
     ) -> Result<Access, StoreError> {
         let store = self.store();
         let room = store.get_room(&r.room).await?;
         let owner = room.as_ref().and_then(|room| room.owner_id);
+        let audience = room.as_ref().map_or(RecordingAudience::Owners, |room| {
+            plenary_meeting::RoomSettings::parse(&room.settings).recordings_audience
+        });
         if let Viewer::Account { id, admin } = viewer {
             if admin || owner == Some(id) {
                 return Ok(Access::Manage);

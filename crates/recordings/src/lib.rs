@@ -167,6 +167,13 @@ impl Recordings {
         serde_json::from_slice(&data).map_err(|e| RecordingError::Ffmpeg(format!("timeline: {e}")))
     }
 
+    /// Queues a failed recording's composition again (an admin's retry).
+    pub async fn retry(&self, id: &str) -> Result<bool, StoreError> {
+        let queued = self.store.retry_recording(id).await?;
+        self.queued.notify_waiters();
+        Ok(queued)
+    }
+
     /// Deletes a recording: its files, for real, then its row.
     pub async fn delete(&self, r: &RecordingRow) -> Result<bool, RecordingError> {
         let dir = self.dir(r);

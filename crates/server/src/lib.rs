@@ -175,6 +175,12 @@ pub async fn start(
         plenary_meeting::Service::start(store.clone(), secret.clone(), settings.meeting())
             .await
             .context("cannot start the meeting service")?;
+    let recordings = plenary_recordings::Recordings::new(
+        store.clone(),
+        settings.data_dir.join("recordings"),
+        derive_key(&secret, "recording links"),
+        "ffmpeg".into(),
+    );
     let portal = portal::PortalState {
         settings: Arc::new(portal::PortalSettings {
             public: settings.public(),
@@ -187,18 +193,13 @@ pub async fn start(
             portal::Portal::new(sso_providers, derive_key(&secret, "portal device cookies"))
                 .map_err(anyhow::Error::msg)?,
         ),
+        recordings: recordings.clone(),
     };
     let bbb = bbb::BbbState {
         bbb,
         meeting: meeting.clone(),
         public: settings.public(),
     };
-    let recordings = plenary_recordings::Recordings::new(
-        store.clone(),
-        settings.data_dir.join("recordings"),
-        derive_key(&secret, "recording links"),
-        "ffmpeg".into(),
-    );
     let state = AppState {
         settings,
         store,

@@ -1,0 +1,369 @@
+//! Recordings in the portal: a room's recordings page (for its owners, co-owners and admins:
+//! state, progress, storage, publish, delete, retry), the playback page, and every byte of a
+//! recording — its timeline, its tracks (with range requests, for seeking) and its MP4 —
+//! served only after the recordings service said this viewer may (`access`), link or not.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::context;
+use plenary_proto::RoomId;
+use plenary_recordings::{Access, MP4, PLAY, Viewer};
+use plenary_store::{RecordingRow, RecordingStatus, RecordingUpdate};
+
+use super::{Ctx, Form, redirect, unavailable};
+use crate::PortalState;
+
+pub fn router() -> Router<PortalState> {
+    Router::new()
+        .route("/rooms/{id}/recordings", get(room_recordings))
+        .route("/recordings/{id}", get(playback))
+        .route("/recordings/{id}/timeline.json", get(timeline))
+        .route("/recordings/{id}/media/{file}", get(media))
+        .route("/recordings/{id}/download", get(download))
+        .route("/recordings/{id}/publish", post(publish))
+        .route("/recordings/{id}/delete", post(delete))
+        .route("/recordings/{id}/retry", post(retry))
+}
+
+fn viewer(ctx: &Ctx) -> Viewer {
+    ctx.user
+        .as_ref()
+        .map_or(Viewer::Anonymous, |u| Viewer::Account {
+            id: u.id,
+            admin: u.is_admin,
+        })
+}
+
+fn refused(ctx: &Ctx, app: &PortalState) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        ctx.t(&app.portal, "rec-forbidden", None),
+    )
+        .into_response()
+}
+
+/// The recording `id` if `ctx`'s viewer (with the link's key `k`) has at least `need`.
+async fn recording_for(
+    app: &PortalState,
+    ctx: &Ctx,
+    id: &str,
+    key: Option<&str>,
+    need: Access,
+) -> Result<(RecordingRow, Access), Response> {
+    let not_found = || {
+        (
+            StatusCode::NOT_FOUND,
+            ctx.t(&app.portal, "rec-not-found", None),
+        )
+            .into_response()
+    };
+    let Some(r) = app
+        .recordings
+        .store()
+        .get_recording(id)
+        .await
+        .map_err(unavailable)?
+    else {
+        return Err(not_found());
+    };
+    let access = app
+        .recordings
+        .access(viewer(ctx), &r, key)
+        .await
+        .map_err(unavailable)?;
+    if access < need {
+        return Err(refused(ctx, app));
+    }
+    Ok((r, access))
+}
+
+fn key_of(q: &HashMap<String, String>) -> Option<&str> {
+    q.get("k").map(String::as_str)
+}
+
+fn when(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn clock(ms: i64) -> String {
+    let s = ms / 1000;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// A recording for a page.
+pub(crate) fn recording_view(app: &PortalState, r: &RecordingRow) -> minijinja::Value {
+    context! {
+        id => r.id, room => r.room.as_str(), name => r.name, state => r.status.as_str(), started => when(r.started_ms),
+        length => clock(r.length_ms), percent => r.progress / 10, error => r.error,
+        published => r.published, protected => r.protected,
+        mb => format!("{:.1}", r.bytes as f64 / 1_000_000.0),
+        link => format!("/recordings/{}?k={}", r.id, app.recordings.link_key(&r.id)),
+    }
+}
+
+async fn room_recordings(
+    State(app): State<PortalState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(user) = &ctx.user else {
+        return redirect("/signin");
+    };
+    let Ok(room_id) = RoomId::parse(&id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            ctx.t(&app.portal, "rec-not-found", None),
+        )
+            .into_response();
+    };
+    let room = match app.store.get_room(&room_id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return (
+                StatusCode::NOT_FOUND,
+                ctx.t(&app.portal, "rec-not-found", None),
+            )
+                .into_response();
+        }
+        Err(e) => return unavailable(e),
+    };
+    let manages = user.is_admin
+        || match plenary_meeting::moderates(&*app.store, &room, user.id).await {
+            Ok(m) => m,
+            Err(e) => return unavailable(e),
+        };
+    if !manages {
+        return refused(&ctx, &app);
+    }
+    let rows = match app.store.recordings_of_room(&room_id).await {
+        Ok(r) => r,
+        Err(e) => return unavailable(e),
+    };
+    let bytes: i64 = rows.iter().map(|r| r.bytes).sum();
+    let recordings: Vec<minijinja::Value> = rows.iter().map(|r| recording_view(&app, r)).collect();
+    let c = ctx.base(&format!("/rooms/{id}/recordings"));
+    let c = context! {
+        room => context! { id => room.id.as_str(), name => room.name },
+        recordings, storage_mb => format!("{:.1}", bytes as f64 / 1_000_000.0),
+        admin => user.is_admin, ..c
+    };
+    ctx.show(&app, "recordings.html", StatusCode::OK, c)
+}
+
+async fn playback(
+    State(app): State<PortalState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (r, access) = match recording_for(&app, &ctx, &id, key_of(&q), Access::Watch).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let t = app.recordings.timeline(&r).ok();
+    let (speakers, chat) = match &t {
+        Some(t) => (
+            t.speaking()
+                .iter()
+                .map(|s| context! { name => t.name_of(s.0), from => s.1, label => format!("{}–{}", clock(s.1 as i64), clock(s.2 as i64)) })
+                .collect::<Vec<_>>(),
+            t.events
+                .iter()
+                .filter_map(|e| match e {
+                    plenary_recordings::timeline::Event::Chat { at_ms, name, text } => {
+                        Some(context! { at => at_ms, clock => clock(*at_ms as i64), name, text })
+                    }
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let key = key_of(&q).unwrap_or_default().to_owned();
+    let c = ctx.base(&format!("/recordings/{id}"));
+    let c = context! {
+        rec => recording_view(&app, &r), key, manage => access == Access::Manage,
+        playable => t.is_some() && r.status != RecordingStatus::Recording,
+        speakers, chat, ..c
+    };
+    ctx.show(&app, "playback.html", StatusCode::OK, c)
+}
+
+async fn timeline(
+    State(app): State<PortalState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (r, _) = match recording_for(&app, &ctx, &id, key_of(&q), Access::Watch).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let timeline = app.recordings.timeline(&r).ok();
+    axum::Json(serde_json::json!({
+        "recording": {
+            "id": r.id, "name": r.name, "state": r.status.as_str(), "progress": r.progress,
+            "length_ms": r.length_ms, "error": r.error,
+        },
+        "timeline": timeline,
+    }))
+    .into_response()
+}
+
+async fn media(
+    State(app): State<PortalState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path((id, file)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (r, _) = match recording_for(&app, &ctx, &id, key_of(&q), Access::Watch).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    // Only a track the timeline names: never a path.
+    let known = app
+        .recordings
+        .timeline(&r)
+        .is_ok_and(|t| t.tracks.iter().any(|tr| tr.file == file));
+    if !known {
+        return (
+            StatusCode::NOT_FOUND,
+            ctx.t(&app.portal, "rec-not-found", None),
+        )
+            .into_response();
+    }
+    let path = app.recordings.dir(&r).join(PLAY).join(&file);
+    plenary_http::files::serve_file(&path, &headers, "video/webm", None).await
+}
+
+async fn download(
+    State(app): State<PortalState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (r, _) = match recording_for(&app, &ctx, &id, key_of(&q), Access::Watch).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    if r.status != RecordingStatus::Ready {
+        return (
+            StatusCode::NOT_FOUND,
+            ctx.t(&app.portal, "rec-not-ready", None),
+        )
+            .into_response();
+    }
+    let name = format!("{} {}.mp4", r.name, when(r.started_ms).replace(':', "-"));
+    plenary_http::files::serve_file(
+        &app.recordings.dir(&r).join(MP4),
+        &headers,
+        "video/mp4",
+        Some(&name),
+    )
+    .await
+}
+
+/// A manager's form on a recording: checked (CSRF, access) before `f` runs.
+async fn managed(
+    app: &PortalState,
+    ctx: &Ctx,
+    id: &str,
+    body: &Bytes,
+) -> Result<(RecordingRow, Form), Response> {
+    let form = Form::parse(body);
+    if !ctx.csrf_ok(&form) {
+        return Err(ctx.csrf_refused(&app.portal));
+    }
+    if ctx.user.is_none() {
+        return Err(redirect("/signin"));
+    }
+    let (r, _) = recording_for(app, ctx, id, None, Access::Manage).await?;
+    Ok((r, form))
+}
+
+fn back_to_room(r: &RecordingRow) -> Response {
+    redirect(&format!("/rooms/{}/recordings", r.room.as_str()))
+}
+
+async fn publish(
+    State(app): State<PortalState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (r, form) = match managed(&app, &ctx, &id, &body).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let u = RecordingUpdate {
+        published: Some(form.get("published") == "on"),
+        ..Default::default()
+    };
+    match app.store.update_recording(&r.id, &u).await {
+        Ok(_) => back_to_room(&r),
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn delete(
+    State(app): State<PortalState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (r, _) = match managed(&app, &ctx, &id, &body).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    match app.recordings.delete(&r).await {
+        Ok(_) => back_to_room(&r),
+        Err(e) => {
+            tracing::error!(id = %r.id, error = %e, "cannot delete a recording");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ctx.t(&app.portal, "rec-delete-failed", None),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn retry(
+    State(app): State<PortalState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (r, _) = match managed(&app, &ctx, &id, &body).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    // Retrying costs the machine: platform admins only.
+    if !ctx.user.as_ref().is_some_and(|u| u.is_admin) {
+        return refused(&ctx, &app);
+    }
+    match app.recordings.retry(&r.id).await {
+        Ok(_) => back_to_room(&r),
+        Err(e) => unavailable(e),
+    }
+}
