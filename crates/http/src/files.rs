@@ -10,34 +10,38 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
+/// A `Range` that no part of the file satisfies (answered 416).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsatisfiable;
+
 /// The bytes `[start, end]` a `Range` header asks of a file of `len` bytes: `None` for no
 /// (or an unsupported) range — the whole file —, `Err` for one that cannot be satisfied.
-pub fn range(value: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, ()> {
+pub fn range(value: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, Unsatisfiable> {
     let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
         return Ok(None);
     };
     if spec.contains(',') {
         return Ok(None); // several ranges: the whole file is a valid answer
     }
-    let (a, b) = spec.split_once('-').ok_or(())?;
+    let (a, b) = spec.split_once('-').ok_or(Unsatisfiable)?;
     let (a, b) = (a.trim(), b.trim());
     let (start, end) = if a.is_empty() {
-        let n: u64 = b.parse().map_err(|_| ())?;
+        let n: u64 = b.parse().map_err(|_| Unsatisfiable)?;
         if n == 0 {
-            return Err(());
+            return Err(Unsatisfiable);
         }
-        (len.saturating_sub(n), len.checked_sub(1).ok_or(())?)
+        (len.saturating_sub(n), len.checked_sub(1).ok_or(Unsatisfiable)?)
     } else {
-        let start: u64 = a.parse().map_err(|_| ())?;
+        let start: u64 = a.parse().map_err(|_| Unsatisfiable)?;
         let end = if b.is_empty() {
             len.saturating_sub(1)
         } else {
-            b.parse::<u64>().map_err(|_| ())?.min(len.saturating_sub(1))
+            b.parse::<u64>().map_err(|_| Unsatisfiable)?.min(len.saturating_sub(1))
         };
         (start, end)
     };
     if start >= len || start > end {
-        return Err(());
+        return Err(Unsatisfiable);
     }
     Ok(Some((start, end)))
 }
@@ -70,7 +74,7 @@ pub async fn serve_file(
     let (status, start, end) = match range(asked, len) {
         Ok(Some((a, b))) => (StatusCode::PARTIAL_CONTENT, a, b),
         Ok(None) => (StatusCode::OK, 0, len.saturating_sub(1)),
-        Err(()) => {
+        Err(Unsatisfiable) => {
             let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
                 r.headers_mut().insert(header::CONTENT_RANGE, v);
@@ -146,11 +150,11 @@ mod tests {
         assert_eq!(range(Some("bytes=90-200"), 100), Ok(Some((90, 99))));
         assert_eq!(range(Some("bytes=-10"), 100), Ok(Some((90, 99))));
         assert_eq!(range(Some("bytes=-500"), 100), Ok(Some((0, 99))));
-        assert_eq!(range(Some("bytes=100-"), 100), Err(()));
-        assert_eq!(range(Some("bytes=20-10"), 100), Err(()));
-        assert_eq!(range(Some("bytes=x-"), 100), Err(()));
+        assert_eq!(range(Some("bytes=100-"), 100), Err(super::Unsatisfiable));
+        assert_eq!(range(Some("bytes=20-10"), 100), Err(super::Unsatisfiable));
+        assert_eq!(range(Some("bytes=x-"), 100), Err(super::Unsatisfiable));
         assert_eq!(range(Some("bytes=0-1,5-6"), 100), Ok(None));
         assert_eq!(range(Some("items=0-1"), 100), Ok(None));
-        assert_eq!(range(Some("bytes=0-"), 0), Err(()));
+        assert_eq!(range(Some("bytes=0-"), 0), Err(super::Unsatisfiable));
     }
 }
