@@ -63,7 +63,7 @@ impl From<Invalid> for Failure {
     }
 }
 
-type Answer = Result<Response, Failure>;
+pub(crate) type Answer = Result<Response, Failure>;
 
 pub async fn dispatch(app: &BbbState, bbb: &Arc<Bbb>, req: Request) -> Response {
     let answer = match req.call.as_str() {
@@ -73,10 +73,13 @@ pub async fn dispatch(app: &BbbState, bbb: &Arc<Bbb>, req: Request) -> Response 
         "isMeetingRunning" => is_meeting_running(bbb, &req).await,
         "getMeetingInfo" => get_meeting_info(app, bbb, &req).await,
         "getMeetings" => get_meetings(app, bbb).await,
-        "getRecordings" => Ok(no_recordings()),
-        "publishRecordings" => recording_change(&req, Some("publish")),
-        "deleteRecordings" | "updateRecordings" => recording_change(&req, None),
-        "getRecordingTextTracks" | "putRecordingTextTrack" => return text_tracks(&req),
+        "getRecordings" => crate::recordings::get_recordings(app, &req).await,
+        "publishRecordings" => crate::recordings::publish_recordings(app, &req).await,
+        "deleteRecordings" => crate::recordings::delete_recordings(app, &req).await,
+        "updateRecordings" => crate::recordings::update_recordings(app, &req).await,
+        "getRecordingTextTracks" | "putRecordingTextTrack" => {
+            return crate::recordings::text_tracks(app, &req).await;
+        }
         "sendChatMessage" => send_chat_message(app, bbb, &req).await,
         "insertDocument" => insert_document(bbb, &req).await,
         "hooks/create" => hooks_create(bbb, &req).await,
@@ -673,53 +676,6 @@ async fn get_meetings(app: &BbbState, bbb: &Arc<Bbb>) -> Answer {
     }
     x.close();
     Ok(x.into_response())
-}
-
-fn no_recordings() -> Response {
-    let mut x = Xml::success();
-    x.open("recordings")
-        .close()
-        .elem("messageKey", "noRecordings")
-        .elem("message", "There are no recordings for the meeting(s).");
-    x.into_response()
-}
-
-/// publish/delete/updateRecordings: Plenary records nothing yet, so every named recording is
-/// unknown once the required parameters are there.
-fn recording_change(req: &Request, required: Option<&'static str>) -> Answer {
-    let p = &req.params;
-    if p.list("recordID").is_empty() {
-        return Err(Failure::new(
-            "missingParamRecordID",
-            "You must specify a recordID.",
-        ));
-    }
-    if let Some(name) = required {
-        if p.get(name).is_none() {
-            return Err(Failure::new(
-                "missingParamPublish",
-                "You must specify a publish value true or false.",
-            ));
-        }
-        p.bool(name, false)?;
-    }
-    Err(Failure::new("notFound", "We could not find recordings"))
-}
-
-/// The text-track calls answer JSON (bbb-api.md §1.5.11–12).
-fn text_tracks(req: &Request) -> Response {
-    let (key, message) = if req.params.get("recordID").is_none() {
-        ("missingParamRecordID", "You must specify a recordID.")
-    } else {
-        ("noRecordings", "No recording was found for the recordID.")
-    };
-    let body = serde_json::json!({"response": {"returncode": "FAILED", "messageKey": key, "message": message}});
-    let mut r = (StatusCode::OK, body.to_string()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
 }
 
 async fn send_chat_message(app: &BbbState, bbb: &Arc<Bbb>, req: &Request) -> Answer {

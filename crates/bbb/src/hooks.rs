@@ -249,10 +249,12 @@ impl Hooks {
         });
     }
 
-    /// `meta_endCallbackUrl`: a GET with `recordingmarks=` appended, retried like a webhook.
-    pub fn call_end_callback(&self, url: String, record: bool) {
+    /// `meta_endCallbackUrl`: a GET with `recordingmarks=` and `meetingID=` appended, retried
+    /// like a webhook.
+    pub fn call_end_callback(&self, url: String, meeting_id: &str, record: bool) {
         let sep = if url.contains('?') { '&' } else { '?' };
-        let url = format!("{url}{sep}recordingmarks={record}");
+        let id: String = form_urlencoded::byte_serialize(meeting_id.as_bytes()).collect();
+        let url = format!("{url}{sep}recordingmarks={record}&meetingID={id}");
         let http = self.http.clone();
         tokio::spawn(async move {
             for (attempt, delay) in std::iter::once(Duration::ZERO)

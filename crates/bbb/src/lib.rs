@@ -11,6 +11,7 @@ mod hooks;
 pub mod meeting;
 mod modules;
 pub mod params;
+pub mod recordings;
 mod registry;
 pub mod xml;
 
@@ -38,6 +39,8 @@ pub struct BbbState {
     /// Admission, room creation and the live meetings.
     pub meeting: Arc<plenary_meeting::Service>,
     pub public: PublicUrl,
+    /// Recordings (the recording calls, the ready callback).
+    pub recordings: Arc<plenary_recordings::Recordings>,
 }
 
 /// The API's configuration and state, present when the API is on.
@@ -47,6 +50,13 @@ pub struct Bbb {
     algorithms: Vec<Algorithm>,
     pub registry: Registry,
     pub hooks: Hooks,
+}
+
+impl Bbb {
+    /// The secret callbacks are signed with (the first configured).
+    pub fn signing_secret(&self) -> &str {
+        self.secrets.first().map_or("", String::as_str)
+    }
 }
 
 impl Bbb {
@@ -304,4 +314,5 @@ async fn handle(
 pub fn spawn_background(app: &BbbState, bbb: &Arc<Bbb>) {
     registry::spawn_lifecycle(app.clone(), bbb.clone());
     bbb.hooks.start(bbb.clone());
+    recordings::spawn_ready_callbacks(app.clone(), bbb.clone());
 }

@@ -141,6 +141,15 @@ impl Registry {
                 guest_policy: new.guest_policy,
                 max_participants: new.max_participants,
                 locks: new.initial_locks(),
+                recording: plenary_meeting::IntegrationRecording {
+                    record: new.record,
+                    auto_start: new.auto_start_recording,
+                    allow_start_stop: new.allow_start_stop_recording,
+                    full_duration: new
+                        .settings
+                        .get("recordFullDurationMedia")
+                        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+                },
             };
             meeting
                 .create_room(
@@ -272,7 +281,20 @@ pub async fn end_session(
     tracing::info!(meeting = %s.meeting_id, ?reason, "API meeting ended");
     bbb.hooks.publish(HookEvent::meeting_ended(&s));
     if let Some(url) = s.metadata.get("endcallbackurl").cloned() {
-        bbb.hooks.call_end_callback(url, s.record);
+        // `recordingmarks`: whether a recording was made in this session, not merely allowed.
+        let recorded = match app
+            .recordings
+            .store()
+            .recordings_of_meeting(&s.meeting_id)
+            .await
+        {
+            Ok(rows) => rows.iter().any(|r| r.started_ms >= s.create_time_ms),
+            Err(e) => {
+                tracing::warn!(meeting = %s.meeting_id, error = %e, "cannot tell whether it was recorded");
+                s.record
+            }
+        };
+        bbb.hooks.call_end_callback(url, &s.meeting_id, recorded);
     }
     true
 }
@@ -334,7 +356,8 @@ async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
     };
     let result = match &e {
         RoomEvent::Joined { participant, .. } => {
-            bbb.registry
+            let updated = bbb
+                .registry
                 .update(&meeting_id, |s| {
                     s.started_ms.get_or_insert(now);
                     s.last_left_ms = None;
@@ -343,7 +366,20 @@ async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
                     }
                     no_moderator_since(s);
                 })
+                .await;
+            // `autoStartRecording` / `recordFullDurationMedia`: recorded from the first join.
+            let auto = app
+                .meeting
+                .store
+                .get_room(room)
                 .await
+                .ok()
+                .flatten()
+                .and_then(|r| plenary_meeting::RoomSettings::parse(&r.settings).integration);
+            if auto.is_some_and(|rules| rules.recording.starts_by_itself()) {
+                app.meeting.start_recording_by_integration(room);
+            }
+            updated
         }
         RoomEvent::Left { remaining, .. } => {
             bbb.registry

@@ -30,13 +30,18 @@ pub fn range(value: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, Unsati
         if n == 0 {
             return Err(Unsatisfiable);
         }
-        (len.saturating_sub(n), len.checked_sub(1).ok_or(Unsatisfiable)?)
+        (
+            len.saturating_sub(n),
+            len.checked_sub(1).ok_or(Unsatisfiable)?,
+        )
     } else {
         let start: u64 = a.parse().map_err(|_| Unsatisfiable)?;
         let end = if b.is_empty() {
             len.saturating_sub(1)
         } else {
-            b.parse::<u64>().map_err(|_| Unsatisfiable)?.min(len.saturating_sub(1))
+            b.parse::<u64>()
+                .map_err(|_| Unsatisfiable)?
+                .min(len.saturating_sub(1))
         };
         (start, end)
     };

@@ -26,7 +26,8 @@ pub use live::{
 };
 pub use reconnect::{HOLD_FOR, Resumed};
 pub use room_settings::{
-    Access, GuestPolicy, IntegrationRules, Joiner, RecordingAudience, RoomSettings,
+    Access, GuestPolicy, IntegrationRecording, IntegrationRules, Joiner, RecordingAudience,
+    RoomSettings,
 };
 pub use rooms::{CreateRefusal, Creator, RoomCreation};
 pub use token::{JoinClaims, TokenError, verify_join_token};

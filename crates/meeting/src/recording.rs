@@ -90,18 +90,59 @@ impl Service {
         action: RecordAction,
     ) -> Result<(), ActionError> {
         self.live.moderates(room, by)?;
-        if action == RecordAction::Start {
-            let allowed = self
-                .store
-                .get_room(room)
-                .await
-                .map_err(|_| ActionError::Unavailable)?
-                .is_some_and(|r| RoomSettings::parse(&r.settings).recording_allowed);
-            if !allowed {
-                return Err(ActionError::RecordingNotAllowed);
+        let settings = self
+            .store
+            .get_room(room)
+            .await
+            .map_err(|_| ActionError::Unavailable)?
+            .map(|r| RoomSettings::parse(&r.settings));
+        let allowed = match settings {
+            None => false,
+            // An integration's rules decide (BBB `record`, `allowStartStopRecording`,
+            // `recordFullDurationMedia`), for every action.
+            Some(RoomSettings {
+                integration: Some(rules),
+                ..
+            }) => rules.recording.moderators_control(),
+            // Setting a room's recording off stops nothing already recording, but nobody
+            // resumes or starts one there any more.
+            Some(s) => {
+                s.recording_allowed || matches!(action, RecordAction::Stop | RecordAction::Pause)
             }
+        };
+        if !allowed {
+            return Err(ActionError::RecordingNotAllowed);
         }
         self.live.apply_recording(room, by, action)
+    }
+
+    /// Starts the recording of the meeting in `room` without a moderator (an integration's
+    /// `autoStartRecording` or `recordFullDurationMedia`, at the first join); nothing if it
+    /// records already.
+    pub fn start_recording_by_integration(&self, room: &RoomId) {
+        let mut guard = self.live.lock();
+        let state = &mut *guard;
+        let Some(m) = state.meetings.get_mut(room) else {
+            return;
+        };
+        if m.recording != RecordingState::Off {
+            return;
+        }
+        m.recording = RecordingState::Recording;
+        if let Some(members) = state.rooms.get(room) {
+            broadcast(
+                members,
+                &ServerMessage::Recording {
+                    state: RecordingState::Recording,
+                    by: String::new(),
+                },
+            );
+        }
+        drop(guard);
+        self.live.publish(RoomEvent::Recording {
+            room: room.clone(),
+            state: RecordingState::Recording,
+        });
     }
 }
 

@@ -57,6 +57,45 @@ pub struct IntegrationRules {
     /// What viewers may not do when the meeting starts (BBB `lockSettings…`).
     #[serde(default)]
     pub locks: plenary_proto::Locks,
+    /// Whether and how its meetings are recorded (BBB `record`, `autoStartRecording`, …).
+    #[serde(default)]
+    pub recording: IntegrationRecording,
+}
+
+/// An integration's recording rules (BBB `create`): `record` allows recording at all;
+/// `auto_start` starts it when the first person joins; without `allow_start_stop` moderators
+/// cannot start, pause or stop it; `full_duration` (BBB `recordFullDurationMedia`) records the
+/// whole meeting: started at the first join, never paused or stopped by a moderator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IntegrationRecording {
+    pub record: bool,
+    pub auto_start: bool,
+    pub allow_start_stop: bool,
+    pub full_duration: bool,
+}
+
+impl Default for IntegrationRecording {
+    fn default() -> Self {
+        Self {
+            record: false,
+            auto_start: false,
+            allow_start_stop: true,
+            full_duration: false,
+        }
+    }
+}
+
+impl IntegrationRecording {
+    /// Whether it starts by itself when the first person joins.
+    pub fn starts_by_itself(&self) -> bool {
+        self.record && (self.auto_start || self.full_duration)
+    }
+
+    /// Whether moderators start, pause and stop it.
+    pub fn moderators_control(&self) -> bool {
+        self.record && self.allow_start_stop && !self.full_duration
+    }
 }
 
 /// Whether guests of an integration's meeting get in (BBB `guestPolicy`; applies to joins the

@@ -101,7 +101,11 @@ impl Service {
             }
             Creator::Anonymous => (None, None, true, RoomSettings::default(), None),
             Creator::Integration { id, rules } => {
+                // An integration lists its recordings to its own people (BBB's playback
+                // links are unguessable links): the link opens them, unless protected.
                 let settings = RoomSettings {
+                    recording_allowed: rules.recording.record,
+                    recordings_audience: crate::RecordingAudience::Link,
                     integration: Some(rules),
                     ..RoomSettings::default()
                 };

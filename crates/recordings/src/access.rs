@@ -63,9 +63,13 @@ impl Recordings {
         let store = self.store();
         let room = store.get_room(&r.room).await?;
         let owner = room.as_ref().and_then(|room| room.owner_id);
-        let audience = room.as_ref().map_or(RecordingAudience::Owners, |room| {
-            plenary_meeting::RoomSettings::parse(&room.settings).recordings_audience
-        });
+        // An integration's room goes when its meeting ends; its recordings stay theirs,
+        // opened by their links.
+        let audience = match &room {
+            Some(room) => plenary_meeting::RoomSettings::parse(&room.settings).recordings_audience,
+            None if crate::made_by_integration(r) => RecordingAudience::Link,
+            None => RecordingAudience::Owners,
+        };
         if let Viewer::Account { id, admin } = viewer {
             if admin || owner == Some(id) {
                 return Ok(Access::Manage);

@@ -47,6 +47,8 @@ pub struct Recordings {
     ffmpeg: PathBuf,
     /// Wakes the composition workers (a recording ended).
     pub(crate) queued: tokio::sync::Notify,
+    /// The ids of recordings as they become ready (the BBB callback listens).
+    pub(crate) ready: tokio::sync::broadcast::Sender<String>,
 }
 
 /// BigBlueButton's record id: `sha1(meeting id)-<started ms>`.
@@ -54,6 +56,12 @@ pub fn record_id(meeting_id: &str, started_ms: i64) -> String {
     let digest = sha1::Sha1::digest(meeting_id.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("{hex}-{started_ms}")
+}
+
+/// Whether an integration (the BBB API) made `r`: its meeting id is the integration's, not
+/// the room's own.
+pub fn made_by_integration(r: &RecordingRow) -> bool {
+    r.meeting_id != r.room.as_str()
 }
 
 /// What a recording starts as.
@@ -82,7 +90,13 @@ impl Recordings {
             link_key,
             ffmpeg,
             queued: tokio::sync::Notify::new(),
+            ready: tokio::sync::broadcast::channel(256).0,
         })
+    }
+
+    /// The ids of recordings as they become ready.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.ready.subscribe()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -76,12 +76,18 @@ impl Recordings {
             Ok(()) => {
                 let bytes = crate::folder_bytes(&self.dir(&job)) as i64;
                 match self.store().recording_composed(&job.id, bytes).await {
-                    Ok(_) => tracing::info!(
-                        id = %job.id,
-                        length_s = job.length_ms / 1000,
-                        took_ms = started.elapsed().as_millis() as u64,
-                        "recording composed"
-                    ),
+                    Ok(true) => {
+                        let _ = self.ready.send(job.id.clone());
+                        tracing::info!(
+                            id = %job.id,
+                            length_s = job.length_ms / 1000,
+                            took_ms = started.elapsed().as_millis() as u64,
+                            "recording composed"
+                        )
+                    }
+                    Ok(false) => {
+                        tracing::warn!(id = %job.id, "a composed recording was deleted or taken meanwhile")
+                    }
                     Err(e) => {
                         tracing::error!(id = %job.id, error = %e, "cannot mark a recording ready")
                     }

@@ -199,6 +199,7 @@ pub async fn start(
         bbb,
         meeting: meeting.clone(),
         public: settings.public(),
+        recordings: recordings.clone(),
     };
     let state = AppState {
         settings,

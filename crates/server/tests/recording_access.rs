@@ -68,7 +68,11 @@ async fn settings(owner: &mut Browser, server: &TestServer, room: &str, audience
             ],
         )
         .await;
-    assert!(p.status == 200 && p.body.contains("id=\"form-notice\""), "{}", p.body);
+    assert!(
+        p.status == 200 && p.body.contains("id=\"form-notice\""),
+        "{}",
+        p.body
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! SQLite in a fresh temporary folder.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod bbb;
 pub mod browser;
 pub mod ws;
 
