@@ -112,7 +112,11 @@ pub(crate) async fn get_recordings(app: &BbbState, req: &Request) -> Answer {
     x.open("recordings");
     for r in &rows {
         let meta = meta_of(r);
-        let participants = app.recordings.timeline(r).map_or(0, |t| t.people.len());
+        let participants = app
+            .recordings
+            .timeline(r)
+            .await
+            .map_or(0, |t| t.people.len());
         let key = app.recordings.link_key(&r.id);
         x.open("recording")
             .elem("recordID", &r.id)

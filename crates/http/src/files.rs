@@ -59,7 +59,7 @@ pub async fn serve_file(
     content_type: &'static str,
     download: Option<&str>,
 ) -> Response {
-    let mut file = match tokio::fs::File::open(path).await {
+    let file = match tokio::fs::File::open(path).await {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return (StatusCode::NOT_FOUND, "not found").into_response();
@@ -75,6 +75,52 @@ pub async fn serve_file(
             return (StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file").into_response();
         }
     };
+    serve(
+        len,
+        headers,
+        content_type,
+        download,
+        |start, count| async move {
+            let mut file = file;
+            if start > 0 {
+                file.seek(SeekFrom::Start(start)).await?;
+            }
+            Ok(futures_util::stream::unfold(
+                (file, count),
+                |(mut file, left)| async move {
+                    if left == 0 {
+                        return None;
+                    }
+                    let mut buf = vec![0u8; left.min(64 * 1024) as usize];
+                    match file.read(&mut buf).await {
+                        Ok(0) => None,
+                        Ok(n) => {
+                            buf.truncate(n);
+                            Some((Ok(axum::body::Bytes::from(buf)), (file, left - n as u64)))
+                        }
+                        Err(e) => Some((Err(e), (file, 0))),
+                    }
+                },
+            ))
+        },
+    )
+    .await
+}
+
+/// Answers a GET for `len` bytes that `body(start, count)` streams (a file, an object in a
+/// store), its `Range` honoured, as `content_type`; with `download`, as an attachment.
+pub async fn serve<F, Fut, S>(
+    len: u64,
+    headers: &HeaderMap,
+    content_type: &'static str,
+    download: Option<&str>,
+    body: F,
+) -> Response
+where
+    F: FnOnce(u64, u64) -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<S>>,
+    S: futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> + Send + 'static,
+{
     let asked = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, start, end) = match range(asked, len) {
         Ok(Some((a, b))) => (StatusCode::PARTIAL_CONTENT, a, b),
@@ -88,27 +134,14 @@ pub async fn serve_file(
         }
     };
     let count = if len == 0 { 0 } else { end - start + 1 };
-    if start > 0 && file.seek(SeekFrom::Start(start)).await.is_err() {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file").into_response();
-    }
-    let body = futures_util::stream::unfold((file, count), |(mut file, left)| async move {
-        if left == 0 {
-            return None;
+    let stream = match body(start, count).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read what was asked for");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file").into_response();
         }
-        let mut buf = vec![0u8; left.min(64 * 1024) as usize];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((
-                    Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)),
-                    (file, left - n as u64),
-                ))
-            }
-            Err(e) => Some((Err(e), (file, 0))),
-        }
-    });
-    let mut r = Response::new(Body::from_stream(body));
+    };
+    let mut r = Response::new(Body::from_stream(stream));
     *r.status_mut() = status;
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -178,7 +178,7 @@ async fn playback(
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let t = app.recordings.timeline(&r).ok();
+    let t = app.recordings.timeline(&r).await.ok();
     let (speakers, chat) = match &t {
         Some(t) => (
             t.speaking()
@@ -217,7 +217,7 @@ async fn timeline(
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let timeline = app.recordings.timeline(&r).ok();
+    let timeline = app.recordings.timeline(&r).await.ok();
     axum::Json(serde_json::json!({
         "recording": {
             "id": r.id, "name": r.name, "state": r.status.as_str(), "progress": r.progress,
@@ -243,6 +243,7 @@ async fn media(
     let known = app
         .recordings
         .timeline(&r)
+        .await
         .is_ok_and(|t| t.tracks.iter().any(|tr| tr.file == file));
     if !known {
         return (
@@ -251,8 +252,16 @@ async fn media(
         )
             .into_response();
     }
-    let path = app.recordings.dir(&r).join(PLAY).join(&file);
-    plenary_http::files::serve_file(&path, &headers, "video/webm", None).await
+    serve(
+        &app,
+        &ctx,
+        &r,
+        &format!("{PLAY}/{file}"),
+        &headers,
+        "video/webm",
+        None,
+    )
+    .await
 }
 
 async fn download(
@@ -274,13 +283,52 @@ async fn download(
             .into_response();
     }
     let name = format!("{} {}.mp4", r.name, when(r.started_ms).replace(':', "-"));
-    plenary_http::files::serve_file(
-        &app.recordings.dir(&r).join(MP4),
-        &headers,
-        "video/mp4",
-        Some(&name),
-    )
-    .await
+    serve(&app, &ctx, &r, MP4, &headers, "video/mp4", Some(&name)).await
+}
+
+/// Serves a file of a recording from wherever it is (the local folder, the object storage).
+async fn serve(
+    app: &PortalState,
+    ctx: &Ctx,
+    r: &RecordingRow,
+    name: &str,
+    headers: &HeaderMap,
+    content_type: &'static str,
+    download: Option<&str>,
+) -> Response {
+    match app.recordings.source(r, name).await {
+        Ok(plenary_recordings::Source::Local(path)) => {
+            plenary_http::files::serve_file(&path, headers, content_type, download).await
+        }
+        Ok(plenary_recordings::Source::Remote {
+            remote,
+            folder,
+            name,
+            len,
+        }) => {
+            plenary_http::files::serve(
+                len,
+                headers,
+                content_type,
+                download,
+                |start, count| async move {
+                    remote
+                        .read_range(&folder, &name, start, count)
+                        .await
+                        .map_err(std::io::Error::other)
+                },
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!(id = %r.id, error = %e, "cannot read a recording");
+            (
+                StatusCode::NOT_FOUND,
+                ctx.t(&app.portal, "rec-not-found", None),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// A manager's form on a recording: checked (CSRF, access) before `f` runs.

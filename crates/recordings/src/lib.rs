@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod compose;
+pub mod remote;
 pub mod timeline;
 pub mod worker;
 
@@ -28,8 +29,22 @@ pub const PLAY: &str = "play";
 /// The composed file.
 pub const MP4: &str = "recording.mp4";
 
+/// Where a file of a recording is.
+#[derive(Debug)]
+pub enum Source {
+    Local(PathBuf),
+    Remote {
+        remote: remote::Remote,
+        folder: String,
+        name: String,
+        len: u64,
+    },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RecordingError {
+    #[error(transparent)]
+    Remote(#[from] remote::RemoteError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("recording files: {0}")]
@@ -45,6 +60,8 @@ pub struct Recordings {
     root: PathBuf,
     link_key: [u8; 32],
     ffmpeg: PathBuf,
+    /// Where ready recordings go, when not the local folder.
+    remote: Option<remote::Remote>,
     /// Wakes the composition workers (a recording ended).
     pub(crate) queued: tokio::sync::Notify,
     /// The ids of recordings as they become ready (the BBB callback listens).
@@ -77,18 +94,21 @@ pub struct NewRecording {
 
 impl Recordings {
     /// `root`: the recordings folder; `link_key`: signs the links that open a recording to
-    /// anyone who has them; `ffmpeg`: the program composing and remuxing.
+    /// anyone who has them; `ffmpeg`: the program composing and remuxing; `remote`: where
+    /// ready recordings go (else they stay in `root`).
     pub fn new(
         store: Arc<dyn Store>,
         root: PathBuf,
         link_key: [u8; 32],
         ffmpeg: PathBuf,
+        remote: Option<remote::Remote>,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
             root,
             link_key,
             ffmpeg,
+            remote,
             queued: tokio::sync::Notify::new(),
             ready: tokio::sync::broadcast::channel(256).0,
         })
@@ -137,6 +157,7 @@ impl Recordings {
             error: None,
             attempts: 0,
             lease_until: None,
+            remote: false,
         };
         let dir = self.dir(&row);
         std::fs::create_dir_all(&dir)?;
@@ -176,9 +197,53 @@ impl Recordings {
     }
 
     /// Reads a recording's timeline.
-    pub fn timeline(&self, r: &RecordingRow) -> Result<Timeline, RecordingError> {
-        let data = std::fs::read(self.dir(r).join(timeline::FILE))?;
+    pub async fn timeline(&self, r: &RecordingRow) -> Result<Timeline, RecordingError> {
+        let data = match (&self.remote, r.remote) {
+            (Some(remote), true) => remote.read(&r.folder, timeline::FILE).await?,
+            _ => std::fs::read(self.dir(r).join(timeline::FILE))?,
+        };
         serde_json::from_slice(&data).map_err(|e| RecordingError::Ffmpeg(format!("timeline: {e}")))
+    }
+
+    /// Where a file of a recording (`play/<track>`, `recording.mp4`) is read from.
+    pub async fn source(&self, r: &RecordingRow, name: &str) -> Result<Source, RecordingError> {
+        match (&self.remote, r.remote) {
+            (Some(remote), true) => Ok(Source::Remote {
+                remote: remote.clone(),
+                folder: r.folder.clone(),
+                name: name.to_owned(),
+                len: remote.size(&r.folder, name).await?,
+            }),
+            (None, true) => Err(RecordingError::Ffmpeg(
+                "the recording is in object storage, which is not configured".into(),
+            )),
+            _ => Ok(Source::Local(self.dir(r).join(name))),
+        }
+    }
+
+    /// Where ready recordings are kept: `local` or the bucket.
+    pub fn storage_name(&self) -> &str {
+        self.remote.as_ref().map_or("local", |r| r.name.as_str())
+    }
+
+    /// Moves a composed recording's files (what playback and download read) to the object
+    /// storage, if there is one: each checked there, then the local folder removed.
+    pub(crate) async fn move_to_remote(&self, r: &RecordingRow) -> Result<(), RecordingError> {
+        let Some(remote) = &self.remote else {
+            return Ok(());
+        };
+        let dir = self.dir(r);
+        let mut names = vec![timeline::FILE.to_owned(), MP4.to_owned()];
+        for e in std::fs::read_dir(dir.join(PLAY))? {
+            let e = e?;
+            if let Some(n) = e.file_name().to_str() {
+                names.push(format!("{PLAY}/{n}"));
+            }
+        }
+        remote.upload(&dir, &r.folder, &names).await?;
+        self.store.recording_moved(&r.id).await?;
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
     }
 
     /// Queues a failed recording's composition again (an admin's retry).
@@ -188,8 +253,11 @@ impl Recordings {
         Ok(queued)
     }
 
-    /// Deletes a recording: its files, for real, then its row.
+    /// Deletes a recording: its files, for real (the object storage's too), then its row.
     pub async fn delete(&self, r: &RecordingRow) -> Result<bool, RecordingError> {
+        if let Some(remote) = &self.remote {
+            remote.delete(&r.folder).await?;
+        }
         let dir = self.dir(r);
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => {}

@@ -72,27 +72,32 @@ impl Recordings {
     /// Runs one claimed composition to its end, whatever the end is.
     async fn run(&self, job: RecordingRow) {
         let started = std::time::Instant::now();
-        match self.compose(&job).await {
+        let mut bytes = 0;
+        let composed = match self.compose(&job).await {
             Ok(()) => {
-                let bytes = crate::folder_bytes(&self.dir(&job)) as i64;
-                match self.store().recording_composed(&job.id, bytes).await {
-                    Ok(true) => {
-                        let _ = self.ready.send(job.id.clone());
-                        tracing::info!(
-                            id = %job.id,
-                            length_s = job.length_ms / 1000,
-                            took_ms = started.elapsed().as_millis() as u64,
-                            "recording composed"
-                        )
-                    }
-                    Ok(false) => {
-                        tracing::warn!(id = %job.id, "a composed recording was deleted or taken meanwhile")
-                    }
-                    Err(e) => {
-                        tracing::error!(id = %job.id, error = %e, "cannot mark a recording ready")
-                    }
-                }
+                bytes = crate::folder_bytes(&self.dir(&job)) as i64;
+                self.move_to_remote(&job).await
             }
+            Err(e) => Err(e),
+        };
+        match composed {
+            Ok(()) => match self.store().recording_composed(&job.id, bytes).await {
+                Ok(true) => {
+                    let _ = self.ready.send(job.id.clone());
+                    tracing::info!(
+                        id = %job.id,
+                        length_s = job.length_ms / 1000,
+                        took_ms = started.elapsed().as_millis() as u64,
+                        "recording composed"
+                    )
+                }
+                Ok(false) => {
+                    tracing::warn!(id = %job.id, "a composed recording was deleted or taken meanwhile")
+                }
+                Err(e) => {
+                    tracing::error!(id = %job.id, error = %e, "cannot mark a recording ready")
+                }
+            },
             Err(e) => {
                 let for_good = job.attempts >= ATTEMPTS;
                 tracing::error!(id = %job.id, attempt = job.attempts, for_good, error = %e, "composition failed");
@@ -111,7 +116,7 @@ impl Recordings {
     /// Composes `job`'s MP4 (written aside, made durable, then put in place).
     pub async fn compose(&self, job: &RecordingRow) -> Result<(), RecordingError> {
         let dir = self.dir(job);
-        let timeline = self.timeline(job)?;
+        let timeline = self.timeline(job).await?;
         let chapters = dir.join("chapters.txt");
         let segments = compose::layout(&timeline);
         crate::write_durably(

@@ -65,6 +65,7 @@ async fn a_finished_recording_is_playable_then_composed_into_one_mp4() {
         dir.join("recordings"),
         [7; 32],
         "ffmpeg".into(),
+        None,
     );
     let (row, folder) = recordings
         .begin(&NewRecording {
@@ -227,7 +228,7 @@ async fn a_finished_recording_is_playable_then_composed_into_one_mp4() {
         (d - 8.0).abs() < 0.3,
         "the playable copy starts at 0 and lasts 8 s: {d}"
     );
-    assert_eq!(recordings.timeline(&got).unwrap(), timeline);
+    assert_eq!(recordings.timeline(&got).await.unwrap(), timeline);
 
     // A worker composes it.
     let started = std::time::Instant::now();

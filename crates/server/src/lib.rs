@@ -175,11 +175,19 @@ pub async fn start(
         plenary_meeting::Service::start(store.clone(), secret.clone(), settings.meeting())
             .await
             .context("cannot start the meeting service")?;
+    let remote = match &settings.recordings_url {
+        Some(url) => Some(
+            plenary_recordings::remote::Remote::from_url(url)
+                .context("cannot use the recordings storage (PLENARY_RECORDINGS_URL)")?,
+        ),
+        None => None,
+    };
     let recordings = plenary_recordings::Recordings::new(
         store.clone(),
         settings.data_dir.join("recordings"),
         derive_key(&secret, "recording links"),
         "ffmpeg".into(),
+        remote,
     );
     let portal = portal::PortalState {
         settings: Arc::new(portal::PortalSettings {

@@ -71,6 +71,9 @@ pub struct Settings {
     pub reconnect_hold_secs: u64,
     /// Recordings composed at once (each an ffmpeg at the lowest priority).
     pub recording_workers: usize,
+    /// Where ready recordings are kept: `s3://bucket/prefix[?options]` (credentials from the
+    /// `AWS_*` variables); none: the data folder.
+    pub recordings_url: Option<String>,
     /// Open connections (WebSockets included) from one client address; trusted proxies are
     /// exempt.
     pub max_connections_per_address: usize,
@@ -113,6 +116,14 @@ impl fmt::Debug for Settings {
             .field("http_request_timeout_secs", &self.http_request_timeout_secs)
             .field("reconnect_hold_secs", &self.reconnect_hold_secs)
             .field("recording_workers", &self.recording_workers)
+            // Only the scheme and bucket: the options may name an endpoint or keys.
+            .field(
+                "recordings_url",
+                &self
+                    .recordings_url
+                    .as_deref()
+                    .map(|u| u.split('?').next().unwrap_or_default()),
+            )
             .field(
                 "max_connections_per_address",
                 &self.max_connections_per_address,
@@ -152,6 +163,7 @@ impl Default for Settings {
             http_request_timeout_secs: 30,
             reconnect_hold_secs: plenary_meeting::HOLD_FOR.as_secs(),
             recording_workers: 1,
+            recordings_url: None,
             max_connections_per_address: 64,
             embed_origins: Vec::new(),
             node_name: host_name(),
@@ -239,6 +251,9 @@ pub struct Overrides {
     /// Recordings composed at once [default: 1]
     #[arg(long, env = "PLENARY_RECORDING_WORKERS")]
     pub recording_workers: Option<usize>,
+    /// Where ready recordings are kept, `s3://bucket/prefix` [default: the data folder]
+    #[arg(long, env = "PLENARY_RECORDINGS_URL")]
+    pub recordings_url: Option<String>,
     /// Open connections from one client address [default: 64]
     #[arg(long, env = "PLENARY_MAX_CONNECTIONS_PER_ADDRESS")]
     pub max_connections_per_address: Option<usize>,
@@ -350,6 +365,9 @@ impl Settings {
         }
         if let Some(v) = o.recording_workers {
             s.recording_workers = v;
+        }
+        if let Some(v) = &o.recordings_url {
+            s.recordings_url = Some(v.clone()).filter(|v| !v.is_empty());
         }
         if let Some(v) = o.max_connections_per_address {
             s.max_connections_per_address = v;

@@ -172,7 +172,7 @@ async fn a_moderator_records_where_the_room_allows_it_and_each_track_gets_a_file
         "length {}",
         row.length_ms
     );
-    let t = recordings.timeline(&row).unwrap();
+    let t = recordings.timeline(&row).await.unwrap();
     let names: Vec<&str> = t.people.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["Mo", "Gus", "Val", "Late"]);
     use plenary_recordings::timeline::Event;

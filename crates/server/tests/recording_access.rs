@@ -75,9 +75,89 @@ async fn settings(owner: &mut Browser, server: &TestServer, room: &str, audience
     );
 }
 
+/// A real S3-compatible server on loopback (moto in server mode, from PyPI; the test command
+/// installs it into e2e/.venv), with an empty bucket; stopped when dropped.
+struct S3 {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl S3 {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let venv = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../e2e/.venv/bin/moto_server"
+        );
+        let program = std::env::var("PLENARY_TEST_MOTO_SERVER").unwrap_or_else(|_| {
+            if std::path::Path::new(venv).exists() {
+                venv.to_owned()
+            } else {
+                "moto_server".to_owned()
+            }
+        });
+        let child = Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{program} (moto[server]; the test command installs it): {e}")
+            });
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let mut up = false;
+        for _ in 0..200 {
+            if reqwest::Client::new()
+                .put(format!("{endpoint}/plenary-test"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(up, "the S3 server answers and makes the bucket");
+        Self {
+            child,
+            url: format!(
+                "s3://plenary-test/recordings?endpoint={endpoint}&allow_http=true&region=us-east-1&access_key_id=test&secret_access_key=test"
+            ),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_byte_of_a_recording_is_served_only_to_whom_the_room_allows() {
-    let server = TestServer::start_with(|s| s.signup = SignupPolicy::Open).await;
+    story(None).await;
+}
+
+/// The same from an S3-compatible server: once ready the files are there, not here, and
+/// deleting removes them there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_kept_in_object_storage_is_served_and_deleted_there() {
+    story(Some(S3::start().await)).await;
+}
+
+async fn story(s3: Option<S3>) {
+    let url = s3.as_ref().map(|s| s.url.clone());
+    let server = TestServer::start_with(|s| {
+        s.signup = SignupPolicy::Open;
+        s.recordings_url = url;
+    })
+    .await;
     let pw = "a long enough password";
     let mut owner = Browser::default();
     assert_eq!(
@@ -163,10 +243,27 @@ async fn every_byte_of_a_recording_is_served_only_to_whom_the_room_allows() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(
-        store.get_recording(&row.id).await.unwrap().unwrap().status,
-        RecordingStatus::Ready
-    );
+    let ready = store.get_recording(&row.id).await.unwrap().unwrap();
+    assert_eq!(ready.status, RecordingStatus::Ready);
+    let remote = s3
+        .as_ref()
+        .map(|s| plenary_recordings::remote::Remote::from_url(&s.url).unwrap());
+    if let Some(remote) = &remote {
+        // Moved: in the bucket, checked, and no longer here.
+        assert!(ready.remote);
+        assert!(!dir.exists());
+        assert_eq!(
+            remote.list(&ready.folder).await.unwrap(),
+            [
+                "play/p1-camera.webm",
+                "play/p1-microphone.webm",
+                "recording.mp4",
+                "timeline.json"
+            ]
+        );
+    } else {
+        assert!(!ready.remote && dir.join("recording.mp4").exists());
+    }
 
     let key = state.recordings.link_key(&row.id);
     let id = &row.id;
@@ -179,7 +276,8 @@ async fn every_byte_of_a_recording_is_served_only_to_whom_the_room_allows() {
 
     // Closed by default: the owners only, even with the link.
     for p in &every {
-        assert_eq!(owner.get(&server, p).await.status, 200, "{p}");
+        let got = owner.get(&server, p).await;
+        assert_eq!(got.status, 200, "{p}: {}", got.body);
         assert_eq!(admin.get(&server, p).await.status, 200, "{p}");
         for b in [&mut mia, &mut sam, &mut anonymous] {
             assert_eq!(b.get(&server, p).await.status, 403, "{p}");
@@ -284,7 +382,6 @@ async fn every_byte_of_a_recording_is_served_only_to_whom_the_room_allows() {
         .status,
         403
     );
-    assert!(dir.exists());
     // My rooms shows the state.
     let rooms = owner.get(&server, "/rooms").await.body;
     assert!(
@@ -303,6 +400,12 @@ async fn every_byte_of_a_recording_is_served_only_to_whom_the_room_allows() {
         .await;
     assert_eq!(p.status, 303);
     assert!(!dir.exists());
+    if let Some(remote) = &remote {
+        assert!(
+            remote.list(&ready.folder).await.unwrap().is_empty(),
+            "deleted in the bucket too"
+        );
+    }
     assert_eq!(owner.get(&server, &page).await.status, 404);
     server.stop().await;
 }

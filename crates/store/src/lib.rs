@@ -482,6 +482,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn update_recording<'a>(&'a self, id: &'a str, u: &'a RecordingUpdate)
     -> StoreFuture<'a, bool>;
 
+    /// Records that a recording's files are now in the object storage.
+    fn recording_moved<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
+
     /// Forgets a recording (its files are deleted first, by the caller).
     fn delete_recording<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
 }

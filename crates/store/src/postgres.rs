@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "recordings and their composition queue",
         include_str!("../migrations/postgres/0010_recordings.sql"),
     ),
+    (
+        11,
+        "recordings moved to object storage",
+        include_str!("../migrations/postgres/0011_recordings_remote.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -67,6 +67,8 @@ pub struct RecordingRow {
     pub error: Option<String>,
     pub attempts: i64,
     pub lease_until: Option<i64>,
+    /// Its files were moved to the object storage (else they are in the local folder).
+    pub remote: bool,
 }
 
 /// What an owner (or the BBB API) may change of a recording; `None` leaves it.
@@ -104,5 +106,6 @@ pub(crate) fn recording_from_row(r: &impl Columns) -> Result<RecordingRow, crate
         error: r.opt_text(15)?,
         attempts: r.int(16)?,
         lease_until: r.opt_int(17)?,
+        remote: r.int(18)? != 0,
     })
 }

@@ -6,7 +6,7 @@
 macro_rules! recording_columns {
     () => {
         "id, room_id, meeting_id, meeting_ms, name, started_ms, ended_ms, length_ms, state, \
-         published, protected, meta, folder, bytes, progress, error, attempts, lease_until"
+         published, protected, meta, folder, bytes, progress, error, attempts, lease_until, remote"
     };
 }
 
@@ -20,7 +20,7 @@ macro_rules! recording_methods {
                 let done = sqlx::query(concat!(
                     "INSERT INTO recordings (",
                     $crate::sql_recordings::recording_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
                 ))
                 .bind(&r.id)
                 .bind(r.room.as_str())
@@ -40,6 +40,7 @@ macro_rules! recording_methods {
                 .bind(&r.error)
                 .bind(r.attempts)
                 .bind(r.lease_until)
+                .bind(i64::from(r.remote))
                 .execute(&self.pool)
                 .await;
                 match done {
@@ -271,6 +272,16 @@ macro_rules! recording_methods {
                 .bind(&u.meta)
                 .execute(&self.pool)
                 .await?;
+                Ok(done.rows_affected() > 0)
+            })
+        }
+
+        fn recording_moved<'a>(&'a self, id: &'a str) -> $crate::StoreFuture<'a, bool> {
+            Box::pin(async move {
+                let done = sqlx::query("UPDATE recordings SET remote = 1 WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
                 Ok(done.rows_affected() > 0)
             })
         }

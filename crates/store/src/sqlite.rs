@@ -60,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "recordings and their composition queue",
         include_str!("../migrations/sqlite/0010_recordings.sql"),
     ),
+    (
+        11,
+        "recordings moved to object storage",
+        include_str!("../migrations/sqlite/0011_recordings_remote.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -764,6 +764,7 @@ async fn recordings(store: &dyn Store) {
         error: None,
         attempts: 0,
         lease_until: None,
+        remote: false,
     };
     store.create_recording(&first).await.unwrap();
     assert!(matches!(
@@ -941,6 +942,15 @@ async fn recordings(store: &dyn Store) {
     );
     assert!(!store.update_recording("nope", &u).await.unwrap());
 
+    assert!(store.recording_moved(&first.id).await.unwrap());
+    assert!(
+        store
+            .get_recording(&first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .remote
+    );
     assert!(store.delete_recording(&first.id).await.unwrap());
     assert!(!store.delete_recording(&first.id).await.unwrap());
     assert!(store.delete_recording(&second.id).await.unwrap());
