@@ -132,6 +132,8 @@ pub enum ActionError {
     Unavailable,
     #[error("this room may not be recorded")]
     RecordingNotAllowed,
+    #[error("the organisation's recordings take all the storage it may use")]
+    RecordingQuotaFull,
 }
 
 /// Whether `msg` is for `who` (with role `role`).

@@ -44,6 +44,8 @@ pub struct MeetingSettings {
     pub anonymous_room_days: u32,
     /// This node's name in the seats it hands out (`<node>:<participant>`).
     pub node: String,
+    /// The storage an organisation's recordings may take when it set no quota of its own.
+    pub recording_quota_bytes: Option<i64>,
 }
 
 /// The meeting service. One per server; cheap to share.

@@ -21,6 +21,23 @@ fn next(now: RecordingState, action: RecordAction) -> Option<RecordingState> {
     }
 }
 
+/// The storage an organisation's recordings take: those of its members' rooms.
+pub async fn organisation_recording_bytes(
+    store: &dyn plenary_store::Store,
+    org_id: i64,
+) -> Result<i64, plenary_store::StoreError> {
+    let mut bytes = 0;
+    for room in store.rooms_of_org(org_id).await? {
+        bytes += store
+            .recordings_of_room(&room.id)
+            .await?
+            .iter()
+            .map(|r| r.bytes)
+            .sum::<i64>();
+    }
+    Ok(bytes)
+}
+
 impl Meetings {
     /// `by`'s name, if they moderate the meeting in `room`.
     fn moderates(&self, room: &RoomId, by: ParticipantId) -> Result<String, ActionError> {
@@ -90,12 +107,13 @@ impl Service {
         action: RecordAction,
     ) -> Result<(), ActionError> {
         self.live.moderates(room, by)?;
-        let settings = self
+        let stored = self
             .store
             .get_room(room)
             .await
-            .map_err(|_| ActionError::Unavailable)?
-            .map(|r| RoomSettings::parse(&r.settings));
+            .map_err(|_| ActionError::Unavailable)?;
+        let owner = stored.as_ref().and_then(|r| r.owner_id);
+        let settings = stored.map(|r| RoomSettings::parse(&r.settings));
         let allowed = match settings {
             None => false,
             // An integration's rules decide (BBB `record`, `allowStartStopRecording`,
@@ -113,7 +131,39 @@ impl Service {
         if !allowed {
             return Err(ActionError::RecordingNotAllowed);
         }
+        if matches!(action, RecordAction::Start | RecordAction::Resume)
+            && let Some(owner) = owner
+        {
+            self.organisations_allow_recording(owner).await?;
+        }
         self.live.apply_recording(room, by, action)
+    }
+
+    /// The owner's organisations' rules: none forbids recording, and none has used its
+    /// storage (its quota, else the site's).
+    async fn organisations_allow_recording(&self, owner: i64) -> Result<(), ActionError> {
+        let unavailable = |_| ActionError::Unavailable;
+        for m in self.store.orgs_of(owner).await.map_err(unavailable)? {
+            let policy = self
+                .store
+                .recording_policy(m.org.id)
+                .await
+                .map_err(unavailable)?;
+            if !policy.allowed {
+                return Err(ActionError::RecordingNotAllowed);
+            }
+            let Some(quota) = policy.quota_bytes.or(self.settings.recording_quota_bytes) else {
+                continue;
+            };
+            if organisation_recording_bytes(&*self.store, m.org.id)
+                .await
+                .map_err(unavailable)?
+                >= quota
+            {
+                return Err(ActionError::RecordingQuotaFull);
+            }
+        }
+        Ok(())
     }
 
     /// Starts the recording of the meeting in `room` without a moderator (an integration's

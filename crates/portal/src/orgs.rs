@@ -23,6 +23,7 @@ pub fn router() -> Router<PortalState> {
         .route("/orgs/{id}/answer", post(answer))
         .route("/orgs/{id}/members/{user}", post(member_action))
         .route("/orgs/{id}/rooms/{room}/delete", post(delete_room))
+        .route("/orgs/{id}/recordings", post(recording_policy))
 }
 
 /// The signed-in account and the organisation, if they may manage it; else the answer.
@@ -137,8 +138,22 @@ async fn show_with(
         id => org.id, name => org.name, max_rooms => org.max_rooms_per_member,
         max_participants => org.max_participants, max_minutes => org.max_meeting_minutes,
     };
+    // Recordings: the storage its members' rooms' recordings take, and its rules.
+    let (used, policy) = match (
+        plenary_meeting::recording::organisation_recording_bytes(&*app.store, id).await,
+        app.store.recording_policy(id).await,
+    ) {
+        (Ok(u), Ok(p)) => (u, p),
+        (Err(e), _) | (_, Err(e)) => return unavailable(e),
+    };
+    let mb = |b: i64| format!("{:.1}", b as f64 / 1_000_000.0);
+    let recordings = context! {
+        used_mb => mb(used), allowed => policy.allowed,
+        days => policy.retention_days, quota_mb => policy.quota_bytes.map(|q| q / 1_000_000),
+        may_set => ctx.user.as_ref().is_some_and(|u| u.is_admin),
+    };
     let c = context! {
-        org, members, rooms, error, notice, invitations, invited,
+        org, members, rooms, error, notice, invitations, invited, recordings,
         days => super::invites::VALID_DAYS,
         ..ctx.base("/orgs")
     };
@@ -341,4 +356,49 @@ async fn delete_room(
         }
         Err(e) => unavailable(e),
     }
+}
+
+/// (Platform admins) an organisation's recording rules: allowed, days kept, storage quota.
+async fn recording_policy(
+    State(app): State<PortalState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    if !ctx.csrf_ok(&form) {
+        return ctx.csrf_refused(&app.portal);
+    }
+    if !ctx.user.as_ref().is_some_and(|u| u.is_admin) {
+        return (
+            StatusCode::FORBIDDEN,
+            ctx.t(&app.portal, "error-org-forbidden", None),
+        )
+            .into_response();
+    }
+    let number = |name: &str| -> Result<Option<i64>, ()> {
+        let v = form.get(name).trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .map(Some)
+            .ok_or(())
+    };
+    let (Ok(days), Ok(quota_mb)) = (number("retention_days"), number("quota_mb")) else {
+        let e = ctx.t(&app.portal, "error-recording-policy", None);
+        return show(&app, &ctx, id, StatusCode::BAD_REQUEST, Some(e), None).await;
+    };
+    let policy = plenary_store::RecordingPolicy {
+        allowed: form.get("allowed") == "on",
+        retention_days: days,
+        quota_bytes: quota_mb.map(|mb| mb * 1_000_000),
+    };
+    if let Err(e) = app.store.set_recording_policy(id, &policy).await {
+        return unavailable(e);
+    }
+    let notice = ctx.t(&app.portal, "notice-saved", None);
+    show_with(&app, &ctx, id, StatusCode::OK, None, Some(notice), None).await
 }

@@ -78,6 +78,7 @@ fn every_page_renders_in_every_language() {
                 "org.html",
                 context! {
                     org => context! { id => 1, name => "x", max_rooms => (), max_participants => () },
+                    recordings => context! { used_mb => "1.0", allowed => false, days => 30, quota_mb => 100, may_set => true },
                     members => Vec::<minijinja::Value>::new(), rooms => Vec::<minijinja::Value>::new(),
                     notice => "n", asked => vec![context! { email => "bo@b.co", role => "member" }],
                     ..base.clone()
@@ -186,6 +187,7 @@ fn every_page_renders_in_every_language() {
                 "org.html",
                 context! {
                     org => context! { id => 1, name => "social.coop", max_rooms => 2, max_participants => (), max_minutes => 45 },
+                    recordings => context! { used_mb => "0.0", allowed => true, days => (), quota_mb => (), may_set => false },
                     members => vec![
                         context! { id => 1, name => "Ada", email => "a@b.co", role => "admin", provider => () },
                         context! { id => 2, name => "Bo", email => "b@b.co", role => "member", provider => "social.coop" },
@@ -199,6 +201,7 @@ fn every_page_renders_in_every_language() {
                 "org.html",
                 context! {
                     org => context! { id => 1, name => "x", max_rooms => (), max_participants => () },
+                    recordings => context! { used_mb => "1.0", allowed => false, days => 30, quota_mb => 100, may_set => true },
                     members => Vec::<minijinja::Value>::new(),
                     rooms => Vec::<minijinja::Value>::new(),
                     ..base.clone()
@@ -295,6 +298,7 @@ fn every_page_renders_in_every_language() {
                 "org.html",
                 context! {
                     org => context! { id => 1, name => "x", max_rooms => (), max_participants => () },
+                    recordings => context! { used_mb => "1.0", allowed => false, days => 30, quota_mb => 100, may_set => true },
                     members => Vec::<minijinja::Value>::new(), rooms => Vec::<minijinja::Value>::new(), days => 14,
                     invited => context! { email => "new@b.co", link => "http://x/invite/t" },
                     invitations => vec![context! { id => 1, email => "new@b.co", org => "x", role => "member", expires => "2026-12-01 10:00", expired => false }],

@@ -10,6 +10,7 @@
 pub mod access;
 pub mod compose;
 pub mod remote;
+pub mod retention;
 pub mod timeline;
 pub mod worker;
 

@@ -241,6 +241,10 @@ pub async fn start(
         meeting_of,
     );
     plenary_recordings::worker::spawn(state.recordings.clone(), state.settings.recording_workers);
+    plenary_recordings::retention::spawn_sweeper(
+        state.recordings.clone(),
+        state.settings.recording_retention_days.map(i64::from),
+    );
     state.meeting.spawn_sweeper();
     let router = app(state.clone());
     let limits = state.settings.http_limits();

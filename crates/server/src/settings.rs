@@ -74,6 +74,12 @@ pub struct Settings {
     /// Where ready recordings are kept: `s3://bucket/prefix[?options]` (credentials from the
     /// `AWS_*` variables); none: the data folder.
     pub recordings_url: Option<String>,
+    /// Days a recording is kept after it ends, unless its organisation says otherwise (none:
+    /// until deleted).
+    pub recording_retention_days: Option<u32>,
+    /// Megabytes an organisation's recordings may take, unless it says otherwise (none: no
+    /// limit).
+    pub recording_quota_mb: Option<u64>,
     /// Open connections (WebSockets included) from one client address; trusted proxies are
     /// exempt.
     pub max_connections_per_address: usize,
@@ -116,6 +122,8 @@ impl fmt::Debug for Settings {
             .field("http_request_timeout_secs", &self.http_request_timeout_secs)
             .field("reconnect_hold_secs", &self.reconnect_hold_secs)
             .field("recording_workers", &self.recording_workers)
+            .field("recording_retention_days", &self.recording_retention_days)
+            .field("recording_quota_mb", &self.recording_quota_mb)
             // Only the scheme and bucket: the options may name an endpoint or keys.
             .field(
                 "recordings_url",
@@ -164,6 +172,8 @@ impl Default for Settings {
             reconnect_hold_secs: plenary_meeting::HOLD_FOR.as_secs(),
             recording_workers: 1,
             recordings_url: None,
+            recording_retention_days: None,
+            recording_quota_mb: None,
             max_connections_per_address: 64,
             embed_origins: Vec::new(),
             node_name: host_name(),
@@ -254,6 +264,12 @@ pub struct Overrides {
     /// Where ready recordings are kept, `s3://bucket/prefix` [default: the data folder]
     #[arg(long, env = "PLENARY_RECORDINGS_URL")]
     pub recordings_url: Option<String>,
+    /// Days recordings are kept after they end [default: until deleted]
+    #[arg(long, env = "PLENARY_RECORDING_RETENTION_DAYS")]
+    pub recording_retention_days: Option<u32>,
+    /// Megabytes each organisation's recordings may take [default: no limit]
+    #[arg(long, env = "PLENARY_RECORDING_QUOTA_MB")]
+    pub recording_quota_mb: Option<u64>,
     /// Open connections from one client address [default: 64]
     #[arg(long, env = "PLENARY_MAX_CONNECTIONS_PER_ADDRESS")]
     pub max_connections_per_address: Option<usize>,
@@ -365,6 +381,12 @@ impl Settings {
         }
         if let Some(v) = o.recording_workers {
             s.recording_workers = v;
+        }
+        if let Some(v) = o.recording_retention_days {
+            s.recording_retention_days = Some(v).filter(|d| *d > 0);
+        }
+        if let Some(v) = o.recording_quota_mb {
+            s.recording_quota_mb = Some(v);
         }
         if let Some(v) = &o.recordings_url {
             s.recordings_url = Some(v.clone()).filter(|v| !v.is_empty());
@@ -573,6 +595,7 @@ impl Settings {
             room_creation: self.room_creation,
             anonymous_room_days: self.anonymous_room_days,
             node: self.node_name.clone(),
+            recording_quota_bytes: self.recording_quota_mb.map(|mb| mb as i64 * 1_000_000),
         }
     }
 

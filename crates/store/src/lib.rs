@@ -22,7 +22,7 @@ pub use model::{
     SOURCE_ACCEPTED, SOURCE_MANUAL, SeatTaken, SsoRule, User, UserStatus, Webhook,
 };
 pub use postgres::PostgresStore;
-pub use recordings::{RecordingRow, RecordingStatus, RecordingUpdate};
+pub use recordings::{RecordingPolicy, RecordingRow, RecordingStatus, RecordingUpdate};
 pub use sqlite::SqliteStore;
 
 use plenary_proto::RoomId;
@@ -481,6 +481,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Changes what `u` names; returns whether the recording exists.
     fn update_recording<'a>(&'a self, id: &'a str, u: &'a RecordingUpdate)
     -> StoreFuture<'a, bool>;
+
+    /// An organisation's recording rules (the defaults when it set none).
+    fn recording_policy(&self, org_id: i64) -> StoreFuture<'_, RecordingPolicy>;
+
+    /// Sets an organisation's recording rules.
+    fn set_recording_policy<'a>(
+        &'a self,
+        org_id: i64,
+        p: &'a RecordingPolicy,
+    ) -> StoreFuture<'a, ()>;
 
     /// Records that a recording's files are now in the object storage.
     fn recording_moved<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;

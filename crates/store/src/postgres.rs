@@ -63,6 +63,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "recordings moved to object storage",
         include_str!("../migrations/postgres/0011_recordings_remote.sql"),
     ),
+    (
+        12,
+        "organisations' recording rules",
+        include_str!("../migrations/postgres/0012_recording_policy.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

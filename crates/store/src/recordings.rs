@@ -109,3 +109,24 @@ pub(crate) fn recording_from_row(r: &impl Columns) -> Result<RecordingRow, crate
         remote: r.int(18)? != 0,
     })
 }
+
+/// An organisation's recording rules (`None`: the site's default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordingPolicy {
+    /// Its members' rooms may be recorded.
+    pub allowed: bool,
+    /// Days a recording is kept after it ends.
+    pub retention_days: Option<i64>,
+    /// Bytes its members' rooms' recordings may take in all.
+    pub quota_bytes: Option<i64>,
+}
+
+impl Default for RecordingPolicy {
+    fn default() -> Self {
+        Self {
+            allowed: true,
+            retention_days: None,
+            quota_bytes: None,
+        }
+    }
+}

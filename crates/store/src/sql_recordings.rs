@@ -286,6 +286,46 @@ macro_rules! recording_methods {
             })
         }
 
+        fn recording_policy(&self, org_id: i64) -> $crate::StoreFuture<'_, $crate::RecordingPolicy> {
+            Box::pin(async move {
+                use sqlx::Row as _;
+                let row = sqlx::query(
+                    "SELECT allowed, retention_days, quota_bytes FROM org_recording_policy WHERE org_id = $1",
+                )
+                .bind(org_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(match row {
+                    None => $crate::RecordingPolicy::default(),
+                    Some(r) => $crate::RecordingPolicy {
+                        allowed: r.try_get::<i64, _>(0)? != 0,
+                        retention_days: r.try_get(1)?,
+                        quota_bytes: r.try_get(2)?,
+                    },
+                })
+            })
+        }
+
+        fn set_recording_policy<'a>(
+            &'a self,
+            org_id: i64,
+            p: &'a $crate::RecordingPolicy,
+        ) -> $crate::StoreFuture<'a, ()> {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO org_recording_policy (org_id, allowed, retention_days, quota_bytes) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (org_id) DO UPDATE SET allowed = excluded.allowed, retention_days = excluded.retention_days, quota_bytes = excluded.quota_bytes",
+                )
+                .bind(org_id)
+                .bind(i64::from(p.allowed))
+                .bind(p.retention_days)
+                .bind(p.quota_bytes)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            })
+        }
+
         fn delete_recording<'a>(&'a self, id: &'a str) -> $crate::StoreFuture<'a, bool> {
             Box::pin(async move {
                 let done = sqlx::query("DELETE FROM recordings WHERE id = $1")

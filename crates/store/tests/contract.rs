@@ -79,8 +79,8 @@ async fn story(store: Arc<dyn Store>) {
 
     api_meetings(&*store).await;
     webhooks(&*store).await;
-    recordings(&*store).await;
     accounts(&*store).await;
+    recordings(&*store).await;
 }
 
 async fn accounts(store: &dyn Store) {
@@ -955,6 +955,37 @@ async fn recordings(store: &dyn Store) {
     assert!(!store.delete_recording(&first.id).await.unwrap());
     assert!(store.delete_recording(&second.id).await.unwrap());
     assert!(store.all_recordings(10).await.unwrap().is_empty());
+
+    // An organisation's recording rules: the defaults until set, then what was set.
+    let org = store
+        .create_org(&NewOrganisation {
+            name: "Recording co-op".into(),
+            max_rooms_per_member: None,
+            max_participants: None,
+            max_meeting_minutes: None,
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    use plenary_store::RecordingPolicy;
+    assert_eq!(
+        store.recording_policy(org.id).await.unwrap(),
+        RecordingPolicy::default()
+    );
+    let p = RecordingPolicy {
+        allowed: false,
+        retention_days: Some(30),
+        quota_bytes: Some(5_000_000_000),
+    };
+    store.set_recording_policy(org.id, &p).await.unwrap();
+    assert_eq!(store.recording_policy(org.id).await.unwrap(), p);
+    let p = RecordingPolicy {
+        allowed: true,
+        retention_days: None,
+        quota_bytes: Some(1),
+    };
+    store.set_recording_policy(org.id, &p).await.unwrap();
+    assert_eq!(store.recording_policy(org.id).await.unwrap(), p);
 }
 
 #[tokio::test]

@@ -297,3 +297,13 @@ rec-eta = noch etwa { $seconds } s
 rec-speakers = Wer wann sprach
 rec-nobody-spoke = Niemand hat gesprochen.
 rec-chat = Chat
+
+org-recordings = Aufzeichnungen
+org-recordings-used = Die Aufzeichnungen der Räume ihrer Mitglieder belegen { $mb } MB.
+org-recordings-used-of = Die Aufzeichnungen der Räume ihrer Mitglieder belegen { $mb } MB von { $quota } MB.
+org-recordings-off = Die Räume ihrer Mitglieder dürfen nicht aufgezeichnet werden.
+org-recordings-days = Aufzeichnungen werden { $days } Tage nach ihrem Ende gelöscht.
+org-recordings-allowed = Die Räume ihrer Mitglieder dürfen aufgezeichnet werden
+org-recordings-keep = Tage, die Aufzeichnungen behalten werden (leer: Regel der Seite)
+org-recordings-quota = Speicher für Aufzeichnungen, MB (leer: Regel der Seite)
+error-recording-policy = Tage und Megabytes sind ganze Zahlen von 1 bis 1.000.000, oder leer.

@@ -297,3 +297,13 @@ rec-eta = about { $seconds } s left
 rec-speakers = Who spoke when
 rec-nobody-spoke = Nobody spoke.
 rec-chat = Chat
+
+org-recordings = Recordings
+org-recordings-used = Its members' rooms' recordings take { $mb } MB.
+org-recordings-used-of = Its members' rooms' recordings take { $mb } MB of { $quota } MB.
+org-recordings-off = Its members' rooms may not be recorded.
+org-recordings-days = Recordings are deleted { $days } days after they end.
+org-recordings-allowed = Its members' rooms may be recorded
+org-recordings-keep = Days to keep recordings (empty: the site's rule)
+org-recordings-quota = Storage for recordings, MB (empty: the site's rule)
+error-recording-policy = Days and megabytes are whole numbers from 1 to 1,000,000, or empty.

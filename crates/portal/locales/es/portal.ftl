@@ -297,3 +297,13 @@ rec-eta = quedan unos { $seconds } s
 rec-speakers = Quién habló y cuándo
 rec-nobody-spoke = Nadie habló.
 rec-chat = Chat
+
+org-recordings = Grabaciones
+org-recordings-used = Las grabaciones de las salas de sus miembros ocupan { $mb } MB.
+org-recordings-used-of = Las grabaciones de las salas de sus miembros ocupan { $mb } MB de { $quota } MB.
+org-recordings-off = Las salas de sus miembros no se pueden grabar.
+org-recordings-days = Las grabaciones se eliminan { $days } días después de terminar.
+org-recordings-allowed = Las salas de sus miembros se pueden grabar
+org-recordings-keep = Días que se guardan las grabaciones (vacío: la regla del sitio)
+org-recordings-quota = Almacenamiento para grabaciones, MB (vacío: la regla del sitio)
+error-recording-policy = Los días y los megabytes son números enteros de 1 a 1.000.000, o vacíos.

@@ -297,3 +297,13 @@ rec-eta = encore environ { $seconds } s
 rec-speakers = Qui a parlé quand
 rec-nobody-spoke = Personne n'a parlé.
 rec-chat = Discussion
+
+org-recordings = Enregistrements
+org-recordings-used = Les enregistrements des salles de ses membres occupent { $mb } Mo.
+org-recordings-used-of = Les enregistrements des salles de ses membres occupent { $mb } Mo sur { $quota } Mo.
+org-recordings-off = Les salles de ses membres ne peuvent pas être enregistrées.
+org-recordings-days = Les enregistrements sont supprimés { $days } jours après leur fin.
+org-recordings-allowed = Les salles de ses membres peuvent être enregistrées
+org-recordings-keep = Jours de conservation des enregistrements (vide : la règle du site)
+org-recordings-quota = Espace pour les enregistrements, Mo (vide : la règle du site)
+error-recording-policy = Les jours et les mégaoctets sont des nombres entiers de 1 à 1 000 000, ou vides.

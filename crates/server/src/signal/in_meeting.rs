@@ -58,7 +58,9 @@ impl Connection {
             ActionError::BadText => ErrorCode::BadMessage,
             ActionError::NotInMeeting => ErrorCode::WrongOrder,
             ActionError::Unavailable => ErrorCode::Unavailable,
-            ActionError::RecordingNotAllowed => ErrorCode::Forbidden,
+            ActionError::RecordingNotAllowed | ActionError::RecordingQuotaFull => {
+                ErrorCode::Forbidden
+            }
         };
         // Going too fast is the person's hand or fingers, not a broken client: it does not
         // use up the connection's error allowance.
