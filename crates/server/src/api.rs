@@ -202,6 +202,9 @@ struct RoomView {
     created_at: i64,
     /// Joining needs an access code.
     access_code: bool,
+    /// Whether the meeting in the room is being recorded now (`off`, `recording`, `paused`),
+    /// so that whoever is about to join is told before joining.
+    recording: plenary_proto::RecordingState,
 }
 
 impl RoomView {
@@ -210,6 +213,7 @@ impl RoomView {
             access_code: plenary_meeting::RoomSettings::parse(&room.settings).needs_code(),
             url: format!("/r/{}", room.id),
             participants: app.meeting.live.count(&room.id),
+            recording: app.meeting.live.recording(&room.id),
             id: room.id,
             name: room.name,
             created_at: room.created_at,

@@ -97,6 +97,8 @@ async fn rooms_can_be_created_read_and_joined() {
             .await
             .unwrap();
     assert_eq!((status, got["participants"].as_u64()), (200, Some(0)));
+    // Nobody records an empty room (the join page tells joiners when a meeting is recorded).
+    assert_eq!(got["recording"], "off");
 
     let (status, unnamed) = server
         .call_as("POST", "/api/rooms", Some(&json!({})), token)
