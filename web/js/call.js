@@ -30,7 +30,9 @@ const ICE_GRACE_MS = 4000;
  * (detail: {request, by}), `role` (someone's role changed; detail: {participant_id, role}),
  * `locks` (the locks in `this.locks`), `screen` (this person's share started or stopped);
  * `reconnecting` (the connection dropped: getting back in by itself), `reconnected`,
- * `camera` (a new camera track is on), `quality` (someone's connection got better or worse), `speaking` (someone, this person too, started or stopped speaking; detail: {participant_id, speaking}).
+ * `camera` (a new camera track is on), `quality` (someone's connection got better or worse), `speaking` (someone, this person too, started or stopped speaking; detail: {participant_id, speaking}),
+ * `recording` (the meeting's recording started, paused, resumed or stopped, in `this.recording`;
+ * detail: {state, by, previous}; on `joined` too when the meeting is being recorded).
  */
 export class Call extends EventTarget {
   /**
@@ -101,6 +103,8 @@ export class Call extends EventTarget {
     this.quality = 'good';
     /** Who else spoke last (the active speaker). @type {number|null} */
     this.lastSpeaker = null;
+    /** Whether the meeting is being recorded. @type {import('./protocol.js').RecordingState} */
+    this.recording = 'off';
   }
 
   /** Records a step of the join, for diagnosis. @param {string} what */
@@ -295,6 +299,7 @@ export class Call extends EventTarget {
         this.chat = m.chat || [];
         this.hands = m.hands || [];
         if (m.locks) this.locks = m.locks;
+        this.setRecording(m.recording || 'off', '');
         if (this.lobby.size) this.dispatchEvent(new CustomEvent('lobby'));
         for (const p of m.participants) this.upsert(p);
         // Back after a drop while sharing, but someone else shares now (they took over
@@ -421,6 +426,9 @@ export class Call extends EventTarget {
       case 'locks':
         this.locks = m.locks;
         this.dispatchEvent(new CustomEvent('locks'));
+        break;
+      case 'recording':
+        this.setRecording(m.state, m.by);
         break;
       case 'error':
         // The server lost this client's media: reconnecting gets it back.
@@ -635,6 +643,18 @@ export class Call extends EventTarget {
   /** (Moderators) sets the locks. @param {Locks} locks */
   lock(locks) {
     this.sig?.send({ type: 'lock', locks });
+  }
+
+  /** The meeting's recording is now `state` (`by` changed it; empty: it already was so). @param {import('./protocol.js').RecordingState} state @param {string} by */
+  setRecording(state, by) {
+    const previous = this.recording;
+    this.recording = state;
+    if (state !== previous || by) this.dispatchEvent(new CustomEvent('recording', { detail: { state, by, previous } }));
+  }
+
+  /** (Moderators) starts, pauses, resumes or stops recording the meeting. @param {'start'|'pause'|'resume'|'stop'} action */
+  record(action) {
+    this.sig?.send({ type: 'record', action });
   }
 
   /** (Moderators) ends the meeting for everyone. */

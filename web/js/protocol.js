@@ -6,10 +6,11 @@ export const PROTOCOL_VERSION = 2;
 /**
  * @typedef {{id: number, name: string, audio: boolean, video: boolean, screen?: boolean, reconnecting?: boolean, speaking?: boolean, quality?: 'good'|'fair'|'poor', role?: 'moderator'|'participant'}} ParticipantInfo
  * @typedef {'audio'|'video'} MediaKind
+ * @typedef {'off'|'recording'|'paused'} RecordingState
  * @typedef {'everyone'|'moderators'|'participant'} ChatTo
  * @typedef {{id: number, from?: number, name: string, to: ChatTo, to_participant?: number, text: string, at_ms: number}} ChatMessage
  * @typedef {{cameras: boolean, microphones: boolean, public_chat: boolean, private_chat: boolean, screen_share: boolean, hide_viewer_cameras: boolean}} Locks
- * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[], role?: 'moderator'|'participant', start_muted?: boolean, logout_url?: string, lobby?: ParticipantInfo[], chat?: ChatMessage[], hands?: number[], locks?: Locks, resume_key?: string, media?: {audio: boolean, video: boolean, screen: boolean}}
+ * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[], role?: 'moderator'|'participant', start_muted?: boolean, logout_url?: string, lobby?: ParticipantInfo[], chat?: ChatMessage[], hands?: number[], locks?: Locks, resume_key?: string, media?: {audio: boolean, video: boolean, screen: boolean}, recording?: RecordingState}
  *   | {type: 'participant_joined', participant: ParticipantInfo}
  *   | {type: 'participant_left', participant_id: number}
  *   | {type: 'media_state', participant_id: number, audio: boolean, video: boolean, screen?: boolean}
@@ -29,6 +30,7 @@ export const PROTOCOL_VERSION = 2;
  *   | {type: 'moderator_request', request: 'mute'|'ask_unmute'|'camera_off'|'stop_screen', by: string}
  *   | {type: 'role_changed', participant_id: number, role: 'moderator'|'participant'}
  *   | {type: 'locks', locks: Locks}
+ *   | {type: 'recording', state: RecordingState, by: string}
  *   | {type: 'participant_reconnecting', participant_id: number}
  *   | {type: 'participant_reconnected', participant_id: number}
  *   | {type: 'speaking', participant_id: number, speaking: boolean}

@@ -9,6 +9,7 @@ import { wireDevices } from './settings.js';
 import { wireKeys } from './keys.js';
 import { loadMessages, tr } from './i18n.js';
 import { wirePanel } from './panel.js';
+import { wireRecording } from './recording.js';
 
 /** @param {string} sel @returns {any} */
 const $ = (sel) => document.querySelector(sel);
@@ -61,6 +62,7 @@ async function init() {
     $('#access-code-box').hidden = !room.access_code || Boolean(linkToken);
     document.title = `${room.name} · Plenary`;
     $('#room-link').value = location.href;
+    showRecording(room.recording);
   } catch (err) {
     say('#join-error', err.code === 'not_found' ? tr('client-no-room') : tr('client-room-load-failed', { message: err.message }));
     $('#join-button').disabled = true;
@@ -78,8 +80,35 @@ async function init() {
   $('#camera').addEventListener('change', () => state.call || preview());
   $('#microphone').addEventListener('change', () => state.call || preview());
   $('#join-button').disabled = true;
+  watchRecording();
   await preview();
   $('#join-button').disabled = false;
+}
+
+/** How often the join screen asks again whether the meeting is being recorded, in ms. */
+const RECORDING_CHECK_MS = 5000;
+
+/**
+ * Tells the person on the join screen that the meeting is being recorded (or paused), before
+ * they join. @param {string|undefined} recording the room's `recording` (`off` when absent)
+ */
+function showRecording(recording) {
+  const notice = $('#prejoin-recording');
+  const state = recording === 'recording' || recording === 'paused' ? recording : 'off';
+  notice.dataset.state = state;
+  say('#prejoin-recording', state === 'recording' ? tr('client-prejoin-recording') : state === 'paused' ? tr('client-prejoin-recording-paused') : '');
+}
+
+/** While the join screen shows, a recording that starts (or stops) meanwhile is shown too. */
+function watchRecording() {
+  setInterval(async () => {
+    if (state.call || $('#join').hidden) return;
+    try {
+      showRecording((await api('GET', `/api/rooms/${encodeURIComponent(roomId)}`)).recording);
+    } catch {
+      // Asked again at the next tick; the meeting's own bar tells once in.
+    }
+  }, RECORDING_CHECK_MS);
 }
 
 /** (Re)opens the devices chosen in the pickers and shows the preview. */
@@ -125,6 +154,7 @@ async function join() {
   const grid = new TileGrid($('#tiles'));
   wire(call, grid);
   wirePanel(call, (text) => say('#meeting-notes', text));
+  wireRecording(call, (text) => say('#meeting-notes', text));
   try {
     await call.join(name, linkToken || undefined, $('#access-code').value.trim() || undefined);
   } catch (err) {

@@ -259,6 +259,7 @@ mod tests {
             include_str!("../../../web/js/stage.js"),
             include_str!("../../../web/js/settings.js"),
             include_str!("../../../web/js/keys.js"),
+            include_str!("../../../web/js/recording.js"),
         ];
         let i18n = I18n::load().unwrap();
         let en = i18n.client_messages("en");

@@ -33,6 +33,7 @@ const ASSETS: &[(&str, &[u8])] = &[
     asset!("js/stage.js"),
     asset!("js/settings.js"),
     asset!("js/keys.js"),
+    asset!("js/recording.js"),
     asset!("js/i18n.js"),
     asset!("js/playback.js"),
     asset!("favicon.svg"),
