@@ -49,6 +49,9 @@ enum Command {
         /// Measure Janus (Debian's package, VideoRoom) instead of Plenary.
         #[arg(long)]
         janus: bool,
+        /// Record every meeting while measuring (the recorder's cost).
+        #[arg(long)]
+        record: bool,
     },
     /// The machine's limit: a minimal batched UDP + AES-GCM forwarder's CPU per packet.
     Limit {
@@ -78,8 +81,10 @@ async fn main() -> anyhow::Result<()> {
         window: Duration::from_secs(cli.seconds),
         ..RunOptions::default()
     };
+    let record = matches!(cli.command, Command::Run { record: true, .. });
     let server = match &cli.server {
         Some(addr) => Server::external(addr.clone(), cli.server_pid, cli.api_token.clone()),
+        None if record => Server::spawn_recording(&cli.server_bin).await?,
         None => Server::spawn(&cli.server_bin).await?,
     };
     let result = match cli.command {
@@ -87,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
             scenario,
             n,
             janus: false,
+            ..
         } => {
             let s = Scenario::named(&scenario, n)?;
             println!("{}", RunResult::table_header());
@@ -98,6 +104,7 @@ async fn main() -> anyhow::Result<()> {
             scenario,
             n,
             janus: true,
+            ..
         } => {
             let s = Scenario::named(&scenario, n)?;
             let ns = NetNs::create()?;

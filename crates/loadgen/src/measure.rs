@@ -32,16 +32,27 @@ impl Target<'_> {
     ) -> anyhow::Result<Vec<Peer>> {
         match self {
             Target::Plenary(server) => {
-                let room = server.create_room(name).await?;
+                let room = match server.record_secret {
+                    None => Some(server.create_room(name).await?),
+                    Some(_) => None, // each join makes its own link into the BBB meeting
+                };
                 let mut peers = Vec::new();
                 for (i, publish) in plan.iter().enumerate() {
+                    let peer_name = format!("{name} {i}");
+                    let (room, token) = match &room {
+                        Some(r) => (r.clone(), None),
+                        None => {
+                            let (r, t) = server.recorded_join(name, &peer_name).await?;
+                            (r, Some(t))
+                        }
+                    };
                     let opts = PeerOptions {
                         http_addr: server.http_addr.clone(),
-                        room: room.clone(),
-                        name: format!("{name} {i}"),
+                        room,
+                        name: peer_name,
                         publish: *publish,
                         local_ip: server.local_ip,
-                        token: None,
+                        token,
                     };
                     peers.push(
                         Peer::join(opts)

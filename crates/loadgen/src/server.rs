@@ -16,6 +16,9 @@ pub struct Server {
     pub local_ip: Option<std::net::IpAddr>,
     /// An API token of the server's admin: rooms are created with it.
     pub api_token: Option<String>,
+    /// Set: rooms are BigBlueButton API meetings recorded from the first join (this is the
+    /// API's shared secret).
+    pub record_secret: Option<String>,
     child: Option<Child>,
     data_dir: Option<std::path::PathBuf>,
 }
@@ -26,11 +29,28 @@ impl Server {
         Self::spawn_in(bin, None).await
     }
 
+    /// Like [`Server::spawn`], every room's meeting recorded (a BBB API meeting with
+    /// `record=true&autoStartRecording=true`: the recorder runs from the first join).
+    pub async fn spawn_recording(bin: &str) -> anyhow::Result<Server> {
+        let secret = "loadgen-recording-secret".to_owned();
+        let mut s = Self::spawn_with(bin, None, Some(&secret)).await?;
+        s.record_secret = Some(secret);
+        Ok(s)
+    }
+
     /// Like [`Server::spawn`], inside `netns` when given (listening and announcing its
     /// inner address; peers then send from the outer one).
     pub async fn spawn_in(
         bin: &str,
         netns: Option<&crate::netns::NetNs>,
+    ) -> anyhow::Result<Server> {
+        Self::spawn_with(bin, netns, None).await
+    }
+
+    async fn spawn_with(
+        bin: &str,
+        netns: Option<&crate::netns::NetNs>,
+        bbb_secret: Option<&str>,
     ) -> anyhow::Result<Server> {
         let data_dir = std::env::temp_dir().join(format!(
             "plenary-loadgen-{}-{}",
@@ -50,6 +70,7 @@ impl Server {
             .env("PLENARY_DATA_DIR", &data_dir)
             .env("PLENARY_LOG", "warn")
             .env("PLENARY_MAX_PARTICIPANTS", "1000")
+            .env("PLENARY_BBB_SECRETS", bbb_secret.unwrap_or_default())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -96,6 +117,7 @@ impl Server {
         Ok(Server {
             http_addr: ready,
             api_token: Some(api_token),
+            record_secret: None,
             pid,
             child: Some(child),
             data_dir: Some(data_dir),
@@ -109,6 +131,7 @@ impl Server {
             http_addr,
             pid,
             api_token,
+            record_secret: None,
             local_ip: None,
             child: None,
             data_dir: None,
@@ -132,6 +155,69 @@ impl Server {
         Ok(plenary_proto::RoomId::parse(
             room["id"].as_str().unwrap_or_default(),
         )?)
+    }
+
+    /// A signed BigBlueButton API call (SHA-1 checksum); the answer's body.
+    async fn bbb(&self, call: &str, query: &str) -> anyhow::Result<String> {
+        let secret = self
+            .record_secret
+            .as_deref()
+            .context("not a recording run")?;
+        let digest = aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+            format!("{call}{query}{secret}").as_bytes(),
+        );
+        let checksum: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        let path = format!("/bigbluebutton/api/{call}?{query}&checksum={checksum}");
+        let (status, body) =
+            plenary_peer::http::call_raw(&self.http_addr, "GET", &path, None).await?;
+        let body = String::from_utf8_lossy(&body).into_owned();
+        if status != 200 || !body.contains("<returncode>SUCCESS</returncode>") {
+            bail!("BBB {call} failed: HTTP {status}: {body}");
+        }
+        Ok(body)
+    }
+
+    /// (A recording run) creates the recorded meeting `meeting` if new and a join for
+    /// `name`: the room and the join token.
+    pub async fn recorded_join(
+        &self,
+        meeting: &str,
+        name: &str,
+    ) -> anyhow::Result<(plenary_proto::RoomId, String)> {
+        let enc = |s: &str| -> String {
+            s.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        let id = enc(meeting);
+        self.bbb(
+            "create",
+            &format!("name={id}&meetingID={id}&record=true&autoStartRecording=true"),
+        )
+        .await?;
+        let body = self
+            .bbb(
+                "join",
+                &format!(
+                    "meetingID={id}&fullName={}&role=MODERATOR&redirect=false",
+                    enc(name)
+                ),
+            )
+            .await?;
+        let url = body
+            .split("<url>")
+            .nth(1)
+            .and_then(|r| r.split("</url>").next())
+            .context("no join url")?;
+        let (path, token) = url.split_once("#join=").context("no join token")?;
+        let room = path.rsplit('/').next().unwrap_or_default();
+        Ok((plenary_proto::RoomId::parse(room)?, token.to_owned()))
     }
 
     /// One counter from `/metrics`.

@@ -6,8 +6,12 @@ use std::time::Instant;
 
 use plenary_proto::{MediaKind, ParticipantId};
 
+/// Where the header starts: after a VP8 frame tag and, in keyframes, the VP8 keyframe start
+/// code and a 320×240 size (so that what reads VP8 — the recorder — takes them as VP8).
+const AT: usize = 10;
+
 /// Header length; frames are padded beyond it.
-pub const HEADER_BYTES: usize = 23;
+pub const HEADER_BYTES: usize = AT + 23;
 
 /// What a synthetic frame says about itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,23 +37,30 @@ pub fn micros_since_epoch(t: Instant) -> u64 {
     t.saturating_duration_since(epoch()).as_micros() as u64
 }
 
-/// Writes a frame: a VP8-style first byte (bit 0 clear marks a keyframe), then the header.
+/// Writes a frame: a VP8 frame tag (bit 0 clear marks a keyframe; a keyframe also has the
+/// start code and a size), then the header, then padding.
 pub fn synthetic_frame(h: FrameHeader, keyframe: bool, len: usize) -> Vec<u8> {
     let mut v = vec![0u8; len.max(HEADER_BYTES)];
-    v[0] = if keyframe { 0x10 } else { 0x11 };
-    v[1..9].copy_from_slice(&h.publisher.0.to_be_bytes());
-    v[9] = match h.kind {
+    if keyframe {
+        v[..AT].copy_from_slice(&[0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]);
+    } else {
+        v[0] = 0x11;
+    }
+    let w = &mut v[AT..];
+    w[1..9].copy_from_slice(&h.publisher.0.to_be_bytes());
+    w[9] = match h.kind {
         MediaKind::Audio => 1,
         MediaKind::Video => 2,
     };
-    v[10..14].copy_from_slice(&h.seq.to_be_bytes());
-    v[14..22].copy_from_slice(&h.sent_us.to_be_bytes());
-    v[22] = h.track;
+    w[10..14].copy_from_slice(&h.seq.to_be_bytes());
+    w[14..22].copy_from_slice(&h.sent_us.to_be_bytes());
+    w[22] = h.track;
     v
 }
 
 /// Reads back what [`synthetic_frame`] wrote; `None` for anything else.
 pub fn parse_synthetic_frame(d: &[u8]) -> Option<FrameHeader> {
+    let d = d.get(AT..)?;
     let kind = match d.get(9)? {
         1 => MediaKind::Audio,
         2 => MediaKind::Video,

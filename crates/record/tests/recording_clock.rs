@@ -39,6 +39,10 @@ impl Storage for Memory {
         self.0.borrow_mut().insert(name.to_owned(), Vec::new());
         Ok(MemoryFile(self.clone(), name.to_owned()))
     }
+    fn remove(&mut self, name: &str) -> io::Result<()> {
+        self.0.borrow_mut().remove(name);
+        Ok(())
+    }
 }
 
 fn vp8(keyframe: bool, n: u32) -> Vec<u8> {
@@ -195,7 +199,27 @@ fn a_gap_splits_a_tracks_spans_and_a_new_rtp_clock_is_placed_when_it_arrives() {
     for i in 0..=10u64 {
         frame(6_000 + i * 100, 77 + i * 9_000, i == 0, &vp8(i == 0, 0))(&mut rec);
     }
+    // A camera that never sent a keyframe: nothing to start its file from.
+    let bob_cam = TrackKey {
+        participant: BOB,
+        source: TrackSource::Camera,
+    };
+    rec.frame(Incoming {
+        track: bob_cam,
+        codec: Codec::Vp8,
+        rtp_time: 5,
+        clock_rate: 90_000,
+        arrived: t0 + Duration::from_millis(500),
+        keyframe: false,
+        data: &vp8(false, 1),
+    })
+    .unwrap();
     let (store, files) = rec.finish().unwrap();
+    assert_eq!(files.len(), 1, "no track for Bob's camera");
+    assert!(
+        !store.0.borrow().contains_key(&bob_cam.file_name()),
+        "nor a file"
+    );
     let f = &files[0];
     assert_eq!(f.spans, [(0, 1_000), (4_000, 7_000)]);
     assert_eq!((f.start_ms, f.end_ms), (0, 7_000));
