@@ -278,7 +278,8 @@ pub struct Frame {
     pub data: Vec<u8>,
 }
 
-/// The frames of a file this module wrote (its valid part), in order.
+/// The frames of a file this module wrote (its valid part), in order; a damaged file gives
+/// the frames before the damage, never a panic.
 pub fn read_frames(file: &[u8]) -> Vec<Frame> {
     let valid = valid_length(file);
     let file = &file[..valid];
@@ -304,10 +305,16 @@ pub fn read_frames(file: &[u8]) -> Vec<Frame> {
                 let Some(c) = ebml::read_header(file, inner) else {
                     break;
                 };
-                let Some(c_end) = c.size.map(|s| c.body + s as usize) else {
+                // A size that points past its cluster (a damaged file) ends the reading.
+                let Some(c_end) = c
+                    .size
+                    .and_then(|s| c.body.checked_add(usize::try_from(s).ok()?))
+                else {
                     break;
                 };
-                let body = &file[c.body..c_end];
+                let Some(body) = file.get(c.body..c_end).filter(|_| c_end <= end) else {
+                    break;
+                };
                 if c.id == id::TIMESTAMP {
                     cluster_ms = body.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
                 } else if c.id == id::SIMPLE_BLOCK && body.len() >= 4 {

@@ -154,3 +154,27 @@ fn ffprobe_reads_every_packet_at_its_time() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_damaged_file_reads_without_panicking() {
+    // Every single-byte change of a small valid file: reading stops, never panics.
+    let mut w = plenary_record::webm::TrackWriter::new(
+        Vec::new(),
+        plenary_record::webm::Codec::Opus { channels: 2 },
+    );
+    for i in 0..120u64 {
+        w.write_frame(i * 20, true, &[0xfc, i as u8, 1, 2, 3])
+            .unwrap();
+    }
+    let file = w.finish().unwrap();
+    let whole = plenary_record::webm::read_frames(&file).len();
+    assert_eq!(whole, 120);
+    for at in 0..file.len() {
+        for v in [0x00, 0xff, 0x01, 0x80] {
+            let mut bad = file.clone();
+            bad[at] = v;
+            let n = plenary_record::webm::read_frames(&bad).len();
+            assert!(n <= 120 + 64, "at {at}: {n} frames");
+        }
+    }
+}
