@@ -11,8 +11,8 @@ import { tr } from './i18n.js';
 /** @param {string} sel @returns {any} */
 const $ = (sel) => document.querySelector(sel);
 
-/** How long a start waits for the server's answer (the recording, or a refusal), in ms. */
-const START_ANSWER_MS = 10000;
+/** How long a request waits for the server's answer (the recording's change, or a refusal), in ms. */
+const ANSWER_MS = 10000;
 
 /**
  * Wires the recording bar and buttons to `call`. `say(text)` shows a note to the person.
@@ -29,8 +29,10 @@ export function wireRecording(call, say) {
   const buttons = [start, pause, resume, stop, confirm];
   /** Stopping asked once more and not yet answered. */
   let confirming = false;
+  /** The request sent and not yet answered, if any. @type {string|null} */
+  let pending = null;
   /** @type {ReturnType<typeof setTimeout>|undefined} */
-  let startTimer;
+  let pendingTimer;
 
   /**
    * Whether `button`'s request waits for its answer (set with `waiting`): such a button does
@@ -42,8 +44,18 @@ export function wireRecording(call, say) {
     return button.getAttribute('aria-disabled') === 'true';
   };
   const answered = () => {
-    clearTimeout(startTimer);
-    waits(start, false);
+    pending = null;
+    clearTimeout(pendingTimer);
+    for (const b of buttons) waits(b, false);
+  };
+  /** Sends `action` from `button`, once until it is answered. @param {HTMLButtonElement} button @param {'start'|'pause'|'resume'|'stop'} action */
+  const ask = (button, action) => {
+    if (waits(button)) return;
+    waits(button, true);
+    pending = action;
+    clearTimeout(pendingTimer);
+    pendingTimer = setTimeout(answered, ANSWER_MS);
+    call.record(action);
   };
 
   const render = () => {
@@ -60,30 +72,19 @@ export function wireRecording(call, say) {
     resume.hidden = !moderator || state !== 'paused';
     stop.hidden = !moderator || state === 'off' || confirming;
     confirm.hidden = !moderator || state === 'off' || !confirming;
-    if (confirm.hidden) waits(confirm, false);
     if (focused?.hidden) buttons.find((b) => !b.hidden && b.offsetParent !== null)?.focus();
   };
 
-  start.onclick = () => {
-    if (waits(start)) return;
-    waits(start, true);
-    clearTimeout(startTimer);
-    startTimer = setTimeout(answered, START_ANSWER_MS);
-    call.record('start');
-  };
-  pause.onclick = () => call.record('pause');
-  resume.onclick = () => call.record('resume');
+  start.onclick = () => ask(start, 'start');
+  pause.onclick = () => ask(pause, 'pause');
+  resume.onclick = () => ask(resume, 'resume');
   // Stopping asks once more, in the page; Escape takes the question back.
   stop.onclick = () => {
     confirming = true;
     render();
     confirm.focus();
   };
-  confirm.onclick = () => {
-    if (waits(confirm)) return;
-    waits(confirm, true);
-    call.record('stop');
-  };
+  confirm.onclick = () => ask(confirm, 'stop');
   confirm.addEventListener('keydown', (/** @type {KeyboardEvent} */ e) => {
     if (e.key !== 'Escape') return;
     e.preventDefault();
@@ -97,7 +98,7 @@ export function wireRecording(call, say) {
     confirming = false;
     answered();
     // A refusal shown earlier no longer holds.
-    if ($('#meeting-notes').textContent === tr('client-recording-not-allowed')) say('');
+    if ([tr('client-recording-not-allowed'), tr('client-recording-no-control')].includes($('#meeting-notes').textContent)) say('');
     // No name: the meeting was already so when this person came in (or came back).
     const text = !by
       ? { recording: tr('client-recording-now'), paused: tr('client-recording-now-paused'), off: tr('client-recording-off') }[/** @type {string} */ (state)]
@@ -116,11 +117,12 @@ export function wireRecording(call, say) {
   call.addEventListener('role', render);
   call.addEventListener('error', (e) => {
     const d = /** @type {CustomEvent} */ (e).detail;
-    // A start refused: the room's settings do not allow recording (or this person no longer
-    // moderates, and the buttons go away with the role).
-    if (d.code === 'forbidden' && waits(start)) {
+    // A request refused: the room (its settings, its organisation, the integration that made
+    // it) does not allow it, or this person no longer moderates (the buttons go with the role).
+    if (d.code === 'forbidden' && pending) {
+      const action = pending;
       answered();
-      if (call.role === 'moderator') say(tr('client-recording-not-allowed'));
+      if (call.role === 'moderator') say(tr(action === 'start' || action === 'resume' ? 'client-recording-not-allowed' : 'client-recording-no-control'));
     }
   });
   render();

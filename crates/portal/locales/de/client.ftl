@@ -162,3 +162,4 @@ client-record-stop-confirm = Ja, Aufzeichnung beenden
 client-recording-not-allowed = In diesem Raum darf nicht aufgezeichnet werden.
 client-prejoin-recording = Diese Besprechung wird aufgezeichnet: Ihre Stimme, Ihre Kamera, Ihr geteilter Bildschirm und Ihre öffentlichen Chat-Nachrichten kommen in die Aufzeichnung.
 client-prejoin-recording-paused = Diese Besprechung wird aufgezeichnet (gerade pausiert): Ihre Stimme, Ihre Kamera, Ihr geteilter Bildschirm und Ihre öffentlichen Chat-Nachrichten kommen in die Aufzeichnung.
+client-recording-no-control = Die Aufzeichnung dieser Besprechung lässt sich hier nicht pausieren oder beenden.

@@ -162,3 +162,4 @@ client-record-stop-confirm = Yes, stop recording
 client-recording-not-allowed = Recording is not allowed in this room.
 client-prejoin-recording = This meeting is being recorded: your voice, camera, shared screen and public chat messages will be in the recording.
 client-prejoin-recording-paused = This meeting is being recorded (paused just now): your voice, camera, shared screen and public chat messages will be in the recording.
+client-recording-no-control = The recording of this meeting cannot be paused or stopped from here.

@@ -162,3 +162,4 @@ client-record-stop-confirm = Sí, detener la grabación
 client-recording-not-allowed = En esta sala no se permite grabar.
 client-prejoin-recording = Esta reunión se está grabando: tu voz, tu cámara, tu pantalla compartida y tus mensajes públicos del chat quedarán en la grabación.
 client-prejoin-recording-paused = Esta reunión se está grabando (ahora en pausa): tu voz, tu cámara, tu pantalla compartida y tus mensajes públicos del chat quedarán en la grabación.
+client-recording-no-control = La grabación de esta reunión no se puede pausar ni detener desde aquí.

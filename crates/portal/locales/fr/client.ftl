@@ -162,3 +162,4 @@ client-record-stop-confirm = Oui, arrêter l’enregistrement
 client-recording-not-allowed = L’enregistrement n’est pas autorisé dans cette salle.
 client-prejoin-recording = Cette réunion est enregistrée : votre voix, votre caméra, votre écran partagé et vos messages publics dans le chat figureront dans l’enregistrement.
 client-prejoin-recording-paused = Cette réunion est enregistrée (en pause pour le moment) : votre voix, votre caméra, votre écran partagé et vos messages publics dans le chat figureront dans l’enregistrement.
+client-recording-no-control = L’enregistrement de cette réunion ne peut pas être mis en pause ni arrêté d’ici.
