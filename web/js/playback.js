@@ -2,16 +2,18 @@
 // stage (a shared screen, else whoever speaks) large and people small, the chat replayed as
 // the clock passes it, a "who spoke when" list to jump with, and the download's progress.
 
-const player = document.getElementById('player');
+export {};
+
+const player = /** @type {HTMLElement} */ (document.getElementById('player'));
 const id = player.dataset.id;
 const key = player.dataset.key;
 const q = key ? `?k=${encodeURIComponent(key)}` : '';
 const stage = document.getElementById('rec-stage');
 const people = document.getElementById('rec-people');
 const playButton = document.getElementById('rec-play');
-const seek = document.getElementById('rec-seek');
+const seek = /** @type {HTMLInputElement} */ (document.getElementById('rec-seek'));
 const timeLabel = document.getElementById('rec-time');
-const chat = [...document.querySelectorAll('#rec-chat li')];
+const chat = /** @type {HTMLElement[]} */ ([...document.querySelectorAll('#rec-chat li')]);
 
 /** Where the clock is (ms), and since when it runs. */
 let position = 0;
@@ -62,7 +64,7 @@ function build() {
     const el = document.createElement(t.kind === 'video' ? 'video' : 'audio');
     el.src = `/recordings/${id}/media/${encodeURIComponent(t.file)}${q}`;
     el.preload = 'auto';
-    if (t.kind === 'video') {
+    if (el instanceof HTMLVideoElement) {
       el.muted = true; // sound comes from the audio tracks
       el.playsInline = true;
       el.dataset.participant = t.participant;
@@ -81,10 +83,11 @@ function build() {
 
 /** Who has the stage at `t`: a screen being shared, else the last to start speaking. */
 function layout(t) {
-  const visible = tracks.filter((tr) => tr.kind === 'video' && t >= tr.start_ms && t <= tr.end_ms
+  // (A track starts some milliseconds in: shown from a second before, on its first frame.)
+  const visible = tracks.filter((tr) => tr.kind === 'video' && t + 1000 >= tr.start_ms && t <= tr.end_ms
     && (tr.source === 'screen'
-      ? (screens.length ? screens.some((s) => s.participant === tr.participant && s.from <= t && t <= s.to) : on(tr.spans, t))
-      : on(tr.spans, t)));
+      ? (screens.length ? screens.some((s) => s.participant === tr.participant && s.from <= t + 1000 && t <= s.to) : on(tr.spans, Math.max(t, tr.start_ms)))
+      : on(tr.spans, Math.max(t, tr.start_ms))));
   const screen = visible.find((tr) => tr.source === 'screen');
   const talking = speaking.filter((s) => s.from <= t && t <= s.to).sort((a, b) => b.from - a.from)[0]
     ?? speaking.filter((s) => s.to <= t).sort((a, b) => b.to - a.to)[0];
@@ -147,8 +150,8 @@ function jump(ms) {
 playButton.addEventListener('click', () => (runningSince === null ? start() : stop()));
 seek.addEventListener('input', () => jump(Number(seek.value) * 1000));
 document.addEventListener('click', (e) => {
-  const at = e.target.closest('button[data-at]');
-  if (at) jump(Number(at.dataset.at));
+  const at = e.target instanceof Element ? e.target.closest('button[data-at]') : null;
+  if (at instanceof HTMLElement) jump(Number(at.dataset.at));
 });
 
 /** While the download is made: its progress and an estimate from how fast it moves. */
@@ -156,6 +159,7 @@ async function watchProgress() {
   const line = document.getElementById('rec-progress');
   if (!line) return;
   let first = null;
+  const base = line.textContent ?? '';
   for (;;) {
     await new Promise((r) => setTimeout(r, 2000));
     const res = await fetch(`/recordings/${id}/timeline.json${q}`);
@@ -174,7 +178,7 @@ async function watchProgress() {
     const p = recording.progress / 1000;
     const at = performance.now();
     first ??= { p, at };
-    let text = line.textContent.replace(/\(\d+ %\)/, `(${Math.floor(p * 100)} %)`);
+    let text = base.replace(/\([\u2068\u2069\d\s]+%\)/, `(${Math.floor(p * 100)} %)`);
     if (p > first.p) {
       const left = ((1 - p) * (at - first.at)) / (p - first.p) / 1000;
       text += ` ${player.dataset.eta.replace('SECONDS', String(Math.ceil(left)))}`;

@@ -62,6 +62,9 @@ impl Server {
             Some(ns) => (ns.command(bin), ns.inner_ip),
             None => (Command::new(bin), std::net::IpAddr::from([127, 0, 0, 1])),
         };
+        if let Some(secret) = bbb_secret {
+            command.env("PLENARY_BBB_SECRETS", secret);
+        }
         let mut child = command
             .arg("serve")
             .env("PLENARY_LISTEN", format!("{listen_ip}:0"))
@@ -70,7 +73,6 @@ impl Server {
             .env("PLENARY_DATA_DIR", &data_dir)
             .env("PLENARY_LOG", "warn")
             .env("PLENARY_MAX_PARTICIPANTS", "1000")
-            .env("PLENARY_BBB_SECRETS", bbb_secret.unwrap_or_default())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()

@@ -367,7 +367,7 @@ pub fn command(t: &Timeline, dir: &str, chapters: &str, out: &str) -> Vec<String
             "-c:v",
             "libx264",
             "-preset",
-            "veryfast",
+            "superfast",
             "-crf",
             "26",
             "-r",

@@ -289,6 +289,13 @@ async fn begin(
             at_ms: 0,
             participant: p.info.id.0,
         });
+        if p.info.speaking {
+            events.push(Event::Speaking {
+                at_ms: 0,
+                participant: p.info.id.0,
+                speaking: true,
+            });
+        }
         if p.info.screen {
             screens.insert(p.info.id.0);
             events.push(Event::Screen {
