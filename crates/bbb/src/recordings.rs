@@ -221,7 +221,18 @@ pub(crate) async fn publish_recordings(app: &BbbState, req: &Request) -> Answer 
 
 pub(crate) async fn delete_recordings(app: &BbbState, req: &Request) -> Answer {
     let ids = record_ids(req)?;
-    for r in exact(app, &ids).await? {
+    let found = exact(app, &ids).await?;
+    // Not while it is written or composed (the recorder or a worker holds its files).
+    if found
+        .iter()
+        .any(|r| !matches!(r.status, RecordingStatus::Ready | RecordingStatus::Failed))
+    {
+        return Err(Failure::new(
+            "recordingProcessing",
+            "The recording is still being processed; try again when it is published.",
+        ));
+    }
+    for r in found {
         app.recordings.delete(&r).await.map_err(|e| {
             tracing::error!(id = %r.id, error = %e, "cannot delete a recording");
             Failure::new(

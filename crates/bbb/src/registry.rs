@@ -356,9 +356,11 @@ async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
     };
     let result = match &e {
         RoomEvent::Joined { participant, .. } => {
+            let mut first_join = false;
             let updated = bbb
                 .registry
                 .update(&meeting_id, |s| {
+                    first_join = s.started_ms.is_none();
                     s.started_ms.get_or_insert(now);
                     s.last_left_ms = None;
                     if let Some(u) = &participant.user_id {
@@ -367,7 +369,8 @@ async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
                     no_moderator_since(s);
                 })
                 .await;
-            // `autoStartRecording` / `recordFullDurationMedia`: recorded from the first join.
+            // `autoStartRecording` / `recordFullDurationMedia`: recorded from the first join
+            // (only then: a moderator who stopped it keeps it stopped).
             let auto = app
                 .meeting
                 .store
@@ -376,7 +379,7 @@ async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
                 .ok()
                 .flatten()
                 .and_then(|r| plenary_meeting::RoomSettings::parse(&r.settings).integration);
-            if auto.is_some_and(|rules| rules.recording.starts_by_itself()) {
+            if first_join && auto.is_some_and(|rules| rules.recording.starts_by_itself()) {
                 app.meeting.start_recording_by_integration(room);
             }
             updated

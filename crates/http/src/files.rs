@@ -20,32 +20,36 @@ pub fn range(value: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, Unsati
     let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
         return Ok(None);
     };
+    // Several ranges, or one that is not well formed, are ignored: the whole file is a
+    // valid answer (RFC 9110 §14.2). Only a well-formed range past the end is refused.
     if spec.contains(',') {
-        return Ok(None); // several ranges: the whole file is a valid answer
+        return Ok(None);
     }
-    let (a, b) = spec.split_once('-').ok_or(Unsatisfiable)?;
+    let Some((a, b)) = spec.split_once('-') else {
+        return Ok(None);
+    };
     let (a, b) = (a.trim(), b.trim());
-    let (start, end) = if a.is_empty() {
-        let n: u64 = b.parse().map_err(|_| Unsatisfiable)?;
-        if n == 0 {
+    if a.is_empty() {
+        let Ok(n) = b.parse::<u64>() else {
+            return Ok(None);
+        };
+        if n == 0 || len == 0 {
             return Err(Unsatisfiable);
         }
-        (
-            len.saturating_sub(n),
-            len.checked_sub(1).ok_or(Unsatisfiable)?,
-        )
-    } else {
-        let start: u64 = a.parse().map_err(|_| Unsatisfiable)?;
-        let end = if b.is_empty() {
-            len.saturating_sub(1)
-        } else {
-            b.parse::<u64>()
-                .map_err(|_| Unsatisfiable)?
-                .min(len.saturating_sub(1))
-        };
-        (start, end)
+        return Ok(Some((len.saturating_sub(n), len - 1)));
+    }
+    let Ok(start) = a.parse::<u64>() else {
+        return Ok(None);
     };
-    if start >= len || start > end {
+    let end = if b.is_empty() {
+        len.saturating_sub(1)
+    } else {
+        match b.parse::<u64>() {
+            Ok(e) if e >= start => e.min(len.saturating_sub(1)),
+            _ => return Ok(None),
+        }
+    };
+    if start >= len {
         return Err(Unsatisfiable);
     }
     Ok(Some((start, end)))
@@ -189,8 +193,10 @@ mod tests {
         assert_eq!(range(Some("bytes=-10"), 100), Ok(Some((90, 99))));
         assert_eq!(range(Some("bytes=-500"), 100), Ok(Some((0, 99))));
         assert_eq!(range(Some("bytes=100-"), 100), Err(super::Unsatisfiable));
-        assert_eq!(range(Some("bytes=20-10"), 100), Err(super::Unsatisfiable));
-        assert_eq!(range(Some("bytes=x-"), 100), Err(super::Unsatisfiable));
+        assert_eq!(range(Some("bytes=20-10"), 100), Ok(None));
+        assert_eq!(range(Some("bytes=x-"), 100), Ok(None));
+        assert_eq!(range(Some("bytes=5"), 100), Ok(None));
+        assert_eq!(range(Some("bytes=-0"), 100), Err(super::Unsatisfiable));
         assert_eq!(range(Some("bytes=0-1,5-6"), 100), Ok(None));
         assert_eq!(range(Some("items=0-1"), 100), Ok(None));
         assert_eq!(range(Some("bytes=0-"), 0), Err(super::Unsatisfiable));

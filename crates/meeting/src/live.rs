@@ -599,12 +599,19 @@ impl Meetings {
                 speaking,
             },
         );
+        // Only a recording's timeline wants it: no event for rooms not being recorded.
+        let recorded = state
+            .meetings
+            .get(room)
+            .is_some_and(|m| m.recording != plenary_proto::RecordingState::Off);
         drop(state);
-        self.publish(RoomEvent::Speaking {
-            room: room.clone(),
-            participant: id,
-            speaking,
-        });
+        if recorded {
+            self.publish(RoomEvent::Speaking {
+                room: room.clone(),
+                participant: id,
+                speaking,
+            });
+        }
     }
 
     /// Records and broadcasts a participant's microphone, camera and screen state; the SFU

@@ -383,6 +383,14 @@ async fn delete(
         Ok(x) => x,
         Err(resp) => return resp,
     };
+    // Not while it is written or composed (the recorder or a worker holds its files).
+    if !matches!(r.status, RecordingStatus::Ready | RecordingStatus::Failed) {
+        return (
+            StatusCode::CONFLICT,
+            ctx.t(&app.portal, "rec-not-ready", None),
+        )
+            .into_response();
+    }
     match app.recordings.delete(&r).await {
         Ok(_) => back_to_room(&r),
         Err(e) => {

@@ -73,15 +73,25 @@ impl Recordings {
     async fn run(&self, job: RecordingRow) {
         let started = std::time::Instant::now();
         let mut bytes = 0;
-        let composed = match self.compose(&job).await {
-            Ok(()) => {
-                bytes = crate::folder_bytes(&self.dir(&job)) as i64;
-                self.move_to_remote(&job).await
+        // Composed and moved before a crash: only its state is left to set.
+        let composed = if job.remote {
+            bytes = job.bytes;
+            Ok(())
+        } else {
+            match self.compose(&job).await {
+                Ok(()) => {
+                    bytes = crate::folder_bytes(&self.dir(&job)) as i64;
+                    self.move_to_remote(&job).await
+                }
+                Err(e) => Err(e),
             }
-            Err(e) => Err(e),
         };
         match composed {
-            Ok(()) => match self.store().recording_composed(&job.id, bytes).await {
+            Ok(()) => match self
+                .store()
+                .recording_composed(&job.id, job.attempts, bytes)
+                .await
+            {
                 Ok(true) => {
                     let _ = self.ready.send(job.id.clone());
                     tracing::info!(
@@ -104,7 +114,7 @@ impl Recordings {
                 let reason = e.to_string();
                 if let Err(e) = self
                     .store()
-                    .recording_failed(&job.id, &reason, for_good)
+                    .recording_failed(&job.id, job.attempts, &reason, for_good)
                     .await
                 {
                     tracing::error!(id = %job.id, error = %e, "cannot record a failed composition");
@@ -117,13 +127,14 @@ impl Recordings {
     pub async fn compose(&self, job: &RecordingRow) -> Result<(), RecordingError> {
         let dir = self.dir(job);
         let timeline = self.timeline(job).await?;
-        let chapters = dir.join("chapters.txt");
+        // Per attempt: a worker that lost its lease never writes over the next one's files.
+        let chapters = dir.join(format!("chapters-{}.txt", job.attempts));
         let segments = compose::layout(&timeline);
         crate::write_durably(
             &chapters,
             compose::ffmetadata(&compose::chapters(&timeline, &segments)).as_bytes(),
         )?;
-        let part = dir.join("recording.mp4.part");
+        let part = dir.join(format!("recording-{}.mp4.part", job.attempts));
         let args = compose::command(
             &timeline,
             &dir.join(PLAY).to_string_lossy(),
@@ -164,7 +175,7 @@ impl Recordings {
                     let lease = unix_millis() as i64 + LEASE_MS;
                     if let Ok(false) = self
                         .store()
-                        .recording_progress(&job.id, permille, lease)
+                        .recording_progress(&job.id, job.attempts, permille, lease)
                         .await
                     {
                         // Deleted, or taken by another worker after our lease ran out: stop.

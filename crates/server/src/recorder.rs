@@ -359,6 +359,21 @@ async fn stop(
             Err(e) => tracing::error!(id = %a.row.id, error = %e, "recording without its chat"),
         }
         a.events.sort_by_key(Event::at_ms);
+        // What was said or done while the recording was paused is not in it.
+        let mut paused = false;
+        a.events.retain(|e| match e {
+            Event::Paused { .. } => {
+                paused = true;
+                true
+            }
+            Event::Resumed { .. } => {
+                paused = false;
+                true
+            }
+            // Who is there and what they share stays right across a pause.
+            Event::Chat { .. } | Event::Speaking { speaking: true, .. } => !paused,
+            _ => true,
+        });
         let people = a
             .people
             .into_iter()

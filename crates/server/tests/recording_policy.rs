@@ -56,8 +56,17 @@ async fn recording(
             .await
             .unwrap()
     );
-    store.claim_recording_job(i64::MAX / 2, 1).await.unwrap(); // keep the worker off it
-    assert!(store.recording_composed(&row.id, bytes).await.unwrap());
+    let job = store
+        .claim_recording_job(i64::MAX / 2, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .recording_composed(&row.id, job.attempts, bytes)
+            .await
+            .unwrap()
+    );
     store.get_recording(&row.id).await.unwrap().unwrap()
 }
 

@@ -456,21 +456,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         lease_ms: i64,
     ) -> StoreFuture<'_, Option<RecordingRow>>;
 
-    /// A composition's progress (per mille), its lease extended.
+    /// A composition's progress (per mille), its lease extended — only by the worker that
+    /// holds it (`attempt`: the attempt its claim counted; a worker whose lease ran out and
+    /// whose job another took changes nothing).
     fn recording_progress<'a>(
         &'a self,
         id: &'a str,
+        attempt: i64,
         progress: i64,
         lease_until: i64,
     ) -> StoreFuture<'a, bool>;
 
     /// A composition finished: the recording is ready, `bytes` stored in all.
-    fn recording_composed<'a>(&'a self, id: &'a str, bytes: i64) -> StoreFuture<'a, bool>;
+    fn recording_composed<'a>(
+        &'a self,
+        id: &'a str,
+        attempt: i64,
+        bytes: i64,
+    ) -> StoreFuture<'a, bool>;
 
     /// A composition failed: queued again, or `for_good` failed, with the reason.
     fn recording_failed<'a>(
         &'a self,
         id: &'a str,
+        attempt: i64,
         error: &'a str,
         for_good: bool,
     ) -> StoreFuture<'a, bool>;

@@ -187,16 +187,18 @@ macro_rules! recording_methods {
         fn recording_progress<'a>(
             &'a self,
             id: &'a str,
+            attempt: i64,
             progress: i64,
             lease_until: i64,
         ) -> $crate::StoreFuture<'a, bool> {
             Box::pin(async move {
                 let done = sqlx::query(
-                    "UPDATE recordings SET progress = $2, lease_until = $3 WHERE id = $1 AND state = 'processing'",
+                    "UPDATE recordings SET progress = $2, lease_until = $3 WHERE id = $1 AND state = 'processing' AND attempts = $4",
                 )
                 .bind(id)
                 .bind(progress)
                 .bind(lease_until)
+                .bind(attempt)
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() > 0)
@@ -206,15 +208,17 @@ macro_rules! recording_methods {
         fn recording_composed<'a>(
             &'a self,
             id: &'a str,
+            attempt: i64,
             bytes: i64,
         ) -> $crate::StoreFuture<'a, bool> {
             Box::pin(async move {
                 let done = sqlx::query(
                     "UPDATE recordings SET state = 'ready', progress = 1000, bytes = $2, error = NULL, \
-                     lease_until = NULL WHERE id = $1 AND state = 'processing'",
+                     lease_until = NULL WHERE id = $1 AND state = 'processing' AND attempts = $3",
                 )
                 .bind(id)
                 .bind(bytes)
+                .bind(attempt)
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() > 0)
@@ -224,6 +228,7 @@ macro_rules! recording_methods {
         fn recording_failed<'a>(
             &'a self,
             id: &'a str,
+            attempt: i64,
             error: &'a str,
             for_good: bool,
         ) -> $crate::StoreFuture<'a, bool> {
@@ -231,11 +236,12 @@ macro_rules! recording_methods {
                 let state = if for_good { "failed" } else { "processing" };
                 let done = sqlx::query(
                     "UPDATE recordings SET state = $2, error = $3, lease_until = NULL \
-                     WHERE id = $1 AND state = 'processing'",
+                     WHERE id = $1 AND state = 'processing' AND attempts = $4",
                 )
                 .bind(id)
                 .bind(state)
                 .bind(error)
+                .bind(attempt)
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() > 0)

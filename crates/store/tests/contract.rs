@@ -847,7 +847,7 @@ async fn recordings(store: &dyn Store) {
     );
     assert!(
         store
-            .recording_progress(&first.id, 500, 90_000)
+            .recording_progress(&first.id, 1, 500, 90_000)
             .await
             .unwrap()
     );
@@ -862,11 +862,25 @@ async fn recordings(store: &dyn Store) {
         .unwrap()
         .unwrap();
     assert_eq!((again.attempts, again.progress), (2, 500));
+    // The lost worker comes back: its reports change nothing now.
+    assert!(
+        !store
+            .recording_progress(&first.id, 1, 900, 999_999)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .recording_failed(&first.id, 1, "stale", false)
+            .await
+            .unwrap()
+    );
+    assert!(!store.recording_composed(&first.id, 1, 1).await.unwrap());
 
     // Failing without giving up queues it again, with the reason kept.
     assert!(
         store
-            .recording_failed(&first.id, "ffmpeg exited 1", false)
+            .recording_failed(&first.id, 2, "ffmpeg exited 1", false)
             .await
             .unwrap()
     );
@@ -882,7 +896,7 @@ async fn recordings(store: &dyn Store) {
         .unwrap();
     assert!(
         store
-            .recording_failed(&first.id, "no space", true)
+            .recording_failed(&first.id, 3, "no space", true)
             .await
             .unwrap()
     );
@@ -908,14 +922,14 @@ async fn recordings(store: &dyn Store) {
         .unwrap()
         .unwrap();
     assert_eq!(job.attempts, 1);
-    assert!(store.recording_composed(&first.id, 9_000).await.unwrap());
+    assert!(store.recording_composed(&first.id, 1, 9_000).await.unwrap());
     let ready = store.get_recording(&first.id).await.unwrap().unwrap();
     assert_eq!(
         (ready.status, ready.progress, ready.bytes, ready.error),
         (RecordingStatus::Ready, 1000, 9_000, None)
     );
     // A late progress report from a lost worker does not move a ready recording.
-    assert!(!store.recording_progress(&first.id, 10, 1).await.unwrap());
+    assert!(!store.recording_progress(&first.id, 1, 10, 1).await.unwrap());
 
     // Owners' changes: only what is named changes.
     let u = RecordingUpdate {
