@@ -26,12 +26,6 @@ fn bbb_state(r: &RecordingRow) -> &'static str {
     }
 }
 
-/// Whether the API may see `r`: it was made in one of the API's meetings (whose rooms go
-/// when they end).
-async fn ours(_app: &BbbState, r: &RecordingRow) -> Result<bool, Failure> {
-    Ok(plenary_recordings::made_by_integration(r))
-}
-
 /// The API's recordings named by `recordID` (each a prefix, as BBB allows) or else
 /// `meetingID` (exact), or all.
 async fn named(app: &BbbState, req: &Request) -> Result<Vec<RecordingRow>, Failure> {
@@ -57,7 +51,8 @@ async fn named(app: &BbbState, req: &Request) -> Result<Vec<RecordingRow>, Failu
     };
     let mut mine = Vec::with_capacity(found.len());
     for r in found.drain(..) {
-        if ours(app, &r).await? {
+        // The API sees only its own meetings' recordings (their rooms go when they end).
+        if plenary_recordings::made_by_integration(&r) {
             mine.push(r);
         }
     }
@@ -187,7 +182,7 @@ async fn exact(app: &BbbState, ids: &[String]) -> Result<Vec<RecordingRow>, Fail
     let mut out = Vec::new();
     for id in ids {
         if let Some(r) = app.recordings.store().get_recording(id).await?
-            && ours(app, &r).await?
+            && plenary_recordings::made_by_integration(&r)
         {
             out.push(r);
         }
@@ -340,7 +335,7 @@ pub fn spawn_ready_callbacks(app: BbbState, bbb: Arc<Bbb>) {
             let Ok(Some(r)) = app.recordings.store().get_recording(&id).await else {
                 continue;
             };
-            if !ours(&app, &r).await.unwrap_or(false) {
+            if !plenary_recordings::made_by_integration(&r) {
                 continue;
             }
             let Some(url) = meta_of(&r).get("bbb-recording-ready-url").cloned() else {

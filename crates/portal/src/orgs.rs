@@ -146,9 +146,8 @@ async fn show_with(
         (Ok(u), Ok(p)) => (u, p),
         (Err(e), _) | (_, Err(e)) => return unavailable(e),
     };
-    let mb = |b: i64| format!("{:.1}", b as f64 / 1_000_000.0);
     let recordings = context! {
-        used_mb => mb(used), allowed => policy.allowed,
+        used_mb => super::recordings::megabytes(used), allowed => policy.allowed,
         days => policy.retention_days, quota_mb => policy.quota_bytes.map(|q| q / 1_000_000),
         may_set => ctx.user.as_ref().is_some_and(|u| u.is_admin),
     };

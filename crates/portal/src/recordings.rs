@@ -40,6 +40,19 @@ fn viewer(ctx: &Ctx) -> Viewer {
         })
 }
 
+fn not_found(ctx: &Ctx, app: &PortalState) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        ctx.t(&app.portal, "rec-not-found", None),
+    )
+        .into_response()
+}
+
+/// Bytes as the pages show them: megabytes, one decimal.
+pub(crate) fn megabytes(bytes: i64) -> String {
+    format!("{:.1}", bytes as f64 / 1_000_000.0)
+}
+
 fn refused(ctx: &Ctx, app: &PortalState) -> Response {
     (
         StatusCode::FORBIDDEN,
@@ -56,13 +69,6 @@ async fn recording_for(
     key: Option<&str>,
     need: Access,
 ) -> Result<(RecordingRow, Access), Response> {
-    let not_found = || {
-        (
-            StatusCode::NOT_FOUND,
-            ctx.t(&app.portal, "rec-not-found", None),
-        )
-            .into_response()
-    };
     let Some(r) = app
         .recordings
         .store()
@@ -70,7 +76,7 @@ async fn recording_for(
         .await
         .map_err(unavailable)?
     else {
-        return Err(not_found());
+        return Err(not_found(ctx, app));
     };
     let access = app
         .recordings
@@ -114,7 +120,7 @@ pub(crate) fn recording_view(app: &PortalState, r: &RecordingRow) -> minijinja::
         id => r.id, room => r.room.as_str(), name => r.name, state => r.status.as_str(), started => when(r.started_ms),
         length => clock(r.length_ms), percent => r.progress / 10, error => r.error,
         published => r.published, protected => r.protected,
-        mb => format!("{:.1}", r.bytes as f64 / 1_000_000.0),
+        mb => megabytes(r.bytes),
         link => format!("/recordings/{}?k={}", r.id, app.recordings.link_key(&r.id)),
     }
 }
@@ -128,20 +134,12 @@ async fn room_recordings(
         return redirect("/signin");
     };
     let Ok(room_id) = RoomId::parse(&id) else {
-        return (
-            StatusCode::NOT_FOUND,
-            ctx.t(&app.portal, "rec-not-found", None),
-        )
-            .into_response();
+        return not_found(&ctx, &app);
     };
     let room = match app.store.get_room(&room_id).await {
         Ok(Some(r)) => r,
         Ok(None) => {
-            return (
-                StatusCode::NOT_FOUND,
-                ctx.t(&app.portal, "rec-not-found", None),
-            )
-                .into_response();
+            return not_found(&ctx, &app);
         }
         Err(e) => return unavailable(e),
     };
@@ -162,7 +160,7 @@ async fn room_recordings(
     let c = ctx.base(&format!("/rooms/{id}/recordings"));
     let c = context! {
         room => context! { id => room.id.as_str(), name => room.name },
-        recordings, storage_mb => format!("{:.1}", bytes as f64 / 1_000_000.0),
+        recordings, storage_mb => megabytes(bytes),
         admin => user.is_admin, ..c
     };
     ctx.show(&app, "recordings.html", StatusCode::OK, c)
@@ -246,11 +244,7 @@ async fn media(
         .await
         .is_ok_and(|t| t.tracks.iter().any(|tr| tr.file == file));
     if !known {
-        return (
-            StatusCode::NOT_FOUND,
-            ctx.t(&app.portal, "rec-not-found", None),
-        )
-            .into_response();
+        return not_found(&ctx, &app);
     }
     serve(
         &app,
@@ -322,11 +316,7 @@ async fn serve(
         }
         Err(e) => {
             tracing::error!(id = %r.id, error = %e, "cannot read a recording");
-            (
-                StatusCode::NOT_FOUND,
-                ctx.t(&app.portal, "rec-not-found", None),
-            )
-                .into_response()
+            not_found(ctx, app)
         }
     }
 }

@@ -121,6 +121,16 @@ pub fn recover_folder(dir: &Path) -> io::Result<Vec<(String, u64)>> {
     Ok(kept)
 }
 
+/// What a folder of a recording a crash (or a write error) interrupted holds: every file
+/// cut back to its whole part ([`recover_folder`]) and read back as a track ([`track_file`]).
+pub fn recovered_tracks(dir: &Path) -> Vec<crate::recording::TrackFile> {
+    recover_folder(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(name, _)| track_file(dir, &name).ok().flatten())
+        .collect()
+}
+
 /// Makes a folder's entries (files made, renamed or removed in it) durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

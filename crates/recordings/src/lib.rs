@@ -278,13 +278,7 @@ impl Recordings {
         let mut n = 0;
         for r in self.store.recordings_in(RecordingStatus::Recording).await? {
             let dir = self.dir(&r);
-            let files = plenary_record::files::recover_folder(&dir).unwrap_or_default();
-            let mut tracks: Vec<TrackFile> = Vec::new();
-            for (name, _) in files {
-                if let Ok(Some(t)) = plenary_record::files::track_file(&dir, &name) {
-                    tracks.push(t);
-                }
-            }
+            let tracks: Vec<TrackFile> = plenary_record::files::recovered_tracks(&dir);
             let t = timeline_of(&r, &tracks, Vec::new(), Vec::new());
             let ended = r.started_ms + t.length_ms as i64;
             if let Err(e) = self.end(&r.id, &t, ended).await {

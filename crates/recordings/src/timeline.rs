@@ -97,78 +97,71 @@ impl Timeline {
     /// When each participant spoke: `(participant, from, to)`, in order of `from`. Someone
     /// still speaking at a leave or the end stops there.
     pub fn speaking(&self) -> Vec<(u64, u64, u64)> {
-        let mut open: std::collections::BTreeMap<u64, u64> = Default::default();
-        let mut out = Vec::new();
-        let mut events: Vec<&Event> = self.events.iter().collect();
-        events.sort_by_key(|e| e.at_ms());
-        for e in events {
-            match *e {
+        self.intervals(
+            |e| match *e {
                 Event::Speaking {
-                    at_ms,
                     participant,
-                    speaking: true,
-                } => {
-                    open.entry(participant).or_insert(at_ms);
-                }
-                Event::Speaking {
-                    at_ms,
-                    participant,
-                    speaking: false,
-                }
-                | Event::Left {
-                    at_ms, participant, ..
-                } => {
-                    if let Some(from) = open.remove(&participant) {
-                        out.push((participant, from, at_ms));
-                    }
-                }
-                _ => {}
-            }
-        }
-        out.extend(open.into_iter().map(|(p, from)| (p, from, self.length_ms)));
-        out.sort_by_key(|s| (s.1, s.0));
-        out
+                    speaking,
+                    ..
+                } => Some((participant, speaking)),
+                _ => None,
+            },
+            |_, _| self.length_ms,
+        )
     }
 
     /// When each participant shared a screen, from the screen events (a share the events do
     /// not end stops at their screen track's last frame, else at the end).
     pub fn screen_shares(&self) -> Vec<(u64, u64, u64)> {
+        self.intervals(
+            |e| match *e {
+                Event::Screen {
+                    participant, on, ..
+                } => Some((participant, on)),
+                _ => None,
+            },
+            |p, from| {
+                self.tracks
+                    .iter()
+                    .find(|t| t.participant == p && t.source == "screen")
+                    .map_or(self.length_ms, |t| t.end_ms.max(from))
+            },
+        )
+    }
+
+    /// `(participant, from, to)` of what `switch` turns on and off (`Some((participant,
+    /// on))`), in time order; a leave turns it off; `open_end(participant, from)` ends what
+    /// is still on at the end.
+    fn intervals(
+        &self,
+        switch: impl Fn(&Event) -> Option<(u64, bool)>,
+        open_end: impl Fn(u64, u64) -> u64,
+    ) -> Vec<(u64, u64, u64)> {
         let mut open: std::collections::BTreeMap<u64, u64> = Default::default();
         let mut out = Vec::new();
         let mut events: Vec<&Event> = self.events.iter().collect();
         events.sort_by_key(|e| e.at_ms());
         for e in events {
-            match *e {
-                Event::Screen {
-                    at_ms,
-                    participant,
-                    on: true,
-                } => {
-                    open.entry(participant).or_insert(at_ms);
+            let change = match *e {
+                Event::Left { participant, .. } => Some((participant, false)),
+                _ => switch(e),
+            };
+            match change {
+                Some((participant, true)) => {
+                    open.entry(participant).or_insert(e.at_ms());
                 }
-                Event::Screen {
-                    at_ms,
-                    participant,
-                    on: false,
-                }
-                | Event::Left {
-                    at_ms, participant, ..
-                } => {
+                Some((participant, false)) => {
                     if let Some(from) = open.remove(&participant) {
-                        out.push((participant, from, at_ms));
+                        out.push((participant, from, e.at_ms()));
                     }
                 }
-                _ => {}
+                None => {}
             }
         }
-        for (p, from) in open {
-            let end = self
-                .tracks
-                .iter()
-                .find(|t| t.participant == p && t.source == "screen")
-                .map_or(self.length_ms, |t| t.end_ms.max(from));
-            out.push((p, from, end));
-        }
+        out.extend(
+            open.into_iter()
+                .map(|(p, from)| (p, from, open_end(p, from))),
+        );
         out.sort_by_key(|s| (s.1, s.0));
         out
     }

@@ -460,16 +460,7 @@ fn write(
         Err(e) => {
             tracing::error!(%dir, error = %e, "recording not finished");
             // What the files hold is still a recording.
-            let names = plenary_record::files::recover_folder(std::path::Path::new(dir))
-                .unwrap_or_default();
-            names
-                .into_iter()
-                .filter_map(|(n, _)| {
-                    plenary_record::files::track_file(std::path::Path::new(dir), &n)
-                        .ok()
-                        .flatten()
-                })
-                .collect()
+            plenary_record::files::recovered_tracks(std::path::Path::new(dir))
         }
     }
 }
