@@ -4,7 +4,7 @@
 //! bytes are shared, not copied.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use plenary_proto::{ParticipantId, RoomId, TrackSource};
 
@@ -31,6 +31,10 @@ pub struct RecordedFrame {
     pub clock_rate: u32,
     /// When its first packet arrived.
     pub arrived: Instant,
+    /// When the sender captured it on its own wall clock (milliseconds since the UNIX epoch),
+    /// from the track's latest RTCP sender report; None before the first report. One sender's
+    /// tracks share that clock, which is what keeps its audio and video together.
+    pub sender_ms: Option<i64>,
     pub keyframe: bool,
     pub data: Arc<[u8]>,
 }
@@ -58,7 +62,20 @@ pub(crate) fn recorded(
         rtp_time: data.time.numer(),
         clock_rate: data.time.denom(),
         arrived: data.network_time,
+        sender_ms: sender_ms(data),
         keyframe: data.is_keyframe(),
         data: data.data.clone(),
     })
+}
+
+/// The sender's wall-clock time of a frame: its RTP time placed against the latest sender
+/// report's (RTP time, NTP time) pair. The two RTP times are compared as 32-bit values, as they
+/// travel, so each side's extension past wrap-arounds does not matter.
+fn sender_ms(data: &str0m::media::MediaData) -> Option<i64> {
+    let sr = data.last_sender_info.as_ref()?;
+    let rate = Some(i64::from(data.time.denom())).filter(|r| *r > 0)?;
+    let ticks =
+        i64::from((data.time.numer() as u32).wrapping_sub(sr.rtp_time.numer() as u32) as i32);
+    let ntp_ms = i64::try_from(sr.ntp_time.duration_since(UNIX_EPOCH).ok()?.as_millis()).ok()?;
+    Some(ntp_ms + ticks * 1000 / rate)
 }

@@ -31,7 +31,7 @@ fn a_recorded_room_hands_every_track_to_the_recorder() {
     let started = w.now;
     w.sfu.set_recording(started, &room, true);
     w.start_share(people[2]);
-    w.run_for(Duration::from_secs(4));
+    w.run_for(Duration::from_secs(7));
     let now = w.now;
     w.sfu.set_recording(now, &room, false);
     let recorded = std::mem::take(&mut w.recorded);
@@ -72,6 +72,31 @@ fn a_recorded_room_hands_every_track_to_the_recorder() {
         }
         // On each track, RTP time goes forward.
         assert!(frames.windows(2).all(|x| x[1].rtp_time >= x[0].rtp_time));
+    }
+    // Sender reports came (str0m sends one for audio every 5 s, as Chrome does) and put each frame on its sender's
+    // wall clock: one sender's sound and picture, captured together, are reported together
+    // (the simulated link delays both alike).
+    for p in people {
+        let lag = |source: TrackSource| -> Vec<i64> {
+            per_track[&(p.0, source)]
+                .iter()
+                .filter(|f| f.arrived >= started + Duration::from_secs(6))
+                .map(|f| {
+                    let sent = f.sender_ms.expect("a sender report by now");
+                    (f.arrived - started).as_millis() as i64 - sent
+                })
+                .collect()
+        };
+        let (audio, video) = (lag(TrackSource::Microphone), lag(TrackSource::Camera));
+        assert!(!audio.is_empty() && !video.is_empty());
+        let (lo, hi) = audio
+            .iter()
+            .chain(&video)
+            .fold((i64::MAX, i64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+        assert!(
+            hi - lo <= 15,
+            "{p}: arrival minus capture spans {lo}..{hi} ms"
+        );
     }
 }
 

@@ -5,7 +5,11 @@
 //!
 //! The clock: a track starts at the time its first frame arrived after the recording started
 //! (the network's view, the same for every track); from then on its frames are placed by their
-//! RTP timestamps, so network jitter does not move them.
+//! RTP timestamps, so network jitter does not move them. Once a sender's RTCP sender reports
+//! arrive, its tracks are placed by them instead: each report ties a track's RTP time to the
+//! sender's wall clock, which all of one sender's tracks share, so a video whose first frame
+//! came late (a large keyframe, paced out) still plays with its sound. The sender's wall clock
+//! is mapped onto the recording's by its least delayed frame.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -50,6 +54,9 @@ pub struct Incoming<'a> {
     pub clock_rate: u32,
     /// When its first packet arrived.
     pub arrived: Instant,
+    /// When the sender captured it, on the sender's wall clock (ms), from the track's latest
+    /// RTCP sender report; None before the first.
+    pub sender_ms: Option<i64>,
     pub keyframe: bool,
     pub data: &'a [u8],
 }
@@ -77,6 +84,10 @@ pub const SPAN_GAP_MS: u64 = 2_000;
 /// publisher that reconnected starts a new RTP clock): the track's clock is anchored again.
 const REANCHOR_MS: u64 = 2_000;
 
+/// A track whose RTP-placed frames stray this far from where its sender reports put them is
+/// placed again (the first report, or a capture clock drifting from the sender's wall clock).
+const SYNC_TOLERANCE_MS: u64 = 20;
+
 #[derive(Debug)]
 struct Track<W: Write> {
     writer: TrackWriter<W>,
@@ -99,6 +110,8 @@ pub struct Recording<S: Storage> {
     /// Since when it is paused (a pause is a gap in the files: the clock runs on).
     paused_since: Option<Instant>,
     tracks: HashMap<TrackKey, Track<S::Out>>,
+    /// Per sender: the recording's clock minus the sender's wall clock (ms).
+    sender_offsets: HashMap<ParticipantId, i64>,
 }
 
 impl<S: Storage> Recording<S> {
@@ -108,6 +121,7 @@ impl<S: Storage> Recording<S> {
             started: now,
             paused_since: None,
             tracks: HashMap::new(),
+            sender_offsets: HashMap::new(),
         }
     }
 
@@ -127,6 +141,23 @@ impl<S: Storage> Recording<S> {
 
     pub fn is_paused(&self) -> bool {
         self.paused_since.is_some()
+    }
+
+    /// Where a frame the sender captured at `sent` (its wall clock) belongs on the recording's
+    /// clock. A sender's offset is its least delayed frame's (arrival minus capture), so a
+    /// track whose frames come late is placed where the sender captured them; a sender whose
+    /// clock no longer fits (a reconnect from another device, a clock set) gets a new one.
+    fn by_sender_report(&mut self, sender: ParticipantId, sent: i64, arrived_ms: u64) -> u64 {
+        let arrived = i64::try_from(arrived_ms).unwrap_or(i64::MAX);
+        let fresh = arrived.saturating_sub(sent);
+        let offset = self.sender_offsets.entry(sender).or_insert(fresh);
+        *offset = (*offset).min(fresh);
+        let mut at = sent.saturating_add(*offset);
+        if at.abs_diff(arrived) > REANCHOR_MS {
+            *offset = fresh;
+            at = arrived;
+        }
+        u64::try_from(at).unwrap_or(0)
     }
 
     /// Stops writing until [`Recording::resume`]; the files keep a gap.
@@ -150,6 +181,9 @@ impl<S: Storage> Recording<S> {
             return Ok(());
         }
         let arrived_ms = self.ms_since_start(f.arrived);
+        let synced = f
+            .sender_ms
+            .map(|sent| self.by_sender_report(f.track.participant, sent, arrived_ms));
         if !self.tracks.contains_key(&f.track) {
             let file = f.track.file_name();
             let out = self.storage.create(&file)?;
@@ -160,7 +194,7 @@ impl<S: Storage> Recording<S> {
                     codec: f.codec,
                     file,
                     origin_rtp: f.rtp_time,
-                    origin_ms: arrived_ms,
+                    origin_ms: synced.unwrap_or(arrived_ms),
                     clock_rate: f.clock_rate,
                     first_ms: None,
                     last_arrival: f.arrived,
@@ -172,14 +206,18 @@ impl<S: Storage> Recording<S> {
             return Ok(());
         };
         t.last_arrival = f.arrived;
+        // Never before what the file has: a WebM track's times only go forward.
+        let written = t.spans.last().map_or(0, |s| s.1);
         // RTP time before the origin (reordering at the very start) is placed at the origin.
         let since = f.rtp_time.saturating_sub(t.origin_rtp);
         let mut at_ms = t.origin_ms + since * 1000 / u64::from(t.clock_rate);
         if at_ms.abs_diff(arrived_ms) > REANCHOR_MS || f.clock_rate != t.clock_rate {
-            (t.origin_rtp, t.origin_ms, t.clock_rate) = (f.rtp_time, arrived_ms, f.clock_rate);
-            // Never before what the file has: a WebM track's times only go forward.
-            at_ms = arrived_ms.max(t.spans.last().map_or(0, |s| s.1));
+            (t.origin_rtp, t.clock_rate) = (f.rtp_time, f.clock_rate);
+            at_ms = synced.unwrap_or(arrived_ms).max(written);
             t.origin_ms = at_ms;
+        } else if let Some(to) = synced.filter(|to| to.abs_diff(at_ms) > SYNC_TOLERANCE_MS) {
+            (t.origin_rtp, t.origin_ms) = (f.rtp_time, to);
+            at_ms = to.max(written);
         }
         if t.writer.write_frame(at_ms, f.keyframe, f.data)? {
             t.first_ms.get_or_insert(at_ms);

@@ -29,6 +29,7 @@ fn a_killed_recording_is_recovered_to_its_last_whole_cluster() {
             rtp_time: 5000 + i * 960,
             clock_rate: 48_000,
             arrived: t0 + Duration::from_millis(i * 20),
+            sender_ms: None,
             keyframe: true,
             data: &[0xfc, (i % 256) as u8, 9, 9],
         })

@@ -88,6 +88,7 @@ fn tracks_share_one_clock_late_starts_keep_their_offset_and_a_pause_is_a_gap() {
             rtp_time: ann_audio_rtp + ms * 48,
             clock_rate: 48_000,
             arrived: now,
+            sender_ms: None,
             keyframe: true,
             data: &[0xfc, 1, 2],
         })
@@ -99,6 +100,7 @@ fn tracks_share_one_clock_late_starts_keep_their_offset_and_a_pause_is_a_gap() {
                 rtp_time: ann_video_rtp + ms * 90,
                 clock_rate: 90_000,
                 arrived: now,
+                sender_ms: None,
                 keyframe: ms % 2000 == 0,
                 data: &vp8(ms % 2000 == 0, ms as u32),
             })
@@ -111,6 +113,7 @@ fn tracks_share_one_clock_late_starts_keep_their_offset_and_a_pause_is_a_gap() {
                 rtp_time: bob_audio_rtp + (ms - 4000) * 48,
                 clock_rate: 48_000,
                 arrived: now,
+                sender_ms: None,
                 keyframe: true,
                 data: &[0xfc, 3],
             })
@@ -177,6 +180,7 @@ fn a_gap_splits_a_tracks_spans_and_a_new_rtp_clock_is_placed_when_it_arrives() {
                 rtp_time: rtp,
                 clock_rate: 90_000,
                 arrived: t0 + Duration::from_millis(ms),
+                sender_ms: None,
                 keyframe: key,
                 data: &d,
             })
@@ -210,6 +214,7 @@ fn a_gap_splits_a_tracks_spans_and_a_new_rtp_clock_is_placed_when_it_arrives() {
         rtp_time: 5,
         clock_rate: 90_000,
         arrived: t0 + Duration::from_millis(500),
+        sender_ms: None,
         keyframe: false,
         data: &vp8(false, 1),
     })
@@ -228,4 +233,90 @@ fn a_gap_splits_a_tracks_spans_and_a_new_rtp_clock_is_placed_when_it_arrives() {
     assert_eq!(times.len(), 33);
     assert_eq!(times[22], 6_000, "the new stream starts when it arrived");
     assert_eq!(times[32], 7_000);
+}
+
+#[test]
+fn sender_reports_keep_a_late_video_with_its_sound_and_each_sender_on_its_own_clock() {
+    let t0 = Instant::now();
+    let store = Memory::default();
+    let mut rec = Recording::new(store.clone(), t0);
+    let track = |participant, source| TrackKey {
+        participant,
+        source,
+    };
+    // Ann's wall clock and Bob's are hours apart, as two computers' may be.
+    let (ann_clock, bob_clock) = (1_765_000_000_000i64, 1_764_990_000_000i64);
+    for ms in (0..8_000u64).step_by(20) {
+        // Reports come after a second, as browsers send them.
+        let reported = |clock: i64| (ms >= 1_000).then_some(clock + ms as i64);
+        // Ann's sound arrives 30–39 ms after she captured it, her video 180 ms after (a large
+        // keyframe, paced out, holds up every frame after it).
+        let audio_at = t0 + Duration::from_millis(ms + 30 + ms % 10);
+        rec.frame(Incoming {
+            track: track(ANN, TrackSource::Microphone),
+            codec: Codec::Opus { channels: 2 },
+            rtp_time: 500 + ms * 48,
+            clock_rate: 48_000,
+            arrived: audio_at,
+            sender_ms: reported(ann_clock),
+            keyframe: true,
+            data: &[0xfc, 1],
+        })
+        .unwrap();
+        if ms % 40 == 0 {
+            rec.frame(Incoming {
+                track: track(ANN, TrackSource::Camera),
+                codec: Codec::Vp8,
+                rtp_time: 90_000 + ms * 90,
+                clock_rate: 90_000,
+                arrived: t0 + Duration::from_millis(ms + 180),
+                sender_ms: reported(ann_clock),
+                keyframe: ms % 2_000 == 0,
+                data: &vp8(ms % 2_000 == 0, ms as u32),
+            })
+            .unwrap();
+        }
+        rec.frame(Incoming {
+            track: track(BOB, TrackSource::Microphone),
+            codec: Codec::Opus { channels: 1 },
+            rtp_time: 7 + ms * 48,
+            clock_rate: 48_000,
+            arrived: t0 + Duration::from_millis(ms + 50),
+            sender_ms: Some(bob_clock + ms as i64),
+            keyframe: true,
+            data: &[0xfc, 2],
+        })
+        .unwrap();
+        rec.tick(audio_at).unwrap();
+    }
+    let _ = rec.finish().unwrap();
+    let all = store.0.borrow();
+    let times =
+        |name: &str| -> Vec<u64> { read_frames(&all[name]).iter().map(|f| f.at_ms).collect() };
+    let (audio, video, bob) = (
+        times("p1-microphone.webm"),
+        times("p1-camera.webm"),
+        times("p2-microphone.webm"),
+    );
+    assert_eq!((audio.len(), video.len(), bob.len()), (400, 200, 400));
+    // Once the reports came, what Ann captured together plays together (frame n of the
+    // video was captured with frame 2n of the sound), not 150 ms apart.
+    for i in 30..200 {
+        let (v, a) = (video[i], audio[2 * i]);
+        assert!(
+            v.abs_diff(a) <= 5,
+            "video frame {i} at {v} ms, its sound at {a}"
+        );
+    }
+    // Each file's times only go forward.
+    for t in [&audio, &video, &bob] {
+        assert!(t.windows(2).all(|w| w[1] >= w[0]));
+    }
+    // Bob's own clock puts him where he arrived, not where Ann's would.
+    for (j, at) in bob.iter().enumerate() {
+        assert!(
+            at.abs_diff(j as u64 * 20 + 50) <= 1,
+            "Bob's frame {j} at {at}"
+        );
+    }
 }

@@ -432,6 +432,7 @@ fn write(
                 rtp_time: f.rtp_time,
                 clock_rate: f.clock_rate,
                 arrived: f.arrived,
+                sender_ms: f.sender_ms,
                 keyframe: f.keyframe,
                 data: &f.data,
             }),
