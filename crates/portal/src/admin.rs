@@ -81,7 +81,11 @@ async fn delete_room(
     let Ok(room) = RoomId::parse(&id) else {
         return (StatusCode::NOT_FOUND, "No such room.").into_response();
     };
-    match app.meeting.delete_room(&room, "room_deleted").await {
+    match app
+        .recordings
+        .delete_room(&app.meeting, &room, "room_deleted")
+        .await
+    {
         Ok(true) => {
             let me = ctx.user.as_ref().map(|u| u.id);
             tracing::info!(by = me, room = %room, "room deleted by a platform admin");

@@ -348,7 +348,11 @@ async fn delete_room(
     if !ours {
         return (StatusCode::NOT_FOUND, "No such room.").into_response();
     }
-    match app.meeting.delete_room(&room, "room_deleted").await {
+    match app
+        .recordings
+        .delete_room(&app.meeting, &room, "room_deleted")
+        .await
+    {
         Ok(_) => {
             tracing::info!(by = me.id, org = id, room = %room, "room deleted by its organisation");
             redirect(&format!("/orgs/{id}"))

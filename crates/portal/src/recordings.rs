@@ -211,15 +211,21 @@ async fn timeline(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (r, _) = match recording_for(&app, &ctx, &id, key_of(&q), Access::Watch).await {
+    let (r, access) = match recording_for(&app, &ctx, &id, key_of(&q), Access::Watch).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
     let timeline = app.recordings.timeline(&r).await.ok();
+    // Why a composition failed (ffmpeg's last words) is for those who manage it.
+    let error = if access == Access::Manage {
+        r.error.as_deref()
+    } else {
+        None
+    };
     axum::Json(serde_json::json!({
         "recording": {
             "id": r.id, "name": r.name, "state": r.status.as_str(), "progress": r.progress,
-            "length_ms": r.length_ms, "error": r.error,
+            "length_ms": r.length_ms, "error": error,
         },
         "timeline": timeline,
     }))

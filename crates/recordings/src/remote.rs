@@ -9,7 +9,11 @@ use std::sync::Arc;
 
 use futures_util::TryStreamExt as _;
 use object_store::path::Path as Key;
-use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload, WriteMultipart};
+
+/// Files above this go to the object storage in parts of this size (S3 wants at least 5 MiB
+/// per part but the last).
+pub const PART_BYTES: usize = 8 * 1024 * 1024;
 
 /// An object storage for recordings.
 #[derive(Debug, Clone)]
@@ -76,7 +80,9 @@ impl Remote {
         Key::from(parts.join("/"))
     }
 
-    /// Copies `names` (relative to `dir`) under `folder`, each checked to be there whole.
+    /// Copies `names` (relative to `dir`) under `folder`, each checked to be there whole. A
+    /// large file goes in parts, read as it is sent: a long meeting's MP4 is never held in
+    /// memory, nor limited by what one PUT may carry.
     pub async fn upload(
         &self,
         dir: &Path,
@@ -84,16 +90,51 @@ impl Remote {
         names: &[String],
     ) -> Result<(), RemoteError> {
         for name in names {
-            let data = tokio::fs::read(dir.join(name)).await?;
-            let len = data.len() as u64;
+            let path = dir.join(name);
+            let len = tokio::fs::metadata(&path).await?.len();
             let key = self.key(folder, name);
-            self.store.put(&key, PutPayload::from(data)).await?;
+            if len <= PART_BYTES as u64 {
+                let data = tokio::fs::read(&path).await?;
+                self.store.put(&key, PutPayload::from(data)).await?;
+            } else {
+                self.upload_in_parts(&path, &key).await?;
+            }
             let stored = self.store.head(&key).await?;
             if stored.size != len {
                 return Err(RemoteError::Incomplete(name.clone()));
             }
         }
         Ok(())
+    }
+
+    async fn upload_in_parts(&self, path: &Path, key: &Key) -> Result<(), RemoteError> {
+        use tokio::io::AsyncReadExt as _;
+        let mut file = tokio::fs::File::open(path).await?;
+        let mut upload =
+            WriteMultipart::new_with_chunk_size(self.store.put_multipart(key).await?, PART_BYTES);
+        let mut buf = vec![0u8; 1024 * 1024];
+        let sent: Result<(), RemoteError> = async {
+            loop {
+                let n = file.read(&mut buf).await?;
+                if n == 0 {
+                    return Ok(());
+                }
+                // At most two parts in flight: memory stays a few parts, whatever the size.
+                upload.wait_for_capacity(2).await?;
+                upload.write(&buf[..n]);
+            }
+        }
+        .await;
+        match sent {
+            Ok(()) => {
+                upload.finish().await?;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = upload.abort().await;
+                Err(e)
+            }
+        }
     }
 
     /// The size of a file of `folder`.

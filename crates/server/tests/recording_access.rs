@@ -79,6 +79,7 @@ async fn settings(owner: &mut Browser, server: &TestServer, room: &str, audience
 /// installs it into e2e/.venv), with an empty bucket; stopped when dropped.
 struct S3 {
     child: std::process::Child,
+    endpoint: String,
     url: String,
 }
 
@@ -90,6 +91,10 @@ impl Drop for S3 {
 }
 
 impl S3 {
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
     async fn start() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -132,6 +137,7 @@ impl S3 {
         assert!(up, "the S3 server answers and makes the bucket");
         Self {
             child,
+            endpoint: endpoint.clone(),
             url: format!(
                 "s3://plenary-test/recordings?endpoint={endpoint}&allow_http=true&region=us-east-1&access_key_id=test&secret_access_key=test"
             ),
@@ -149,6 +155,60 @@ async fn every_byte_of_a_recording_is_served_only_to_whom_the_room_allows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recording_kept_in_object_storage_is_served_and_deleted_there() {
     story(Some(S3::start().await)).await;
+}
+
+/// A long meeting's MP4 goes to the object storage in parts (a multipart upload: its ETag
+/// says how many), and comes back byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_file_goes_to_object_storage_in_parts() {
+    use futures_util::TryStreamExt as _;
+    let s3 = S3::start().await;
+    let remote = plenary_recordings::remote::Remote::from_url(&s3.url).unwrap();
+    let dir = std::env::temp_dir().join(format!("plenary-parts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let part = plenary_recordings::remote::PART_BYTES;
+    let data: Vec<u8> = (0..(2 * part + 12_345))
+        .map(|i| (i as u64).wrapping_mul(2_654_435_761).to_le_bytes()[3])
+        .collect();
+    std::fs::write(dir.join("recording.mp4"), &data).unwrap();
+    remote
+        .upload(&dir, "r1", &["recording.mp4".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        remote.size("r1", "recording.mp4").await.unwrap(),
+        data.len() as u64
+    );
+    let etag = reqwest::Client::new()
+        .head(format!(
+            "{}/plenary-test/recordings/r1/recording.mp4",
+            s3.endpoint()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert!(
+        etag.trim_matches('"').ends_with("-3"),
+        "a 3-part upload: {etag}"
+    );
+    let at = part as u64 - 10;
+    let got: Vec<_> = remote
+        .read_range("r1", "recording.mp4", at, 40)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let got: Vec<u8> = got.iter().flat_map(|b| b.to_vec()).collect();
+    assert_eq!(got, data[at as usize..at as usize + 40]);
+    assert_eq!(remote.read("r1", "recording.mp4").await.unwrap(), data);
+    remote.delete("r1").await.unwrap();
+    assert!(remote.list("r1").await.unwrap().is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 async fn story(s3: Option<S3>) {

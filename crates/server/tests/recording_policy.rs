@@ -34,13 +34,26 @@ async fn recording(
     days_ago: i64,
     bytes: i64,
 ) -> plenary_store::RecordingRow {
+    let row = being_composed(server, room, room.as_str(), days_ago, bytes).await;
+    composed(server, &row, bytes).await
+}
+
+/// A recording of `room` (made by `meeting_id`: the room's own, or an integration's) that
+/// ended `days_ago` and waits for its composition.
+async fn being_composed(
+    server: &TestServer,
+    room: &RoomId,
+    meeting_id: &str,
+    days_ago: i64,
+    bytes: i64,
+) -> plenary_store::RecordingRow {
     let state = &server.running.as_ref().unwrap().state;
     let ended = plenary_proto::clock::unix_millis() as i64 - days_ago * DAY_MS;
     let (row, dir) = state
         .recordings
         .begin(&NewRecording {
             room: room.clone(),
-            meeting_id: room.to_string(),
+            meeting_id: meeting_id.to_owned(),
             meeting_ms: ended - 60_000,
             name: "Old".into(),
             started_ms: ended - 60_000 - days_ago, // distinct ids
@@ -56,11 +69,22 @@ async fn recording(
             .await
             .unwrap()
     );
+    store.get_recording(&row.id).await.unwrap().unwrap()
+}
+
+/// Composes `row` (as a worker would, without the media).
+async fn composed(
+    server: &TestServer,
+    row: &plenary_store::RecordingRow,
+    bytes: i64,
+) -> plenary_store::RecordingRow {
+    let store = &server.running.as_ref().unwrap().state.store;
     let job = store
         .claim_recording_job(i64::MAX / 2, 1)
         .await
         .unwrap()
         .unwrap();
+    assert_eq!(job.id, row.id, "the only job waiting");
     assert!(
         store
             .recording_composed(&row.id, job.attempts, bytes)
@@ -186,5 +210,42 @@ async fn organisations_forbid_limit_and_expire_recordings() {
     // Recordings being made or composed are never swept.
     let rows = store.recordings_of_room(&room).await.unwrap();
     assert!(rows.iter().all(|r| r.status != RecordingStatus::Ready));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_room_takes_its_recordings_with_it_but_not_an_integrations() {
+    let server = TestServer::start_with(|s| s.recording_workers = 0).await;
+    let state = &server.running.as_ref().unwrap().state;
+    let store = state.store.clone();
+    let room = server.create_room("Assembly").await;
+    let ready = recording(&server, &room, 1, 1_000).await;
+    let bbb = being_composed(&server, &room, "bbb-meeting", 1, 1_000).await;
+    let bbb = composed(&server, &bbb, 1_000).await;
+    let pending = being_composed(&server, &room, room.as_str(), 1, 1_000).await;
+    assert_eq!(pending.status, RecordingStatus::Processing);
+
+    assert!(
+        state
+            .recordings
+            .delete_room(&state.meeting, &room, "room_deleted")
+            .await
+            .unwrap()
+    );
+    assert!(store.get_room(&room).await.unwrap().is_none());
+    // The finished recording went at once, files and all.
+    assert!(store.get_recording(&ready.id).await.unwrap().is_none());
+    assert!(!state.recordings.dir(&ready).exists());
+    // The one being composed stays until it is finished; the sweep then takes it.
+    assert!(store.get_recording(&pending.id).await.unwrap().is_some());
+    assert_eq!(state.recordings.sweep(0, None).await.unwrap(), 0);
+    let pending = composed(&server, &pending, 1_000).await;
+    assert_eq!(pending.status, RecordingStatus::Ready);
+    assert_eq!(state.recordings.sweep(0, None).await.unwrap(), 1);
+    assert!(store.get_recording(&pending.id).await.unwrap().is_none());
+    assert!(!state.recordings.dir(&pending).exists());
+    // An integration's recording outlives the room (the integration deletes it).
+    assert!(store.get_recording(&bbb.id).await.unwrap().is_some());
+    assert!(state.recordings.dir(&bbb).join("recording.mp4").exists());
     server.stop().await;
 }
