@@ -314,7 +314,8 @@ pub fn jwt_hs256(claims: &serde_json::Value, secret: &str) -> String {
 
 /// Sends the recording-ready callbacks (`meta_bbb-recording-ready-url`) of the API's
 /// recordings as they become ready: a POST of `signed_parameters`, retried unless the
-/// integration answers 2xx, 401 or 410.
+/// integration answers 2xx, 401 or 410. Delivered (or given up on) is kept in the store, so a
+/// callback a restart interrupted is sent again at the next start.
 pub fn spawn_ready_callbacks(app: BbbState, bbb: Arc<Bbb>) {
     let mut ready = app.recordings.subscribe();
     tokio::spawn(async move {
@@ -323,53 +324,81 @@ pub fn spawn_ready_callbacks(app: BbbState, bbb: Arc<Bbb>) {
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default();
+        match app.recordings.store().recordings_to_notify().await {
+            Ok(owed) => {
+                for id in owed {
+                    notify(&app, &bbb, &http, &id).await;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot read the recording-ready callbacks owed"),
+        }
         loop {
             let id = match ready.recv().await {
                 Ok(id) => id,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "recording-ready callbacks fell behind");
+                    // The store knows which are owed.
+                    if let Ok(owed) = app.recordings.store().recordings_to_notify().await {
+                        for id in owed {
+                            notify(&app, &bbb, &http, &id).await;
+                        }
+                    }
                     continue;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             };
-            let Ok(Some(r)) = app.recordings.store().get_recording(&id).await else {
-                continue;
-            };
-            if !plenary_recordings::made_by_integration(&r) {
-                continue;
-            }
-            let Some(url) = meta_of(&r).get("bbb-recording-ready-url").cloned() else {
-                continue;
-            };
-            let token = jwt_hs256(
-                &serde_json::json!({"meeting_id": r.meeting_id, "record_id": r.id}),
-                bbb.signing_secret(),
-            );
-            let http = http.clone();
-            tokio::spawn(async move {
-                for (attempt, delay) in [0u64, 5, 30, 120, 600].into_iter().enumerate() {
-                    tokio::time::sleep(Duration::from_secs(delay)).await;
-                    let sent = http
-                        .post(&url)
-                        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                        .body(format!("signed_parameters={token}"))
-                        .send()
-                        .await;
-                    match sent {
-                        Ok(resp) if resp.status().is_success() => return,
-                        Ok(resp) if matches!(resp.status().as_u16(), 401 | 410) => {
-                            tracing::warn!(%url, status = %resp.status(), "recording-ready callback refused");
-                            return;
-                        }
-                        Ok(resp) => {
-                            tracing::warn!(%url, attempt, status = %resp.status(), "recording-ready callback failed")
-                        }
-                        Err(e) => {
-                            tracing::warn!(%url, attempt, error = %e, "recording-ready callback failed")
-                        }
-                    }
+            notify(&app, &bbb, &http, &id).await;
+        }
+    });
+}
+
+/// Starts delivering `id`'s ready callback (in its own task, retried), if it is owed one.
+async fn notify(app: &BbbState, bbb: &Bbb, http: &reqwest::Client, id: &str) {
+    let store = app.recordings.store().clone();
+    let Ok(Some(r)) = store.get_recording(id).await else {
+        return;
+    };
+    if !plenary_recordings::made_by_integration(&r) || r.status != RecordingStatus::Ready {
+        return;
+    }
+    let Some(url) = meta_of(&r).get("bbb-recording-ready-url").cloned() else {
+        if let Err(e) = store.recording_notified(id).await {
+            tracing::error!(id, error = %e, "cannot record a recording-ready callback");
+        }
+        return;
+    };
+    let token = jwt_hs256(
+        &serde_json::json!({"meeting_id": r.meeting_id, "record_id": r.id}),
+        bbb.signing_secret(),
+    );
+    let http = http.clone();
+    let id = id.to_owned();
+    tokio::spawn(async move {
+        for (attempt, delay) in [0u64, 5, 30, 120, 600].into_iter().enumerate() {
+            tokio::time::sleep(Duration::from_secs(delay)).await;
+            let sent = http
+                .post(&url)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(format!("signed_parameters={token}"))
+                .send()
+                .await;
+            match sent {
+                Ok(resp) if resp.status().is_success() => break,
+                Ok(resp) if matches!(resp.status().as_u16(), 401 | 410) => {
+                    tracing::warn!(%url, status = %resp.status(), "recording-ready callback refused");
+                    break;
                 }
-            });
+                Ok(resp) => {
+                    tracing::warn!(%url, attempt, status = %resp.status(), "recording-ready callback failed")
+                }
+                Err(e) => {
+                    tracing::warn!(%url, attempt, error = %e, "recording-ready callback failed")
+                }
+            }
+        }
+        // Delivered, refused, or given up on after about 13 minutes: not sent again.
+        if let Err(e) = store.recording_notified(&id).await {
+            tracing::error!(id, error = %e, "cannot record a recording-ready callback");
         }
     });
 }

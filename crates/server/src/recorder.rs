@@ -381,9 +381,23 @@ async fn stop(
             .collect();
         let mut timeline = plenary_recordings::timeline_of(&a.row, &files, people, a.events);
         timeline.length_ms = timeline.length_ms.max(length_ms);
-        match recordings.end(&a.row.id, &timeline, ended_ms).await {
-            Ok(()) => tracing::info!(id = %a.row.id, tracks = files.len(), "recording playable"),
-            Err(e) => tracing::error!(id = %a.row.id, error = %e, "cannot finish a recording"),
+        // A store that is briefly unavailable does not leave the recording unfinished: tried
+        // again (1, 2, 4, 8 s later); past that, the next start finishes it (`recover`).
+        let mut wait = Duration::from_secs(1);
+        for attempt in 1..=5 {
+            match recordings.end(&a.row.id, &timeline, ended_ms).await {
+                Ok(()) => {
+                    tracing::info!(id = %a.row.id, tracks = files.len(), "recording playable");
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(id = %a.row.id, attempt, error = %e, "cannot finish a recording");
+                    if attempt < 5 {
+                        tokio::time::sleep(wait).await;
+                        wait *= 2;
+                    }
+                }
+            }
         }
     });
 }

@@ -288,3 +288,76 @@ async fn recordings_through_the_bbb_api() {
     .await;
     server.stop().await;
 }
+
+/// A ready callback a restart interrupted is sent at the next start, and only until it is
+/// delivered: the store keeps which are owed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ready_callback_owed_at_a_restart_is_sent_then_and_only_once() {
+    let (rx, base) = Receiver::start(0).await;
+    let dir = std::env::temp_dir().join(format!("plenary-ready-owed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let settings = |s: &mut plenary_server::Settings| {
+        s.bbb_secrets = vec![Secret(SECRET.into())];
+        s.data_dir = dir.clone();
+        s.recording_workers = 0;
+    };
+    let server = TestServer::start_with(settings).await;
+    let room = server.create_room("Held by an integration").await;
+    let state = &server.running.as_ref().unwrap().state;
+    // A recording that became ready just as the server stopped (made here without the worker,
+    // so no callback went out).
+    let (row, _) = state
+        .recordings
+        .begin(&plenary_recordings::NewRecording {
+            room: room.clone(),
+            meeting_id: "rec-owed".into(),
+            meeting_ms: 1_700_000_000_000,
+            name: "Owed".into(),
+            started_ms: 1_700_000_000_000,
+            meta: serde_json::json!({"bbb-recording-ready-url": format!("{base}/ready")})
+                .to_string(),
+        })
+        .await
+        .unwrap();
+    let store = state.store.clone();
+    assert!(
+        store
+            .recording_ended(&row.id, 1_700_000_060_000, 60_000, 10)
+            .await
+            .unwrap()
+    );
+    let job = store
+        .claim_recording_job(i64::MAX / 2, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .recording_composed(&row.id, job.attempts, 10)
+            .await
+            .unwrap()
+    );
+    server.stop().await;
+    let posts = || {
+        rx.requests()
+            .iter()
+            .filter(|(m, u, _)| m == "POST" && u == "/ready")
+            .count()
+    };
+    assert_eq!(posts(), 0);
+
+    let server = TestServer::start_with(settings).await;
+    eventually("the owed callback", || async { posts() == 1 }).await;
+    let store = server.running.as_ref().unwrap().state.store.clone();
+    eventually("the callback recorded as delivered", || async {
+        store.recordings_to_notify().await.unwrap().is_empty()
+    })
+    .await;
+    server.stop().await;
+
+    let server = TestServer::start_with(settings).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(posts(), 1, "a delivered callback is not sent again");
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

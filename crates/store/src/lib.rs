@@ -504,6 +504,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Records that a recording's files are now in the object storage.
     fn recording_moved<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
 
+    /// Ready recordings made by an integration (meeting id not the room's) whose
+    /// recording-ready callback was neither delivered nor given up on, oldest first.
+    fn recordings_to_notify(&self) -> StoreFuture<'_, Vec<String>>;
+
+    /// Records that a recording's ready callback was delivered (or given up on).
+    fn recording_notified<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
+
     /// Forgets a recording (its files are deleted first, by the caller).
     fn delete_recording<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
 }

@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "organisations' recording rules",
         include_str!("../migrations/postgres/0012_recording_policy.sql"),
     ),
+    (
+        13,
+        "recording-ready callbacks delivered",
+        include_str!("../migrations/postgres/0013_recording_ready_notified.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

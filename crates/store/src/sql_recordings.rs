@@ -292,6 +292,32 @@ macro_rules! recording_methods {
             })
         }
 
+        fn recordings_to_notify(&self) -> $crate::StoreFuture<'_, Vec<String>> {
+            Box::pin(async move {
+                let rows = sqlx::query(
+                    "SELECT id FROM recordings WHERE state = 'ready' AND ready_notified = 0 \
+                     AND meeting_id <> room_id ORDER BY started_ms, id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                use sqlx::Row as _;
+                Ok(rows
+                    .iter()
+                    .map(|r| r.try_get::<String, _>(0))
+                    .collect::<Result<_, _>>()?)
+            })
+        }
+
+        fn recording_notified<'a>(&'a self, id: &'a str) -> $crate::StoreFuture<'a, bool> {
+            Box::pin(async move {
+                let done = sqlx::query("UPDATE recordings SET ready_notified = 1 WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            })
+        }
+
         fn recording_policy(&self, org_id: i64) -> $crate::StoreFuture<'_, $crate::RecordingPolicy> {
             Box::pin(async move {
                 use sqlx::Row as _;

@@ -956,6 +956,15 @@ async fn recordings(store: &dyn Store) {
     );
     assert!(!store.update_recording("nope", &u).await.unwrap());
 
+    // Its ready callback (an integration's: its meeting id is not the room's) is owed until
+    // delivered.
+    assert_eq!(
+        store.recordings_to_notify().await.unwrap(),
+        [first.id.as_str()]
+    );
+    assert!(store.recording_notified(&first.id).await.unwrap());
+    assert!(store.recordings_to_notify().await.unwrap().is_empty());
+    assert!(!store.recording_notified("nope").await.unwrap());
     assert!(store.recording_moved(&first.id).await.unwrap());
     assert!(
         store
