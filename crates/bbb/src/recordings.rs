@@ -112,7 +112,14 @@ pub(crate) async fn get_recordings(app: &BbbState, req: &Request) -> Answer {
             .timeline(r)
             .await
             .map_or(0, |t| t.people.len());
-        let key = app.recordings.link_key(&r.id);
+        // A protected recording's links open it for a while only (as Scalelite's).
+        let key = if r.protected {
+            let until = plenary_proto::clock::unix_millis() as i64
+                + plenary_recordings::access::PROTECTED_LINK_MS;
+            app.recordings.timed_key(&r.id, until)
+        } else {
+            app.recordings.link_key(&r.id)
+        };
         x.open("recording")
             .elem("recordID", &r.id)
             .elem("meetingID", &r.meeting_id)

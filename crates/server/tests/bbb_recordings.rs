@@ -254,8 +254,31 @@ async fn recordings_through_the_bbb_api() {
         list.all("/response/recordings/recording/metadata/gl-listed")
             .is_empty()
     );
-    // Protected: the link alone no longer opens it.
+    // Protected: the link alone no longer opens it; the listing's fresh links do (for
+    // 12 hours, as Scalelite's), and one past its time does not.
     assert_eq!(reqwest::get(&urls[1]).await.unwrap().status(), 403);
+    let fresh = list.all("/response/recordings/recording/playback/format/url");
+    assert_ne!(fresh, urls);
+    for url in &fresh {
+        assert_eq!(reqwest::get(url).await.unwrap().status(), 200, "{url}");
+    }
+    let until = |url: &str| -> i64 {
+        let k = url.split("k=").nth(1).unwrap();
+        k.split('-').next().unwrap().parse().unwrap()
+    };
+    let now = plenary_proto::clock::unix_millis() as i64;
+    assert!((until(&fresh[1]) - now - 12 * 3600 * 1000).abs() < 60_000);
+    let state = &server.running.as_ref().unwrap().state;
+    let stale = state.recordings.timed_key(&row.id, now - 1);
+    let stale_url = format!("{}?k={stale}", urls[1].split('?').next().unwrap());
+    assert_eq!(reqwest::get(&stale_url).await.unwrap().status(), 403);
+    let forged = format!(
+        "{}?k={}-{}",
+        urls[1].split('?').next().unwrap(),
+        now + 3_600_000,
+        &stale[stale.find('-').unwrap() + 1..]
+    );
+    assert_eq!(reqwest::get(&forged).await.unwrap().status(), 403);
     let tracks = get(
         &server,
         &signed("getRecordingTextTracks", &format!("recordID={}", row.id)),
