@@ -114,6 +114,28 @@ async fn show_with(
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return unavailable(e),
     };
     let invitations = super::invites::open_view(&open, std::slice::from_ref(&org));
+    // Its rooms' recordings and their states (no links: watching is the room's owners'
+    // business and its audience's), and the storage they take.
+    let mut listed = Vec::new();
+    for room in &rooms {
+        match app.store.recordings_of_room(&room.id).await {
+            Ok(rows) => listed.extend(rows.into_iter().map(|r| (room.name.clone(), r))),
+            Err(e) => return unavailable(e),
+        }
+    }
+    listed.sort_by_key(|(_, r)| std::cmp::Reverse(r.started_ms));
+    let used: i64 = listed.iter().map(|(_, r)| r.bytes).sum();
+    let org_recordings: Vec<minijinja::Value> = listed
+        .iter()
+        .map(|(room, r)| {
+            context! {
+                id => r.id, room, state => r.status.as_str(),
+                started => super::recordings::when(r.started_ms),
+                length => super::recordings::clock(r.length_ms), percent => r.progress / 10,
+                mb => super::recordings::megabytes(r.bytes), published => r.published,
+            }
+        })
+        .collect();
     let rooms: Vec<minijinja::Value> = rooms
         .iter()
         .map(|r| {
@@ -139,17 +161,15 @@ async fn show_with(
         max_participants => org.max_participants, max_minutes => org.max_meeting_minutes,
     };
     // Recordings: the storage its members' rooms' recordings take, and its rules.
-    let (used, policy) = match (
-        plenary_meeting::recording::organisation_recording_bytes(&*app.store, id).await,
-        app.store.recording_policy(id).await,
-    ) {
-        (Ok(u), Ok(p)) => (u, p),
-        (Err(e), _) | (_, Err(e)) => return unavailable(e),
+    let policy = match app.store.recording_policy(id).await {
+        Ok(p) => p,
+        Err(e) => return unavailable(e),
     };
     let recordings = context! {
         used_mb => super::recordings::megabytes(used), allowed => policy.allowed,
         days => policy.retention_days, quota_mb => policy.quota_bytes.map(|q| q / 1_000_000),
         may_set => ctx.user.as_ref().is_some_and(|u| u.is_admin),
+        list => org_recordings,
     };
     let c = context! {
         org, members, rooms, error, notice, invitations, invited, recordings,

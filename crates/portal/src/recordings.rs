@@ -93,7 +93,7 @@ fn key_of(q: &HashMap<String, String>) -> Option<&str> {
     q.get("k").map(String::as_str)
 }
 
-fn when(ms: i64) -> String {
+pub(crate) fn when(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms / 1000)
         .ok()
         .and_then(|t| {
@@ -105,7 +105,7 @@ fn when(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn clock(ms: i64) -> String {
+pub(crate) fn clock(ms: i64) -> String {
     let s = ms / 1000;
     if s >= 3600 {
         format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)

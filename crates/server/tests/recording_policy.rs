@@ -174,6 +174,29 @@ async fn organisations_forbid_limit_and_expire_recordings() {
     .await;
     assert_eq!(next_of(&mut mo, "recording").await["state"], "off");
 
+    // The organisation's page lists its rooms' recordings with their states and sizes (no
+    // links that would open them).
+    let (email, password) = common::browser::first_admin(&server);
+    let mut admin = common::browser::Browser::default();
+    admin.sign_in(&server, &email, &password).await;
+    let page = admin.get(&server, &format!("/orgs/{}", org.id)).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(r#"id="org-recordings""#),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(&format!(
+            r#"data-recording="{}" data-state="ready""#,
+            big.id
+        )),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("6.0 MB"), "its size");
+    assert!(!page.body.contains("?k="), "no recording links");
+
     // Retention at a fixed clock: the site keeps 90 days; the organisation, once it says
     // so, 30.
     let old = recording(&server, &room, 40, 1_000).await;

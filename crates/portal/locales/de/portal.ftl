@@ -303,6 +303,7 @@ org-recordings-used = Die Aufzeichnungen der Räume ihrer Mitglieder belegen { $
 org-recordings-used-of = Die Aufzeichnungen der Räume ihrer Mitglieder belegen { $mb } MB von { $quota } MB.
 org-recordings-off = Die Räume ihrer Mitglieder dürfen nicht aufgezeichnet werden.
 org-recordings-days = Aufzeichnungen werden { $days } Tage nach ihrem Ende gelöscht.
+org-recordings-room = Raum
 org-recordings-allowed = Die Räume ihrer Mitglieder dürfen aufgezeichnet werden
 org-recordings-keep = Tage, die Aufzeichnungen behalten werden (leer: Regel der Seite)
 org-recordings-quota = Speicher für Aufzeichnungen, MB (leer: Regel der Seite)

@@ -303,6 +303,7 @@ org-recordings-used = Its members' rooms' recordings take { $mb } MB.
 org-recordings-used-of = Its members' rooms' recordings take { $mb } MB of { $quota } MB.
 org-recordings-off = Its members' rooms may not be recorded.
 org-recordings-days = Recordings are deleted { $days } days after they end.
+org-recordings-room = Room
 org-recordings-allowed = Its members' rooms may be recorded
 org-recordings-keep = Days to keep recordings (empty: the site's rule)
 org-recordings-quota = Storage for recordings, MB (empty: the site's rule)

@@ -303,6 +303,7 @@ org-recordings-used = Las grabaciones de las salas de sus miembros ocupan { $mb 
 org-recordings-used-of = Las grabaciones de las salas de sus miembros ocupan { $mb } MB de { $quota } MB.
 org-recordings-off = Las salas de sus miembros no se pueden grabar.
 org-recordings-days = Las grabaciones se eliminan { $days } días después de terminar.
+org-recordings-room = Sala
 org-recordings-allowed = Las salas de sus miembros se pueden grabar
 org-recordings-keep = Días que se guardan las grabaciones (vacío: la regla del sitio)
 org-recordings-quota = Almacenamiento para grabaciones, MB (vacío: la regla del sitio)

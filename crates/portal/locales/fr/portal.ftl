@@ -303,6 +303,7 @@ org-recordings-used = Les enregistrements des salles de ses membres occupent { $
 org-recordings-used-of = Les enregistrements des salles de ses membres occupent { $mb } Mo sur { $quota } Mo.
 org-recordings-off = Les salles de ses membres ne peuvent pas être enregistrées.
 org-recordings-days = Les enregistrements sont supprimés { $days } jours après leur fin.
+org-recordings-room = Salle
 org-recordings-allowed = Les salles de ses membres peuvent être enregistrées
 org-recordings-keep = Jours de conservation des enregistrements (vide : la règle du site)
 org-recordings-quota = Espace pour les enregistrements, Mo (vide : la règle du site)
