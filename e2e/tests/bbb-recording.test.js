@@ -90,13 +90,16 @@ test('a recording made through the BBB API: callback, listings, playback, publis
   await page.waitForSelector('#meeting:not([hidden])', { timeout: 15000 });
   // autoStartRecording: recording from the first join, and everyone is shown it.
   await page.waitForSelector('#recording-indicator:not([hidden])', { timeout: 10000 });
-  // As in BBB, a recording still being made is listed only when asked for, as processing.
+  // As in BBB, a recording still being made is listed only when asked for, as processing
+  // (the recorder stores it just after the indicator lights up: waited for).
+  const during = await eventually('the recording listed as processing', 10000, async () => {
+    const got = await bbbjs.http(api.recording.getRecordings({ meetingID: 'rec-budget', state: 'processing' }));
+    return got.recordings && got.recordings.length === 1 ? got : null;
+  });
+  assert.equal(during.returncode, 'SUCCESS');
+  assert.equal(during.recordings[0].state, 'processing');
   const listedByDefault = await bbbjs.http(api.recording.getRecordings({ meetingID: 'rec-budget' }));
   assert.equal((listedByDefault.recordings || []).length, 0);
-  const during = await bbbjs.http(api.recording.getRecordings({ meetingID: 'rec-budget', state: 'processing' }));
-  assert.equal(during.returncode, 'SUCCESS');
-  assert.equal(during.recordings.length, 1);
-  assert.equal(during.recordings[0].state, 'processing');
   await page.waitForTimeout(6000);
   await bbbctl('meeting', 'end', 'rec-budget');
   await page.waitForSelector('#ended:not([hidden])', { timeout: 15000 });

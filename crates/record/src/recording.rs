@@ -216,8 +216,17 @@ impl<S: Storage> Recording<S> {
             at_ms = synced.unwrap_or(arrived_ms).max(written);
             t.origin_ms = at_ms;
         } else if let Some(to) = synced.filter(|to| to.abs_diff(at_ms) > SYNC_TOLERANCE_MS) {
+            // Later: a jump (a gap in the file). Earlier: frames cannot go back before what is
+            // written, so the track catches up gradually, each frame closing at most half its
+            // distance from the one before (it plays up to twice as fast for a moment; no two
+            // frames share a time).
+            let to = if to > at_ms {
+                to
+            } else {
+                at_ms - (at_ms - to).min(at_ms.saturating_sub(written) / 2)
+            };
             (t.origin_rtp, t.origin_ms) = (f.rtp_time, to);
-            at_ms = to.max(written);
+            at_ms = to;
         }
         if t.writer.write_frame(at_ms, f.keyframe, f.data)? {
             t.first_ms.get_or_insert(at_ms);

@@ -299,18 +299,19 @@ fn sender_reports_keep_a_late_video_with_its_sound_and_each_sender_on_its_own_cl
         times("p2-microphone.webm"),
     );
     assert_eq!((audio.len(), video.len(), bob.len()), (400, 200, 400));
-    // Once the reports came, what Ann captured together plays together (frame n of the
-    // video was captured with frame 2n of the sound), not 150 ms apart.
-    for i in 30..200 {
+    // Soon after the reports came (the video catches up within a few frames), what Ann
+    // captured together plays together (frame n of the video was captured with frame 2n of the
+    // sound), not 150 ms apart.
+    for i in 40..200 {
         let (v, a) = (video[i], audio[2 * i]);
         assert!(
-            v.abs_diff(a) <= 5,
+            v.abs_diff(a) <= 20,
             "video frame {i} at {v} ms, its sound at {a}"
         );
     }
-    // Each file's times only go forward.
+    // Each file's times go strictly forward: catching up never piles frames onto one time.
     for t in [&audio, &video, &bob] {
-        assert!(t.windows(2).all(|w| w[1] >= w[0]));
+        assert!(t.windows(2).all(|w| w[1] > w[0]), "{t:?}");
     }
     // Bob's own clock puts him where he arrived, not where Ann's would.
     for (j, at) in bob.iter().enumerate() {

@@ -1,11 +1,9 @@
 //! Retention: a recording is deleted (its files for real, everywhere) once it is older than
 //! its organisation keeps them — the shortest of the room owner's organisations' rules, else
 //! the site's default. A sweep runs at start and every hour; recordings still being recorded
-//! or composed are never swept. A room deleted (through the portal) takes its own recordings
-//! with it: the finished ones at once ([`Recordings::delete_room`]), one still being recorded
-//! or composed at the next sweep after it is finished. An integration's recordings outlive
-//! their room (a BBB meeting's room goes with the meeting; its recordings are the
-//! integration's to delete).
+//! or composed are never swept. A room deleted through the portal takes its own recordings
+//! with it ([`Recordings::delete_room`]); an integration's recordings outlive their room (a
+//! BBB meeting's room goes with the meeting; its recordings are the integration's to delete).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,14 +38,9 @@ impl Recordings {
         Ok(days.or(default_days))
     }
 
-    /// Whether `r` is the recording of a room that was deleted (not an integration's).
-    async fn room_gone(&self, r: &RecordingRow) -> Result<bool, StoreError> {
-        Ok(!crate::made_by_integration(r) && self.store().get_room(&r.room).await?.is_none())
-    }
-
-    /// Deletes a room (ending its meeting) and its recordings, files and all; one still being
-    /// recorded or composed goes at the sweep after it is finished, as does one whose files
-    /// could not be deleted now. False: no such room.
+    /// Deletes a room (ending its meeting) and its recordings, files and all, whatever their
+    /// state: a recorder or worker still holding one finds its folder and row gone and stops
+    /// there (its writes fail; its updates change nothing). False: no such room.
     pub async fn delete_room(
         &self,
         meeting: &plenary_meeting::Service,
@@ -58,11 +51,10 @@ impl Recordings {
             return Ok(false);
         }
         for r in self.store().recordings_of_room(room).await? {
-            if matches!(r.status, RecordingStatus::Ready | RecordingStatus::Failed)
-                && !crate::made_by_integration(&r)
+            if !crate::made_by_integration(&r)
                 && let Err(e) = self.delete(&r).await
             {
-                tracing::error!(id = %r.id, error = %e, "a deleted room's recording is left for the sweep");
+                tracing::error!(id = %r.id, error = %e, "a deleted room's recording could not be deleted");
             }
         }
         Ok(true)
@@ -77,20 +69,22 @@ impl Recordings {
         let mut deleted = 0;
         for status in [RecordingStatus::Ready, RecordingStatus::Failed] {
             for r in self.store().recordings_in(status).await? {
-                if self.room_gone(&r).await? {
-                    self.delete(&r).await?;
-                    tracing::info!(id = %r.id, "recording deleted: its room was deleted");
-                    deleted += 1;
-                    continue;
-                }
                 let Some(days) = self.kept_days(&r, default_days).await? else {
                     continue;
                 };
                 let ended = r.ended_ms.unwrap_or(r.started_ms + r.length_ms);
                 if ended + days * DAY_MS <= now_ms {
-                    self.delete(&r).await?;
-                    tracing::info!(id = %r.id, days, "recording deleted: older than it is kept");
-                    deleted += 1;
+                    // One that cannot be deleted now (object storage down) does not hold up
+                    // the rest: the next sweep tries again.
+                    match self.delete(&r).await {
+                        Ok(_) => {
+                            tracing::info!(id = %r.id, days, "recording deleted: older than it is kept");
+                            deleted += 1;
+                        }
+                        Err(e) => {
+                            tracing::error!(id = %r.id, error = %e, "an expired recording could not be deleted")
+                        }
+                    }
                 }
             }
         }

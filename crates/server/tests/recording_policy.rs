@@ -245,8 +245,9 @@ async fn a_deleted_room_takes_its_recordings_with_it_but_not_an_integrations() {
     let ready = recording(&server, &room, 1, 1_000).await;
     let bbb = being_composed(&server, &room, "bbb-meeting", 1, 1_000).await;
     let bbb = composed(&server, &bbb, 1_000).await;
-    let pending = being_composed(&server, &room, room.as_str(), 1, 1_000).await;
+    let pending = being_composed(&server, &room, room.as_str(), 2, 1_000).await;
     assert_eq!(pending.status, RecordingStatus::Processing);
+    assert!(state.recordings.dir(&pending).exists());
 
     assert!(
         state
@@ -256,17 +257,11 @@ async fn a_deleted_room_takes_its_recordings_with_it_but_not_an_integrations() {
             .unwrap()
     );
     assert!(store.get_room(&room).await.unwrap().is_none());
-    // The finished recording went at once, files and all.
-    assert!(store.get_recording(&ready.id).await.unwrap().is_none());
-    assert!(!state.recordings.dir(&ready).exists());
-    // The one being composed stays until it is finished; the sweep then takes it.
-    assert!(store.get_recording(&pending.id).await.unwrap().is_some());
-    assert_eq!(state.recordings.sweep(0, None).await.unwrap(), 0);
-    let pending = composed(&server, &pending, 1_000).await;
-    assert_eq!(pending.status, RecordingStatus::Ready);
-    assert_eq!(state.recordings.sweep(0, None).await.unwrap(), 1);
-    assert!(store.get_recording(&pending.id).await.unwrap().is_none());
-    assert!(!state.recordings.dir(&pending).exists());
+    // Its recordings went, files and all, the one still being composed too.
+    for r in [&ready, &pending] {
+        assert!(store.get_recording(&r.id).await.unwrap().is_none());
+        assert!(!state.recordings.dir(r).exists());
+    }
     // An integration's recording outlives the room (the integration deletes it).
     assert!(store.get_recording(&bbb.id).await.unwrap().is_some());
     assert!(state.recordings.dir(&bbb).join("recording.mp4").exists());
