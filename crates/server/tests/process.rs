@@ -4,8 +4,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use common::process::{command, serve};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -13,22 +15,11 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-const BIN: &str = env!("CARGO_BIN_EXE_plenary");
-
 fn data_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("plenary-process-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn command(dir: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env("PLENARY_LISTEN", "127.0.0.1:0")
-        .env("PLENARY_MEDIA_PORT", "0")
-        .env("PLENARY_DATA_DIR", dir)
-        .env("PLENARY_LOG", "warn");
-    c
 }
 
 /// An admin account and an API token of it, made with the binary's own subcommands.
@@ -56,32 +47,6 @@ fn api_token(dir: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-/// Starts `plenary serve`; returns the child, its HTTP address and its stdout lines to come.
-fn serve(
-    dir: &Path,
-) -> (
-    Child,
-    String,
-    std::io::Lines<BufReader<std::process::ChildStdout>>,
-) {
-    let mut child = command(dir)
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let http = loop {
-        let line = lines
-            .next()
-            .expect("the server printed its ready line")
-            .unwrap();
-        if let Some(rest) = line.strip_prefix("PLENARY_READY http=") {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    (child, http, lines)
 }
 
 async fn call(http: &str, method: &str, path: &str, body: Value, token: &str) -> (u16, Value) {
@@ -116,7 +81,7 @@ fn signal(child: &Child, sig: &str) {
 async fn sigterm_tells_the_meetings_and_exits_cleanly() {
     let dir = data_dir("sigterm");
     let token = api_token(&dir);
-    let (mut child, http, mut lines) = serve(&dir);
+    let (mut child, http, mut lines) = serve(command(&dir));
     let (status, room) = call(
         &http,
         "POST",
@@ -175,7 +140,7 @@ async fn sigterm_tells_the_meetings_and_exits_cleanly() {
 async fn after_kill_9_every_acknowledged_write_is_there() {
     let dir = data_dir("kill9");
     let token = api_token(&dir);
-    let (mut child, http, _lines) = serve(&dir);
+    let (mut child, http, _lines) = serve(command(&dir));
     // Four writers create rooms as fast as they can; the server is killed mid-stream.
     let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let writers: Vec<_> = (0..4)
@@ -214,7 +179,7 @@ async fn after_kill_9_every_acknowledged_write_is_there() {
     let acked = acknowledged.lock().unwrap().clone();
     assert!(acked.len() >= 50);
 
-    let (mut child, http, _lines) = serve(&dir);
+    let (mut child, http, _lines) = serve(command(&dir));
     for id in &acked {
         let (status, _) = call(
             &http,

@@ -5,39 +5,20 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use plenary_bbb::checksum::Algorithm;
 use plenary_peer::{Peer, PeerOptions, Publish};
 use plenary_proto::RoomId;
 
-const BIN: &str = env!("CARGO_BIN_EXE_plenary");
 const SECRET: &str = "kill9-recording-secret-0123456789";
 
 fn serve(dir: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env("PLENARY_LISTEN", "127.0.0.1:0")
-        .env("PLENARY_MEDIA_PORT", "0")
-        .env("PLENARY_DATA_DIR", dir)
-        .env("PLENARY_LOG", "warn")
-        .env("PLENARY_BBB_SECRETS", SECRET)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let http = loop {
-        let line = lines
-            .next()
-            .expect("the server printed its ready line")
-            .unwrap();
-        if let Some(rest) = line.strip_prefix("PLENARY_READY http=") {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
+    let mut command = common::process::command(dir);
+    command.env("PLENARY_BBB_SECRETS", SECRET);
+    let (child, http, lines) = common::process::serve(command);
     std::thread::spawn(move || for _ in lines {});
     (child, http)
 }

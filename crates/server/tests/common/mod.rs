@@ -4,6 +4,7 @@
 
 pub mod bbb;
 pub mod browser;
+pub mod process;
 pub mod ws;
 
 use std::path::PathBuf;
