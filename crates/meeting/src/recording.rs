@@ -21,21 +21,27 @@ fn next(now: RecordingState, action: RecordAction) -> Option<RecordingState> {
     }
 }
 
-/// The storage an organisation's recordings take: those of its members' rooms.
+/// An organisation's recordings: those of its members' rooms, each with its room.
+pub async fn organisation_recordings(
+    store: &dyn plenary_store::Store,
+    org_id: i64,
+) -> Result<Vec<(plenary_store::Room, plenary_store::RecordingRow)>, plenary_store::StoreError> {
+    let mut out = Vec::new();
+    for room in store.rooms_of_org(org_id).await? {
+        for r in store.recordings_of_room(&room.id).await? {
+            out.push((room.clone(), r));
+        }
+    }
+    Ok(out)
+}
+
+/// The storage an organisation's recordings take.
 pub async fn organisation_recording_bytes(
     store: &dyn plenary_store::Store,
     org_id: i64,
 ) -> Result<i64, plenary_store::StoreError> {
-    let mut bytes = 0;
-    for room in store.rooms_of_org(org_id).await? {
-        bytes += store
-            .recordings_of_room(&room.id)
-            .await?
-            .iter()
-            .map(|r| r.bytes)
-            .sum::<i64>();
-    }
-    Ok(bytes)
+    let all = organisation_recordings(store, org_id).await?;
+    Ok(all.iter().map(|(_, r)| r.bytes).sum())
 }
 
 impl Meetings {

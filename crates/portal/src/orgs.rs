@@ -116,20 +116,18 @@ async fn show_with(
     let invitations = super::invites::open_view(&open, std::slice::from_ref(&org));
     // Its rooms' recordings and their states (no links: watching is the room's owners'
     // business and its audience's), and the storage they take.
-    let mut listed = Vec::new();
-    for room in &rooms {
-        match app.store.recordings_of_room(&room.id).await {
-            Ok(rows) => listed.extend(rows.into_iter().map(|r| (room.name.clone(), r))),
+    let mut listed =
+        match plenary_meeting::recording::organisation_recordings(&*app.store, id).await {
+            Ok(l) => l,
             Err(e) => return unavailable(e),
-        }
-    }
+        };
     listed.sort_by_key(|(_, r)| std::cmp::Reverse(r.started_ms));
     let used: i64 = listed.iter().map(|(_, r)| r.bytes).sum();
     let org_recordings: Vec<minijinja::Value> = listed
         .iter()
         .map(|(room, r)| {
             context! {
-                id => r.id, room, state => r.status.as_str(),
+                id => r.id, room => room.name, state => r.status.as_str(),
                 started => super::recordings::when(r.started_ms),
                 length => super::recordings::clock(r.length_ms), percent => r.progress / 10,
                 mb => super::recordings::megabytes(r.bytes), published => r.published,
