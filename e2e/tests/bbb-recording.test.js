@@ -9,14 +9,12 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const http = require('node:http');
-const { execFile } = require('node:child_process');
-const path = require('node:path');
 const bbbjs = require('bigbluebutton-js');
 const { startServer } = require('../server.js');
+const { bbbctlFor } = require('../bbbctl.js');
 const { launch, newPage } = require('../webrtc-helpers.js');
 
 const SECRET = 'e2e-bbb-recording-secret-71c3';
-const BBBCTL = process.env.BBBCTL || path.join(__dirname, '..', '.venv', 'bin', 'bbbctl');
 
 let server;
 let browser;
@@ -42,15 +40,7 @@ after(async () => {
   receiver?.close();
 });
 
-function bbbctl(...args) {
-  const env = { ...process.env, BBBCTL_SERVER: `${server.url}/bigbluebutton/api`, BBBCTL_SECRET: SECRET };
-  return new Promise((resolve, reject) => {
-    execFile(BBBCTL, args, { env }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`bbbctl ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
+const bbbctl = bbbctlFor(() => server, SECRET);
 
 /** Polls `what` until it returns something truthy (or fails after `ms`). */
 async function eventually(label, ms, what) {

@@ -5,17 +5,16 @@
 // that attendee with the right role → end → the browser is told the meeting ended.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFile } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const bbbjs = require('bigbluebutton-js');
 const { startServer } = require('../server.js');
+const { bbbctlFor } = require('../bbbctl.js');
 const { launch, newPage } = require('../webrtc-helpers.js');
 
 const ARTIFACTS = path.join(__dirname, '..', 'artifacts');
 fs.mkdirSync(ARTIFACTS, { recursive: true });
 const SECRET = 'e2e-bbb-secret-5f0c2a9d';
-const BBBCTL = process.env.BBBCTL || path.join(__dirname, '..', '.venv', 'bin', 'bbbctl');
 
 let server;
 let browser;
@@ -28,16 +27,7 @@ after(async () => {
   await server?.stop();
 });
 
-/** Runs bbbctl against the server; resolves with stdout, rejects with its output on failure. */
-function bbbctl(...args) {
-  const env = { ...process.env, BBBCTL_SERVER: `${server.url}/bigbluebutton/api`, BBBCTL_SECRET: SECRET };
-  return new Promise((resolve, reject) => {
-    execFile(BBBCTL, args, { env }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`bbbctl ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
+const bbbctl = bbbctlFor(() => server, SECRET);
 
 const info = async (id) => JSON.parse(await bbbctl('--format', 'json', 'meeting', 'info', id));
 

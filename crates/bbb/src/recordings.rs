@@ -331,25 +331,13 @@ pub fn spawn_ready_callbacks(app: BbbState, bbb: Arc<Bbb>) {
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default();
-        match app.recordings.store().recordings_to_notify().await {
-            Ok(owed) => {
-                for id in owed {
-                    notify(&app, &bbb, &http, &id).await;
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "cannot read the recording-ready callbacks owed"),
-        }
+        notify_owed(&app, &bbb, &http).await;
         loop {
             let id = match ready.recv().await {
                 Ok(id) => id,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "recording-ready callbacks fell behind");
-                    // The store knows which are owed.
-                    if let Ok(owed) = app.recordings.store().recordings_to_notify().await {
-                        for id in owed {
-                            notify(&app, &bbb, &http, &id).await;
-                        }
-                    }
+                    notify_owed(&app, &bbb, &http).await; // the store knows which
                     continue;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
@@ -357,6 +345,18 @@ pub fn spawn_ready_callbacks(app: BbbState, bbb: Arc<Bbb>) {
             notify(&app, &bbb, &http, &id).await;
         }
     });
+}
+
+/// Starts delivering every ready callback the store says is owed.
+async fn notify_owed(app: &BbbState, bbb: &Bbb, http: &reqwest::Client) {
+    match app.recordings.store().recordings_to_notify().await {
+        Ok(owed) => {
+            for id in owed {
+                notify(app, bbb, http, &id).await;
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot read the recording-ready callbacks owed"),
+    }
 }
 
 /// Starts delivering `id`'s ready callback (in its own task, retried), if it is owed one.
