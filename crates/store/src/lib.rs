@@ -9,7 +9,9 @@ mod sql;
 mod sql_admission;
 mod sql_recordings;
 mod sql_sso;
+mod sql_usage;
 mod sqlite;
+mod usage;
 
 use std::future::Future;
 use std::path::Path;
@@ -24,6 +26,7 @@ pub use model::{
 pub use postgres::PostgresStore;
 pub use recordings::{RecordingPolicy, RecordingRow, RecordingStatus, RecordingUpdate};
 pub use sqlite::SqliteStore;
+pub use usage::{Attendance, SpanOf, UsageEvent, UsageFilter, UsageKind, UsageSpan, UsageToken};
 
 use plenary_proto::RoomId;
 
@@ -513,6 +516,90 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Forgets a recording (its files are deleted first, by the caller).
     fn delete_recording<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
+
+    // --- The usage ledger (sql_usage.rs) ---
+
+    /// Records an opening event (a meeting started, someone joined) and that it is open under
+    /// `key` (`<node>/<run>:…`), in one transaction; [`StoreError::Conflict`] if `key` is open.
+    fn usage_open<'a>(&'a self, key: &'a str, e: &'a UsageEvent) -> StoreFuture<'a, ()>;
+
+    /// Closes what is open under `key` at `at_ms` (never before it opened): its closing event
+    /// (meeting ended, left) is written and it is no longer open, in one transaction. Returns
+    /// whether it was open.
+    fn usage_close<'a>(&'a self, key: &'a str, at_ms: i64) -> StoreFuture<'a, bool>;
+
+    /// Records an event that opens nothing (a recording stored or deleted).
+    fn usage_record<'a>(&'a self, e: &'a UsageEvent) -> StoreFuture<'a, ()>;
+
+    /// Records many events at once, in one transaction (imports, benchmarks, tests).
+    fn usage_import<'a>(&'a self, events: &'a [UsageEvent]) -> StoreFuture<'a, ()>;
+
+    /// Notes that what is open under keys starting with `prefix` (one run of a node) is still
+    /// open at `now_ms`.
+    fn usage_alive<'a>(&'a self, prefix: &'a str, now_ms: i64) -> StoreFuture<'a, u64>;
+
+    /// Closes, each at the time it was last known open, what this node's earlier runs left open
+    /// (keys starting with `node_prefix` but not `keep_prefix`) and whatever nobody said was
+    /// open since `stale_before`. Returns how many.
+    fn usage_close_stale<'a>(
+        &'a self,
+        node_prefix: &'a str,
+        keep_prefix: &'a str,
+        stale_before: i64,
+    ) -> StoreFuture<'a, u64>;
+
+    /// The meetings, or people's times in them, that `f` selects and that overlap its period
+    /// (or start or end within it), open ones included.
+    fn usage_spans<'a>(&'a self, of: SpanOf, f: &'a UsageFilter)
+    -> StoreFuture<'a, Vec<UsageSpan>>;
+
+    /// Recordings stored and deleted within `f`'s period, in order.
+    fn usage_recording_events<'a>(
+        &'a self,
+        f: &'a UsageFilter,
+    ) -> StoreFuture<'a, Vec<UsageEvent>>;
+
+    /// When the oldest event kept happened.
+    fn usage_oldest(&self) -> StoreFuture<'_, Option<i64>>;
+
+    /// Deletes the events (and attendance) older than `before_ms`, except what is still open.
+    fn prune_usage(&self, before_ms: i64) -> StoreFuture<'_, u64>;
+
+    /// Whether an organisation keeps its meetings' attendance (off unless it chose to).
+    fn keeps_attendance(&self, org_id: i64) -> StoreFuture<'_, bool>;
+
+    fn set_keeps_attendance(&self, org_id: i64, keep: bool) -> StoreFuture<'_, ()>;
+
+    /// Records one person's attendance of a meeting.
+    fn save_attendance<'a>(&'a self, a: &'a Attendance) -> StoreFuture<'a, ()>;
+
+    /// Attendance overlapping `[from_ms, to_ms)`: an organisation's, or an account's, or both.
+    fn attendance<'a>(
+        &'a self,
+        org_id: Option<i64>,
+        account_id: Option<i64>,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreFuture<'a, Vec<Attendance>>;
+
+    /// Records an organisation's read-only usage token (by the hash of its secret).
+    fn create_usage_token<'a>(
+        &'a self,
+        org_id: i64,
+        name: &'a str,
+        token_hash: &'a str,
+        now: i64,
+    ) -> StoreFuture<'a, UsageToken>;
+
+    /// The organisation whose usage a token (by the hash of its secret) reads; notes its use.
+    fn usage_token_org<'a>(&'a self, token_hash: &'a str, now: i64)
+    -> StoreFuture<'a, Option<i64>>;
+
+    /// An organisation's usage tokens, newest first.
+    fn usage_tokens(&self, org_id: i64) -> StoreFuture<'_, Vec<UsageToken>>;
+
+    /// Revokes one of an organisation's usage tokens; returns whether it existed.
+    fn delete_usage_token(&self, org_id: i64, id: i64) -> StoreFuture<'_, bool>;
 }
 
 /// Opens the store named by `url` and runs its migrations.

@@ -849,6 +849,7 @@ macro_rules! impl_store {
             $crate::sql_admission::admission_methods!();
             $crate::sql_sso::sso_methods!();
             $crate::sql_recordings::recording_methods!();
+            $crate::sql_usage::usage_methods!();
         }
     };
 }

@@ -75,6 +75,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "recording-ready callbacks delivered",
         include_str!("../migrations/sqlite/0013_recording_ready_notified.sql"),
     ),
+    (
+        14,
+        "the usage ledger, attendance, usage tokens",
+        include_str!("../migrations/sqlite/0014_usage.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]
