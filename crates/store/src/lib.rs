@@ -554,10 +554,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     -> StoreFuture<'a, Vec<UsageSpan>>;
 
     /// Recordings stored and deleted within `f`'s period, in order.
-    fn usage_recording_events<'a>(
-        &'a self,
-        f: &'a UsageFilter,
-    ) -> StoreFuture<'a, Vec<UsageEvent>>;
+    fn usage_recording_events<'a>(&'a self, f: &'a UsageFilter)
+    -> StoreFuture<'a, Vec<UsageEvent>>;
 
     /// When the oldest event kept happened.
     fn usage_oldest(&self) -> StoreFuture<'_, Option<i64>>;
