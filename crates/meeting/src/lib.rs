@@ -14,6 +14,7 @@ pub mod recording;
 pub mod room_settings;
 pub mod rooms;
 pub mod token;
+pub mod usage;
 
 use std::sync::Arc;
 

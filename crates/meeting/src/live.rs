@@ -11,6 +11,7 @@ use plenary_proto::{Forwarding, ParticipantId, ParticipantInfo, Role, RoomId, Se
 use tokio::sync::{broadcast, mpsc};
 
 use crate::JoinClaims;
+use crate::usage::{Joiner, UsageFact};
 
 /// What reaches one participant's connection task from the meeting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +60,8 @@ pub struct Participant {
     /// Who this is, as far as the server can tell (account, integration user, address):
     /// what a moderator's "remove and bar" refuses for the rest of the meeting.
     pub identity: Vec<String>,
+    /// The kind of client they came with (a browser family, say), for the usage ledger.
+    pub client: String,
 }
 
 /// A change in a live meeting, for listeners on the server side.
@@ -193,6 +196,9 @@ pub struct Meetings {
     stopping: tokio::sync::watch::Sender<bool>,
     state: Mutex<State>,
     events: broadcast::Sender<RoomEvent>,
+    /// The usage ledger's tap (see `usage.rs`): told while the state is locked, so that its
+    /// facts come in the order things happened.
+    pub(crate) usage: Mutex<Option<mpsc::UnboundedSender<crate::usage::UsageFact>>>,
 }
 
 impl Default for Meetings {
@@ -205,6 +211,7 @@ impl Default for Meetings {
             // Listeners that fall this far behind miss events (and log it); presence itself
             // never waits for them.
             events: broadcast::channel(4096).0,
+            usage: Mutex::new(None),
         }
     }
 }
@@ -262,14 +269,23 @@ impl Meetings {
         if state.ended.contains(room) {
             return Err(JoinRefused::Ended);
         }
+        let now = plenary_proto::clock::unix_millis();
+        let mut facts = Vec::new();
         let meeting = state.meetings.entry(room.clone()).or_insert_with(|| {
-            let mut m = crate::actions::InMeeting::new(plenary_proto::clock::unix_millis());
+            let mut m = crate::actions::InMeeting::new(now);
             m.locks = starting_locks;
+            facts.push(UsageFact::MeetingStarted {
+                room: room.clone(),
+                meeting_ms: now,
+                at_ms: now,
+            });
             m
         });
         if meeting.is_barred(&participant.identity) {
+            // (Bars are a running meeting's: a meeting this join started bars nobody.)
             return Err(JoinRefused::Barred);
         }
+        let meeting_ms = meeting.started_ms;
         if let Some(role) = meeting.given_role(&claims) {
             participant.role = role;
             participant.info.role = role;
@@ -286,9 +302,24 @@ impl Meetings {
                 participant: participant.info.clone(),
             },
         );
+        facts.push(UsageFact::Joined {
+            room: room.clone(),
+            meeting_ms,
+            at_ms: now,
+            participant: participant.info.id,
+            who: Joiner {
+                role,
+                account: claims.account,
+                user_id: claims.user_id.clone(),
+                seat: claims.seat.clone(),
+                name: participant.info.name.clone(),
+                client: participant.client.clone(),
+            },
+        });
         let member = Member::new(participant.clone(), outbox, forwarding, claims);
         let resume_key = member.resume_key.clone();
         members.insert(participant.info.id, member);
+        self.tell_usage(facts);
         drop(state);
         self.publish(RoomEvent::Joined {
             room: room.clone(),
@@ -330,18 +361,32 @@ impl Meetings {
             &ServerMessage::ParticipantLeft { participant_id: id },
         );
         let remaining = members.len();
+        let now = plenary_proto::clock::unix_millis();
+        let meeting_ms = state.meetings.get(room).map_or(0, |m| m.started_ms);
+        let mut facts = vec![UsageFact::Left {
+            room: room.clone(),
+            meeting_ms,
+            at_ms: now,
+            participant: id,
+        }];
         let mut recording_ended = false;
         if remaining == 0 {
             // The meeting is over: its chat, hands, locks and bars with it (the chat is kept in
             // the store), and its recording ends.
             state.rooms.remove(room);
-            recording_ended = state
-                .meetings
-                .remove(room)
-                .is_some_and(|m| !m.recording.is_off());
+            let meeting = state.meetings.remove(room);
+            recording_ended = meeting.as_ref().is_some_and(|m| !m.recording.is_off());
+            if let Some(m) = meeting {
+                facts.push(UsageFact::MeetingEnded {
+                    room: room.clone(),
+                    meeting_ms: m.started_ms,
+                    at_ms: now,
+                });
+            }
         } else {
             crate::actions::forget_hand(&mut state, room, id);
         }
+        self.tell_usage(facts);
         drop(state);
         if recording_ended {
             self.publish(RoomEvent::Recording {
@@ -525,11 +570,29 @@ impl Meetings {
             state.ended.insert(room.clone());
         }
         let members = state.rooms.remove(room).unwrap_or_default();
-        let was_recording = state
-            .meetings
-            .remove(room)
-            .is_some_and(|m| !m.recording.is_off());
+        let meeting = state.meetings.remove(room);
+        let was_recording = meeting.as_ref().is_some_and(|m| !m.recording.is_off());
         let waiting = state.lobby.remove(room).unwrap_or_default();
+        if let Some(m) = meeting {
+            let now = plenary_proto::clock::unix_millis();
+            let mut ids: Vec<ParticipantId> = members.keys().copied().collect();
+            ids.sort();
+            let mut facts: Vec<UsageFact> = ids
+                .into_iter()
+                .map(|participant| UsageFact::Left {
+                    room: room.clone(),
+                    meeting_ms: m.started_ms,
+                    at_ms: now,
+                    participant,
+                })
+                .collect();
+            facts.push(UsageFact::MeetingEnded {
+                room: room.clone(),
+                meeting_ms: m.started_ms,
+                at_ms: now,
+            });
+            self.tell_usage(facts);
+        }
         drop(state);
         if was_recording {
             self.publish(RoomEvent::Recording {

@@ -253,7 +253,11 @@ async fn ledger(store: Arc<dyn Store>) {
         .usage_spans(SpanOf::People, &all(0, 100_000))
         .await
         .unwrap();
-    assert_eq!(left.len(), 1_001, "the imported ones and other/x's open one");
+    assert_eq!(
+        left.len(),
+        1_001,
+        "the imported ones and other/x's open one"
+    );
     assert!(store.usage_close("other/x:p:4", 70_000).await.unwrap());
 
     // Attendance, kept only when an organisation chose to; tokens per organisation.

@@ -55,14 +55,23 @@ pub fn router() -> Router<AppState> {
 async fn upgrade(
     State(app): State<AppState>,
     slot: Option<axum::Extension<plenary_http::serve::ConnectionSlot>>,
+    headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let client = plenary_meeting::usage::client_kind(
+        headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default(),
+    );
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
         .on_upgrade(move |socket| async move {
             // The socket counts as an open connection of its address until it closes.
             let _slot = slot;
-            Connection::new(app).run(socket).await
+            let mut c = Connection::new(app);
+            c.client = client.to_owned();
+            c.run(socket).await
         })
 }
 
@@ -113,6 +122,8 @@ struct Connection {
     /// What the SFU may forward of this participant, from the meeting, while in it.
     forwarding: Option<tokio::sync::watch::Receiver<plenary_proto::Forwarding>>,
     closing: Closing,
+    /// The kind of client (from its User-Agent), for the usage ledger.
+    client: String,
 }
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -132,6 +143,7 @@ impl Connection {
             events_rx,
             forwarding: None,
             closing: Closing::Hold,
+            client: String::new(),
         }
     }
 
@@ -518,6 +530,7 @@ impl Connection {
             role: claims.role,
             user_id: claims.user_id.clone(),
             identity: claims.identity(),
+            client: self.client.clone(),
         };
         // Someone a moderator promoted earlier in this meeting does not wait again.
         let promoted = self.app.meeting.live.given_role(&room, &claims) == Some(Role::Moderator);

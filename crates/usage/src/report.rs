@@ -1,0 +1,436 @@
+//! Reports computed from the ledger's spans, without I/O: the numbers of a period and of each
+//! of its buckets, the meeting sizes, and rankings. Every figure is defined here once:
+//!
+//! - **meetings**: meetings running at some time in the window (one crossing midnight counts
+//!   on both days; so a period's meetings can be fewer than the sum of its days');
+//! - **meeting-minutes**, **participant-minutes**: time within the window only;
+//! - **distinct participants**: different people (a signed-in account is one person on every
+//!   device and in every meeting; a guest is one person per join link seat);
+//! - **peak concurrent participants**: the most people in meetings at one instant, and the
+//!   first instant it was reached (someone leaving as another joins is not counted twice);
+//! - **meeting sizes**: meetings by how many different people took part.
+
+use std::collections::{HashMap, HashSet};
+
+use plenary_store::{UsageEvent, UsageKind, UsageSpan};
+
+use crate::period::{Period, PeriodKind, bucket_label, utc_minute};
+
+/// An open span not renewed for this long is taken to have ended when it was last seen.
+pub const STALE_MS: i64 = 3 * 60_000;
+
+/// The numbers of one window.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Totals {
+    pub meetings: u64,
+    pub meeting_minutes: f64,
+    pub participant_minutes: f64,
+    pub distinct_participants: u64,
+    pub peak_concurrent: u64,
+    /// When the peak was first reached, ms since the epoch.
+    pub peak_at_ms: Option<i64>,
+    /// Recordings stored (finished) in the window, and their bytes.
+    pub recordings: u64,
+    pub recording_bytes: i64,
+    /// Bytes of recordings deleted in the window.
+    pub deleted_recording_bytes: i64,
+}
+
+/// One bucket of a report's chart.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Bucket {
+    pub label: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// How many meetings had how many different people.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SizeCount {
+    /// `1`, `2`, `3-5`, … `101+`.
+    pub size: &'static str,
+    pub meetings: u64,
+}
+
+/// The bins of the meeting size distribution: (label, most people).
+const SIZES: [(&str, u64); 8] = [
+    ("1", 1),
+    ("2", 2),
+    ("3-5", 5),
+    ("6-10", 10),
+    ("11-25", 25),
+    ("26-50", 50),
+    ("51-100", 100),
+    ("101+", u64::MAX),
+];
+
+/// A report of one period.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Report {
+    /// `2026-11`, `2026-W45`, `2026-11-05`; always UTC.
+    pub period: String,
+    pub kind: PeriodKind,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub timezone: &'static str,
+    pub totals: Totals,
+    pub buckets: Vec<Bucket>,
+    pub sizes: Vec<SizeCount>,
+    /// Raw events before this were deleted (retention): numbers before it are incomplete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete_before_ms: Option<i64>,
+}
+
+/// A span cut to what matters for reports.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: i64,
+    end: i64,
+    /// Index of its meeting in the report's meeting keys.
+    meeting: usize,
+    person: i64,
+}
+
+/// The ledger's spans of a period, ready to be counted.
+#[derive(Debug, Default)]
+pub struct Spans {
+    meetings: Vec<Span>,
+    people: Vec<Span>,
+    recordings: Vec<UsageEvent>,
+}
+
+impl Spans {
+    /// Prepares spans read at `now_ms`: an open span ends now, or when it was last seen if
+    /// that is longer ago than [`STALE_MS`].
+    pub fn new(
+        meetings: &[UsageSpan],
+        people: &[UsageSpan],
+        recordings: Vec<UsageEvent>,
+        now_ms: i64,
+    ) -> Self {
+        fn cut<'a>(
+            s: &'a UsageSpan,
+            keys: &mut HashMap<(&'a str, i64), usize>,
+            guest: &mut i64,
+            now_ms: i64,
+        ) -> Span {
+            let end = match s.end_ms {
+                Some(e) => e,
+                None if s.alive_ms >= now_ms - STALE_MS => now_ms,
+                None => s.alive_ms,
+            }
+            .max(s.start_ms);
+            let n = keys.len();
+            let meeting = *keys.entry((s.room.as_str(), s.meeting_ms)).or_insert(n);
+            let person = s.person.unwrap_or_else(|| {
+                // Nobody known: a person of their own (negative, never a pseudonym).
+                *guest -= 1;
+                *guest
+            });
+            Span {
+                start: s.start_ms,
+                end,
+                meeting,
+                person,
+            }
+        }
+        let mut keys = HashMap::new();
+        let mut guest = 0i64;
+        let meetings = meetings
+            .iter()
+            .map(|s| cut(s, &mut keys, &mut guest, now_ms))
+            .collect();
+        let people = people
+            .iter()
+            .map(|s| cut(s, &mut keys, &mut guest, now_ms))
+            .collect();
+        Self {
+            meetings,
+            people,
+            recordings,
+        }
+    }
+
+    /// The numbers of `[from, to)`.
+    pub fn totals(&self, from: i64, to: i64) -> Totals {
+        let mut t = Totals::default();
+        let mut meeting_ms = 0i64;
+        for s in self.meetings.iter().filter(|s| within(s, from, to)) {
+            t.meetings += 1;
+            meeting_ms += overlap(s, from, to);
+        }
+        let mut people_ms = 0i64;
+        let mut persons = HashSet::new();
+        let mut edges = Vec::new();
+        for s in self.people.iter().filter(|s| within(s, from, to)) {
+            people_ms += overlap(s, from, to);
+            persons.insert(s.person);
+            let (a, b) = (s.start.max(from), s.end.min(to));
+            if b > a {
+                edges.push((a, 1i32));
+                edges.push((b, -1i32));
+            }
+        }
+        // Leaves before joins at the same instant.
+        edges.sort_unstable();
+        let mut now = 0i64;
+        for (at, d) in edges {
+            now += i64::from(d);
+            if now > t.peak_concurrent as i64 {
+                t.peak_concurrent = now as u64;
+                t.peak_at_ms = Some(at);
+            }
+        }
+        t.meeting_minutes = minutes(meeting_ms);
+        t.participant_minutes = minutes(people_ms);
+        t.distinct_participants = persons.len() as u64;
+        for e in self
+            .recordings
+            .iter()
+            .filter(|e| e.at_ms >= from && e.at_ms < to)
+        {
+            match e.kind {
+                UsageKind::RecordingStored => {
+                    t.recordings += 1;
+                    t.recording_bytes += e.bytes.unwrap_or(0);
+                }
+                UsageKind::RecordingDeleted => t.deleted_recording_bytes += e.bytes.unwrap_or(0),
+                _ => {}
+            }
+        }
+        t
+    }
+
+    /// Meetings in `[from, to)` by how many different people took part in them.
+    pub fn sizes(&self, from: i64, to: i64) -> Vec<SizeCount> {
+        let mut people: HashMap<usize, HashSet<i64>> = HashMap::new();
+        for s in self.meetings.iter().filter(|s| within(s, from, to)) {
+            people.entry(s.meeting).or_default();
+        }
+        for s in self.people.iter().filter(|s| within(s, from, to)) {
+            people.entry(s.meeting).or_default().insert(s.person);
+        }
+        let mut counts = [0u64; SIZES.len()];
+        for p in people.values() {
+            let n = p.len() as u64;
+            if n == 0 {
+                continue;
+            }
+            if let Some(i) = SIZES.iter().position(|(_, most)| n <= *most) {
+                counts[i] += 1;
+            }
+        }
+        SIZES
+            .iter()
+            .zip(counts)
+            .map(|((size, _), meetings)| SizeCount { size, meetings })
+            .collect()
+    }
+
+    /// The report of `period`.
+    pub fn report(&self, period: Period, incomplete_before_ms: Option<i64>) -> Report {
+        let (from, to) = (period.start_ms(), period.end_ms());
+        let kind = period.kind();
+        let buckets = period
+            .buckets()
+            .into_iter()
+            .map(|(a, b)| Bucket {
+                label: bucket_label(kind, a),
+                start_ms: a,
+                end_ms: b,
+                totals: self.totals(a, b),
+            })
+            .collect();
+        Report {
+            period: period.to_string(),
+            kind,
+            from_ms: from,
+            to_ms: to,
+            timezone: "UTC",
+            totals: self.totals(from, to),
+            buckets,
+            sizes: self.sizes(from, to),
+            incomplete_before_ms: incomplete_before_ms.filter(|t| *t > from),
+        }
+    }
+}
+
+fn within(s: &Span, from: i64, to: i64) -> bool {
+    // Overlapping the window, or (a moment's span) inside it.
+    (s.start < to && s.end > from) || (s.start >= from && s.start < to)
+}
+
+fn overlap(s: &Span, from: i64, to: i64) -> i64 {
+    (s.end.min(to) - s.start.max(from)).max(0)
+}
+
+/// Milliseconds as minutes, to a tenth.
+fn minutes(ms: i64) -> f64 {
+    (ms as f64 / 6_000.0).round() / 10.0
+}
+
+/// The columns of a report's table (and of its CSV), in order.
+pub const COLUMNS: [&str; 10] = [
+    "bucket",
+    "meetings",
+    "meeting_minutes",
+    "participant_minutes",
+    "distinct_participants",
+    "peak_concurrent",
+    "peak_at",
+    "recordings",
+    "recording_bytes",
+    "deleted_recording_bytes",
+];
+
+/// One row of a table: a label, then the numbers as text.
+pub fn row(label: &str, t: &Totals) -> Vec<String> {
+    vec![
+        label.to_owned(),
+        t.meetings.to_string(),
+        format!("{:.1}", t.meeting_minutes),
+        format!("{:.1}", t.participant_minutes),
+        t.distinct_participants.to_string(),
+        t.peak_concurrent.to_string(),
+        t.peak_at_ms.map(utc_minute).unwrap_or_default(),
+        t.recordings.to_string(),
+        t.recording_bytes.to_string(),
+        t.deleted_recording_bytes.to_string(),
+    ]
+}
+
+impl Report {
+    /// The table the page shows and the CSV holds: a row per bucket, then the period's.
+    pub fn table(&self) -> Vec<Vec<String>> {
+        let mut rows: Vec<Vec<String>> = self
+            .buckets
+            .iter()
+            .map(|b| row(&b.label, &b.totals))
+            .collect();
+        rows.push(row(&self.period, &self.totals));
+        rows
+    }
+}
+
+/// A ranking's entry: one organisation's, room's or region's numbers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Ranked<K> {
+    pub key: K,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// How a ranking groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RankBy {
+    Organisation,
+    Room,
+    Region,
+}
+
+/// Rankings need the spans' owners: kept beside the counted spans.
+#[derive(Debug, Default)]
+pub struct Owners {
+    /// Per meeting span, then per person span, in `Spans`' order: (room, region, orgs).
+    meetings: Vec<(String, String, Vec<i64>)>,
+    people: Vec<(String, String, Vec<i64>)>,
+    recordings: Vec<(String, String, Vec<i64>)>,
+}
+
+impl Owners {
+    pub fn new(meetings: &[UsageSpan], people: &[UsageSpan], recordings: &[UsageEvent]) -> Self {
+        let of = |s: &UsageSpan| (s.room.clone(), s.region.clone(), s.room_orgs.clone());
+        Self {
+            meetings: meetings.iter().map(of).collect(),
+            people: people.iter().map(of).collect(),
+            recordings: recordings
+                .iter()
+                .map(|e| (e.room.clone(), e.region.clone(), e.room_orgs.clone()))
+                .collect(),
+        }
+    }
+}
+
+impl Spans {
+    /// Every organisation's (or room's, or region's) numbers over `[from, to)`, the largest
+    /// participant-minutes first (then by key). A room of two organisations counts for both.
+    pub fn ranking(&self, owners: &Owners, by: RankBy, from: i64, to: i64) -> Vec<Ranked<String>> {
+        let keys = |o: &(String, String, Vec<i64>)| -> Vec<String> {
+            match by {
+                RankBy::Organisation => o.2.iter().map(|i| i.to_string()).collect(),
+                RankBy::Room => vec![o.0.clone()],
+                RankBy::Region => vec![o.1.clone()],
+            }
+        };
+        let mut groups: HashMap<String, Spans> = HashMap::new();
+        for (s, o) in self.meetings.iter().zip(&owners.meetings) {
+            for k in keys(o) {
+                groups.entry(k).or_default().meetings.push(*s);
+            }
+        }
+        for (s, o) in self.people.iter().zip(&owners.people) {
+            for k in keys(o) {
+                groups.entry(k).or_default().people.push(*s);
+            }
+        }
+        for (e, o) in self.recordings.iter().zip(&owners.recordings) {
+            for k in keys(o) {
+                groups.entry(k).or_default().recordings.push(e.clone());
+            }
+        }
+        let mut ranked: Vec<Ranked<String>> = groups
+            .into_iter()
+            .map(|(key, spans)| Ranked {
+                key,
+                totals: spans.totals(from, to),
+            })
+            .filter(|r| {
+                r.totals.meetings > 0
+                    || r.totals.recordings > 0
+                    || r.totals.participant_minutes > 0.0
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.totals
+                .participant_minutes
+                .total_cmp(&a.totals.participant_minutes)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        ranked
+    }
+}
+
+/// Writes rows as CSV (RFC 4180: fields with commas, quotes or line breaks quoted; a field
+/// starting with `=`, `+`, `-` or `@` is prefixed with `'` so that spreadsheets do not run it).
+pub fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut first = true;
+        for c in cells {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            let c = if c.starts_with(['=', '+', '-', '@']) {
+                format!("'{c}")
+            } else {
+                c.to_owned()
+            };
+            if c.contains([',', '"', '\n', '\r']) {
+                out.push('"');
+                out.push_str(&c.replace('"', "\"\""));
+                out.push('"');
+            } else {
+                out.push_str(&c);
+            }
+        }
+        out.push_str("\r\n");
+    };
+    line(&mut header.iter().copied());
+    for r in rows {
+        line(&mut r.iter().map(String::as_str));
+    }
+    out
+}
