@@ -63,6 +63,8 @@ pub struct Recordings {
     ffmpeg: PathBuf,
     /// Where ready recordings go, when not the local folder.
     remote: Option<remote::Remote>,
+    /// This node's region, in the usage ledger's recording events (set once at start).
+    region: std::sync::OnceLock<String>,
     /// Wakes the composition workers (a recording ended).
     pub(crate) queued: tokio::sync::Notify,
     /// The ids of recordings as they become ready (the BBB callback listens).
@@ -110,9 +112,39 @@ impl Recordings {
             link_key,
             ffmpeg,
             remote,
+            region: std::sync::OnceLock::new(),
             queued: tokio::sync::Notify::new(),
             ready: tokio::sync::broadcast::channel(256).0,
         })
+    }
+
+    /// Names this node's region in the usage ledger (once; later calls change nothing).
+    pub fn set_region(&self, region: &str) {
+        let _ = self.region.set(region.to_owned());
+    }
+
+    /// Writes a recording's storage to the usage ledger (stored when composed, freed when
+    /// deleted). A ledger write that fails is logged: the recording itself is not undone.
+    pub(crate) async fn record_usage(&self, kind: plenary_store::UsageKind, r: &RecordingRow, bytes: i64) {
+        let mut e = plenary_store::UsageEvent::new(
+            kind,
+            plenary_proto::clock::unix_millis(),
+            r.room.as_str(),
+            r.meeting_ms,
+        );
+        e.bytes = Some(bytes);
+        e.reference = Some(r.id.clone());
+        e.region = self.region.get().cloned().unwrap_or_default();
+        e.room_orgs = match plenary_meeting::usage::room_orgs(&*self.store, &r.room).await {
+            Ok(o) => o,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read a recording's organisations for the ledger");
+                Vec::new()
+            }
+        };
+        if let Err(err) = self.store.usage_record(&e).await {
+            tracing::error!(id = %r.id, error = %err, "cannot write a recording to the usage ledger");
+        }
     }
 
     /// The ids of recordings as they become ready.
@@ -268,7 +300,12 @@ impl Recordings {
         if let Some(parent) = dir.parent() {
             let _ = plenary_record::files::sync_dir(parent);
         }
-        Ok(self.store.delete_recording(&r.id).await?)
+        let deleted = self.store.delete_recording(&r.id).await?;
+        if deleted {
+            self.record_usage(plenary_store::UsageKind::RecordingDeleted, r, r.bytes)
+                .await;
+        }
+        Ok(deleted)
     }
 
     /// Recordings a crash or kill interrupted (still `recording` in the store while no

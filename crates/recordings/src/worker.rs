@@ -93,6 +93,8 @@ impl Recordings {
                 .await
             {
                 Ok(true) => {
+                    self.record_usage(plenary_store::UsageKind::RecordingStored, &job, bytes)
+                        .await;
                     let _ = self.ready.send(job.id.clone());
                     tracing::info!(
                         id = %job.id,

@@ -225,6 +225,12 @@ pub async fn start(
         bbb::spawn_background(&state.bbb, b);
     }
     plenary_meeting::length::spawn(state.store.clone(), state.meeting.live.clone());
+    state.recordings.set_region(&state.settings.region);
+    let ledger = plenary_usage::Ledger::spawn(
+        state.store.clone(),
+        &state.meeting.live,
+        state.settings.ledger(derive_key(&secret, "usage pseudonyms")),
+    );
     let bbb_api = state.bbb.bbb.clone();
     let meeting_of: recorder::MeetingOf = Arc::new(move |room| {
         let bbb_api = bbb_api.clone();
@@ -264,6 +270,9 @@ pub async fn start(
         while meeting.live.connections() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        // Everyone has left: the usage ledger writes their leaving, then the database closes.
+        meeting.live.close_usage();
+        ledger.finish(std::time::Duration::from_secs(10)).await;
         store.close().await.map_err(std::io::Error::other)?;
         served
     });

@@ -90,6 +90,11 @@ pub struct Settings {
     /// hold carry it; at its start it frees the ones its previous run held). Default: the
     /// machine's host name.
     pub node_name: String,
+    /// This node's region, as usage reports and the status page name it (`eu`, `ca`…).
+    pub region: String,
+    /// Days the usage ledger's raw events are kept (reports of older periods are then
+    /// incomplete); 0: kept for ever.
+    pub usage_retention_days: u32,
 }
 
 impl fmt::Debug for Settings {
@@ -138,6 +143,8 @@ impl fmt::Debug for Settings {
             )
             .field("embed_origins", &self.embed_origins)
             .field("node_name", &self.node_name)
+            .field("region", &self.region)
+            .field("usage_retention_days", &self.usage_retention_days)
             .finish()
     }
 }
@@ -177,6 +184,8 @@ impl Default for Settings {
             max_connections_per_address: 64,
             embed_origins: Vec::new(),
             node_name: host_name(),
+            region: "default".into(),
+            usage_retention_days: 400,
         }
     }
 }
@@ -276,6 +285,12 @@ pub struct Overrides {
     /// This node's name among the nodes sharing a database [default: the host name]
     #[arg(long, env = "PLENARY_NODE_NAME")]
     pub node_name: Option<String>,
+    /// This node's region, in usage reports and on the status page [default: default]
+    #[arg(long, env = "PLENARY_REGION")]
+    pub region: Option<String>,
+    /// Days the usage ledger's raw events are kept; 0: for ever [default: 400]
+    #[arg(long, env = "PLENARY_USAGE_RETENTION_DAYS")]
+    pub usage_retention_days: Option<u32>,
     /// Sites that may embed meeting pages in a frame, comma-separated origins [default: none]
     #[arg(long, env = "PLENARY_EMBED_ORIGINS", value_delimiter = ',')]
     pub embed_origins: Option<Vec<String>>,
@@ -397,6 +412,12 @@ impl Settings {
         if let Some(v) = o.node_name.as_ref().filter(|v| !v.is_empty()) {
             s.node_name = v.clone();
         }
+        if let Some(v) = o.region.as_ref().filter(|v| !v.is_empty()) {
+            s.region = v.clone();
+        }
+        if let Some(v) = o.usage_retention_days {
+            s.usage_retention_days = v;
+        }
         if let Some(v) = &o.embed_origins {
             s.embed_origins = v
                 .iter()
@@ -488,6 +509,18 @@ impl Settings {
                  max_connections_per_address must be at least 1"
                     .into(),
             ));
+        }
+        let region_ok = !self.region.is_empty()
+            && self.region.len() <= 32
+            && self
+                .region
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !region_ok {
+            return Err(SettingsError::Invalid(format!(
+                "region {:?}: use 1–32 letters, digits, '.', '_' and '-'",
+                self.region
+            )));
         }
         let node_ok = !self.node_name.is_empty()
             && self.node_name.len() <= 64
@@ -585,6 +618,16 @@ impl Settings {
             per_address: self.max_connections_per_address,
             trusted_proxies: self.trusted_proxies.clone(),
             ..plenary_http::serve::Limits::default()
+        }
+    }
+
+    /// The usage ledger's settings (its key derived from the server's secret by the caller).
+    pub fn ledger(&self, key: [u8; 32]) -> plenary_usage::LedgerSettings {
+        plenary_usage::LedgerSettings {
+            node: self.node_name.clone(),
+            region: self.region.clone(),
+            key,
+            retention_days: Some(self.usage_retention_days).filter(|d| *d > 0),
         }
     }
 
