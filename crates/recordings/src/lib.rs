@@ -125,7 +125,12 @@ impl Recordings {
 
     /// Writes a recording's storage to the usage ledger (stored when composed, freed when
     /// deleted). A ledger write that fails is logged: the recording itself is not undone.
-    pub(crate) async fn record_usage(&self, kind: plenary_store::UsageKind, r: &RecordingRow, bytes: i64) {
+    pub(crate) async fn record_usage(
+        &self,
+        kind: plenary_store::UsageKind,
+        r: &RecordingRow,
+        bytes: i64,
+    ) {
         let mut e = plenary_store::UsageEvent::new(
             kind,
             plenary_proto::clock::unix_millis(),

@@ -229,7 +229,9 @@ pub async fn start(
     let ledger = plenary_usage::Ledger::spawn(
         state.store.clone(),
         &state.meeting.live,
-        state.settings.ledger(derive_key(&secret, "usage pseudonyms")),
+        state
+            .settings
+            .ledger(derive_key(&secret, "usage pseudonyms")),
     );
     let bbb_api = state.bbb.bbb.clone();
     let meeting_of: recorder::MeetingOf = Arc::new(move |room| {

@@ -14,7 +14,6 @@ use plenary_usage::report::{COLUMNS, csv};
 use plenary_usage::{Period, RankBy, Scope, read};
 use time::macros::datetime;
 
-
 fn ms(t: time::PrimitiveDateTime) -> i64 {
     (t.assume_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
