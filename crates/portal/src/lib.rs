@@ -6,6 +6,7 @@
 mod account;
 mod admin;
 pub mod auth;
+mod charts;
 mod ctx;
 pub mod guard;
 pub mod i18n;
@@ -20,6 +21,7 @@ pub mod sso;
 #[cfg(test)]
 mod tests;
 mod tokens;
+mod usage;
 
 use account::*;
 pub use ctx::session_user;
@@ -94,7 +96,7 @@ pub struct Portal {
     pub sso_starts: auth::RateLimiter,
 }
 
-const TEMPLATES: [(&str, &str); 17] = [
+const TEMPLATES: [(&str, &str); 18] = [
     (
         "recordings.html",
         include_str!("../templates/recordings.html"),
@@ -130,6 +132,7 @@ const TEMPLATES: [(&str, &str); 17] = [
         include_str!("../templates/admin_user.html"),
     ),
     ("org.html", include_str!("../templates/org.html")),
+    ("usage.html", include_str!("../templates/usage.html")),
     (
         "admin_orgs.html",
         include_str!("../templates/admin_orgs.html"),
@@ -241,5 +244,6 @@ pub fn router() -> Router<PortalState> {
         .merge(admin::router())
         .merge(invites::router())
         .merge(tokens::router())
+        .merge(usage::router())
         .merge(recordings::router())
 }

@@ -25,6 +25,64 @@ pub fn router() -> Router<AppState> {
         .route("/api/rooms", post(create_room))
         .route("/api/rooms/{id}", get(get_room))
         .route("/api/rooms/{id}/join", post(join_room))
+        .route("/api/usage", get(usage))
+}
+
+/// What `/api/usage` is asked for.
+#[derive(Debug, Deserialize)]
+struct UsageAsk {
+    /// `2026-11`, `2026-W45` or `2026-11-05` (UTC); default: this month.
+    period: Option<String>,
+    /// Only this room of the organisation's.
+    room: Option<String>,
+    /// `json` (default) or `csv` (the report's table: a row per bucket, then the period's).
+    format: Option<String>,
+}
+
+/// `/api/usage`: an organisation's usage report, read-only, for its usage token
+/// (`Authorization: Bearer plu_…`, made on the organisation's usage page). Nothing else
+/// reads it: a token names one organisation and reads only that one's numbers.
+async fn usage(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(ask): axum::extract::Query<UsageAsk>,
+) -> Result<Response, ApiError> {
+    let secret = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, secret)| secret.trim())
+        .unwrap_or_default();
+    let Some(org) = plenary_usage::token_org(&*app.store, secret).await? else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_usage_token",
+            "a usage token of an organisation is needed (Authorization: Bearer plu_…)",
+        ));
+    };
+    let now = plenary_proto::clock::unix_millis();
+    let period = match ask.period.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => {
+            plenary_usage::Period::parse(p).map_err(|e| ApiError::bad_request(e.to_string()))?
+        }
+        None => plenary_usage::Period::containing(plenary_usage::PeriodKind::Month, now),
+    };
+    let room = ask.room.filter(|r| !r.is_empty());
+    let Some(report) =
+        plenary_usage::organisation_report(&*app.store, org, room, period, now).await?
+    else {
+        return Err(ApiError::not_found("the token's organisation is gone"));
+    };
+    Ok(match ask.format.as_deref() {
+        Some("csv") => (
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            plenary_usage::report::csv(&plenary_usage::report::COLUMNS, &report.report.table()),
+        )
+            .into_response(),
+        Some("json") | None => Json(report).into_response(),
+        Some(_) => return Err(ApiError::bad_request("format: use json or csv")),
+    })
 }
 
 /// The one error shape of this API.

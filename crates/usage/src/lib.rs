@@ -78,3 +78,132 @@ impl Read {
         )
     }
 }
+
+/// The prefix of an organisation's usage token (`Authorization: Bearer plu_…`).
+pub const TOKEN_PREFIX: &str = "plu_";
+
+/// Makes a read-only usage token for an organisation; returns its secret (shown once: only a
+/// hash is kept) and the record.
+pub async fn create_token(
+    store: &dyn Store,
+    org_id: i64,
+    name: &str,
+) -> Result<(String, plenary_store::UsageToken), StoreError> {
+    let secret = format!(
+        "{TOKEN_PREFIX}{}",
+        plenary_accounts::password::random_token()
+    );
+    let name: String = name.trim().chars().take(100).collect();
+    let token = store
+        .create_usage_token(
+            org_id,
+            &name,
+            &plenary_accounts::password::session_hash(&secret),
+            plenary_proto::clock::unix_secs(),
+        )
+        .await?;
+    Ok((secret, token))
+}
+
+/// The organisation whose usage a token's secret reads.
+pub async fn token_org(store: &dyn Store, secret: &str) -> Result<Option<i64>, StoreError> {
+    if !secret.starts_with(TOKEN_PREFIX) {
+        return Ok(None);
+    }
+    store
+        .usage_token_org(
+            &plenary_accounts::password::session_hash(secret),
+            plenary_proto::clock::unix_secs(),
+        )
+        .await
+}
+
+/// A room's line in a ranking, with its name.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Named {
+    /// The organisation's id or the room's link id, or the region.
+    pub id: String,
+    /// Its name (a room or organisation since deleted: empty).
+    pub name: String,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// An organisation's report: its rooms' numbers over a period, and its rooms ranked.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OrganisationReport {
+    pub organisation: Named,
+    pub report: Report,
+    pub rooms: Vec<Named>,
+}
+
+/// The report of one organisation's rooms (within `room` if given) for `period`.
+pub async fn organisation_report(
+    store: &dyn Store,
+    org_id: i64,
+    room: Option<String>,
+    period: Period,
+    now_ms: i64,
+) -> Result<Option<OrganisationReport>, StoreError> {
+    let Some(org) = store.org_by_id(org_id).await? else {
+        return Ok(None);
+    };
+    let scope = Scope {
+        org: Some(org_id),
+        room,
+        region: None,
+    };
+    let read = read(store, &scope, period, now_ms).await?;
+    let report = read.report();
+    let rooms = name_rooms(store, read.ranking(RankBy::Room)).await?;
+    Ok(Some(OrganisationReport {
+        organisation: Named {
+            id: org.id.to_string(),
+            name: org.name,
+            totals: report.totals.clone(),
+        },
+        report,
+        rooms,
+    }))
+}
+
+/// Rooms' ranking entries with the rooms' names.
+pub async fn name_rooms(
+    store: &dyn Store,
+    ranked: Vec<Ranked<String>>,
+) -> Result<Vec<Named>, StoreError> {
+    let mut out = Vec::with_capacity(ranked.len());
+    for r in ranked {
+        let name = match plenary_proto::RoomId::parse(&r.key) {
+            Ok(id) => store.get_room(&id).await?.map(|room| room.name),
+            Err(_) => None,
+        };
+        out.push(Named {
+            id: r.key,
+            name: name.unwrap_or_default(),
+            totals: r.totals,
+        });
+    }
+    Ok(out)
+}
+
+/// Organisations' ranking entries with their names.
+pub async fn name_orgs(
+    store: &dyn Store,
+    ranked: Vec<Ranked<String>>,
+) -> Result<Vec<Named>, StoreError> {
+    let names: std::collections::HashMap<String, String> = store
+        .list_orgs()
+        .await?
+        .into_iter()
+        .map(|o| (o.id.to_string(), o.name))
+        .collect();
+    Ok(ranked
+        .into_iter()
+        .map(|r| Named {
+            name: names.get(&r.key).cloned().unwrap_or_default(),
+            id: r.key,
+            totals: r.totals,
+        })
+        .collect())
+}
