@@ -45,17 +45,16 @@ pub(crate) struct Ask {
 }
 
 impl Ask {
-    /// The period asked for, or the error to show.
-    fn period(&self, ctx: &Ctx, app: &PortalState) -> Result<Period, Response> {
+    /// The period asked for, or the (translated) reason it is not one.
+    fn period(&self, ctx: &Ctx, app: &PortalState) -> Result<Period, String> {
         let now = plenary_proto::clock::unix_millis();
         match (
             self.period.as_deref().filter(|p| !p.is_empty()),
             self.kind.as_deref(),
         ) {
-            (Some(p), _) => Period::parse(p).map_err(|_| {
-                let e = ctx.t(&app.portal, "usage-error-period", None);
-                (StatusCode::BAD_REQUEST, e).into_response()
-            }),
+            (Some(p), _) => {
+                Period::parse(p).map_err(|_| ctx.t(&app.portal, "usage-error-period", None))
+            }
             (None, Some(k)) => Ok(Period::containing(
                 PeriodKind::parse(k).unwrap_or(PeriodKind::Month),
                 now,
@@ -175,7 +174,9 @@ async fn org_report(
     ask: &Ask,
 ) -> Result<(Period, plenary_usage::OrganisationReport), Response> {
     super::orgs::manager(app, ctx, id).await?;
-    let period = ask.period(ctx, app)?;
+    let period = ask
+        .period(ctx, app)
+        .map_err(|e| (StatusCode::BAD_REQUEST, e).into_response())?;
     let room = ask.room.clone().filter(|r| !r.is_empty());
     match plenary_usage::organisation_report(
         &*app.store,
@@ -435,7 +436,9 @@ struct Platform {
 }
 
 async fn platform(app: &PortalState, ctx: &Ctx, ask: &Ask) -> Result<Platform, Response> {
-    let period = ask.period(ctx, app)?;
+    let period = ask
+        .period(ctx, app)
+        .map_err(|e| (StatusCode::BAD_REQUEST, e).into_response())?;
     let scope = Scope {
         region: ask.region.clone().filter(|r| !r.is_empty()),
         ..Scope::default()

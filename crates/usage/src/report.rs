@@ -259,7 +259,7 @@ impl Spans {
 
 fn within(s: &Span, from: i64, to: i64) -> bool {
     // Overlapping the window, or (a moment's span) inside it.
-    (s.start < to && s.end > from) || (s.start >= from && s.start < to)
+    s.start < to && (s.end > from || s.start >= from)
 }
 
 fn overlap(s: &Span, from: i64, to: i64) -> i64 {

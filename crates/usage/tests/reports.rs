@@ -50,8 +50,7 @@ impl Script {
         region: &str,
         person: i64,
         member: bool,
-        from: i64,
-        to: i64,
+        (from, to): (i64, i64),
     ) {
         self.n += 1;
         let mut e = UsageEvent::new(UsageKind::Joined, from, &m.0, m.1);
@@ -102,8 +101,10 @@ async fn history(store: Arc<dyn Store>) {
         "eu",
         A,
         true,
-        at(datetime!(2026-10-31 23:30)),
-        at(datetime!(2026-11-01 00:30)),
+        (
+            at(datetime!(2026-10-31 23:30)),
+            at(datetime!(2026-11-01 00:30)),
+        ),
     )
     .await;
     s.person(
@@ -112,8 +113,10 @@ async fn history(store: Arc<dyn Store>) {
         "eu",
         B,
         true,
-        at(datetime!(2026-10-31 23:45)),
-        at(datetime!(2026-11-01 00:15)),
+        (
+            at(datetime!(2026-10-31 23:45)),
+            at(datetime!(2026-11-01 00:15)),
+        ),
     )
     .await;
     // M2: room r2 (organisation 2, region ca) 10:00–11:00 on 10 November; C leaves at 10:30
@@ -133,8 +136,10 @@ async fn history(store: Arc<dyn Store>) {
         "ca",
         A,
         true,
-        at(datetime!(2026-11-10 10:00)),
-        at(datetime!(2026-11-10 11:00)),
+        (
+            at(datetime!(2026-11-10 10:00)),
+            at(datetime!(2026-11-10 11:00)),
+        ),
     )
     .await;
     s.person(
@@ -143,8 +148,10 @@ async fn history(store: Arc<dyn Store>) {
         "ca",
         C,
         true,
-        at(datetime!(2026-11-10 10:00)),
-        at(datetime!(2026-11-10 10:30)),
+        (
+            at(datetime!(2026-11-10 10:00)),
+            at(datetime!(2026-11-10 10:30)),
+        ),
     )
     .await;
     s.person(
@@ -153,8 +160,10 @@ async fn history(store: Arc<dyn Store>) {
         "ca",
         C,
         true,
-        at(datetime!(2026-11-10 10:40)),
-        at(datetime!(2026-11-10 11:00)),
+        (
+            at(datetime!(2026-11-10 10:40)),
+            at(datetime!(2026-11-10 11:00)),
+        ),
     )
     .await;
     s.person(
@@ -163,8 +172,10 @@ async fn history(store: Arc<dyn Store>) {
         "ca",
         D,
         false,
-        at(datetime!(2026-11-10 10:20)),
-        at(datetime!(2026-11-10 10:50)),
+        (
+            at(datetime!(2026-11-10 10:20)),
+            at(datetime!(2026-11-10 10:50)),
+        ),
     )
     .await;
     // M3: room r3 (organisations 1 and 2) 10:30–10:45, overlapping M2.
@@ -183,8 +194,10 @@ async fn history(store: Arc<dyn Store>) {
         "eu",
         E,
         true,
-        at(datetime!(2026-11-10 10:30)),
-        at(datetime!(2026-11-10 10:45)),
+        (
+            at(datetime!(2026-11-10 10:30)),
+            at(datetime!(2026-11-10 10:45)),
+        ),
     )
     .await;
     s.person(
@@ -193,8 +206,10 @@ async fn history(store: Arc<dyn Store>) {
         "eu",
         F,
         true,
-        at(datetime!(2026-11-10 10:30)),
-        at(datetime!(2026-11-10 10:45)),
+        (
+            at(datetime!(2026-11-10 10:30)),
+            at(datetime!(2026-11-10 10:45)),
+        ),
     )
     .await;
     // M4: r1 from 23:50 on 30 November to 00:10 on 1 December.
@@ -213,8 +228,10 @@ async fn history(store: Arc<dyn Store>) {
         "eu",
         A,
         true,
-        at(datetime!(2026-11-30 23:50)),
-        at(datetime!(2026-12-01 00:10)),
+        (
+            at(datetime!(2026-11-30 23:50)),
+            at(datetime!(2026-12-01 00:10)),
+        ),
     )
     .await;
     // Recordings: one of r1 stored, one of r2 deleted.
