@@ -121,6 +121,20 @@ fn charts(app: &PortalState, ctx: &Ctx, r: &Report) -> (String, String) {
     )
 }
 
+/// The filter a page was asked with, to keep in its links (`&region=eu`, `&room=…`).
+fn filter_qs(ask: &Ask) -> String {
+    let mut qs = String::new();
+    for (k, v) in [("region", &ask.region), ("room", &ask.room)] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            qs.push('&');
+            qs.push_str(k);
+            qs.push('=');
+            qs.extend(form_urlencoded::byte_serialize(v.as_bytes()));
+        }
+    }
+    qs
+}
+
 /// The page's period navigation: (this, previous, next, kind).
 fn nav(p: Period) -> minijinja::Value {
     context! {
@@ -215,15 +229,28 @@ async fn show_org(
         Ok(v) => v,
         Err(resp) => return resp,
     };
-    let (keeps, tokens, attendance) = match (
+    let own = match own_admin(app, ctx, id).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let (keeps, tokens) = match (
         app.store.keeps_attendance(id).await,
         app.store.usage_tokens(id).await,
-        app.store
-            .attendance(Some(id), None, period.start_ms(), period.end_ms())
-            .await,
     ) {
-        (Ok(k), Ok(t), Ok(a)) => (k, t, a),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return unavailable(e),
+        (Ok(k), Ok(t)) => (k, t),
+        (Err(e), _) | (_, Err(e)) => return unavailable(e),
+    };
+    let attendance = if own && keeps {
+        match app
+            .store
+            .attendance(Some(id), None, period.start_ms(), period.end_ms())
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => return unavailable(e),
+        }
+    } else {
+        Vec::new()
     };
     let (chart, sizes_chart) = charts(app, ctx, &r.report);
     let tokens: Vec<minijinja::Value> = tokens
@@ -251,8 +278,8 @@ async fn show_org(
         nav => nav(period), totals => totals_view(&r.report),
         table => bucket_rows(&r.report), sizes => size_rows(&r.report),
         rooms => named_rows(&r.rooms), chart, sizes_chart,
-        keeps_attendance => keeps, attendance, tokens, made, error,
-        base_url => format!("/orgs/{id}/usage"),
+        keeps_attendance => keeps, own_admin => own, attendance, tokens, made, error,
+        base_url => format!("/orgs/{id}/usage"), filter => filter_qs(ask),
         ..ctx.base("/orgs")
     };
     ctx.show(app, "usage.html", status, c)
@@ -286,6 +313,14 @@ async fn org_export(
             serde_json::json!(r.rooms),
         ),
         "attendance" => {
+            match own_admin(&app, &ctx, id).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    let e = ctx.t(&app.portal, "usage-attendance-own", None);
+                    return (StatusCode::FORBIDDEN, e).into_response();
+                }
+                Err(r) => return r,
+            }
             let rows = match app
                 .store
                 .attendance(Some(id), None, period.start_ms(), period.end_ms())
@@ -354,6 +389,14 @@ async fn set_attendance(
         Ok(f) => f,
         Err(r) => return r,
     };
+    match own_admin(&app, &ctx, id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let e = ctx.t(&app.portal, "usage-attendance-own", None);
+            return (StatusCode::FORBIDDEN, e).into_response();
+        }
+        Err(r) => return r,
+    }
     let keep = form.get("keep") == "on";
     match app.store.set_keeps_attendance(id, keep).await {
         Ok(()) => {
@@ -426,6 +469,16 @@ async fn revoke_token(
     }
 }
 
+/// Whether the signed-in account is an admin of organisation `id` itself: attendance (names)
+/// is that organisation's business, not the platform's admins'.
+async fn own_admin(app: &PortalState, ctx: &Ctx, id: i64) -> Result<bool, Response> {
+    let Some(me) = &ctx.user else {
+        return Ok(false);
+    };
+    let ms = app.store.orgs_of(me.id).await.map_err(unavailable)?;
+    Ok(ms.iter().any(|m| m.org.id == id && m.is_admin))
+}
+
 /// The platform's report and rankings, for its admins.
 struct Platform {
     period: Period,
@@ -444,9 +497,10 @@ async fn platform(app: &PortalState, ctx: &Ctx, ask: &Ask) -> Result<Platform, R
         ..Scope::default()
     };
     let store = &*app.store;
-    let read = plenary_usage::read(store, &scope, period, plenary_proto::clock::unix_millis())
-        .await
-        .map_err(unavailable)?;
+    let read =
+        plenary_usage::read_ranked(store, &scope, period, plenary_proto::clock::unix_millis())
+            .await
+            .map_err(unavailable)?;
     let orgs = plenary_usage::name_orgs(store, read.ranking(RankBy::Organisation))
         .await
         .map_err(unavailable)?;
@@ -486,7 +540,7 @@ async fn admin_page(
         table => bucket_rows(&p.report), sizes => size_rows(&p.report),
         orgs => named_rows(&p.orgs), rooms => named_rows(&p.rooms), regions => named_rows(&p.regions),
         chart, sizes_chart, region => ask.region,
-        base_url => "/admin/usage",
+        base_url => "/admin/usage", filter => filter_qs(&ask),
         ..ctx.base("/admin/usage")
     };
     ctx.show(&app, "usage.html", StatusCode::OK, c)

@@ -74,6 +74,7 @@ async fn usage(
     else {
         return Err(ApiError::not_found("the token's organisation is gone"));
     };
+    let report = report.without_room_links();
     Ok(match ask.format.as_deref() {
         Some("csv") => (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],

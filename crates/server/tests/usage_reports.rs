@@ -187,7 +187,9 @@ async fn reports_stay_within_their_organisation() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["organisation"]["id"], a.to_string());
     assert_eq!(v["report"]["totals"]["meetings"], 1);
-    assert_eq!(v["rooms"][0]["id"], "aaa-aaaa-aaa");
+    // Its rooms by name, never by id: a room's id is its join link.
+    assert!(v["rooms"][0].get("id").is_none(), "{v}");
+    assert!(!body.contains("aaa-aaaa-aaa"), "{body}");
     // Another organisation's room through this token: nothing of it.
     let (_, body) = api(secret.clone(), "period=2026-11&room=bbb-bbbb-bbb").await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -215,5 +217,101 @@ async fn reports_stay_within_their_organisation() {
         .await;
     assert_eq!(revoked.status, 303);
     assert_eq!(api(secret, "period=2026-11").await.0, 401);
+
+    // Forms: none without the session's CSRF token, none for another organisation.
+    let p = olga
+        .post(
+            &server,
+            &format!("/orgs/{a}/usage/tokens"),
+            &[("name", "x")],
+        )
+        .await;
+    assert_eq!(p.status, 403, "no CSRF token");
+    let csrf = olga.csrf(&server, &format!("/orgs/{a}/usage")).await;
+    for path in [
+        format!("/orgs/{b}/usage/attendance"),
+        format!("/orgs/{b}/usage/tokens"),
+    ] {
+        let p = olga
+            .post(
+                &server,
+                &path,
+                &[("csrf", &csrf), ("keep", "on"), ("name", "x")],
+            )
+            .await;
+        assert_eq!(p.status, 403, "{path}");
+    }
+    // Another organisation's token is not revoked through her own organisation's path.
+    let admin_csrf = admin.csrf(&server, &format!("/orgs/{b}/usage")).await;
+    let made = admin
+        .post(
+            &server,
+            &format!("/orgs/{b}/usage/tokens"),
+            &[("csrf", &admin_csrf), ("name", "funder")],
+        )
+        .await;
+    let b_secret = value_after(
+        &made.body,
+        "id=\"token-secret\" aria-label=\"Read-only API tokens\" value=\"",
+    );
+    let b_page = admin.get(&server, &format!("/orgs/{b}/usage")).await;
+    let b_id = value_after(&b_page.body, &format!("action=\"/orgs/{b}/usage/tokens/"));
+    let b_id = b_id.trim_end_matches("/revoke").to_owned();
+    let p = olga
+        .post(
+            &server,
+            &format!("/orgs/{a}/usage/tokens/{b_id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(p.status, 404);
+    let (status, body) = api(b_secret, "period=2026-11").await;
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (
+            v["organisation"]["name"].as_str(),
+            v["report"]["totals"]["participant_minutes"].as_f64()
+        ),
+        (Some("social.coop"), Some(60.0))
+    );
+
+    // Attendance is the organisation's own admins' business: the platform's admin neither
+    // sets it nor reads the names.
+    let p = admin
+        .post(
+            &server,
+            &format!("/orgs/{a}/usage/attendance"),
+            &[("csrf", &admin_csrf), ("keep", "on")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    let p = olga
+        .post(
+            &server,
+            &format!("/orgs/{a}/usage/attendance"),
+            &[("csrf", &csrf), ("keep", "on")],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    assert!(store.keeps_attendance(a).await.unwrap());
+    let p = admin
+        .get(
+            &server,
+            &format!("/orgs/{a}/usage/export?period=2026-11&table=attendance"),
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    let p = admin.get(&server, &format!("/orgs/{a}/usage")).await;
+    assert!(
+        p.body.contains("id=\"attendance-state\"") && !p.body.contains("id=\"attendance-option\"")
+    );
+    let p = olga
+        .get(
+            &server,
+            &format!("/orgs/{a}/usage/export?period=2026-11&table=attendance"),
+        )
+        .await;
+    assert_eq!(p.status, 200);
     server.stop().await;
 }

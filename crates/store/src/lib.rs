@@ -26,7 +26,9 @@ pub use model::{
 pub use postgres::PostgresStore;
 pub use recordings::{RecordingPolicy, RecordingRow, RecordingStatus, RecordingUpdate};
 pub use sqlite::SqliteStore;
-pub use usage::{Attendance, SpanOf, UsageEvent, UsageFilter, UsageKind, UsageSpan, UsageToken};
+pub use usage::{
+    Attendance, SpanOf, UsageEvent, UsageFilter, UsageKind, UsageSpan, UsageToken, meeting_key,
+};
 
 use plenary_proto::RoomId;
 
@@ -549,9 +551,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreFuture<'a, u64>;
 
     /// The meetings, or people's times in them, that `f` selects and that overlap its period
-    /// (or start or end within it), open ones included.
-    fn usage_spans<'a>(&'a self, of: SpanOf, f: &'a UsageFilter)
-    -> StoreFuture<'a, Vec<UsageSpan>>;
+    /// (or start or end within it), open ones included; with `owners`, each with its room,
+    /// region and organisations.
+    fn usage_spans<'a>(
+        &'a self,
+        of: SpanOf,
+        f: &'a UsageFilter,
+        owners: bool,
+    ) -> StoreFuture<'a, Vec<UsageSpan>>;
 
     /// Recordings stored and deleted within `f`'s period, in order.
     fn usage_recording_events<'a>(&'a self, f: &'a UsageFilter)
@@ -566,6 +573,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Whether an organisation keeps its meetings' attendance (off unless it chose to).
     fn keeps_attendance(&self, org_id: i64) -> StoreFuture<'_, bool>;
 
+    /// Sets whether an organisation keeps attendance; turned off, what was kept is deleted.
     fn set_keeps_attendance(&self, org_id: i64, keep: bool) -> StoreFuture<'_, ()>;
 
     /// Records one person's attendance of a meeting.

@@ -6,7 +6,7 @@
 macro_rules! event_columns {
     () => {
         "at_ms, kind, room_id, meeting_ms, since_ms, person, role, member, client, room_orgs, \
-         person_orgs, node, region, bytes, ref"
+         person_orgs, node, region, bytes, ref, meeting_key"
     };
 }
 
@@ -28,6 +28,7 @@ macro_rules! bind_event {
             .bind(&$e.region)
             .bind($e.bytes)
             .bind(&$e.reference)
+            .bind($crate::usage::meeting_key(&$e.room, $e.meeting_ms))
     };
 }
 
@@ -52,7 +53,7 @@ macro_rules! usage_methods {
                 let q = sqlx::query(concat!(
                     "INSERT INTO usage_events (",
                     $crate::sql_usage::event_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id"
                 ));
                 let id: i64 = $crate::sql_usage::bind_event!(q, e)
                     .fetch_one(&mut *tx)
@@ -81,26 +82,39 @@ macro_rules! usage_methods {
 
         fn usage_close<'a>(&'a self, key: &'a str, at_ms: i64) -> $crate::StoreFuture<'a, bool> {
             Box::pin(async move {
+                use sqlx::Row as _;
                 let mut tx = self.pool.begin().await?;
+                // Taken first: of two closes at once (a node's own and another's of its stale
+                // rows), the second finds nothing to close and writes nothing.
+                let taken = sqlx::query("DELETE FROM usage_open WHERE key = $1 RETURNING event_id")
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(taken) = taken else {
+                    return Ok(false);
+                };
+                let event: i64 = taken.try_get(0)?;
+                let opened: i64 = sqlx::query("SELECT at_ms FROM usage_events WHERE id = $1")
+                    .bind(event)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?;
+                let at_ms = at_ms.max(opened);
                 // The closing event repeats the opening one; it never closes before it opened.
-                let done = sqlx::query(concat!(
+                sqlx::query(concat!(
                     "INSERT INTO usage_events (",
                     $crate::sql_usage::event_columns!(),
-                    ") SELECT CASE WHEN $2 < e.at_ms THEN e.at_ms ELSE $2 END, \
-                       CASE e.kind WHEN 'joined' THEN 'left' ELSE 'meeting_ended' END, \
+                    ") SELECT $2, CASE e.kind WHEN 'joined' THEN 'left' ELSE 'meeting_ended' END, \
                        e.room_id, e.meeting_ms, e.at_ms, e.person, e.role, e.member, e.client, \
-                       e.room_orgs, e.person_orgs, e.node, e.region, e.bytes, e.ref \
-                     FROM usage_open o JOIN usage_events e ON e.id = o.event_id WHERE o.key = $1"
+                       e.room_orgs, e.person_orgs, e.node, e.region, e.bytes, e.ref, e.meeting_key \
+                     FROM usage_events e WHERE e.id = $1"
                 ))
-                .bind(key)
+                .bind(event)
                 .bind(at_ms)
                 .execute(&mut *tx)
                 .await?;
-                if done.rows_affected() == 0 {
-                    return Ok(false);
-                }
-                sqlx::query("DELETE FROM usage_open WHERE key = $1")
-                    .bind(key)
+                sqlx::query("UPDATE usage_longest SET span_ms = $1 WHERE id = 1 AND span_ms < $1")
+                    .bind(at_ms - opened)
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -113,7 +127,7 @@ macro_rules! usage_methods {
                 let q = sqlx::query(concat!(
                     "INSERT INTO usage_events (",
                     $crate::sql_usage::event_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
                 ));
                 $crate::sql_usage::bind_event!(q, e).execute(&self.pool).await?;
                 Ok(())
@@ -125,7 +139,7 @@ macro_rules! usage_methods {
             events: &'a [$crate::UsageEvent],
         ) -> $crate::StoreFuture<'a, ()> {
             Box::pin(async move {
-                const COLUMNS: usize = 15;
+                const COLUMNS: usize = 16;
                 const ROWS: usize = 400;
                 let mut tx = self.pool.begin().await?;
                 for chunk in events.chunks(ROWS) {
@@ -150,6 +164,15 @@ macro_rules! usage_methods {
                     }
                     q.execute(&mut *tx).await?;
                 }
+                let longest = events
+                    .iter()
+                    .filter_map(|e| e.since_ms.map(|since| e.at_ms - since))
+                    .max()
+                    .unwrap_or(0);
+                sqlx::query("UPDATE usage_longest SET span_ms = $1 WHERE id = 1 AND span_ms < $1")
+                    .bind(longest)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(())
             })
@@ -202,34 +225,48 @@ macro_rules! usage_methods {
             &'a self,
             of: $crate::SpanOf,
             f: &'a $crate::UsageFilter,
+            owners: bool,
         ) -> $crate::StoreFuture<'a, Vec<$crate::UsageSpan>> {
             Box::pin(async move {
                 let (closing, opening) = match of {
                     $crate::SpanOf::Meetings => ("meeting_ended", "meeting_started"),
                     $crate::SpanOf::People => ("left", "joined"),
                 };
-                let rows = sqlx::query(concat!(
-                    "SELECT e.since_ms AS start_ms, e.at_ms AS end_ms, e.at_ms AS alive_ms, e.room_id, \
-                            e.meeting_ms, e.person, e.member, e.region, e.room_orgs \
-                     FROM usage_events e WHERE e.kind = $1 AND e.at_ms >= $2 AND e.since_ms < $3",
-                    $crate::sql_usage::usage_filters!(),
-                    " UNION ALL \
-                     SELECT e.at_ms, CAST(NULL AS BIGINT), o.alive_ms, e.room_id, e.meeting_ms, \
-                            e.person, e.member, e.region, e.room_orgs \
-                     FROM usage_open o JOIN usage_events e ON e.id = o.event_id \
-                     WHERE e.kind = $7 AND e.at_ms < $3",
-                    $crate::sql_usage::usage_filters!()
-                ))
-                .bind(closing)
-                .bind(f.from_ms)
-                .bind(f.to_ms)
-                .bind($crate::usage::org_pattern(f.org))
-                .bind(f.room.as_deref().unwrap_or(""))
-                .bind(f.region.as_deref().unwrap_or(""))
-                .bind(opening)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter().map($crate::usage::span_from_row).collect()
+                // Without owners only numbers are read (a report reads a million rows: every
+                // text column costs).
+                macro_rules! spans_query {
+                    ($extra:literal, $open_extra:literal) => {
+                        concat!(
+                            "SELECT e.since_ms, e.at_ms, e.at_ms, e.meeting_key, e.person, e.member",
+                            $extra,
+                            " FROM usage_events e WHERE e.kind = $1 AND e.at_ms >= $2 AND e.since_ms < $3 \
+                               AND e.at_ms <= $3 + (SELECT span_ms FROM usage_longest WHERE id = 1)",
+                            $crate::sql_usage::usage_filters!(),
+                            " UNION ALL \
+                             SELECT e.at_ms, CAST(NULL AS BIGINT), o.alive_ms, e.meeting_key, e.person, e.member",
+                            $open_extra,
+                            " FROM usage_open o JOIN usage_events e ON e.id = o.event_id \
+                             WHERE e.kind = $7 AND e.at_ms < $3",
+                            $crate::sql_usage::usage_filters!()
+                        )
+                    };
+                }
+                let sql = if owners {
+                    spans_query!(", e.room_id, e.region, e.room_orgs", ", e.room_id, e.region, e.room_orgs")
+                } else {
+                    spans_query!("", "")
+                };
+                let rows = sqlx::query(sql)
+                    .bind(closing)
+                    .bind(f.from_ms)
+                    .bind(f.to_ms)
+                    .bind($crate::usage::org_pattern(f.org))
+                    .bind(f.room.as_deref().unwrap_or(""))
+                    .bind(f.region.as_deref().unwrap_or(""))
+                    .bind(opening)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(|r| $crate::usage::span_from_row(r, owners)).collect()
             })
         }
 
@@ -302,14 +339,23 @@ macro_rules! usage_methods {
 
         fn set_keeps_attendance(&self, org_id: i64, keep: bool) -> $crate::StoreFuture<'_, ()> {
             Box::pin(async move {
+                let mut tx = self.pool.begin().await?;
+                if !keep {
+                    // Turned off, what was kept goes too.
+                    sqlx::query("DELETE FROM usage_attendance WHERE org_id = $1")
+                        .bind(org_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 sqlx::query(
                     "INSERT INTO org_usage_policy (org_id, keep_attendance) VALUES ($1, $2) \
                      ON CONFLICT (org_id) DO UPDATE SET keep_attendance = excluded.keep_attendance",
                 )
                 .bind(org_id)
                 .bind(i64::from(keep))
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             })
         }
@@ -318,7 +364,8 @@ macro_rules! usage_methods {
             Box::pin(async move {
                 sqlx::query(
                     "INSERT INTO usage_attendance (org_id, room_id, room_name, meeting_ms, account_id, \
-                     name, joined_ms, left_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     name, joined_ms, left_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (org_id, room_id, meeting_ms, joined_ms, name) DO NOTHING",
                 )
                 .bind(a.org_id)
                 .bind(&a.room)

@@ -122,13 +122,16 @@ pub enum SpanOf {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageSpan {
     pub start_ms: i64,
+    /// Its meeting, as one number ([`meeting_key`] of its room and meeting).
+    pub meeting_key: i64,
     /// When it closed; `None`: still open, last known alive at `alive_ms`.
     pub end_ms: Option<i64>,
     pub alive_ms: i64,
-    pub room: String,
-    pub meeting_ms: i64,
     pub person: Option<i64>,
     pub member: bool,
+    /// Read only when asked for its owners (else empty): its room, region, the room's
+    /// organisations.
+    pub room: String,
     pub region: String,
     pub room_orgs: Vec<i64>,
 }
@@ -187,19 +190,38 @@ pub(crate) fn org_pattern(org: Option<i64>) -> String {
     }
 }
 
-/// Reads `start_ms, end_ms, alive_ms, room_id, meeting_ms, person, member, region, room_orgs`.
-pub(crate) fn span_from_row(r: &impl Columns) -> Result<UsageSpan, crate::StoreError> {
+/// Reads `start, end, alive, meeting_key, person, member` and, with `owners`, `room_id,
+/// region, room_orgs`.
+pub(crate) fn span_from_row(
+    r: &impl Columns,
+    owners: bool,
+) -> Result<UsageSpan, crate::StoreError> {
+    let (room, region, room_orgs) = if owners {
+        (r.text(6)?, r.text(7)?, orgs_parse(&r.text(8)?)?)
+    } else {
+        Default::default()
+    };
     Ok(UsageSpan {
         start_ms: r.int(0)?,
         end_ms: r.opt_int(1)?,
         alive_ms: r.int(2)?,
-        room: r.text(3)?,
-        meeting_ms: r.int(4)?,
-        person: r.opt_int(5)?,
-        member: r.opt_int(6)?.unwrap_or(0) != 0,
-        region: r.text(7)?,
-        room_orgs: orgs_parse(&r.text(8)?)?,
+        meeting_key: r.int(3)?,
+        person: r.opt_int(4)?,
+        member: r.opt_int(5)?.unwrap_or(0) != 0,
+        room,
+        region,
+        room_orgs,
     })
+}
+
+/// A meeting (a room's meeting started at `meeting_ms`) as one number: FNV-1a, 63 bits.
+pub fn meeting_key(room: &str, meeting_ms: i64) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in room.bytes().chain([0]).chain(meeting_ms.to_be_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h & (i64::MAX as u64)) as i64
 }
 
 pub(crate) fn event_from_row(r: &impl Columns) -> Result<UsageEvent, crate::StoreError> {

@@ -43,7 +43,7 @@ async fn ledger(store: Arc<dyn Store>) {
         Err(StoreError::Conflict(_))
     ));
     let open = store
-        .usage_spans(SpanOf::People, &all(0, 10_000))
+        .usage_spans(SpanOf::People, &all(0, 10_000), true)
         .await
         .unwrap();
     assert_eq!(open.len(), 1);
@@ -54,7 +54,7 @@ async fn ledger(store: Arc<dyn Store>) {
         "closed once"
     );
     let closed = store
-        .usage_spans(SpanOf::People, &all(0, 10_000))
+        .usage_spans(SpanOf::People, &all(0, 10_000), true)
         .await
         .unwrap();
     assert_eq!(closed.len(), 1);
@@ -75,6 +75,14 @@ async fn ledger(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(store.usage_close("n/r1:p:2", 5_000).await.unwrap());
+    let b = store
+        .usage_spans(SpanOf::People, &all(0, 10_000), true)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.person == Some(8))
+        .unwrap();
+    assert_eq!((b.start_ms, b.end_ms), (6_000, Some(6_000)));
 
     // Filters: period, organisation (14 is not 1 or 4), room, region.
     let f = |org: Option<i64>, room: Option<&str>, region: Option<&str>| UsageFilter {
@@ -88,7 +96,7 @@ async fn ledger(store: Arc<dyn Store>) {
     assert_eq!(
         count(
             store
-                .usage_spans(SpanOf::People, &f(None, None, None))
+                .usage_spans(SpanOf::People, &f(None, None, None), true)
                 .await
                 .unwrap()
         ),
@@ -97,7 +105,7 @@ async fn ledger(store: Arc<dyn Store>) {
     assert_eq!(
         count(
             store
-                .usage_spans(SpanOf::People, &f(Some(1), None, None))
+                .usage_spans(SpanOf::People, &f(Some(1), None, None), true)
                 .await
                 .unwrap()
         ),
@@ -106,7 +114,7 @@ async fn ledger(store: Arc<dyn Store>) {
     assert_eq!(
         count(
             store
-                .usage_spans(SpanOf::People, &f(Some(4), None, None))
+                .usage_spans(SpanOf::People, &f(Some(4), None, None), true)
                 .await
                 .unwrap()
         ),
@@ -115,7 +123,7 @@ async fn ledger(store: Arc<dyn Store>) {
     assert_eq!(
         count(
             store
-                .usage_spans(SpanOf::People, &f(Some(14), None, None))
+                .usage_spans(SpanOf::People, &f(Some(14), None, None), true)
                 .await
                 .unwrap()
         ),
@@ -124,7 +132,7 @@ async fn ledger(store: Arc<dyn Store>) {
     assert_eq!(
         count(
             store
-                .usage_spans(SpanOf::People, &f(None, Some("room-b"), None))
+                .usage_spans(SpanOf::People, &f(None, Some("room-b"), None), true)
                 .await
                 .unwrap()
         ),
@@ -133,7 +141,7 @@ async fn ledger(store: Arc<dyn Store>) {
     assert_eq!(
         count(
             store
-                .usage_spans(SpanOf::People, &f(None, None, Some("eu")))
+                .usage_spans(SpanOf::People, &f(None, None, Some("eu")), true)
                 .await
                 .unwrap()
         ),
@@ -142,7 +150,7 @@ async fn ledger(store: Arc<dyn Store>) {
     assert_eq!(
         count(
             store
-                .usage_spans(SpanOf::People, &all(4_001, 5_999))
+                .usage_spans(SpanOf::People, &all(4_001, 5_999), true)
                 .await
                 .unwrap()
         ),
@@ -151,7 +159,7 @@ async fn ledger(store: Arc<dyn Store>) {
     assert_eq!(
         count(
             store
-                .usage_spans(SpanOf::People, &all(4_000, 5_999))
+                .usage_spans(SpanOf::People, &all(4_000, 5_999), true)
                 .await
                 .unwrap()
         ),
@@ -161,7 +169,7 @@ async fn ledger(store: Arc<dyn Store>) {
     assert_eq!(
         count(
             store
-                .usage_spans(SpanOf::Meetings, &all(0, 10_000))
+                .usage_spans(SpanOf::Meetings, &all(0, 10_000), true)
                 .await
                 .unwrap()
         ),
@@ -189,7 +197,7 @@ async fn ledger(store: Arc<dyn Store>) {
     assert_eq!(store.usage_alive("other/x:", 40_000).await.unwrap(), 1);
     assert_eq!(store.usage_close_stale("n/", "n/r2:", 0).await.unwrap(), 2);
     let meetings = store
-        .usage_spans(SpanOf::Meetings, &all(0, 100_000))
+        .usage_spans(SpanOf::Meetings, &all(0, 100_000), true)
         .await
         .unwrap();
     assert_eq!(
@@ -197,7 +205,7 @@ async fn ledger(store: Arc<dyn Store>) {
         (20_000, Some(30_000))
     );
     let mut people = store
-        .usage_spans(SpanOf::People, &all(15_000, 100_000))
+        .usage_spans(SpanOf::People, &all(15_000, 100_000), true)
         .await
         .unwrap();
     people.sort_by_key(|s| s.person);
@@ -240,7 +248,7 @@ async fn ledger(store: Arc<dyn Store>) {
     store.usage_import(&many).await.unwrap();
     assert_eq!(
         store
-            .usage_spans(SpanOf::People, &all(60_000, 70_000))
+            .usage_spans(SpanOf::People, &all(60_000, 70_000), true)
             .await
             .unwrap()
             .len(),
@@ -250,7 +258,7 @@ async fn ledger(store: Arc<dyn Store>) {
     assert_eq!(store.usage_oldest().await.unwrap(), Some(1_000));
     store.prune_usage(55_000).await.unwrap();
     let left = store
-        .usage_spans(SpanOf::People, &all(0, 100_000))
+        .usage_spans(SpanOf::People, &all(0, 100_000), true)
         .await
         .unwrap();
     assert_eq!(
@@ -284,8 +292,7 @@ async fn ledger(store: Arc<dyn Store>) {
     assert!(!store.keeps_attendance(org.id).await.unwrap());
     store.set_keeps_attendance(org.id, true).await.unwrap();
     assert!(store.keeps_attendance(org.id).await.unwrap());
-    store.set_keeps_attendance(org.id, false).await.unwrap();
-    assert!(!store.keeps_attendance(org.id).await.unwrap());
+    store.set_keeps_attendance(org.id, true).await.unwrap();
     let ada = store
         .create_user(&NewUser {
             email: "ada@example.org".into(),
@@ -308,6 +315,7 @@ async fn ledger(store: Arc<dyn Store>) {
         left_ms: 4_000,
     };
     store.save_attendance(&a).await.unwrap();
+    store.save_attendance(&a).await.unwrap(); // a retry after a lost answer: once
     assert_eq!(
         store
             .attendance(Some(org.id), None, 0, 10_000)
@@ -332,6 +340,17 @@ async fn ledger(store: Arc<dyn Store>) {
     assert!(
         store
             .attendance(Some(org.id), None, 5_000, 10_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Turned off, what was kept is deleted.
+    store.set_keeps_attendance(org.id, false).await.unwrap();
+    assert!(!store.keeps_attendance(org.id).await.unwrap());
+    assert!(
+        store
+            .attendance(Some(org.id), None, 0, 10_000)
             .await
             .unwrap()
             .is_empty()

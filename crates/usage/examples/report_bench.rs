@@ -81,6 +81,19 @@ async fn bench(name: &str, store: Arc<dyn Store>, events: &[UsageEvent], period:
         t.elapsed().as_secs_f64()
     );
     let now = period.end_ms() + 1;
+    median("(reading the people's spans only)", async || {
+        let f = plenary_store::UsageFilter {
+            from_ms: period.start_ms(),
+            to_ms: period.end_ms(),
+            ..Default::default()
+        };
+        store
+            .usage_spans(plenary_store::SpanOf::People, &f, false)
+            .await
+            .unwrap()
+            .len()
+    })
+    .await;
     median("monthly report, whole platform", async || {
         let r = read(&*store, &Scope::default(), period, now)
             .await
@@ -99,7 +112,9 @@ async fn bench(name: &str, store: Arc<dyn Store>, events: &[UsageEvent], period:
     })
     .await;
     median("ranking of organisations", async || {
-        let r = read(&*store, &Scope::default(), period, now).await.unwrap();
+        let r = plenary_usage::read_ranked(&*store, &Scope::default(), period, now)
+            .await
+            .unwrap();
         r.ranking(RankBy::Organisation).len()
     })
     .await;
@@ -109,20 +124,27 @@ async fn bench(name: &str, store: Arc<dyn Store>, events: &[UsageEvent], period:
 async fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().map_or(1_000_000, |a| a.parse().unwrap());
+    // Only SQLite, PostgreSQL or both (default).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let pg = args
         .next()
         .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
     let period = Period::parse("2026-11").unwrap();
     let events = events(n, period);
 
-    let dir = std::env::temp_dir().join(format!("plenary-report-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let store = plenary_store::open(&plenary_store::default_url(&dir))
-        .await
-        .unwrap();
-    bench("SQLite", store.clone(), &events, period).await;
-    store.close().await.unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    if only != "postgres" {
+        let dir = std::env::temp_dir().join(format!("plenary-report-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = plenary_store::open(&plenary_store::default_url(&dir))
+            .await
+            .unwrap();
+        bench("SQLite", store.clone(), &events, period).await;
+        store.close().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    if only == "sqlite" {
+        return;
+    }
 
     let schema = format!("plenary_report_bench_{}", std::process::id());
     let admin = plenary_store::PostgresStore::connect(&pg).await.unwrap();

@@ -25,8 +25,10 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// What nobody said was open for this long is closed at its last sign of life.
 const STALE_AFTER_MS: i64 = 10 * 60_000;
 /// A write the store refused is tried this many times, a second apart, before it is given up
-/// (logged): facts behind it wait, in order.
+/// (logged): facts behind it wait, in order. Closes are never given up (see [`close`]).
 const ATTEMPTS: u32 = 30;
+/// The longest wait between two tries of a close.
+const CLOSE_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// The ledger's part of the settings.
 #[derive(Debug, Clone)]
@@ -209,7 +211,7 @@ impl Writer {
                 at_ms,
             } => {
                 let key = self.meeting_key(&room, meeting_ms);
-                retry("a meeting's end", || self.store.usage_close(&key, at_ms)).await;
+                close(&*self.store, &key, at_ms).await;
                 self.meetings.remove(&(room, meeting_ms));
             }
             UsageFact::Joined {
@@ -265,7 +267,7 @@ impl Writer {
                 at_ms, participant, ..
             } => {
                 let key = self.person_key(participant);
-                retry("a leave", || self.store.usage_close(&key, at_ms)).await;
+                close(&*self.store, &key, at_ms).await;
                 let Some(p) = self.open.remove(&participant) else {
                     return;
                 };
@@ -287,6 +289,25 @@ impl Writer {
                     };
                     retry("attendance", || self.store.save_attendance(&a)).await;
                 }
+            }
+        }
+    }
+}
+
+/// Closes what is open under `key`, trying until the store takes it: a close given up would
+/// leave its row open and renewed every minute, counting someone present for ever (an open
+/// given up only loses what it opened). Facts behind it wait, in order.
+async fn close(store: &dyn Store, key: &str, at_ms: i64) {
+    let mut wait = Duration::from_secs(1);
+    for attempt in 1u64.. {
+        match store.usage_close(key, at_ms).await {
+            Ok(_) => return,
+            Err(e) => {
+                if attempt == 1 || attempt.is_multiple_of(10) {
+                    tracing::error!(error = %e, attempt, "the usage ledger cannot close what it opened; trying again");
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(CLOSE_BACKOFF_MAX);
             }
         }
     }

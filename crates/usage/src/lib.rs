@@ -33,32 +33,53 @@ impl Scope {
     }
 }
 
-/// What the ledger says of a period, read once (a report and rankings come from it).
+/// What the ledger says of a period, read once (a report, and rankings when read with
+/// [`read_ranked`], come from it).
 #[derive(Debug)]
 pub struct Read {
     pub period: Period,
     spans: report::Spans,
-    owners: report::Owners,
+    owners: Option<report::Owners>,
     incomplete_before_ms: Option<i64>,
 }
 
-/// Reads the ledger's spans of `period` within `scope`, as of `now_ms`.
+/// Reads the ledger's spans of `period` within `scope`, as of `now_ms`, for a report.
 pub async fn read(
     store: &dyn Store,
     scope: &Scope,
     period: Period,
     now_ms: i64,
 ) -> Result<Read, StoreError> {
+    read_with(store, scope, period, now_ms, false).await
+}
+
+/// [`read`], with what rankings need (each span's room, region and organisations).
+pub async fn read_ranked(
+    store: &dyn Store,
+    scope: &Scope,
+    period: Period,
+    now_ms: i64,
+) -> Result<Read, StoreError> {
+    read_with(store, scope, period, now_ms, true).await
+}
+
+async fn read_with(
+    store: &dyn Store,
+    scope: &Scope,
+    period: Period,
+    now_ms: i64,
+    owners: bool,
+) -> Result<Read, StoreError> {
     let f = scope.filter(period.start_ms(), period.end_ms());
-    let meetings = store.usage_spans(SpanOf::Meetings, &f).await?;
-    let people = store.usage_spans(SpanOf::People, &f).await?;
+    let meetings = store.usage_spans(SpanOf::Meetings, &f, owners).await?;
+    let people = store.usage_spans(SpanOf::People, &f, owners).await?;
     let recordings = store.usage_recording_events(&f).await?;
-    let owners = report::Owners::new(&meetings, &people, &recordings);
+    let owned = owners.then(|| report::Owners::new(&meetings, &people, &recordings));
     let spans = report::Spans::new(&meetings, &people, recordings, now_ms);
     Ok(Read {
         period,
         spans,
-        owners,
+        owners: owned,
         incomplete_before_ms: store.usage_oldest().await?,
     })
 }
@@ -68,14 +89,14 @@ impl Read {
         self.spans.report(self.period, self.incomplete_before_ms)
     }
 
-    /// Organisations (by id), rooms or regions, the most participant-minutes first.
+    /// Organisations (by id), rooms or regions, the most participant-minutes first (empty
+    /// unless read with [`read_ranked`]).
     pub fn ranking(&self, by: RankBy) -> Vec<Ranked<String>> {
-        self.spans.ranking(
-            &self.owners,
-            by,
-            self.period.start_ms(),
-            self.period.end_ms(),
-        )
+        let Some(owners) = &self.owners else {
+            return Vec::new();
+        };
+        self.spans
+            .ranking(owners, by, self.period.start_ms(), self.period.end_ms())
     }
 }
 
@@ -121,7 +142,8 @@ pub async fn token_org(store: &dyn Store, secret: &str) -> Result<Option<i64>, S
 /// A room's line in a ranking, with its name.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Named {
-    /// The organisation's id or the room's link id, or the region.
+    /// The organisation's id or the room's link id, or the region (left out when empty).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub id: String,
     /// Its name (a room or organisation since deleted: empty).
     pub name: String,
@@ -135,6 +157,17 @@ pub struct OrganisationReport {
     pub organisation: Named,
     pub report: Report,
     pub rooms: Vec<Named>,
+}
+
+impl OrganisationReport {
+    /// The report without its rooms' ids, for a usage token's holder: a room's id is its join
+    /// link, and a board or funder reading numbers gets no way into the meetings.
+    pub fn without_room_links(mut self) -> Self {
+        for r in &mut self.rooms {
+            r.id.clear();
+        }
+        self
+    }
 }
 
 /// The report of one organisation's rooms (within `room` if given) for `period`.
@@ -153,7 +186,7 @@ pub async fn organisation_report(
         room,
         region: None,
     };
-    let read = read(store, &scope, period, now_ms).await?;
+    let read = read_ranked(store, &scope, period, now_ms).await?;
     let report = read.report();
     let rooms = name_rooms(store, read.ranking(RankBy::Room)).await?;
     Ok(Some(OrganisationReport {

@@ -88,8 +88,8 @@ pub struct Report {
 struct Span {
     start: i64,
     end: i64,
-    /// Index of its meeting in the report's meeting keys.
-    meeting: usize,
+    /// Its meeting (see [`UsageSpan::meeting_key`]).
+    meeting: i64,
     person: i64,
 }
 
@@ -101,6 +101,17 @@ pub struct Spans {
     recordings: Vec<UsageEvent>,
 }
 
+/// What one window adds up while the spans are read.
+#[derive(Debug, Default)]
+struct Acc {
+    meetings: u64,
+    meeting_ms: i64,
+    people_ms: i64,
+    persons: HashSet<i64>,
+    /// (instant, +1 join / −1 leave, person)
+    edges: Vec<(i64, i32, i64)>,
+}
+
 impl Spans {
     /// Prepares spans read at `now_ms`: an open span ends now, or when it was last seen if
     /// that is longer ago than [`STALE_MS`].
@@ -110,42 +121,28 @@ impl Spans {
         recordings: Vec<UsageEvent>,
         now_ms: i64,
     ) -> Self {
-        fn cut<'a>(
-            s: &'a UsageSpan,
-            keys: &mut HashMap<(&'a str, i64), usize>,
-            guest: &mut i64,
-            now_ms: i64,
-        ) -> Span {
+        let mut guest = 0i64;
+        let mut cut = |s: &UsageSpan| {
             let end = match s.end_ms {
                 Some(e) => e,
                 None if s.alive_ms >= now_ms - STALE_MS => now_ms,
                 None => s.alive_ms,
             }
             .max(s.start_ms);
-            let n = keys.len();
-            let meeting = *keys.entry((s.room.as_str(), s.meeting_ms)).or_insert(n);
             let person = s.person.unwrap_or_else(|| {
                 // Nobody known: a person of their own (negative, never a pseudonym).
-                *guest -= 1;
-                *guest
+                guest -= 1;
+                guest
             });
             Span {
                 start: s.start_ms,
                 end,
-                meeting,
+                meeting: s.meeting_key,
                 person,
             }
-        }
-        let mut keys = HashMap::new();
-        let mut guest = 0i64;
-        let meetings = meetings
-            .iter()
-            .map(|s| cut(s, &mut keys, &mut guest, now_ms))
-            .collect();
-        let people = people
-            .iter()
-            .map(|s| cut(s, &mut keys, &mut guest, now_ms))
-            .collect();
+        };
+        let meetings = meetings.iter().map(&mut cut).collect();
+        let people = people.iter().map(&mut cut).collect();
         Self {
             meetings,
             people,
@@ -155,42 +152,45 @@ impl Spans {
 
     /// The numbers of `[from, to)`.
     pub fn totals(&self, from: i64, to: i64) -> Totals {
-        let mut t = Totals::default();
-        let mut meeting_ms = 0i64;
-        for s in self.meetings.iter().filter(|s| within(s, from, to)) {
-            t.meetings += 1;
-            meeting_ms += overlap(s, from, to);
-        }
-        let mut people_ms = 0i64;
-        let mut persons = HashSet::new();
-        let mut edges = Vec::new();
-        for s in self.people.iter().filter(|s| within(s, from, to)) {
-            people_ms += overlap(s, from, to);
-            persons.insert(s.person);
-            let (a, b) = (s.start.max(from), s.end.min(to));
-            if b > a {
-                edges.push((a, 1i32));
-                edges.push((b, -1i32));
+        self.totals_of(&[(from, to)]).remove(0)
+    }
+
+    /// The numbers of each window (sorted, not overlapping), in one pass over the spans.
+    fn totals_of(&self, windows: &[(i64, i64)]) -> Vec<Totals> {
+        let mut acc: Vec<Acc> = windows.iter().map(|_| Acc::default()).collect();
+        // The windows a span falls in: from the first that ends after it starts.
+        let touched = |s: Span| {
+            let first = windows.partition_point(|w| w.1 <= s.start);
+            (first..windows.len())
+                .take_while(move |i| windows[*i].0 < s.end.max(s.start + 1))
+                .filter(move |i| within(&s, windows[*i].0, windows[*i].1))
+        };
+        for s in &self.meetings {
+            for i in touched(*s) {
+                let (from, to) = windows[i];
+                acc[i].meetings += 1;
+                acc[i].meeting_ms += overlap(s, from, to);
             }
         }
-        // Leaves before joins at the same instant.
-        edges.sort_unstable();
-        let mut now = 0i64;
-        for (at, d) in edges {
-            now += i64::from(d);
-            if now > t.peak_concurrent as i64 {
-                t.peak_concurrent = now as u64;
-                t.peak_at_ms = Some(at);
+        for s in &self.people {
+            for i in touched(*s) {
+                let (from, to) = windows[i];
+                let a = &mut acc[i];
+                a.people_ms += overlap(s, from, to);
+                a.persons.insert(s.person);
+                let (x, y) = (s.start.max(from), s.end.min(to));
+                if y > x {
+                    a.edges.push((x, 1, s.person));
+                    a.edges.push((y, -1, s.person));
+                }
             }
         }
-        t.meeting_minutes = minutes(meeting_ms);
-        t.participant_minutes = minutes(people_ms);
-        t.distinct_participants = persons.len() as u64;
-        for e in self
-            .recordings
-            .iter()
-            .filter(|e| e.at_ms >= from && e.at_ms < to)
-        {
+        let mut out: Vec<Totals> = acc.into_iter().map(Acc::finish).collect();
+        for e in &self.recordings {
+            let i = windows.partition_point(|w| w.1 <= e.at_ms);
+            let Some(t) = out.get_mut(i).filter(|_| windows[i].0 <= e.at_ms) else {
+                continue;
+            };
             match e.kind {
                 UsageKind::RecordingStored => {
                     t.recordings += 1;
@@ -200,12 +200,12 @@ impl Spans {
                 _ => {}
             }
         }
-        t
+        out
     }
 
     /// Meetings in `[from, to)` by how many different people took part in them.
     pub fn sizes(&self, from: i64, to: i64) -> Vec<SizeCount> {
-        let mut people: HashMap<usize, HashSet<i64>> = HashMap::new();
+        let mut people: HashMap<i64, HashSet<i64>> = HashMap::new();
         for s in self.meetings.iter().filter(|s| within(s, from, to)) {
             people.entry(s.meeting).or_default();
         }
@@ -233,14 +233,15 @@ impl Spans {
     pub fn report(&self, period: Period, incomplete_before_ms: Option<i64>) -> Report {
         let (from, to) = (period.start_ms(), period.end_ms());
         let kind = period.kind();
-        let buckets = period
-            .buckets()
-            .into_iter()
-            .map(|(a, b)| Bucket {
+        let windows = period.buckets();
+        let buckets = windows
+            .iter()
+            .zip(self.totals_of(&windows))
+            .map(|(&(a, b), totals)| Bucket {
                 label: bucket_label(kind, a),
                 start_ms: a,
                 end_ms: b,
-                totals: self.totals(a, b),
+                totals,
             })
             .collect();
         Report {
@@ -254,6 +255,41 @@ impl Spans {
             sizes: self.sizes(from, to),
             incomplete_before_ms: incomplete_before_ms.filter(|t| *t > from),
         }
+    }
+}
+
+impl Acc {
+    fn finish(mut self) -> Totals {
+        // Leaves before joins at the same instant; a person on two devices is one person.
+        self.edges.sort_unstable();
+        let mut t = Totals {
+            meetings: self.meetings,
+            meeting_minutes: minutes(self.meeting_ms),
+            participant_minutes: minutes(self.people_ms),
+            distinct_participants: self.persons.len() as u64,
+            ..Totals::default()
+        };
+        let mut present: HashMap<i64, u32> = HashMap::new();
+        let mut now = 0u64;
+        for (at, d, person) in self.edges {
+            let n = present.entry(person).or_default();
+            if d > 0 {
+                *n += 1;
+                if *n == 1 {
+                    now += 1;
+                    if now > t.peak_concurrent {
+                        t.peak_concurrent = now;
+                        t.peak_at_ms = Some(at);
+                    }
+                }
+            } else {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    now = now.saturating_sub(1);
+                }
+            }
+        }
+        t
     }
 }
 
@@ -403,7 +439,8 @@ impl Spans {
 }
 
 /// Writes rows as CSV (RFC 4180: fields with commas, quotes or line breaks quoted; a field
-/// starting with `=`, `+`, `-` or `@` is prefixed with `'` so that spreadsheets do not run it).
+/// starting with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'` so that
+/// spreadsheets do not run it as a formula).
 pub fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut out = String::new();
     let mut line = |cells: &mut dyn Iterator<Item = &str>| {
@@ -413,7 +450,7 @@ pub fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
                 out.push(',');
             }
             first = false;
-            let c = if c.starts_with(['=', '+', '-', '@']) {
+            let c = if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
                 format!("'{c}")
             } else {
                 c.to_owned()
@@ -433,4 +470,53 @@ pub fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
         line(&mut r.iter().map(String::as_str));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Spans, csv};
+    use plenary_store::UsageSpan;
+
+    fn span(start: i64, end: i64, meeting: i64, person: i64) -> UsageSpan {
+        UsageSpan {
+            start_ms: start,
+            meeting_key: meeting,
+            end_ms: Some(end),
+            alive_ms: end,
+            person: Some(person),
+            member: true,
+            room: String::new(),
+            region: String::new(),
+            room_orgs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_person_on_two_devices_is_one_at_the_peak() {
+        // Ada on her laptop 0–100 and her phone 10–50, in another meeting Ben 20–30.
+        let people = [span(0, 100, 1, 7), span(10, 50, 1, 7), span(20, 30, 2, 8)];
+        let t = Spans::new(&[], &people, Vec::new(), 1_000).totals(0, 1_000);
+        assert_eq!((t.peak_concurrent, t.peak_at_ms), (2, Some(20)));
+        assert_eq!(t.distinct_participants, 2);
+        // A moment's visit (joined and left at once) is a participant, never at the peak.
+        let people = [span(5, 5, 1, 9)];
+        let t = Spans::new(&[], &people, Vec::new(), 1_000).totals(0, 10);
+        assert_eq!((t.distinct_participants, t.peak_concurrent), (1, 0));
+    }
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        let rows = vec![vec![
+            "a,b".to_owned(),
+            "say \"hi\"".to_owned(),
+            "=HYPERLINK(\"x\")".to_owned(),
+            "\t=1".to_owned(),
+            "-2".to_owned(),
+            "plain".to_owned(),
+        ]];
+        assert_eq!(
+            csv(&["h1", "h2", "h3", "h4", "h5", "h6"], &rows),
+            "h1,h2,h3,h4,h5,h6\r\n\"a,b\",\"say \"\"hi\"\"\",\"'=HYPERLINK(\"\"x\"\")\",'\t=1,'-2,plain\r\n"
+        );
+    }
 }

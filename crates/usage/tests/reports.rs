@@ -466,7 +466,9 @@ async fn history(store: Arc<dyn Store>) {
     );
 
     // Rankings for the platform's admins: organisations, rooms, regions.
-    let all_nov = read(&*store, &all, nov, now).await.unwrap();
+    let all_nov = plenary_usage::read_ranked(&*store, &all, nov, now)
+        .await
+        .unwrap();
     let orgs: Vec<(String, f64)> = all_nov
         .ranking(RankBy::Organisation)
         .into_iter()

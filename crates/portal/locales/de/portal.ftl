@@ -342,7 +342,7 @@ usage-id = Kennung
 usage-region = Region
 usage-none = Nichts in diesem Zeitraum.
 usage-attendance = Anwesenheit
-usage-attendance-intro = Standardmäßig aus. Wenn eingeschaltet, werden die Namen der Teilnehmenden an Meetings eurer Räume aufbewahrt (für Organisationen, die Anwesenheit festhalten müssen); sichtbar nur für die Admins dieser Organisation und für die jeweilige Person.
+usage-attendance-intro = Standardmäßig aus. Wenn eingeschaltet, werden ab dann die Namen der Teilnehmenden an Meetings eurer Räume aufbewahrt (für Organisationen, die Anwesenheit festhalten müssen); sichtbar nur für die Admins dieser Organisation. Ausschalten löscht das Aufbewahrte.
 usage-attendance-keep = Anwesenheit in Meetings unserer Räume aufbewahren
 usage-meeting = Meeting
 usage-joined = Beigetreten
@@ -350,3 +350,6 @@ usage-left = Verlassen
 usage-tokens = API-Tokens nur zum Lesen
 usage-tokens-intro = Ein Token liest die Nutzungszahlen dieser Organisation und sonst nichts (GET /api/usage?period=2026-11 mit Authorization: Bearer …): für euren Vorstand oder eure Förderer.
 usage-error-period = Das ist kein Zeitraum: nutze einen Monat (2026-11), eine ISO-Woche (2026-W45) oder einen Tag (2026-11-05).
+usage-attendance-on = Diese Organisation bewahrt die Anwesenheit auf.
+usage-attendance-off = Diese Organisation bewahrt keine Anwesenheit auf.
+usage-attendance-own = Nur die Admins dieser Organisation sehen und ändern das.

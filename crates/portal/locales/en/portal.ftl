@@ -342,7 +342,7 @@ usage-id = Id
 usage-region = Region
 usage-none = Nothing in this period.
 usage-attendance = Attendance
-usage-attendance-intro = Off by default. When on, the names of those who attend your rooms' meetings are kept (for organisations that must keep attendance), seen only by this organisation's admins and by each person.
+usage-attendance-intro = Off by default. When on, the names of those who attend your rooms' meetings from then on are kept (for organisations that must keep attendance), seen only by this organisation's admins. Turning it off deletes what was kept.
 usage-attendance-keep = Keep attendance of our rooms' meetings
 usage-meeting = Meeting
 usage-joined = Joined
@@ -350,3 +350,6 @@ usage-left = Left
 usage-tokens = Read-only API tokens
 usage-tokens-intro = A token reads this organisation's usage numbers and nothing else (GET /api/usage?period=2026-11 with Authorization: Bearer …): for your board or your funders.
 usage-error-period = That is not a period: use a month (2026-11), an ISO week (2026-W45) or a day (2026-11-05).
+usage-attendance-on = This organisation keeps attendance.
+usage-attendance-off = This organisation does not keep attendance.
+usage-attendance-own = Only this organisation's own admins see and set it.

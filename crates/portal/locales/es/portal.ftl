@@ -342,7 +342,7 @@ usage-id = Identificador
 usage-region = Región
 usage-none = Nada en este periodo.
 usage-attendance = Asistencia
-usage-attendance-intro = Desactivado por defecto. Si se activa, se guardan los nombres de quienes asisten a las reuniones de vuestras salas (para organizaciones que deben llevar registro de asistencia), visibles solo para las personas administradoras de esta organización y para cada persona.
+usage-attendance-intro = Desactivado por defecto. Si se activa, desde entonces se guardan los nombres de quienes asisten a las reuniones de vuestras salas (para organizaciones que deben llevar registro de asistencia), visibles solo para las personas administradoras de esta organización. Desactivarlo borra lo guardado.
 usage-attendance-keep = Guardar la asistencia a las reuniones de nuestras salas
 usage-meeting = Reunión
 usage-joined = Entró
@@ -350,3 +350,6 @@ usage-left = Salió
 usage-tokens = Tokens de API de solo lectura
 usage-tokens-intro = Un token lee las cifras de uso de esta organización y nada más (GET /api/usage?period=2026-11 con Authorization: Bearer …): para vuestro consejo o vuestros financiadores.
 usage-error-period = Eso no es un periodo: usa un mes (2026-11), una semana ISO (2026-W45) o un día (2026-11-05).
+usage-attendance-on = Esta organización guarda la asistencia.
+usage-attendance-off = Esta organización no guarda la asistencia.
+usage-attendance-own = Solo las personas administradoras de esta organización la ven y la deciden.

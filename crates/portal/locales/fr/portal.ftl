@@ -342,7 +342,7 @@ usage-id = Identifiant
 usage-region = Région
 usage-none = Rien sur cette période.
 usage-attendance = Présence
-usage-attendance-intro = Désactivé par défaut. Activé, les noms des personnes présentes aux réunions de vos salles sont conservés (pour les organisations tenues de garder les présences), visibles seulement par les admins de cette organisation et par chaque personne.
+usage-attendance-intro = Désactivé par défaut. Activé, les noms des personnes présentes aux réunions de vos salles sont conservés dès lors (pour les organisations tenues de garder les présences), visibles seulement par les admins de cette organisation. Le désactiver supprime ce qui a été conservé.
 usage-attendance-keep = Conserver les présences aux réunions de nos salles
 usage-meeting = Réunion
 usage-joined = Arrivée
@@ -350,3 +350,6 @@ usage-left = Départ
 usage-tokens = Jetons d’API en lecture seule
 usage-tokens-intro = Un jeton lit les chiffres d’utilisation de cette organisation et rien d’autre (GET /api/usage?period=2026-11 avec Authorization: Bearer …) : pour votre conseil ou vos financeurs.
 usage-error-period = Ce n’est pas une période : indiquez un mois (2026-11), une semaine ISO (2026-W45) ou un jour (2026-11-05).
+usage-attendance-on = Cette organisation conserve les présences.
+usage-attendance-off = Cette organisation ne conserve pas les présences.
+usage-attendance-own = Seuls les admins de cette organisation les voient et en décident.

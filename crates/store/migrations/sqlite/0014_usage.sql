@@ -19,9 +19,19 @@ CREATE TABLE usage_events (
     node        TEXT NOT NULL DEFAULT '',
     region      TEXT NOT NULL DEFAULT '',
     bytes       BIGINT,                        -- recordings
-    ref         TEXT                           -- the recording's id
+    ref         TEXT,                          -- the recording's id
+    meeting_key BIGINT NOT NULL DEFAULT 0      -- (room, meeting) as one number, for reports
 );
 CREATE INDEX usage_events_at ON usage_events (at_ms);
+CREATE INDEX usage_events_kind_at ON usage_events (kind, at_ms);
+
+-- The longest span a closing event ever recorded (ms): a report of a period reads closing
+-- events up to that long after it, not every later event.
+CREATE TABLE usage_longest (
+    id       BIGINT PRIMARY KEY,             -- always 1
+    span_ms  BIGINT NOT NULL
+);
+INSERT INTO usage_longest (id, span_ms) VALUES (1, 0);
 
 -- What is open now: a running meeting, a person in it. Closed (row deleted, closing event
 -- written) in one transaction. A node's run that died leaves rows that are closed at their
@@ -52,6 +62,8 @@ CREATE TABLE usage_attendance (
     left_ms     BIGINT NOT NULL
 );
 CREATE INDEX usage_attendance_org ON usage_attendance (org_id, joined_ms);
+-- A retried write after a commit whose answer was lost is written once.
+CREATE UNIQUE INDEX usage_attendance_once ON usage_attendance (org_id, room_id, meeting_ms, joined_ms, name);
 CREATE INDEX usage_attendance_account ON usage_attendance (account_id, joined_ms);
 
 -- Read-only tokens for an organisation's usage reports (boards, funders): only a hash is kept.
