@@ -226,13 +226,15 @@ pub async fn start(
     }
     plenary_meeting::length::spawn(state.store.clone(), state.meeting.live.clone());
     state.recordings.set_region(&state.settings.region);
-    let ledger = plenary_usage::Ledger::spawn(
-        state.store.clone(),
-        &state.meeting.live,
-        state
-            .settings
-            .ledger(derive_key(&secret, "usage pseudonyms")),
-    );
+    let ledger = state.settings.usage_ledger.then(|| {
+        plenary_usage::Ledger::spawn(
+            state.store.clone(),
+            &state.meeting.live,
+            state
+                .settings
+                .ledger(derive_key(&secret, "usage pseudonyms")),
+        )
+    });
     let bbb_api = state.bbb.bbb.clone();
     let meeting_of: recorder::MeetingOf = Arc::new(move |room| {
         let bbb_api = bbb_api.clone();
@@ -274,7 +276,9 @@ pub async fn start(
         }
         // Everyone has left: the usage ledger writes their leaving, then the database closes.
         meeting.live.close_usage();
-        ledger.finish(std::time::Duration::from_secs(10)).await;
+        if let Some(ledger) = ledger {
+            ledger.finish(std::time::Duration::from_secs(10)).await;
+        }
         store.close().await.map_err(std::io::Error::other)?;
         served
     });

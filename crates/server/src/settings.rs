@@ -95,6 +95,8 @@ pub struct Settings {
     /// Days the usage ledger's raw events are kept (reports of older periods are then
     /// incomplete); 0: kept for ever.
     pub usage_retention_days: u32,
+    /// Whether usage is recorded at all (off: the reports stay empty).
+    pub usage_ledger: bool,
 }
 
 impl fmt::Debug for Settings {
@@ -145,6 +147,7 @@ impl fmt::Debug for Settings {
             .field("node_name", &self.node_name)
             .field("region", &self.region)
             .field("usage_retention_days", &self.usage_retention_days)
+            .field("usage_ledger", &self.usage_ledger)
             .finish()
     }
 }
@@ -186,6 +189,7 @@ impl Default for Settings {
             node_name: host_name(),
             region: "default".into(),
             usage_retention_days: 400,
+            usage_ledger: true,
         }
     }
 }
@@ -291,6 +295,9 @@ pub struct Overrides {
     /// Days the usage ledger's raw events are kept; 0: for ever [default: 400]
     #[arg(long, env = "PLENARY_USAGE_RETENTION_DAYS")]
     pub usage_retention_days: Option<u32>,
+    /// Record usage statistics (`false`: none at all) [default: true]
+    #[arg(long, env = "PLENARY_USAGE_LEDGER")]
+    pub usage_ledger: Option<bool>,
     /// Sites that may embed meeting pages in a frame, comma-separated origins [default: none]
     #[arg(long, env = "PLENARY_EMBED_ORIGINS", value_delimiter = ',')]
     pub embed_origins: Option<Vec<String>>,
@@ -417,6 +424,9 @@ impl Settings {
         }
         if let Some(v) = o.usage_retention_days {
             s.usage_retention_days = v;
+        }
+        if let Some(v) = o.usage_ledger {
+            s.usage_ledger = v;
         }
         if let Some(v) = &o.embed_origins {
             s.embed_origins = v

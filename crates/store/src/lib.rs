@@ -27,7 +27,8 @@ pub use postgres::PostgresStore;
 pub use recordings::{RecordingPolicy, RecordingRow, RecordingStatus, RecordingUpdate};
 pub use sqlite::SqliteStore;
 pub use usage::{
-    Attendance, SpanOf, UsageEvent, UsageFilter, UsageKind, UsageSpan, UsageToken, meeting_key,
+    Attendance, SpanOf, UsageEvent, UsageFilter, UsageKind, UsageOp, UsageSpan, UsageToken,
+    meeting_key,
 };
 
 use plenary_proto::RoomId;
@@ -522,13 +523,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // --- The usage ledger (sql_usage.rs) ---
 
     /// Records an opening event (a meeting started, someone joined) and that it is open under
-    /// `key` (`<node>/<run>:…`), in one transaction; [`StoreError::Conflict`] if `key` is open.
-    fn usage_open<'a>(&'a self, key: &'a str, e: &'a UsageEvent) -> StoreFuture<'a, ()>;
+    /// `key` (`<node>/<run>:…`), in one transaction; returns whether it opened (`false`: `key`
+    /// was open already, nothing written).
+    fn usage_open<'a>(&'a self, key: &'a str, e: &'a UsageEvent) -> StoreFuture<'a, bool>;
 
     /// Closes what is open under `key` at `at_ms` (never before it opened): its closing event
     /// (meeting ended, left) is written and it is no longer open, in one transaction. Returns
     /// whether it was open.
     fn usage_close<'a>(&'a self, key: &'a str, at_ms: i64) -> StoreFuture<'a, bool>;
+
+    /// Does each of `ops` in order, in one transaction (one commit for many facts); returns,
+    /// for each, whether it did something (an open not already open, a close of something
+    /// open, an attendance not already kept).
+    fn usage_apply<'a>(&'a self, ops: &'a [UsageOp]) -> StoreFuture<'a, Vec<bool>>;
 
     /// Records an event that opens nothing (a recording stored or deleted).
     fn usage_record<'a>(&'a self, e: &'a UsageEvent) -> StoreFuture<'a, ()>;

@@ -46,79 +46,120 @@ macro_rules! usage_methods {
             &'a self,
             key: &'a str,
             e: &'a $crate::UsageEvent,
-        ) -> $crate::StoreFuture<'a, ()> {
+        ) -> $crate::StoreFuture<'a, bool> {
             Box::pin(async move {
-                use sqlx::Row as _;
-                let mut tx = self.pool.begin().await?;
-                let q = sqlx::query(concat!(
-                    "INSERT INTO usage_events (",
-                    $crate::sql_usage::event_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id"
-                ));
-                let id: i64 = $crate::sql_usage::bind_event!(q, e)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get(0)?;
-                let done = sqlx::query(
-                    "INSERT INTO usage_open (key, event_id, alive_ms) VALUES ($1, $2, $3)",
-                )
-                .bind(key)
-                .bind(id)
-                .bind(e.at_ms)
-                .execute(&mut *tx)
-                .await;
-                match done {
-                    Err(err) if $crate::model::is_unique_violation(&err) => {
-                        return Err($crate::StoreError::Conflict(format!("open usage {key}")));
-                    }
-                    other => {
-                        other?;
-                    }
-                }
-                tx.commit().await?;
-                Ok(())
+                let op = $crate::UsageOp::Open { key: key.to_owned(), event: e.clone() };
+                Ok($crate::Store::usage_apply(self, std::slice::from_ref(&op)).await?[0])
             })
         }
 
         fn usage_close<'a>(&'a self, key: &'a str, at_ms: i64) -> $crate::StoreFuture<'a, bool> {
             Box::pin(async move {
+                let op = $crate::UsageOp::Close { key: key.to_owned(), at_ms };
+                Ok($crate::Store::usage_apply(self, std::slice::from_ref(&op)).await?[0])
+            })
+        }
+
+        fn usage_apply<'a>(
+            &'a self,
+            ops: &'a [$crate::UsageOp],
+        ) -> $crate::StoreFuture<'a, Vec<bool>> {
+            Box::pin(async move {
                 use sqlx::Row as _;
+                let mut done = Vec::with_capacity(ops.len());
                 let mut tx = self.pool.begin().await?;
-                // Taken first: of two closes at once (a node's own and another's of its stale
-                // rows), the second finds nothing to close and writes nothing.
-                let taken = sqlx::query("DELETE FROM usage_open WHERE key = $1 RETURNING event_id")
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some(taken) = taken else {
-                    return Ok(false);
-                };
-                let event: i64 = taken.try_get(0)?;
-                let opened: i64 = sqlx::query("SELECT at_ms FROM usage_events WHERE id = $1")
-                    .bind(event)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get(0)?;
-                let at_ms = at_ms.max(opened);
-                // The closing event repeats the opening one; it never closes before it opened.
-                sqlx::query(concat!(
-                    "INSERT INTO usage_events (",
-                    $crate::sql_usage::event_columns!(),
-                    ") SELECT $2, CASE e.kind WHEN 'joined' THEN 'left' ELSE 'meeting_ended' END, \
-                       e.room_id, e.meeting_ms, e.at_ms, e.person, e.role, e.member, e.client, \
-                       e.room_orgs, e.person_orgs, e.node, e.region, e.bytes, e.ref, e.meeting_key \
-                     FROM usage_events e WHERE e.id = $1"
-                ))
-                .bind(event)
-                .bind(at_ms)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("UPDATE usage_longest SET span_ms = $1 WHERE id = 1 AND span_ms < $1")
-                    .bind(at_ms - opened)
-                    .execute(&mut *tx)
-                    .await?;
+                for op in ops {
+                    done.push(match op {
+                        $crate::UsageOp::Open { key, event: e } => {
+                            // Open already (a retry after a commit whose answer was lost): once.
+                            let open = sqlx::query("SELECT 1 FROM usage_open WHERE key = $1")
+                                .bind(key)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                            if open.is_some() {
+                                false
+                            } else {
+                                let q = sqlx::query(concat!(
+                                    "INSERT INTO usage_events (",
+                                    $crate::sql_usage::event_columns!(),
+                                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id"
+                                ));
+                                let id: i64 = $crate::sql_usage::bind_event!(q, e)
+                                    .fetch_one(&mut *tx)
+                                    .await?
+                                    .try_get(0)?;
+                                sqlx::query(
+                                    "INSERT INTO usage_open (key, event_id, alive_ms) VALUES ($1, $2, $3)",
+                                )
+                                .bind(key)
+                                .bind(id)
+                                .bind(e.at_ms)
+                                .execute(&mut *tx)
+                                .await?;
+                                true
+                            }
+                        }
+                        $crate::UsageOp::Close { key, at_ms } => {
+                            // Taken first: of two closes at once (a node's own and another's of
+                            // its stale rows), the second finds nothing to close.
+                            let taken = sqlx::query("DELETE FROM usage_open WHERE key = $1 RETURNING event_id")
+                                .bind(key)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                            match taken {
+                                None => false,
+                                Some(taken) => {
+                                    let event: i64 = taken.try_get(0)?;
+                                    let opened: i64 = sqlx::query("SELECT at_ms FROM usage_events WHERE id = $1")
+                                        .bind(event)
+                                        .fetch_one(&mut *tx)
+                                        .await?
+                                        .try_get(0)?;
+                                    let at_ms = (*at_ms).max(opened);
+                                    // The closing event repeats the opening one; it never closes
+                                    // before it opened.
+                                    sqlx::query(concat!(
+                                        "INSERT INTO usage_events (",
+                                        $crate::sql_usage::event_columns!(),
+                                        ") SELECT $2, CASE e.kind WHEN 'joined' THEN 'left' ELSE 'meeting_ended' END, \
+                                           e.room_id, e.meeting_ms, e.at_ms, e.person, e.role, e.member, e.client, \
+                                           e.room_orgs, e.person_orgs, e.node, e.region, e.bytes, e.ref, e.meeting_key \
+                                         FROM usage_events e WHERE e.id = $1"
+                                    ))
+                                    .bind(event)
+                                    .bind(at_ms)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                    sqlx::query("UPDATE usage_longest SET span_ms = $1 WHERE id = 1 AND span_ms < $1")
+                                        .bind(at_ms - opened)
+                                        .execute(&mut *tx)
+                                        .await?;
+                                    true
+                                }
+                            }
+                        }
+                        $crate::UsageOp::Attendance(a) => {
+                            let r = sqlx::query(
+                                "INSERT INTO usage_attendance (org_id, room_id, room_name, meeting_ms, account_id, \
+                                 name, joined_ms, left_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                                 ON CONFLICT (org_id, room_id, meeting_ms, joined_ms, name) DO NOTHING",
+                            )
+                            .bind(a.org_id)
+                            .bind(&a.room)
+                            .bind(&a.room_name)
+                            .bind(a.meeting_ms)
+                            .bind(a.account_id)
+                            .bind(&a.name)
+                            .bind(a.joined_ms)
+                            .bind(a.left_ms)
+                            .execute(&mut *tx)
+                            .await?;
+                            r.rows_affected() > 0
+                        }
+                    });
+                }
                 tx.commit().await?;
-                Ok(true)
+                Ok(done)
             })
         }
 
@@ -362,21 +403,8 @@ macro_rules! usage_methods {
 
         fn save_attendance<'a>(&'a self, a: &'a $crate::Attendance) -> $crate::StoreFuture<'a, ()> {
             Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO usage_attendance (org_id, room_id, room_name, meeting_ms, account_id, \
-                     name, joined_ms, left_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                     ON CONFLICT (org_id, room_id, meeting_ms, joined_ms, name) DO NOTHING",
-                )
-                .bind(a.org_id)
-                .bind(&a.room)
-                .bind(&a.room_name)
-                .bind(a.meeting_ms)
-                .bind(a.account_id)
-                .bind(&a.name)
-                .bind(a.joined_ms)
-                .bind(a.left_ms)
-                .execute(&self.pool)
-                .await?;
+                let op = $crate::UsageOp::Attendance(a.clone());
+                $crate::Store::usage_apply(self, std::slice::from_ref(&op)).await?;
                 Ok(())
             })
         }

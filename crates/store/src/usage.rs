@@ -99,6 +99,18 @@ impl UsageEvent {
     }
 }
 
+/// One write of the ledger, done with others in one transaction ([`crate::Store::usage_apply`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsageOp {
+    /// Records an opening event and that it is open under `key` (unless it is open already).
+    Open { key: String, event: UsageEvent },
+    /// Closes what is open under `key` at `at_ms` (never before it opened): its closing event
+    /// is written and it is no longer open (nothing if it was not open).
+    Close { key: String, at_ms: i64 },
+    /// Records one person's attendance (once).
+    Attendance(Attendance),
+}
+
 /// Which part of the ledger a report reads, and for when. Empty strings and `None` select all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UsageFilter {

@@ -3,7 +3,7 @@
 //! `cargo run --release -p plenary-usage --example report_bench [EVENTS] [POSTGRES_URL]`
 //!
 //! Writes EVENTS (default 1 000 000) events, all in one month (the hard case: every event is
-//! read): 4 % meetings ended, the rest people leaving (24 a meeting, 20 000 people, 2 000 rooms
+//! read; `BENCH_MONTHS=12` spreads them over a year): 4 % meetings ended, the rest people leaving (24 a meeting, 20 000 people, 2 000 rooms
 //! of 50 organisations), into a fresh SQLite file and a fresh PostgreSQL schema (default: the
 //! machine's, database `test`). Then times, three times each: the platform's monthly report,
 //! one organisation's, and the platform's ranking of organisations. Prints the medians.
@@ -15,8 +15,13 @@ use std::time::Instant;
 use plenary_store::{Store, UsageEvent, UsageKind};
 use plenary_usage::{Period, RankBy, Scope, read};
 
-fn events(n: usize, period: Period) -> Vec<UsageEvent> {
-    let start = period.start_ms();
+/// `n` events over `months` months ending with `period` (the reported month).
+fn events(n: usize, period: Period, months: i64) -> Vec<UsageEvent> {
+    let mut first = period;
+    for _ in 1..months {
+        first = first.previous();
+    }
+    let start = first.start_ms();
     let span = period.end_ms() - start - 4 * 3_600_000;
     let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
@@ -130,7 +135,11 @@ async fn main() {
         .next()
         .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
     let period = Period::parse("2026-11").unwrap();
-    let events = events(n, period);
+    // The ledger's events over this many months (the report is of the last one); 1: every
+    // event is in the reported month.
+    let months: i64 = std::env::var("BENCH_MONTHS").map_or(1, |m| m.parse().unwrap());
+    let events = events(n, period, months);
+    println!("{n} events over {months} month(s); the report is of {period}");
 
     if only != "postgres" {
         let dir = std::env::temp_dir().join(format!("plenary-report-bench-{}", std::process::id()));

@@ -1,6 +1,6 @@
 //! The ledger's writer: one task that hears the live meetings' usage facts and writes them to
-//! the store as they happen (meeting started and ended, joined and left, with the room's and
-//! the person's organisations at that moment), keeps what is open alive, closes what an
+//! the store as they happen — every half second, together in one transaction (meeting started
+//! and ended, joined and left, with the room's and the person's organisations at that moment), keeps what is open alive, closes what an
 //! earlier run of this node left open, deletes raw events past their retention, and writes the
 //! attendance of organisations that keep it.
 //!
@@ -15,7 +15,7 @@ use hmac::{Hmac, Mac};
 use plenary_meeting::Meetings;
 use plenary_meeting::usage::{Joiner, UsageFact, account_orgs, room_orgs};
 use plenary_proto::{ParticipantId, Role, RoomId};
-use plenary_store::{Attendance, Store, StoreError, UsageEvent, UsageKind};
+use plenary_store::{Attendance, Store, StoreError, UsageEvent, UsageKind, UsageOp};
 use tokio::sync::mpsc;
 
 /// How often what is open is said to be alive (and others' stale rows looked at).
@@ -24,11 +24,16 @@ const ALIVE_EVERY: Duration = Duration::from_secs(60);
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// What nobody said was open for this long is closed at its last sign of life.
 const STALE_AFTER_MS: i64 = 10 * 60_000;
-/// A write the store refused is tried this many times, a second apart, before it is given up
-/// (logged): facts behind it wait, in order. Closes are never given up (see [`close`]).
+/// A lookup the store refused is tried this many times, a second apart, before it is given
+/// up (logged). Writes are never given up (see `Writer::flush`).
 const ATTEMPTS: u32 = 30;
-/// The longest wait between two tries of a close.
-const CLOSE_BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// The longest wait between two tries of a write.
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Facts are written together, in one transaction, this often (or when this many wait): a
+/// join does not wait behind a commit of the ledger's each time. A kill loses at most this
+/// much of the ledger (what was open is closed at its last renewal anyway).
+const FLUSH_EVERY: Duration = Duration::from_millis(500);
+const FLUSH_AT: usize = 256;
 
 /// The ledger's part of the settings.
 #[derive(Debug, Clone)]
@@ -59,6 +64,7 @@ impl Ledger {
             settings,
             open: HashMap::new(),
             meetings: HashMap::new(),
+            batch: Vec::new(),
         };
         Self {
             task: tokio::spawn(writer.run(facts)),
@@ -99,6 +105,8 @@ struct Writer {
     prefix: String,
     open: HashMap<ParticipantId, Present>,
     meetings: HashMap<(RoomId, i64), MeetingInfo>,
+    /// Writes waiting for the next flush, in order.
+    batch: Vec<UsageOp>,
 }
 
 impl Writer {
@@ -120,16 +128,52 @@ impl Writer {
         alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut prune = tokio::time::interval(PRUNE_EVERY);
         prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut flush = tokio::time::interval(FLUSH_EVERY);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 fact = facts.recv() => match fact {
-                    Some(f) => self.write(f).await,
+                    Some(f) => {
+                        self.write(f).await;
+                        if self.batch.len() >= FLUSH_AT {
+                            self.flush().await;
+                        }
+                    }
                     None => break,
                 },
-                _ = alive.tick() => self.keep_alive(&node_prefix).await,
+                _ = flush.tick() => self.flush().await,
+                _ = alive.tick() => {
+                    self.flush().await;
+                    self.keep_alive(&node_prefix).await;
+                }
                 _ = prune.tick() => self.prune().await,
             }
         }
+        // The meetings let go (the server stops): what they told is written before it ends.
+        self.flush().await;
+    }
+
+    /// Writes what waits, in one transaction, trying until the store takes it: it holds
+    /// closes, and a close given up would leave its row open and renewed every minute,
+    /// counting someone present for ever. Facts behind it wait, in order.
+    async fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let mut wait = Duration::from_secs(1);
+        for attempt in 1u64.. {
+            match self.store.usage_apply(&self.batch).await {
+                Ok(_) => break,
+                Err(e) => {
+                    if attempt == 1 || attempt.is_multiple_of(10) {
+                        tracing::error!(error = %e, attempt, waiting = self.batch.len(), "the usage ledger cannot write; trying again");
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(BACKOFF_MAX);
+                }
+            }
+        }
+        self.batch.clear();
     }
 
     async fn keep_alive(&self, node_prefix: &str) {
@@ -203,7 +247,7 @@ impl Writer {
                 let mut e = self.event(UsageKind::MeetingStarted, at_ms, &room, meeting_ms);
                 e.room_orgs = info.orgs;
                 let key = self.meeting_key(&room, meeting_ms);
-                retry("a meeting's start", || self.store.usage_open(&key, &e)).await;
+                self.batch.push(UsageOp::Open { key, event: e });
             }
             UsageFact::MeetingEnded {
                 room,
@@ -211,7 +255,7 @@ impl Writer {
                 at_ms,
             } => {
                 let key = self.meeting_key(&room, meeting_ms);
-                close(&*self.store, &key, at_ms).await;
+                self.batch.push(UsageOp::Close { key, at_ms });
                 self.meetings.remove(&(room, meeting_ms));
             }
             UsageFact::Joined {
@@ -242,7 +286,7 @@ impl Writer {
                     .unwrap_or_default();
                 }
                 let key = self.person_key(participant);
-                retry("a join", || self.store.usage_open(&key, &e)).await;
+                self.batch.push(UsageOp::Open { key, event: e });
                 let mut attendance_orgs = Vec::new();
                 for org in &info.orgs {
                     if retry("attendance rules", || self.store.keeps_attendance(*org))
@@ -267,7 +311,7 @@ impl Writer {
                 at_ms, participant, ..
             } => {
                 let key = self.person_key(participant);
-                close(&*self.store, &key, at_ms).await;
+                self.batch.push(UsageOp::Close { key, at_ms });
                 let Some(p) = self.open.remove(&participant) else {
                     return;
                 };
@@ -287,27 +331,8 @@ impl Writer {
                         joined_ms: p.joined_ms,
                         left_ms: at_ms.max(p.joined_ms),
                     };
-                    retry("attendance", || self.store.save_attendance(&a)).await;
+                    self.batch.push(UsageOp::Attendance(a));
                 }
-            }
-        }
-    }
-}
-
-/// Closes what is open under `key`, trying until the store takes it: a close given up would
-/// leave its row open and renewed every minute, counting someone present for ever (an open
-/// given up only loses what it opened). Facts behind it wait, in order.
-async fn close(store: &dyn Store, key: &str, at_ms: i64) {
-    let mut wait = Duration::from_secs(1);
-    for attempt in 1u64.. {
-        match store.usage_close(key, at_ms).await {
-            Ok(_) => return,
-            Err(e) => {
-                if attempt == 1 || attempt.is_multiple_of(10) {
-                    tracing::error!(error = %e, attempt, "the usage ledger cannot close what it opened; trying again");
-                }
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(CLOSE_BACKOFF_MAX);
             }
         }
     }
