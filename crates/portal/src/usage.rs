@@ -180,6 +180,28 @@ fn export(
         .into_response()
 }
 
+/// The meeting sizes' table as an export.
+fn export_sizes(format: &str, name: &str, r: &Report) -> Response {
+    export(
+        format,
+        &format!("{name}-sizes"),
+        &SIZE_COLUMNS,
+        &size_rows(r),
+        serde_json::json!(r.sizes),
+    )
+}
+
+/// A ranking (organisations, rooms, regions) as an export named `<name>-<what>`.
+fn export_named(format: &str, name: &str, what: &str, list: &[Named]) -> Response {
+    export(
+        format,
+        &format!("{name}-{what}"),
+        &named_columns(),
+        &named_rows(list),
+        serde_json::json!(list),
+    )
+}
+
 /// The organisation's report, for whoever may manage it.
 async fn org_report(
     app: &PortalState,
@@ -298,28 +320,11 @@ async fn org_export(
     let format = ask.format.as_deref().unwrap_or("csv");
     let name = format!("usage-{id}-{period}");
     match ask.table.as_deref().unwrap_or("buckets") {
-        "sizes" => export(
-            format,
-            &format!("{name}-sizes"),
-            &SIZE_COLUMNS,
-            &size_rows(&r.report),
-            serde_json::json!(r.report.sizes),
-        ),
-        "rooms" => export(
-            format,
-            &format!("{name}-rooms"),
-            &named_columns(),
-            &named_rows(&r.rooms),
-            serde_json::json!(r.rooms),
-        ),
+        "sizes" => export_sizes(format, &name, &r.report),
+        "rooms" => export_named(format, &name, "rooms", &r.rooms),
         "attendance" => {
-            match own_admin(&app, &ctx, id).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    let e = ctx.t(&app.portal, "usage-attendance-own", None);
-                    return (StatusCode::FORBIDDEN, e).into_response();
-                }
-                Err(r) => return r,
+            if let Err(r) = require_own_admin(&app, &ctx, id).await {
+                return r;
             }
             let rows = match app
                 .store
@@ -389,13 +394,8 @@ async fn set_attendance(
         Ok(f) => f,
         Err(r) => return r,
     };
-    match own_admin(&app, &ctx, id).await {
-        Ok(true) => {}
-        Ok(false) => {
-            let e = ctx.t(&app.portal, "usage-attendance-own", None);
-            return (StatusCode::FORBIDDEN, e).into_response();
-        }
-        Err(r) => return r,
+    if let Err(r) = require_own_admin(&app, &ctx, id).await {
+        return r;
     }
     let keep = form.get("keep") == "on";
     match app.store.set_keeps_attendance(id, keep).await {
@@ -479,6 +479,15 @@ async fn own_admin(app: &PortalState, ctx: &Ctx, id: i64) -> Result<bool, Respon
     Ok(ms.iter().any(|m| m.org.id == id && m.is_admin))
 }
 
+/// [`own_admin`], else the refusal (403, translated).
+async fn require_own_admin(app: &PortalState, ctx: &Ctx, id: i64) -> Result<(), Response> {
+    if own_admin(app, ctx, id).await? {
+        return Ok(());
+    }
+    let e = ctx.t(&app.portal, "usage-attendance-own", None);
+    Err((StatusCode::FORBIDDEN, e).into_response())
+}
+
 /// The platform's report and rankings, for its admins.
 struct Platform {
     period: Period,
@@ -558,34 +567,10 @@ async fn admin_export(
     let format = ask.format.as_deref().unwrap_or("csv");
     let name = format!("usage-{}", p.period);
     match ask.table.as_deref().unwrap_or("buckets") {
-        "sizes" => export(
-            format,
-            &format!("{name}-sizes"),
-            &SIZE_COLUMNS,
-            &size_rows(&p.report),
-            serde_json::json!(p.report.sizes),
-        ),
-        "organisations" => export(
-            format,
-            &format!("{name}-organisations"),
-            &named_columns(),
-            &named_rows(&p.orgs),
-            serde_json::json!(p.orgs),
-        ),
-        "rooms" => export(
-            format,
-            &format!("{name}-rooms"),
-            &named_columns(),
-            &named_rows(&p.rooms),
-            serde_json::json!(p.rooms),
-        ),
-        "regions" => export(
-            format,
-            &format!("{name}-regions"),
-            &named_columns(),
-            &named_rows(&p.regions),
-            serde_json::json!(p.regions),
-        ),
+        "sizes" => export_sizes(format, &name, &p.report),
+        "organisations" => export_named(format, &name, "organisations", &p.orgs),
+        "rooms" => export_named(format, &name, "rooms", &p.rooms),
+        "regions" => export_named(format, &name, "regions", &p.regions),
         _ => export(
             format,
             &name,

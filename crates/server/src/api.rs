@@ -47,13 +47,7 @@ async fn usage(
     headers: HeaderMap,
     axum::extract::Query(ask): axum::extract::Query<UsageAsk>,
 ) -> Result<Response, ApiError> {
-    let secret = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, secret)| secret.trim())
-        .unwrap_or_default();
+    let secret = bearer(&headers).unwrap_or_default();
     let Some(org) = plenary_usage::token_org(&*app.store, secret).await? else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -193,19 +187,21 @@ fn parse_room_id(raw: &str) -> Result<RoomId, ApiError> {
     RoomId::parse(raw).map_err(|e| ApiError::not_found(format!("no such room: {e}")))
 }
 
-/// The account a request acts as: its API token's (a wrong one is refused, never taken for
-/// nobody), else its signed-in session's, else none.
-async fn caller(app: &AppState, headers: &HeaderMap) -> Result<Option<User>, ApiError> {
-    // Only a Bearer credential is ours (a proxy's Basic one, say, is not); the scheme's name
-    // is case-insensitive (RFC 9110 §11.1).
-    let bearer = headers
+/// A request's Bearer credential, trimmed. Only a Bearer credential is ours (a proxy's Basic
+/// one, say, is not); the scheme's name is case-insensitive (RFC 9110 §11.1).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, secret)| secret);
-    if let Some(secret) = bearer {
-        let secret = secret.trim();
+        .map(|(_, secret)| secret.trim())
+}
+
+/// The account a request acts as: its API token's (a wrong one is refused, never taken for
+/// nobody), else its signed-in session's, else none.
+async fn caller(app: &AppState, headers: &HeaderMap) -> Result<Option<User>, ApiError> {
+    if let Some(secret) = bearer(headers) {
         return match plenary_accounts::api_token_user(&*app.store, secret).await? {
             Some(u) => Ok(Some(u)),
             None => Err(ApiError::new(

@@ -338,7 +338,7 @@ impl Writer {
     }
 }
 
-/// Runs a store call until it succeeds (a second apart, [`ATTEMPTS`] times); `None` if it
+/// Runs a store lookup until it succeeds (a second apart, [`ATTEMPTS`] times); `None` if it
 /// never did (logged).
 async fn retry<T, F, Fut>(what: &str, mut call: F) -> Option<T>
 where
@@ -348,13 +348,11 @@ where
     for attempt in 1..=ATTEMPTS {
         match call().await {
             Ok(v) => return Some(v),
-            // Written already (a retry after a commit whose answer was lost): done.
-            Err(StoreError::Conflict(_)) => return None,
             Err(e) if attempt == ATTEMPTS => {
-                tracing::error!(error = %e, what, "the usage ledger gave up writing");
+                tracing::error!(error = %e, what, "the usage ledger gave up reading");
             }
             Err(e) => {
-                tracing::warn!(error = %e, what, attempt, "the usage ledger cannot write; trying again");
+                tracing::warn!(error = %e, what, attempt, "the usage ledger cannot read; trying again");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
