@@ -62,6 +62,42 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the same write may succeed if tried again: the database unreachable, busy or
+    /// locked, out of disk or memory, a deadlock or serialization failure. Otherwise (a
+    /// constraint, bad data, a closed pool) trying again gives the same answer.
+    pub fn is_transient(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::BeginFailed => true,
+            sqlx::Error::Database(d) => {
+                let code = d.code().unwrap_or_default();
+                if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    let n = code.parse::<i64>().unwrap_or(0);
+                    // SQLite (extended codes; the primary is the low byte): BUSY, LOCKED,
+                    // NOMEM, IOERR, FULL, CANTOPEN, PROTOCOL.
+                    matches!(n & 0xff, 5 | 6 | 7 | 10 | 13 | 14 | 15)
+                } else {
+                    // PostgreSQL SQLSTATE classes: connection, transaction rollback
+                    // (serialization, deadlock), insufficient resources (disk full), operator
+                    // intervention (shutting down), system error.
+                    ["08", "40", "53", "57", "58"]
+                        .iter()
+                        .any(|class| code.starts_with(class))
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Everything Plenary persists. One implementation per backend.
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// `"sqlite"` or `"postgres"`, for logs and the status page.
@@ -534,8 +570,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Does each of `ops` in order, in one transaction (one commit for many facts); returns,
     /// for each, whether it did something (an open not already open, a close of something
-    /// open, an attendance not already kept).
-    fn usage_apply<'a>(&'a self, ops: &'a [UsageOp]) -> StoreFuture<'a, Vec<bool>>;
+    /// open, an attendance kept by an organisation that keeps it and not already kept). A
+    /// `batch` id already written does nothing (all `false`): a batch tried again after a
+    /// commit whose answer was lost is written once (ids are kept a day).
+    fn usage_apply<'a>(
+        &'a self,
+        batch: Option<&'a str>,
+        ops: &'a [UsageOp],
+    ) -> StoreFuture<'a, Vec<bool>>;
 
     /// Records an event that opens nothing (a recording stored or deleted).
     fn usage_record<'a>(&'a self, e: &'a UsageEvent) -> StoreFuture<'a, ()>;

@@ -78,6 +78,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the usage ledger, attendance, usage tokens",
         include_str!("../migrations/postgres/0014_usage.sql"),
     ),
+    (
+        15,
+        "the usage ledger's batches written once",
+        include_str!("../migrations/postgres/0015_usage_batches.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -49,25 +49,43 @@ macro_rules! usage_methods {
         ) -> $crate::StoreFuture<'a, bool> {
             Box::pin(async move {
                 let op = $crate::UsageOp::Open { key: key.to_owned(), event: e.clone() };
-                Ok($crate::Store::usage_apply(self, std::slice::from_ref(&op)).await?[0])
+                Ok($crate::Store::usage_apply(self, None, std::slice::from_ref(&op)).await?[0])
             })
         }
 
         fn usage_close<'a>(&'a self, key: &'a str, at_ms: i64) -> $crate::StoreFuture<'a, bool> {
             Box::pin(async move {
                 let op = $crate::UsageOp::Close { key: key.to_owned(), at_ms };
-                Ok($crate::Store::usage_apply(self, std::slice::from_ref(&op)).await?[0])
+                Ok($crate::Store::usage_apply(self, None, std::slice::from_ref(&op)).await?[0])
             })
         }
 
         fn usage_apply<'a>(
             &'a self,
+            batch: Option<&'a str>,
             ops: &'a [$crate::UsageOp],
         ) -> $crate::StoreFuture<'a, Vec<bool>> {
             Box::pin(async move {
                 use sqlx::Row as _;
                 let mut done = Vec::with_capacity(ops.len());
                 let mut tx = self.pool.begin().await?;
+                if let Some(id) = batch {
+                    // Written already (a retry after a commit whose answer was lost): once.
+                    let first = sqlx::query(
+                        "INSERT INTO usage_batches (id, at_ms) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(plenary_proto::clock::unix_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                    if first.rows_affected() == 0 {
+                        tx.rollback().await?;
+                        return Ok(vec![false; ops.len()]);
+                    }
+                }
+                // The longest span is raised once, last: a row lock taken mid-batch and held
+                // while other rows are taken could deadlock with another node's closing.
+                let mut longest = 0i64;
                 for op in ops {
                     done.push(match op {
                         $crate::UsageOp::Open { key, event: e } => {
@@ -130,16 +148,25 @@ macro_rules! usage_methods {
                                     .bind(at_ms)
                                     .execute(&mut *tx)
                                     .await?;
-                                    sqlx::query("UPDATE usage_longest SET span_ms = $1 WHERE id = 1 AND span_ms < $1")
-                                        .bind(at_ms - opened)
-                                        .execute(&mut *tx)
-                                        .await?;
+                                    longest = longest.max(at_ms.saturating_sub(opened));
                                     true
                                 }
                             }
                         }
                         $crate::UsageOp::Attendance(a) => {
-                            let r = sqlx::query(
+                            // Only while the organisation keeps attendance. The no-op update
+                            // locks its policy row: an opt-out (which updates it before deleting
+                            // what was kept) waits for this write or makes it find nothing.
+                            let keeps = sqlx::query(
+                                "UPDATE org_usage_policy SET keep_attendance = keep_attendance \
+                                 WHERE org_id = $1 AND keep_attendance <> 0",
+                            )
+                            .bind(a.org_id)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected()
+                                > 0;
+                            keeps && sqlx::query(
                                 "INSERT INTO usage_attendance (org_id, room_id, room_name, meeting_ms, account_id, \
                                  name, joined_ms, left_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                                  ON CONFLICT (org_id, room_id, meeting_ms, joined_ms, name) DO NOTHING",
@@ -153,10 +180,17 @@ macro_rules! usage_methods {
                             .bind(a.joined_ms)
                             .bind(a.left_ms)
                             .execute(&mut *tx)
-                            .await?;
-                            r.rows_affected() > 0
+                            .await?
+                            .rows_affected()
+                                > 0
                         }
                     });
+                }
+                if longest > 0 {
+                    sqlx::query("UPDATE usage_longest SET span_ms = $1 WHERE id = 1 AND span_ms < $1")
+                        .bind(longest)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(done)
@@ -228,6 +262,11 @@ macro_rules! usage_methods {
                 .bind(now_ms)
                 .execute(&self.pool)
                 .await?;
+                // Batch ids are needed while their batch may be tried again (minutes).
+                sqlx::query("DELETE FROM usage_batches WHERE at_ms < $1")
+                    .bind(now_ms.saturating_sub(86_400_000))
+                    .execute(&self.pool)
+                    .await?;
                 Ok(done.rows_affected())
             })
         }
@@ -281,7 +320,7 @@ macro_rules! usage_methods {
                             "SELECT e.since_ms, e.at_ms, e.at_ms, e.meeting_key, e.person, e.member",
                             $extra,
                             " FROM usage_events e WHERE e.kind = $1 AND e.at_ms >= $2 AND e.since_ms < $3 \
-                               AND e.at_ms <= $3 + (SELECT span_ms FROM usage_longest WHERE id = 1)",
+                               AND e.at_ms - (SELECT span_ms FROM usage_longest WHERE id = 1) <= $3",
                             $crate::sql_usage::usage_filters!(),
                             " UNION ALL \
                              SELECT e.at_ms, CAST(NULL AS BIGINT), o.alive_ms, e.meeting_key, e.person, e.member",
@@ -381,13 +420,9 @@ macro_rules! usage_methods {
         fn set_keeps_attendance(&self, org_id: i64, keep: bool) -> $crate::StoreFuture<'_, ()> {
             Box::pin(async move {
                 let mut tx = self.pool.begin().await?;
-                if !keep {
-                    // Turned off, what was kept goes too.
-                    sqlx::query("DELETE FROM usage_attendance WHERE org_id = $1")
-                        .bind(org_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                // The policy first: its row lock makes a ledger's attendance write (which locks
+                // it too, see usage_apply) either finish before the deletion below or find the
+                // option off.
                 sqlx::query(
                     "INSERT INTO org_usage_policy (org_id, keep_attendance) VALUES ($1, $2) \
                      ON CONFLICT (org_id) DO UPDATE SET keep_attendance = excluded.keep_attendance",
@@ -396,6 +431,13 @@ macro_rules! usage_methods {
                 .bind(i64::from(keep))
                 .execute(&mut *tx)
                 .await?;
+                if !keep {
+                    // Turned off, what was kept goes too.
+                    sqlx::query("DELETE FROM usage_attendance WHERE org_id = $1")
+                        .bind(org_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 Ok(())
             })
@@ -404,7 +446,7 @@ macro_rules! usage_methods {
         fn save_attendance<'a>(&'a self, a: &'a $crate::Attendance) -> $crate::StoreFuture<'a, ()> {
             Box::pin(async move {
                 let op = $crate::UsageOp::Attendance(a.clone());
-                $crate::Store::usage_apply(self, std::slice::from_ref(&op)).await?;
+                $crate::Store::usage_apply(self, None, std::slice::from_ref(&op)).await?;
                 Ok(())
             })
         }

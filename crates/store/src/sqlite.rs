@@ -80,6 +80,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the usage ledger, attendance, usage tokens",
         include_str!("../migrations/sqlite/0014_usage.sql"),
     ),
+    (
+        15,
+        "the usage ledger's batches written once",
+        include_str!("../migrations/sqlite/0015_usage_batches.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::Fresh;
 use plenary_store::{
     Attendance, NewOrganisation, NewUser, SpanOf, Store, UsageEvent, UsageFilter, UsageKind,
-    UserStatus,
+    UsageOp, UserStatus,
 };
 
 fn joined(at: i64, room: &str, person: i64, orgs: &[i64], region: &str) -> UsageEvent {
@@ -356,6 +356,26 @@ async fn ledger(store: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
+    // Written after the opt-out (someone present then leaves), or for an organisation that
+    // never kept it: not kept.
+    store.save_attendance(&a).await.unwrap();
+    store
+        .save_attendance(&Attendance {
+            org_id: other.id,
+            ..a.clone()
+        })
+        .await
+        .unwrap();
+    for o in [org.id, other.id] {
+        assert!(
+            store
+                .attendance(Some(o), None, 0, 10_000)
+                .await
+                .unwrap()
+                .is_empty(),
+            "attendance kept without the organisation's consent"
+        );
+    }
 
     let t = store
         .create_usage_token(org.id, "board", "hash-1", 100)
@@ -391,5 +411,76 @@ async fn ledger_on_sqlite() {
 async fn ledger_on_postgres() {
     let db = Fresh::postgres("usage").await;
     ledger(db.store.clone()).await;
+    db.finish().await;
+}
+
+/// A batch opening and closing in one go, tried again after a commit whose answer was lost
+/// (the same id): written once. A span longer than the reported period, closing within it, is
+/// found (reads are bounded by the longest span); a period up to the end of time reads on
+/// both backends.
+async fn batches_and_long_spans(store: Arc<dyn Store>) {
+    let day = 86_400_000i64;
+    let open = UsageEvent::new(UsageKind::MeetingStarted, 10 * day, "room-l", 10 * day);
+    let ops = [
+        UsageOp::Open {
+            key: "n/r:m:l".into(),
+            event: open.clone(),
+        },
+        UsageOp::Close {
+            key: "n/r:m:l".into(),
+            at_ms: 50 * day,
+        },
+    ];
+    assert_eq!(
+        store.usage_apply(Some("n/r:b1"), &ops).await.unwrap(),
+        vec![true, true]
+    );
+    assert_eq!(
+        store.usage_apply(Some("n/r:b1"), &ops).await.unwrap(),
+        vec![false, false],
+        "the same batch again"
+    );
+    let spans = |from: i64, to: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .usage_spans(SpanOf::Meetings, &all(from, to), false)
+                .await
+                .unwrap()
+        }
+    };
+    let found = spans(49 * day, 51 * day).await;
+    assert_eq!(
+        found.len(),
+        1,
+        "written once, found though it began 39 days earlier"
+    );
+    assert_eq!(
+        (found[0].start_ms, found[0].end_ms),
+        (10 * day, Some(50 * day))
+    );
+    assert_eq!(spans(20 * day, 21 * day).await.len(), 1, "in its middle");
+    assert_eq!(spans(0, i64::MAX).await.len(), 1, "to the end of time");
+    assert!(spans(51 * day, 52 * day).await.is_empty(), "after it");
+
+    // Without an id, each call is its own: a second open of the closed key opens again.
+    assert_eq!(
+        store.usage_apply(None, &ops).await.unwrap(),
+        vec![true, true]
+    );
+    assert_eq!(spans(49 * day, 51 * day).await.len(), 2);
+}
+
+#[tokio::test]
+async fn batches_and_long_spans_on_sqlite() {
+    let db = Fresh::sqlite("usage-batches").await;
+    batches_and_long_spans(db.store.clone()).await;
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn batches_and_long_spans_on_postgres() {
+    let db = Fresh::postgres("usage_batches").await;
+    batches_and_long_spans(db.store.clone()).await;
     db.finish().await;
 }

@@ -65,6 +65,7 @@ impl Ledger {
             open: HashMap::new(),
             meetings: HashMap::new(),
             batch: Vec::new(),
+            batches: 0,
         };
         Self {
             task: tokio::spawn(writer.run(facts)),
@@ -73,9 +74,12 @@ impl Ledger {
 
     /// Waits (at most `within`) until the facts told before the meetings let go of the
     /// ledger ([`Meetings::close_usage`]) are written.
-    pub async fn finish(self, within: Duration) {
-        if tokio::time::timeout(within, self.task).await.is_err() {
-            tracing::warn!("the usage ledger did not finish writing in time");
+    pub async fn finish(mut self, within: Duration) {
+        if tokio::time::timeout(within, &mut self.task).await.is_err() {
+            // Its retries would outlive the store's pool: what was open is closed at its
+            // last renewal by the next start.
+            self.task.abort();
+            tracing::warn!("the usage ledger did not finish writing in time; stopped it");
         }
     }
 }
@@ -107,6 +111,8 @@ struct Writer {
     meetings: HashMap<(RoomId, i64), MeetingInfo>,
     /// Writes waiting for the next flush, in order.
     batch: Vec<UsageOp>,
+    /// Batches written by this run (each batch's id is `<prefix>b<n>`).
+    batches: u64,
 }
 
 impl Writer {
@@ -153,26 +159,15 @@ impl Writer {
         self.flush().await;
     }
 
-    /// Writes what waits, in one transaction, trying until the store takes it: it holds
-    /// closes, and a close given up would leave its row open and renewed every minute,
-    /// counting someone present for ever. Facts behind it wait, in order.
+    /// Writes what waits, in one transaction (see [`write_batch`]). Facts behind it wait, in
+    /// order.
     async fn flush(&mut self) {
         if self.batch.is_empty() {
             return;
         }
-        let mut wait = Duration::from_secs(1);
-        for attempt in 1u64.. {
-            match self.store.usage_apply(&self.batch).await {
-                Ok(_) => break,
-                Err(e) => {
-                    if attempt == 1 || attempt.is_multiple_of(10) {
-                        tracing::error!(error = %e, attempt, waiting = self.batch.len(), "the usage ledger cannot write; trying again");
-                    }
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(BACKOFF_MAX);
-                }
-            }
-        }
+        self.batches += 1;
+        let id = format!("{}b{}", self.prefix, self.batches);
+        write_batch(&*self.store, &id, &self.batch).await;
         self.batch.clear();
     }
 
@@ -334,6 +329,59 @@ impl Writer {
                     self.batch.push(UsageOp::Attendance(a));
                 }
             }
+        }
+    }
+}
+
+/// Writes one batch of the ledger's facts under `id`, in one transaction, trying again while
+/// the store's refusal is transient (unreachable, busy, out of disk: never given up, since a
+/// close given up would leave its row open and renewed every minute, counting someone present
+/// for ever). A batch the store refuses for good (a fact it will never take: an organisation
+/// deleted under its attendance, text it cannot store) is written fact by fact instead, and
+/// only the refused facts are dropped (logged): one bad fact never stops the ledger. Written
+/// twice under the same id, it is written once.
+pub async fn write_batch(store: &dyn Store, id: &str, ops: &[UsageOp]) {
+    let Err(e) = apply_retrying(store, id, ops).await else {
+        return;
+    };
+    if let [op] = ops {
+        tracing::error!(error = %e, fact = %describe(op), "the usage ledger dropped a fact the store refuses");
+        return;
+    }
+    tracing::warn!(error = %e, facts = ops.len(), "the store refused a usage batch; writing its facts one by one");
+    for (i, op) in ops.iter().enumerate() {
+        let one = std::slice::from_ref(op);
+        if let Err(e) = apply_retrying(store, &format!("{id}.{i}"), one).await {
+            tracing::error!(error = %e, fact = %describe(op), "the usage ledger dropped a fact the store refuses");
+        }
+    }
+}
+
+/// A fact for the log, without names.
+fn describe(op: &UsageOp) -> String {
+    match op {
+        UsageOp::Open { key, .. } => format!("open {key}"),
+        UsageOp::Close { key, .. } => format!("close {key}"),
+        UsageOp::Attendance(a) => format!("attendance for organisation {} in {}", a.org_id, a.room),
+    }
+}
+
+/// `usage_apply`, tried again (backing off up to [`BACKOFF_MAX`]) while it fails transiently.
+async fn apply_retrying(store: &dyn Store, id: &str, ops: &[UsageOp]) -> Result<(), StoreError> {
+    let mut wait = Duration::from_secs(1);
+    let mut attempt = 0u64;
+    loop {
+        attempt += 1;
+        match store.usage_apply(Some(id), ops).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_transient() => {
+                if attempt == 1 || attempt.is_multiple_of(10) {
+                    tracing::error!(error = %e, attempt, waiting = ops.len(), "the usage ledger cannot write; trying again");
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(BACKOFF_MAX);
+            }
+            Err(e) => return Err(e),
         }
     }
 }

@@ -491,6 +491,101 @@ mod tests {
         }
     }
 
+    const MIN: i64 = 60_000;
+
+    /// The numbers of each window counted the slow, obvious way: every span against every
+    /// window, and the people present at every millisecond.
+    fn by_hand(
+        spans: &[(i64, i64, i64, i64)],
+        from: i64,
+        to: i64,
+    ) -> (u64, i64, u64, u64, Option<i64>) {
+        let touches = |&&(a, b, _, _): &&(i64, i64, i64, i64)| {
+            (a < to && b > from) || (a == b && from <= a && a < to)
+        };
+        let within: Vec<_> = spans.iter().filter(touches).collect();
+        let ms: i64 = within
+            .iter()
+            .map(|&&(a, b, _, _)| (b.min(to) - a.max(from)).max(0))
+            .sum();
+        let persons: std::collections::HashSet<i64> = within.iter().map(|s| s.3).collect();
+        let (mut peak, mut at) = (0u64, None);
+        for t in (from..to).step_by(MIN as usize) {
+            let here: std::collections::HashSet<i64> = spans
+                .iter()
+                .filter(|&&(a, b, _, _)| a <= t && t < b)
+                .map(|s| s.3)
+                .collect();
+            if here.len() as u64 > peak {
+                peak = here.len() as u64;
+                at = Some(t);
+            }
+        }
+        (within.len() as u64, ms, persons.len() as u64, peak, at)
+    }
+
+    #[test]
+    fn windows_counted_in_one_pass_equal_each_counted_alone() {
+        // Spans from a fixed pseudo-random sequence: moments (zero length), spans on window
+        // edges, across gaps between windows, a person on two devices.
+        let mut x = 12_345u64;
+        let mut next = |n: u64| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((x >> 33) % n) as i64
+        };
+        let mut spans: Vec<(i64, i64, i64, i64)> = (0..80)
+            .map(|_| {
+                let a = next(200);
+                let len = if next(5) == 0 { 0 } else { next(60) };
+                (a, a + len, next(6), next(12))
+            })
+            .collect();
+        spans.extend([
+            (10, 20, 1, 3),
+            (20, 20, 1, 4),
+            (30, 45, 2, 5),
+            (45, 60, 2, 5),
+        ]);
+        // In minutes (every edge on a minute, so minutes are exact).
+        for s in &mut spans {
+            (s.0, s.1) = (s.0 * MIN, s.1 * MIN);
+        }
+        let windows = [
+            (0, 10),
+            (20, 30),
+            (30, 45),
+            (45, 46),
+            (60, 61),
+            (100, 180),
+            (250, 260),
+        ]
+        .map(|(a, b)| (a * MIN, b * MIN));
+        let to_span = |&(a, b, m, p): &(i64, i64, i64, i64)| span(a, b, m, p);
+        let people: Vec<UsageSpan> = spans.iter().map(to_span).collect();
+        let all = Spans::new(&people, &people, Vec::new(), 10_000);
+        let got = all.totals_of(&windows);
+        for (w, t) in windows.iter().zip(got) {
+            let (meetings, ms, distinct, peak, at) = by_hand(&spans, w.0, w.1);
+            assert_eq!(
+                (
+                    t.meetings,
+                    t.meeting_minutes,
+                    t.participant_minutes,
+                    t.distinct_participants
+                ),
+                (meetings, super::minutes(ms), super::minutes(ms), distinct),
+                "window {w:?}"
+            );
+            assert_eq!(
+                (t.peak_concurrent, t.peak_at_ms),
+                (peak, at),
+                "peak in {w:?}"
+            );
+        }
+    }
+
     #[test]
     fn a_person_on_two_devices_is_one_at_the_peak() {
         // Ada on her laptop 0–100 and her phone 10–50, in another meeting Ben 20–30.
