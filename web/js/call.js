@@ -430,6 +430,9 @@ export class Call extends EventTarget {
       case 'recording':
         this.setRecording(m.state, m.by);
         break;
+      case 'notice':
+        this.dispatchEvent(new CustomEvent('notice', { detail: m.code }));
+        break;
       case 'error':
         // The server lost this client's media: reconnecting gets it back.
         if (m.code === 'media_lost') {

@@ -31,6 +31,7 @@ export const PROTOCOL_VERSION = 2;
  *   | {type: 'role_changed', participant_id: number, role: 'moderator'|'participant'}
  *   | {type: 'locks', locks: Locks}
  *   | {type: 'recording', state: RecordingState, by: string}
+ *   | {type: 'notice', code: 'near_capacity'}
  *   | {type: 'participant_reconnecting', participant_id: number}
  *   | {type: 'participant_reconnected', participant_id: number}
  *   | {type: 'speaking', participant_id: number, speaking: boolean}

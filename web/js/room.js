@@ -217,6 +217,8 @@ function joinError(err) {
       return tr('client-too-many');
     case 'room_full':
       return tr('client-room-full');
+    case 'server_busy':
+      return tr('client-server-busy');
     case 'not_started':
       return tr('client-not-started');
     case 'sign_in_required':
@@ -251,6 +253,10 @@ function wire(call, grid) {
     for (const r of call.remotes.values()) tile(r);
   };
   call.addEventListener('speaking', () => selfTile(call, grid));
+  // (To moderators) the server is near its capacity: newcomers may be turned away.
+  call.addEventListener('notice', (e) => {
+    if (/** @type {CustomEvent} */ (e).detail === 'near_capacity') say('#meeting-notes', tr('client-near-capacity'));
+  });
   // The connection dropped: the client gets back in by itself; the person is told meanwhile.
   call.addEventListener('reconnecting', () => {
     $('#reconnecting').hidden = false;

@@ -9,10 +9,11 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use plenary_proto::clock::unix_secs;
-use plenary_proto::{ParticipantId, Role, RoomId};
+use plenary_proto::{NoticeCode, ParticipantId, Role, RoomId, ServerMessage};
 use plenary_store::{Room, SeatTaken, StoreError, User};
 use sha2::{Digest, Sha256};
 
+use crate::capacity::Overload;
 use crate::room_settings::{Access, GuestPolicy, Joiner, RoomSettings, decide};
 use crate::token::{JoinClaims, sign_join_token};
 use crate::{Service, moderates};
@@ -117,6 +118,9 @@ pub enum Refusal {
     UnknownSeat,
     #[error("a moderator removed you from this meeting")]
     Barred,
+    /// Taking one more would overload this node ([`crate::capacity`]).
+    #[error("{0}: try again later")]
+    Busy(Overload),
     #[error("the server cannot reach its database right now")]
     Unavailable(#[source] StoreError),
 }
@@ -202,6 +206,9 @@ impl Service {
         if self.live.is_barred(&room.id, &claims.identity()) {
             return Err(Refusal::Barred);
         }
+        if !rejoin {
+            self.check_capacity()?;
+        }
         // Refused early when full (the seat itself is checked again, atomically, when taken).
         let (max, by) = self.max_seats(&room, &settings).await?;
         if !rejoin && !claims.wait_for_moderator && self.store.held_seats(&room.id).await? >= max {
@@ -218,6 +225,23 @@ impl Service {
             wait: claims.wait_for_moderator,
             expires_at: claims.exp,
         })
+    }
+
+    /// Whether this node may take someone new (refused: overloaded); the moderators of running
+    /// meetings are told when it is near its capacity (at most every few minutes).
+    fn check_capacity(&self) -> Result<(), Refusal> {
+        let present = self.live.total();
+        let checked = self.capacity.check(present);
+        if self
+            .capacity
+            .should_warn(present + usize::from(checked.is_ok()), Instant::now())
+        {
+            tracing::warn!(present, limits = ?self.capacity.limits(), cpu = ?self.capacity.cpu(), "this node is near its capacity");
+            self.live.tell_all_moderators(&ServerMessage::Notice {
+                code: NoticeCode::NearCapacity,
+            });
+        }
+        checked.map_err(Refusal::Busy)
     }
 
     /// Role, waiting room and muting for someone coming through a room's link.

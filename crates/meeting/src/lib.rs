@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod admission;
+pub mod capacity;
 pub mod in_meeting;
 pub mod length;
 pub mod live;
@@ -47,6 +48,10 @@ pub struct MeetingSettings {
     pub node: String,
     /// The storage an organisation's recordings may take when it set no quota of its own.
     pub recording_quota_bytes: Option<i64>,
+    /// Most participants on this node, all meetings together ([`capacity`]).
+    pub capacity: Option<usize>,
+    /// The CPU busy share at which nobody new is let in ([`capacity`]).
+    pub capacity_cpu_percent: Option<u8>,
 }
 
 /// The meeting service. One per server; cheap to share.
@@ -64,6 +69,8 @@ pub struct Service {
     run: String,
     /// One entry at a time per seat (see [`Service::seat_entry`]).
     seat_locks: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// What this node can take (the load sampler keeps its CPU reading).
+    pub capacity: Arc<capacity::Capacity>,
 }
 
 impl Service {
@@ -81,6 +88,10 @@ impl Service {
         if freed > 0 {
             tracing::info!(seats = freed, "freed the seats of this node's previous run");
         }
+        let capacity = Arc::new(capacity::Capacity::new(
+            settings.capacity,
+            settings.capacity_cpu_percent,
+        ));
         Ok(Arc::new(Self {
             store,
             live: Arc::new(Meetings::default()),
@@ -88,6 +99,7 @@ impl Service {
             settings,
             code_attempts: RateLimiter::new(admission::CODE_WINDOW, admission::CODE_ATTEMPTS),
             seat_locks: Default::default(),
+            capacity,
             run: plenary_accounts::password::random_token()[..10].to_owned(),
         }))
     }

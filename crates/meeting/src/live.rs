@@ -543,6 +543,13 @@ impl Meetings {
         }
     }
 
+    /// Tells the moderators of every meeting on this node.
+    pub fn tell_all_moderators(&self, msg: &ServerMessage) {
+        for members in self.lock().rooms.values() {
+            tell_moderators(members, msg);
+        }
+    }
+
     /// How many are in meetings on this server now.
     pub fn total(&self) -> usize {
         self.lock().rooms.values().map(HashMap::len).sum()

@@ -515,6 +515,7 @@ impl Signalling for PlenarySignalling {
                 | ServerMessage::ParticipantReconnected { .. }
                 | ServerMessage::Speaking { .. }
                 | ServerMessage::Quality { .. }
+                | ServerMessage::Notice { .. }
                 | ServerMessage::Pong => continue,
             });
         }

@@ -18,6 +18,6 @@ pub use meeting::{
 };
 pub use role::Role;
 pub use signal::{
-    ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, MediaKind, MediaOn, PROTOCOL_VERSION, ParseError,
-    ParticipantInfo, Quality, ServerMessage, TrackSource,
+    ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, MediaKind, MediaOn, NoticeCode, PROTOCOL_VERSION,
+    ParseError, ParticipantInfo, Quality, ServerMessage, TrackSource,
 };

@@ -325,6 +325,18 @@ pub enum ServerMessage {
         /// Who did it.
         by: String,
     },
+    /// Something the server wants this person to know (the client words it).
+    Notice {
+        code: NoticeCode,
+    },
+}
+
+/// What a [`ServerMessage::Notice`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeCode {
+    /// (To moderators) this server is near its capacity: people joining may be refused.
+    NearCapacity,
 }
 
 fn default_role() -> Role {
@@ -402,6 +414,8 @@ pub enum ErrorCode {
     CannotResume,
     /// The server lost this client's media connection: reconnect (`resume`) to get it back.
     MediaLost,
+    /// This server is at its capacity: it takes nobody new now (try again later).
+    ServerBusy,
 }
 
 /// Why a text frame could not be read as a [`ClientMessage`].

@@ -146,6 +146,7 @@ impl From<Refusal> for ApiError {
                 };
                 return Self::new(S::FORBIDDEN, "room_full", message);
             }
+            Refusal::Busy(_) => (S::SERVICE_UNAVAILABLE, "server_busy"),
             Refusal::GuestDenied => (S::FORBIDDEN, "guest_denied"),
             Refusal::Ended => (S::GONE, "meeting_ended"),
             Refusal::BadName(_) => (S::BAD_REQUEST, "bad_request"),

@@ -97,6 +97,12 @@ pub struct Settings {
     pub usage_retention_days: u32,
     /// Whether usage is recorded at all (off: the reports stay empty).
     pub usage_ledger: bool,
+    /// Most participants in all meetings on this node together; someone new beyond it is
+    /// refused with a clear message (running meetings are untouched). `None`: no limit.
+    pub capacity: Option<usize>,
+    /// The machine's CPU busy share (percent of all cores, measured every few seconds) at
+    /// which nobody new is let in. `None`: not limited by CPU.
+    pub capacity_cpu_percent: Option<u8>,
 }
 
 impl fmt::Debug for Settings {
@@ -148,6 +154,8 @@ impl fmt::Debug for Settings {
             .field("region", &self.region)
             .field("usage_retention_days", &self.usage_retention_days)
             .field("usage_ledger", &self.usage_ledger)
+            .field("capacity", &self.capacity)
+            .field("capacity_cpu_percent", &self.capacity_cpu_percent)
             .finish()
     }
 }
@@ -190,6 +198,8 @@ impl Default for Settings {
             region: "default".into(),
             usage_retention_days: 400,
             usage_ledger: true,
+            capacity: None,
+            capacity_cpu_percent: None,
         }
     }
 }
@@ -298,6 +308,12 @@ pub struct Overrides {
     /// Record usage statistics (`false`: none at all) [default: true]
     #[arg(long, env = "PLENARY_USAGE_LEDGER")]
     pub usage_ledger: Option<bool>,
+    /// Most participants on this node, all meetings together; 0: no limit [default: 0]
+    #[arg(long, env = "PLENARY_CAPACITY")]
+    pub capacity: Option<usize>,
+    /// CPU busy percent at which nobody new is let in; 0: no CPU limit [default: 0]
+    #[arg(long, env = "PLENARY_CAPACITY_CPU_PERCENT")]
+    pub capacity_cpu_percent: Option<u8>,
     /// Sites that may embed meeting pages in a frame, comma-separated origins [default: none]
     #[arg(long, env = "PLENARY_EMBED_ORIGINS", value_delimiter = ',')]
     pub embed_origins: Option<Vec<String>>,
@@ -428,6 +444,12 @@ impl Settings {
         if let Some(v) = o.usage_ledger {
             s.usage_ledger = v;
         }
+        if let Some(v) = o.capacity {
+            s.capacity = Some(v).filter(|v| *v > 0);
+        }
+        if let Some(v) = o.capacity_cpu_percent {
+            s.capacity_cpu_percent = Some(v).filter(|v| *v > 0);
+        }
         if let Some(v) = &o.embed_origins {
             s.embed_origins = v
                 .iter()
@@ -517,6 +539,14 @@ impl Settings {
             return Err(SettingsError::Invalid(
                 "http_header_timeout_secs, http_request_timeout_secs and \
                  max_connections_per_address must be at least 1"
+                    .into(),
+            ));
+        }
+        if self.capacity == Some(0) || self.capacity_cpu_percent.is_some_and(|p| p == 0 || p > 100)
+        {
+            return Err(SettingsError::Invalid(
+                "capacity must be at least 1 and capacity_cpu_percent between 1 and 100 \
+                 (leave them out for no limit)"
                     .into(),
             ));
         }
@@ -649,6 +679,8 @@ impl Settings {
             anonymous_room_days: self.anonymous_room_days,
             node: self.node_name.clone(),
             recording_quota_bytes: self.recording_quota_mb.map(|mb| mb as i64 * 1_000_000),
+            capacity: self.capacity,
+            capacity_cpu_percent: self.capacity_cpu_percent,
         }
     }
 

@@ -9,8 +9,10 @@ mod sql;
 mod sql_admission;
 mod sql_recordings;
 mod sql_sso;
+mod sql_status;
 mod sql_usage;
 mod sqlite;
+mod status;
 mod usage;
 
 use std::future::Future;
@@ -26,6 +28,7 @@ pub use model::{
 pub use postgres::PostgresStore;
 pub use recordings::{RecordingPolicy, RecordingRow, RecordingStatus, RecordingUpdate};
 pub use sqlite::SqliteStore;
+pub use status::{LoadSample, NodeRun, NoticeKind, Severity, StatusNotice};
 pub use usage::{
     Attendance, SpanOf, UsageEvent, UsageFilter, UsageKind, UsageOp, UsageSpan, UsageToken,
     meeting_key,
@@ -636,6 +639,44 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         from_ms: i64,
         to_ms: i64,
     ) -> StoreFuture<'a, Vec<Attendance>>;
+
+    // --- The operators' view and the status page (sql_status.rs) ---
+
+    /// Keeps one minute's load sample of a node (a second for the same minute is ignored).
+    fn record_sample<'a>(&'a self, s: &'a LoadSample) -> StoreFuture<'a, ()>;
+
+    /// Samples since `since_ms`, oldest first: one node's, or every node's.
+    fn load_samples<'a>(
+        &'a self,
+        node: Option<&'a str>,
+        since_ms: i64,
+    ) -> StoreFuture<'a, Vec<LoadSample>>;
+
+    /// Each node's latest sample, if taken since `since_ms` (the nodes alive, and their load).
+    fn latest_samples(&self, since_ms: i64) -> StoreFuture<'_, Vec<LoadSample>>;
+
+    /// Deletes a node's samples older than `before_ms`.
+    fn prune_samples<'a>(&'a self, node: &'a str, before_ms: i64) -> StoreFuture<'a, u64>;
+
+    /// Records a node's start (the last hundred of each node are kept).
+    fn record_run<'a>(&'a self, r: &'a NodeRun) -> StoreFuture<'a, ()>;
+
+    /// Records that a run stopped cleanly.
+    fn run_stopped<'a>(&'a self, node: &'a str, run: &'a str, at_ms: i64) -> StoreFuture<'a, bool>;
+
+    /// The latest runs of every node, newest first.
+    fn node_runs(&self, limit: u32) -> StoreFuture<'_, Vec<NodeRun>>;
+
+    /// Posts an incident or maintenance notice (its `id` is given by the store).
+    fn create_notice<'a>(&'a self, n: &'a StatusNotice) -> StoreFuture<'a, StatusNotice>;
+
+    /// Ends a notice now (resolved, maintenance over); `false` if it had ended already.
+    fn end_notice(&self, id: i64, at_ms: i64) -> StoreFuture<'_, bool>;
+
+    fn delete_notice(&self, id: i64) -> StoreFuture<'_, bool>;
+
+    /// Notices ongoing, to come, or ended since `since_ms`, the latest first.
+    fn notices(&self, since_ms: i64, limit: u32) -> StoreFuture<'_, Vec<StatusNotice>>;
 
     /// Records an organisation's read-only usage token (by the hash of its secret).
     fn create_usage_token<'a>(

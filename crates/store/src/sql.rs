@@ -850,6 +850,7 @@ macro_rules! impl_store {
             $crate::sql_sso::sso_methods!();
             $crate::sql_recordings::recording_methods!();
             $crate::sql_usage::usage_methods!();
+            $crate::sql_status::status_methods!();
         }
     };
 }

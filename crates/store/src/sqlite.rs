@@ -85,6 +85,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the usage ledger's batches written once",
         include_str!("../migrations/sqlite/0015_usage_batches.sql"),
     ),
+    (
+        16,
+        "load samples, node runs, status notices",
+        include_str!("../migrations/sqlite/0016_status.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]
