@@ -55,6 +55,9 @@ enum Command {
         id: ParticipantId,
         reply: oneshot::Sender<Option<ParticipantStats>>,
     },
+    Loss {
+        reply: oneshot::Sender<Option<f32>>,
+    },
     Record {
         room: RoomId,
         to: Option<RecordingSink>,
@@ -188,6 +191,11 @@ impl Engine {
             .await
             .flatten()
     }
+
+    /// The participants' mean packet loss (each one's worse direction), of those measured.
+    pub async fn mean_loss(&self) -> Option<f32> {
+        self.call(|reply| Command::Loss { reply }).await.flatten()
+    }
 }
 
 fn stopped() -> MediaError {
@@ -290,6 +298,9 @@ fn handle_command(sfu: &mut Sfu, listeners: &mut HashMap<ParticipantId, EventSen
         Command::Forwarding { id, forwarding } => sfu.set_forwarding(now, id, forwarding),
         Command::Stats { id, reply } => {
             let _ = reply.send(sfu.participant_stats(id));
+        }
+        Command::Loss { reply } => {
+            let _ = reply.send(sfu.mean_loss());
         }
         // Handled by the task itself (it keeps the recorders).
         Command::Record { .. } => {}

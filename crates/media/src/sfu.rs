@@ -620,6 +620,20 @@ impl Sfu {
         self.peers.get(&id).map(|p| p.stats.clone())
     }
 
+    /// The participants' mean packet loss (0.0 – 1.0; each one's worse direction), of those
+    /// whose loss was measured; `None` if nobody's was.
+    pub fn mean_loss(&self) -> Option<f32> {
+        let losses: Vec<f32> = self
+            .peers
+            .values()
+            .filter_map(|p| match (p.stats.loss_in, p.stats.loss_out) {
+                (None, None) => None,
+                (a, b) => Some(a.unwrap_or(0.0).max(b.unwrap_or(0.0))),
+            })
+            .collect();
+        (!losses.is_empty()).then(|| losses.iter().sum::<f32>() / losses.len() as f32)
+    }
+
     /// How many participants the SFU holds.
     pub fn participant_count(&self) -> usize {
         self.peers.len()

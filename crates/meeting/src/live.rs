@@ -550,6 +550,11 @@ impl Meetings {
         }
     }
 
+    /// How many meetings run on this server now.
+    pub fn meeting_count(&self) -> usize {
+        self.lock().rooms.values().filter(|m| !m.is_empty()).count()
+    }
+
     /// How many are in meetings on this server now.
     pub fn total(&self) -> usize {
         self.lock().rooms.values().map(HashMap::len).sum()

@@ -18,6 +18,7 @@ mod recordings;
 pub mod sharing;
 pub mod site;
 pub mod sso;
+mod status;
 #[cfg(test)]
 mod tests;
 mod tokens;
@@ -61,6 +62,8 @@ pub struct PortalState {
     pub portal: Arc<Portal>,
     /// Recordings: rows, files, who may watch.
     pub recordings: Arc<plenary_recordings::Recordings>,
+    /// The node's load, runs and recent errors (the operators' view, the status page).
+    pub status: Arc<plenary_status::Monitor>,
 }
 
 /// The portal's part of the settings.
@@ -96,7 +99,7 @@ pub struct Portal {
     pub sso_starts: auth::RateLimiter,
 }
 
-const TEMPLATES: [(&str, &str); 18] = [
+const TEMPLATES: [(&str, &str); 20] = [
     (
         "recordings.html",
         include_str!("../templates/recordings.html"),
@@ -133,6 +136,11 @@ const TEMPLATES: [(&str, &str); 18] = [
     ),
     ("org.html", include_str!("../templates/org.html")),
     ("usage.html", include_str!("../templates/usage.html")),
+    ("status.html", include_str!("../templates/status.html")),
+    (
+        "admin_status.html",
+        include_str!("../templates/admin_status.html"),
+    ),
     (
         "admin_orgs.html",
         include_str!("../templates/admin_orgs.html"),
@@ -245,5 +253,6 @@ pub fn router() -> Router<PortalState> {
         .merge(invites::router())
         .merge(tokens::router())
         .merge(usage::router())
+        .merge(status::router())
         .merge(recordings::router())
 }

@@ -42,6 +42,8 @@ pub struct AppState {
     pub portal: portal::PortalState,
     /// Recordings: their rows, files, access and composition.
     pub recordings: Arc<plenary_recordings::Recordings>,
+    /// The node's load, runs and recent errors.
+    pub status: Arc<plenary_status::Monitor>,
 }
 
 /// The whole HTTP application.
@@ -189,6 +191,11 @@ pub async fn start(
         "ffmpeg".into(),
         remote,
     );
+    let status = plenary_status::Monitor::new(
+        &settings.node_name,
+        &settings.region,
+        env!("CARGO_PKG_VERSION"),
+    );
     let portal = portal::PortalState {
         settings: Arc::new(portal::PortalSettings {
             public: settings.public(),
@@ -202,6 +209,7 @@ pub async fn start(
                 .map_err(anyhow::Error::msg)?,
         ),
         recordings: recordings.clone(),
+        status: status.clone(),
     };
     let bbb = bbb::BbbState {
         bbb,
@@ -217,6 +225,7 @@ pub async fn start(
         bbb,
         portal,
         recordings,
+        status,
     };
     let first_admin = plenary_accounts::bootstrap_admin(&*state.store, &state.settings.admin_email)
         .await
@@ -256,9 +265,19 @@ pub async fn start(
         state.settings.recording_retention_days.map(i64::from),
     );
     state.meeting.spawn_sweeper();
+    state.status.started(&*state.store).await;
+    state.status.spawn(
+        state.store.clone(),
+        state.meeting.capacity.clone(),
+        load_source(&state),
+    );
     let router = app(state.clone());
     let limits = state.settings.http_limits();
-    let (meeting, store) = (state.meeting.clone(), state.store.clone());
+    let (meeting, store, status) = (
+        state.meeting.clone(),
+        state.store.clone(),
+        state.status.clone(),
+    );
     let task = tokio::spawn(async move {
         let live = meeting.live.clone();
         let stopping = async move {
@@ -279,6 +298,7 @@ pub async fn start(
         if let Some(ledger) = ledger {
             ledger.finish(std::time::Duration::from_secs(10)).await;
         }
+        status.stopped(&*store).await;
         store.close().await.map_err(std::io::Error::other)?;
         served
     });
@@ -288,6 +308,27 @@ pub async fn start(
         state,
         first_admin,
         task,
+    })
+}
+
+/// What the load sampler reads: the live meetings and the media engine's counters.
+fn load_source(state: &AppState) -> plenary_status::Source {
+    let (live, engine) = (state.meeting.live.clone(), state.engine.clone());
+    Arc::new(move || {
+        let (live, engine) = (live.clone(), engine.clone());
+        Box::pin(async move {
+            use std::sync::atomic::Ordering::Relaxed;
+            let c = &engine.counters;
+            plenary_status::Totals {
+                meetings: live.meeting_count() as u64,
+                participants: live.total() as u64,
+                packets_in: c.packets_received.load(Relaxed),
+                packets_out: c.packets_sent.load(Relaxed),
+                bytes_in: c.bytes_received.load(Relaxed),
+                bytes_out: c.bytes_sent.load(Relaxed),
+                loss: engine.mean_loss().await,
+            }
+        })
     })
 }
 

@@ -64,11 +64,90 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     ];
     let mut out = String::new();
     for (name, kind, help, value) in table {
-        let value = value.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-        );
+        metric(&mut out, name, kind, help, value.load(Ordering::Relaxed));
     }
+    let live = app.status.live();
+    let capacity = &app.meeting.capacity;
+    let meetings = app.meeting.live.meeting_count();
+    let participants = app.meeting.live.total();
+    let gauges: [(&str, &str, Option<f64>); 8] = [
+        (
+            "plenary_meetings",
+            "Meetings running on this node.",
+            Some(meetings as f64),
+        ),
+        (
+            "plenary_participants",
+            "People in meetings on this node (all meetings together).",
+            Some(participants as f64),
+        ),
+        (
+            "plenary_cpu_busy_ratio",
+            "The machine's CPU busy share over the last few seconds (0–1, all cores).",
+            live.cpu.map(|c| f64::from(c) / 100.0),
+        ),
+        (
+            "plenary_process_cpu_ratio",
+            "This process's CPU over the last few seconds (1 = one core).",
+            live.process_cpu.map(|c| f64::from(c) / 100.0),
+        ),
+        (
+            "plenary_process_resident_memory_bytes",
+            "This process's resident memory.",
+            live.rss_bytes.map(|b| b as f64),
+        ),
+        (
+            "plenary_media_loss_ratio",
+            "The participants' mean packet loss, each one's worse direction (0–1).",
+            live.loss_permille.map(|l| f64::from(l) / 1000.0),
+        ),
+        (
+            "plenary_capacity_participants",
+            "The most participants this node takes (PLENARY_CAPACITY); absent: no limit.",
+            capacity.limits().0.map(|c| c as f64),
+        ),
+        (
+            "plenary_near_capacity",
+            "1 when this node is near its capacity (moderators are warned), else 0.",
+            Some(if capacity.near(participants) {
+                1.0
+            } else {
+                0.0
+            }),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        if let Some(v) = value {
+            metric(&mut out, name, "gauge", help, v);
+        }
+    }
+    metric(
+        &mut out,
+        "plenary_admission_refused_capacity_total",
+        "counter",
+        "Joins refused because this node was at its capacity (participants or CPU).",
+        capacity.refused(),
+    );
+    metric(
+        &mut out,
+        "plenary_errors_logged_total",
+        "counter",
+        "Errors this process logged (the latest are at /admin/status).",
+        plenary_status::errors::error_count(),
+    );
+    metric(
+        &mut out,
+        "plenary_start_time_seconds",
+        "gauge",
+        "When this process started (Unix time).",
+        app.status.started_ms / 1000,
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
+
+fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
 }

@@ -177,15 +177,28 @@ impl Monitor {
         capacity: Arc<Capacity>,
         source: Source,
     ) -> tokio::task::JoinHandle<()> {
+        self.spawn_every(store, capacity, source, READ_EVERY, SAMPLE_EVERY)
+    }
+
+    /// [`Monitor::spawn`] reading every `read_every` and sampling every `sample_every` (tests).
+    pub fn spawn_every(
+        self: &Arc<Self>,
+        store: Arc<dyn Store>,
+        capacity: Arc<Capacity>,
+        source: Source,
+        read_every: Duration,
+        sample_every: Duration,
+    ) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
             let mut last = Reading::now(source().await, &capacity);
             let mut minute = last;
-            let mut tick = tokio::time::interval(READ_EVERY);
+            let mut tick = tokio::time::interval(read_every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             tick.tick().await;
             let mut reads = 0u64;
-            let per_sample = (SAMPLE_EVERY.as_secs() / READ_EVERY.as_secs()).max(1);
+            let per_sample =
+                (sample_every.as_millis() / read_every.as_millis().max(1)).max(1) as u64;
             loop {
                 tick.tick().await;
                 let now = Reading::now(source().await, &capacity);

@@ -1,0 +1,280 @@
+//! The node's health through every surface: admission by capacity (someone new is refused
+//! with a clear message, the meetings running are untouched, their moderators are warned), the
+//! metrics, the public status page and its feed, the incidents admins post, and the operators'
+//! view only for platform admins.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestServer;
+use common::browser::{Browser, first_admin};
+use common::ws::{self, join_as, next_of};
+use plenary_accounts::SignupPolicy;
+
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(&format!("{name} ")))
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn a_full_node_refuses_newcomers_and_leaves_its_meetings_alone() {
+    let server = TestServer::start_with(|s| s.capacity = Some(3)).await;
+    let a = server.create_room("Board").await;
+    let b = server.create_room("Garden group").await;
+    let (mut moderator, _) = join_as(&server, &a, "Ada", true).await;
+    let (mut guest, _) = join_as(&server, &a, "Ben", false).await;
+    // The second person made the node near its capacity (3 × 90 %): the moderator is told.
+    let notice = next_of(&mut moderator, "notice").await;
+    assert_eq!(notice["code"], "near_capacity");
+    let (mut other, _) = join_as(&server, &b, "Cleo", false).await;
+
+    // A fourth, in either room or a new one: refused, with the reason.
+    for room in [&a, &b] {
+        let (status, body) = server
+            .call_as(
+                "POST",
+                &format!("/api/rooms/{room}/join"),
+                Some(&serde_json::json!({"name": "Dan"})),
+                None,
+            )
+            .await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["error"]["code"], "server_busy");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("capacity (3 participants)"), "{message}");
+    }
+    // The meetings go on.
+    for w in [&mut moderator, &mut guest, &mut other] {
+        ws::send(w, r#"{"type":"ping"}"#).await;
+        next_of(w, "pong").await;
+    }
+    let state = &server.running.as_ref().unwrap().state;
+    assert_eq!(state.meeting.live.total(), 3);
+
+    let metrics = reqwest::get(format!("http://{}/metrics", server.http))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        metric(&metrics, "plenary_admission_refused_capacity_total"),
+        Some(2.0)
+    );
+    assert_eq!(metric(&metrics, "plenary_capacity_participants"), Some(3.0));
+    assert_eq!(metric(&metrics, "plenary_participants"), Some(3.0));
+    assert_eq!(metric(&metrics, "plenary_meetings"), Some(2.0));
+    assert_eq!(metric(&metrics, "plenary_near_capacity"), Some(1.0));
+    assert!(metric(&metrics, "plenary_start_time_seconds").is_some());
+
+    // Someone leaves: there is room again.
+    ws::send(&mut other, r#"{"type":"leave"}"#).await;
+    drop(other);
+    common::eventually(Duration::from_secs(5), "Cleo left", || {
+        state.meeting.live.total() == 2
+    })
+    .await;
+    let (status, body) = server
+        .call_as(
+            "POST",
+            &format!("/api/rooms/{b}/join"),
+            Some(&serde_json::json!({"name": "Dan"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    server.stop().await;
+}
+
+/// The cell of the row `data-region="<region>"` that says its state.
+fn region_state(body: &str, region: &str) -> String {
+    let row = &body[body
+        .find(&format!("data-region=\"{region}\""))
+        .unwrap_or_else(|| panic!("no region {region} in {body}"))..];
+    common::browser::value_after(row, "data-state=\"")
+}
+
+#[tokio::test]
+async fn the_status_page_shows_regions_and_the_notices_admins_post() {
+    let server = TestServer::start_with(|s| {
+        s.signup = SignupPolicy::Open;
+        s.region = "eu".into();
+    })
+    .await;
+    let room = server.create_room("Board").await;
+    let (_ada, _) = join_as(&server, &room, "Ada", true).await;
+
+    // Anyone, without signing in.
+    let mut anyone = Browser::default();
+    let page = anyone.get(&server, "/status").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(region_state(&page.body, "eu"), "up");
+    assert_eq!(
+        common::browser::value_after(&page.body, "id=\"status-participants\" data-count=\""),
+        "1"
+    );
+    assert!(page.body.contains("id=\"status-no-notices\""));
+    // …but not the operators' view, nor its forms.
+    let refused = anyone.get(&server, "/admin/status").await;
+    assert_eq!(
+        (refused.status, refused.location.as_deref()),
+        (303, Some("/signin"))
+    );
+    let mut member = Browser::default();
+    member
+        .sign_up(
+            &server,
+            "Olga",
+            "olga@example.org",
+            "a long enough password",
+        )
+        .await;
+    assert_eq!(member.get(&server, "/admin/status").await.status, 403);
+    let csrf = member.csrf(&server, "/rooms").await;
+    let posted = member
+        .post(
+            &server,
+            "/admin/status/notices",
+            &[
+                ("csrf", &csrf),
+                ("kind", "incident"),
+                ("severity", "down"),
+                ("title", "Olga's"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, 403);
+
+    // A platform admin sees the node and posts an incident.
+    let (email, password) = first_admin(&server);
+    let mut admin = Browser::default();
+    admin.sign_in(&server, &email, &password).await;
+    let view = admin.get(&server, "/admin/status").await;
+    assert_eq!(view.status, 200, "{}", view.body);
+    for id in ["status-live", "status-hours", "status-runs", "post-notice"] {
+        assert!(view.body.contains(&format!("id=\"{id}\"")), "{id}");
+    }
+    assert!(view.body.contains("<svg class=\"chart\""));
+    assert!(
+        view.body.contains(">running<"),
+        "this run is listed as running"
+    );
+    let no_csrf = admin
+        .post(
+            &server,
+            "/admin/status/notices",
+            &[("kind", "incident"), ("severity", "down"), ("title", "x")],
+        )
+        .await;
+    assert_eq!(no_csrf.status, 403);
+    let csrf = value_of_csrf(&view.body);
+    let bad = admin
+        .post(
+            &server,
+            "/admin/status/notices",
+            &[
+                ("csrf", &csrf),
+                ("kind", "incident"),
+                ("severity", "down"),
+                ("title", "Backwards"),
+                ("starts", "2026-12-07T10:00"),
+                ("ends", "2026-12-07T09:00"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("the end must come after the start"));
+    let ok = admin
+        .post(
+            &server,
+            "/admin/status/notices",
+            &[
+                ("csrf", &csrf),
+                ("kind", "incident"),
+                ("severity", "down"),
+                ("region", "eu"),
+                ("title", "Media relay failure"),
+                ("body", "We are on it <b>now</b>."),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (ok.status, ok.location.as_deref()),
+        (303, Some("/admin/status"))
+    );
+
+    let page = anyone.get(&server, "/status").await;
+    assert_eq!(region_state(&page.body, "eu"), "down");
+    assert!(page.body.contains("Media relay failure"));
+    assert!(
+        page.body.contains("&lt;b&gt;now&lt;&#x2f;b&gt;") && !page.body.contains("<b>now"),
+        "the text is escaped"
+    );
+    assert!(!page.body.contains(&email), "who posted it is not public");
+    assert!(page.body.contains("data-state=\"current\""));
+
+    // The feed: well-formed Atom with the notice.
+    let feed = anyone.get(&server, "/status/feed.atom").await;
+    assert_eq!(feed.status, 200);
+    let mut reader = quick_xml::Reader::from_str(&feed.body);
+    let mut entries = Vec::new();
+    let mut in_title = false;
+    let mut depth_entry = false;
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Start(e) if e.name().as_ref() == "entry" => {
+                depth_entry = true
+            }
+            quick_xml::events::Event::Start(e) if e.name().as_ref() == "title" => in_title = true,
+            quick_xml::events::Event::Text(t) if in_title && depth_entry => {
+                entries.push(t.xml10_content().into_owned())
+            }
+            quick_xml::events::Event::End(e) if e.name().as_ref() == "title" => in_title = false,
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(entries, ["Incident: Media relay failure (Down)"]);
+
+    // Ended: the region is up again, the notice stays listed as over.
+    let id = common::browser::value_after(&page.body, "id=\"notice-");
+    let ended = admin
+        .post(
+            &server,
+            &format!("/admin/status/notices/{id}/end"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(ended.status, 303);
+    let page = anyone.get(&server, "/status").await;
+    assert_eq!(region_state(&page.body, "eu"), "up");
+    assert!(page.body.contains("data-state=\"over\""));
+    // A platform admin may delete it; nobody else.
+    let csrf_member = member.csrf(&server, "/rooms").await;
+    let refused = member
+        .post(
+            &server,
+            &format!("/admin/status/notices/{id}/delete"),
+            &[("csrf", &csrf_member)],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    admin
+        .post(
+            &server,
+            &format!("/admin/status/notices/{id}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    let page = anyone.get(&server, "/status").await;
+    assert!(page.body.contains("id=\"status-no-notices\""));
+    server.stop().await;
+}
+
+fn value_of_csrf(body: &str) -> String {
+    common::browser::value_after(body, "name=\"csrf\" value=\"")
+}
