@@ -117,8 +117,12 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
         ),
     ];
     for (name, help, value) in gauges {
-        if let Some(v) = value {
-            metric(&mut out, name, "gauge", help, v);
+        match value {
+            Some(v) => metric(&mut out, name, "gauge", help, v),
+            // Not measured yet (or no limit): the family without a sample.
+            None => {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            }
         }
     }
     metric(

@@ -70,6 +70,20 @@ async fn a_full_node_refuses_newcomers_and_leaves_its_meetings_alone() {
     assert_eq!(metric(&metrics, "plenary_meetings"), Some(2.0));
     assert_eq!(metric(&metrics, "plenary_near_capacity"), Some(1.0));
     assert!(metric(&metrics, "plenary_start_time_seconds").is_some());
+    // Every metric the documentation and the example dashboard name is served.
+    let docs = std::fs::read_to_string("../../docs/operations.md").unwrap()
+        + &std::fs::read_to_string("../../docs/grafana-dashboard.json").unwrap();
+    let named: std::collections::BTreeSet<&str> = docs
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("plenary_") && w.len() > "plenary_".len())
+        .collect();
+    assert!(named.len() >= 15, "{named:?}");
+    for name in named {
+        assert!(
+            metrics.contains(&format!("# TYPE {name} ")),
+            "{name} is documented but not served"
+        );
+    }
 
     // Someone leaves: there is room again.
     ws::send(&mut other, r#"{"type":"leave"}"#).await;
