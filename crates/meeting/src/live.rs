@@ -550,6 +550,12 @@ impl Meetings {
         }
     }
 
+    /// When the meeting running in `room` started (ms; it names the meeting in the usage
+    /// ledger and in call-quality reports).
+    pub fn meeting_started(&self, room: &RoomId) -> Option<i64> {
+        self.lock().meetings.get(room).map(|m| m.started_ms)
+    }
+
     /// How many meetings run on this server now.
     pub fn meeting_count(&self) -> usize {
         self.lock().rooms.values().filter(|m| !m.is_empty()).count()

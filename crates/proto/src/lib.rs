@@ -7,6 +7,7 @@
 pub mod clock;
 mod ids;
 mod meeting;
+pub mod quality;
 pub mod net;
 mod role;
 mod signal;
@@ -16,6 +17,7 @@ pub use meeting::{
     Audience, ChatMessage, ChatTo, Forwarding, Locks, MAX_CHAT_CHARS, ModAction, ModRequest,
     Reaction, RecordAction, RecordingState,
 };
+pub use quality::QualityReport;
 pub use role::Role;
 pub use signal::{
     ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, MediaKind, MediaOn, NoticeCode, PROTOCOL_VERSION,

@@ -92,7 +92,7 @@ impl TrackSource {
 }
 
 /// What a client sends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
     /// First message on a connection: who joins which room, with a join token from the API.
@@ -162,6 +162,15 @@ pub enum ClientMessage {
     EndMeeting {},
     /// (Moderators) start, pause, resume or stop recording, where the room allows it.
     Record { action: crate::RecordAction },
+    /// This client's connection over the last interval (every 10 s; see
+    /// [`crate::QualityReport`]).
+    QualityReport { report: crate::QualityReport },
+    /// The person reports a problem to the admins, with what their client last measured.
+    ProblemReport {
+        note: String,
+        #[serde(default)]
+        report: Option<crate::QualityReport>,
+    },
 }
 
 /// What the server sends.
@@ -337,6 +346,8 @@ pub enum ServerMessage {
 pub enum NoticeCode {
     /// (To moderators) this server is near its capacity: people joining may be refused.
     NearCapacity,
+    /// Your problem report reached the admins.
+    ProblemReported,
 }
 
 fn default_role() -> Role {
@@ -446,6 +457,8 @@ const CLIENT_TYPES: &[&str] = &[
     "lock",
     "end_meeting",
     "record",
+    "quality_report",
+    "problem_report",
 ];
 
 impl ClientMessage {
@@ -512,6 +525,8 @@ impl ClientMessage {
             Self::Lock { .. } => "lock",
             Self::EndMeeting {} => "end_meeting",
             Self::Record { .. } => "record",
+            Self::QualityReport { .. } => "quality_report",
+            Self::ProblemReport { .. } => "problem_report",
         }
     }
 }

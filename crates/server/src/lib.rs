@@ -44,6 +44,8 @@ pub struct AppState {
     pub recordings: Arc<plenary_recordings::Recordings>,
     /// The node's load, runs and recent errors.
     pub status: Arc<plenary_status::Monitor>,
+    /// Where meeting clients' call-quality reports go to be kept.
+    pub quality: plenary_status::quality::QualityTx,
 }
 
 /// The whole HTTP application.
@@ -196,6 +198,8 @@ pub async fn start(
         &settings.region,
         env!("CARGO_PKG_VERSION"),
     );
+    let quality =
+        plenary_status::quality::Writer::spawn(store.clone(), settings.quality_retention_days);
     let portal = portal::PortalState {
         settings: Arc::new(portal::PortalSettings {
             public: settings.public(),
@@ -226,6 +230,7 @@ pub async fn start(
         portal,
         recordings,
         status,
+        quality,
     };
     let first_admin = plenary_accounts::bootstrap_admin(&*state.store, &state.settings.admin_email)
         .await

@@ -103,6 +103,8 @@ pub struct Settings {
     /// The machine's CPU busy share (percent of all cores, measured every few seconds) at
     /// which nobody new is let in. `None`: not limited by CPU.
     pub capacity_cpu_percent: Option<u8>,
+    /// Days call-quality and problem reports are kept.
+    pub quality_retention_days: u32,
 }
 
 impl fmt::Debug for Settings {
@@ -156,6 +158,7 @@ impl fmt::Debug for Settings {
             .field("usage_ledger", &self.usage_ledger)
             .field("capacity", &self.capacity)
             .field("capacity_cpu_percent", &self.capacity_cpu_percent)
+            .field("quality_retention_days", &self.quality_retention_days)
             .finish()
     }
 }
@@ -200,6 +203,7 @@ impl Default for Settings {
             usage_ledger: true,
             capacity: None,
             capacity_cpu_percent: None,
+            quality_retention_days: 30,
         }
     }
 }
@@ -314,6 +318,9 @@ pub struct Overrides {
     /// CPU busy percent at which nobody new is let in; 0: no CPU limit [default: 0]
     #[arg(long, env = "PLENARY_CAPACITY_CPU_PERCENT")]
     pub capacity_cpu_percent: Option<u8>,
+    /// Days call-quality and problem reports are kept [default: 30]
+    #[arg(long, env = "PLENARY_QUALITY_RETENTION_DAYS")]
+    pub quality_retention_days: Option<u32>,
     /// Sites that may embed meeting pages in a frame, comma-separated origins [default: none]
     #[arg(long, env = "PLENARY_EMBED_ORIGINS", value_delimiter = ',')]
     pub embed_origins: Option<Vec<String>>,
@@ -450,6 +457,9 @@ impl Settings {
         if let Some(v) = o.capacity_cpu_percent {
             s.capacity_cpu_percent = Some(v).filter(|v| *v > 0);
         }
+        if let Some(v) = o.quality_retention_days {
+            s.quality_retention_days = v;
+        }
         if let Some(v) = &o.embed_origins {
             s.embed_origins = v
                 .iter()
@@ -540,6 +550,11 @@ impl Settings {
                 "http_header_timeout_secs, http_request_timeout_secs and \
                  max_connections_per_address must be at least 1"
                     .into(),
+            ));
+        }
+        if self.quality_retention_days == 0 {
+            return Err(SettingsError::Invalid(
+                "quality_retention_days must be at least 1".into(),
             ));
         }
         if self.capacity == Some(0) || self.capacity_cpu_percent.is_some_and(|p| p == 0 || p > 100)

@@ -8,6 +8,7 @@
 pub mod errors;
 pub mod health;
 pub mod proc;
+pub mod quality;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -28,7 +28,9 @@ pub use model::{
 pub use postgres::PostgresStore;
 pub use recordings::{RecordingPolicy, RecordingRow, RecordingStatus, RecordingUpdate};
 pub use sqlite::SqliteStore;
-pub use status::{LoadSample, NodeRun, NoticeKind, Severity, StatusNotice};
+pub use status::{
+    LoadSample, NodeRun, NoticeKind, ProblemRow, QualityMeeting, QualityRow, Severity, StatusNotice,
+};
 pub use usage::{
     Attendance, SpanOf, UsageEvent, UsageFilter, UsageKind, UsageOp, UsageSpan, UsageToken,
     meeting_key,
@@ -677,6 +679,34 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Notices ongoing, to come, or ended since `since_ms`, the latest first.
     fn notices(&self, since_ms: i64, limit: u32) -> StoreFuture<'_, Vec<StatusNotice>>;
+
+    /// Keeps participants' call-quality reports, in one transaction.
+    fn save_quality<'a>(&'a self, rows: &'a [QualityRow]) -> StoreFuture<'a, ()>;
+
+    /// A meeting's call-quality reports, by participant then time.
+    fn quality_of<'a>(&'a self, room: &'a str, meeting_ms: i64)
+    -> StoreFuture<'a, Vec<QualityRow>>;
+
+    /// A room's meetings that have call-quality reports, the latest first.
+    fn quality_meetings<'a>(
+        &'a self,
+        room: &'a str,
+        limit: u32,
+    ) -> StoreFuture<'a, Vec<QualityMeeting>>;
+
+    /// Deletes call-quality and problem reports older than `before_ms`.
+    fn prune_quality(&self, before_ms: i64) -> StoreFuture<'_, u64>;
+
+    /// Keeps a problem report; returns its id.
+    fn save_problem<'a>(&'a self, p: &'a ProblemRow) -> StoreFuture<'a, i64>;
+
+    /// Problem reports since `since_ms` (of one meeting, or all), the latest first.
+    fn problems<'a>(
+        &'a self,
+        meeting: Option<(&'a str, i64)>,
+        since_ms: i64,
+        limit: u32,
+    ) -> StoreFuture<'a, Vec<ProblemRow>>;
 
     /// Records an organisation's read-only usage token (by the hash of its secret).
     fn create_usage_token<'a>(

@@ -88,6 +88,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "load samples, node runs, status notices",
         include_str!("../migrations/postgres/0016_status.sql"),
     ),
+    (
+        17,
+        "call quality, problem reports",
+        include_str!("../migrations/postgres/0017_call_quality.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

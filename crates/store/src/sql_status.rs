@@ -14,6 +14,20 @@ macro_rules! notice_columns {
     };
 }
 
+
+macro_rules! quality_columns {
+    () => {
+        "room_id, meeting_ms, participant, name, at_ms, loss_in, loss_out, jitter_ms, rtt_ms, \
+         kbps_in, kbps_out, frames_decoded, frames_dropped, limitation, candidate, protocol, reconnects"
+    };
+}
+
+macro_rules! problem_columns {
+    () => {
+        "id, room_id, meeting_ms, participant, name, account_id, at_ms, note, diagnostics"
+    };
+}
+
 macro_rules! status_methods {
     () => {
         fn record_sample<'a>(&'a self, s: &'a $crate::LoadSample) -> $crate::StoreFuture<'a, ()> {
@@ -228,7 +242,147 @@ macro_rules! status_methods {
                 rows.iter().map($crate::status::notice_from_row).collect()
             })
         }
+
+        fn save_quality<'a>(&'a self, rows: &'a [$crate::QualityRow]) -> $crate::StoreFuture<'a, ()> {
+            Box::pin(async move {
+                let mut tx = self.pool.begin().await?;
+                for q in rows {
+                    sqlx::query(concat!(
+                        "INSERT INTO call_quality (",
+                        $crate::sql_status::quality_columns!(),
+                        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                    ))
+                    .bind(&q.room)
+                    .bind(q.meeting_ms)
+                    .bind(q.participant)
+                    .bind(&q.name)
+                    .bind(q.at_ms)
+                    .bind(q.loss_in)
+                    .bind(q.loss_out)
+                    .bind(q.jitter_ms)
+                    .bind(q.rtt_ms)
+                    .bind(q.kbps_in)
+                    .bind(q.kbps_out)
+                    .bind(q.frames_decoded)
+                    .bind(q.frames_dropped)
+                    .bind(&q.limitation)
+                    .bind(&q.candidate)
+                    .bind(&q.protocol)
+                    .bind(q.reconnects)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            })
+        }
+
+        fn quality_of<'a>(
+            &'a self,
+            room: &'a str,
+            meeting_ms: i64,
+        ) -> $crate::StoreFuture<'a, Vec<$crate::QualityRow>> {
+            Box::pin(async move {
+                let rows = sqlx::query(concat!(
+                    "SELECT ",
+                    $crate::sql_status::quality_columns!(),
+                    " FROM call_quality WHERE room_id = $1 AND meeting_ms = $2 ORDER BY participant, at_ms, id"
+                ))
+                .bind(room)
+                .bind(meeting_ms)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map($crate::status::quality_from_row).collect()
+            })
+        }
+
+        fn quality_meetings<'a>(
+            &'a self,
+            room: &'a str,
+            limit: u32,
+        ) -> $crate::StoreFuture<'a, Vec<$crate::QualityMeeting>> {
+            Box::pin(async move {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT meeting_ms, COUNT(DISTINCT participant), MAX(at_ms) FROM call_quality \
+                     WHERE room_id = $1 GROUP BY meeting_ms ORDER BY meeting_ms DESC LIMIT $2",
+                )
+                .bind(room)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::QualityMeeting {
+                            meeting_ms: r.try_get(0)?,
+                            people: r.try_get(1)?,
+                            last_ms: r.try_get(2)?,
+                        })
+                    })
+                    .collect()
+            })
+        }
+
+        fn prune_quality(&self, before_ms: i64) -> $crate::StoreFuture<'_, u64> {
+            Box::pin(async move {
+                let q = sqlx::query("DELETE FROM call_quality WHERE at_ms < $1")
+                    .bind(before_ms)
+                    .execute(&self.pool)
+                    .await?;
+                let p = sqlx::query("DELETE FROM problem_reports WHERE at_ms < $1")
+                    .bind(before_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(q.rows_affected() + p.rows_affected())
+            })
+        }
+
+        fn save_problem<'a>(&'a self, p: &'a $crate::ProblemRow) -> $crate::StoreFuture<'a, i64> {
+            Box::pin(async move {
+                use sqlx::Row as _;
+                let id: i64 = sqlx::query(
+                    "INSERT INTO problem_reports (room_id, meeting_ms, participant, name, account_id, at_ms, \
+                     note, diagnostics) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(&p.room)
+                .bind(p.meeting_ms)
+                .bind(p.participant)
+                .bind(&p.name)
+                .bind(p.account_id)
+                .bind(p.at_ms)
+                .bind(&p.note)
+                .bind(&p.diagnostics)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?;
+                Ok(id)
+            })
+        }
+
+        fn problems<'a>(
+            &'a self,
+            meeting: Option<(&'a str, i64)>,
+            since_ms: i64,
+            limit: u32,
+        ) -> $crate::StoreFuture<'a, Vec<$crate::ProblemRow>> {
+            Box::pin(async move {
+                let (room, meeting_ms) = meeting.unwrap_or(("", 0));
+                let rows = sqlx::query(concat!(
+                    "SELECT ",
+                    $crate::sql_status::problem_columns!(),
+                    " FROM problem_reports WHERE at_ms >= $1 AND ($2 = '' OR (room_id = $2 AND meeting_ms = $3)) \
+                      ORDER BY at_ms DESC, id DESC LIMIT $4"
+                ))
+                .bind(since_ms)
+                .bind(room)
+                .bind(meeting_ms)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map($crate::status::problem_from_row).collect()
+            })
+        }
     };
 }
 
-pub(crate) use {notice_columns, sample_columns, status_methods};
+pub(crate) use {notice_columns, problem_columns, quality_columns, sample_columns, status_methods};

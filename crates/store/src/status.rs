@@ -154,3 +154,86 @@ pub(crate) fn notice_from_row(r: &impl Columns) -> Result<StatusNotice, crate::S
         author: r.text(10)?,
     })
 }
+
+/// What one participant's client measured over one interval (call quality). Shares are per
+/// mille, times in ms, rates in kbit/s.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QualityRow {
+    pub room: String,
+    /// The meeting: when it started.
+    pub meeting_ms: i64,
+    pub participant: i64,
+    pub name: String,
+    pub at_ms: i64,
+    pub loss_in: Option<i64>,
+    pub loss_out: Option<i64>,
+    pub jitter_ms: Option<i64>,
+    pub rtt_ms: Option<i64>,
+    pub kbps_in: Option<i64>,
+    pub kbps_out: Option<i64>,
+    pub frames_decoded: Option<i64>,
+    pub frames_dropped: Option<i64>,
+    pub limitation: Option<String>,
+    pub candidate: Option<String>,
+    pub protocol: Option<String>,
+    pub reconnects: Option<i64>,
+}
+
+/// A meeting that has call-quality reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QualityMeeting {
+    pub meeting_ms: i64,
+    pub people: i64,
+    pub last_ms: i64,
+}
+
+/// A problem someone reported from a meeting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProblemRow {
+    pub id: i64,
+    pub room: String,
+    pub meeting_ms: i64,
+    pub participant: i64,
+    pub name: String,
+    pub account_id: Option<i64>,
+    pub at_ms: i64,
+    pub note: String,
+    /// Their client's last quality report, as JSON.
+    pub diagnostics: String,
+}
+
+pub(crate) fn quality_from_row(r: &impl Columns) -> Result<QualityRow, crate::StoreError> {
+    Ok(QualityRow {
+        room: r.text(0)?,
+        meeting_ms: r.int(1)?,
+        participant: r.int(2)?,
+        name: r.text(3)?,
+        at_ms: r.int(4)?,
+        loss_in: r.opt_int(5)?,
+        loss_out: r.opt_int(6)?,
+        jitter_ms: r.opt_int(7)?,
+        rtt_ms: r.opt_int(8)?,
+        kbps_in: r.opt_int(9)?,
+        kbps_out: r.opt_int(10)?,
+        frames_decoded: r.opt_int(11)?,
+        frames_dropped: r.opt_int(12)?,
+        limitation: r.opt_text(13)?,
+        candidate: r.opt_text(14)?,
+        protocol: r.opt_text(15)?,
+        reconnects: r.opt_int(16)?,
+    })
+}
+
+pub(crate) fn problem_from_row(r: &impl Columns) -> Result<ProblemRow, crate::StoreError> {
+    Ok(ProblemRow {
+        id: r.int(0)?,
+        room: r.text(1)?,
+        meeting_ms: r.int(2)?,
+        participant: r.int(3)?,
+        name: r.text(4)?,
+        account_id: r.opt_int(5)?,
+        at_ms: r.int(6)?,
+        note: r.text(7)?,
+        diagnostics: r.text(8)?,
+    })
+}

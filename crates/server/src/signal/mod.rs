@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use crate::AppState;
 
 mod in_meeting;
+mod quality;
 mod resume;
 use plenary_meeting::names::clean_display_name;
 use plenary_meeting::{DecideError, JoinRefused, Outbox, Participant, ToConnection};
@@ -124,6 +125,9 @@ struct Connection {
     closing: Closing,
     /// The kind of client (from its User-Agent), for the usage ledger.
     client: String,
+    /// When this connection last sent a call-quality report, and a problem report.
+    last_quality: Option<std::time::Instant>,
+    last_problem: Option<std::time::Instant>,
 }
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -144,6 +148,8 @@ impl Connection {
             forwarding: None,
             closing: Closing::Hold,
             client: String::new(),
+            last_quality: None,
+            last_problem: None,
         }
     }
 
@@ -424,6 +430,12 @@ impl Connection {
             ) => {
                 let (room, me) = (j.room.clone(), j.id);
                 self.in_meeting(sink, msg, &room, me).await
+            }
+            (ClientMessage::QualityReport { report }, Some(_)) => {
+                self.quality_report(sink, report).await
+            }
+            (ClientMessage::ProblemReport { note, report }, Some(_)) => {
+                self.problem_report(sink, note, report).await
             }
         }
     }
