@@ -665,6 +665,11 @@ export class Call extends EventTarget {
     this.sig?.send({ type: 'end_meeting' });
   }
 
+  /** Reports a problem to the admins, with what this client last measured. @param {string} note @param {import('./protocol.js').QualityReport|null} report */
+  reportProblem(note, report) {
+    this.sig?.send(report ? { type: 'problem_report', note, report } : { type: 'problem_report', note });
+  }
+
   /** Leaves on purpose. */
   leave() {
     this.sig?.send({ type: 'leave' });

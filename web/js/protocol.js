@@ -31,13 +31,14 @@ export const PROTOCOL_VERSION = 2;
  *   | {type: 'role_changed', participant_id: number, role: 'moderator'|'participant'}
  *   | {type: 'locks', locks: Locks}
  *   | {type: 'recording', state: RecordingState, by: string}
- *   | {type: 'notice', code: 'near_capacity'}
+ *   | {type: 'notice', code: 'near_capacity'|'problem_reported'}
  *   | {type: 'participant_reconnecting', participant_id: number}
  *   | {type: 'participant_reconnected', participant_id: number}
  *   | {type: 'speaking', participant_id: number, speaking: boolean}
  *   | {type: 'quality', participant_id: number, quality: 'good'|'fair'|'poor'}
  *   | {type: 'pong'}} ServerMessage
  * @typedef {{token: string, room: string, name: string, ws_path: string, protocol_version: number}} JoinGrant
+ * @typedef {{loss_in?: number, loss_out?: number, jitter_ms?: number, rtt_ms?: number, kbps_in?: number, kbps_out?: number, frames_decoded?: number, frames_dropped?: number, limitation?: string, candidate?: string, protocol?: string, reconnects?: number}} QualityReport
  */
 
 /** An error the API or the server reported, with its stable code. */

@@ -10,6 +10,7 @@ import { wireKeys } from './keys.js';
 import { loadMessages, tr } from './i18n.js';
 import { wirePanel } from './panel.js';
 import { wireRecording } from './recording.js';
+import { Diagnostics } from './diagnostics.js';
 
 /** @param {string} sel @returns {any} */
 const $ = (sel) => document.querySelector(sel);
@@ -253,10 +254,27 @@ function wire(call, grid) {
     for (const r of call.remotes.values()) tile(r);
   };
   call.addEventListener('speaking', () => selfTile(call, grid));
-  // (To moderators) the server is near its capacity: newcomers may be turned away.
+  // (To moderators) the server is near its capacity: newcomers may be turned away. And the
+  // admins have a problem this person reported.
   call.addEventListener('notice', (e) => {
-    if (/** @type {CustomEvent} */ (e).detail === 'near_capacity') say('#meeting-notes', tr('client-near-capacity'));
+    const code = /** @type {CustomEvent} */ (e).detail;
+    if (code === 'near_capacity') say('#meeting-notes', tr('client-near-capacity'));
+    if (code === 'problem_reported') say('#meeting-notes', tr('client-problem-sent'));
   });
+  // Call quality: a summary of the connection every 10 s (again after a reconnect), and the
+  // problem report that sends the last one.
+  const diagnostics = new Diagnostics(call);
+  call.addEventListener('joined', () => diagnostics.start());
+  call.addEventListener('ended', () => diagnostics.stop());
+  const problem = /** @type {HTMLDialogElement} */ ($('#problem-dialog'));
+  $('#problem-button').onclick = () => {
+    $('#problem-note').value = '';
+    problem.showModal();
+  };
+  $('#problem-cancel').onclick = () => problem.close();
+  $('#problem-form').onsubmit = () => {
+    call.reportProblem($('#problem-note').value.trim(), diagnostics.last);
+  };
   // The connection dropped: the client gets back in by itself; the person is told meanwhile.
   call.addEventListener('reconnecting', () => {
     $('#reconnecting').hidden = false;

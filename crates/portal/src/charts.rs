@@ -69,6 +69,37 @@ pub fn bars(title: &str, table_id: &str, bars: &[(String, f64)]) -> String {
     svg
 }
 
+/// A strip of cells in time order, each coloured by its state (`good`, `fair`, `poor`) and
+/// titled with its label: one participant's connection over a meeting. `table_id` is the table
+/// with its numbers.
+pub fn strip(title: &str, table_id: &str, cells: &[(String, &str)]) -> String {
+    const W: f64 = 720.0;
+    const H: f64 = 18.0;
+    let n = cells.len().max(1) as f64;
+    let w = W / n;
+    let mut svg = format!(
+        "<svg class=\"strip\" viewBox=\"0 0 {W} {H}\" preserveAspectRatio=\"none\" role=\"img\" \
+         aria-label=\"{t}\" aria-describedby=\"{table}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        t = esc(title),
+        table = esc(table_id),
+    );
+    for (i, (label, state)) in cells.iter().enumerate() {
+        let fill = match *state {
+            "good" => "#2e7d32",
+            "fair" => "#f9a825",
+            _ => "#c62828",
+        };
+        svg.push_str(&format!(
+            "<rect x=\"{x:.2}\" y=\"0\" width=\"{w:.2}\" height=\"{H}\" fill=\"{fill}\" data-state=\"{s}\"><title>{l}</title></rect>",
+            x = w * i as f64,
+            s = esc(state),
+            l = esc(label),
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 /// A day label's day (`2026-11-05` → `05`); other labels as they are.
 fn short(label: &str) -> &str {
     match label.rsplit_once('-') {

@@ -14,6 +14,7 @@ mod invites;
 mod my_rooms;
 mod orgs;
 mod people;
+mod quality;
 mod recordings;
 pub mod sharing;
 pub mod site;
@@ -99,7 +100,7 @@ pub struct Portal {
     pub sso_starts: auth::RateLimiter,
 }
 
-const TEMPLATES: [(&str, &str); 20] = [
+const TEMPLATES: [(&str, &str); 21] = [
     (
         "recordings.html",
         include_str!("../templates/recordings.html"),
@@ -137,6 +138,7 @@ const TEMPLATES: [(&str, &str); 20] = [
     ("org.html", include_str!("../templates/org.html")),
     ("usage.html", include_str!("../templates/usage.html")),
     ("status.html", include_str!("../templates/status.html")),
+    ("quality.html", include_str!("../templates/quality.html")),
     (
         "admin_status.html",
         include_str!("../templates/admin_status.html"),
@@ -254,5 +256,6 @@ pub fn router() -> Router<PortalState> {
         .merge(tokens::router())
         .merge(usage::router())
         .merge(status::router())
+        .merge(quality::router())
         .merge(recordings::router())
 }

@@ -125,32 +125,46 @@ pub(crate) fn recording_view(app: &PortalState, r: &RecordingRow) -> minijinja::
     }
 }
 
+/// The room `id`, if the signed-in person manages it (owns or co-owns it, or is a platform
+/// admin); else the page that says why not (sign in, no such room, not yours).
+pub(crate) async fn managed_room(
+    app: &PortalState,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<(plenary_store::Room, plenary_store::User), Response> {
+    let Some(user) = &ctx.user else {
+        return Err(redirect("/signin"));
+    };
+    let says = |status, key| (status, ctx.t(&app.portal, key, None)).into_response();
+    let Ok(room_id) = RoomId::parse(id) else {
+        return Err(says(StatusCode::NOT_FOUND, "room-not-found"));
+    };
+    let room = match app.store.get_room(&room_id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return Err(says(StatusCode::NOT_FOUND, "room-not-found")),
+        Err(e) => return Err(unavailable(e)),
+    };
+    let manages = user.is_admin
+        || plenary_meeting::moderates(&*app.store, &room, user.id)
+            .await
+            .map_err(unavailable)?;
+    if !manages {
+        return Err(says(StatusCode::FORBIDDEN, "room-forbidden"));
+    }
+    Ok((room, user.clone()))
+}
+
 async fn room_recordings(
     State(app): State<PortalState>,
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(user) = &ctx.user else {
-        return redirect("/signin");
+    let (room, user) = match managed_room(&app, &ctx, &id).await {
+        Ok(v) => v,
+        Err(r) => return r,
     };
-    let Ok(room_id) = RoomId::parse(&id) else {
-        return not_found(&ctx, &app);
-    };
-    let room = match app.store.get_room(&room_id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => {
-            return not_found(&ctx, &app);
-        }
-        Err(e) => return unavailable(e),
-    };
-    let manages = user.is_admin
-        || match plenary_meeting::moderates(&*app.store, &room, user.id).await {
-            Ok(m) => m,
-            Err(e) => return unavailable(e),
-        };
-    if !manages {
-        return refused(&ctx, &app);
-    }
+    let room_id = room.id.clone();
+    let user = &user;
     let rows = match app.store.recordings_of_room(&room_id).await {
         Ok(r) => r,
         Err(e) => return unavailable(e),

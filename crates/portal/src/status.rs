@@ -287,12 +287,15 @@ async fn show_admin(
 ) -> Response {
     let now = plenary_proto::clock::unix_millis();
     let node = app.status.node.as_str();
-    let (samples, runs) = match (
+    let (samples, runs, reported) = match (
         app.store.load_samples(Some(node), now - HISTORY_MS).await,
         app.store.node_runs(20).await,
+        app.store
+            .problems(None, now - NOTICES_SHOWN_MS, super::quality::PROBLEMS_SHOWN)
+            .await,
     ) {
-        (Ok(s), Ok(r)) => (s, r),
-        (Err(e), _) | (_, Err(e)) => return unavailable(e),
+        (Ok(s), Ok(r), Ok(p)) => (s, r, p),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return unavailable(e),
     };
     let (regions, notices) = match regions_now(app, now).await {
         Ok(v) => v,
@@ -339,6 +342,7 @@ async fn show_admin(
         regions => regions.iter().map(|r| region_view(ctx, app, r)).collect::<Vec<_>>(),
         notices => notices.iter().map(|n| notice_view(ctx, app, n, now)).collect::<Vec<_>>(),
         runs, errors, error,
+        reported => reported.iter().map(super::quality::problem_report_view).collect::<Vec<_>>(),
         ..ctx.base("/admin/status")
     };
     ctx.show(app, "admin_status.html", status, c)

@@ -7,8 +7,8 @@
 pub mod clock;
 mod ids;
 mod meeting;
-pub mod quality;
 pub mod net;
+pub mod quality;
 mod role;
 mod signal;
 

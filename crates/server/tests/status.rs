@@ -292,3 +292,121 @@ async fn the_status_page_shows_regions_and_the_notices_admins_post() {
 fn value_of_csrf(body: &str) -> String {
     common::browser::value_after(body, "name=\"csrf\" value=\"")
 }
+
+#[tokio::test]
+async fn call_quality_reports_reach_the_meeting_report_of_its_moderators_only() {
+    let server = TestServer::start_with(|s| s.signup = SignupPolicy::Open).await;
+    let state = server.running.as_ref().unwrap().state.clone();
+    let room = server.create_room("Board").await;
+    let (mut ada, _) = join_as(&server, &room, "Ada", true).await;
+    let (mut ben, joined) = join_as(&server, &room, "Ben", false).await;
+    let ben_id = joined["you"].as_i64().unwrap();
+    let meeting = state.meeting.live.meeting_started(&room).unwrap();
+
+    // Figures no browser measures are refused; a report is kept (within a second).
+    ws::send(
+        &mut ben,
+        r#"{"type":"quality_report","report":{"loss_out":3.0}}"#,
+    )
+    .await;
+    ws::expect_error(&mut ben, "bad_message", false).await;
+    ws::send(
+        &mut ben,
+        r#"{"type":"quality_report","report":{"loss_out":0.12,"rtt_ms":45.5,"candidate":"host","protocol":"udp","reconnects":0}}"#,
+    )
+    .await;
+    let mut kept = Vec::new();
+    for _ in 0..60 {
+        kept = state
+            .store
+            .quality_of(room.as_str(), meeting)
+            .await
+            .unwrap();
+        if !kept.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(kept.len(), 1, "kept once");
+    let k = &kept[0];
+    assert_eq!(
+        (
+            k.participant,
+            k.name.as_str(),
+            k.loss_out,
+            k.rtt_ms,
+            k.protocol.as_deref()
+        ),
+        (ben_id, "Ben", Some(120), Some(46), Some("udp"))
+    );
+    // Two more of Ben's, ten seconds apart (as a client sends them), straight into the store.
+    let more: Vec<_> = [10_000, 20_000]
+        .iter()
+        .map(|d| plenary_store::QualityRow {
+            at_ms: k.at_ms + d,
+            ..k.clone()
+        })
+        .collect();
+    state.store.save_quality(&more).await.unwrap();
+
+    // A problem report: answered once it is kept; a second at once is too soon.
+    ws::send(
+        &mut ada,
+        r#"{"type":"problem_report","note":"Ben keeps freezing","report":{"loss_in":0.01}}"#,
+    )
+    .await;
+    assert_eq!(
+        next_of(&mut ada, "notice").await["code"],
+        "problem_reported"
+    );
+    ws::send(&mut ada, r#"{"type":"problem_report","note":"again"}"#).await;
+    ws::expect_error(&mut ada, "too_fast", false).await;
+
+    // The meeting report, for the room's owner (the first admin's room).
+    let (email, password) = first_admin(&server);
+    let mut owner = Browser::default();
+    owner.sign_in(&server, &email, &password).await;
+    let list = owner.get(&server, &format!("/rooms/{room}/quality")).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(
+        list.body
+            .contains(&format!("/rooms/{room}/quality/{meeting}"))
+    );
+    let page = owner
+        .get(&server, &format!("/rooms/{room}/quality/{meeting}"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Ben&#x27;s uplink lost 12 % for 30 s"),
+        "{}",
+        &page.body[page.body.find("quality-problems").unwrap_or(0)..][..600]
+    );
+    assert!(page.body.contains("Ben keeps freezing"));
+    assert!(page.body.contains("class=\"strip\""));
+    assert_eq!(
+        page.body.matches("data-state=\"poor\"").count(),
+        3,
+        "12 % loss is poor"
+    );
+    // The operators' view lists the problem report.
+    let view = owner.get(&server, "/admin/status").await;
+    assert!(view.body.contains("Ben keeps freezing"));
+    // Nobody else.
+    let mut olga = Browser::default();
+    olga.sign_up(
+        &server,
+        "Olga",
+        "olga@example.org",
+        "a long enough password",
+    )
+    .await;
+    for path in [
+        format!("/rooms/{room}/quality"),
+        format!("/rooms/{room}/quality/{meeting}"),
+    ] {
+        assert_eq!(olga.get(&server, &path).await.status, 403, "{path}");
+        let anyone = Browser::default().get(&server, &path).await;
+        assert_eq!(anyone.status, 303, "{path}: sign in first");
+    }
+    server.stop().await;
+}

@@ -91,7 +91,9 @@ pub fn score(r: &QualityRow) -> Score {
     let jitter = r.jitter_ms.unwrap_or(0);
     if loss <= GOOD_LOSS_PERMILLE && rtt <= GOOD_RTT_MS && jitter <= GOOD_JITTER_MS {
         Score::Good
-    } else if loss <= GOOD_LOSS_PERMILLE * 4 && rtt <= GOOD_RTT_MS * 2 && jitter <= GOOD_JITTER_MS * 2
+    } else if loss <= GOOD_LOSS_PERMILLE * 4
+        && rtt <= GOOD_RTT_MS * 2
+        && jitter <= GOOD_JITTER_MS * 2
     {
         Score::Fair
     } else {
@@ -171,59 +173,127 @@ pub fn problems(rows: &[QualityRow]) -> Vec<Problem> {
             value,
         };
         // Stretches of consecutive reports above a threshold.
-        let mut stretches = |kind, value: &dyn Fn(&QualityRow) -> Option<i64>, over: i64, mean: bool| {
-            let mut run: Vec<(&QualityRow, i64)> = Vec::new();
-            let close = |run: &mut Vec<(&QualityRow, i64)>, out: &mut Vec<Problem>| {
-                if let (Some(a), Some(b)) = (run.first(), run.last()) {
-                    let v = if mean {
-                        run.iter().map(|(_, v)| v).sum::<i64>() / run.len() as i64
-                    } else {
-                        run.iter().map(|(_, v)| *v).max().unwrap_or(0)
-                    };
-                    let seconds = (b.0.at_ms - a.0.at_ms) / 1000 + REPORT_SECS;
-                    out.push(problem(kind, a.0.at_ms - REPORT_SECS * 1000, seconds, v));
-                }
-                run.clear();
-            };
-            for r in person {
-                let v = value(r).filter(|v| *v >= over);
-                let next_to_last = run.last().is_none_or(|(l, _)| r.at_ms - l.at_ms <= GAP_MS);
-                match v {
-                    Some(v) if next_to_last => run.push((r, v)),
-                    Some(v) => {
-                        close(&mut run, &mut out);
-                        run.push((r, v));
+        let mut stretches =
+            |kind, value: &dyn Fn(&QualityRow) -> Option<i64>, over: i64, mean: bool| {
+                let mut run: Vec<(&QualityRow, i64)> = Vec::new();
+                let close = |run: &mut Vec<(&QualityRow, i64)>, out: &mut Vec<Problem>| {
+                    if let (Some(a), Some(b)) = (run.first(), run.last()) {
+                        let v = if mean {
+                            run.iter().map(|(_, v)| v).sum::<i64>() / run.len() as i64
+                        } else {
+                            run.iter().map(|(_, v)| *v).max().unwrap_or(0)
+                        };
+                        let seconds = (b.0.at_ms - a.0.at_ms) / 1000 + REPORT_SECS;
+                        out.push(problem(kind, a.0.at_ms - REPORT_SECS * 1000, seconds, v));
                     }
-                    None => close(&mut run, &mut out),
+                    run.clear();
+                };
+                for r in person {
+                    let v = value(r).filter(|v| *v >= over);
+                    let next_to_last = run.last().is_none_or(|(l, _)| r.at_ms - l.at_ms <= GAP_MS);
+                    match v {
+                        Some(v) if next_to_last => run.push((r, v)),
+                        Some(v) => {
+                            close(&mut run, &mut out);
+                            run.push((r, v));
+                        }
+                        None => close(&mut run, &mut out),
+                    }
                 }
-            }
-            close(&mut run, &mut out);
-        };
+                close(&mut run, &mut out);
+            };
         let percent = |v: Option<i64>| v.map(|p| (p + 5) / 10);
-        stretches(ProblemKind::UplinkLoss, &|r| r.loss_out.filter(|l| *l >= LOSS_PROBLEM_PERMILLE).and(percent(r.loss_out)), 0, true);
-        stretches(ProblemKind::DownlinkLoss, &|r| r.loss_in.filter(|l| *l >= LOSS_PROBLEM_PERMILLE).and(percent(r.loss_in)), 0, true);
-        stretches(ProblemKind::HighRoundTrip, &|r| r.rtt_ms, RTT_PROBLEM_MS, false);
-        stretches(ProblemKind::HighJitter, &|r| r.jitter_ms, JITTER_PROBLEM_MS, false);
-        stretches(ProblemKind::CpuLimited, &|r| (r.limitation.as_deref() == Some("cpu")).then_some(1), 1, false);
-        stretches(ProblemKind::BandwidthLimited, &|r| (r.limitation.as_deref() == Some("bandwidth")).then_some(1), 1, false);
+        stretches(
+            ProblemKind::UplinkLoss,
+            &|r| {
+                r.loss_out
+                    .filter(|l| *l >= LOSS_PROBLEM_PERMILLE)
+                    .and(percent(r.loss_out))
+            },
+            0,
+            true,
+        );
+        stretches(
+            ProblemKind::DownlinkLoss,
+            &|r| {
+                r.loss_in
+                    .filter(|l| *l >= LOSS_PROBLEM_PERMILLE)
+                    .and(percent(r.loss_in))
+            },
+            0,
+            true,
+        );
+        stretches(
+            ProblemKind::HighRoundTrip,
+            &|r| r.rtt_ms,
+            RTT_PROBLEM_MS,
+            false,
+        );
+        stretches(
+            ProblemKind::HighJitter,
+            &|r| r.jitter_ms,
+            JITTER_PROBLEM_MS,
+            false,
+        );
+        stretches(
+            ProblemKind::CpuLimited,
+            &|r| (r.limitation.as_deref() == Some("cpu")).then_some(1),
+            1,
+            false,
+        );
+        stretches(
+            ProblemKind::BandwidthLimited,
+            &|r| (r.limitation.as_deref() == Some("bandwidth")).then_some(1),
+            1,
+            false,
+        );
         let decoded: i64 = person.iter().filter_map(|r| r.frames_decoded).sum();
         let dropped: i64 = person.iter().filter_map(|r| r.frames_dropped).sum();
-        if decoded + dropped >= 100 && dropped * 100 >= DROPPED_PROBLEM_PERCENT * (decoded + dropped) {
+        if decoded + dropped >= 100
+            && dropped * 100 >= DROPPED_PROBLEM_PERCENT * (decoded + dropped)
+        {
             let secs = (person.len() as i64) * REPORT_SECS;
-            out.push(problem(ProblemKind::FramesDropped, first.at_ms - REPORT_SECS * 1000, secs, dropped * 100 / (decoded + dropped)));
+            out.push(problem(
+                ProblemKind::FramesDropped,
+                first.at_ms - REPORT_SECS * 1000,
+                secs,
+                dropped * 100 / (decoded + dropped),
+            ));
         }
         // How media travelled: said once, from the first report that shows it.
         if let Some(r) = person.iter().find(|r| r.protocol.as_deref() == Some("tcp")) {
-            out.push(problem(ProblemKind::OverTcp, r.at_ms - REPORT_SECS * 1000, 0, 0));
+            out.push(problem(
+                ProblemKind::OverTcp,
+                r.at_ms - REPORT_SECS * 1000,
+                0,
+                0,
+            ));
         }
-        if let Some(r) = person.iter().find(|r| r.candidate.as_deref() == Some("relay")) {
-            out.push(problem(ProblemKind::Relayed, r.at_ms - REPORT_SECS * 1000, 0, 0));
+        if let Some(r) = person
+            .iter()
+            .find(|r| r.candidate.as_deref() == Some("relay"))
+        {
+            out.push(problem(
+                ProblemKind::Relayed,
+                r.at_ms - REPORT_SECS * 1000,
+                0,
+                0,
+            ));
         }
-        if let Some(r) = person.iter().filter(|r| r.reconnects.unwrap_or(0) > 0).max_by_key(|r| r.reconnects) {
-            out.push(problem(ProblemKind::Reconnected, r.at_ms, 0, r.reconnects.unwrap_or(0)));
+        if let Some(r) = person
+            .iter()
+            .filter(|r| r.reconnects.unwrap_or(0) > 0)
+            .max_by_key(|r| r.reconnects)
+        {
+            out.push(problem(
+                ProblemKind::Reconnected,
+                r.at_ms,
+                0,
+                r.reconnects.unwrap_or(0),
+            ));
         }
     }
-    out.sort_by(|a, b| (a.at_ms, a.participant, a.kind).cmp(&(b.at_ms, b.participant, b.kind)));
+    out.sort_by_key(|p| (p.at_ms, p.participant, p.kind));
     out
 }
 
@@ -336,7 +406,15 @@ mod tests {
     fn problems_are_stretches_of_bad_reports_in_plain_terms() {
         let mut rows = Vec::new();
         // Ben: uplink loss 10 %, 14 %, 12 % from 30 s to 50 s, then fine, then 8 % at 120 s.
-        for (s, loss) in [(10, 0), (20, 0), (30, 100), (40, 140), (50, 120), (60, 0), (120, 80)] {
+        for (s, loss) in [
+            (10, 0),
+            (20, 0),
+            (30, 100),
+            (40, 140),
+            (50, 120),
+            (60, 0),
+            (120, 80),
+        ] {
             let mut r = at(2, "Ben", s);
             r.loss_out = Some(loss);
             rows.push(r);

@@ -14,7 +14,6 @@ macro_rules! notice_columns {
     };
 }
 
-
 macro_rules! quality_columns {
     () => {
         "room_id, meeting_ms, participant, name, at_ms, loss_in, loss_out, jitter_ms, rtt_ms, \

@@ -165,3 +165,7 @@ client-recording-not-allowed = In diesem Raum darf nicht aufgezeichnet werden.
 client-prejoin-recording = Diese Besprechung wird aufgezeichnet: Ihre Stimme, Ihre Kamera, Ihr geteilter Bildschirm und Ihre öffentlichen Chat-Nachrichten kommen in die Aufzeichnung.
 client-prejoin-recording-paused = Diese Besprechung wird aufgezeichnet (gerade pausiert): Ihre Stimme, Ihre Kamera, Ihr geteilter Bildschirm und Ihre öffentlichen Chat-Nachrichten kommen in die Aufzeichnung.
 client-recording-no-control = Die Aufzeichnung dieser Besprechung lässt sich hier nicht pausieren oder beenden.
+client-report-problem = Problem melden
+client-problem-intro = Sagen Sie den Admins, was schiefging. Was Ihr Browser an Ihrer Verbindung gemessen hat, wird mitgeschickt.
+client-problem-note = Was ist passiert?
+client-problem-sent = Danke: Die Admins haben Ihre Meldung.

@@ -165,3 +165,7 @@ client-recording-not-allowed = Recording is not allowed in this room.
 client-prejoin-recording = This meeting is being recorded: your voice, camera, shared screen and public chat messages will be in the recording.
 client-prejoin-recording-paused = This meeting is being recorded (paused just now): your voice, camera, shared screen and public chat messages will be in the recording.
 client-recording-no-control = The recording of this meeting cannot be paused or stopped from here.
+client-report-problem = Report a problem
+client-problem-intro = Tell the admins what went wrong. What your browser measured of your connection goes with it.
+client-problem-note = What happened?
+client-problem-sent = Thank you: the admins have your report.

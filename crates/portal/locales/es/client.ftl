@@ -165,3 +165,7 @@ client-recording-not-allowed = En esta sala no se permite grabar.
 client-prejoin-recording = Esta reunión se está grabando: tu voz, tu cámara, tu pantalla compartida y tus mensajes públicos del chat quedarán en la grabación.
 client-prejoin-recording-paused = Esta reunión se está grabando (ahora en pausa): tu voz, tu cámara, tu pantalla compartida y tus mensajes públicos del chat quedarán en la grabación.
 client-recording-no-control = La grabación de esta reunión no se puede pausar ni detener desde aquí.
+client-report-problem = Comunicar un problema
+client-problem-intro = Cuente a los administradores qué falló. Se envía con lo que su navegador midió de su conexión.
+client-problem-note = ¿Qué pasó?
+client-problem-sent = Gracias: los administradores tienen su aviso.

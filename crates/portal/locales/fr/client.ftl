@@ -165,3 +165,7 @@ client-recording-not-allowed = L’enregistrement n’est pas autorisé dans cet
 client-prejoin-recording = Cette réunion est enregistrée : votre voix, votre caméra, votre écran partagé et vos messages publics dans le chat figureront dans l’enregistrement.
 client-prejoin-recording-paused = Cette réunion est enregistrée (en pause pour le moment) : votre voix, votre caméra, votre écran partagé et vos messages publics dans le chat figureront dans l’enregistrement.
 client-recording-no-control = L’enregistrement de cette réunion ne peut pas être mis en pause ni arrêté d’ici.
+client-report-problem = Signaler un problème
+client-problem-intro = Dites aux admins ce qui n’a pas marché. Ce que votre navigateur a mesuré de votre connexion est joint.
+client-problem-note = Que s’est-il passé ?
+client-problem-sent = Merci : les admins ont reçu votre signalement.
