@@ -4,29 +4,15 @@
 // the test command installs them.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync, spawn } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const dgram = require('node:dgram');
-const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const { startServer, signInAdmin } = require('../server.js');
 const { launch, newPage, waitFirstMedia, assertFlowing, inboundStats } = require('../webrtc-helpers.js');
 const { ARTIFACTS, createRoomAs, join } = require('../meeting-helpers.js');
+const { SUDO, run, makeNamespace } = require('../netns.js');
 
 const PC = 'window.plenary.pc';
-const SUDO = process.getuid() === 0 ? [] : ['sudo', '-n'];
-const run = (cmd, args) => {
-  const [bin, ...rest] = [...SUDO, cmd, ...args];
-  return execFileSync(bin, rest, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-};
-
-// A namespace of our own, joined to this one by a veth pair: 10.215.N.1 here, .2 inside.
-const N = process.pid % 250;
-const NS = `plnr-udp-${process.pid}`;
-const HOST_LINK = `pu${process.pid % 100000}h`;
-const NS_LINK = `pu${process.pid % 100000}n`;
-const HOST_IP = `10.215.${N}.1`;
-const NS_IP = `10.215.${N}.2`;
 // Inside the namespace: drop UDP both ways; TCP (HTTP, WebSocket, ICE-TCP) passes.
 const FIREWALL = `table inet plenary_test {
   chain out { type filter hook output priority 0; policy accept; meta l4proto udp drop; }
@@ -37,37 +23,20 @@ let server;
 let hostBrowser;
 let nsBrowser;
 let admin;
-let wrapperDir;
-
-function makeNamespace() {
-  try { run('ip', ['netns', 'del', NS]); } catch { /* not there */ }
-  try { run('ip', ['link', 'del', HOST_LINK]); } catch { /* not there */ }
-  run('ip', ['netns', 'add', NS]);
-  run('ip', ['link', 'add', HOST_LINK, 'type', 'veth', 'peer', 'name', NS_LINK]);
-  run('ip', ['link', 'set', NS_LINK, 'netns', NS]);
-  run('ip', ['addr', 'add', `${HOST_IP}/30`, 'dev', HOST_LINK]);
-  run('ip', ['link', 'set', HOST_LINK, 'up']);
-  run('ip', ['netns', 'exec', NS, 'ip', 'addr', 'add', `${NS_IP}/30`, 'dev', NS_LINK]);
-  run('ip', ['netns', 'exec', NS, 'ip', 'link', 'set', NS_LINK, 'up']);
-  run('ip', ['netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up']);
-  const rules = path.join(wrapperDir, 'firewall.nft');
-  fs.writeFileSync(rules, FIREWALL);
-  run('ip', ['netns', 'exec', NS, 'nft', '-f', rules]);
-}
+let net;
+let HOST_IP;
+let NS;
 
 before(async () => {
-  wrapperDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plenary-udp-blocked-'));
-  makeNamespace();
+  net = makeNamespace('udp', 215, FIREWALL);
+  ({ hostIp: HOST_IP, ns: NS } = net);
   // Listening everywhere: the outside page uses 127.0.0.1, the inside one HOST_IP; ICE
   // candidates (UDP and TCP, one port) announce HOST_IP, which both sides can reach.
   server = await startServer({ PLENARY_LISTEN: '0.0.0.0:0', PLENARY_PUBLIC_IP: HOST_IP });
   ({ browser: hostBrowser } = await launch());
-  // Chromium inside the namespace, through a wrapper (playwright talks to it over the
-  // inherited pipes, which `ip netns exec` keeps). HOST_IP is not a secure origin by itself.
-  const wrapper = path.join(wrapperDir, 'chromium-in-netns');
-  fs.writeFileSync(wrapper, `#!/bin/sh\nexec ${SUDO.join(' ')} ip netns exec ${NS} /usr/bin/chromium "$@"\n`, { mode: 0o755 });
+  // HOST_IP is not a secure origin by itself.
   const insideUrl = server.url.replace('0.0.0.0', HOST_IP);
-  ({ browser: nsBrowser } = await launch([`--unsafely-treat-insecure-origin-as-secure=${insideUrl}`], { executablePath: wrapper }));
+  ({ browser: nsBrowser } = await launch([`--unsafely-treat-insecure-origin-as-secure=${insideUrl}`], { executablePath: net.chromium }));
   admin = await signInAdmin(hostBrowser, { ...server, url: server.url.replace('0.0.0.0', '127.0.0.1') }, newPage);
 });
 
@@ -75,9 +44,7 @@ after(async () => {
   await nsBrowser?.close();
   await hostBrowser?.close();
   await server?.stop();
-  try { run('ip', ['netns', 'del', NS]); } catch { /* already gone */ }
-  try { run('ip', ['link', 'del', HOST_LINK]); } catch { /* gone with the namespace */ }
-  if (wrapperDir) fs.rmSync(wrapperDir, { recursive: true, force: true });
+  net?.remove();
 });
 
 test('the firewall inside the namespace drops UDP (and lets TCP through)', async () => {

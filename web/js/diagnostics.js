@@ -8,16 +8,28 @@
 
 /** How often a report is sent. */
 export const REPORT_MS = 10_000;
+/** When the first reading is taken after (re)joining. */
+const BASELINE_MS = 1_000;
 
 /**
- * Cumulative counters read from one `getStats`.
- * @typedef {{at: number, recv: number, lost: number, bytesIn: number, sent: number, remoteLost: number, remoteLoss: number|null, bytesOut: number, decoded: number, dropped: number, jitter: number|null, rtt: number|null, limitation: string|null, candidate: string|null, protocol: string|null}} Counters
+ * Cumulative counters read from one `getStats`; per stream (SSRC) where loss is counted.
+ * @typedef {{recv: number, sent: number, lost: number, resent: number}} Stream
+ * @typedef {{at: number, inbound: Map<number, Stream>, outbound: Map<number, Stream>, remoteLoss: number|null, bytesIn: number, bytesOut: number, decoded: number, dropped: number, jitter: number|null, rtt: number|null, limitation: string|null, candidate: string|null, protocol: string|null}} Counters
  */
 
 /** @param {RTCStatsReport} stats @returns {Counters} */
 export function counters(stats) {
   /** @type {Counters} */
-  const c = { at: 0, recv: 0, lost: 0, bytesIn: 0, sent: 0, remoteLost: 0, remoteLoss: null, bytesOut: 0, decoded: 0, dropped: 0, jitter: null, rtt: null, limitation: null, candidate: null, protocol: null };
+  const c = { at: 0, inbound: new Map(), outbound: new Map(), remoteLoss: null, bytesIn: 0, bytesOut: 0, decoded: 0, dropped: 0, jitter: null, rtt: null, limitation: null, candidate: null, protocol: null };
+  /** @param {Map<number, Stream>} m @param {number} ssrc @returns {Stream} */
+  const of = (m, ssrc) => {
+    let st = m.get(ssrc);
+    if (!st) {
+      st = { recv: 0, sent: 0, lost: 0, resent: 0 };
+      m.set(ssrc, st);
+    }
+    return st;
+  };
   /** @type {any} */
   let pair = null;
   /** @type {Map<string, any>} */
@@ -26,9 +38,10 @@ export function counters(stats) {
     byId.set(s.id, s);
     c.at = Math.max(c.at, s.timestamp || 0);
     switch (s.type) {
-      case 'inbound-rtp':
-        c.recv += s.packetsReceived || 0;
-        c.lost += Math.max(0, s.packetsLost || 0);
+      case 'inbound-rtp': {
+        const m = of(c.inbound, s.ssrc);
+        m.recv += s.packetsReceived || 0;
+        m.lost += Math.max(0, s.packetsLost || 0);
         c.bytesIn += s.bytesReceived || 0;
         if (s.kind === 'video') {
           c.decoded += s.framesDecoded || 0;
@@ -37,15 +50,21 @@ export function counters(stats) {
           c.jitter = Math.max(c.jitter ?? 0, s.jitter * 1000);
         }
         break;
-      case 'outbound-rtp':
-        c.sent += s.packetsSent || 0;
+      }
+      case 'outbound-rtp': {
+        const m = of(c.outbound, s.ssrc);
+        m.sent += s.packetsSent || 0;
+        // Sent again on a NACK: each one a packet the network lost on the way (video's
+        // repairs hide that loss from the receiver reports).
+        m.resent += s.retransmittedPacketsSent || 0;
         c.bytesOut += s.bytesSent || 0;
         if (s.kind === 'video' && s.qualityLimitationReason && s.qualityLimitationReason !== 'none') c.limitation = s.qualityLimitationReason;
         else if (s.kind === 'video' && !c.limitation) c.limitation = s.qualityLimitationReason || null;
         break;
+      }
       case 'remote-inbound-rtp':
         // What the server's receiver reports say of what this client sent.
-        c.remoteLost += Math.max(0, s.packetsLost || 0);
+        of(c.outbound, s.ssrc).lost += Math.max(0, s.packetsLost || 0);
         if (typeof s.fractionLost === 'number') c.remoteLoss = Math.max(c.remoteLoss ?? 0, s.fractionLost);
         if (typeof s.roundTripTime === 'number' && c.rtt === null) c.rtt = s.roundTripTime * 1000;
         break;
@@ -72,6 +91,30 @@ function share(part, whole) {
   return whole > 0 ? Math.min(1, Math.max(0, part / whole)) : undefined;
 }
 
+/** Streams with fewer packets than this in an interval say nothing of its loss. */
+const FEW_PACKETS = 20;
+
+/**
+ * The worst stream's loss between two readings. Received: each stream's packets lost over its
+ * packets (received and lost). Sent: the packets lost on the way — those the server's reports
+ * count lost and those resent on its NACKs — over the packets sent. One number per direction;
+ * the worst stream shows the network.
+ * @param {Map<number, Stream>} a @param {Map<number, Stream>} b @param {boolean} sent
+ */
+function worstLoss(a, b, sent) {
+  /** @type {number|undefined} */
+  let worst;
+  for (const [ssrc, now] of b) {
+    const then = a.get(ssrc) || { recv: 0, sent: 0, lost: 0, resent: 0 };
+    const lost = Math.max(0, now.lost - then.lost) + (sent ? Math.max(0, now.resent - then.resent) : 0);
+    const packets = sent ? now.sent - then.sent : now.recv - then.recv + lost;
+    if (packets < FEW_PACKETS) continue;
+    const s = share(lost, packets);
+    if (s !== undefined) worst = Math.max(worst ?? 0, s);
+  }
+  return worst;
+}
+
 /**
  * The report of the interval between two readings.
  * @param {Counters} a @param {Counters} b @param {number} reconnects
@@ -79,15 +122,12 @@ function share(part, whole) {
  */
 export function summary(a, b, reconnects) {
   const secs = Math.max(0.001, (b.at - a.at) / 1000);
-  const recv = b.recv - a.recv;
-  const lost = b.lost - a.lost;
-  const sent = b.sent - a.sent;
   /** @type {import('./protocol.js').QualityReport} */
   const r = { reconnects };
-  const lossIn = share(lost, lost + recv);
+  const lossIn = worstLoss(a.inbound, b.inbound, false);
   if (lossIn !== undefined) r.loss_in = lossIn;
-  // Uplink: the reports' lost count over what was sent, else their last fraction.
-  const lossOut = share(b.remoteLost - a.remoteLost, sent) ?? (b.remoteLoss ?? undefined);
+  // Uplink: what the server's receiver reports counted lost, else their last fraction.
+  const lossOut = worstLoss(a.outbound, b.outbound, true) ?? (b.remoteLoss ?? undefined);
   if (lossOut !== undefined) r.loss_out = Math.min(1, Math.max(0, lossOut));
   if (b.jitter !== null) r.jitter_ms = b.jitter;
   if (b.rtt !== null) r.rtt_ms = b.rtt;
@@ -114,15 +154,20 @@ export class Diagnostics {
     this.last = null;
     /** @type {ReturnType<typeof setInterval>|undefined} */
     this.timer = undefined;
+    /** @type {ReturnType<typeof setTimeout>|undefined} */
+    this.baseline = undefined;
   }
 
   start() {
     this.stop();
-    this.tick();
+    // The first reading (once the media connection exists) is only a baseline: the first
+    // report covers the 10 s after it.
+    this.baseline = setTimeout(() => this.tick(), BASELINE_MS);
     this.timer = setInterval(() => this.tick(), REPORT_MS);
   }
 
   stop() {
+    clearTimeout(this.baseline);
     clearInterval(this.timer);
     this.timer = undefined;
   }

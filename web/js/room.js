@@ -39,7 +39,8 @@ function tokenName() {
 }
 
 /** @type {{call: Call|null, pc: RTCPeerConnection|null, local: import('./devices.js').LocalMedia|null, steps: string[]}} */
-const state = { call: null, pc: null, local: null, steps: [] };
+/** @type {any} */
+const state = { call: null, pc: null, local: null, steps: [], diagnostics: null };
 // Exposed for people debugging in the console and for the end-to-end tests.
 /** @type {any} */ (window).plenary = state;
 
@@ -264,6 +265,7 @@ function wire(call, grid) {
   // Call quality: a summary of the connection every 10 s (again after a reconnect), and the
   // problem report that sends the last one.
   const diagnostics = new Diagnostics(call);
+  state.diagnostics = diagnostics;
   call.addEventListener('joined', () => diagnostics.start());
   call.addEventListener('ended', () => diagnostics.stop());
   const problem = /** @type {HTMLDialogElement} */ ($('#problem-dialog'));
