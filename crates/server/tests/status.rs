@@ -410,3 +410,107 @@ async fn call_quality_reports_reach_the_meeting_report_of_its_moderators_only() 
     }
     server.stop().await;
 }
+
+/// The messages of the English portal catalogue: (key, English text).
+fn english() -> Vec<(String, String)> {
+    std::fs::read_to_string("../portal/locales/en/portal.ftl")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once(" = "))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_new_pages_speak_four_languages() {
+    let server = TestServer::start().await;
+    let state = server.running.as_ref().unwrap().state.clone();
+    let room = server.create_room("Board").await;
+    let (_ada, _) = join_as(&server, &room, "Ada", true).await;
+    let meeting = state.meeting.live.meeting_started(&room).unwrap();
+    let mut row = plenary_status::quality::row_of(
+        &plenary_proto::QualityReport {
+            loss_out: Some(0.2),
+            protocol: Some("tcp".into()),
+            ..Default::default()
+        },
+        room.as_str(),
+        meeting,
+        1,
+        "Ada",
+        meeting + 10_000,
+    );
+    state.store.save_quality(&[row.clone()]).await.unwrap();
+    row.at_ms += 10_000;
+    state.store.save_quality(&[row]).await.unwrap();
+    let (email, password) = first_admin(&server);
+    let mut admin = Browser::default();
+    admin.sign_in(&server, &email, &password).await;
+    let english = english();
+    // A title each page shows, per language.
+    let titles = [
+        (
+            "de",
+            "Dienststatus",
+            "Serverstatus",
+            "Verbindungsqualität in Board",
+            "Uplink-Verbindung von Ada verlor 20 %",
+            "Nutzung der Plattform",
+        ),
+        (
+            "fr",
+            "État du service",
+            "État du serveur",
+            "Qualité des appels dans Board",
+            "La liaison montante de Ada a perdu 20 %",
+            "Utilisation de la plateforme",
+        ),
+        (
+            "es",
+            "Estado del servicio",
+            "Estado del servidor",
+            "Calidad de las llamadas en Board",
+            "El enlace de subida de Ada perdió el 20 %",
+            "Uso de la plataforma",
+        ),
+        (
+            "en",
+            "Service status",
+            "Server status",
+            "Call quality in Board",
+            "s uplink lost 20 %",
+            "Usage of the platform",
+        ),
+    ];
+    for (lang, status, admin_status, quality, problem, usage) in titles {
+        admin.set("lang", lang);
+        let pages = [
+            ("/status".to_owned(), status),
+            ("/admin/status".to_owned(), admin_status),
+            (format!("/rooms/{room}/quality"), quality),
+            (format!("/rooms/{room}/quality/{meeting}"), problem),
+            ("/admin/usage".to_owned(), usage),
+        ];
+        for (path, expected) in pages {
+            let page = admin.get(&server, &path).await;
+            assert_eq!(page.status, 200, "{lang} {path}");
+            let body = page.body.replace("&#x27;", "'");
+            assert!(body.contains(expected), "{lang} {path}: no {expected:?}");
+            for (key, text) in &english {
+                // No message left as its key, and (but in English) none left in English.
+                assert!(!body.contains(&format!(">{key}<")), "{lang} {path}: {key}");
+                let long = text.len() > 25 && !text.contains('{');
+                let ours = ["status-", "quality-", "usage-"]
+                    .iter()
+                    .any(|p| key.starts_with(p));
+                if lang != "en" && long && ours {
+                    assert!(
+                        !body.contains(text.as_str()),
+                        "{lang} {path}: {key} in English"
+                    );
+                }
+            }
+        }
+    }
+    server.stop().await;
+}
