@@ -105,9 +105,14 @@ test('a lossy uplink is named in the meeting report, with the problem its person
   for (const p of [inside, outside]) await p.context().close();
 
   // After the meeting: its organisation's report, the platform's ranking, the status page.
-  await admin.waitForTimeout(1500);
-  await admin.goto(`${hostUrl}/orgs/${orgId}/usage`);
-  assert.equal((await admin.locator('#usage-totals [data-key=meetings]').textContent()).trim(), '1');
+  // (The ledger writes every half second: the page is read until the meeting is in.)
+  let meetings = '';
+  for (let i = 0; i < 20 && meetings !== '1'; i++) {
+    await admin.goto(`${hostUrl}/orgs/${orgId}/usage`);
+    meetings = (await admin.locator('#usage-totals [data-key=meetings]').textContent()).trim();
+    if (meetings !== '1') await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.equal(meetings, '1');
   assert.equal((await admin.locator('#usage-totals [data-key=distinct_participants]').textContent()).trim(), '2');
   await admin.screenshot({ path: path.join(ARTIFACTS, 'usage-organisation.png'), fullPage: true });
   await admin.goto(`${hostUrl}/admin/usage`);

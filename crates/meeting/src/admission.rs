@@ -375,6 +375,15 @@ impl Service {
             .await?;
         match taken {
             SeatTaken::Taken { previous } => {
+                // Someone new on this node (no connection held the seat): the node may have
+                // filled since their token was minted, or a waiting guest is let in to a full
+                // node. A connection taking over a held seat is not new.
+                if previous.is_none()
+                    && let Err(refused) = self.check_capacity()
+                {
+                    self.release_seat(claims, id).await;
+                    return Err(refused);
+                }
                 if let Some(pid) = previous.as_deref().and_then(|p| self.own_participant(p)) {
                     self.live.replace(&room.id, pid);
                 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// Moderators are warned at most this often.
 pub const WARN_EVERY: Duration = Duration::from_secs(5 * 60);
 /// Near: this share of the participants, or this many points below the CPU limit.
-const NEAR_SHARE: f64 = 0.9;
+const NEAR_TENTHS: usize = 10;
 const NEAR_CPU_POINTS: u8 = 10;
 /// No CPU reading yet.
 const UNKNOWN: u8 = u8::MAX;
@@ -94,9 +94,10 @@ impl Capacity {
 
     /// Whether the node is near its capacity with `present` participants.
     pub fn near(&self, present: usize) -> bool {
+        // 90 % of the participants (and never with nobody in).
         let by_people = self
             .participants
-            .is_some_and(|max| present as f64 >= (max as f64 * NEAR_SHARE).floor());
+            .is_some_and(|max| present > 0 && present * NEAR_TENTHS >= max * 9);
         let by_cpu = matches!((self.cpu_percent, self.cpu()),
             (Some(limit), Some(now)) if now >= limit.saturating_sub(NEAR_CPU_POINTS));
         by_people || by_cpu
@@ -146,6 +147,9 @@ mod tests {
             "warned a minute ago"
         );
         assert!(c.should_warn(10, t + WARN_EVERY));
+        let one = Capacity::new(Some(1), None);
+        assert!(!one.near(0), "a node for one is not near with nobody in");
+        assert!(one.near(1));
         let cpu = Capacity::new(None, Some(80));
         cpu.set_cpu(69);
         assert!(!cpu.near(0));

@@ -556,6 +556,16 @@ impl Meetings {
         self.lock().meetings.get(room).map(|m| m.started_ms)
     }
 
+    /// A participant's display name, while in `room`.
+    pub fn participant_name(&self, room: &RoomId, id: ParticipantId) -> Option<String> {
+        let state = self.lock();
+        state
+            .rooms
+            .get(room)?
+            .get(&id)
+            .map(|m| m.p.info.name.clone())
+    }
+
     /// How many meetings run on this server now.
     pub fn meeting_count(&self) -> usize {
         self.lock().rooms.values().filter(|m| !m.is_empty()).count()

@@ -1,7 +1,7 @@
 //! Meeting reports of call quality, for a room's owners and the platform's admins:
 //! `/rooms/{id}/quality` lists the room's meetings with reports, `/rooms/{id}/quality/{meeting}`
 //! shows one — its problems in plain words, each participant's connection over time (a strip
-//! and its table), and the problems people reported from it.
+//! and its table), and (to platform admins only) the problems people reported from it.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -166,11 +166,11 @@ async fn meeting_page(
     ctx: Ctx,
     Path((id, meeting)): Path<(String, i64)>,
 ) -> Response {
-    let (room, _) = match managed_room(&app, &ctx, &id).await {
+    let (room, user) = match managed_room(&app, &ctx, &id).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (rows, reported) = match (
+    let (rows, mut reported) = match (
         app.store.quality_of(room.id.as_str(), meeting).await,
         app.store
             .problems(Some((room.id.as_str(), meeting)), 0, PROBLEMS_SHOWN)
@@ -179,6 +179,10 @@ async fn meeting_page(
         (Ok(r), Ok(p)) => (r, p),
         (Err(e), _) | (_, Err(e)) => return unavailable(e),
     };
+    // What people report goes to the platform's admins (they may be reporting the host).
+    if !user.is_admin {
+        reported.clear();
+    }
     if rows.is_empty() && reported.is_empty() {
         return (
             StatusCode::NOT_FOUND,
@@ -202,6 +206,7 @@ async fn meeting_page(
         meeting => context! { ms => meeting, started => when(meeting) },
         problems => found, people,
         reported => reported.iter().map(problem_report_view).collect::<Vec<_>>(),
+        admin => user.is_admin,
         ..ctx.base(&format!("/rooms/{id}/quality"))
     };
     ctx.show(&app, "quality.html", StatusCode::OK, c)

@@ -42,6 +42,14 @@ async fn regions_now(
     now: i64,
 ) -> Result<(Vec<RegionStatus>, Vec<StatusNotice>), StoreError> {
     let mut latest = app.store.latest_samples(now - HISTORY_MS).await?;
+    // A node that stopped cleanly after its last sample is not down: it is gone (drained,
+    // replaced, renamed).
+    let runs = app.store.node_runs(200).await?;
+    latest.retain(|s| {
+        runs.iter()
+            .find(|r| r.node == s.node)
+            .is_none_or(|r| r.stopped_ms.is_none_or(|stop| stop < s.at_ms))
+    });
     // This node answers, so it is alive: its own numbers now, over its last stored minute.
     let own = latest
         .iter()
@@ -153,7 +161,7 @@ async fn feed(State(app): State<PortalState>, headers: HeaderMap) -> Response {
         Err(e) => return unavailable(e),
     };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let base = app.settings.base_url(host);
+    let base = xml(&app.settings.base_url(host));
     let site = ctx
         .site
         .name
@@ -421,6 +429,14 @@ fn notice_of(form: &super::Form, author: &str, now: i64) -> Result<StatusNotice,
     let title = form.get("title").trim();
     let body = form.get("body").trim();
     let region = form.get("region").trim();
+    // Text people read, and a feed reader parses: no control characters but line breaks.
+    let plain = |s: &str| {
+        !s.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    };
+    if !plain(title) || !plain(body) {
+        return Err("status-error-text");
+    }
     if title.is_empty() || title.chars().count() > TITLE_MAX {
         return Err("status-error-title");
     }

@@ -15,8 +15,9 @@ pub const LIMITATIONS: &[&str] = &["none", "cpu", "bandwidth", "other"];
 
 /// One client's connection over the last interval. Every field is optional (a browser that
 /// measures nothing of it says nothing); fractions are 0–1.
+/// Fields a newer client adds are ignored (a report is a summary: an older server keeps what
+/// it knows).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct QualityReport {
     /// Of the packets sent to this client, the share that did not arrive (downlink).
     #[serde(default, skip_serializing_if = "Option::is_none")]

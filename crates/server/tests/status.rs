@@ -27,10 +27,12 @@ async fn a_full_node_refuses_newcomers_and_leaves_its_meetings_alone() {
     let b = server.create_room("Garden group").await;
     let (mut moderator, _) = join_as(&server, &a, "Ada", true).await;
     let (mut guest, _) = join_as(&server, &a, "Ben", false).await;
-    // The second person made the node near its capacity (3 × 90 %): the moderator is told.
+    // Dan's token is minted while there is room; Cleo fills the node before he uses it.
+    let dan = server.join_token(&b, "Dan").await;
+    let (mut other, _) = join_as(&server, &b, "Cleo", false).await;
+    // The third made the node near its capacity (90 % of 3): the moderator is told.
     let notice = next_of(&mut moderator, "notice").await;
     assert_eq!(notice["code"], "near_capacity");
-    let (mut other, _) = join_as(&server, &b, "Cleo", false).await;
 
     // A fourth, in either room or a new one: refused, with the reason.
     for room in [&a, &b] {
@@ -47,6 +49,11 @@ async fn a_full_node_refuses_newcomers_and_leaves_its_meetings_alone() {
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains("capacity (3 participants)"), "{message}");
     }
+    // Dan's token no longer gets him in: the node filled since.
+    let mut late = ws::connect(&server).await;
+    let hello = serde_json::json!({"type":"join","v":2,"room":b,"name":"Dan","token":dan});
+    ws::send(&mut late, hello.to_string()).await;
+    ws::expect_error(&mut late, "server_busy", true).await;
     // The meetings go on.
     for w in [&mut moderator, &mut guest, &mut other] {
         ws::send(w, r#"{"type":"ping"}"#).await;
@@ -63,7 +70,7 @@ async fn a_full_node_refuses_newcomers_and_leaves_its_meetings_alone() {
         .unwrap();
     assert_eq!(
         metric(&metrics, "plenary_admission_refused_capacity_total"),
-        Some(2.0)
+        Some(3.0)
     );
     assert_eq!(metric(&metrics, "plenary_capacity_participants"), Some(3.0));
     assert_eq!(metric(&metrics, "plenary_participants"), Some(3.0));

@@ -1,6 +1,6 @@
-//! Each region's state for the public status page, from the nodes' latest load samples and
-//! the notices admins posted: **down** when no node of the region is alive (none sampled in
-//! [`ALIVE_MS`]) or a current notice says so; **degraded** when a node is near its capacity,
+//! Each region's state for the public status page, from the nodes' latest load samples (of
+//! nodes that did not stop cleanly since) and the notices admins posted: **down** when no node
+//! of the region is alive (none sampled in [`ALIVE_MS`]) or a current notice says so; **degraded** when a node is near its capacity,
 //! refused someone for capacity, or carries heavy loss, or a current notice says so; else
 //! **up**.
 
@@ -59,7 +59,11 @@ pub fn regions(latest: &[LoadSample], notices: &[StatusNotice], now_ms: i64) -> 
                 .iter()
                 .filter(|s| s.region == region && s.at_ms >= now_ms - ALIVE_MS)
                 .collect();
-            let mut state = if alive.is_empty() {
+            let has_nodes = latest.iter().any(|s| s.region == region);
+            // A region known only from a notice is what the notice says.
+            let mut state = if !has_nodes {
+                State::Up
+            } else if alive.is_empty() {
                 State::Down
             } else if alive.iter().any(|s| {
                 s.near_capacity
@@ -150,6 +154,7 @@ mod tests {
         let notices = [
             notice("", Severity::Degraded, now - 1_000, None),
             notice("asia", Severity::Down, now - 1_000, None),
+            notice("oc", Severity::Degraded, now - 1_000, None),
             notice("eu", Severity::Down, now - 9_000, Some(now - 1)),
             notice("eu", Severity::Down, now + 60_000, None),
         ];
@@ -161,6 +166,7 @@ mod tests {
                 ("asia", State::Down),
                 ("ca", State::Degraded),
                 ("eu", State::Degraded),
+                ("oc", State::Degraded),
                 ("us", State::Down)
             ]
         );

@@ -64,7 +64,7 @@ pub struct Live {
 pub struct Monitor {
     pub node: String,
     pub region: String,
-    /// This run of the node (random at each start).
+    /// This run of the node (its start time, in hex).
     pub run: String,
     pub version: String,
     pub started_ms: i64,
@@ -171,7 +171,7 @@ impl Monitor {
     }
 
     /// Reads the load every [`READ_EVERY`] (telling `capacity` the CPU) and keeps a sample
-    /// every [`SAMPLE_EVERY`], deleting this node's samples older than two days.
+    /// every [`SAMPLE_EVERY`], deleting every node's samples older than two days.
     pub fn spawn(
         self: &Arc<Self>,
         store: Arc<dyn Store>,
@@ -219,7 +219,7 @@ impl Monitor {
                     }
                     if reads.is_multiple_of(per_sample * 60) {
                         let before = sample.at_ms - KEEP_MS;
-                        if let Err(e) = store.prune_samples(&me.node, before).await {
+                        if let Err(e) = store.prune_samples(before).await {
                             tracing::warn!(error = %e, "cannot delete old load samples");
                         }
                     }

@@ -318,7 +318,8 @@ impl Writer {
     pub fn spawn(store: Arc<dyn Store>, retention_days: u32) -> QualityTx {
         let (tx, mut rx) = mpsc::unbounded_channel::<QualityRow>();
         tokio::spawn(async move {
-            let mut counts: HashMap<(String, i64, i64), u32> = HashMap::new();
+            // Per participant and meeting: reports so far, and when the last came.
+            let mut counts: HashMap<(String, i64, i64), (u32, i64)> = HashMap::new();
             let mut batch: Vec<QualityRow> = Vec::new();
             let mut flush = tokio::time::interval(FLUSH_EVERY);
             let mut prune = tokio::time::interval(PRUNE_EVERY);
@@ -326,8 +327,9 @@ impl Writer {
                 tokio::select! {
                     row = rx.recv() => match row {
                         Some(row) => {
-                            let n = counts.entry((row.room.clone(), row.meeting_ms, row.participant)).or_default();
+                            let (n, seen) = counts.entry((row.room.clone(), row.meeting_ms, row.participant)).or_default();
                             *n += 1;
+                            *seen = row.at_ms;
                             if *n <= FULL_RATE_REPORTS || n.is_multiple_of(THINNED_EVERY) {
                                 batch.push(row);
                             }
@@ -342,9 +344,9 @@ impl Writer {
                             Ok(n) => tracing::info!(deleted = n, "deleted call-quality reports past retention"),
                             Err(e) => tracing::warn!(error = %e, "cannot delete old call-quality reports"),
                         }
-                        // Meetings not heard of for a day are over: forget their counts.
-                        let day_ago = plenary_proto::clock::unix_millis() - 86_400_000;
-                        counts.retain(|(_, meeting, _), _| *meeting >= day_ago);
+                        // Participants not heard of for an hour have left: forget their counts.
+                        let hour_ago = plenary_proto::clock::unix_millis() - 3_600_000;
+                        counts.retain(|_, (_, seen)| *seen >= hour_ago);
                     }
                 }
             }

@@ -93,7 +93,8 @@ impl StoreError {
                     // PostgreSQL SQLSTATE classes: connection, transaction rollback
                     // (serialization, deadlock), insufficient resources (disk full), operator
                     // intervention (shutting down), system error.
-                    ["08", "40", "53", "57", "58"]
+                    // And a lock not available (a lock timeout) or an object in use.
+                    ["08", "40", "53", "57", "58", "55P03", "55006"]
                         .iter()
                         .any(|class| code.starts_with(class))
                 }
@@ -657,8 +658,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Each node's latest sample, if taken since `since_ms` (the nodes alive, and their load).
     fn latest_samples(&self, since_ms: i64) -> StoreFuture<'_, Vec<LoadSample>>;
 
-    /// Deletes a node's samples older than `before_ms`.
-    fn prune_samples<'a>(&'a self, node: &'a str, before_ms: i64) -> StoreFuture<'a, u64>;
+    /// Deletes every node's samples older than `before_ms` (and runs 90 days older still).
+    fn prune_samples(&self, before_ms: i64) -> StoreFuture<'_, u64>;
 
     /// Records a node's start (the last hundred of each node are kept).
     fn record_run<'a>(&'a self, r: &'a NodeRun) -> StoreFuture<'a, ()>;
@@ -699,6 +700,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Keeps a problem report; returns its id.
     fn save_problem<'a>(&'a self, p: &'a ProblemRow) -> StoreFuture<'a, i64>;
+
+    /// How many problem reports a meeting has.
+    fn problem_count<'a>(&'a self, room: &'a str, meeting_ms: i64) -> StoreFuture<'a, u32>;
 
     /// Problem reports since `since_ms` (of one meeting, or all), the latest first.
     fn problems<'a>(

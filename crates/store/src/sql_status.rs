@@ -84,8 +84,8 @@ macro_rules! status_methods {
                 let rows = sqlx::query(concat!(
                     "SELECT ",
                     $crate::sql_status::sample_columns!(),
-                    " FROM status_samples s WHERE at_ms >= $1 AND at_ms = \
-                       (SELECT MAX(at_ms) FROM status_samples l WHERE l.node = s.node) ORDER BY node"
+                    " FROM status_samples s JOIN (SELECT node AS n, MAX(at_ms) AS m FROM status_samples \
+                       WHERE at_ms >= $1 GROUP BY node) l ON s.node = l.n AND s.at_ms = l.m ORDER BY s.node"
                 ))
                 .bind(since_ms)
                 .fetch_all(&self.pool)
@@ -94,14 +94,18 @@ macro_rules! status_methods {
             })
         }
 
-        fn prune_samples<'a>(&'a self, node: &'a str, before_ms: i64) -> $crate::StoreFuture<'a, u64> {
+        fn prune_samples(&self, before_ms: i64) -> $crate::StoreFuture<'_, u64> {
             Box::pin(async move {
-                let done = sqlx::query("DELETE FROM status_samples WHERE node = $1 AND at_ms < $2")
-                    .bind(node)
+                let done = sqlx::query("DELETE FROM status_samples WHERE at_ms < $1")
                     .bind(before_ms)
                     .execute(&self.pool)
                     .await?;
-                Ok(done.rows_affected())
+                // Runs of nodes long gone (a container's host name changes at every start).
+                let runs = sqlx::query("DELETE FROM node_runs WHERE started_ms < $1")
+                    .bind(before_ms.saturating_sub(90 * 86_400_000))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() + runs.rows_affected())
             })
         }
 
@@ -355,6 +359,21 @@ macro_rules! status_methods {
                 .await?
                 .try_get(0)?;
                 Ok(id)
+            })
+        }
+
+        fn problem_count<'a>(&'a self, room: &'a str, meeting_ms: i64) -> $crate::StoreFuture<'a, u32> {
+            Box::pin(async move {
+                use sqlx::Row as _;
+                let n: i64 = sqlx::query(
+                    "SELECT COUNT(*) FROM problem_reports WHERE room_id = $1 AND meeting_ms = $2",
+                )
+                .bind(room)
+                .bind(meeting_ms)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?;
+                Ok(u32::try_from(n).unwrap_or(u32::MAX))
             })
         }
 

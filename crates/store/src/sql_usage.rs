@@ -308,6 +308,7 @@ macro_rules! usage_methods {
             owners: bool,
         ) -> $crate::StoreFuture<'a, Vec<$crate::UsageSpan>> {
             Box::pin(async move {
+                use sqlx::Row as _;
                 let (closing, opening) = match of {
                     $crate::SpanOf::Meetings => ("meeting_ended", "meeting_started"),
                     $crate::SpanOf::People => ("left", "joined"),
@@ -320,7 +321,7 @@ macro_rules! usage_methods {
                             "SELECT e.since_ms, e.at_ms, e.at_ms, e.meeting_key, e.person, e.member",
                             $extra,
                             " FROM usage_events e WHERE e.kind = $1 AND e.at_ms >= $2 AND e.since_ms < $3 \
-                               AND e.at_ms - (SELECT span_ms FROM usage_longest WHERE id = 1) <= $3",
+                               AND e.at_ms <= $8",
                             $crate::sql_usage::usage_filters!(),
                             " UNION ALL \
                              SELECT e.at_ms, CAST(NULL AS BIGINT), o.alive_ms, e.meeting_key, e.person, e.member",
@@ -336,6 +337,12 @@ macro_rules! usage_methods {
                 } else {
                     spans_query!("", "")
                 };
+                // Closing events up to the longest span after the period (bound as a number, so
+                // that the index on at_ms bounds the read; saturating at the end of time).
+                let longest: i64 = sqlx::query("SELECT span_ms FROM usage_longest WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get(0)?;
                 let rows = sqlx::query(sql)
                     .bind(closing)
                     .bind(f.from_ms)
@@ -344,6 +351,7 @@ macro_rules! usage_methods {
                     .bind(f.room.as_deref().unwrap_or(""))
                     .bind(f.region.as_deref().unwrap_or(""))
                     .bind(opening)
+                    .bind(f.to_ms.saturating_add(longest))
                     .fetch_all(&self.pool)
                     .await?;
                 rows.iter().map(|r| $crate::usage::span_from_row(r, owners)).collect()

@@ -8,7 +8,9 @@ mod common;
 use std::sync::Arc;
 
 use common::Fresh;
-use plenary_store::{LoadSample, NodeRun, NoticeKind, Severity, StatusNotice, Store};
+use plenary_store::{
+    LoadSample, NodeRun, NoticeKind, ProblemRow, QualityRow, Severity, StatusNotice, Store,
+};
 
 fn sample(node: &str, at_ms: i64, participants: i64) -> LoadSample {
     LoadSample {
@@ -50,11 +52,16 @@ async fn status(store: Arc<dyn Store>) {
         1,
         "b's latest is older"
     );
-    assert_eq!(store.prune_samples("a", 2 * min).await.unwrap(), 2);
+    assert_eq!(store.prune_samples(min).await.unwrap(), 2, "every node's");
     assert_eq!(
-        store.load_samples(None, 0).await.unwrap().len(),
-        2,
-        "b's kept"
+        store
+            .load_samples(None, 0)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| (s.node.as_str(), s.at_ms))
+            .collect::<Vec<_>>(),
+        [("a", min), ("a", 2 * min)]
     );
 
     // Runs: the last hundred per node, a clean stop once.
@@ -121,6 +128,108 @@ async fn status(store: Arc<dyn Store>) {
     assert!(!ended.is_current(40_000) && ended.is_current(39_999));
     assert!(store.delete_notice(made.id).await.unwrap());
     assert_eq!(store.notices(0, 10).await.unwrap().len(), 1);
+}
+
+/// Call quality and problem reports: kept, read per meeting, listed, counted, pruned.
+async fn quality(store: Arc<dyn Store>) {
+    let row = |meeting: i64, participant: i64, at_ms: i64| QualityRow {
+        room: "room-a".into(),
+        meeting_ms: meeting,
+        participant,
+        name: format!("P{participant}"),
+        at_ms,
+        loss_out: Some(120),
+        rtt_ms: Some(40),
+        limitation: Some("cpu".into()),
+        protocol: Some("tcp".into()),
+        ..QualityRow::default()
+    };
+    let rows = [
+        row(1_000, 2, 20_000),
+        row(1_000, 1, 30_000),
+        row(1_000, 1, 10_000),
+        row(5_000, 3, 60_000),
+    ];
+    store.save_quality(&rows).await.unwrap();
+    let of = store.quality_of("room-a", 1_000).await.unwrap();
+    assert_eq!(
+        of.iter()
+            .map(|r| (r.participant, r.at_ms))
+            .collect::<Vec<_>>(),
+        [(1, 10_000), (1, 30_000), (2, 20_000)],
+        "by participant, then time"
+    );
+    assert_eq!(of[0], row(1_000, 1, 10_000), "every column back");
+    let meetings = store.quality_meetings("room-a", 10).await.unwrap();
+    assert_eq!(
+        meetings
+            .iter()
+            .map(|m| (m.meeting_ms, m.people, m.last_ms))
+            .collect::<Vec<_>>(),
+        [(5_000, 1, 60_000), (1_000, 2, 30_000)]
+    );
+    assert!(
+        store
+            .quality_meetings("room-b", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let p = ProblemRow {
+        room: "room-a".into(),
+        meeting_ms: 1_000,
+        participant: 1,
+        name: "Ada".into(),
+        account_id: None,
+        at_ms: 15_000,
+        note: "frozen".into(),
+        diagnostics: "{}".into(),
+        ..ProblemRow::default()
+    };
+    let id = store.save_problem(&p).await.unwrap();
+    store
+        .save_problem(&ProblemRow {
+            meeting_ms: 5_000,
+            at_ms: 70_000,
+            ..p.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.problem_count("room-a", 1_000).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .problems(Some(("room-a", 1_000)), 0, 10)
+            .await
+            .unwrap(),
+        vec![ProblemRow { id, ..p.clone() }]
+    );
+    assert_eq!(store.problems(None, 0, 10).await.unwrap().len(), 2);
+    assert_eq!(
+        store.problems(None, 20_000, 10).await.unwrap().len(),
+        1,
+        "since"
+    );
+    assert_eq!(
+        store.prune_quality(25_000).await.unwrap(),
+        3,
+        "two reports and a problem"
+    );
+    assert_eq!(store.quality_of("room-a", 1_000).await.unwrap().len(), 1);
+    assert_eq!(store.problem_count("room-a", 1_000).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn quality_on_sqlite() {
+    let db = Fresh::sqlite("quality").await;
+    quality(db.store.clone()).await;
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn quality_on_postgres() {
+    let db = Fresh::postgres("quality").await;
+    quality(db.store.clone()).await;
+    db.finish().await;
 }
 
 #[tokio::test]

@@ -474,3 +474,5 @@ quality-problem-frames-dropped = Der Computer von { $name } verwarf { $value } %
 quality-problem-over-tcp = { $name } sendete Medien über TCP (das Netz sperrt UDP), was Verluste schlechter verkraftet.
 quality-problem-relayed = Die Medien von { $name } liefen über ein Relay (TURN).
 quality-problem-reconnected = Die Verbindung von { $name } brach ab und kam { $value }-mal zurück.
+quality-reports-to-admins = Probleme, die Teilnehmende aus einer Besprechung melden, gehen an die Admins der Plattform.
+status-error-text = Titel und Details müssen einfacher Text sein (keine Steuerzeichen).

@@ -474,3 +474,5 @@ quality-problem-frames-dropped = { $name }'s computer dropped { $value } % of th
 quality-problem-over-tcp = { $name } sent media over TCP (their network blocks UDP), which copes less well with loss.
 quality-problem-relayed = { $name }'s media went through a relay (TURN).
 quality-problem-reconnected = { $name }'s connection dropped and came back { $value } times.
+quality-reports-to-admins = Problems people report from a meeting go to the platform's admins.
+status-error-text = The title and details must be plain text (no control characters).

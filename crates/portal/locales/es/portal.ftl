@@ -474,3 +474,5 @@ quality-problem-frames-dropped = El ordenador de { $name } descartó el { $value
 quality-problem-over-tcp = { $name } envió medios por TCP (su red bloquea UDP), que tolera peor las pérdidas.
 quality-problem-relayed = Los medios de { $name } pasaron por un relé (TURN).
 quality-problem-reconnected = La conexión de { $name } se cortó y volvió { $value } veces.
+quality-reports-to-admins = Los problemas comunicados desde una reunión van a los administradores de la plataforma.
+status-error-text = El título y los detalles deben ser texto simple (sin caracteres de control).

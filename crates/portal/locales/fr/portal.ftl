@@ -474,3 +474,5 @@ quality-problem-frames-dropped = L’ordinateur de { $name } a perdu { $value } 
 quality-problem-over-tcp = { $name } a envoyé ses médias par TCP (son réseau bloque UDP), ce qui supporte moins bien les pertes.
 quality-problem-relayed = Les médias de { $name } passaient par un relais (TURN).
 quality-problem-reconnected = La connexion de { $name } a été coupée puis rétablie { $value } fois.
+quality-reports-to-admins = Les problèmes signalés depuis une réunion vont aux admins de la plateforme.
+status-error-text = Le titre et les détails doivent être du texte simple (sans caractères de contrôle).

@@ -614,6 +614,7 @@ impl Connection {
                     Refusal::NoSuchRoom => ErrorCode::RoomNotFound,
                     Refusal::Ended => ErrorCode::MeetingEnded,
                     Refusal::Full { .. } => ErrorCode::RoomFull,
+                    Refusal::Busy(_) => ErrorCode::ServerBusy,
                     Refusal::UnknownSeat => ErrorCode::InvalidToken,
                     Refusal::Barred => ErrorCode::Barred,
                     Refusal::Unavailable(_) => ErrorCode::Unavailable,

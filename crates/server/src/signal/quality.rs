@@ -12,6 +12,8 @@ use super::{Connection, Flow, Sink, send};
 
 /// One problem report per connection this often.
 const PROBLEM_EVERY: Duration = Duration::from_secs(30);
+/// Problem reports kept per meeting.
+const PROBLEMS_PER_MEETING: u32 = 200;
 
 impl Connection {
     /// The participant's room, meeting (its start), id, name and account, while in one.
@@ -19,11 +21,7 @@ impl Connection {
         let j = self.joined.as_ref()?;
         let live = &self.app.meeting.live;
         let meeting_ms = live.meeting_started(&j.room)?;
-        let name = live
-            .participants(&j.room)
-            .into_iter()
-            .find(|p| p.info.id == j.id)
-            .map(|p| p.info.name)?;
+        let name = live.participant_name(&j.room, j.id)?;
         Some((
             j.room.as_str().to_owned(),
             meeting_ms,
@@ -34,8 +32,14 @@ impl Connection {
     }
 
     pub(super) async fn quality_report(&mut self, sink: &mut Sink, report: QualityReport) -> Flow {
+        // Refused, but not held against the connection: a client of another version sends
+        // them every 10 s, and its meeting must not be cut off for it.
         if let Err(why) = report.check() {
-            return self.refuse(sink, ErrorCode::BadMessage, &why).await;
+            return send(
+                sink,
+                &ServerMessage::error(ErrorCode::BadMessage, why, false),
+            )
+            .await;
         }
         let now = Instant::now();
         // Sooner than a client sends them: not kept (a report is a summary, nothing is lost).
@@ -86,6 +90,20 @@ impl Connection {
                 .refuse(sink, ErrorCode::WrongOrder, "not in a meeting")
                 .await;
         };
+        // Counted from here, whatever happens next: no loop costs the store a read each time.
+        self.last_problem = Some(now);
+        // A meeting keeps at most this many (its people cannot fill the disk).
+        match self.app.store.problem_count(&room, meeting_ms).await {
+            Ok(kept) if kept >= PROBLEMS_PER_MEETING => {
+                let m = ServerMessage::error(
+                    ErrorCode::TooFast,
+                    "this meeting has reported enough problems; the admins have them",
+                    false,
+                );
+                return send(sink, &m).await;
+            }
+            _ => {}
+        }
         let row = ProblemRow {
             id: 0,
             room,
@@ -100,7 +118,6 @@ impl Connection {
         };
         match self.app.store.save_problem(&row).await {
             Ok(id) => {
-                self.last_problem = Some(now);
                 tracing::info!(problem = id, room = %row.room, "a participant reported a problem");
                 send(
                     sink,
