@@ -18,13 +18,13 @@ async fn the_sampler_keeps_the_load_and_tells_admission_the_cpu() {
     let db = Fresh::sqlite("status-monitor").await;
     let reads = Arc::new(AtomicU64::new(0));
     let counted = reads.clone();
-    // Every read: 7 participants in 2 meetings, and 1 000 more packets of 100 bytes each way.
+    // Every read: 9 participants in 2 meetings, and 1 000 more packets of 100 bytes each way.
     let source: Source = Arc::new(move || {
         let n = counted.fetch_add(1, Ordering::Relaxed) + 1;
         Box::pin(async move {
             Totals {
                 meetings: 2,
-                participants: 7,
+                participants: 9,
                 packets_in: n * 1_000,
                 packets_out: n * 2_000,
                 bytes_in: n * 100_000,
@@ -33,7 +33,7 @@ async fn the_sampler_keeps_the_load_and_tells_admission_the_cpu() {
             }
         })
     });
-    let capacity = Arc::new(Capacity::new(Some(8), Some(100)));
+    let capacity = Arc::new(Capacity::new(Some(10), Some(100)));
     let monitor = Monitor::new("node-1", "eu", "0.1.0");
     let task = monitor.spawn_every(
         db.store.clone(),
@@ -54,10 +54,10 @@ async fn the_sampler_keeps_the_load_and_tells_admission_the_cpu() {
     let s = samples.first().expect("a sample was kept");
     assert_eq!(
         (s.region.as_str(), s.meetings, s.participants),
-        ("eu", 2, 7)
+        ("eu", 2, 9)
     );
     assert_eq!(s.loss_permille, Some(31));
-    assert!(s.near_capacity, "7 of 8 is near");
+    assert!(s.near_capacity, "9 of 10 is near");
     assert_eq!(s.at_ms % 60_000, 0, "on the minute");
     // Rates: twice as much out as in, and bytes are 100 per packet (8 bits each).
     assert!(s.packets_in > 0 && s.packets_out > 0);
@@ -71,7 +71,7 @@ async fn the_sampler_keeps_the_load_and_tells_admission_the_cpu() {
     // The machine's CPU, read from /proc, reached admission.
     assert!(capacity.cpu().is_some());
     let live = monitor.live();
-    assert_eq!(live.participants, 7);
+    assert_eq!(live.participants, 9);
     assert!(live.cpu.is_some() && live.rss_bytes.is_some_and(|b| b > 0));
     db.finish().await;
 }
