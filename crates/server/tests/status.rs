@@ -521,3 +521,68 @@ async fn the_new_pages_speak_four_languages() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn problem_notes_reach_the_admins_not_the_room_owner() {
+    let server = TestServer::start_with(|s| s.signup = SignupPolicy::Open).await;
+    let state = server.running.as_ref().unwrap().state.clone();
+    let mut olga = Browser::default();
+    olga.sign_up(
+        &server,
+        "Olga",
+        "olga@example.org",
+        "a long enough password",
+    )
+    .await;
+    let csrf = olga.csrf(&server, "/rooms").await;
+    let room = olga.new_room(&server, &csrf, "Garden group").await;
+    let meeting = 1_796_000_000_000;
+    let row = plenary_status::quality::row_of(
+        &plenary_proto::QualityReport {
+            loss_out: Some(0.2),
+            ..Default::default()
+        },
+        &room,
+        meeting,
+        1,
+        "Ben",
+        meeting + 10_000,
+    );
+    state.store.save_quality(&[row]).await.unwrap();
+    state
+        .store
+        .save_problem(&plenary_store::ProblemRow {
+            room: room.clone(),
+            meeting_ms: meeting,
+            participant: 1,
+            name: "Ben".into(),
+            at_ms: meeting + 12_000,
+            note: "Olga talks over everyone".into(),
+            diagnostics: "{}".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let path = format!("/rooms/{room}/quality/{meeting}");
+    let own = olga.get(&server, &path).await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert!(
+        own.body.contains("uplink lost 20 %"),
+        "the owner sees the connection"
+    );
+    assert!(
+        !own.body.contains("Olga talks over everyone"),
+        "but not what people reported to the admins"
+    );
+    let (email, password) = first_admin(&server);
+    let mut admin = Browser::default();
+    admin.sign_in(&server, &email, &password).await;
+    assert!(
+        admin
+            .get(&server, &path)
+            .await
+            .body
+            .contains("Olga talks over everyone")
+    );
+    server.stop().await;
+}
