@@ -71,4 +71,31 @@ function makeNamespace(tag, subnet, firewall, { uplink } = {}) {
   };
 }
 
-module.exports = { SUDO, run, makeNamespace };
+/**
+ * A server both sides of `net` reach (listening everywhere; ICE announces the host side's
+ * address), a Chromium outside and one inside the namespace, and the admin signed in outside.
+ * `env`: more of the server's settings. `close()` closes the browsers and stops the server
+ * (the namespace stays: `net.remove()`).
+ */
+async function meetAcross(net, env = {}) {
+  // Required here: netns.js alone (makeNamespace) needs neither.
+  const { startServer, signInAdmin } = require('./server.js');
+  const { launch, newPage } = require('./webrtc-helpers.js');
+  const server = await startServer({ PLENARY_LISTEN: '0.0.0.0:0', PLENARY_PUBLIC_IP: net.hostIp, ...env });
+  const hostUrl = server.url.replace('0.0.0.0', '127.0.0.1');
+  const { browser: hostBrowser } = await launch();
+  // The host side's address is not a secure origin by itself.
+  const insideUrl = server.url.replace('0.0.0.0', net.hostIp);
+  const { browser: nsBrowser } = await launch([`--unsafely-treat-insecure-origin-as-secure=${insideUrl}`], { executablePath: net.chromium });
+  const admin = await signInAdmin(hostBrowser, { ...server, url: hostUrl }, newPage);
+  return {
+    server, hostUrl, insideUrl, hostBrowser, nsBrowser, admin,
+    async close() {
+      await nsBrowser.close();
+      await hostBrowser.close();
+      await server.stop();
+    },
+  };
+}
+
+module.exports = { SUDO, run, makeNamespace, meetAcross };

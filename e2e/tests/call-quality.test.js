@@ -7,10 +7,9 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { startServer, signInAdmin } = require('../server.js');
-const { launch, newPage, waitFirstMedia } = require('../webrtc-helpers.js');
+const { newPage, waitFirstMedia } = require('../webrtc-helpers.js');
 const { ARTIFACTS, createRoomAs, join } = require('../meeting-helpers.js');
-const { makeNamespace } = require('../netns.js');
+const { makeNamespace, meetAcross } = require('../netns.js');
 
 const PC = 'window.plenary.pc';
 const DROP_PERCENT = 15;
@@ -22,20 +21,16 @@ let hostBrowser;
 let nsBrowser;
 let admin;
 let net;
+let across;
 
 before(async () => {
   net = makeNamespace('loss', 216, null, { uplink: UPLINK });
-  server = await startServer({ PLENARY_LISTEN: '0.0.0.0:0', PLENARY_PUBLIC_IP: net.hostIp, PLENARY_MEDIA_TCP: 'false' });
-  ({ browser: hostBrowser } = await launch());
-  const insideUrl = server.url.replace('0.0.0.0', net.hostIp);
-  ({ browser: nsBrowser } = await launch([`--unsafely-treat-insecure-origin-as-secure=${insideUrl}`], { executablePath: net.chromium }));
-  admin = await signInAdmin(hostBrowser, { ...server, url: server.url.replace('0.0.0.0', '127.0.0.1') }, newPage);
+  across = await meetAcross(net, { PLENARY_MEDIA_TCP: 'false' });
+  ({ server, hostBrowser, nsBrowser, admin } = across);
 });
 
 after(async () => {
-  await nsBrowser?.close();
-  await hostBrowser?.close();
-  await server?.stop();
+  await across?.close();
   net?.remove();
 });
 

@@ -7,10 +7,9 @@ const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const dgram = require('node:dgram');
 const path = require('node:path');
-const { startServer, signInAdmin } = require('../server.js');
-const { launch, newPage, waitFirstMedia, assertFlowing, inboundStats } = require('../webrtc-helpers.js');
+const { newPage, waitFirstMedia, assertFlowing, inboundStats } = require('../webrtc-helpers.js');
 const { ARTIFACTS, createRoomAs, join } = require('../meeting-helpers.js');
-const { SUDO, run, makeNamespace } = require('../netns.js');
+const { SUDO, run, makeNamespace, meetAcross } = require('../netns.js');
 
 const PC = 'window.plenary.pc';
 // Inside the namespace: drop UDP both ways; TCP (HTTP, WebSocket, ICE-TCP) passes.
@@ -24,26 +23,21 @@ let hostBrowser;
 let nsBrowser;
 let admin;
 let net;
+let across;
 let HOST_IP;
 let NS;
 
 before(async () => {
   net = makeNamespace('udp', 215, FIREWALL);
   ({ hostIp: HOST_IP, ns: NS } = net);
-  // Listening everywhere: the outside page uses 127.0.0.1, the inside one HOST_IP; ICE
-  // candidates (UDP and TCP, one port) announce HOST_IP, which both sides can reach.
-  server = await startServer({ PLENARY_LISTEN: '0.0.0.0:0', PLENARY_PUBLIC_IP: HOST_IP });
-  ({ browser: hostBrowser } = await launch());
-  // HOST_IP is not a secure origin by itself.
-  const insideUrl = server.url.replace('0.0.0.0', HOST_IP);
-  ({ browser: nsBrowser } = await launch([`--unsafely-treat-insecure-origin-as-secure=${insideUrl}`], { executablePath: net.chromium }));
-  admin = await signInAdmin(hostBrowser, { ...server, url: server.url.replace('0.0.0.0', '127.0.0.1') }, newPage);
+  // The outside page uses 127.0.0.1, the inside one HOST_IP; ICE candidates (UDP and TCP, one
+  // port) announce HOST_IP, which both sides can reach.
+  across = await meetAcross(net);
+  ({ server, hostBrowser, nsBrowser, admin } = across);
 });
 
 after(async () => {
-  await nsBrowser?.close();
-  await hostBrowser?.close();
-  await server?.stop();
+  await across?.close();
   net?.remove();
 });
 

@@ -2,8 +2,8 @@
 //! Each chart is an image with a title for screen readers; the numbers themselves are always
 //! in a table beside it (the chart only draws what the table says).
 
-/// Escapes text for SVG/HTML.
-fn esc(s: &str) -> String {
+/// Escapes text for SVG, HTML and XML (the Atom feed).
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

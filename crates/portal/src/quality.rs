@@ -10,10 +10,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use fluent_bundle::FluentArgs;
 use minijinja::context;
-use plenary_status::quality::{Problem, problems, score};
+use plenary_status::quality::{Problem, Score, problems, score};
 use plenary_store::{ProblemRow, QualityRow};
 
 use super::recordings::{managed_room, when};
+use super::status::cell;
 use super::{Ctx, unavailable};
 use crate::PortalState;
 
@@ -85,10 +86,6 @@ pub(crate) fn words(ctx: &Ctx, app: &PortalState, p: &Problem) -> String {
     )
 }
 
-fn cell(v: Option<i64>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_else(|| "–".into())
-}
-
 fn permille_cell(v: Option<i64>) -> String {
     v.map(|v| format!("{:.1}", v as f64 / 10.0))
         .unwrap_or_else(|| "–".into())
@@ -98,17 +95,12 @@ fn permille_cell(v: Option<i64>) -> String {
 fn person_view(ctx: &Ctx, app: &PortalState, rows: &[&QualityRow]) -> minijinja::Value {
     let first = rows[0];
     let table_id = format!("quality-{}", first.participant);
+    let scores: Vec<Score> = rows.iter().map(|r| score(r)).collect();
+    let said = |s: Score| ctx.t(&app.portal, &format!("quality-score-{}", s.as_str()), None);
     let cells: Vec<(String, &str)> = rows
         .iter()
-        .map(|r| {
-            let s = score(r).as_str();
-            let label = format!(
-                "{}: {}",
-                when(r.at_ms),
-                ctx.t(&app.portal, &format!("quality-score-{s}"), None)
-            );
-            (label, s)
-        })
+        .zip(&scores)
+        .map(|(r, s)| (format!("{}: {}", when(r.at_ms), said(*s)), s.as_str()))
         .collect();
     let mut a = FluentArgs::new();
     a.set("name", first.name.clone());
@@ -117,20 +109,14 @@ fn person_view(ctx: &Ctx, app: &PortalState, rows: &[&QualityRow]) -> minijinja:
         &table_id,
         &cells,
     );
-    let good = rows
-        .iter()
-        .filter(|r| score(r) == plenary_status::quality::Score::Good)
-        .count();
+    let good = scores.iter().filter(|s| **s == Score::Good).count();
     let table: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| {
+        .zip(&scores)
+        .map(|(r, s)| {
             vec![
                 when(r.at_ms),
-                ctx.t(
-                    &app.portal,
-                    &format!("quality-score-{}", score(r).as_str()),
-                    None,
-                ),
+                said(*s),
                 permille_cell(r.loss_out),
                 permille_cell(r.loss_in),
                 cell(r.rtt_ms),

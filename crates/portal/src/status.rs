@@ -17,6 +17,7 @@ use plenary_store::{LoadSample, NoticeKind, Severity, StatusNotice, StoreError};
 
 use super::{Admin, AdminForm, Ctx, redirect, unavailable};
 use crate::PortalState;
+use crate::charts::esc;
 
 pub fn router() -> Router<PortalState> {
     Router::new()
@@ -103,11 +104,7 @@ fn region_view(ctx: &Ctx, app: &PortalState, r: &RegionStatus) -> minijinja::Val
     }
 }
 
-async fn public_page(State(app): State<PortalState>, headers: HeaderMap) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn public_page(State(app): State<PortalState>, ctx: Ctx) -> Response {
     let now = plenary_proto::clock::unix_millis();
     let (regions, notices) = match regions_now(&app, now).await {
         Ok(v) => v,
@@ -131,14 +128,6 @@ async fn public_page(State(app): State<PortalState>, headers: HeaderMap) -> Resp
     ctx.show(&app, "status.html", StatusCode::OK, c)
 }
 
-/// Escapes text for XML.
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 fn rfc3339(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .ok()
@@ -150,18 +139,14 @@ fn rfc3339(ms: i64) -> String {
 }
 
 /// The notices as an Atom feed (RFC 4287): one entry per notice, updated when it is ended.
-async fn feed(State(app): State<PortalState>, headers: HeaderMap) -> Response {
-    let ctx = match Ctx::of(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn feed(State(app): State<PortalState>, ctx: Ctx, headers: HeaderMap) -> Response {
     let now = plenary_proto::clock::unix_millis();
     let notices = match app.store.notices(now - NOTICES_SHOWN_MS, NOTICES_MAX).await {
         Ok(n) => n,
         Err(e) => return unavailable(e),
     };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let base = xml(&app.settings.base_url(host));
+    let base = esc(&app.settings.base_url(host));
     let site = ctx
         .site
         .name
@@ -173,10 +158,10 @@ async fn feed(State(app): State<PortalState>, headers: HeaderMap) -> Response {
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
          <title>{} — {}</title>\n<id>{base}/status</id>\n<link rel=\"self\" href=\"{base}/status/feed.atom\"/>\n\
          <link rel=\"alternate\" href=\"{base}/status\"/>\n<updated>{}</updated>\n<author><name>{}</name></author>\n",
-        xml(&site),
-        xml(&title),
+        esc(&site),
+        esc(&title),
         rfc3339(updated),
-        xml(&site),
+        esc(&site),
     );
     for n in &notices {
         let v = notice_view(&ctx, &app, n, now);
@@ -194,17 +179,17 @@ async fn feed(State(app): State<PortalState>, headers: HeaderMap) -> Response {
             "<entry>\n<title>{}: {} ({})</title>\n<id>{base}/status#notice-{}</id>\n\
              <link rel=\"alternate\" href=\"{base}/status#notice-{}\"/>\n<published>{}</published>\n\
              <updated>{}</updated>\n<summary type=\"text\">{} · {} · {}\n\n{}</summary>\n</entry>\n",
-            xml(&text("kind_text")),
-            xml(&n.title),
-            xml(&text("severity_text")),
+            esc(&text("kind_text")),
+            esc(&n.title),
+            esc(&text("severity_text")),
             n.id,
             n.id,
             rfc3339(n.created_ms),
             rfc3339(n.updated_ms),
-            xml(&region),
-            xml(&when),
-            xml(&text("severity_text")),
-            xml(&n.body),
+            esc(&region),
+            esc(&when),
+            esc(&text("severity_text")),
+            esc(&n.body),
         ));
     }
     out.push_str("</feed>\n");
@@ -239,7 +224,8 @@ fn mean(of: &[&LoadSample], f: impl Fn(&LoadSample) -> i64) -> Option<i64> {
     (!of.is_empty()).then(|| of.iter().map(|s| f(s)).sum::<i64>() / of.len() as i64)
 }
 
-fn cell(v: Option<i64>) -> String {
+/// A number for a table, or a dash for none.
+pub(crate) fn cell(v: Option<i64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "–".into())
 }
 
@@ -279,7 +265,6 @@ fn live_view(l: &Live) -> minijinja::Value {
         packets_in => l.packets_in, packets_out => l.packets_out,
         loss => l.loss_permille.map(|p| format!("{:.1}", f64::from(p) / 10.0)),
         near => l.near_capacity,
-        at => (l.at_ms > 0).then(|| super::recordings::when(l.at_ms)),
     }
 }
 
@@ -550,7 +535,7 @@ mod tests {
         assert_eq!(parse_minute("07/12/2026"), None);
         assert_eq!(rfc3339(1_796_653_800_000), "2026-12-07T14:30:00Z");
         assert_eq!(
-            xml("<a href=\"x\">&</a>"),
+            esc("<a href=\"x\">&</a>"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;"
         );
     }

@@ -20,6 +20,17 @@ fn metric(text: &str, name: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// A guest asks the API to join `room`: (status, body).
+async fn guest_join(
+    server: &TestServer,
+    room: &plenary_proto::RoomId,
+    name: &str,
+) -> (u16, serde_json::Value) {
+    let body = serde_json::json!({ "name": name });
+    let path = format!("/api/rooms/{room}/join");
+    server.call_as("POST", &path, Some(&body), None).await
+}
+
 #[tokio::test]
 async fn a_full_node_refuses_newcomers_and_leaves_its_meetings_alone() {
     let server = TestServer::start_with(|s| s.capacity = Some(3)).await;
@@ -36,14 +47,7 @@ async fn a_full_node_refuses_newcomers_and_leaves_its_meetings_alone() {
 
     // A fourth, in either room or a new one: refused, with the reason.
     for room in [&a, &b] {
-        let (status, body) = server
-            .call_as(
-                "POST",
-                &format!("/api/rooms/{room}/join"),
-                Some(&serde_json::json!({"name": "Dan"})),
-                None,
-            )
-            .await;
+        let (status, body) = guest_join(&server, room, "Dan").await;
         assert_eq!(status, 503, "{body}");
         assert_eq!(body["error"]["code"], "server_busy");
         let message = body["error"]["message"].as_str().unwrap();
@@ -99,14 +103,7 @@ async fn a_full_node_refuses_newcomers_and_leaves_its_meetings_alone() {
         state.meeting.live.total() == 2
     })
     .await;
-    let (status, body) = server
-        .call_as(
-            "POST",
-            &format!("/api/rooms/{b}/join"),
-            Some(&serde_json::json!({"name": "Dan"})),
-            None,
-        )
-        .await;
+    let (status, body) = guest_join(&server, &b, "Dan").await;
     assert_eq!(status, 200, "{body}");
     server.stop().await;
 }
