@@ -13,6 +13,16 @@ const RECONNECT_FOR_MS = 30000;
 const ICE_GRACE_MS = 4000;
 
 /**
+ * The camera's simulcast encodings, lowest first (rids `l`, `m`, `h`): a quarter, half and the
+ * full picture. The server forwards one per receiver (see web/js/view.js).
+ */
+export const CAMERA_LAYERS = [
+  { rid: 'l', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'm', scaleResolutionDownBy: 2, maxBitrate: 400_000 },
+  { rid: 'h', scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
+];
+
+/**
  * @typedef {import('./protocol.js').ParticipantInfo} ParticipantInfo
  * @typedef {import('./protocol.js').ServerMessage} ServerMessage
  * @typedef {import('./protocol.js').ChatMessage} ChatMessage
@@ -243,7 +253,9 @@ export class Call extends EventTarget {
     const audio = this.local.getAudioTracks()[0];
     const video = this.local.getVideoTracks()[0];
     this.audioSender = pc.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [this.local] }).sender;
-    this.videoSender = pc.addTransceiver(video || 'video', { direction: 'sendonly', streams: [this.local] }).sender;
+    // The camera goes out in three sizes (simulcast): the server sends each person the one
+    // their screen shows it at, and the smaller ones to weak links.
+    this.videoSender = pc.addTransceiver(video || 'video', { direction: 'sendonly', streams: [this.local], sendEncodings: CAMERA_LAYERS }).sender;
     // Kept ready for a screen share (the server tells the others only once it carries media);
     // a share going on when the connection dropped carries on.
     this.screenSender = pc.addTransceiver(this.screen?.getVideoTracks()[0] || 'video', { direction: 'sendonly' }).sender;
@@ -526,9 +538,16 @@ export class Call extends EventTarget {
       throw new Error('no video in the shared stream');
     }
     this.stopScreen(false);
-    // Text and slides stay sharp rather than smooth.
+    // Text and slides stay sharp rather than smooth: full resolution, a low frame rate.
     if ('contentHint' in video) video.contentHint = 'detail';
     await this.screenSender?.replaceTrack(video);
+    const sender = this.screenSender;
+    if (sender) {
+      const p = sender.getParameters();
+      p.degradationPreference = 'maintain-resolution';
+      for (const e of p.encodings || []) e.maxFramerate = 15;
+      await sender.setParameters(p).catch(() => {});
+    }
     await this.screenAudioSender?.replaceTrack(stream.getAudioTracks()[0] || null);
     this.screen = stream;
     // The browser's own "Stop sharing" bar ends the track.

@@ -11,6 +11,7 @@ import { loadMessages, tr } from './i18n.js';
 import { wirePanel } from './panel.js';
 import { wireRecording } from './recording.js';
 import { Diagnostics } from './diagnostics.js';
+import { wireView } from './view.js';
 
 /** @param {string} sel @returns {any} */
 const $ = (sel) => document.querySelector(sel);
@@ -247,6 +248,7 @@ function wire(call, grid) {
   /** Viewers may see only moderators' cameras: the server forwards no other. @param {import('./call.js').Remote} r */
   const cameraShown = (r) => r.video && !(call.role !== 'moderator' && call.locks.hide_viewer_cameras && r.role !== 'moderator');
   const stage = wireStage(call, cameraShown, (text) => say('#meeting-notes', text));
+  wireView(call, document);
   /** @param {import('./call.js').Remote} r */
   const tile = (r) => {
     grid.upsert(`p${r.id}`, { name: r.name, audio: r.audio, video: cameraShown(r), stream: r.stream, participantId: r.id, reconnecting: r.reconnecting, speaking: r.speaking, pinned: stage.pinned === r.id, quality: r.quality });

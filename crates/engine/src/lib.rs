@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use plenary_media::{
     Forwarding, MediaError, ParticipantId, ParticipantStats, RecordedFrame, RoomId, Sfu, SfuConfig,
-    SfuEvent, SfuOutput, Transport,
+    SfuEvent, SfuOutput, TileView, TrackSource, Transport,
 };
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
@@ -61,6 +61,10 @@ enum Command {
     Record {
         room: RoomId,
         to: Option<RecordingSink>,
+    },
+    View {
+        id: ParticipantId,
+        tiles: Vec<(ParticipantId, TrackSource, TileView)>,
     },
 }
 
@@ -175,6 +179,15 @@ impl Engine {
             .commands
             .send(Command::Forwarding { id, forwarding })
             .await;
+    }
+
+    /// How `id`'s client shows the others' video: (publisher, source, view) for each tile.
+    pub async fn set_view(
+        &self,
+        id: ParticipantId,
+        tiles: Vec<(ParticipantId, TrackSource, TileView)>,
+    ) {
+        let _ = self.commands.send(Command::View { id, tiles }).await;
     }
 
     pub async fn remove(&self, id: ParticipantId) {
@@ -296,6 +309,11 @@ fn handle_command(sfu: &mut Sfu, listeners: &mut HashMap<ParticipantId, EventSen
             listeners.remove(&id);
         }
         Command::Forwarding { id, forwarding } => sfu.set_forwarding(now, id, forwarding),
+        Command::View { id, tiles } => {
+            for (publisher, source, view) in tiles {
+                sfu.set_view(now, id, publisher, source, Some(view));
+            }
+        }
         Command::Stats { id, reply } => {
             let _ = reply.send(sfu.participant_stats(id));
         }

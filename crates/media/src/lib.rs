@@ -9,14 +9,22 @@
 //! crate except plain SDP strings, so upgrading it touches only this crate.
 
 mod error;
+mod layers;
+mod loudest;
 mod peer;
 mod record;
+mod rewrite;
+mod rtp;
 mod sfu;
 mod speaking;
 mod stats;
 
 pub use error::MediaError;
+pub use layers::TileView;
 pub use plenary_proto::{Audience, Forwarding, MediaKind, ParticipantId, RoomId, TrackSource};
 pub use record::{RECORDING_KEYFRAME_EVERY, RecordedCodec, RecordedFrame};
-pub use sfu::{DEFAULT_RESEND_HISTORY, Sfu, SfuConfig, SfuEvent, SfuOutput, Transmit, Transport};
+pub use sfu::{
+    DEFAULT_LOUDEST_ABOVE, DEFAULT_LOUDEST_AUDIO, DEFAULT_RESEND_HISTORY, Sfu, SfuConfig, SfuEvent,
+    SfuOutput, Transmit, Transport,
+};
 pub use stats::ParticipantStats;

@@ -4,16 +4,21 @@
 //! A `Peer` never touches another peer; what must reach others is returned as [`Propagate`]
 //! items that the [`crate::Sfu`] routes.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use plenary_proto::{Audience, Forwarding, MediaKind, ParticipantId, RoomId, TrackSource};
+use str0m::bwe::BweKind;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, Mid};
+use str0m::media::{Direction, KeyframeRequestKind, Mid, Pt};
 use str0m::net::Protocol;
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 
 use crate::error::MediaError;
+use crate::layers::{Allocator, LayersIn, TileView};
+use crate::rewrite::Rewriter;
+use crate::rtp::InPacket;
 use crate::sfu::{SfuEvent, SfuOutput, Transmit, Transport};
 use crate::stats::ParticipantStats;
 
@@ -30,17 +35,19 @@ const RESEND_RATIO_CAP: f32 = 0.15;
 const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 
 /// What one peer's output means for the others.
-// Frames are nearly all of what propagates, through one reused buffer: boxing them would
-// cost an allocation per frame to save space that is not held anyway.
+// Packets are nearly all of what propagates, through one reused buffer: boxing them would
+// cost an allocation per packet to save space that is not held anyway.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Propagate {
-    /// A frame to forward to every subscriber of this track.
-    Media(MediaData),
-    /// A subscriber asks the publisher of `source_mid` for a keyframe.
+    /// A packet to forward to every subscriber of this track.
+    Media(InPacket),
+    /// A subscriber asks the publisher of `source_mid` for a keyframe of `layer` (the one it
+    /// receives or waits for).
     KeyframeRequest {
         publisher: ParticipantId,
         source_mid: Mid,
+        layer: Option<u8>,
         kind: KeyframeRequestKind,
     },
     /// This peer started publishing a track.
@@ -60,7 +67,10 @@ pub(crate) struct TrackIn {
     /// The others were told of it (a screen track only once it first carries media, so that
     /// the transceivers a client keeps ready for sharing cost nobody anything until used).
     pub announced: bool,
-    last_keyframe_request: Option<Instant>,
+    /// Its encodings (one without simulcast), as they arrive.
+    pub layers: LayersIn,
+    /// The simulcast rids the client offered, in its order.
+    rids: Vec<String>,
 }
 
 /// A track of another participant that this peer receives.
@@ -73,6 +83,14 @@ pub(crate) struct TrackOut {
     pub state: TrackOutState,
     /// The publisher left: stop this transceiver at the next negotiation.
     pub source_gone: bool,
+    /// Which layer goes out, and the numbering that hides switches.
+    pub rewriter: Rewriter,
+    /// How the client shows this track (None: not reported; the top layer is sent).
+    pub view: Option<TileView>,
+    /// The publisher's payload type last seen, and this subscriber's for the same codec.
+    pt_map: Option<(Pt, Pt)>,
+    /// The rewriter's (forwarded, holes) at the last egress statistics.
+    counted: (u64, u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +130,18 @@ pub(crate) struct Peer {
     /// What of this peer's media is forwarded, to whom; whether it receives as a moderator.
     pub forwarding: Forwarding,
     /// Whether its microphone carries voice now.
-    speaking: crate::speaking::Speaking,
+    pub speaking: crate::speaking::Speaking,
+    /// Which publisher stream (SSRC) is which track and layer, learnt from the first packet.
+    ssrcs: Vec<(Ssrc, Mid, u8)>,
+    /// The downlink's estimated bandwidth (bits per second), from TWCC feedback.
+    pub estimate: Option<u64>,
+    pub allocator: Allocator,
+    /// When its layers are next chosen again.
+    pub next_allocation: Instant,
+    /// The lowest round trip measured (a rise above it means queues are filling).
+    pub min_rtt: Option<Duration>,
+    /// How its client shows each publisher's sources, kept for tracks opened later.
+    pub views: HashMap<(ParticipantId, TrackSource), TileView>,
 }
 
 impl Peer {
@@ -140,6 +169,12 @@ impl Peer {
             resend_history,
             forwarding: Forwarding::default(),
             speaking: crate::speaking::Speaking::default(),
+            ssrcs: Vec::new(),
+            estimate: None,
+            allocator: Allocator::default(),
+            next_allocation: now,
+            min_rtt: None,
+            views: HashMap::new(),
         }
     }
 
@@ -177,6 +212,11 @@ impl Peer {
             source,
             state: TrackOutState::ToOpen,
             source_gone: false,
+            // Audio has one layer; video waits for the allocation, made when it opens.
+            rewriter: Rewriter::new((kind == MediaKind::Audio).then_some(0)),
+            view: self.views.get(&(publisher, source)).copied(),
+            pt_map: None,
+            counted: (0, 0),
         });
     }
 
@@ -393,12 +433,17 @@ impl Peer {
                     return;
                 };
                 let announced = !source.on_first_media();
+                let rids = m
+                    .simulcast
+                    .map(|s| s.recv.iter().map(|l| l.rid.to_string()).collect())
+                    .unwrap_or_default();
                 self.tracks_in.push(TrackIn {
                     mid: m.mid,
                     kind,
                     source,
                     announced,
-                    last_keyframe_request: None,
+                    layers: LayersIn::default(),
+                    rids,
                 });
                 if announced {
                     props.push(Propagate::TrackPublished {
@@ -408,42 +453,7 @@ impl Peer {
                     });
                 }
             }
-            Event::MediaData(data) => {
-                self.stats.frames_in += 1;
-                let microphone = self
-                    .tracks_in
-                    .iter()
-                    .any(|t| t.mid == data.mid && t.source == TrackSource::Microphone);
-                if let (true, Some(level), false) = (
-                    microphone,
-                    data.ext_vals.audio_level,
-                    self.forwarding.microphone == Audience::Nobody,
-                ) && let Some(speaking) = self.speaking.level(self.last_now, level)
-                {
-                    out.push_back(SfuOutput::Event(SfuEvent::Speaking {
-                        participant: self.id,
-                        speaking,
-                    }));
-                }
-                if let Some(t) = self
-                    .tracks_in
-                    .iter_mut()
-                    .find(|t| t.mid == data.mid && !t.announced)
-                {
-                    t.announced = true;
-                    props.push(Propagate::TrackPublished {
-                        mid: t.mid,
-                        kind: t.kind,
-                        source: t.source,
-                    });
-                }
-                if !data.contiguous {
-                    // A gap that NACK/RTX did not repair: the decoder needs a fresh keyframe.
-                    self.stats.frames_in_gapped += 1;
-                    self.request_keyframe(data.mid, KeyframeRequestKind::Pli, false);
-                }
-                props.push(Propagate::Media(data));
-            }
+            Event::RtpPacket(p) => self.packet_in(p, out, props),
             Event::KeyframeRequest(req) => {
                 self.stats.keyframe_requests_received += 1;
                 if let Some(t) = self
@@ -454,25 +464,118 @@ impl Peer {
                     props.push(Propagate::KeyframeRequest {
                         publisher: t.publisher,
                         source_mid: t.source_mid,
+                        layer: t.rewriter.target().or(t.rewriter.current()),
                         kind: req.kind,
                     });
                 }
+            }
+            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+                self.estimate = Some(estimate.as_u64());
             }
             Event::MediaIngressStats(s) => {
                 self.stats.loss_in = s.loss.or(self.stats.loss_in);
                 self.record_nacks(s.mid, Some(s.nacks), None);
             }
             Event::MediaEgressStats(s) => {
-                self.stats.loss_out = s.loss.or(self.stats.loss_out);
+                // The subscriber's loss, less what never reached the SFU: a publisher's lost
+                // packets are forwarded as gaps (the receiver may repair them from FEC, or
+                // ask again), so they show in every receiver's report.
+                let upstream = self
+                    .tracks_out
+                    .iter_mut()
+                    .find(|t| track_mid(t) == Some(s.mid))
+                    .map_or(0.0, |t| {
+                        let (fwd, holes) = (t.rewriter.forwarded, t.rewriter.holes);
+                        let (dfwd, dholes) = (
+                            fwd.saturating_sub(t.counted.0),
+                            holes.saturating_sub(t.counted.1),
+                        );
+                        t.counted = (fwd, holes);
+                        if dfwd + dholes == 0 {
+                            0.0
+                        } else {
+                            dholes as f32 / (dfwd + dholes) as f32
+                        }
+                    });
+                let loss = s.loss.map(|l| (l - upstream).max(0.0));
+                self.stats.loss_out = loss.or(self.stats.loss_out);
                 self.record_nacks(s.mid, None, Some(s.nacks));
             }
             Event::PeerStats(s) => {
                 self.stats.bytes_in = s.peer_bytes_rx;
                 self.stats.bytes_out = s.peer_bytes_tx;
                 self.stats.rtt = s.rtt.or(self.stats.rtt);
+                if let Some(rtt) = s.rtt {
+                    self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+                }
             }
             _ => {}
         }
+    }
+
+    /// One RTP packet from this peer as a publisher: which track and layer it is, what it
+    /// says of speaking, and on to the others.
+    fn packet_in(
+        &mut self,
+        p: RtpPacket,
+        out: &mut VecDeque<SfuOutput>,
+        props: &mut Vec<Propagate>,
+    ) {
+        let ssrc = p.header.ssrc;
+        let known = self.ssrcs.iter().find(|(s, _, _)| *s == ssrc).copied();
+        let (mid, layer) = match known {
+            Some((_, mid, layer)) => (mid, layer),
+            None => {
+                let mut api = self.rtc.direct_api();
+                let Some(rx) = api.stream_rx(&ssrc) else {
+                    return;
+                };
+                let (mid, rid) = (rx.mid(), rx.rid());
+                let Some(t) = self.tracks_in.iter().find(|t| t.mid == mid) else {
+                    return;
+                };
+                let layer = crate::rtp::layer_of(rid.as_deref(), &t.rids);
+                self.ssrcs.push((ssrc, mid, layer));
+                (mid, layer)
+            }
+        };
+        let Some(params) = self
+            .rtc
+            .codec_config()
+            .find(|c| c.pt() == p.header.payload_type)
+            .copied()
+        else {
+            return;
+        };
+        let packet = InPacket::new(mid, layer, params, p);
+        self.stats.packets_in += 1;
+        let Some(t) = self.tracks_in.iter_mut().find(|t| t.mid == mid) else {
+            return;
+        };
+        t.layers.layer_mut(layer).packet(
+            self.last_now,
+            packet.payload.len(),
+            packet.keyframe_size(),
+        );
+        if t.source == TrackSource::Microphone
+            && self.forwarding.microphone != Audience::Nobody
+            && let Some(level) = packet.audio_level
+            && let Some(speaking) = self.speaking.level(self.last_now, level)
+        {
+            out.push_back(SfuOutput::Event(SfuEvent::Speaking {
+                participant: self.id,
+                speaking,
+            }));
+        }
+        if !t.announced {
+            t.announced = true;
+            props.push(Propagate::TrackPublished {
+                mid: t.mid,
+                kind: t.kind,
+                source: t.source,
+            });
+        }
+        props.push(Propagate::Media(packet));
     }
 
     fn record_nacks(&mut self, mid: Mid, ingress: Option<u64>, egress: Option<u64>) {
@@ -494,38 +597,51 @@ impl Peer {
         self.stats.nacks_received = self.nack_counts.iter().map(|e| e.2).sum();
     }
 
-    /// Asks this peer (as a publisher) for a keyframe on `mid`. Unless `force`, at most once
-    /// per [`KEYFRAME_REQUEST_INTERVAL`]. Returns whether a request was sent.
-    pub fn request_keyframe(&mut self, mid: Mid, kind: KeyframeRequestKind, force: bool) -> bool {
+    /// Asks this peer (as a publisher) for a keyframe on `mid`, of `layer` (every layer when
+    /// None). Unless `force`, at most once per [`KEYFRAME_REQUEST_INTERVAL`] per layer.
+    /// Returns whether a request was sent.
+    pub fn request_keyframe(
+        &mut self,
+        mid: Mid,
+        layer: Option<u8>,
+        kind: KeyframeRequestKind,
+        force: bool,
+    ) -> bool {
         let now = self.last_now;
         let Some(track) = self.tracks_in.iter_mut().find(|t| t.mid == mid) else {
             return false;
         };
-        let recent = track
-            .last_keyframe_request
-            .is_some_and(|t| now.saturating_duration_since(t) < KEYFRAME_REQUEST_INTERVAL);
-        if recent && !force {
-            return false;
+        let mut sent = false;
+        for l in track
+            .layers
+            .layers
+            .iter_mut()
+            .filter(|l| layer.is_none_or(|x| x == l.layer))
+        {
+            let recent = l
+                .last_keyframe_request
+                .is_some_and(|t| now.saturating_duration_since(t) < KEYFRAME_REQUEST_INTERVAL);
+            if recent && !force {
+                continue;
+            }
+            // Known once the layer's first packet arrived; that first frame is a keyframe.
+            let Some((ssrc, _, _)) = self
+                .ssrcs
+                .iter()
+                .find(|(_, m, x)| *m == mid && *x == l.layer)
+            else {
+                continue;
+            };
+            let mut api = self.rtc.direct_api();
+            let Some(rx) = api.stream_rx(ssrc) else {
+                continue;
+            };
+            rx.request_keyframe(kind);
+            l.last_keyframe_request = Some(now);
+            self.stats.keyframe_requests_sent += 1;
+            sent = true;
         }
-        let Some(mut writer) = self.rtc.writer(mid) else {
-            return false;
-        };
-        // Fails until the first packet of the track arrived (no receive stream yet); the
-        // publisher's first frame is a keyframe anyway.
-        if writer.request_keyframe(None, kind).is_err() {
-            return false;
-        }
-        track.last_keyframe_request = Some(now);
-        self.stats.keyframe_requests_sent += 1;
-        true
-    }
-
-    /// What this peer publishes on `mid`, if it does.
-    pub fn source_of(&self, mid: Mid) -> Option<TrackSource> {
-        self.tracks_in
-            .iter()
-            .find(|t| t.mid == mid)
-            .map(|t| t.source)
+        sent
     }
 
     /// Who may receive what this peer publishes on `mid` (nobody for a mid it does not publish).
@@ -536,37 +652,73 @@ impl Peer {
             .map_or(Audience::Nobody, |t| self.forwarding.audience(t.source))
     }
 
-    /// Forwards one frame of `publisher` to this peer, if it subscribes to that track.
-    pub fn forward(&mut self, publisher: ParticipantId, data: &MediaData) {
-        let Some(mid) = self
+    /// Which publishers' microphones this peer receives (the others pause).
+    pub fn set_microphones(&mut self, on: impl Fn(ParticipantId) -> bool) {
+        for t in self
             .tracks_out
-            .iter()
-            .find(|t| t.publisher == publisher && t.source_mid == data.mid)
-            .and_then(|t| match t.state {
-                TrackOutState::Open(m) => Some(m),
-                _ => None,
-            })
+            .iter_mut()
+            .filter(|t| t.source == TrackSource::Microphone)
+        {
+            t.rewriter.set_target(on(t.publisher).then_some(0));
+        }
+    }
+
+    /// Forwards one packet of `publisher` to this peer, if it subscribes to that track and
+    /// the packet is of the layer it gets.
+    pub fn forward(&mut self, publisher: ParticipantId, p: &InPacket) {
+        let Peer {
+            rtc,
+            tracks_out,
+            stats,
+            ..
+        } = self;
+        let Some(t) = tracks_out
+            .iter_mut()
+            .find(|t| t.publisher == publisher && t.source_mid == p.mid)
         else {
             return;
         };
-        let Some(writer) = self.rtc.writer(mid) else {
+        let TrackOutState::Open(mid) = t.state else {
             return;
         };
         // Map the publisher's payload type to the one negotiated with this subscriber.
-        let Some(pt) = writer.match_params(data.params) else {
+        let pt = match t.pt_map {
+            Some((from, to)) if from == p.params.pt() => to,
+            _ => {
+                let Some(to) = rtc.codec_config().match_params(p.params).map(|c| c.pt()) else {
+                    return;
+                };
+                t.pt_map = Some((p.params.pt(), to));
+                to
+            }
+        };
+        let video = p.is_video();
+        let mut api = rtc.direct_api();
+        let Some(tx) = api.stream_tx_by_mid(mid, None) else {
             return;
         };
-        // The audio level goes on, so that browsers can show it too.
-        let writer = match (data.ext_vals.audio_level, data.ext_vals.voice_activity) {
-            (Some(level), voice) => writer.audio_level(level, voice.unwrap_or(false)),
-            _ => writer,
-        };
-        match writer.write(pt, data.network_time, data.time, data.data.clone()) {
-            Ok(()) => {
-                self.stats.frames_out += 1;
+        let holes = t.rewriter.holes;
+        t.rewriter.offer(p, &mut |p, w| {
+            let ext_vals = ExtensionValues {
+                audio_level: p.audio_level,
+                voice_activity: p.voice_activity,
+                video_orientation: p.video_orientation,
+                ..ExtensionValues::default()
+            };
+            let mut write = RtpWrite::new(pt, w.seq.into(), w.time, p.arrived, p.payload.clone())
+                .marker(p.marker)
+                .nackable(video)
+                .ext_vals(ext_vals);
+            if let Some(patch) = w.vp8 {
+                write = write.vp8_patch(patch);
             }
-            Err(e) => self.fail(&e.to_string()),
-        }
+            tx.write_rtp(write);
+            stats.packets_out += 1;
+        });
+        stats.packets_missing_upstream = stats
+            .packets_missing_upstream
+            .saturating_add(t.rewriter.holes)
+            .saturating_sub(holes);
     }
 
     fn fail(&mut self, why: &str) {

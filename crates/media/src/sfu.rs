@@ -14,7 +14,9 @@ use str0m::net::{Protocol, Receive, TcpType};
 use str0m::{Candidate, Input, Rtc};
 
 use crate::error::MediaError;
-use crate::peer::{Peer, Propagate};
+use crate::layers::{Link, TileView, Want, allocate, wanted_layer};
+use crate::peer::{Peer, Propagate, TrackOutState};
+use crate::record::RoomRecorder;
 use crate::stats::ParticipantStats;
 
 /// Datagrams that no peer accepts yet (a STUN check racing its peer's creation) are held this
@@ -26,6 +28,18 @@ const HOLD_MAX: usize = 256;
 /// libwebrtc's own floor for its send history (it keeps max(1 s, 3 × RTT)); str0m's default
 /// is 3 s, which triples the memory of every video subscription.
 pub const DEFAULT_RESEND_HISTORY: Duration = Duration::from_secs(1);
+
+/// Rooms with more microphones than this forward only the loudest few.
+pub const DEFAULT_LOUDEST_ABOVE: usize = 10;
+/// How many: a 100-person meeting costs each receiver five audio decoders.
+pub const DEFAULT_LOUDEST_AUDIO: usize = 5;
+
+/// How often each subscriber's layers are chosen again (views and estimates also trigger it).
+const ALLOCATE_EVERY: Duration = Duration::from_millis(500);
+
+/// The downlink estimate a session starts from, before TWCC feedback tells better: enough for
+/// a full-size camera and a few thumbnails, so a meeting starts sharp and falls back if not.
+const INITIAL_ESTIMATE_KBPS: u64 = 2_500;
 
 /// How the SFU presents itself.
 #[derive(Debug, Clone)]
@@ -39,10 +53,15 @@ pub struct SfuConfig {
     /// for browsers whose UDP is blocked; the shell then accepts TCP connections on the port
     /// and frames packets as RFC 4571 says.
     pub tcp: bool,
-    /// How long each outgoing video packet is kept for resending on a NACK. Every subscriber
-    /// keeps its own copy, so this is most of the memory a video participant costs; a NACK
-    /// older than about three round trips repairs nothing a viewer would still see.
+    /// How long each outgoing video packet is kept for resending on a NACK. The payload is
+    /// shared with the incoming packet (RTP mode), so a subscriber's history holds headers and
+    /// a reference; a NACK older than about three round trips repairs nothing a viewer would
+    /// still see.
     pub resend_history: Duration,
+    /// In a room with more microphones than [`SfuConfig::loudest_above`], only this many
+    /// (the loudest) are forwarded to each receiver.
+    pub loudest_audio: usize,
+    pub loudest_above: usize,
 }
 
 impl SfuConfig {
@@ -52,6 +71,8 @@ impl SfuConfig {
             stats_interval: Duration::from_secs(1),
             tcp: false,
             resend_history: DEFAULT_RESEND_HISTORY,
+            loudest_audio: DEFAULT_LOUDEST_AUDIO,
+            loudest_above: DEFAULT_LOUDEST_ABOVE,
         }
     }
 }
@@ -154,6 +175,11 @@ pub struct Sfu {
     scratch: Vec<Propagate>,
     /// Rooms being recorded, and when their video is next asked for a keyframe.
     recording: HashMap<RoomId, Instant>,
+    /// The recorded rooms' tracks, subscribed like a receiver and put back into frames.
+    recorders: HashMap<RoomId, RoomRecorder>,
+    /// Rooms large enough to forward only their loudest microphones, and which those are.
+    loud: HashMap<RoomId, Vec<ParticipantId>>,
+    next_rank: Instant,
 }
 
 impl std::fmt::Debug for Sfu {
@@ -188,6 +214,9 @@ impl Sfu {
             outputs: VecDeque::new(),
             scratch: Vec::new(),
             recording: HashMap::new(),
+            recorders: HashMap::new(),
+            loud: HashMap::new(),
+            next_rank: now,
         })
     }
 
@@ -210,6 +239,10 @@ impl Sfu {
             return Err(MediaError::DuplicateParticipant(id));
         }
         let mut rtc = Rtc::builder()
+            // RTP mode: packets are forwarded as they come, their payload shared by every
+            // subscriber (and its resend history), with only headers written per subscriber.
+            .set_rtp_mode(true)
+            .enable_bwe(Some(str0m::bwe::Bitrate::kbps(INITIAL_ESTIMATE_KBPS)))
             .set_ice_lite(true)
             .set_crypto_provider(self.crypto.clone())
             .set_dtls_cert(self.cert.clone())
@@ -254,6 +287,9 @@ impl Sfu {
         };
         peer.rtc.disconnect();
         self.routes.retain(|_, p| *p != id);
+        if let Some(r) = self.recorders.get_mut(&peer.room) {
+            r.remove(id);
+        }
         if let Some(members) = self.rooms.get_mut(&peer.room) {
             members.retain(|m| *m != id);
             if members.is_empty() {
@@ -308,12 +344,141 @@ impl Sfu {
         for (publisher, mid) in wanted {
             if let Some(p) = self.peers.get_mut(&publisher) {
                 p.touch(self.now);
-                if p.request_keyframe(mid, KeyframeRequestKind::Pli, true) {
+                if p.request_keyframe(mid, None, KeyframeRequestKind::Pli, true) {
                     mark_dirty(p, &mut self.dirty);
                 }
             }
         }
         self.drain();
+    }
+
+    /// How `subscriber`'s client shows `publisher`'s `source` (None: forget what it said; the
+    /// top layer is sent). Its layers are chosen again at once.
+    pub fn set_view(
+        &mut self,
+        now: Instant,
+        subscriber: ParticipantId,
+        publisher: ParticipantId,
+        source: TrackSource,
+        view: Option<TileView>,
+    ) {
+        self.set_now(now);
+        let Some(sub) = self.peers.get_mut(&subscriber) else {
+            return;
+        };
+        sub.touch(self.now);
+        match view {
+            Some(v) => sub.views.insert((publisher, source), v),
+            None => sub.views.remove(&(publisher, source)),
+        };
+        let mut changed = false;
+        for t in sub
+            .tracks_out
+            .iter_mut()
+            .filter(|t| t.publisher == publisher && t.source == source)
+        {
+            changed |= t.view != view;
+            t.view = view;
+        }
+        if changed {
+            self.allocate(subscriber, false);
+            self.drain();
+        }
+    }
+
+    /// Chooses the layer of every video track `id` receives (its views, its downlink
+    /// estimate, who speaks) and asks publishers for the keyframes a switch waits for.
+    fn allocate(&mut self, id: ParticipantId, force_keyframes: bool) {
+        let now = self.now;
+        let Some(sub) = self.peers.get(&id) else {
+            return;
+        };
+        let mut wants = Vec::new();
+        let mut which = Vec::new();
+        let mut current = Vec::new();
+        let mut audio_bps = 0;
+        for (i, t) in sub.tracks_out.iter().enumerate() {
+            if !matches!(t.state, TrackOutState::Open(_)) || t.source_gone {
+                continue;
+            }
+            let Some(publisher) = self.peers.get(&t.publisher) else {
+                continue;
+            };
+            let Some(track) = publisher.tracks_in.iter().find(|x| x.mid == t.source_mid) else {
+                continue;
+            };
+            if t.kind == MediaKind::Audio {
+                audio_bps += track.layers.active(now).map(|(_, bps)| bps).sum::<u64>();
+                continue;
+            }
+            wants.push(Want {
+                source: t.source,
+                speaking: publisher.speaking.speaking,
+                wanted: wanted_layer(t.view, &track.layers, now),
+                layers: track.layers.active(now).collect(),
+            });
+            which.push(i);
+            current.push(t.rewriter.target());
+        }
+        let sent: u64 = audio_bps
+            + wants
+                .iter()
+                .zip(&current)
+                .filter_map(|(w, c)| {
+                    let c = (*c)?;
+                    w.layers.iter().find(|(x, _)| *x == c).map(|(_, b)| *b)
+                })
+                .sum::<u64>();
+        let Some(sub) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let link = Link {
+            estimate: sub.estimate,
+            sent,
+            loss: sub.stats.loss_out.unwrap_or(0.0),
+            rtt_rise: sub
+                .stats
+                .rtt
+                .zip(sub.min_rtt)
+                .map_or(Duration::ZERO, |(rtt, min)| rtt.saturating_sub(min)),
+        };
+        let decided = sub.allocator.decide(now, &current, &wants, link, audio_bps);
+        // Let the estimator probe for what the views would like.
+        let desired: u64 = audio_bps
+            + wants
+                .iter()
+                .zip(allocate(&wants, None, 0))
+                .filter_map(|(w, l)| {
+                    let l = l?;
+                    w.layers.iter().find(|(x, _)| *x == l).map(|(_, b)| *b)
+                })
+                .sum::<u64>();
+        // str0m probes when the desired rate rises above its estimate: to probe again, it
+        // is lowered for one round and raised at the next.
+        let desired = if sub.allocator.probe {
+            0
+        } else {
+            desired + desired / 5
+        };
+        sub.rtc
+            .bwe()
+            .set_bitrate(str0m::bwe::Bitrate::ZERO, str0m::bwe::Bitrate::bps(desired));
+        let mut requests = Vec::new();
+        for (k, i) in which.into_iter().enumerate() {
+            let t = &mut sub.tracks_out[i];
+            t.rewriter.set_target(decided[k]);
+            if t.rewriter.waiting() {
+                requests.push((t.publisher, t.source_mid, decided[k]));
+            }
+        }
+        for (publisher, mid, layer) in requests {
+            if let Some(p) = self.peers.get_mut(&publisher) {
+                p.touch(now);
+                if p.request_keyframe(mid, layer, KeyframeRequestKind::Pli, force_keyframes) {
+                    mark_dirty(p, &mut self.dirty);
+                }
+            }
+        }
     }
 
     /// The client's SDP offer; returns the SDP answer.
@@ -353,13 +518,10 @@ impl Sfu {
         let result = peer.handle_answer(sdp);
         mark_dirty(peer, &mut self.dirty);
         let opened = result?;
-        // A new subscriber can show nothing until the next keyframe: ask for one now.
-        for (publisher, mid) in opened {
-            if let Some(p) = self.peers.get_mut(&publisher) {
-                p.touch(self.now);
-                p.request_keyframe(mid, KeyframeRequestKind::Pli, true);
-                mark_dirty(p, &mut self.dirty);
-            }
+        // A new subscriber can show nothing until the next keyframe of the layer it gets:
+        // its layers are chosen now and keyframes asked for at once.
+        if !opened.is_empty() {
+            self.allocate(id, true);
         }
         self.drain();
         Ok(())
@@ -453,8 +615,10 @@ impl Sfu {
         self.set_now(now);
         if on {
             self.recording.insert(room.clone(), self.now);
+            self.recorders.entry(room.clone()).or_default();
         } else {
             self.recording.remove(room);
+            self.recorders.remove(room);
         }
         self.drain_recording_keyframes();
         self.drain();
@@ -481,7 +645,7 @@ impl Sfu {
                         .map(|t| t.mid)
                         .collect();
                     for mid in video {
-                        if p.request_keyframe(mid, KeyframeRequestKind::Pli, true) {
+                        if p.request_keyframe(mid, None, KeyframeRequestKind::Pli, true) {
                             mark_dirty(p, &mut self.dirty);
                         }
                     }
@@ -495,11 +659,23 @@ impl Sfu {
         self.set_now(now);
         let now = self.now;
         self.drain_recording_keyframes();
+        if self.next_rank <= now {
+            self.next_rank = now + crate::loudest::RANK_EVERY;
+            self.rank_microphones();
+        }
+        let mut due = Vec::new();
         for peer in self.peers.values_mut() {
             if peer.next_timeout <= now {
                 peer.tick(now);
                 mark_dirty(peer, &mut self.dirty);
             }
+            if peer.next_allocation <= now {
+                peer.next_allocation = now + ALLOCATE_EVERY;
+                due.push(peer.id);
+            }
+        }
+        for id in due {
+            self.allocate(id, false);
         }
         self.held
             .retain(|h| now.saturating_duration_since(h.at) <= HOLD_FOR);
@@ -515,7 +691,8 @@ impl Sfu {
         let next = self
             .peers
             .values()
-            .map(|p| p.next_timeout)
+            .map(|p| p.next_timeout.min(p.next_allocation))
+            .chain((!self.peers.is_empty()).then_some(self.next_rank))
             .min()
             .unwrap_or(self.now + Duration::from_secs(1));
         SfuOutput::Timeout(next.max(self.now))
@@ -558,15 +735,33 @@ impl Sfu {
                 if audience == Audience::Nobody {
                     return;
                 }
-                // A recording keeps what everyone receives.
+                // A recording keeps what everyone receives, like one more receiver.
                 if audience == Audience::Everyone
-                    && !self.recording.is_empty()
-                    && self.recording.contains_key(&room)
-                    && let Some(source) =
-                        self.peers.get(&origin).and_then(|p| p.source_of(data.mid))
-                    && let Some(frame) = crate::record::recorded(&room, origin, source, &data)
+                    && !self.recorders.is_empty()
+                    && let Some(recorder) = self.recorders.get_mut(&room)
+                    && let Some(p) = self.peers.get_mut(&origin)
+                    && let Some(t) = p.tracks_in.iter().find(|t| t.mid == data.mid)
                 {
-                    self.outputs.push_back(SfuOutput::Recorded(frame));
+                    let top = t.layers.top(now).unwrap_or(data.layer);
+                    let wants_keyframe =
+                        recorder.packet(&room, origin, t.source, top, &data, &mut self.outputs);
+                    if wants_keyframe
+                        && p.request_keyframe(data.mid, Some(top), KeyframeRequestKind::Pli, false)
+                    {
+                        mark_dirty(p, &mut self.dirty);
+                    }
+                }
+                // A large room forwards only its loudest microphones.
+                if !self.loud.is_empty()
+                    && let Some(loud) = self.loud.get(&room)
+                    && !loud.contains(&origin)
+                    && self
+                        .peers
+                        .get(&origin)
+                        .and_then(|p| p.tracks_in.iter().find(|t| t.mid == data.mid))
+                        .is_some_and(|t| t.source == TrackSource::Microphone)
+                {
+                    return;
                 }
                 for id in room_members(&self.rooms, &room) {
                     if *id == origin {
@@ -576,9 +771,9 @@ impl Sfu {
                         if audience == Audience::Moderators && !sub.forwarding.moderator {
                             continue;
                         }
-                        // No clock tick here: str0m takes the frame's wall-clock time in `write`,
-                        // and the subscriber's own timer releases the packets. Ticking every
-                        // subscriber per forwarded frame cost 7 % more CPU per packet (N×N = 16,
+                        // No clock tick here: str0m stamps the packet when it is polled, and
+                        // the subscriber's own timer releases it. Ticking every subscriber per
+                        // forwarded packet cost 7 % more CPU per packet (N×N = 16,
                         // docs/performance.md) for 0.8 ms less median latency.
                         sub.forward(origin, &data);
                         mark_dirty(sub, &mut self.dirty);
@@ -588,11 +783,12 @@ impl Sfu {
             Propagate::KeyframeRequest {
                 publisher,
                 source_mid,
+                layer,
                 kind,
             } => {
                 if let Some(p) = self.peers.get_mut(&publisher) {
                     p.touch(now);
-                    if p.request_keyframe(source_mid, kind, false) {
+                    if p.request_keyframe(source_mid, layer, kind, false) {
                         mark_dirty(p, &mut self.dirty);
                     }
                 }
@@ -609,6 +805,49 @@ impl Sfu {
                 }
             }
         }
+    }
+
+    /// Chooses each large room's loudest microphones, and pauses the others' audio for every
+    /// receiver (a pause and a resume are seamless: numbering continues).
+    fn rank_microphones(&mut self) {
+        let now = self.now;
+        let (n, above) = (self.config.loudest_audio, self.config.loudest_above);
+        for (room, members) in &self.rooms {
+            let mics: Vec<crate::loudest::Mic> = members
+                .iter()
+                .filter_map(|id| self.peers.get(id))
+                .filter(|p| {
+                    p.forwarding.microphone != Audience::Nobody
+                        && p.tracks_in
+                            .iter()
+                            .any(|t| t.source == TrackSource::Microphone && t.announced)
+                })
+                .map(|p| crate::loudest::Mic {
+                    id: p.id,
+                    loudness: p.speaking.loudness(now),
+                    speaking: p.speaking.speaking,
+                })
+                .collect();
+            if mics.len() <= above || n == 0 {
+                if self.loud.remove(room).is_some() {
+                    for id in members {
+                        if let Some(p) = self.peers.get_mut(id) {
+                            p.set_microphones(|_| true);
+                        }
+                    }
+                }
+                continue;
+            }
+            let current = self.loud.get(room).map(Vec::as_slice).unwrap_or(&[]);
+            let set = crate::loudest::loudest(current, &mics, n);
+            for id in members {
+                if let Some(p) = self.peers.get_mut(id) {
+                    p.set_microphones(|publisher| set.contains(&publisher));
+                }
+            }
+            self.loud.insert(room.clone(), set);
+        }
+        self.loud.retain(|room, _| self.rooms.contains_key(room));
     }
 
     fn room_members(&self, room: &RoomId) -> &[ParticipantId] {

@@ -11,16 +11,39 @@ pub(crate) const START_AFTER: Duration = Duration::from_millis(100);
 /// Quiet this long ends it.
 pub(crate) const HANGOVER: Duration = Duration::from_millis(800);
 
+/// How quickly the smoothed loudness follows the packets' levels (per packet, 20 ms).
+const SMOOTHING: f32 = 0.1;
+/// Packets older than this say nothing of loudness now.
+const LEVEL_FRESH: Duration = Duration::from_millis(500);
+
 #[derive(Debug, Default)]
 pub(crate) struct Speaking {
     loud_since: Option<Instant>,
     last_loud: Option<Instant>,
     pub speaking: bool,
+    /// The levels smoothed over about 200 ms, in dBov (0 loudest), and when last fed.
+    smoothed: Option<(f32, Instant)>,
 }
 
 impl Speaking {
+    /// How loud the microphone is at `now`: its smoothed level in dBov, -127 when silent or
+    /// when no level came lately.
+    pub fn loudness(&self, now: Instant) -> f32 {
+        match self.smoothed {
+            Some((l, at)) if now.saturating_duration_since(at) <= LEVEL_FRESH => l,
+            _ => -127.0,
+        }
+    }
+
     /// A packet of `level` at `now`; the new state when it changed.
     pub fn level(&mut self, now: Instant, level: i8) -> Option<bool> {
+        let db = f32::from(level.min(0));
+        self.smoothed = Some(match self.smoothed {
+            Some((l, at)) if now.saturating_duration_since(at) <= LEVEL_FRESH => {
+                (l + (db - l) * SMOOTHING, now)
+            }
+            _ => (db, now),
+        });
         if level >= LOUD_DBOV {
             let quiet_before = self
                 .last_loud
@@ -55,6 +78,7 @@ impl Speaking {
             speaking: self.speaking,
             ..Self::default()
         };
+        self.smoothed = None;
         self.update(now)
     }
 }

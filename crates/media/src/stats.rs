@@ -16,12 +16,14 @@ const GOOD_RTT: Duration = Duration::from_millis(300);
 pub struct ParticipantStats {
     /// ICE and DTLS are up.
     pub connected: bool,
-    /// Media frames (audio or video) received from this participant.
-    pub frames_in: u64,
-    /// Media frames forwarded to this participant from the others.
-    pub frames_out: u64,
-    /// Frames from this participant that arrived with a gap the NACK/RTX repair did not fill.
-    pub frames_in_gapped: u64,
+    /// Media packets (audio or video, every layer) received from this participant.
+    pub packets_in: u64,
+    /// Media packets forwarded to this participant from the others.
+    pub packets_out: u64,
+    /// Of the packets meant for this participant, those its publishers lost on the way to the
+    /// SFU (forwarded as gaps, less the ones repaired later): the participant counts them as
+    /// lost, though its own link lost nothing.
+    pub packets_missing_upstream: u64,
     /// Keyframe requests (PLI) the SFU sent to this participant as a publisher.
     pub keyframe_requests_sent: u64,
     /// Keyframe requests this participant sent to the SFU as a subscriber.

@@ -132,6 +132,7 @@ mod tests {
             track: 0,
             seq,
             sent_us,
+            layer: 0,
         }
     }
 

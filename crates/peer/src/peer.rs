@@ -586,6 +586,7 @@ fn send_due_media(
             track: 0,
             seq: media.audio_seq,
             sent_us,
+            layer: 0,
         };
         let time = MediaTime::new(since(48_000), Frequency::FORTY_EIGHT_KHZ);
         if let Some(w) = rtc.writer(mid) {
@@ -607,6 +608,7 @@ fn send_due_media(
                 track: i as u8,
                 seq: media.video_seq,
                 sent_us,
+                layer: 0,
             };
             if let Some(w) = rtc.writer(*mid) {
                 w.write(pt, now, time, synthetic_frame(h, key, bytes))?;

@@ -20,6 +20,7 @@ pub use meeting::{
 pub use quality::QualityReport;
 pub use role::Role;
 pub use signal::{
-    ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, MediaKind, MediaOn, NoticeCode, PROTOCOL_VERSION,
-    ParseError, ParticipantInfo, Quality, ServerMessage, TrackSource,
+    ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, MAX_TILE_PIXELS, MAX_VIEW_TILES, MediaKind,
+    MediaOn, NoticeCode, PROTOCOL_VERSION, ParseError, ParticipantInfo, Quality, ServerMessage,
+    TileReport, TrackSource,
 };

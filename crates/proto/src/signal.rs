@@ -171,6 +171,53 @@ pub enum ClientMessage {
         #[serde(default)]
         report: Option<crate::QualityReport>,
     },
+    /// How this client shows the others' video now (see "Layers" in docs/protocol.md): each
+    /// gets the simulcast layer its size needs, and a tile not on screen gets no video. Sent
+    /// when the layout changes; tiles not listed keep what was last said of them.
+    View { tiles: Vec<TileReport> },
+}
+
+/// At most this many tiles in one `view` message.
+pub const MAX_VIEW_TILES: usize = 256;
+/// No tile is larger than this many device pixels either way.
+pub const MAX_TILE_PIXELS: u32 = 16_384;
+
+/// One tile of a `view` message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TileReport {
+    pub participant_id: ParticipantId,
+    /// `camera` or `screen`.
+    #[serde(default = "camera")]
+    pub source: TrackSource,
+    /// The size it is shown at, in device pixels.
+    pub width: u32,
+    pub height: u32,
+    /// On screen at all (scrolled away, on another page or in a hidden tab: false).
+    pub visible: bool,
+}
+
+fn camera() -> TrackSource {
+    TrackSource::Camera
+}
+
+impl TileReport {
+    /// Why a view cannot be taken, if it cannot.
+    pub fn check(tiles: &[TileReport]) -> Result<(), String> {
+        if tiles.len() > MAX_VIEW_TILES {
+            return Err(format!("at most {MAX_VIEW_TILES} tiles in a view"));
+        }
+        for t in tiles {
+            if !matches!(t.source, TrackSource::Camera | TrackSource::Screen) {
+                return Err("a tile shows a camera or a screen".into());
+            }
+            if t.width > MAX_TILE_PIXELS || t.height > MAX_TILE_PIXELS {
+                return Err(format!(
+                    "a tile is at most {MAX_TILE_PIXELS} pixels either way"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What the server sends.
@@ -527,6 +574,7 @@ impl ClientMessage {
             Self::Record { .. } => "record",
             Self::QualityReport { .. } => "quality_report",
             Self::ProblemReport { .. } => "problem_report",
+            Self::View { .. } => "view",
         }
     }
 }

@@ -97,7 +97,7 @@ async fn a_published_stream_reaches_another_peer() {
     // Server-side statistics agree that media flowed.
     let engine = &server.running.as_ref().unwrap().state.engine;
     let stats = engine.stats(alice.id).await.unwrap();
-    assert!(stats.connected && stats.frames_in > 30, "{stats:?}");
+    assert!(stats.connected && stats.packets_in > 30, "{stats:?}");
 
     // Alice leaves: Bob is told, and the server forgets her.
     let alice_id = alice.id;

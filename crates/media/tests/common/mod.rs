@@ -24,13 +24,49 @@ pub const VIDEO_INTERVAL: Duration = Duration::from_millis(33);
 pub const VIDEO_FRAME_BYTES: usize = 3_000;
 pub const AUDIO_FRAME_BYTES: usize = 100;
 
-/// What a client sends: only subscribes, publishes audio and video too, or also keeps a
-/// screen-share video track ready (idle until [`World::start_share`]).
+/// What a client sends: only subscribes, publishes audio and video too, also keeps a
+/// screen-share video track ready (idle until [`World::start_share`]), or publishes its
+/// camera in three simulcast encodings as Chrome does (RTP written by hand: VP8 payload
+/// descriptors with picture ids and TL0PICIDX, each encoding its own numbering).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Publisher,
     Subscriber,
     Sharer,
+    Simulcast,
+}
+
+/// The simulcast encodings: rid, picture size, frame bytes (about 100, 290 and 720 kbit/s
+/// at 30 frames a second).
+pub const LAYERS: [(&str, (u16, u16), usize); 3] = [
+    ("l", (320, 180), 400),
+    ("m", (640, 360), 1_200),
+    ("h", (1280, 720), 3_000),
+];
+
+/// One simulcast encoding's own numbering, as an encoder keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerOut {
+    pub seq: u64,
+    pub time_base: u32,
+    pub picture_id: u16,
+    pub tl0: u8,
+    pub keyframe_wanted: bool,
+    pub frames: u32,
+    /// Keyframe requests this encoding got.
+    pub keyframe_requests: u64,
+}
+
+/// A video frame as a subscriber's depacketizer delivered it.
+#[derive(Debug, Clone, Copy)]
+pub struct VideoIn {
+    pub layer: u8,
+    pub seq: u32,
+    pub keyframe: bool,
+    pub contiguous: bool,
+    pub picture_id: Option<u64>,
+    pub tl0: Option<u64>,
+    pub at: Instant,
 }
 
 pub struct Client {
@@ -64,6 +100,12 @@ pub struct Client {
     pub received: BTreeMap<(u64, MediaKind), BTreeSet<u32>>,
     /// Screen frames received, by publisher → sequence numbers.
     pub received_screen: BTreeMap<u64, BTreeSet<u32>>,
+    /// Every camera frame received, by publisher, in order of delivery.
+    pub video_log: BTreeMap<u64, Vec<VideoIn>>,
+    /// Audio frames received, by publisher, with when they arrived.
+    pub audio_log: BTreeMap<u64, Vec<(u32, Instant)>>,
+    /// A simulcast publisher's encodings.
+    pub layers_out: Vec<LayerOut>,
     /// Frames received that were not contiguous (a gap the SFU's repair did not fill).
     pub gapped: u64,
     /// Keyframe requests (PLI/FIR) this client got from the SFU, as a publisher.
@@ -145,6 +187,7 @@ impl World {
             .clear_codecs()
             .enable_opus(true, false)
             .enable_vp8(true)
+            .set_rtp_mode(role == Role::Simulcast)
             .build(self.now);
         let candidate = match transport {
             Transport::Udp => Candidate::host(addr, "udp").unwrap(),
@@ -174,6 +217,28 @@ impl World {
                     None,
                 )),
             ),
+            Role::Simulcast => {
+                let mut simulcast = str0m::media::Simulcast::new();
+                for (rid, _, _) in LAYERS {
+                    simulcast.add_send_layer(str0m::media::SimulcastLayer::new(rid));
+                }
+                (
+                    Some(api.add_media(
+                        str0m::media::MediaKind::Audio,
+                        Direction::SendOnly,
+                        None,
+                        None,
+                        None,
+                    )),
+                    Some(api.add_media(
+                        str0m::media::MediaKind::Video,
+                        Direction::SendOnly,
+                        None,
+                        None,
+                        Some(simulcast),
+                    )),
+                )
+            }
             Role::Subscriber => {
                 // A listen-only client offers no media of its own, only a data channel.
                 api.add_channel("plenary".into());
@@ -225,6 +290,23 @@ impl World {
             audio_level: None,
             received: BTreeMap::new(),
             received_screen: BTreeMap::new(),
+            video_log: BTreeMap::new(),
+            audio_log: BTreeMap::new(),
+            layers_out: if role == Role::Simulcast {
+                (0..LAYERS.len() as u32)
+                    .map(|i| LayerOut {
+                        seq: 1000 + u64::from(i) * 7000,
+                        time_base: 1_000_000 * (i + 1),
+                        picture_id: 100 + 4000 * i as u16,
+                        tl0: 10 + 60 * i as u8,
+                        keyframe_wanted: true,
+                        frames: 0,
+                        keyframe_requests: 0,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
             gapped: 0,
             keyframe_requests: 0,
             mid_owner: HashMap::new(),
@@ -504,6 +586,30 @@ impl Client {
                     self.gapped += 1;
                 }
                 if let Some(h) = parse_synthetic_frame(&d.data) {
+                    if h.kind == MediaKind::Video && h.track == 0 {
+                        let (picture_id, tl0) = match d.codec_extra {
+                            str0m::format::CodecExtra::Vp8(x) => (x.picture_id, x.tl0_picture_id),
+                            _ => (None, None),
+                        };
+                        self.video_log
+                            .entry(h.publisher.0)
+                            .or_default()
+                            .push(VideoIn {
+                                layer: h.layer,
+                                seq: h.seq,
+                                keyframe: d.data[0] & 1 == 0,
+                                contiguous: d.contiguous,
+                                picture_id,
+                                tl0,
+                                at: now,
+                            });
+                    }
+                    if h.kind == MediaKind::Audio {
+                        self.audio_log
+                            .entry(h.publisher.0)
+                            .or_default()
+                            .push((h.seq, now));
+                    }
                     if h.track == 1 {
                         self.received_screen
                             .entry(h.publisher.0)
@@ -517,9 +623,16 @@ impl Client {
                         .insert(h.seq);
                 }
             }
-            Event::KeyframeRequest(_) => {
+            Event::KeyframeRequest(r) => {
                 self.keyframe_requests += 1;
                 self.keyframe_wanted = true;
+                if let Some(i) = r
+                    .rid
+                    .and_then(|rid| LAYERS.iter().position(|(x, _, _)| rid.to_string() == *x))
+                {
+                    self.layers_out[i].keyframe_wanted = true;
+                    self.layers_out[i].keyframe_requests += 1;
+                }
             }
             _ => {}
         }
@@ -528,6 +641,9 @@ impl Client {
     /// Writes the frames that are due: Opus-sized audio every 20 ms, VP8-sized video every
     /// 33 ms, a keyframe first and whenever one was asked for.
     fn send_media(&mut self, now: Instant) {
+        if self.role == Role::Simulcast {
+            return self.send_simulcast(now);
+        }
         let since = |hz: u64| -> u64 { (now - self.epoch).as_micros() as u64 * hz / 1_000_000 };
         if self.next_audio.is_some_and(|t| t <= now) {
             let mid = self.audio_mid.unwrap();
@@ -587,6 +703,84 @@ impl Client {
         }
     }
 
+    /// Writes what is due as RTP, as a browser's encoders would: Opus every 20 ms, and every
+    /// 33 ms a frame on each encoding, split into packets of at most 1 000 bytes, each with
+    /// a VP8 payload descriptor (15-bit picture id, TL0PICIDX), the marker on the last.
+    fn send_simulcast(&mut self, now: Instant) {
+        let since =
+            |hz: u64| -> u32 { ((now - self.epoch).as_micros() as u64 * hz / 1_000_000) as u32 };
+        if self.next_audio.is_some_and(|t| t <= now) {
+            let mid = self.audio_mid.unwrap();
+            let pt = self.pt(Codec::Opus);
+            let data = make_frame(
+                self.id.0,
+                MediaKind::Audio,
+                self.audio_seq,
+                false,
+                AUDIO_FRAME_BYTES,
+            );
+            let exts = str0m::rtp::ExtensionValues {
+                audio_level: self.audio_level,
+                voice_activity: self.audio_level.map(|l| l >= -50),
+                ..Default::default()
+            };
+            let seq = u64::from(self.audio_seq) + 1;
+            let time = since(48_000);
+            let mut api = self.rtc.direct_api();
+            let tx = api.stream_tx_by_mid(mid, None).unwrap();
+            tx.write_rtp(str0m::rtp::RtpWrite::new(pt, seq.into(), time, now, data).ext_vals(exts));
+            self.audio_seq += 1;
+            self.next_audio = Some(now + AUDIO_INTERVAL);
+        }
+        if self.next_video.is_some_and(|t| t <= now) {
+            let mid = self.video_mid.unwrap();
+            let pt = self.pt(Codec::Vp8);
+            let time = since(90_000);
+            for (i, (rid, size, bytes)) in LAYERS.iter().enumerate() {
+                let l = &mut self.layers_out[i];
+                let key = std::mem::take(&mut l.keyframe_wanted);
+                let mut header = frame_header(self.id.0, MediaKind::Video, self.video_seq);
+                header.layer = i as u8;
+                let frame = plenary_peer::frame::synthetic_frame_sized(header, key, *bytes, *size);
+                let chunks: Vec<&[u8]> = frame.chunks(1000).collect();
+                let n = chunks.len();
+                let mut api = self.rtc.direct_api();
+                let tx = api
+                    .stream_tx_by_mid(mid, Some((*rid).into()))
+                    .expect("a send stream per encoding");
+                for (k, chunk) in chunks.into_iter().enumerate() {
+                    let start = if k == 0 { 0x10 } else { 0x00 };
+                    let mut payload = vec![
+                        0x80 | start,
+                        0xe0,
+                        0x80 | (l.picture_id >> 8) as u8,
+                        l.picture_id as u8,
+                        l.tl0,
+                        0x00,
+                    ];
+                    payload.extend_from_slice(chunk);
+                    tx.write_rtp(
+                        str0m::rtp::RtpWrite::new(
+                            pt,
+                            l.seq.into(),
+                            l.time_base.wrapping_add(time),
+                            now,
+                            payload,
+                        )
+                        .marker(k + 1 == n)
+                        .nackable(true),
+                    );
+                    l.seq += 1;
+                }
+                l.picture_id = (l.picture_id + 1) & 0x7fff;
+                l.tl0 = l.tl0.wrapping_add(1);
+                l.frames += 1;
+            }
+            self.video_seq += 1;
+            self.next_video = Some(now + VIDEO_INTERVAL);
+        }
+    }
+
     fn pt(&self, codec: Codec) -> Pt {
         self.rtc
             .codec_config()
@@ -600,6 +794,19 @@ impl Client {
             MediaKind::Audio => self.audio_seq,
             MediaKind::Video => self.video_seq,
         }
+    }
+
+    /// The SFU → client link becomes `rate` bits per second with a `buffer`-byte queue (None:
+    /// unlimited again).
+    pub fn set_downlink_rate(&mut self, rate: Option<(u64, u64)>) {
+        let mut config = NetemConfig::new().latency(LINK_LATENCY);
+        if let Some((bps, buffer)) = rate {
+            config = config.link(
+                str0m_netem::Bitrate::bps(bps),
+                str0m_netem::DataSize::bytes(buffer as i64),
+            );
+        }
+        self.downlink.set_config(config);
     }
 
     /// Loss on the client → SFU link for the rest of the test (seeded, so repeatable).
@@ -627,6 +834,7 @@ fn frame_header(publisher: u64, kind: MediaKind, seq: u32) -> FrameHeader {
         track: 0,
         seq,
         sent_us: 0,
+        layer: 0,
     }
 }
 

@@ -23,6 +23,7 @@ use crate::AppState;
 mod in_meeting;
 mod quality;
 mod resume;
+mod view;
 use plenary_meeting::names::clean_display_name;
 use plenary_meeting::{DecideError, JoinRefused, Outbox, Participant, ToConnection};
 use plenary_meeting::{JoinClaims, Refusal};
@@ -127,6 +128,8 @@ struct Connection {
     client: String,
     /// When this connection last sent a call-quality report, and a problem report.
     last_quality: Option<std::time::Instant>,
+    /// The engine's (packets forwarded, packets missing upstream) at the last quality report.
+    last_forwarded: (u64, u64),
     last_problem: Option<std::time::Instant>,
 }
 
@@ -149,6 +152,7 @@ impl Connection {
             closing: Closing::Hold,
             client: String::new(),
             last_quality: None,
+            last_forwarded: (0, 0),
             last_problem: None,
         }
     }
@@ -436,6 +440,10 @@ impl Connection {
             }
             (ClientMessage::ProblemReport { note, report }, Some(_)) => {
                 self.problem_report(sink, note, report).await
+            }
+            (ClientMessage::View { tiles }, Some(j)) => {
+                let id = j.id;
+                self.view(sink, id, tiles).await
             }
         }
     }

@@ -31,7 +31,11 @@ impl Connection {
         ))
     }
 
-    pub(super) async fn quality_report(&mut self, sink: &mut Sink, report: QualityReport) -> Flow {
+    pub(super) async fn quality_report(
+        &mut self,
+        sink: &mut Sink,
+        mut report: QualityReport,
+    ) -> Flow {
         // Refused, but not held against the connection: a client of another version sends
         // them every 10 s, and its meeting must not be cut off for it.
         if let Err(why) = report.check() {
@@ -50,6 +54,20 @@ impl Connection {
             return Flow::Continue;
         }
         self.last_quality = Some(now);
+        // What the others' uplinks lost reaches this client as gaps (the SFU forwards packets
+        // as they come): its downlink did not lose those.
+        if let Some(j) = self.joined.as_ref()
+            && let Some(stats) = self.app.engine.stats(j.id).await
+        {
+            let now = (stats.packets_out, stats.packets_missing_upstream);
+            let sent = now.0.saturating_sub(self.last_forwarded.0);
+            let missing = now.1.saturating_sub(self.last_forwarded.1);
+            self.last_forwarded = now;
+            if sent + missing > 0 {
+                let upstream = missing as f64 / (sent + missing) as f64;
+                report.loss_in = report.loss_in.map(|l| (l - upstream).max(0.0));
+            }
+        }
         if let Some((room, meeting_ms, id, name, _)) = self.reporter() {
             let at = plenary_proto::clock::unix_millis();
             self.app.quality.keep(plenary_status::quality::row_of(
