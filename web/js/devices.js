@@ -49,9 +49,11 @@ export async function getLocalMedia(choice = {}) {
 
 /** A camera track. @param {string} [deviceId] @returns {Promise<MediaStreamTrack>} */
 export async function getCamera(deviceId) {
+  // 720p: enough for a full-screen speaker, and what browsers need before they send all three
+  // simulcast encodings (Chrome sends two below 960 × 540).
   const video = {
-    width: { ideal: 640 },
-    height: { ideal: 360 },
+    width: { ideal: 1280 },
+    height: { ideal: 720 },
     frameRate: { ideal: 24 },
     ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
   };

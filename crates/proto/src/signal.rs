@@ -506,6 +506,7 @@ const CLIENT_TYPES: &[&str] = &[
     "record",
     "quality_report",
     "problem_report",
+    "view",
 ];
 
 impl ClientMessage {

@@ -35,6 +35,7 @@ const ASSETS: &[(&str, &[u8])] = &[
     asset!("js/keys.js"),
     asset!("js/recording.js"),
     asset!("js/diagnostics.js"),
+    asset!("js/view.js"),
     asset!("js/i18n.js"),
     asset!("js/playback.js"),
     asset!("favicon.svg"),
