@@ -8,13 +8,13 @@ use std::time::Duration;
 use plenary_engine::{Engine, MAX_TCP_PER_IP};
 use plenary_media::SfuConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::TcpStream;
 
 async fn engine() -> (Engine, SocketAddr) {
-    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = udp.local_addr().unwrap();
-    let tcp = TcpListener::bind(addr).await.unwrap();
-    let engine = Engine::start(udp, Some(tcp), SfuConfig::new(addr)).unwrap();
+    let tcp = std::net::TcpListener::bind(addr).unwrap();
+    let engine = Engine::start(vec![(udp, Some(tcp))], SfuConfig::new(addr)).unwrap();
     (engine, addr)
 }
 

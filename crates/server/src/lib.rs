@@ -24,7 +24,7 @@ use plenary_bbb as bbb;
 use plenary_engine::Engine;
 use plenary_portal as portal;
 use plenary_store::Store;
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
 
 pub use settings::Settings;
 
@@ -77,7 +77,10 @@ pub const STOPPING: &str = "server_stopping";
 #[derive(Debug)]
 pub struct Running {
     pub http_addr: SocketAddr,
+    /// The first media thread's UDP address (see `media_addrs`).
     pub media_addr: SocketAddr,
+    /// Every media thread's UDP address.
+    pub media_addrs: Vec<SocketAddr>,
     pub state: AppState,
     /// `(email, password)` of the admin account made on this first start, to show once.
     pub first_admin: Option<(String, String)>,
@@ -94,22 +97,34 @@ impl Running {
     }
 }
 
-/// The media port: UDP, and (unless turned off) TCP on the same port number for ICE-TCP.
-/// With port 0 a free port is picked for both; a fixed port must be free for both.
-async fn bind_media(settings: &Settings) -> anyhow::Result<(UdpSocket, Option<TcpListener>)> {
-    let bind = SocketAddr::new(settings.listen.ip(), settings.media_port);
+/// The media ports, one per media thread: UDP, and (unless turned off) TCP on the same port
+/// number for ICE-TCP. With port 0 free ports are picked; fixed ports (`media_port` + i) must
+/// be free for both.
+fn bind_media(settings: &Settings) -> anyhow::Result<Vec<plenary_engine::ShardSockets>> {
+    let mut shards = Vec::new();
+    for i in 0..settings.shard_count() {
+        let port = match settings.media_port {
+            0 => 0,
+            p => p + i as u16,
+        };
+        shards.push(bind_one(settings, port)?);
+    }
+    Ok(shards)
+}
+
+fn bind_one(settings: &Settings, port: u16) -> anyhow::Result<plenary_engine::ShardSockets> {
+    let bind = SocketAddr::new(settings.listen.ip(), port);
     for _attempt in 0..20 {
-        let udp = UdpSocket::bind(bind)
-            .await
+        let udp = std::net::UdpSocket::bind(bind)
             .with_context(|| format!("cannot bind the media UDP port {bind}"))?;
         if !settings.media_tcp {
             return Ok((udp, None));
         }
         let port = udp.local_addr()?.port();
-        match TcpListener::bind(SocketAddr::new(bind.ip(), port)).await {
+        match std::net::TcpListener::bind(SocketAddr::new(bind.ip(), port)) {
             Ok(tcp) => return Ok((udp, Some(tcp))),
             // A picked port whose TCP twin is taken: pick another.
-            Err(_) if settings.media_port == 0 => continue,
+            Err(_) if bind.port() == 0 => continue,
             Err(e) => {
                 return Err(e).with_context(|| {
                     format!(
@@ -142,12 +157,15 @@ pub async fn start(
         .context("cannot open the database")?;
     let secret = load_or_create_secret(&settings)?;
 
-    let (udp, media_tcp) = bind_media(&settings).await?;
-    let media_addr = udp.local_addr()?;
-    let announce = SocketAddr::new(settings.announced_ip(), media_addr.port());
+    let shards = bind_media(&settings)?;
+    // Each shard announces its own port on this address.
+    let announce = SocketAddr::new(settings.announced_ip(), 0);
     let mut sfu_config = plenary_media::SfuConfig::new(announce);
     sfu_config.resend_history = std::time::Duration::from_millis(settings.resend_history_ms);
-    let engine = Engine::start(udp, media_tcp, sfu_config)?;
+    sfu_config.loudest_audio = settings.loudest_audio;
+    sfu_config.loudest_above = settings.loudest_above;
+    let engine = Engine::start(shards, sfu_config)?;
+    let engine_addrs = engine.local_addrs();
 
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -309,7 +327,8 @@ pub async fn start(
     });
     Ok(Running {
         http_addr,
-        media_addr,
+        media_addr: engine_addrs[0],
+        media_addrs: engine_addrs,
         state,
         first_admin,
         task,

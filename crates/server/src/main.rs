@@ -118,7 +118,15 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     let running = plenary_server::start(settings, shutdown).await?;
     let http = running.http_addr;
-    let media = running.media_addr;
+    let media = match running.media_addrs.as_slice() {
+        [one] => one.to_string(),
+        [first, .., last] => format!(
+            "{first} to port {} ({} media threads)",
+            last.port(),
+            running.media_addrs.len()
+        ),
+        [] => String::new(),
+    };
     let backend = running.state.store.backend();
     println!("Plenary is running at http://{http}/  (media on UDP {media}, database: {backend})");
     if running.state.bbb.bbb.is_some() {

@@ -21,8 +21,16 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; empty means SQLite in the data folder.
     pub database_url: Option<String>,
-    /// The one UDP port all media uses (0 picks a free port, for tests).
+    /// The first UDP port media uses; with several media threads, thread `i` uses
+    /// `media_port + i` (0 picks free ports, for tests).
     pub media_port: u16,
+    /// Media threads (shards of the media engine), each with its own port; rooms are spread
+    /// over them. 0: one per core.
+    pub media_threads: usize,
+    /// Rooms with more microphones than `loudest_above` forward only the `loudest_audio`
+    /// loudest to each receiver.
+    pub loudest_audio: usize,
+    pub loudest_above: usize,
     /// Whether browsers whose UDP is blocked may send media over TCP to the same port
     /// (ICE-TCP); the port must then be open for TCP too.
     pub media_tcp: bool,
@@ -118,6 +126,9 @@ impl fmt::Debug for Settings {
             )
             .field("media_port", &self.media_port)
             .field("media_tcp", &self.media_tcp)
+            .field("media_threads", &self.media_threads)
+            .field("loudest_audio", &self.loudest_audio)
+            .field("loudest_above", &self.loudest_above)
             .field("public_ip", &self.public_ip)
             .field("secret", &self.secret)
             .field("web_dir", &self.web_dir)
@@ -171,6 +182,9 @@ impl Default for Settings {
             database_url: None,
             media_port: 10000,
             media_tcp: true,
+            media_threads: 0,
+            loudest_audio: plenary_media::DEFAULT_LOUDEST_AUDIO,
+            loudest_above: plenary_media::DEFAULT_LOUDEST_ABOVE,
             public_ip: None,
             secret: None,
             web_dir: None,
@@ -223,9 +237,18 @@ pub struct Overrides {
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: SQLite in the data folder]
     #[arg(long, env = "PLENARY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// UDP port for all media; 0 picks a free one [default: 10000]
+    /// First UDP port for media (media thread i uses this + i); 0 picks free ones [default: 10000]
     #[arg(long, env = "PLENARY_MEDIA_PORT")]
     pub media_port: Option<u16>,
+    /// Media threads, each with its own port; 0 means one per core [default: 0]
+    #[arg(long, env = "PLENARY_MEDIA_THREADS")]
+    pub media_threads: Option<usize>,
+    /// In large rooms, how many of the loudest microphones are forwarded [default: 5]
+    #[arg(long, env = "PLENARY_LOUDEST_AUDIO")]
+    pub loudest_audio: Option<usize>,
+    /// Rooms with more microphones than this forward only the loudest [default: 10]
+    #[arg(long, env = "PLENARY_LOUDEST_ABOVE")]
+    pub loudest_above: Option<usize>,
     /// Also accept media over TCP on the media port, for browsers whose UDP is blocked [default: true]
     #[arg(long, env = "PLENARY_MEDIA_TCP")]
     pub media_tcp: Option<bool>,
@@ -369,6 +392,15 @@ impl Settings {
         }
         if let Some(v) = o.media_port {
             s.media_port = v;
+        }
+        if let Some(v) = o.media_threads {
+            s.media_threads = v;
+        }
+        if let Some(v) = o.loudest_audio {
+            s.loudest_audio = v;
+        }
+        if let Some(v) = o.loudest_above {
+            s.loudest_above = v;
         }
         if let Some(v) = o.media_tcp {
             s.media_tcp = v;
@@ -607,6 +639,23 @@ impl Settings {
                 "anonymous_room_days must be at least 1".into(),
             ));
         }
+        if self.media_threads > 256 {
+            return Err(SettingsError::Invalid(
+                "media_threads must be at most 256 (0: one per core)".into(),
+            ));
+        }
+        if self.media_port != 0 && usize::from(self.media_port) + self.shard_count() > 65_536 {
+            return Err(SettingsError::Invalid(format!(
+                "media_port {} + {} media threads passes port 65535",
+                self.media_port,
+                self.shard_count()
+            )));
+        }
+        if !(1..=50).contains(&self.loudest_audio) {
+            return Err(SettingsError::Invalid(
+                "loudest_audio must be between 1 and 50".into(),
+            ));
+        }
         if !(100..=10_000).contains(&self.resend_history_ms) {
             return Err(SettingsError::Invalid(
                 "resend_history_ms must be between 100 and 10000".into(),
@@ -731,12 +780,21 @@ impl Settings {
         })
     }
 
+    /// How many media threads run: `media_threads`, or one per core.
+    pub fn shard_count(&self) -> usize {
+        match self.media_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
     /// A settings file with every key and its default, for `plenary default-config`.
     pub fn default_toml() -> String {
         let body = toml::to_string_pretty(&Self::default()).unwrap_or_default();
         format!(
             "# Plenary settings. Every key is optional; environment variables (PLENARY_LISTEN,\n\
-             # PLENARY_DATA_DIR, PLENARY_DATABASE_URL, PLENARY_MEDIA_PORT, PLENARY_MEDIA_TCP,\n\
+             # PLENARY_DATA_DIR, PLENARY_DATABASE_URL, PLENARY_MEDIA_PORT, PLENARY_MEDIA_THREADS,\n\
+             # PLENARY_MEDIA_TCP, PLENARY_LOUDEST_AUDIO, PLENARY_LOUDEST_ABOVE,\n\
              # PLENARY_PUBLIC_IP, PLENARY_SECRET, PLENARY_WEB_DIR, PLENARY_MAX_PARTICIPANTS, PLENARY_RESEND_HISTORY_MS,\n\
              # PLENARY_PUBLIC_URL, PLENARY_BBB_SECRETS, PLENARY_BBB_CHECKSUM_ALGORITHMS,\n\
              # PLENARY_SIGNUP, PLENARY_ADMIN_EMAIL, PLENARY_TRUSTED_PROXIES, PLENARY_ROOM_CREATION,\n\

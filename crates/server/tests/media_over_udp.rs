@@ -302,3 +302,80 @@ async fn the_sfu_forwards_nothing_that_is_locked_or_off_whatever_the_client_send
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_on_two_media_threads_each_carry_their_own_meeting() {
+    let server = TestServer::start_with(|s| s.media_threads = 2).await;
+    let engine = server.running.as_ref().unwrap().state.engine.clone();
+    assert_eq!(
+        engine.local_addrs().len(),
+        2,
+        "two media threads, two ports"
+    );
+    // Two rooms pinned to different threads.
+    let first = server.create_room("Thread room 0").await;
+    let mut second = server.create_room("Thread room 1").await;
+    for i in 2..40 {
+        if engine.shard_of_room(&second) != engine.shard_of_room(&first) {
+            break;
+        }
+        second = server.create_room(&format!("Thread room {i}")).await;
+    }
+    assert_ne!(engine.shard_of_room(&first), engine.shard_of_room(&second));
+
+    let mut pairs = Vec::new();
+    for (i, room) in [&first, &second].into_iter().enumerate() {
+        let publisher = Peer::join(opts(
+            &server,
+            room,
+            &format!("Pub {i}"),
+            Publish::AUDIO_VIDEO,
+        ))
+        .await
+        .unwrap();
+        let viewer = Peer::join(opts(&server, room, &format!("View {i}"), Publish::NOTHING))
+            .await
+            .unwrap();
+        pairs.push((publisher, viewer));
+    }
+    for (publisher, viewer) in &pairs {
+        eventually(
+            Duration::from_secs(10),
+            "each viewer gets its room's video",
+            || {
+                viewer
+                    .snapshot()
+                    .frames
+                    .get(&(publisher.id, MediaKind::Video))
+                    .copied()
+                    .unwrap_or(0)
+                    > 10
+            },
+        )
+        .await;
+    }
+    // Nothing crosses between the rooms (nor between the threads).
+    for (i, (_, viewer)) in pairs.iter().enumerate() {
+        let other = &pairs[1 - i].0;
+        let s = viewer.snapshot();
+        assert!(
+            !s.frames.keys().any(|(p, _)| *p == other.id),
+            "{:?}",
+            s.frames
+        );
+        assert_eq!(s.frames_matching_owner, s.frames.values().sum::<u64>());
+    }
+    // The metrics add both threads' participants.
+    let (_, text) = plenary_peer::http::call_raw(&server.http, "GET", "/metrics", None)
+        .await
+        .unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.lines().any(|l| l == "plenary_media_participants 4"),
+        "{text}"
+    );
+    for (p, v) in pairs {
+        p.leave().await.unwrap();
+        v.leave().await.unwrap();
+    }
+}
