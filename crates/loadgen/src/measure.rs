@@ -132,17 +132,40 @@ pub async fn run(
     let mut expected_tracks = 0;
     let started = Instant::now();
     for (r, room_plan) in scenario.rooms.iter().enumerate() {
-        let tracks_in_room: usize = room_plan
-            .iter()
-            .map(|p| usize::from(p.audio) + usize::from(p.video_tracks))
-            .sum();
-        // Everyone receives every track of the room but their own.
-        expected_tracks += room_plan.len() * tracks_in_room - tracks_in_room;
-        peers.extend(
-            target
-                .join_room(&format!("{} room {r}", scenario.name), room_plan)
-                .await?,
-        );
+        expected_tracks += (0..room_plan.len())
+            .map(|i| scenario.tracks_for(r, i))
+            .sum::<usize>();
+        let joined = target
+            .join_room(&format!("{} room {r}", scenario.name), room_plan)
+            .await?;
+        // Where receivers say how they show the others: a large tile gets the top layer,
+        // a thumbnail the lowest, the rest nothing.
+        if scenario.view.is_some() {
+            for (i, peer) in joined.iter().enumerate() {
+                let tiles = scenario.tiles_of(r, i).into_iter().map(|(j, large)| {
+                    plenary_proto::TileReport {
+                        participant_id: joined[j].id,
+                        source: plenary_proto::TrackSource::Camera,
+                        width: if large { 1280 } else { 320 },
+                        height: if large { 720 } else { 180 },
+                        visible: true,
+                    }
+                });
+                let hidden = joined
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i && !scenario.tiles_of(r, i).iter().any(|t| t.0 == *j))
+                    .map(|(_, p)| plenary_proto::TileReport {
+                        participant_id: p.id,
+                        source: plenary_proto::TrackSource::Camera,
+                        width: 0,
+                        height: 0,
+                        visible: false,
+                    });
+                peer.set_view(tiles.chain(hidden).collect());
+            }
+        }
+        peers.extend(joined);
     }
     // Everyone receives every track meant for them.
     loop {
@@ -190,6 +213,17 @@ pub async fn run(
     let mut total = Accounting::default();
     for p in &peers {
         total.merge(&p.snapshot().accounting);
+    }
+    // Receivers that said how they show the others got exactly that in the window: nothing
+    // off screen, no microphone beyond the loudest.
+    let receiving: usize = peers
+        .iter()
+        .map(|p| p.snapshot().accounting.tracks.len())
+        .sum();
+    if scenario.view.is_some() && receiving > expected_tracks {
+        bail!(
+            "receivers got {receiving} tracks, their views show {expected_tracks}: the server forwarded what is off screen"
+        );
     }
     let rss_after = pid.map(rss_kib).transpose()?.unwrap_or(0);
 

@@ -29,11 +29,16 @@ impl Server {
         Self::spawn_in(bin, None).await
     }
 
+    /// Like [`Server::spawn`], with more settings in its environment (`PLENARY_…`).
+    pub async fn spawn_env(bin: &str, env: &[(&str, &str)]) -> anyhow::Result<Server> {
+        Self::spawn_with(bin, None, None, env).await
+    }
+
     /// Like [`Server::spawn`], every room's meeting recorded (a BBB API meeting with
     /// `record=true&autoStartRecording=true`: the recorder runs from the first join).
     pub async fn spawn_recording(bin: &str) -> anyhow::Result<Server> {
         let secret = "loadgen-recording-secret".to_owned();
-        let mut s = Self::spawn_with(bin, None, Some(&secret)).await?;
+        let mut s = Self::spawn_with(bin, None, Some(&secret), &[]).await?;
         s.record_secret = Some(secret);
         Ok(s)
     }
@@ -44,13 +49,14 @@ impl Server {
         bin: &str,
         netns: Option<&crate::netns::NetNs>,
     ) -> anyhow::Result<Server> {
-        Self::spawn_with(bin, netns, None).await
+        Self::spawn_with(bin, netns, None, &[]).await
     }
 
     async fn spawn_with(
         bin: &str,
         netns: Option<&crate::netns::NetNs>,
         bbb_secret: Option<&str>,
+        env: &[(&str, &str)],
     ) -> anyhow::Result<Server> {
         let data_dir = std::env::temp_dir().join(format!(
             "plenary-loadgen-{}-{}",
@@ -64,6 +70,9 @@ impl Server {
         };
         if let Some(secret) = bbb_secret {
             command.env("PLENARY_BBB_SECRETS", secret);
+        }
+        for (k, v) in env {
+            command.env(k, v);
         }
         let mut child = command
             .arg("serve")

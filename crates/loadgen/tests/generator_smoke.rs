@@ -71,3 +71,48 @@ fn the_limit_probe_forwards_and_counts() {
     assert!(l.forwarded > 1_000, "{l:?}");
     assert!(l.cpu_seconds > 0.0 && l.us_per_packet > 0.0, "{l:?}");
 }
+
+/// The simulcast shape, smaller: 12 people, each showing 1 large and 8 small and hearing the 3
+/// speakers. The run fails if anyone receives a track their view does not show (the check in
+/// `run`), or misses one it shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simulcast_meeting_sends_each_receiver_only_what_it_shows() {
+    let dir = std::env::temp_dir().join(format!("plenary-loadgen-sim-{}", std::process::id()));
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.clone(),
+        media_port: 0,
+        secret: Some(Secret("loadgen-test-secret-1".into())),
+        loudest_audio: 3,
+        ..Settings::default()
+    };
+    let running = plenary_server::start(settings, std::future::pending())
+        .await
+        .unwrap();
+    let store = running.state.store.clone();
+    let admin = store
+        .user_by_email("admin@localhost")
+        .await
+        .unwrap()
+        .unwrap();
+    let (token, _) = plenary_accounts::create_api_token(&*store, admin.id, "loadgen")
+        .await
+        .unwrap();
+    let server = Server::external(
+        running.http_addr.to_string(),
+        Some(std::process::id()),
+        Some(token),
+    );
+    let scenario = Scenario::simulcast(1, 12);
+    let opts = RunOptions {
+        warmup: Duration::from_secs(2),
+        window: Duration::from_secs(2),
+        join_timeout: Duration::from_secs(30),
+    };
+    let r = run(Target::Plenary(&server), &scenario, opts)
+        .await
+        .unwrap();
+    assert_eq!(r.participants, 12);
+    assert!(r.received_fps > 0.0, "{r:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -51,6 +51,12 @@ pub struct Publish {
     pub audio: bool,
     pub video_tracks: u8,
     pub video_kbps: u32,
+    /// The camera (the first video track) goes out in three simulcast encodings, rids `l`,
+    /// `m`, `h`, as the browser client sends it: `video_kbps` at 1280 × 720, a third of it at
+    /// 640 × 360 and an eighth at 320 × 180.
+    pub simulcast: bool,
+    /// The audio level (-dBov, RFC 6464) its audio packets carry; None: no level.
+    pub audio_level: Option<i8>,
 }
 
 impl Publish {
@@ -58,16 +64,22 @@ impl Publish {
         audio: false,
         video_tracks: 0,
         video_kbps: 0,
+        simulcast: false,
+        audio_level: None,
     };
     pub const AUDIO: Publish = Publish {
         audio: true,
         video_tracks: 0,
         video_kbps: 0,
+        simulcast: false,
+        audio_level: None,
     };
     pub const AUDIO_VIDEO: Publish = Publish {
         audio: true,
         video_tracks: 1,
         video_kbps: 500,
+        simulcast: false,
+        audio_level: None,
     };
 
     fn any(&self) -> bool {
@@ -79,6 +91,13 @@ impl Publish {
         (self.video_kbps as usize * 1000 / 8 / 30).max(HEADER_BYTES)
     }
 }
+
+/// The simulcast encodings: rid, picture size, share of `video_kbps` (divisor).
+const LAYERS: [(&str, (u16, u16), usize); 3] = [
+    ("l", (320, 180), 8),
+    ("m", (640, 360), 3),
+    ("h", (1280, 720), 1),
+];
 
 /// What a peer has seen so far.
 #[derive(Debug, Clone, Default)]
@@ -95,6 +114,8 @@ pub struct Received {
     pub accounting: Accounting,
     pub connected: bool,
     pub keyframe_requests: u64,
+    /// Camera frames received per publisher and simulcast layer (from the frames' headers).
+    pub layers: BTreeMap<(ParticipantId, u8), u64>,
     /// Others in the meeting, as signalling reports them.
     pub participants: BTreeMap<ParticipantId, ParticipantInfo>,
     pub errors: Vec<(ErrorCode, String)>,
@@ -105,6 +126,7 @@ pub struct Received {
 
 enum Command {
     MediaState { audio: bool, video: bool },
+    View(Vec<plenary_proto::TileReport>),
     Leave,
 }
 
@@ -222,6 +244,11 @@ impl Peer {
         let _ = self.commands.send(Command::MediaState { audio, video });
     }
 
+    /// Tells the server how this peer "shows" the others (the `view` message).
+    pub fn set_view(&self, tiles: Vec<plenary_proto::TileReport>) {
+        let _ = self.commands.send(Command::View(tiles));
+    }
+
     /// Sends `leave`, and waits for the task to end. Returns the task's error, if it failed.
     pub async fn leave(self) -> anyhow::Result<()> {
         let _ = self.commands.send(Command::Leave);
@@ -256,6 +283,8 @@ struct Media {
     audio_seq: u32,
     video_seq: u32,
     keyframe_wanted: bool,
+    /// Per simulcast encoding: a keyframe was asked for.
+    layer_keyframe_wanted: [bool; 3],
 }
 
 async fn run<S: Signalling>(
@@ -282,6 +311,7 @@ async fn run<S: Signalling>(
         audio_seq: 0,
         video_seq: 0,
         keyframe_wanted: true,
+        layer_keyframe_wanted: [true; 3],
     };
     let mut pending: Option<SdpPendingOffer> = None;
     if sig.client_offers_first() {
@@ -293,10 +323,17 @@ async fn run<S: Signalling>(
         if publish.audio {
             media.audio_mid = Some(api.add_media(audio, Direction::SendOnly, None, None, None));
         }
-        for _ in 0..publish.video_tracks {
+        for i in 0..publish.video_tracks {
+            let simulcast = (i == 0 && publish.simulcast).then(|| {
+                let mut s = str0m::media::Simulcast::new();
+                for (rid, _, _) in LAYERS {
+                    s.add_send_layer(str0m::media::SimulcastLayer::new(rid));
+                }
+                s
+            });
             media
                 .video_mids
-                .push(api.add_media(video, Direction::SendOnly, None, None, None));
+                .push(api.add_media(video, Direction::SendOnly, None, None, simulcast));
         }
         if !publish.any() {
             api.add_channel("plenary".into());
@@ -350,6 +387,7 @@ async fn run<S: Signalling>(
                 Some(Command::MediaState { audio, video }) => {
                     sig.send_media_state(audio, video).await?;
                 }
+                Some(Command::View(tiles)) => sig.send_view(tiles).await?,
                 Some(Command::Leave) | None => {
                     sig.leave().await?;
                     return Ok(());
@@ -395,6 +433,13 @@ pub trait Signalling: Send + 'static {
         audio: bool,
         video: bool,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// How this peer shows the others' video (Plenary's `view`); others ignore it.
+    fn send_view(
+        &mut self,
+        _tiles: Vec<plenary_proto::TileReport>,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        async { Ok(()) }
+    }
     /// The next signals. Must be cancel-safe: it races the media loop in `select!`.
     fn recv(&mut self) -> impl Future<Output = anyhow::Result<Vec<Signal>>> + Send;
     fn leave(&mut self) -> impl Future<Output = anyhow::Result<()>> + Send;
@@ -426,6 +471,10 @@ impl Signalling for PlenarySignalling {
 
     async fn send_answer(&mut self, sdp: String) -> anyhow::Result<()> {
         self.send(&ClientMessage::Answer { sdp }).await
+    }
+
+    async fn send_view(&mut self, tiles: Vec<plenary_proto::TileReport>) -> anyhow::Result<()> {
+        self.send(&ClientMessage::View { tiles }).await
     }
 
     async fn send_media_state(&mut self, audio: bool, video: bool) -> anyhow::Result<()> {
@@ -555,12 +604,21 @@ async fn drain(
                         if h.publisher == owner && h.kind == kind {
                             s.frames_matching_owner += 1;
                         }
+                        if h.kind == MediaKind::Video && h.track == 0 {
+                            *s.layers.entry((owner, h.layer)).or_default() += 1;
+                        }
                         s.accounting.record(&h, now_us);
                     }
                 }
             }
-            Output::Event(Event::KeyframeRequest(_)) => {
-                media.keyframe_wanted = true;
+            Output::Event(Event::KeyframeRequest(r)) => {
+                match r
+                    .rid
+                    .and_then(|rid| LAYERS.iter().position(|(x, _, _)| rid.to_string() == *x))
+                {
+                    Some(i) => media.layer_keyframe_wanted[i] = true,
+                    None => media.keyframe_wanted = true,
+                }
                 lock(state).keyframe_requests += 1;
             }
             Output::Event(_) => {}
@@ -589,7 +647,10 @@ fn send_due_media(
             layer: 0,
         };
         let time = MediaTime::new(since(48_000), Frequency::FORTY_EIGHT_KHZ);
-        if let Some(w) = rtc.writer(mid) {
+        if let Some(mut w) = rtc.writer(mid) {
+            if let Some(level) = media.publish.audio_level {
+                w = w.audio_level(level, level >= -50);
+            }
             w.write(pt, now, time, synthetic_frame(h, false, AUDIO_BYTES))?;
             written += 1;
         }
@@ -610,7 +671,20 @@ fn send_due_media(
                 sent_us,
                 layer: 0,
             };
-            if let Some(w) = rtc.writer(*mid) {
+            if i == 0 && media.publish.simulcast {
+                for (l, (rid, size, share)) in LAYERS.iter().enumerate() {
+                    let key = key || std::mem::take(&mut media.layer_keyframe_wanted[l]);
+                    let h = FrameHeader {
+                        layer: l as u8,
+                        ..h
+                    };
+                    let frame = crate::frame::synthetic_frame_sized(h, key, bytes / share, *size);
+                    if let Some(w) = rtc.writer(*mid) {
+                        w.rid((*rid).into()).write(pt, now, time, frame)?;
+                        written += 1;
+                    }
+                }
+            } else if let Some(w) = rtc.writer(*mid) {
                 w.write(pt, now, time, synthetic_frame(h, key, bytes))?;
                 written += 1;
             }

@@ -45,8 +45,9 @@ pub struct Settings {
     pub web_dir: Option<PathBuf>,
     /// Most participants in one meeting; a join beyond it is refused with a clear message.
     pub max_participants: usize,
-    /// How long each sent video packet is kept for resending on a NACK, in milliseconds.
-    /// Every subscriber keeps its own copy, so this sets most of a video participant's memory.
+    /// How long each sent video packet is kept for resending on a NACK, in milliseconds (the
+    /// payload is shared with the incoming packet; each subscriber keeps a header and a
+    /// reference).
     pub resend_history_ms: u64,
     /// The address people reach this server at (`https://meet.example.coop`), for absolute
     /// links such as the BigBlueButton API's join URLs. Empty: taken from each request's Host.
