@@ -102,3 +102,57 @@ test('the camera goes out in three layers; a small tile gets a small one, a pin 
   await until(() => frameWidth(viewer), (w) => w > 0 && w <= 320, 10000, 'a small layer again');
   for (const p of [pub, viewer]) await p.context().close();
 });
+
+test('tiles beyond a page are hidden and get no video; turning the page brings it', async () => {
+  const link = await createRoomAs(admin, server, 'Pages');
+  const pages = [];
+  for (const name of ['ann', 'bob', 'cat']) pages.push(await newPage(browser, { logPrefix: name }));
+  const [ann, bob, cat] = pages;
+  await join(ann, link, 'Ann');
+  const bobId = await join(bob, link, 'Bob');
+  const catId = await join(cat, link, 'Cat');
+  await waitFirstMedia([ann], PC, 2, 20000);
+  // Bob pinned on Ann's stage (else whoever speaks last is there, and shown).
+  const bobTile = `#tiles .tile[data-participant-id="${bobId}"]`;
+  await ann.hover(bobTile);
+  await ann.click(`${bobTile} button.pin`);
+  await ann.waitForSelector(`#screen-stage[data-kind="person"][data-participant-id="${bobId}"]`);
+  // Two tiles a page on Ann's screen: her own and Bob's; Cat's is on the second page.
+  await ann.evaluate(() => {
+    window.plenary.grid.pageSize = 2;
+    window.plenary.grid.layout();
+  });
+  const hidden = (id) => ann.evaluate((x) => document.querySelector(`#tiles .tile[data-participant-id="${x}"]`).hidden, id);
+  assert.equal(await hidden(catId), true);
+  assert.equal(await hidden(bobId), false);
+  assert.match(await ann.textContent('.pager .page'), /1.*2/);
+  /** Frames decoded of each remote camera, by the track's stream (the publisher's id). */
+  const decoded = () =>
+    ann.evaluate(async () => {
+      const pc = window.plenary.pc;
+      const byTrack = {};
+      for (const t of pc.getTransceivers()) {
+        const stream = t.receiver.track && [...window.plenary.call.remotes.values()].find((r) => r.stream.getTracks().includes(t.receiver.track));
+        if (stream && t.receiver.track.kind === 'video') byTrack[t.receiver.track.id] = stream.id;
+      }
+      const out = {};
+      (await pc.getStats()).forEach((r) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'video' && byTrack[r.trackIdentifier] != null) out[byTrack[r.trackIdentifier]] = r.framesDecoded || 0;
+      });
+      return out;
+    });
+  // Cat's video stops reaching Ann (off her screen), Bob's goes on.
+  await new Promise((r) => setTimeout(r, 2000));
+  const a = await decoded();
+  await new Promise((r) => setTimeout(r, 2000));
+  const b = await decoded();
+  assert.ok(b[bobId] - a[bobId] > 20, `Bob's video plays: ${JSON.stringify([a, b])}`);
+  assert.ok((b[catId] || 0) - (a[catId] || 0) <= 1, `Cat's tile is off screen and gets no video: ${JSON.stringify([a, b])}`);
+  // The next page: Cat's tile shows, and her video comes.
+  await ann.click('.pager .next');
+  assert.equal(await hidden(catId), false);
+  const start = await decoded();
+  await until(decoded, (d) => (d[catId] || 0) - (start[catId] || 0) > 10, 5000, "Cat's video on the second page");
+  await ann.screenshot({ path: path.join(ARTIFACTS, 'tiles-second-page.png') });
+  for (const p of pages) await p.context().close();
+});

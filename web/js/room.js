@@ -155,6 +155,7 @@ async function join() {
   state.call = call;
   state.steps = call.steps;
   const grid = new TileGrid($('#tiles'));
+  state.grid = grid;
   wire(call, grid);
   wirePanel(call, (text) => say('#meeting-notes', text));
   wireRecording(call, (text) => say('#meeting-notes', text));

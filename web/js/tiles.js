@@ -1,5 +1,7 @@
 // The tile grid: one tile per participant (video, or initials when the camera is off), name,
-// muted icon. Stays usable from 1 to 25 tiles: the grid picks columns to fill the space.
+// muted icon. Stays usable from 1 to 25 tiles: the grid picks columns to fill the space. More
+// than a page (25) are shown a page at a time, with buttons to turn pages: tiles on other pages
+// are hidden, so the server sends them no video (see view.js); whoever speaks is on the stage.
 
 import { tr } from './i18n.js';
 
@@ -21,13 +23,32 @@ export function gridShape(n, w, h) {
   return best;
 }
 
+/** Tiles on one page. */
+export const PAGE_SIZE = 25;
+
 export class TileGrid {
   /** @param {HTMLElement} root */
   constructor(root) {
     this.root = root;
     /** @type {Map<string, HTMLElement>} */
     this.tiles = new Map();
+    /** Tiles per page (a test may lower it). */
+    this.pageSize = PAGE_SIZE;
+    this.page = 0;
+    this.pager = document.createElement('nav');
+    this.pager.className = 'pager';
+    this.pager.hidden = true;
+    this.pager.innerHTML = '<button type="button" class="secondary prev">‹</button><span class="page" aria-live="polite"></span><button type="button" class="secondary next">›</button>';
+    root.after(this.pager);
+    /** @type {HTMLButtonElement} */ (this.pager.querySelector('.prev')).onclick = () => this.turn(-1);
+    /** @type {HTMLButtonElement} */ (this.pager.querySelector('.next')).onclick = () => this.turn(1);
     new ResizeObserver(() => this.layout()).observe(root);
+  }
+
+  /** Turns `by` pages (within the first and the last). @param {number} by */
+  turn(by) {
+    this.page += by;
+    this.layout();
   }
 
   /**
@@ -85,11 +106,27 @@ export class TileGrid {
   }
 
   layout() {
-    const n = this.tiles.size;
+    const all = [...this.tiles.values()];
+    const size = Math.max(1, this.pageSize);
+    const pages = Math.max(1, Math.ceil(all.length / size));
+    this.page = Math.min(Math.max(this.page, 0), pages - 1);
+    all.forEach((tile, i) => {
+      tile.hidden = Math.floor(i / size) !== this.page;
+    });
+    const n = all.filter((t) => !t.hidden).length;
     const { cols, rows } = gridShape(n, this.root.clientWidth || 800, this.root.clientHeight || 450);
     this.root.style.setProperty('--cols', String(cols));
     this.root.style.setProperty('--rows', String(rows));
     this.root.dataset.count = String(n);
+    this.pager.hidden = pages < 2;
+    this.root.dataset.pages = String(pages);
+    /** @type {HTMLElement} */ (this.pager.querySelector('.page')).textContent = tr('client-page', { page: this.page + 1, pages });
+    const prev = /** @type {HTMLButtonElement} */ (this.pager.querySelector('.prev'));
+    const next = /** @type {HTMLButtonElement} */ (this.pager.querySelector('.next'));
+    prev.disabled = this.page === 0;
+    next.disabled = this.page >= pages - 1;
+    prev.setAttribute('aria-label', tr('client-page-previous'));
+    next.setAttribute('aria-label', tr('client-page-next'));
   }
 }
 

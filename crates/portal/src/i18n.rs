@@ -44,7 +44,7 @@ const SOURCES: [(&str, [&str; 2]); 4] = [
 ];
 
 /// The variables the client's messages use; the client fills `{name}` placeholders itself.
-const CLIENT_VARIABLES: [&str; 4] = ["message", "reason", "n", "name"];
+const CLIENT_VARIABLES: [&str; 6] = ["message", "reason", "n", "name", "page", "pages"];
 
 /// Every language's messages.
 pub struct I18n {

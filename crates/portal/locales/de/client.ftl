@@ -169,3 +169,6 @@ client-report-problem = Problem melden
 client-problem-intro = Sagen Sie den Admins, was schiefging. Was Ihr Browser an Ihrer Verbindung gemessen hat, wird mitgeschickt.
 client-problem-note = Was ist passiert?
 client-problem-sent = Danke: Die Admins haben Ihre Meldung.
+client-page = Seite { $page } von { $pages }
+client-page-previous = Vorige Seite
+client-page-next = Nächste Seite

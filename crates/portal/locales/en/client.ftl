@@ -169,3 +169,6 @@ client-report-problem = Report a problem
 client-problem-intro = Tell the admins what went wrong. What your browser measured of your connection goes with it.
 client-problem-note = What happened?
 client-problem-sent = Thank you: the admins have your report.
+client-page = Page { $page } of { $pages }
+client-page-previous = Previous page
+client-page-next = Next page

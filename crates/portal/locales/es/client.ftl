@@ -169,3 +169,6 @@ client-report-problem = Comunicar un problema
 client-problem-intro = Cuente a los administradores qué falló. Se envía con lo que su navegador midió de su conexión.
 client-problem-note = ¿Qué pasó?
 client-problem-sent = Gracias: los administradores tienen su aviso.
+client-page = Página { $page } de { $pages }
+client-page-previous = Página anterior
+client-page-next = Página siguiente

@@ -169,3 +169,6 @@ client-report-problem = Signaler un problème
 client-problem-intro = Dites aux admins ce qui n’a pas marché. Ce que votre navigateur a mesuré de votre connexion est joint.
 client-problem-note = Que s’est-il passé ?
 client-problem-sent = Merci : les admins ont reçu votre signalement.
+client-page = Page { $page } sur { $pages }
+client-page-previous = Page précédente
+client-page-next = Page suivante
