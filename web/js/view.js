@@ -11,12 +11,15 @@
 /** The most tiles one message may carry (the server's MAX_VIEW_TILES). */
 const MAX_TILES = 256;
 const EVERY_MS = 500;
+/** The server takes a view at most every 200 ms. */
+const GAP_MS = 250;
 
 /**
- * What is on screen now.
- * @param {Document} doc @returns {TileReport[]}
+ * What is on screen now. `sharing` lists who shares a screen: a share not on the stage is
+ * said to be off screen (else the server would keep sending it as last said).
+ * @param {Document} doc @param {number[]} [sharing] @returns {TileReport[]}
  */
-export function measureView(doc) {
+export function measureView(doc, sharing = []) {
   /** @type {Map<string, TileReport>} */
   const tiles = new Map();
   const dpr = doc.defaultView?.devicePixelRatio || 1;
@@ -41,6 +44,7 @@ export function measureView(doc) {
     // The tile, not its video: a camera turned on shows at once in the space already there.
     if (id) add(id, 'camera', tile);
   }
+  for (const id of sharing) tiles.set(`${id}/screen`, { participant_id: id, source: 'screen', width: 0, height: 0, visible: false });
   const stage = /** @type {HTMLElement|null} */ (doc.querySelector('#screen-stage'));
   const shown = Number(stage?.dataset.participantId);
   if (stage && !stage.hidden && shown) {
@@ -53,11 +57,22 @@ export function measureView(doc) {
 /** Keeps the server told of this page's view. @param {Call} call @param {Document} doc */
 export function wireView(call, doc) {
   let last = '';
+  let sentAt = 0;
+  /** @type {ReturnType<typeof setTimeout>|undefined} */
+  let later;
   const tell = () => {
-    const tiles = measureView(doc).filter((t) => t.participant_id !== call.you);
+    const sharing = [...call.remotes.values()].filter((r) => r.screen).map((r) => r.id);
+    const tiles = measureView(doc, sharing).filter((t) => t.participant_id !== call.you);
     const said = JSON.stringify(tiles);
     if (said === last || !call.sig) return;
+    const wait = sentAt + GAP_MS - Date.now();
+    if (wait > 0) {
+      clearTimeout(later);
+      later = setTimeout(tell, wait);
+      return;
+    }
     last = said;
+    sentAt = Date.now();
     call.sig.send({ type: 'view', tiles });
   };
   // After a reconnect the server knows nothing of the view: say it again.

@@ -16,8 +16,8 @@ const DATAGRAM: usize = 2048;
 pub struct RecvBatch {
     bufs: Vec<[u8; DATAGRAM]>,
     headers: MultiHeaders<SockaddrStorage>,
-    /// Length and source of each datagram of the last [`RecvBatch::recv`].
-    got: Vec<(usize, SocketAddr)>,
+    /// Buffer, length and source of each datagram of the last [`RecvBatch::recv`].
+    got: Vec<(usize, usize, SocketAddr)>,
 }
 
 impl RecvBatch {
@@ -38,22 +38,19 @@ impl RecvBatch {
             bufs.iter_mut().map(|b| [IoSliceMut::new(b)]).collect();
         let results = recvmmsg(fd, headers, &mut iovs, MsgFlags::MSG_DONTWAIT, None)
             .map_err(io::Error::from)?;
-        for r in results {
-            // A datagram without an address (not on a UDP socket) is skipped, not dropped
-            // silently from the count.
-            let source = r.address.as_ref().and_then(std_addr);
-            got.push((
-                r.bytes,
-                source.unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0))),
-            ));
+        for (i, r) in results.enumerate() {
+            // A datagram without a source address (not from a UDP peer) is skipped.
+            if let Some(source) = r.address.as_ref().and_then(std_addr) {
+                got.push((i, r.bytes, source));
+            }
         }
         Ok(got.len())
     }
 
     /// The `i`-th datagram of the last receive and where it came from.
     pub fn datagram(&self, i: usize) -> (&[u8], SocketAddr) {
-        let (len, from) = self.got[i];
-        (&self.bufs[i][..len.min(DATAGRAM)], from)
+        let (buf, len, from) = self.got[i];
+        (&self.bufs[buf][..len.min(DATAGRAM)], from)
     }
 }
 
@@ -69,6 +66,8 @@ pub struct SendBatch {
     headers: MultiHeaders<SockaddrStorage>,
     queue: Vec<(SocketAddr, Vec<u8>)>,
     addrs: Vec<Option<SockaddrStorage>>,
+    /// The last flush stopped at a full socket buffer; `queue` holds what is left.
+    blocked: bool,
 }
 
 impl SendBatch {
@@ -77,19 +76,35 @@ impl SendBatch {
             headers: MultiHeaders::preallocate(BATCH, None),
             queue: Vec::with_capacity(BATCH * 4),
             addrs: Vec::with_capacity(BATCH),
+            blocked: false,
         }
+    }
+
+    /// Whether the last flush left datagrams for want of buffer space.
+    pub fn is_blocked(&self) -> bool {
+        self.blocked
+    }
+
+    /// Gives up what a full buffer kept back; returns how many.
+    pub fn drop_blocked(&mut self) -> u64 {
+        self.blocked = false;
+        let n = self.queue.len() as u64;
+        self.queue.clear();
+        n
     }
 
     pub fn push(&mut self, to: SocketAddr, contents: Vec<u8>) {
         self.queue.push((to, contents));
     }
 
-    /// Sends everything queued, [`BATCH`] per call. UDP may drop: a full socket buffer
-    /// drops the rest of the flush, one bad destination only its own datagram (NACKs and
-    /// keyframe requests recover, as for loss on the way).
+    /// Sends everything queued, [`BATCH`] per call. A full socket buffer stops the flush and
+    /// keeps the rest ([`SendBatch::is_blocked`]: the caller waits for room, or drops it);
+    /// one bad destination costs only its own datagram (NACKs and keyframe requests recover,
+    /// as for loss on the way).
     pub fn flush(&mut self, fd: RawFd) -> Sent {
         let mut sent = Sent::default();
-        let queue = std::mem::take(&mut self.queue);
+        self.blocked = false;
+        let mut queue = std::mem::take(&mut self.queue);
         let mut start = 0;
         while start < queue.len() {
             let chunk = &queue[start..queue.len().min(start + BATCH)];
@@ -114,7 +129,7 @@ impl SendBatch {
                     start += lens.len();
                 }
                 Err(nix::errno::Errno::EAGAIN) | Ok(_) => {
-                    sent.errors += (queue.len() - start) as u64;
+                    self.blocked = true;
                     break;
                 }
                 Err(e) => {
@@ -126,9 +141,8 @@ impl SendBatch {
                 }
             }
         }
-        // Keep the allocation.
-        let mut queue = queue;
-        queue.clear();
+        // What is left waits for room; the allocation is kept either way.
+        queue.drain(..start);
         self.queue = queue;
         sent
     }

@@ -57,7 +57,7 @@ enum Command {
         id: ParticipantId,
         reply: oneshot::Sender<Option<ParticipantStats>>,
     },
-    /// A shard's mean loss and how many participants it is over.
+    /// A shard's summed loss and how many participants it is over (those measured).
     Loss {
         reply: oneshot::Sender<Option<(f32, usize)>>,
     },
@@ -136,6 +136,7 @@ impl Engine {
             return Err(MediaError::Startup("no media socket".into()));
         }
         let counters = Arc::new(Counters::default());
+        let budget = Arc::new(tcp::TcpBudget::new());
         let mut shards = Vec::with_capacity(sockets.len());
         for (i, (udp, tcp)) in sockets.into_iter().enumerate() {
             let local = udp
@@ -147,6 +148,7 @@ impl Engine {
             let sfu = Sfu::new(config, Instant::now())?;
             let (commands, rx) = mpsc::channel(1024);
             let counters = counters.clone();
+            let budget = budget.clone();
             udp.set_nonblocking(true)
                 .map_err(|e| MediaError::Startup(e.to_string()))?;
             if let Some(t) = &tcp {
@@ -176,7 +178,7 @@ impl Engine {
                         };
                         let tcp = tcp
                             .and_then(|t| tokio::net::TcpListener::from_std(t).ok())
-                            .map(|l| tcp::Tcp::new(l, counters.clone()));
+                            .map(|l| tcp::Tcp::new(l, counters.clone(), budget));
                         shard::run(udp, tcp, sfu, rx, counters).await;
                     });
                 })
@@ -316,10 +318,10 @@ impl Engine {
         let mut sum = 0.0;
         let mut n = 0usize;
         for shard in self.shards.iter() {
-            if let Some(Some((mean, count))) =
+            if let Some(Some((total, count))) =
                 Self::call(shard, |reply| Command::Loss { reply }).await
             {
-                sum += mean * count as f32;
+                sum += total;
                 n += count;
             }
         }

@@ -33,6 +33,8 @@ pub(crate) async fn run(
     let mut outbox = SendBatch::new();
     let fd = socket.as_raw_fd();
     let mut deadline = Instant::now();
+    // This shard's share of the participants gauge (sessions also end on their own).
+    let mut counted: i64 = 0;
     loop {
         let sleep = tokio::time::sleep_until(deadline.into());
         let tcp_event = async {
@@ -88,12 +90,7 @@ pub(crate) async fn run(
                         None => recorders.remove(&room),
                     };
                 }
-                Some(c) => {
-                    let before = sfu.participant_count() as i64;
-                    handle_command(&mut sfu, &mut listeners, c);
-                    let after = sfu.participant_count() as i64;
-                    adjust(&counters.participants, after - before);
-                }
+                Some(c) => handle_command(&mut sfu, &mut listeners, c),
                 None => break,
             },
             () = sleep => sfu.handle_timeout(Instant::now()),
@@ -103,20 +100,34 @@ pub(crate) async fn run(
             recorders: &recorders,
             counters: &counters,
         };
-        let before = sfu.participant_count() as i64;
         deadline = flush(&mut sfu, &out, &mut outbox, &mut listeners);
+        send(&socket, &mut outbox, &counters).await;
+        let now_counted = sfu.participant_count() as i64;
+        adjust(&counters.participants, now_counted - counted);
+        counted = now_counted;
+    }
+    adjust(&counters.participants, -counted);
+    tracing::info!("media engine shard stopped");
+}
+
+/// Sends the batch; when the socket's buffer is full, waits for room (briefly: a shard that
+/// cannot send must still receive) and goes on, dropping what still does not fit.
+async fn send(socket: &UdpSocket, outbox: &mut SendBatch, counters: &Counters) {
+    let fd = socket.as_raw_fd();
+    for attempt in 0..3 {
         let sent = outbox.flush(fd);
         Counters::add(&counters.packets_sent, sent.packets);
         Counters::add(&counters.bytes_sent, sent.bytes);
         Counters::add(&counters.send_errors, sent.errors);
-        // Sessions that ended on their own (ICE consent lost) leave the count too.
-        adjust(
-            &counters.participants,
-            sfu.participant_count() as i64 - before,
-        );
+        if !outbox.is_blocked() || attempt == 2 {
+            break;
+        }
+        let wait = tokio::time::timeout(std::time::Duration::from_millis(2), socket.writable());
+        if wait.await.is_err() {
+            break;
+        }
     }
-    adjust(&counters.participants, -(sfu.participant_count() as i64));
-    tracing::info!("media engine shard stopped");
+    Counters::add(&counters.send_errors, outbox.drop_blocked());
 }
 
 /// Adds `delta` (possibly negative) to a gauge shared by the shards.
@@ -156,15 +167,15 @@ fn handle_command(sfu: &mut Sfu, listeners: &mut HashMap<ParticipantId, EventSen
         }
         Command::Forwarding { id, forwarding } => sfu.set_forwarding(now, id, forwarding),
         Command::View { id, tiles } => {
-            for (publisher, source, view) in tiles {
-                sfu.set_view(now, id, publisher, source, Some(view));
-            }
+            let tiles: Vec<_> = tiles.into_iter().map(|(p, s, v)| (p, s, Some(v))).collect();
+            sfu.set_views(now, id, &tiles);
         }
         Command::Stats { id, reply } => {
             let _ = reply.send(sfu.participant_stats(id));
         }
         Command::Loss { reply } => {
-            let _ = reply.send(sfu.mean_loss().map(|m| (m, sfu.participant_count())));
+            let (sum, measured) = sfu.loss_total();
+            let _ = reply.send((measured > 0).then_some((sum, measured)));
         }
         // Handled by the task itself (it keeps the recorders).
         Command::Record { .. } => {}

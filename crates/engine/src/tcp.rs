@@ -65,34 +65,80 @@ enum Incoming {
     Closed(SocketAddr),
 }
 
-/// The listener and every open connection, owned by the engine task.
+/// The connection limits, shared by every shard's listener: the process has one budget of
+/// files and one address may hold [`MAX_PER_IP`] connections in all.
+#[derive(Debug)]
+pub struct TcpBudget {
+    limit: usize,
+    /// Open connections per address bucket (IPv6 by /64), and in all.
+    open: std::sync::Mutex<(HashMap<IpAddr, usize>, usize)>,
+}
+
+impl TcpBudget {
+    pub fn new() -> Self {
+        let limit = connection_limit();
+        if limit < MAX_CONNECTIONS {
+            tracing::info!(limit, "ICE-TCP connections limited by the open-files limit");
+        }
+        Self {
+            limit,
+            open: std::sync::Mutex::new((HashMap::new(), 0)),
+        }
+    }
+
+    /// Takes a place for a connection from `bucket`, if there is one; returns the total.
+    fn take(&self, bucket: IpAddr) -> Option<usize> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let from_ip = open.0.get(&bucket).copied().unwrap_or(0);
+        if open.1 >= self.limit || from_ip >= MAX_PER_IP {
+            return None;
+        }
+        *open.0.entry(bucket).or_default() += 1;
+        open.1 += 1;
+        Some(open.1)
+    }
+
+    /// Gives a place back; returns the total.
+    fn give_back(&self, bucket: IpAddr) -> usize {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.0.get_mut(&bucket) {
+            *n -= 1;
+            if *n == 0 {
+                open.0.remove(&bucket);
+            }
+            open.1 = open.1.saturating_sub(1);
+        }
+        open.1
+    }
+}
+
+impl Default for TcpBudget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The listener and every open connection, owned by one shard.
 pub struct Tcp {
     listener: TcpListener,
     counters: Arc<Counters>,
-    limit: usize,
+    budget: Arc<TcpBudget>,
     connections: HashMap<SocketAddr, Conn>,
-    /// Open connections per address bucket (IPv6 by /64).
-    per_ip: HashMap<IpAddr, usize>,
     sweep: tokio::time::Interval,
     incoming_tx: mpsc::Sender<Incoming>,
     incoming: mpsc::Receiver<Incoming>,
 }
 
 impl Tcp {
-    pub fn new(listener: TcpListener, counters: Arc<Counters>) -> Self {
+    pub fn new(listener: TcpListener, counters: Arc<Counters>, budget: Arc<TcpBudget>) -> Self {
         let (incoming_tx, incoming) = mpsc::channel(1024);
-        let limit = connection_limit();
-        if limit < MAX_CONNECTIONS {
-            tracing::info!(limit, "ICE-TCP connections limited by the open-files limit");
-        }
         let mut sweep = tokio::time::interval(SWEEP_EVERY);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Self {
             listener,
             counters,
-            limit,
+            budget,
             connections: HashMap::new(),
-            per_ip: HashMap::new(),
             sweep,
             incoming_tx,
             incoming,
@@ -129,22 +175,29 @@ impl Tcp {
 
     fn open(&mut self, stream: TcpStream, remote: SocketAddr) {
         let bucket = plenary_proto::net::address_bucket(remote.ip());
-        let from_ip = self.per_ip.get(&bucket).copied().unwrap_or(0);
-        if self.connections.len() >= self.limit || from_ip >= MAX_PER_IP {
-            tracing::debug!(%remote, "ICE-TCP connection refused: too many");
-            return; // dropping the stream closes it
-        }
+        // A reconnecting browser may reuse an address whose old task has not ended yet: it
+        // keeps its place.
+        let total = if self.connections.contains_key(&remote) {
+            None
+        } else {
+            match self.budget.take(bucket) {
+                Some(total) => Some(total),
+                None => {
+                    tracing::debug!(%remote, "ICE-TCP connection refused: too many");
+                    return; // dropping the stream closes it
+                }
+            }
+        };
         let (tx, rx) = mpsc::channel(QUEUE);
         let conn = Conn {
             tx,
             opened: Instant::now(),
             last_taken: None,
         };
-        // A reconnecting browser may reuse an address whose old task has not ended yet.
-        if self.connections.insert(remote, conn).is_none() {
-            *self.per_ip.entry(bucket).or_default() += 1;
+        self.connections.insert(remote, conn);
+        if let Some(total) = total {
+            self.count(total);
         }
-        self.count();
         tokio::spawn(connection(stream, remote, self.incoming_tx.clone(), rx));
     }
 
@@ -154,13 +207,8 @@ impl Tcp {
             return;
         }
         let bucket = plenary_proto::net::address_bucket(remote.ip());
-        if let Some(n) = self.per_ip.get_mut(&bucket) {
-            *n -= 1;
-            if *n == 0 {
-                self.per_ip.remove(&bucket);
-            }
-        }
-        self.count();
+        let total = self.budget.give_back(bucket);
+        self.count(total);
     }
 
     /// A session took a packet from `remote`'s connection: it is in use.
@@ -187,10 +235,11 @@ impl Tcp {
         }
     }
 
-    fn count(&self) {
+    /// Every shard's open connections, for `/metrics`.
+    fn count(&self, total: usize) {
         self.counters
             .tcp_connections
-            .store(self.connections.len() as u64, Ordering::Relaxed);
+            .store(total as u64, Ordering::Relaxed);
     }
 
     /// Queues `contents` on the connection from `remote`; false when there is none or it is

@@ -355,7 +355,12 @@ impl Signalling for JanusSignalling {
         Ok(())
     }
 
-    async fn send_media_state(&mut self, _audio: bool, _video: bool) -> anyhow::Result<()> {
+    async fn send_media_state(
+        &mut self,
+        _audio: bool,
+        _video: bool,
+        _screen: bool,
+    ) -> anyhow::Result<()> {
         Ok(())
     }
 

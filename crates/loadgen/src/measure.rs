@@ -189,7 +189,22 @@ pub async fn run(
             bail!("peer {id} stopped: {why} {errors:?}");
         }
         if started.elapsed() > opts.join_timeout {
-            bail!("not all media flowing after {:?}", opts.join_timeout);
+            let short: Vec<String> = peers
+                .iter()
+                .map(|p| {
+                    let s = p.snapshot();
+                    format!(
+                        "{}: {:?}",
+                        p.id,
+                        s.accounting.tracks.keys().collect::<Vec<_>>()
+                    )
+                })
+                .collect();
+            bail!(
+                "not all media flowing after {:?}: {receiving} of {expected_tracks} tracks; {}",
+                opts.join_timeout,
+                short.join("; ")
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -114,6 +114,9 @@ pub(crate) struct Want {
     pub wanted: Option<u8>,
     /// Active layers, lowest first, and their cost in bits per second.
     pub layers: Vec<(u8, u64)>,
+    /// Its video was paused to save bandwidth (not because its tile went off screen): it
+    /// comes back like an upgrade, after a calm spell.
+    pub paused_for_bandwidth: bool,
 }
 
 /// The layer a tile of `view` needs: the lowest whose picture is at least about as wide
@@ -277,11 +280,12 @@ impl Allocator {
             .congested()
             .then(|| link.estimate.unwrap_or(link.sent * 7 / 10));
         let down = allocate(wants, budget, audio_bps);
-        let up_budget = if self.limited {
+        let up_budget = match (self.limited, link.estimate) {
             // str0m's estimate runs a little under what a link carries: 10 % grace.
-            link.estimate.map(|e| e + e / 10)
-        } else {
-            None
+            (true, Some(e)) => Some(e + e / 10),
+            // Without an estimate, the try itself is the probe (and a failed one doubles
+            // the wait before the next).
+            _ => None,
         };
         let up = allocate(wants, up_budget, audio_bps);
         let calm = !link.congested()
@@ -295,6 +299,11 @@ impl Allocator {
             .zip(down.iter().zip(&up))
             .zip(wants)
             .map(|((cur, (down, up)), want)| {
+                // A tile that starts showing (a new track, a page turned, a tile scrolled
+                // back) gets video at once, within the budget.
+                if cur.is_none() && want.wanted.is_some() && !want.paused_for_bandwidth {
+                    return *down;
+                }
                 if rank(*down) < rank(*cur) {
                     // A tile that went off-screen, or asks for less, is not a bandwidth matter.
                     if rank(want.wanted) >= rank(*cur) {
@@ -310,8 +319,8 @@ impl Allocator {
             })
             .collect();
         let unlimited = allocate(wants, None, audio_bps);
-        if up_budget.is_some() && up == unlimited {
-            // The estimate covers everything wanted again.
+        if up == unlimited && (up_budget.is_some() || link.estimate.is_none()) && calm {
+            // Everything wanted fits again (or, without an estimate, is tried again).
             self.limited = false;
         }
         // Held down by the estimate: ask str0m to probe the link (a burst of padding) once
@@ -373,6 +382,7 @@ mod tests {
             speaking,
             wanted,
             layers: vec![(0, 150_000), (1, 500_000), (2, 1_500_000)],
+            paused_for_bandwidth: false,
         }
     }
 
@@ -393,6 +403,7 @@ mod tests {
             speaking: false,
             wanted: Some(0),
             layers: vec![(0, 800_000)],
+            paused_for_bandwidth: false,
         };
         let wants = [cam(true, Some(2)), cam(false, Some(2)), screen];
         let audio = 100_000;
@@ -474,6 +485,35 @@ mod tests {
         assert_eq!(
             a.decide(t3 + UP_AFTER * 2, &cur, &wants, roomy, 0),
             vec![Some(2)]
+        );
+    }
+
+    #[test]
+    fn a_tile_that_starts_showing_gets_video_at_once_even_on_a_congested_link() {
+        let t0 = Instant::now();
+        let mut a = Allocator::default();
+        let lossy = Link {
+            loss: 0.1,
+            estimate: Some(2_000_000),
+            sent: 1_500_000,
+            ..Link::default()
+        };
+        let wants = [cam(false, Some(2))];
+        let cur = a.decide(t0, &[Some(2)], &wants, lossy, 0);
+        assert_eq!(cur, vec![Some(2)], "within the estimate: kept");
+        // A page turned: a tile not shown before, now wanted, starts at once (within budget).
+        let shown = [cam(false, Some(2)), cam(false, Some(0))];
+        let t1 = t0 + Duration::from_millis(500);
+        assert_eq!(
+            a.decide(t1, &[Some(2), None], &shown, lossy, 0),
+            vec![Some(2), Some(0)]
+        );
+        // One paused for bandwidth waits for a calm spell instead.
+        let mut paused = shown.clone();
+        paused[1].paused_for_bandwidth = true;
+        assert_eq!(
+            a.decide(t1, &[Some(2), None], &paused, lossy, 0),
+            vec![Some(2), None]
         );
     }
 }

@@ -31,6 +31,9 @@ const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
 const RESEND_MAX_PACKETS: usize = 1000;
 const RESEND_RATIO_CAP: f32 = 0.15;
 
+/// How long the lowest round trip counts as the baseline before it is measured again.
+const MIN_RTT_FOR: Duration = Duration::from_secs(30);
+
 /// The shortest wait the SFU asks for between timer runs of one session.
 const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 
@@ -91,6 +94,8 @@ pub(crate) struct TrackOut {
     pt_map: Option<(Pt, Pt)>,
     /// The rewriter's (forwarded, holes) at the last egress statistics.
     counted: (u64, u64),
+    /// Its video is paused to save the subscriber's bandwidth (see `layers::Want`).
+    pub paused_for_bandwidth: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,8 +143,10 @@ pub(crate) struct Peer {
     pub allocator: Allocator,
     /// When its layers are next chosen again.
     pub next_allocation: Instant,
-    /// The lowest round trip measured (a rise above it means queues are filling).
-    pub min_rtt: Option<Duration>,
+    /// The lowest round trip measured lately, and when (a rise above it means queues are
+    /// filling; it is measured again after [`MIN_RTT_FOR`], so a new network path with a
+    /// longer round trip is not taken for congestion for ever).
+    pub min_rtt: Option<(Duration, Instant)>,
     /// How its client shows each publisher's sources, kept for tracks opened later.
     pub views: HashMap<(ParticipantId, TrackSource), TileView>,
 }
@@ -217,6 +224,7 @@ impl Peer {
             view: self.views.get(&(publisher, source)).copied(),
             pt_map: None,
             counted: (0, 0),
+            paused_for_bandwidth: false,
         });
     }
 
@@ -293,6 +301,7 @@ impl Peer {
         for t in &mut self.tracks_out {
             if let TrackOutState::Negotiating(m) = t.state {
                 t.state = TrackOutState::Open(m);
+                unpaced(&mut self.rtc, m);
                 if t.kind == MediaKind::Video {
                     limit_resend_history(&mut self.rtc, m, self.resend_history);
                     if !t.source_gone {
@@ -506,7 +515,13 @@ impl Peer {
                 self.stats.bytes_out = s.peer_bytes_tx;
                 self.stats.rtt = s.rtt.or(self.stats.rtt);
                 if let Some(rtt) = s.rtt {
-                    self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+                    let now = self.last_now;
+                    let keep = self.min_rtt.is_some_and(|(m, at)| {
+                        m <= rtt && now.saturating_duration_since(at) < MIN_RTT_FOR
+                    });
+                    if !keep {
+                        self.min_rtt = Some((rtt, now));
+                    }
                 }
             }
             _ => {}
@@ -535,7 +550,16 @@ impl Peer {
                     return;
                 };
                 let layer = crate::rtp::layer_of(rid.as_deref(), &t.rids);
-                self.ssrcs.push((ssrc, mid, layer));
+                // A layer whose SSRC changed (the browser restarted that encoder) keeps one
+                // entry: the new SSRC.
+                match self
+                    .ssrcs
+                    .iter_mut()
+                    .find(|(_, m, l)| *m == mid && *l == layer)
+                {
+                    Some(entry) => entry.0 = ssrc,
+                    None => self.ssrcs.push((ssrc, mid, layer)),
+                }
                 (mid, layer)
             }
         };
@@ -732,6 +756,16 @@ impl Peer {
 
 /// Keeps `mid`'s sent packets for `history` instead of str0m's 3 s. str0m sets its cache up
 /// when the track is negotiated, so this runs right after the answer lands.
+/// Sends `mid`'s packets as they are forwarded, not held to the pacer's rate: str0m's pacer
+/// paces to its estimate, which on a link that is not full only follows what is sent, so it
+/// queued forwarded media for seconds (measured: audio to 50 listeners, p50 0.55 – 1.7 s).
+fn unpaced(rtc: &mut Rtc, mid: Mid) {
+    let mut api = rtc.direct_api();
+    if let Some(tx) = api.stream_tx_by_mid(mid, None) {
+        tx.set_unpaced(true);
+    }
+}
+
 fn limit_resend_history(rtc: &mut Rtc, mid: Mid, history: Duration) {
     let mut api = rtc.direct_api();
     if let Some(tx) = api.stream_tx_by_mid(mid, None) {

@@ -68,6 +68,9 @@ struct Track {
 
 /// Frames a track may have in flight before the oldest incomplete one is given up.
 const IN_FLIGHT: usize = 3;
+/// Packets held for frames not yet complete; beyond this (a publisher that never ends a
+/// frame), they are given up and the track waits for a keyframe.
+const PARTIAL_MAX: usize = 512;
 
 impl RoomRecorder {
     /// One forwarded packet of `participant`'s `source`; `top` is the track's highest layer
@@ -102,6 +105,10 @@ impl RoomRecorder {
         t.rewriter.offer(p, &mut |p, w| got.push((w, p.clone())));
         for (w, p) in got {
             if codec == RecordedCodec::Vp8 {
+                if t.partial.len() >= PARTIAL_MAX {
+                    t.partial.clear();
+                    t.broken = true;
+                }
                 t.partial.push((w, p));
             } else {
                 let frame = Frame::new(room, participant, source, codec, &w, &p, p.payload.clone());

@@ -477,4 +477,62 @@ mod tests {
         assert!(more.is_empty(), "a packet older than the switch");
         assert_eq!(before, 4);
     }
+
+    /// A VP8 packet with a 7-bit picture id (no TL0PICIDX), as some encoders send.
+    fn short_packet(t0: Instant, layer: u8, seq: u64, frame: u32, key: bool) -> InPacket {
+        let pid = ((frame + u32::from(layer) * 40) & 0x7f) as u8;
+        let mut payload = vec![0x90, 0x80, pid, if key { 0x00 } else { 0x01 }];
+        payload.extend_from_slice(&[0; 8]);
+        let payload: Arc<[u8]> = payload.into();
+        let vp8 = str0m::rtp::Vp8Descriptor::parse(&payload).ok();
+        InPacket {
+            mid: Mid::from("v"),
+            layer,
+            seq: seq + u64::from(layer) * 10_000,
+            time: frame * 3000,
+            clock_rate: 90_000,
+            marker: true,
+            ends_frame: true,
+            params: vp8_params(),
+            payload,
+            audio_level: None,
+            voice_activity: None,
+            video_orientation: None,
+            arrived: t0 + Duration::from_millis(u64::from(frame) * 33),
+            keyframe: key,
+            vp8,
+            sender_ms: None,
+        }
+    }
+
+    #[test]
+    fn seven_bit_picture_ids_stay_seven_bits_and_continue_past_wrapping() {
+        let t0 = Instant::now();
+        let mut r = Rewriter::new(Some(0));
+        let mut out = Vec::new();
+        // 200 frames of layer 0 (its ids wrap at 128), then layer 1 from its keyframe.
+        for f in 0..200u32 {
+            if f == 150 {
+                r.set_target(Some(1));
+            }
+            for layer in 0..2u8 {
+                let key = f == 0 || (layer == 1 && f == 160);
+                r.offer(
+                    &short_packet(t0, layer, u64::from(f), f, key),
+                    &mut |p, w| out.push((p.layer, w)),
+                );
+            }
+        }
+        // Layer 0 up to its frame 160 (its packet came first), layer 1 from its keyframe.
+        assert_eq!(out.len(), 201);
+        assert_eq!((out[160].0, out[161].0), (0, 1), "switched at the keyframe");
+        for pair in out.windows(2) {
+            let (a, b) = (pair[0].1, pair[1].1);
+            assert_eq!(b.seq, a.seq + 1);
+            let (pa, pb) = (a.picture_id.unwrap(), b.picture_id.unwrap());
+            assert!(pb <= 0x7f, "a 7-bit id stays 7 bits: {pb}");
+            assert_eq!(pb, (pa + 1) & 0x7f, "{pa} then {pb}");
+            assert!(b.vp8.is_some(), "the patch fits the descriptor");
+        }
+    }
 }

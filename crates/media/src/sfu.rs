@@ -62,6 +62,11 @@ pub struct SfuConfig {
     /// (the loudest) are forwarded to each receiver.
     pub loudest_audio: usize,
     pub loudest_above: usize,
+    /// Whether str0m estimates each downlink's bandwidth from TWCC feedback (and probes it).
+    /// Off by default: with it on, str0m 0.25 delayed forwarded media by 0.5 – 2 s under load
+    /// (audio to 50 listeners, docs/performance.md), pacing or not; layers then follow
+    /// congestion alone (loss and round trip), cutting to 70 % of what is sent at a time.
+    pub estimate_bandwidth: bool,
 }
 
 impl SfuConfig {
@@ -73,6 +78,7 @@ impl SfuConfig {
             resend_history: DEFAULT_RESEND_HISTORY,
             loudest_audio: DEFAULT_LOUDEST_AUDIO,
             loudest_above: DEFAULT_LOUDEST_ABOVE,
+            estimate_bandwidth: false,
         }
     }
 }
@@ -242,7 +248,11 @@ impl Sfu {
             // RTP mode: packets are forwarded as they come, their payload shared by every
             // subscriber (and its resend history), with only headers written per subscriber.
             .set_rtp_mode(true)
-            .enable_bwe(Some(str0m::bwe::Bitrate::kbps(INITIAL_ESTIMATE_KBPS)))
+            .enable_bwe(
+                self.config
+                    .estimate_bandwidth
+                    .then(|| str0m::bwe::Bitrate::kbps(INITIAL_ESTIMATE_KBPS)),
+            )
             .set_ice_lite(true)
             .set_crypto_provider(self.crypto.clone())
             .set_dtls_cert(self.cert.clone())
@@ -300,6 +310,7 @@ impl Sfu {
         for other in others {
             if let Some(p) = self.peers.get_mut(&other) {
                 p.touch(self.now);
+                p.views.retain(|(publisher, _), _| *publisher != id);
                 p.unsubscribe_all_from(id, &mut self.outputs);
                 mark_dirty(p, &mut self.dirty);
             }
@@ -362,23 +373,43 @@ impl Sfu {
         source: TrackSource,
         view: Option<TileView>,
     ) {
+        self.set_views(now, subscriber, &[(publisher, source, view)]);
+    }
+
+    /// [`Sfu::set_view`] for many tiles at once (one `view` message): the layers are chosen
+    /// once. Tiles of anyone not in the subscriber's room are ignored.
+    pub fn set_views(
+        &mut self,
+        now: Instant,
+        subscriber: ParticipantId,
+        tiles: &[(ParticipantId, TrackSource, Option<TileView>)],
+    ) {
         self.set_now(now);
+        let Some(room) = self.peers.get(&subscriber).map(|p| p.room.clone()) else {
+            return;
+        };
+        let members = room_members(&self.rooms, &room);
+        let mut changed = false;
         let Some(sub) = self.peers.get_mut(&subscriber) else {
             return;
         };
         sub.touch(self.now);
-        match view {
-            Some(v) => sub.views.insert((publisher, source), v),
-            None => sub.views.remove(&(publisher, source)),
-        };
-        let mut changed = false;
-        for t in sub
-            .tracks_out
-            .iter_mut()
-            .filter(|t| t.publisher == publisher && t.source == source)
-        {
-            changed |= t.view != view;
-            t.view = view;
+        for &(publisher, source, view) in tiles {
+            if publisher == subscriber || !members.contains(&publisher) {
+                continue;
+            }
+            match view {
+                Some(v) => sub.views.insert((publisher, source), v),
+                None => sub.views.remove(&(publisher, source)),
+            };
+            for t in sub
+                .tracks_out
+                .iter_mut()
+                .filter(|t| t.publisher == publisher && t.source == source)
+            {
+                changed |= t.view != view;
+                t.view = view;
+            }
         }
         if changed {
             self.allocate(subscriber, false);
@@ -416,6 +447,7 @@ impl Sfu {
                 speaking: publisher.speaking.speaking,
                 wanted: wanted_layer(t.view, &track.layers, now),
                 layers: track.layers.active(now).collect(),
+                paused_for_bandwidth: t.paused_for_bandwidth,
             });
             which.push(i);
             current.push(t.rewriter.target());
@@ -440,7 +472,7 @@ impl Sfu {
                 .stats
                 .rtt
                 .zip(sub.min_rtt)
-                .map_or(Duration::ZERO, |(rtt, min)| rtt.saturating_sub(min)),
+                .map_or(Duration::ZERO, |(rtt, (min, _))| rtt.saturating_sub(min)),
         };
         let decided = sub.allocator.decide(now, &current, &wants, link, audio_bps);
         // Let the estimator probe for what the views would like.
@@ -466,6 +498,10 @@ impl Sfu {
         let mut requests = Vec::new();
         for (k, i) in which.into_iter().enumerate() {
             let t = &mut sub.tracks_out[i];
+            t.paused_for_bandwidth = match (wants[k].wanted, decided[k]) {
+                (None, _) | (_, Some(_)) => false,
+                (Some(_), None) => t.paused_for_bandwidth || t.rewriter.target().is_some(),
+            };
             t.rewriter.set_target(decided[k]);
             if t.rewriter.waiting() {
                 requests.push((t.publisher, t.source_mid, decided[k]));
@@ -638,14 +674,15 @@ impl Sfu {
                 .insert(room.clone(), now + crate::record::RECORDING_KEYFRAME_EVERY);
             for id in room_members(&self.rooms, &room).to_vec() {
                 if let Some(p) = self.peers.get_mut(&id) {
-                    let video: Vec<Mid> = p
+                    // The recorder keeps each camera's top layer: only that one is asked.
+                    let video: Vec<(Mid, Option<u8>)> = p
                         .tracks_in
                         .iter()
                         .filter(|t| t.kind == MediaKind::Video)
-                        .map(|t| t.mid)
+                        .map(|t| (t.mid, t.layers.top(now)))
                         .collect();
-                    for mid in video {
-                        if p.request_keyframe(mid, None, KeyframeRequestKind::Pli, true) {
+                    for (mid, top) in video {
+                        if p.request_keyframe(mid, top, KeyframeRequestKind::Pli, true) {
                             mark_dirty(p, &mut self.dirty);
                         }
                     }
@@ -862,15 +899,20 @@ impl Sfu {
     /// The participants' mean packet loss (0.0 – 1.0; each one's worse direction), of those
     /// whose loss was measured; `None` if nobody's was.
     pub fn mean_loss(&self) -> Option<f32> {
-        let losses: Vec<f32> = self
-            .peers
+        let (sum, n) = self.loss_total();
+        (n > 0).then(|| sum / n as f32)
+    }
+
+    /// The participants' losses summed (each one's worse direction), and how many were
+    /// measured: shards add these up for one mean.
+    pub fn loss_total(&self) -> (f32, usize) {
+        self.peers
             .values()
             .filter_map(|p| match (p.stats.loss_in, p.stats.loss_out) {
                 (None, None) => None,
                 (a, b) => Some(a.unwrap_or(0.0).max(b.unwrap_or(0.0))),
             })
-            .collect();
-        (!losses.is_empty()).then(|| losses.iter().sum::<f32>() / losses.len() as f32)
+            .fold((0.0, 0), |(s, n), l| (s + l, n + 1))
     }
 
     /// How many participants the SFU holds.

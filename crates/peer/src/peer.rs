@@ -342,8 +342,13 @@ async fn run<S: Signalling>(
         pending = Some(p);
         sig.send_offer(offer.to_sdp_string()).await?;
         if publish.any() {
-            sig.send_media_state(publish.audio, publish.video_tracks > 0)
-                .await?;
+            // A second video track is a screen share, on from the start.
+            sig.send_media_state(
+                publish.audio,
+                publish.video_tracks > 0,
+                publish.video_tracks > 1,
+            )
+            .await?;
         }
     }
 
@@ -385,7 +390,7 @@ async fn run<S: Signalling>(
             }
             command = commands.recv() => match command {
                 Some(Command::MediaState { audio, video }) => {
-                    sig.send_media_state(audio, video).await?;
+                    sig.send_media_state(audio, video, publish.video_tracks > 1).await?;
                 }
                 Some(Command::View(tiles)) => sig.send_view(tiles).await?,
                 Some(Command::Leave) | None => {
@@ -432,6 +437,7 @@ pub trait Signalling: Send + 'static {
         &mut self,
         audio: bool,
         video: bool,
+        screen: bool,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// How this peer shows the others' video (Plenary's `view`); others ignore it.
     fn send_view(
@@ -477,11 +483,16 @@ impl Signalling for PlenarySignalling {
         self.send(&ClientMessage::View { tiles }).await
     }
 
-    async fn send_media_state(&mut self, audio: bool, video: bool) -> anyhow::Result<()> {
+    async fn send_media_state(
+        &mut self,
+        audio: bool,
+        video: bool,
+        screen: bool,
+    ) -> anyhow::Result<()> {
         self.send(&ClientMessage::MediaState {
             audio,
             video,
-            screen: false,
+            screen,
         })
         .await
     }
