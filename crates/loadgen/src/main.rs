@@ -169,7 +169,14 @@ async fn simulcast_meeting(
     results: &mut Vec<RunResult>,
     limit_us: f64,
 ) -> anyhow::Result<()> {
-    let server = Server::spawn_env(server_bin, &[("PLENARY_LOUDEST_AUDIO", "3")]).await?;
+    let server = Server::spawn_env(
+        server_bin,
+        &[
+            ("PLENARY_LOUDEST_AUDIO", "3"),
+            ("PLENARY_LOUDEST_ABOVE", "10"),
+        ],
+    )
+    .await?;
     let outcome = async {
         let scenario = Scenario::named("simulcast", 1)?;
         let r = run(Target::Plenary(&server), &scenario, opts).await?;

@@ -71,6 +71,9 @@ impl Server {
         if let Some(secret) = bbb_secret {
             command.env("PLENARY_BBB_SECRETS", secret);
         }
+        // The standard scenarios measure forwarding everything to everyone (as Janus does):
+        // loudest-N audio stays off unless a scenario's environment sets it.
+        command.env("PLENARY_LOUDEST_ABOVE", "100000");
         for (k, v) in env {
             command.env(k, v);
         }
