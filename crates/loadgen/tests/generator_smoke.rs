@@ -10,16 +10,21 @@ use plenary_loadgen::server::Server;
 use plenary_server::Settings;
 use plenary_server::settings::Secret;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_small_nxn_run_measures_real_traffic() {
-    let dir = std::env::temp_dir().join(format!("plenary-loadgen-test-{}", std::process::id()));
-    let settings = Settings {
+/// A server in this process (so its CPU is this process's) on free ports, with an API token
+/// for the generator; `tweak` changes its settings. Returns it and its data folder.
+async fn server_in_process(
+    name: &str,
+    tweak: impl FnOnce(&mut Settings),
+) -> (Server, plenary_server::Running, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("plenary-loadgen-{name}-{}", std::process::id()));
+    let mut settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.clone(),
         media_port: 0,
-        secret: Some(Secret("loadgen-test-secret-0".into())),
+        secret: Some(Secret(format!("loadgen-test-secret-{name}"))),
         ..Settings::default()
     };
+    tweak(&mut settings);
     let running = plenary_server::start(settings, std::future::pending())
         .await
         .unwrap();
@@ -32,12 +37,17 @@ async fn a_small_nxn_run_measures_real_traffic() {
     let (token, _) = plenary_accounts::create_api_token(&*store, admin.id, "loadgen")
         .await
         .unwrap();
-    // The server runs in this process, so its CPU is this process's.
     let server = Server::external(
         running.http_addr.to_string(),
         Some(std::process::id()),
         Some(token),
     );
+    (server, running, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_nxn_run_measures_real_traffic() {
+    let (server, _running, dir) = server_in_process("test", |_| {}).await;
     let scenario = Scenario::named("nxn", 3).unwrap();
     let opts = RunOptions {
         warmup: Duration::from_millis(500),
@@ -77,32 +87,7 @@ fn the_limit_probe_forwards_and_counts() {
 /// `run`), or misses one it shows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_simulcast_meeting_sends_each_receiver_only_what_it_shows() {
-    let dir = std::env::temp_dir().join(format!("plenary-loadgen-sim-{}", std::process::id()));
-    let settings = Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.clone(),
-        media_port: 0,
-        secret: Some(Secret("loadgen-test-secret-1".into())),
-        loudest_audio: 3,
-        ..Settings::default()
-    };
-    let running = plenary_server::start(settings, std::future::pending())
-        .await
-        .unwrap();
-    let store = running.state.store.clone();
-    let admin = store
-        .user_by_email("admin@localhost")
-        .await
-        .unwrap()
-        .unwrap();
-    let (token, _) = plenary_accounts::create_api_token(&*store, admin.id, "loadgen")
-        .await
-        .unwrap();
-    let server = Server::external(
-        running.http_addr.to_string(),
-        Some(std::process::id()),
-        Some(token),
-    );
+    let (server, _running, dir) = server_in_process("sim", |s| s.loudest_audio = 3).await;
     let scenario = Scenario::simulcast(1, 12);
     let opts = RunOptions {
         warmup: Duration::from_secs(2),

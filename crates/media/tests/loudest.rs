@@ -15,6 +15,23 @@ fn audio_from(w: &World, sub: ParticipantId, publ: ParticipantId) -> usize {
     w.received(sub, publ, MediaKind::Audio)
 }
 
+/// Audio frames `listener` gets from each of `people` in the second of two 2-s spells (the
+/// first lets the choice of the loudest settle).
+fn heard_after_settling(
+    w: &mut World,
+    people: &[ParticipantId],
+    listener: ParticipantId,
+) -> Vec<usize> {
+    w.run_for(Duration::from_secs(2));
+    let before: Vec<usize> = people.iter().map(|p| audio_from(w, listener, *p)).collect();
+    w.run_for(Duration::from_secs(2));
+    people
+        .iter()
+        .zip(&before)
+        .map(|(p, b)| audio_from(w, listener, *p) - b)
+        .collect()
+}
+
 #[test]
 fn a_large_room_forwards_only_its_loudest_microphones() {
     let mut w = World::with_config(|c| {
@@ -27,17 +44,7 @@ fn a_large_room_forwards_only_its_loudest_microphones() {
         w.client_mut(*p).audio_level = Some(level);
     }
     w.run_until_connected();
-    w.run_for(Duration::from_secs(2));
-    let before: Vec<usize> = people
-        .iter()
-        .map(|p| audio_from(&w, listener, *p))
-        .collect();
-    w.run_for(Duration::from_secs(2));
-    let got: Vec<usize> = people
-        .iter()
-        .zip(&before)
-        .map(|(p, b)| audio_from(&w, listener, *p) - b)
-        .collect();
+    let got = heard_after_settling(&mut w, &people, listener);
     assert!(
         got[0] >= 95 && got[1] >= 95,
         "the two loudest are heard: {got:?}"
@@ -52,17 +59,7 @@ fn a_large_room_forwards_only_its_loudest_microphones() {
     // The quietest starts speaking loudly, the loudest falls silent.
     w.client_mut(people[4]).audio_level = Some(-10);
     w.client_mut(people[0]).audio_level = Some(-127);
-    w.run_for(Duration::from_secs(2));
-    let mid: Vec<usize> = people
-        .iter()
-        .map(|p| audio_from(&w, listener, *p))
-        .collect();
-    w.run_for(Duration::from_secs(2));
-    let got: Vec<usize> = people
-        .iter()
-        .zip(&mid)
-        .map(|(p, b)| audio_from(&w, listener, *p) - b)
-        .collect();
+    let got = heard_after_settling(&mut w, &people, listener);
     assert!(
         got[4] >= 95 && got[1] >= 95,
         "the new speaker replaced the silent one: {got:?}"

@@ -201,42 +201,19 @@ impl World {
         rtc.add_local_candidate(candidate);
         let mut api = rtc.sdp_api();
         let (audio_mid, video_mid) = match role {
-            Role::Publisher | Role::Sharer => (
-                Some(api.add_media(
-                    str0m::media::MediaKind::Audio,
-                    Direction::SendOnly,
-                    None,
-                    None,
-                    None,
-                )),
-                Some(api.add_media(
-                    str0m::media::MediaKind::Video,
-                    Direction::SendOnly,
-                    None,
-                    None,
-                    None,
-                )),
-            ),
-            Role::Simulcast => {
-                let mut simulcast = str0m::media::Simulcast::new();
-                for (rid, _, _) in LAYERS {
-                    simulcast.add_send_layer(str0m::media::SimulcastLayer::new(rid));
-                }
+            Role::Publisher | Role::Sharer | Role::Simulcast => {
+                let simulcast = (role == Role::Simulcast).then(|| {
+                    let mut simulcast = str0m::media::Simulcast::new();
+                    for (rid, _, _) in LAYERS {
+                        simulcast.add_send_layer(str0m::media::SimulcastLayer::new(rid));
+                    }
+                    simulcast
+                });
+                let audio = str0m::media::MediaKind::Audio;
+                let video = str0m::media::MediaKind::Video;
                 (
-                    Some(api.add_media(
-                        str0m::media::MediaKind::Audio,
-                        Direction::SendOnly,
-                        None,
-                        None,
-                        None,
-                    )),
-                    Some(api.add_media(
-                        str0m::media::MediaKind::Video,
-                        Direction::SendOnly,
-                        None,
-                        None,
-                        Some(simulcast),
-                    )),
+                    Some(api.add_media(audio, Direction::SendOnly, None, None, None)),
+                    Some(api.add_media(video, Direction::SendOnly, None, None, simulcast)),
                 )
             }
             Role::Subscriber => {
