@@ -11,8 +11,11 @@
 /** The most tiles one message may carry (the server's MAX_VIEW_TILES). */
 const MAX_TILES = 256;
 const EVERY_MS = 500;
-/** The server takes a view at most every 200 ms. */
+/** At least this long between two views (the server takes at most 10 a second). */
 const GAP_MS = 250;
+/** The view is said again this often even unchanged: a view the server did not take, or
+ * forgot (a person it shows got back in after a drop), is not lost for good. */
+const AGAIN_MS = 5000;
 
 /**
  * What is on screen now. `sharing` lists who shares a screen: a share not on the stage is
@@ -64,7 +67,7 @@ export function wireView(call, doc) {
     const sharing = [...call.remotes.values()].filter((r) => r.screen).map((r) => r.id);
     const tiles = measureView(doc, sharing).filter((t) => t.participant_id !== call.you);
     const said = JSON.stringify(tiles);
-    if (said === last || !call.sig) return;
+    if (!call.sig || (said === last && Date.now() - sentAt < AGAIN_MS)) return;
     const wait = sentAt + GAP_MS - Date.now();
     if (wait > 0) {
       clearTimeout(later);

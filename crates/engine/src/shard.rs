@@ -122,6 +122,11 @@ async fn send(socket: &UdpSocket, outbox: &mut SendBatch, counters: &Counters) {
         if !outbox.is_blocked() || attempt == 2 {
             break;
         }
+        // The datagrams went through the raw socket: tell tokio it would block, so that
+        // `writable` waits for room rather than answering at once.
+        let _ = socket.try_io(Interest::WRITABLE, || {
+            Err::<(), _>(std::io::Error::from(std::io::ErrorKind::WouldBlock))
+        });
         let wait = tokio::time::timeout(std::time::Duration::from_millis(2), socket.writable());
         if wait.await.is_err() {
             break;

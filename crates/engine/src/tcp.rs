@@ -86,20 +86,22 @@ impl TcpBudget {
         }
     }
 
-    /// Takes a place for a connection from `bucket`, if there is one; returns the total.
-    fn take(&self, bucket: IpAddr) -> Option<usize> {
+    /// Takes a place for a connection from `bucket`, if there is one (`gauge` shows the
+    /// total, set while the count is held, so shards cannot overwrite each other's).
+    fn take(&self, bucket: IpAddr, gauge: &std::sync::atomic::AtomicU64) -> bool {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let from_ip = open.0.get(&bucket).copied().unwrap_or(0);
         if open.1 >= self.limit || from_ip >= MAX_PER_IP {
-            return None;
+            return false;
         }
         *open.0.entry(bucket).or_default() += 1;
         open.1 += 1;
-        Some(open.1)
+        gauge.store(open.1 as u64, Ordering::Relaxed);
+        true
     }
 
-    /// Gives a place back; returns the total.
-    fn give_back(&self, bucket: IpAddr) -> usize {
+    /// Gives a place back.
+    fn give_back(&self, bucket: IpAddr, gauge: &std::sync::atomic::AtomicU64) {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(n) = open.0.get_mut(&bucket) {
             *n -= 1;
@@ -108,7 +110,7 @@ impl TcpBudget {
             }
             open.1 = open.1.saturating_sub(1);
         }
-        open.1
+        gauge.store(open.1 as u64, Ordering::Relaxed);
     }
 }
 
@@ -177,17 +179,12 @@ impl Tcp {
         let bucket = plenary_proto::net::address_bucket(remote.ip());
         // A reconnecting browser may reuse an address whose old task has not ended yet: it
         // keeps its place.
-        let total = if self.connections.contains_key(&remote) {
-            None
-        } else {
-            match self.budget.take(bucket) {
-                Some(total) => Some(total),
-                None => {
-                    tracing::debug!(%remote, "ICE-TCP connection refused: too many");
-                    return; // dropping the stream closes it
-                }
-            }
-        };
+        if !self.connections.contains_key(&remote)
+            && !self.budget.take(bucket, &self.counters.tcp_connections)
+        {
+            tracing::debug!(%remote, "ICE-TCP connection refused: too many");
+            return; // dropping the stream closes it
+        }
         let (tx, rx) = mpsc::channel(QUEUE);
         let conn = Conn {
             tx,
@@ -195,9 +192,6 @@ impl Tcp {
             last_taken: None,
         };
         self.connections.insert(remote, conn);
-        if let Some(total) = total {
-            self.count(total);
-        }
         tokio::spawn(connection(stream, remote, self.incoming_tx.clone(), rx));
     }
 
@@ -207,8 +201,8 @@ impl Tcp {
             return;
         }
         let bucket = plenary_proto::net::address_bucket(remote.ip());
-        let total = self.budget.give_back(bucket);
-        self.count(total);
+        self.budget
+            .give_back(bucket, &self.counters.tcp_connections);
     }
 
     /// A session took a packet from `remote`'s connection: it is in use.
@@ -233,13 +227,6 @@ impl Tcp {
             tracing::debug!(%remote, "ICE-TCP connection closed: no session uses it");
             self.drop_connection(remote);
         }
-    }
-
-    /// Every shard's open connections, for `/metrics`.
-    fn count(&self, total: usize) {
-        self.counters
-            .tcp_connections
-            .store(total as u64, Ordering::Relaxed);
     }
 
     /// Queues `contents` on the connection from `remote`; false when there is none or it is

@@ -150,6 +150,16 @@ pub(crate) fn wanted_layer(view: Option<TileView>, layers: &LayersIn, now: Insta
 
 /// The layer each track gets within `budget` bits per second (None: no limit known).
 pub(crate) fn allocate(wants: &[Want], budget: Option<u64>, audio_bps: u64) -> Vec<Option<u8>> {
+    allocate_with(wants, budget, audio_bps, true)
+}
+
+/// [`allocate`], pausing video only if `may_pause` (else lowest layers are the floor).
+pub(crate) fn allocate_with(
+    wants: &[Want],
+    budget: Option<u64>,
+    audio_bps: u64,
+    may_pause: bool,
+) -> Vec<Option<u8>> {
     // Start from what each view asks for, among the layers that flow.
     let mut chosen: Vec<Option<usize>> = wants
         .iter()
@@ -206,6 +216,9 @@ pub(crate) fn allocate(wants: &[Want], budget: Option<u64>, audio_bps: u64) -> V
     ];
     for (phase, (speakers, step)) in phases.iter().enumerate() {
         let screens = phase == 4;
+        if !may_pause && (phase == 2 || phase == 3) {
+            continue;
+        }
         while cost(&chosen) > budget {
             let pick = wants
                 .iter()
@@ -247,6 +260,8 @@ pub(crate) struct Allocator {
     last_probe: Option<Instant>,
     /// The estimator should probe for more now (see [`Allocator::decide`]).
     pub probe: bool,
+    /// `Link::reports` at the last decision: a cut is made once per new report.
+    last_reports: u64,
 }
 
 impl Default for Allocator {
@@ -258,6 +273,7 @@ impl Default for Allocator {
             limited: false,
             last_probe: None,
             probe: false,
+            last_reports: 0,
         }
     }
 }
@@ -276,10 +292,18 @@ impl Allocator {
         link: Link,
         audio_bps: u64,
     ) -> Vec<Option<u8>> {
-        let budget = link
-            .congested()
-            .then(|| link.estimate.unwrap_or(link.sent * 7 / 10));
-        let down = allocate(wants, budget, audio_bps);
+        // Congested: cut to the estimate, or without one to 70 % of what is sent — once per
+        // new report of the link (reports come about every second; choices every half), so a
+        // report is not acted on twice. Loss alone (no queue growing: random loss on a radio
+        // link, which sending less does not cure) lowers layers but pauses nobody.
+        let fresh = link.reports != self.last_reports;
+        self.last_reports = link.reports;
+        let budget = (link.congested() && fresh).then(|| {
+            let cut = link.sent * 7 / 10;
+            link.estimate.map_or(cut, |e| e.min(link.sent.max(1)))
+        });
+        let may_pause = link.estimate.is_some() || link.rtt_rise >= RTT_RISE;
+        let down = allocate_with(wants, budget, audio_bps, may_pause);
         let up_budget = match (self.limited, link.estimate) {
             // str0m's estimate runs a little under what a link carries: 10 % grace.
             (true, Some(e)) => Some(e + e / 10),
@@ -362,13 +386,18 @@ pub(crate) struct Link {
     pub sent: u64,
     /// Loss the subscriber reports (0.0 – 1.0).
     pub loss: f32,
-    /// The round trip above the lowest seen.
+    /// The round trip above the lowest seen lately.
     pub rtt_rise: Duration,
+    /// How many reports of the link (loss, round trip) came so far.
+    pub reports: u64,
 }
+
+/// A round trip this much above its lowest means queues are filling.
+const RTT_RISE: Duration = Duration::from_millis(150);
 
 impl Link {
     pub fn congested(&self) -> bool {
-        self.loss >= 0.05 || self.rtt_rise >= Duration::from_millis(150)
+        self.loss >= 0.05 || self.rtt_rise >= RTT_RISE
     }
 }
 
@@ -451,7 +480,16 @@ mod tests {
             estimate: Some(600_000),
             ..healthy
         };
-        let cur = a.decide(t0, &[Some(2)], &wants, lossy, 0);
+        let cur = a.decide(
+            t0,
+            &[Some(2)],
+            &wants,
+            Link {
+                reports: 1,
+                ..lossy
+            },
+            0,
+        );
         assert_eq!(cur, vec![Some(1)], "down at once");
         // Healthy again, but too soon after a downgrade.
         let t1 = t0 + Duration::from_secs(1);
@@ -476,7 +514,16 @@ mod tests {
         assert_eq!(up, vec![Some(2)]);
         // Congested soon after: down, and the next upgrade waits twice as long.
         let t3 = t2 + Duration::from_secs(2);
-        let cur = a.decide(t3, &up, &wants, lossy, 0);
+        let cur = a.decide(
+            t3,
+            &up,
+            &wants,
+            Link {
+                reports: 2,
+                ..lossy
+            },
+            0,
+        );
         assert_eq!(cur, vec![Some(1)]);
         assert_eq!(
             a.decide(t3 + UP_AFTER, &cur, &wants, roomy, 0),
@@ -515,5 +562,63 @@ mod tests {
             a.decide(t1, &[Some(2), None], &paused, lossy, 0),
             vec![Some(2), None]
         );
+    }
+
+    #[test]
+    fn without_an_estimate_each_report_cuts_once_and_loss_alone_pauses_nobody() {
+        let t0 = Instant::now();
+        let wants = [cam(false, Some(2)), cam(false, Some(2))];
+        let mut a = Allocator::default();
+        // 3.2 Mbit/s sent, 10 % loss, no queue growing: 70 % = 2.24 Mbit/s.
+        let lossy = Link {
+            loss: 0.1,
+            sent: 3_200_000,
+            reports: 1,
+            ..Link::default()
+        };
+        let cur = a.decide(t0, &[Some(2), Some(2)], &wants, lossy, 0);
+        assert_eq!(cur, vec![Some(2), Some(1)]);
+        // The same report again (choices come twice as often as reports): no second cut.
+        let half = t0 + Duration::from_millis(500);
+        assert_eq!(
+            a.decide(
+                half,
+                &cur,
+                &wants,
+                Link {
+                    sent: 2_000_000,
+                    ..lossy
+                },
+                0
+            ),
+            cur
+        );
+        // Report after report of the same loss: layers go down to the lowest, no further.
+        let mut cur = cur;
+        for r in 2..10 {
+            let sent = 150_000 * 2 + 500_000;
+            let t = t0 + Duration::from_secs(r);
+            cur = a.decide(
+                t,
+                &cur,
+                &wants,
+                Link {
+                    sent,
+                    reports: r,
+                    ..lossy
+                },
+                0,
+            );
+        }
+        assert_eq!(cur, vec![Some(0), Some(0)], "loss alone pauses nobody");
+        // A queue growing too: now video may pause.
+        let queued = Link {
+            rtt_rise: Duration::from_millis(300),
+            sent: 300_000,
+            reports: 20,
+            ..lossy
+        };
+        let cur = a.decide(t0 + Duration::from_secs(20), &cur, &wants, queued, 0);
+        assert!(cur.contains(&None), "{cur:?}");
     }
 }

@@ -31,8 +31,35 @@ const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
 const RESEND_MAX_PACKETS: usize = 1000;
 const RESEND_RATIO_CAP: f32 = 0.15;
 
-/// How long the lowest round trip counts as the baseline before it is measured again.
-const MIN_RTT_FOR: Duration = Duration::from_secs(30);
+/// The lowest round trip over two windows of this length (the current and the last).
+const MIN_RTT_WINDOW: Duration = Duration::from_secs(15);
+
+/// The lowest round trip lately: the minimum of the current window and the one before.
+#[derive(Debug, Default)]
+pub(crate) struct MinRtt {
+    current: Option<(Duration, Instant)>,
+    previous: Option<Duration>,
+}
+
+impl MinRtt {
+    pub fn sample(&mut self, now: Instant, rtt: Duration) {
+        match self.current {
+            Some((_, since)) if now.saturating_duration_since(since) >= MIN_RTT_WINDOW => {
+                self.previous = self.current.map(|(m, _)| m);
+                self.current = Some((rtt, now));
+            }
+            Some((m, since)) => self.current = Some((m.min(rtt), since)),
+            None => self.current = Some((rtt, now)),
+        }
+    }
+
+    pub fn baseline(&self) -> Option<Duration> {
+        match (self.current.map(|(m, _)| m), self.previous) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
 
 /// The shortest wait the SFU asks for between timer runs of one session.
 const MIN_TIMEOUT: Duration = Duration::from_millis(1);
@@ -143,10 +170,11 @@ pub(crate) struct Peer {
     pub allocator: Allocator,
     /// When its layers are next chosen again.
     pub next_allocation: Instant,
-    /// The lowest round trip measured lately, and when (a rise above it means queues are
-    /// filling; it is measured again after [`MIN_RTT_FOR`], so a new network path with a
-    /// longer round trip is not taken for congestion for ever).
-    pub min_rtt: Option<(Duration, Instant)>,
+    /// The lowest round trip of the last 15–30 s (a rise above it means queues are filling;
+    /// a new network path with a longer round trip becomes the baseline within 30 s).
+    pub min_rtt: MinRtt,
+    /// Reports of the downlink (loss, round trip) so far.
+    pub link_reports: u64,
     /// How its client shows each publisher's sources, kept for tracks opened later.
     pub views: HashMap<(ParticipantId, TrackSource), TileView>,
 }
@@ -180,7 +208,8 @@ impl Peer {
             estimate: None,
             allocator: Allocator::default(),
             next_allocation: now,
-            min_rtt: None,
+            min_rtt: MinRtt::default(),
+            link_reports: 0,
             views: HashMap::new(),
         }
     }
@@ -507,6 +536,9 @@ impl Peer {
                         }
                     });
                 let loss = s.loss.map(|l| (l - upstream).max(0.0));
+                if loss.is_some() {
+                    self.link_reports += 1;
+                }
                 self.stats.loss_out = loss.or(self.stats.loss_out);
                 self.record_nacks(s.mid, None, Some(s.nacks));
             }
@@ -515,13 +547,8 @@ impl Peer {
                 self.stats.bytes_out = s.peer_bytes_tx;
                 self.stats.rtt = s.rtt.or(self.stats.rtt);
                 if let Some(rtt) = s.rtt {
-                    let now = self.last_now;
-                    let keep = self.min_rtt.is_some_and(|(m, at)| {
-                        m <= rtt && now.saturating_duration_since(at) < MIN_RTT_FOR
-                    });
-                    if !keep {
-                        self.min_rtt = Some((rtt, now));
-                    }
+                    self.min_rtt.sample(self.last_now, rtt);
+                    self.link_reports += 1;
                 }
             }
             _ => {}
@@ -754,11 +781,9 @@ impl Peer {
     }
 }
 
-/// Keeps `mid`'s sent packets for `history` instead of str0m's 3 s. str0m sets its cache up
-/// when the track is negotiated, so this runs right after the answer lands.
-/// Sends `mid`'s packets as they are forwarded, not held to the pacer's rate: str0m's pacer
-/// paces to its estimate, which on a link that is not full only follows what is sent, so it
-/// queued forwarded media for seconds (measured: audio to 50 listeners, p50 0.55 – 1.7 s).
+/// Sends `mid`'s packets as they are forwarded, not held to a pacer's rate (forwarded media
+/// was paced by its sender already; with bandwidth estimation on, str0m's pacer follows an
+/// estimate that on a link that is not full only tracks what is sent).
 fn unpaced(rtc: &mut Rtc, mid: Mid) {
     let mut api = rtc.direct_api();
     if let Some(tx) = api.stream_tx_by_mid(mid, None) {
@@ -766,6 +791,8 @@ fn unpaced(rtc: &mut Rtc, mid: Mid) {
     }
 }
 
+/// Keeps `mid`'s sent packets for `history` instead of str0m's 3 s. str0m sets its cache up
+/// when the track is negotiated, so this runs right after the answer lands.
 fn limit_resend_history(rtc: &mut Rtc, mid: Mid, history: Duration) {
     let mut api = rtc.direct_api();
     if let Some(tx) = api.stream_tx_by_mid(mid, None) {

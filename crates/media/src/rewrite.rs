@@ -510,8 +510,9 @@ mod tests {
         let t0 = Instant::now();
         let mut r = Rewriter::new(Some(0));
         let mut out = Vec::new();
-        // 200 frames of layer 0 (its ids wrap at 128), then layer 1 from its keyframe.
-        for f in 0..200u32 {
+        // Layer 0 until frame 160 (its ids wrap at 128), then layer 1 from its keyframe, whose
+        // own ids (offset by 40) wrap too, and whose output must wrap where the 7 bits end.
+        for f in 0..400u32 {
             if f == 150 {
                 r.set_target(Some(1));
             }
@@ -524,7 +525,7 @@ mod tests {
             }
         }
         // Layer 0 up to its frame 160 (its packet came first), layer 1 from its keyframe.
-        assert_eq!(out.len(), 201);
+        assert_eq!(out.len(), 401);
         assert_eq!((out[160].0, out[161].0), (0, 1), "switched at the keyframe");
         for pair in out.windows(2) {
             let (a, b) = (pair[0].1, pair[1].1);

@@ -471,8 +471,9 @@ impl Sfu {
             rtt_rise: sub
                 .stats
                 .rtt
-                .zip(sub.min_rtt)
-                .map_or(Duration::ZERO, |(rtt, (min, _))| rtt.saturating_sub(min)),
+                .zip(sub.min_rtt.baseline())
+                .map_or(Duration::ZERO, |(rtt, min)| rtt.saturating_sub(min)),
+            reports: sub.link_reports,
         };
         let decided = sub.allocator.decide(now, &current, &wants, link, audio_bps);
         // Let the estimator probe for what the views would like.

@@ -190,7 +190,10 @@ fn a_squeezed_downlink_gets_a_lower_layer_keeps_its_audio_and_recovers() {
         .windows(2)
         .filter(|x| x[0].layer < 2 && x[1].layer == 2)
         .count();
-    assert!(tries <= 2, "{tries} tries of the top layer in 23 s");
+    assert!(
+        (1..=2).contains(&tries),
+        "{tries} tries of the top layer in 23 s (one after 4 s, the next after 8 more)"
+    );
 
     // Freed: back to the top encoding (at the next try) and staying there.
     w.client_mut(sub).set_downlink_rate(None);
@@ -200,8 +203,14 @@ fn a_squeezed_downlink_gets_a_lower_layer_keeps_its_audio_and_recovers() {
             .iter()
             .any(|f| f.layer == 2)
     });
-    let back = frames_since(&w, sub, publ, freed);
-    assert!(back.iter().find(|f| f.layer == 2).unwrap().keyframe);
+    // Every change of layer (tries included) that arrived whole started at a keyframe (the
+    // squeezed link itself lost some packets, keyframes' too).
+    let all = &w.client(sub).video_log[&publ.0];
+    for x in all.windows(2) {
+        if x[0].layer != x[1].layer && x[1].contiguous {
+            assert!(x[1].keyframe, "switched without a keyframe: {:?}", x[1]);
+        }
+    }
     let up = w.now;
     w.run_for(Duration::from_secs(10));
     let tail = frames_since(&w, sub, publ, up);

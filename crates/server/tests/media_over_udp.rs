@@ -379,3 +379,51 @@ async fn rooms_on_two_media_threads_each_carry_their_own_meeting() {
         v.leave().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_beyond_ten_a_second_are_refused_without_ending_the_session() {
+    let server = TestServer::start().await;
+    let room = server.create_room("Views").await;
+    let alice = Peer::join(opts(&server, &room, "Alice", Publish::AUDIO_VIDEO))
+        .await
+        .unwrap();
+    let bob = Peer::join(opts(&server, &room, "Bob", Publish::NOTHING))
+        .await
+        .unwrap();
+    let tile = plenary_proto::TileReport {
+        participant_id: alice.id,
+        source: plenary_proto::TrackSource::Camera,
+        width: 320,
+        height: 180,
+        visible: true,
+    };
+    for _ in 0..12 {
+        bob.set_view(vec![tile]);
+    }
+    eventually(Duration::from_secs(5), "the eleventh view refused", || {
+        bob.snapshot()
+            .errors
+            .iter()
+            .any(|(code, _)| *code == plenary_proto::ErrorCode::TooFast)
+    })
+    .await;
+    // Not counted against the connection: Bob still receives Alice.
+    let before = bob
+        .snapshot()
+        .frames
+        .get(&(alice.id, MediaKind::Video))
+        .copied()
+        .unwrap_or(0);
+    eventually(Duration::from_secs(10), "Bob still receives video", || {
+        bob.snapshot()
+            .frames
+            .get(&(alice.id, MediaKind::Video))
+            .copied()
+            .unwrap_or(0)
+            > before + 10
+    })
+    .await;
+    assert!(!bob.is_finished());
+    alice.leave().await.unwrap();
+    bob.leave().await.unwrap();
+}

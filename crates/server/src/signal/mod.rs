@@ -130,8 +130,8 @@ struct Connection {
     last_quality: Option<std::time::Instant>,
     /// The engine's (packets forwarded, packets missing upstream) at the last quality report.
     last_forwarded: (u64, u64),
-    /// When the last `view` was taken.
-    last_view: Option<std::time::Instant>,
+    /// Views taken in the current second (its start, how many).
+    views: Option<(std::time::Instant, u32)>,
     last_problem: Option<std::time::Instant>,
 }
 
@@ -155,7 +155,7 @@ impl Connection {
             client: String::new(),
             last_quality: None,
             last_forwarded: (0, 0),
-            last_view: None,
+            views: None,
             last_problem: None,
         }
     }

@@ -9,9 +9,10 @@ use plenary_proto::{ErrorCode, ParticipantId, ServerMessage, TileReport};
 
 use super::{Connection, Flow, Sink, send};
 
-/// Views closer together than this are not taken (the client sends at most two a second;
-/// each one makes the media engine choose layers again).
-const VIEW_EVERY: Duration = Duration::from_millis(200);
+/// At most this many views a second are taken (the client sends at most four; each one makes
+/// the media engine choose layers again). A second's worth, not a minimum gap: two views that
+/// the network bunched together are both taken.
+const VIEWS_PER_SECOND: u32 = 10;
 
 impl Connection {
     pub(super) async fn view(
@@ -30,24 +31,22 @@ impl Connection {
             .await;
         }
         let now = Instant::now();
-        if self
-            .last_view
-            .is_some_and(|t| now.duration_since(t) < VIEW_EVERY)
-        {
+        let (since, taken) = match self.views {
+            Some((since, n)) if now.duration_since(since) < Duration::from_secs(1) => (since, n),
+            _ => (now, 0),
+        };
+        if taken >= VIEWS_PER_SECOND {
             return send(
                 sink,
                 &ServerMessage::error(
                     ErrorCode::TooFast,
-                    format!(
-                        "views at most every {} ms; this one was not taken",
-                        VIEW_EVERY.as_millis()
-                    ),
+                    format!("at most {VIEWS_PER_SECOND} views a second; this one was not taken"),
                     false,
                 ),
             )
             .await;
         }
-        self.last_view = Some(now);
+        self.views = Some((since, taken + 1));
         let tiles = tiles
             .into_iter()
             .filter(|t| t.participant_id != me)
