@@ -146,7 +146,8 @@ test('tiles beyond a page are hidden and get no video; turning the page brings i
   const a = await decoded();
   await new Promise((r) => setTimeout(r, 2000));
   const b = await decoded();
-  assert.ok(b[bobId] - a[bobId] > 20, `Bob's video plays: ${JSON.stringify([a, b])}`);
+  const view = await ann.evaluate(async () => (await import('/static/js/view.js')).measureView(document));
+  assert.ok(b[bobId] - a[bobId] > 20, `Bob's video plays: ${JSON.stringify([a, b])}; Ann's view: ${JSON.stringify(view)}`);
   assert.ok((b[catId] || 0) - (a[catId] || 0) <= 1, `Cat's tile is off screen and gets no video: ${JSON.stringify([a, b])}`);
   // The next page: Cat's tile shows, and her video comes.
   await ann.click('.pager .next');

@@ -35,8 +35,10 @@ export class TileGrid {
     /** Tiles per page (a test may lower it). */
     this.pageSize = PAGE_SIZE;
     this.page = 0;
-    this.pager = document.createElement('nav');
+    // Page buttons, over the top of the grid.
+    this.pager = document.createElement('div');
     this.pager.className = 'pager';
+    this.pager.setAttribute('role', 'group');
     this.pager.hidden = true;
     this.pager.innerHTML = '<button type="button" class="secondary prev">‹</button><span class="page" aria-live="polite"></span><button type="button" class="secondary next">›</button>';
     root.after(this.pager);
