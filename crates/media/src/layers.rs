@@ -243,12 +243,26 @@ pub(crate) fn allocate_with(
     result(&chosen)
 }
 
-/// A subscriber's allocation over time. The downlink estimate binds only when the link shows
-/// congestion (loss, or a round trip growing as queues fill): str0m's estimate of a link that
-/// is not full only follows what is sent (measured here: it settles at 0.6–0.9 × the rate sent
-/// on a lossless link), so taking it as a ceiling would lower layers on a healthy link. Downgrades happen at once; an upgrade waits for a
-/// calm spell, which doubles (up to a minute) each time an upgrade is soon followed by a
-/// downgrade, so a link that cannot carry more is not tried every few seconds.
+/// What `choice` (a layer per track, None: paused) costs in bits per second, audio included.
+pub(crate) fn cost(wants: &[Want], choice: &[Option<u8>], audio_bps: u64) -> u64 {
+    audio_bps
+        + wants
+            .iter()
+            .zip(choice)
+            .filter_map(|(w, c)| {
+                let c = (*c)?;
+                w.layers.iter().find(|(l, _)| *l == c).map(|(_, bps)| *bps)
+            })
+            .sum::<u64>()
+}
+
+/// A subscriber's allocation over time. Layers are cut only when the link shows congestion
+/// (loss, or a round trip growing as queues fill); with bandwidth estimation on, the estimate
+/// bounds the cut — it is not a ceiling on a healthy link, where str0m's estimate only follows
+/// what is sent (measured: 0.6–0.9 × the rate sent on a lossless link). Downgrades happen at
+/// once; an upgrade waits for a calm spell, which doubles (up to a minute) each time an
+/// upgrade is soon followed by a downgrade, so a link that cannot carry more is not tried
+/// every few seconds.
 #[derive(Debug)]
 pub(crate) struct Allocator {
     last_down: Option<Instant>,
@@ -311,7 +325,11 @@ impl Allocator {
             // the wait before the next).
             _ => None,
         };
-        let up = allocate(wants, up_budget, audio_bps);
+        let unlimited = allocate(wants, None, audio_bps);
+        let up = match up_budget {
+            Some(_) => allocate(wants, up_budget, audio_bps),
+            None => unlimited.clone(),
+        };
         let calm = !link.congested()
             && self
                 .last_down
@@ -342,7 +360,6 @@ impl Allocator {
                 *cur
             })
             .collect();
-        let unlimited = allocate(wants, None, audio_bps);
         if up == unlimited && (up_budget.is_some() || link.estimate.is_none()) && calm {
             // Everything wanted fits again (or, without an estimate, is tried again).
             self.limited = false;

@@ -64,6 +64,8 @@ struct Track {
     last_time: Option<u64>,
     /// A frame was lost: video waits for a keyframe.
     broken: bool,
+    /// What the rewriter let through of the last packet (kept to reuse its allocation).
+    scratch: Vec<(Rewritten, InPacket)>,
 }
 
 /// Frames a track may have in flight before the oldest incomplete one is given up.
@@ -99,11 +101,12 @@ impl RoomRecorder {
                 partial: Vec::new(),
                 last_time: None,
                 broken: false,
+                scratch: Vec::new(),
             });
         t.rewriter.set_target(Some(top));
-        let mut got = Vec::new();
+        let mut got = std::mem::take(&mut t.scratch);
         t.rewriter.offer(p, &mut |p, w| got.push((w, p.clone())));
-        for (w, p) in got {
+        for (w, p) in got.drain(..) {
             if codec == RecordedCodec::Vp8 {
                 if t.partial.len() >= PARTIAL_MAX {
                     t.partial.clear();
@@ -111,10 +114,12 @@ impl RoomRecorder {
                 }
                 t.partial.push((w, p));
             } else {
-                let frame = Frame::new(room, participant, source, codec, &w, &p, p.payload.clone());
+                let frame =
+                    RecordedFrame::new(room, participant, source, codec, &w, &p, p.payload.clone());
                 t.hand_over(frame, out);
             }
         }
+        t.scratch = got;
         if codec == RecordedCodec::Vp8 {
             t.assemble(room, participant, source, out);
         }
@@ -126,8 +131,6 @@ impl RoomRecorder {
         self.tracks.retain(|(p, _), _| *p != participant);
     }
 }
-
-type Frame = RecordedFrame;
 
 impl RecordedFrame {
     fn new(
@@ -211,7 +214,7 @@ impl Track {
                     let at = crate::rtp::vp8_descriptor_len(&p.payload).unwrap_or(p.payload.len());
                     data.extend_from_slice(&p.payload[at..]);
                 }
-                let f = Frame::new(
+                let f = RecordedFrame::new(
                     room,
                     participant,
                     source,

@@ -299,13 +299,29 @@ mod tests {
         payload.push(0x00);
         payload.push(if key && first { 0x00 } else { 0x01 });
         payload.extend_from_slice(&[0; 8]);
+        let time = frame * 3000 + u32::from(layer) * 7_777_777;
+        vp8_packet(t0, layer, seq, frame, time, payload, last, key && first)
+    }
+
+    /// A VP8 packet of `payload` (descriptor included), frame `frame` at 30 frames/s.
+    #[allow(clippy::too_many_arguments)]
+    fn vp8_packet(
+        t0: Instant,
+        layer: u8,
+        seq: u64,
+        frame: u32,
+        time: u32,
+        payload: Vec<u8>,
+        last: bool,
+        keyframe: bool,
+    ) -> InPacket {
         let payload: Arc<[u8]> = payload.into();
         let vp8 = str0m::rtp::Vp8Descriptor::parse(&payload).ok();
         InPacket {
             mid: Mid::from("v"),
             layer,
             seq: seq + u64::from(layer) * 10_000,
-            time: frame * 3000 + u32::from(layer) * 7_777_777,
+            time,
             clock_rate: 90_000,
             marker: last,
             ends_frame: last,
@@ -315,7 +331,7 @@ mod tests {
             voice_activity: None,
             video_orientation: None,
             arrived: t0 + Duration::from_millis(u64::from(frame) * 33),
-            keyframe: key && first,
+            keyframe,
             vp8,
             sender_ms: None,
         }
@@ -483,26 +499,7 @@ mod tests {
         let pid = ((frame + u32::from(layer) * 40) & 0x7f) as u8;
         let mut payload = vec![0x90, 0x80, pid, if key { 0x00 } else { 0x01 }];
         payload.extend_from_slice(&[0; 8]);
-        let payload: Arc<[u8]> = payload.into();
-        let vp8 = str0m::rtp::Vp8Descriptor::parse(&payload).ok();
-        InPacket {
-            mid: Mid::from("v"),
-            layer,
-            seq: seq + u64::from(layer) * 10_000,
-            time: frame * 3000,
-            clock_rate: 90_000,
-            marker: true,
-            ends_frame: true,
-            params: vp8_params(),
-            payload,
-            audio_level: None,
-            voice_activity: None,
-            video_orientation: None,
-            arrived: t0 + Duration::from_millis(u64::from(frame) * 33),
-            keyframe: key,
-            vp8,
-            sender_ms: None,
-        }
+        vp8_packet(t0, layer, seq, frame, frame * 3000, payload, true, key)
     }
 
     #[test]

@@ -14,7 +14,7 @@ use str0m::net::{Protocol, Receive, TcpType};
 use str0m::{Candidate, Input, Rtc};
 
 use crate::error::MediaError;
-use crate::layers::{Link, TileView, Want, allocate, wanted_layer};
+use crate::layers::{Link, TileView, Want, allocate, cost, wanted_layer};
 use crate::peer::{Peer, Propagate, TrackOutState};
 use crate::record::RoomRecorder;
 use crate::stats::ParticipantStats;
@@ -452,15 +452,8 @@ impl Sfu {
             which.push(i);
             current.push(t.rewriter.target());
         }
-        let sent: u64 = audio_bps
-            + wants
-                .iter()
-                .zip(&current)
-                .filter_map(|(w, c)| {
-                    let c = (*c)?;
-                    w.layers.iter().find(|(x, _)| *x == c).map(|(_, b)| *b)
-                })
-                .sum::<u64>();
+        let sent = cost(&wants, &current, audio_bps);
+        let estimating = self.config.estimate_bandwidth;
         let Some(sub) = self.peers.get_mut(&id) else {
             return;
         };
@@ -476,26 +469,20 @@ impl Sfu {
             reports: sub.link_reports,
         };
         let decided = sub.allocator.decide(now, &current, &wants, link, audio_bps);
-        // Let the estimator probe for what the views would like.
-        let desired: u64 = audio_bps
-            + wants
-                .iter()
-                .zip(allocate(&wants, None, 0))
-                .filter_map(|(w, l)| {
-                    let l = l?;
-                    w.layers.iter().find(|(x, _)| *x == l).map(|(_, b)| *b)
-                })
-                .sum::<u64>();
-        // str0m probes when the desired rate rises above its estimate: to probe again, it
-        // is lowered for one round and raised at the next.
-        let desired = if sub.allocator.probe {
-            0
-        } else {
-            desired + desired / 5
-        };
-        sub.rtc
-            .bwe()
-            .set_bitrate(str0m::bwe::Bitrate::ZERO, str0m::bwe::Bitrate::bps(desired));
+        if estimating {
+            // Let the estimator probe for what the views would like. str0m probes when the
+            // desired rate rises above its estimate: to probe again, it is lowered for one
+            // round and raised at the next.
+            let desired = cost(&wants, &allocate(&wants, None, 0), audio_bps);
+            let desired = if sub.allocator.probe {
+                0
+            } else {
+                desired + desired / 5
+            };
+            sub.rtc
+                .bwe()
+                .set_bitrate(str0m::bwe::Bitrate::ZERO, str0m::bwe::Bitrate::bps(desired));
+        }
         let mut requests = Vec::new();
         for (k, i) in which.into_iter().enumerate() {
             let t = &mut sub.tracks_out[i];
@@ -697,7 +684,7 @@ impl Sfu {
         self.set_now(now);
         let now = self.now;
         self.drain_recording_keyframes();
-        if self.next_rank <= now {
+        if self.next_rank <= now && self.ranking_due() {
             self.next_rank = now + crate::loudest::RANK_EVERY;
             self.rank_microphones();
         }
@@ -730,7 +717,8 @@ impl Sfu {
             .peers
             .values()
             .map(|p| p.next_timeout.min(p.next_allocation))
-            .chain((!self.peers.is_empty()).then_some(self.next_rank))
+            // Ranking microphones only matters while a room is large enough.
+            .chain(self.ranking_due().then_some(self.next_rank))
             .min()
             .unwrap_or(self.now + Duration::from_secs(1));
         SfuOutput::Timeout(next.max(self.now))
@@ -845,12 +833,26 @@ impl Sfu {
         }
     }
 
+    /// Whether some room has more members than the loudest-N threshold, or is still limited.
+    fn ranking_due(&self) -> bool {
+        !self.loud.is_empty()
+            || self
+                .rooms
+                .values()
+                .any(|m| m.len() > self.config.loudest_above)
+    }
+
     /// Chooses each large room's loudest microphones, and pauses the others' audio for every
     /// receiver (a pause and a resume are seamless: numbering continues).
     fn rank_microphones(&mut self) {
         let now = self.now;
         let (n, above) = (self.config.loudest_audio, self.config.loudest_above);
         for (room, members) in &self.rooms {
+            // A room this small has no more microphones than the threshold: nothing to rank
+            // (unless it was large a moment ago and must be opened up again, below).
+            if members.len() <= above && !self.loud.contains_key(room) {
+                continue;
+            }
             let mics: Vec<crate::loudest::Mic> = members
                 .iter()
                 .filter_map(|id| self.peers.get(id))

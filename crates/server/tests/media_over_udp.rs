@@ -26,33 +26,43 @@ fn opts(
     }
 }
 
+/// A publisher (audio and video) and a viewer (nothing) joined to `room`.
+async fn publisher_and_viewer(
+    server: &TestServer,
+    room: &plenary_proto::RoomId,
+    names: (&str, &str),
+) -> (Peer, Peer) {
+    let publisher = Peer::join(opts(server, room, names.0, Publish::AUDIO_VIDEO))
+        .await
+        .unwrap();
+    let viewer = Peer::join(opts(server, room, names.1, Publish::NOTHING))
+        .await
+        .unwrap();
+    (publisher, viewer)
+}
+
+/// Frames of `kind` `peer` received from `from` so far.
+fn frames_from(peer: &Peer, from: plenary_proto::ParticipantId, kind: MediaKind) -> u64 {
+    peer.snapshot()
+        .frames
+        .get(&(from, kind))
+        .copied()
+        .unwrap_or(0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_published_stream_reaches_another_peer() {
     let server = TestServer::start().await;
     let room = server.create_room("Integration").await;
 
-    let alice = Peer::join(opts(&server, &room, "Alice", Publish::AUDIO_VIDEO))
-        .await
-        .unwrap();
-    let bob = Peer::join(opts(&server, &room, "Bob", Publish::NOTHING))
-        .await
-        .unwrap();
+    let (alice, bob) = publisher_and_viewer(&server, &room, ("Alice", "Bob")).await;
 
     eventually(
         Duration::from_secs(10),
         "Bob receives Alice's audio and video",
         || {
-            let s = bob.snapshot();
-            s.frames
-                .get(&(alice.id, MediaKind::Audio))
-                .copied()
-                .unwrap_or(0)
-                > 20
-                && s.frames
-                    .get(&(alice.id, MediaKind::Video))
-                    .copied()
-                    .unwrap_or(0)
-                    > 10
+            frames_from(&bob, alice.id, MediaKind::Audio) > 20
+                && frames_from(&bob, alice.id, MediaKind::Video) > 10
         },
     )
     .await;
@@ -325,32 +335,14 @@ async fn rooms_on_two_media_threads_each_carry_their_own_meeting() {
 
     let mut pairs = Vec::new();
     for (i, room) in [&first, &second].into_iter().enumerate() {
-        let publisher = Peer::join(opts(
-            &server,
-            room,
-            &format!("Pub {i}"),
-            Publish::AUDIO_VIDEO,
-        ))
-        .await
-        .unwrap();
-        let viewer = Peer::join(opts(&server, room, &format!("View {i}"), Publish::NOTHING))
-            .await
-            .unwrap();
-        pairs.push((publisher, viewer));
+        let names = (format!("Pub {i}"), format!("View {i}"));
+        pairs.push(publisher_and_viewer(&server, room, (&names.0, &names.1)).await);
     }
     for (publisher, viewer) in &pairs {
         eventually(
             Duration::from_secs(10),
             "each viewer gets its room's video",
-            || {
-                viewer
-                    .snapshot()
-                    .frames
-                    .get(&(publisher.id, MediaKind::Video))
-                    .copied()
-                    .unwrap_or(0)
-                    > 10
-            },
+            || frames_from(viewer, publisher.id, MediaKind::Video) > 10,
         )
         .await;
     }
@@ -384,12 +376,7 @@ async fn rooms_on_two_media_threads_each_carry_their_own_meeting() {
 async fn views_beyond_ten_a_second_are_refused_without_ending_the_session() {
     let server = TestServer::start().await;
     let room = server.create_room("Views").await;
-    let alice = Peer::join(opts(&server, &room, "Alice", Publish::AUDIO_VIDEO))
-        .await
-        .unwrap();
-    let bob = Peer::join(opts(&server, &room, "Bob", Publish::NOTHING))
-        .await
-        .unwrap();
+    let (alice, bob) = publisher_and_viewer(&server, &room, ("Alice", "Bob")).await;
     let tile = plenary_proto::TileReport {
         participant_id: alice.id,
         source: plenary_proto::TrackSource::Camera,
@@ -408,19 +395,9 @@ async fn views_beyond_ten_a_second_are_refused_without_ending_the_session() {
     })
     .await;
     // Not counted against the connection: Bob still receives Alice.
-    let before = bob
-        .snapshot()
-        .frames
-        .get(&(alice.id, MediaKind::Video))
-        .copied()
-        .unwrap_or(0);
+    let before = frames_from(&bob, alice.id, MediaKind::Video);
     eventually(Duration::from_secs(10), "Bob still receives video", || {
-        bob.snapshot()
-            .frames
-            .get(&(alice.id, MediaKind::Video))
-            .copied()
-            .unwrap_or(0)
-            > before + 10
+        frames_from(&bob, alice.id, MediaKind::Video) > before + 10
     })
     .await;
     assert!(!bob.is_finished());
