@@ -33,6 +33,10 @@ struct Cli {
     /// Measured window, in seconds.
     #[arg(long, global = true, default_value_t = 10)]
     seconds: u64,
+    /// More settings for the server it starts, `PLENARY_…=value` (repeatable), after the
+    /// scenario's own.
+    #[arg(long = "server-env", global = true, value_parser = parse_setting)]
+    server_env: Vec<(String, String)>,
     #[command(subcommand)]
     command: Command,
 }
@@ -66,7 +70,9 @@ enum Command {
     },
 }
 
-#[tokio::main]
+// One thread drives every peer (tasks on one runtime): the generator takes one core at
+// most, and leaves the other to the server under test.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Command::Limit { fanout } = cli.command {
@@ -82,10 +88,15 @@ async fn main() -> anyhow::Result<()> {
         ..RunOptions::default()
     };
     let record = matches!(cli.command, Command::Run { record: true, .. });
+    let mut env: Vec<(&str, &str)> = match &cli.command {
+        Command::Run { scenario, n, .. } => Scenario::named(scenario, *n)?.server_env(),
+        _ => Vec::new(),
+    };
+    env.extend(cli.server_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let server = match &cli.server {
         Some(addr) => Server::external(addr.clone(), cli.server_pid, cli.api_token.clone()),
         None if record => Server::spawn_recording(&cli.server_bin).await?,
-        None => Server::spawn(&cli.server_bin).await?,
+        None => Server::spawn_env(&cli.server_bin, &env).await?,
     };
     let result = match cli.command {
         Command::Run {
@@ -121,6 +132,14 @@ async fn main() -> anyhow::Result<()> {
     };
     server.stop().await;
     result
+}
+
+/// `KEY=value`, for `--server-env`.
+fn parse_setting(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if k.starts_with("PLENARY_") => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected PLENARY_NAME=value, got {s:?}")),
+    }
 }
 
 /// Runs Janus and a second Plenary, both in a network namespace, through the same scenarios.
@@ -162,37 +181,37 @@ async fn compare_with_janus(
     outcome
 }
 
-/// The 25-person simulcast shape on a server forwarding the 3 loudest microphones.
+/// The 25-person simulcast shape on a server forwarding the 3 loudest microphones: one
+/// meeting, then three (about what fills a server core here, beside the generator).
 async fn simulcast_meeting(
     server_bin: &str,
     opts: RunOptions,
     results: &mut Vec<RunResult>,
     limit_us: f64,
 ) -> anyhow::Result<()> {
-    let server = Server::spawn_env(
-        server_bin,
-        &[
-            ("PLENARY_LOUDEST_AUDIO", "3"),
-            ("PLENARY_LOUDEST_ABOVE", "10"),
-        ],
-    )
-    .await?;
-    let outcome = async {
-        let scenario = Scenario::named("simulcast", 1)?;
-        let r = run(Target::Plenary(&server), &scenario, opts).await?;
+    for meetings in [1, 3] {
+        let scenario = Scenario::named("simulcast", meetings)?;
+        let server = Server::spawn_env(server_bin, &scenario.server_env()).await?;
+        let outcome = run(Target::Plenary(&server), &scenario, opts).await;
+        server.stop().await;
+        let r = outcome?;
         println!("{} {:>8.1}", r.table_row(), r.us_per_packet / limit_us);
         println!(
-            "simulcast meeting of 25 (1 HD, 8 thumbnails, 3 speakers each): {:.3} server cores, {:.4} cores per participant = {:.0} participants per core",
+            "simulcast, {meetings} meeting(s) of 25 (1 HD, 8 thumbnails, 3 speakers each): {:.3} server cores{}, {:.4} cores per participant = {:.0} participants per core (generator {:.2} cores, loss {:.1} %)",
             r.server_cores,
+            if r.server_cores >= 0.95 {
+                " (a core filled)"
+            } else {
+                ""
+            },
             r.server_cores / r.participants as f64,
-            r.participants as f64 / r.server_cores
+            r.participants as f64 / r.server_cores,
+            r.generator_cores,
+            r.loss * 100.0
         );
         results.push(r);
-        anyhow::Ok(())
     }
-    .await;
-    server.stop().await;
-    outcome
+    Ok(())
 }
 
 /// The same load (8 meetings of 4) on one media thread and on two.

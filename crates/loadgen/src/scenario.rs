@@ -134,6 +134,19 @@ impl Scenario {
         }
     }
 
+    /// Server settings the scenario is meant for: the simulcast meetings forward the 3
+    /// loudest microphones of rooms above 10 (the others forward everything, as the
+    /// generator's servers do by default).
+    pub fn server_env(&self) -> Vec<(&'static str, &'static str)> {
+        match self.view {
+            Some(_) => vec![
+                ("PLENARY_LOUDEST_AUDIO", "3"),
+                ("PLENARY_LOUDEST_ABOVE", "10"),
+            ],
+            None => Vec::new(),
+        }
+    }
+
     pub fn participants(&self) -> usize {
         self.rooms.iter().map(Vec::len).sum()
     }

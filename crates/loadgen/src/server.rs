@@ -74,6 +74,9 @@ impl Server {
         // The standard scenarios measure forwarding everything to everyone (as Janus does):
         // loudest-N audio stays off unless a scenario's environment sets it.
         command.env("PLENARY_LOUDEST_ABOVE", "100000");
+        // Every peer comes from one address here: the per-address connection cap (64)
+        // would refuse the 65th.
+        command.env("PLENARY_MAX_CONNECTIONS_PER_ADDRESS", "4096");
         for (k, v) in env {
             command.env(k, v);
         }

@@ -716,7 +716,10 @@ impl Peer {
 
     /// Forwards one packet of `publisher` to this peer, if it subscribes to that track and
     /// the packet is of the layer it gets.
-    pub fn forward(&mut self, publisher: ParticipantId, p: &InPacket) {
+    /// Forwards `p` from `publisher` if this peer receives that track (and layer); returns
+    /// whether a packet was written, i.e. whether the session must be polled. str0m is only
+    /// touched when something is written: reaching a stream re-polls the whole session.
+    pub fn forward(&mut self, publisher: ParticipantId, p: &InPacket) -> bool {
         let Peer {
             rtc,
             tracks_out,
@@ -727,29 +730,30 @@ impl Peer {
             .iter_mut()
             .find(|t| t.publisher == publisher && t.source_mid == p.mid)
         else {
-            return;
+            return false;
         };
         let TrackOutState::Open(mid) = t.state else {
-            return;
+            return false;
         };
         // Map the publisher's payload type to the one negotiated with this subscriber.
         let pt = match t.pt_map {
             Some((from, to)) if from == p.params.pt() => to,
             _ => {
                 let Some(to) = rtc.codec_config().match_params(p.params).map(|c| c.pt()) else {
-                    return;
+                    return false;
                 };
                 t.pt_map = Some((p.params.pt(), to));
                 to
             }
         };
         let video = p.is_video();
-        let mut api = rtc.direct_api();
-        let Some(tx) = api.stream_tx_by_mid(mid, None) else {
-            return;
-        };
         let holes = t.rewriter.holes;
+        let mut written = false;
         t.rewriter.offer(p, &mut |p, w| {
+            let mut api = rtc.direct_api();
+            let Some(tx) = api.stream_tx_by_mid(mid, None) else {
+                return;
+            };
             let ext_vals = ExtensionValues {
                 audio_level: p.audio_level,
                 voice_activity: p.voice_activity,
@@ -765,11 +769,13 @@ impl Peer {
             }
             tx.write_rtp(write);
             stats.packets_out += 1;
+            written = true;
         });
         stats.packets_missing_upstream = stats
             .packets_missing_upstream
             .saturating_add(t.rewriter.holes)
             .saturating_sub(holes);
+        written
     }
 
     fn fail(&mut self, why: &str) {

@@ -801,8 +801,9 @@ impl Sfu {
                         // the subscriber's own timer releases it. Ticking every subscriber per
                         // forwarded packet cost 7 % more CPU per packet (N×N = 16,
                         // docs/performance.md) for 0.8 ms less median latency.
-                        sub.forward(origin, &data);
-                        mark_dirty(sub, &mut self.dirty);
+                        if sub.forward(origin, &data) {
+                            mark_dirty(sub, &mut self.dirty);
+                        }
                     }
                 }
             }

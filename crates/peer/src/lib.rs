@@ -8,6 +8,7 @@ pub mod accounting;
 pub mod frame;
 pub mod http;
 mod peer;
+pub mod rtp_out;
 
 pub use accounting::Accounting;
 pub use peer::{Peer, PeerOptions, Publish, Received, Signal, Signalling};

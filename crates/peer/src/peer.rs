@@ -12,8 +12,9 @@ use plenary_proto::{
 use serde::Deserialize;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, Frequency, MediaTime, Mid};
+use str0m::media::{Direction, Mid};
 use str0m::net::{Protocol, Receive};
+use str0m::rtp::{ExtensionValues, RtpWrite, Ssrc};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -23,6 +24,7 @@ use crate::accounting::Accounting;
 use crate::frame::{
     FrameHeader, HEADER_BYTES, micros_since_epoch, parse_synthetic_frame, synthetic_frame,
 };
+use crate::rtp_out::{Encoding, vp8_frame_start};
 
 const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
 const VIDEO_INTERVAL: Duration = Duration::from_micros(33_333);
@@ -204,10 +206,7 @@ impl Peer {
             .parse()
             .context("http_addr must be ip:port")?;
         let ip = opts.local_ip.unwrap_or(host.ip());
-        let signalling = PlenarySignalling {
-            ws,
-            state: state.clone(),
-        };
+        let signalling = PlenarySignalling::new(ws, state.clone());
         Self::start(id, ip, signalling, opts.publish, state).await
     }
 
@@ -285,6 +284,10 @@ struct Media {
     keyframe_wanted: bool,
     /// Per simulcast encoding: a keyframe was asked for.
     layer_keyframe_wanted: [bool; 3],
+    /// The audio stream's RTP numbering, and each video track's (one per simulcast
+    /// encoding): media is written as RTP (str0m's RTP mode), as a browser packetizes it.
+    audio_out: Encoding,
+    video_out: Vec<Vec<Encoding>>,
 }
 
 async fn run<S: Signalling>(
@@ -299,6 +302,10 @@ async fn run<S: Signalling>(
         .clear_codecs()
         .enable_opus(true, false)
         .enable_vp8(true)
+        // RTP mode: media goes out as packets written here and comes in as packets read as
+        // they arrive, with none of str0m's frame (de)packetizing, so that the generator
+        // costs less than the server it loads.
+        .set_rtp_mode(true)
         .build(Instant::now());
     rtc.add_local_candidate(Candidate::host(local, "udp")?);
     let mut media = Media {
@@ -312,6 +319,8 @@ async fn run<S: Signalling>(
         video_seq: 0,
         keyframe_wanted: true,
         layer_keyframe_wanted: [true; 3],
+        audio_out: Encoding::nth(0),
+        video_out: Vec::new(),
     };
     let mut pending: Option<SdpPendingOffer> = None;
     if sig.client_offers_first() {
@@ -331,6 +340,10 @@ async fn run<S: Signalling>(
                 }
                 s
             });
+            let encodings = if simulcast.is_some() { LAYERS.len() } else { 1 };
+            media
+                .video_out
+                .push((0..encodings as u32).map(Encoding::nth).collect());
             media
                 .video_mids
                 .push(api.add_media(video, Direction::SendOnly, None, None, simulcast));
@@ -353,6 +366,7 @@ async fn run<S: Signalling>(
     }
 
     let mut owners: HashMap<Mid, (ParticipantId, MediaKind)> = HashMap::new();
+    let mut ssrc_mids: HashMap<Ssrc, Mid> = HashMap::new();
     let mut buf = vec![0u8; 2048];
     let mut deadline = Instant::now();
     loop {
@@ -406,7 +420,7 @@ async fn run<S: Signalling>(
                 }
             }
         }
-        deadline = drain(&mut rtc, &udp, &owners, &state, &mut media).await?;
+        deadline = drain(&mut rtc, &udp, &owners, &mut ssrc_mids, &state, &mut media).await?;
     }
 }
 
@@ -451,18 +465,47 @@ pub trait Signalling: Send + 'static {
     fn leave(&mut self) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
-/// Plenary's signalling WebSocket (docs/protocol.md).
+/// Plenary's signalling WebSocket (docs/protocol.md). A task of its own reads it and hands
+/// the signals over a channel: the media loop waits on that channel, where polling the
+/// WebSocket itself on every turn cost a zeroed read buffer each time (a sixth of the
+/// generator's CPU).
 struct PlenarySignalling {
-    ws: Ws,
-    state: Arc<Mutex<Received>>,
+    sink: futures_util::stream::SplitSink<Ws, Message>,
+    signals: mpsc::UnboundedReceiver<anyhow::Result<Vec<Signal>>>,
+    reader: tokio::task::JoinHandle<()>,
 }
 
 impl PlenarySignalling {
+    fn new(ws: Ws, state: Arc<Mutex<Received>>) -> Self {
+        let (sink, mut stream) = ws.split();
+        let (tx, signals) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(async move {
+            loop {
+                let next = next_signals(&mut stream, &state).await;
+                let end = next.is_err();
+                if tx.send(next).is_err() || end {
+                    break;
+                }
+            }
+        });
+        PlenarySignalling {
+            sink,
+            signals,
+            reader,
+        }
+    }
+
     async fn send(&mut self, msg: &ClientMessage) -> anyhow::Result<()> {
-        self.ws
+        self.sink
             .send(Message::text(serde_json::to_string(msg)?))
             .await?;
         Ok(())
+    }
+}
+
+impl Drop for PlenarySignalling {
+    fn drop(&mut self) {
+        self.reader.abort();
     }
 }
 
@@ -498,93 +541,106 @@ impl Signalling for PlenarySignalling {
     }
 
     async fn recv(&mut self) -> anyhow::Result<Vec<Signal>> {
-        loop {
-            // `next()` on a WebSocket stream is cancel-safe: nothing is lost if dropped.
-            let Some(frame) = self.ws.next().await else {
-                bail!("server closed the WebSocket")
-            };
-            let Message::Text(text) = frame? else {
-                continue;
-            };
-            let msg: ServerMessage = serde_json::from_str(text.as_str())?;
-            let mut s = lock(&self.state);
-            return Ok(match msg {
-                ServerMessage::Answer { sdp } => vec![Signal::Answer(sdp)],
-                ServerMessage::Offer { sdp } => vec![Signal::Offer(sdp)],
-                ServerMessage::TrackAdded {
-                    participant_id,
-                    kind,
-                    mid,
-                    ..
-                } => {
-                    vec![Signal::TrackOwner {
-                        mid,
-                        participant: participant_id,
-                        kind,
-                    }]
-                }
-                ServerMessage::ParticipantJoined { participant } => {
-                    s.participants.insert(participant.id, participant);
-                    continue;
-                }
-                ServerMessage::ParticipantLeft { participant_id } => {
-                    s.participants.remove(&participant_id);
-                    continue;
-                }
-                ServerMessage::MediaState {
-                    participant_id,
-                    audio,
-                    video,
-                    ..
-                } => {
-                    if let Some(p) = s.participants.get_mut(&participant_id) {
-                        p.audio = audio;
-                        p.video = video;
-                    }
-                    continue;
-                }
-                ServerMessage::Error {
-                    code,
-                    message,
-                    fatal,
-                } => {
-                    s.errors.push((code, message.clone()));
-                    if fatal {
-                        bail!("server ended the session: {code:?}: {message}");
-                    }
-                    continue;
-                }
-                ServerMessage::Ended { reason } => {
-                    s.ended = Some(reason.clone());
-                    bail!("the meeting ended: {reason}");
-                }
-                ServerMessage::TrackRemoved { .. }
-                | ServerMessage::Joined { .. }
-                | ServerMessage::Waiting { .. }
-                | ServerMessage::GuestWaiting { .. }
-                | ServerMessage::LobbyLeft { .. }
-                | ServerMessage::Chat { .. }
-                | ServerMessage::ChatDeleted { .. }
-                | ServerMessage::Hands { .. }
-                | ServerMessage::Reaction { .. }
-                | ServerMessage::ModeratorRequest { .. }
-                | ServerMessage::RoleChanged { .. }
-                | ServerMessage::Locks { .. }
-                | ServerMessage::Recording { .. }
-                | ServerMessage::ParticipantReconnecting { .. }
-                | ServerMessage::ParticipantReconnected { .. }
-                | ServerMessage::Speaking { .. }
-                | ServerMessage::Quality { .. }
-                | ServerMessage::Notice { .. }
-                | ServerMessage::Pong => continue,
-            });
+        // An unbounded channel's `recv` is cancel-safe.
+        match self.signals.recv().await {
+            Some(next) => next,
+            None => bail!("server closed the WebSocket"),
         }
     }
 
     async fn leave(&mut self) -> anyhow::Result<()> {
         self.send(&ClientMessage::Leave {}).await?;
-        let _ = self.ws.close(None).await;
+        let _ = self.sink.close().await;
         Ok(())
+    }
+}
+
+/// Reads the WebSocket up to the next signals for the media session, keeping what else the
+/// server says in `state`.
+async fn next_signals(
+    ws: &mut futures_util::stream::SplitStream<Ws>,
+    state: &Mutex<Received>,
+) -> anyhow::Result<Vec<Signal>> {
+    loop {
+        // `next()` on a WebSocket stream is cancel-safe: nothing is lost if dropped.
+        let Some(frame) = ws.next().await else {
+            bail!("server closed the WebSocket")
+        };
+        let Message::Text(text) = frame? else {
+            continue;
+        };
+        let msg: ServerMessage = serde_json::from_str(text.as_str())?;
+        let mut s = lock(state);
+        return Ok(match msg {
+            ServerMessage::Answer { sdp } => vec![Signal::Answer(sdp)],
+            ServerMessage::Offer { sdp } => vec![Signal::Offer(sdp)],
+            ServerMessage::TrackAdded {
+                participant_id,
+                kind,
+                mid,
+                ..
+            } => {
+                vec![Signal::TrackOwner {
+                    mid,
+                    participant: participant_id,
+                    kind,
+                }]
+            }
+            ServerMessage::ParticipantJoined { participant } => {
+                s.participants.insert(participant.id, participant);
+                continue;
+            }
+            ServerMessage::ParticipantLeft { participant_id } => {
+                s.participants.remove(&participant_id);
+                continue;
+            }
+            ServerMessage::MediaState {
+                participant_id,
+                audio,
+                video,
+                ..
+            } => {
+                if let Some(p) = s.participants.get_mut(&participant_id) {
+                    p.audio = audio;
+                    p.video = video;
+                }
+                continue;
+            }
+            ServerMessage::Error {
+                code,
+                message,
+                fatal,
+            } => {
+                s.errors.push((code, message.clone()));
+                if fatal {
+                    bail!("server ended the session: {code:?}: {message}");
+                }
+                continue;
+            }
+            ServerMessage::Ended { reason } => {
+                s.ended = Some(reason.clone());
+                bail!("the meeting ended: {reason}");
+            }
+            ServerMessage::TrackRemoved { .. }
+            | ServerMessage::Joined { .. }
+            | ServerMessage::Waiting { .. }
+            | ServerMessage::GuestWaiting { .. }
+            | ServerMessage::LobbyLeft { .. }
+            | ServerMessage::Chat { .. }
+            | ServerMessage::ChatDeleted { .. }
+            | ServerMessage::Hands { .. }
+            | ServerMessage::Reaction { .. }
+            | ServerMessage::ModeratorRequest { .. }
+            | ServerMessage::RoleChanged { .. }
+            | ServerMessage::Locks { .. }
+            | ServerMessage::Recording { .. }
+            | ServerMessage::ParticipantReconnecting { .. }
+            | ServerMessage::ParticipantReconnected { .. }
+            | ServerMessage::Speaking { .. }
+            | ServerMessage::Quality { .. }
+            | ServerMessage::Notice { .. }
+            | ServerMessage::Pong => continue,
+        });
     }
 }
 
@@ -592,6 +648,7 @@ async fn drain(
     rtc: &mut Rtc,
     udp: &UdpSocket,
     owners: &HashMap<Mid, (ParticipantId, MediaKind)>,
+    ssrc_mids: &mut HashMap<Ssrc, Mid>,
     state: &Mutex<Received>,
     media: &mut Media,
 ) -> anyhow::Result<Instant> {
@@ -606,12 +663,37 @@ async fn drain(
                 s.connected = true;
                 media.epoch = Instant::now();
             }
-            Output::Event(Event::MediaData(d)) => {
-                if let Some(&(owner, kind)) = owners.get(&d.mid) {
+            Output::Event(Event::RtpPacket(p)) => {
+                let ssrc = p.header.ssrc;
+                let mid = match ssrc_mids.get(&ssrc) {
+                    Some(mid) => *mid,
+                    None => {
+                        let mut api = rtc.direct_api();
+                        let Some(rx) = api.stream_rx(&ssrc) else {
+                            continue;
+                        };
+                        let mid = rx.mid();
+                        ssrc_mids.insert(ssrc, mid);
+                        mid
+                    }
+                };
+                let Some(&(owner, kind)) = owners.get(&mid) else {
+                    continue;
+                };
+                // A frame is counted at its first packet: every audio packet, the packet of
+                // a VP8 frame whose descriptor has the start bit.
+                let data = match kind {
+                    MediaKind::Audio => Some(&p.payload[..]),
+                    MediaKind::Video => match vp8_frame_start(&p.payload) {
+                        Some((at, true)) => Some(&p.payload[at..]),
+                        _ => None,
+                    },
+                };
+                if let Some(data) = data {
                     let now_us = micros_since_epoch(Instant::now());
                     let mut s = lock(state);
                     *s.frames.entry((owner, kind)).or_default() += 1;
-                    if let Some(h) = parse_synthetic_frame(&d.data) {
+                    if let Some(h) = parse_synthetic_frame(data) {
                         if h.publisher == owner && h.kind == kind {
                             s.frames_matching_owner += 1;
                         }
@@ -644,7 +726,7 @@ fn send_due_media(
     state: &Mutex<Received>,
 ) -> anyhow::Result<()> {
     let me = lock(state).you.unwrap_or(ParticipantId(0));
-    let since = |hz: u64| (now - media.epoch).as_micros() as u64 * hz / 1_000_000;
+    let since = |hz: u64| ((now - media.epoch).as_micros() as u64 * hz / 1_000_000) as u32;
     let sent_us = micros_since_epoch(now);
     let mut written = 0;
     if let (Some(mid), true) = (media.audio_mid, media.next_audio <= now) {
@@ -657,12 +739,22 @@ fn send_due_media(
             sent_us,
             layer: 0,
         };
-        let time = MediaTime::new(since(48_000), Frequency::FORTY_EIGHT_KHZ);
-        if let Some(mut w) = rtc.writer(mid) {
-            if let Some(level) = media.publish.audio_level {
-                w = w.audio_level(level, level >= -50);
-            }
-            w.write(pt, now, time, synthetic_frame(h, false, AUDIO_BYTES))?;
+        let time = media.audio_out.time_base.wrapping_add(since(48_000));
+        let exts = ExtensionValues {
+            audio_level: media.publish.audio_level,
+            voice_activity: media.publish.audio_level.map(|l| l >= -50),
+            ..ExtensionValues::default()
+        };
+        let mut api = rtc.direct_api();
+        if let Some(tx) = api.stream_tx_by_mid(mid, None) {
+            let frame = synthetic_frame(h, false, AUDIO_BYTES);
+            media.audio_out.audio(&frame, &mut |seq, payload, marker| {
+                tx.write_rtp(
+                    RtpWrite::new(pt, seq.into(), time, now, payload)
+                        .marker(marker)
+                        .ext_vals(exts.clone()),
+                );
+            });
             written += 1;
         }
         media.audio_seq = media.audio_seq.wrapping_add(1);
@@ -671,7 +763,7 @@ fn send_due_media(
     if !media.video_mids.is_empty() && media.next_video <= now {
         let pt = pt_of(rtc, Codec::Vp8)?;
         let key = std::mem::take(&mut media.keyframe_wanted);
-        let time = MediaTime::new(since(90_000), Frequency::NINETY_KHZ);
+        let clock = since(90_000);
         let bytes = media.publish.video_frame_bytes();
         for (i, mid) in media.video_mids.iter().enumerate() {
             let h = FrameHeader {
@@ -682,21 +774,32 @@ fn send_due_media(
                 sent_us,
                 layer: 0,
             };
-            if i == 0 && media.publish.simulcast {
-                for (l, (rid, size, share)) in LAYERS.iter().enumerate() {
+            let simulcast = i == 0 && media.publish.simulcast;
+            for (l, out) in media.video_out[i].iter_mut().enumerate() {
+                let frame = if simulcast {
+                    let (_, size, share) = LAYERS[l];
                     let key = key || std::mem::take(&mut media.layer_keyframe_wanted[l]);
                     let h = FrameHeader {
                         layer: l as u8,
                         ..h
                     };
-                    let frame = crate::frame::synthetic_frame_sized(h, key, bytes / share, *size);
-                    if let Some(w) = rtc.writer(*mid) {
-                        w.rid((*rid).into()).write(pt, now, time, frame)?;
-                        written += 1;
-                    }
-                }
-            } else if let Some(w) = rtc.writer(*mid) {
-                w.write(pt, now, time, synthetic_frame(h, key, bytes))?;
+                    crate::frame::synthetic_frame_sized(h, key, bytes / share, size)
+                } else {
+                    synthetic_frame(h, key, bytes)
+                };
+                let rid = simulcast.then(|| LAYERS[l].0.into());
+                let mut api = rtc.direct_api();
+                let Some(tx) = api.stream_tx_by_mid(*mid, rid) else {
+                    continue;
+                };
+                let time = out.time_base.wrapping_add(clock);
+                out.vp8(&frame, &mut |seq, payload, marker| {
+                    tx.write_rtp(
+                        RtpWrite::new(pt, seq.into(), time, now, payload)
+                            .marker(marker)
+                            .nackable(true),
+                    );
+                });
                 written += 1;
             }
         }

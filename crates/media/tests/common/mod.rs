@@ -47,10 +47,7 @@ pub const LAYERS: [(&str, (u16, u16), usize); 3] = [
 /// One simulcast encoding's own numbering, as an encoder keeps it.
 #[derive(Debug, Clone, Copy)]
 pub struct LayerOut {
-    pub seq: u64,
-    pub time_base: u32,
-    pub picture_id: u16,
-    pub tl0: u8,
+    pub out: plenary_peer::rtp_out::Encoding,
     pub keyframe_wanted: bool,
     pub frames: u32,
     /// Keyframe requests this encoding got.
@@ -272,10 +269,7 @@ impl World {
             layers_out: if role == Role::Simulcast {
                 (0..LAYERS.len() as u32)
                     .map(|i| LayerOut {
-                        seq: 1000 + u64::from(i) * 7000,
-                        time_base: 1_000_000 * (i + 1),
-                        picture_id: 100 + 4000 * i as u16,
-                        tl0: 10 + 60 * i as u8,
+                        out: plenary_peer::rtp_out::Encoding::nth(i),
                         keyframe_wanted: true,
                         frames: 0,
                         keyframe_requests: 0,
@@ -681,8 +675,8 @@ impl Client {
     }
 
     /// Writes what is due as RTP, as a browser's encoders would: Opus every 20 ms, and every
-    /// 33 ms a frame on each encoding, split into packets of at most 1 000 bytes, each with
-    /// a VP8 payload descriptor (15-bit picture id, TL0PICIDX), the marker on the last.
+    /// 33 ms a frame on each encoding, split into packets as `plenary_peer::rtp_out` does it (each with
+    /// a VP8 payload descriptor (15-bit picture id, TL0PICIDX), the marker on the last).
     fn send_simulcast(&mut self, now: Instant) {
         let since =
             |hz: u64| -> u32 { ((now - self.epoch).as_micros() as u64 * hz / 1_000_000) as u32 };
@@ -719,38 +713,18 @@ impl Client {
                 let mut header = frame_header(self.id.0, MediaKind::Video, self.video_seq);
                 header.layer = i as u8;
                 let frame = plenary_peer::frame::synthetic_frame_sized(header, key, *bytes, *size);
-                let chunks: Vec<&[u8]> = frame.chunks(1000).collect();
-                let n = chunks.len();
                 let mut api = self.rtc.direct_api();
                 let tx = api
                     .stream_tx_by_mid(mid, Some((*rid).into()))
                     .expect("a send stream per encoding");
-                for (k, chunk) in chunks.into_iter().enumerate() {
-                    let start = if k == 0 { 0x10 } else { 0x00 };
-                    let mut payload = vec![
-                        0x80 | start,
-                        0xe0,
-                        0x80 | (l.picture_id >> 8) as u8,
-                        l.picture_id as u8,
-                        l.tl0,
-                        0x00,
-                    ];
-                    payload.extend_from_slice(chunk);
+                let time = l.out.time_base.wrapping_add(time);
+                l.out.vp8(&frame, &mut |seq, payload, marker| {
                     tx.write_rtp(
-                        str0m::rtp::RtpWrite::new(
-                            pt,
-                            l.seq.into(),
-                            l.time_base.wrapping_add(time),
-                            now,
-                            payload,
-                        )
-                        .marker(k + 1 == n)
-                        .nackable(true),
+                        str0m::rtp::RtpWrite::new(pt, seq.into(), time, now, payload)
+                            .marker(marker)
+                            .nackable(true),
                     );
-                    l.seq += 1;
-                }
-                l.picture_id = (l.picture_id + 1) & 0x7fff;
-                l.tl0 = l.tl0.wrapping_add(1);
+                });
                 l.frames += 1;
             }
             self.video_seq += 1;
