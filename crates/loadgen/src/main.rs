@@ -182,14 +182,14 @@ async fn compare_with_janus(
 }
 
 /// The 25-person simulcast shape on a server forwarding the 3 loudest microphones: one
-/// meeting, then three (about what fills a server core here, beside the generator).
+/// meeting, then four (what fills a server core here, beside the generator).
 async fn simulcast_meeting(
     server_bin: &str,
     opts: RunOptions,
     results: &mut Vec<RunResult>,
     limit_us: f64,
 ) -> anyhow::Result<()> {
-    for meetings in [1, 3] {
+    for meetings in [1, 4] {
         let scenario = Scenario::named("simulcast", meetings)?;
         let server = Server::spawn_env(server_bin, &scenario.server_env()).await?;
         let outcome = run(Target::Plenary(&server), &scenario, opts).await;

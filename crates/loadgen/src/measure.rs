@@ -236,8 +236,25 @@ pub async fn run(
         .map(|p| p.snapshot().accounting.tracks.len())
         .sum();
     if scenario.view.is_some() && receiving > expected_tracks {
+        // Who got more than their view shows, and what (for the reader of the error).
+        let mut extra = Vec::new();
+        let mut at = 0;
+        for (r, room) in scenario.rooms.iter().enumerate() {
+            for i in 0..room.len() {
+                let s = peers[at].snapshot();
+                if s.accounting.tracks.len() > scenario.tracks_for(r, i) {
+                    extra.push(format!(
+                        "room {r} peer {i}: {:?}",
+                        s.accounting.tracks.keys().collect::<Vec<_>>()
+                    ));
+                }
+                at += 1;
+            }
+        }
+        extra.truncate(3);
         bail!(
-            "receivers got {receiving} tracks, their views show {expected_tracks}: the server forwarded what is off screen"
+            "receivers got {receiving} tracks, their views show {expected_tracks}: the server forwarded what is off screen ({})",
+            extra.join("; ")
         );
     }
     let rss_after = pid.map(rss_kib).transpose()?.unwrap_or(0);

@@ -9,7 +9,7 @@
 //! load generator cheaper than the server it loads.
 
 /// Bytes of frame data in one packet (after the descriptor).
-pub const MAX_PAYLOAD: usize = 1000;
+pub const MAX_PAYLOAD: usize = 1200;
 
 /// Bytes of the VP8 payload descriptor this writes.
 pub const VP8_DESCRIPTOR: usize = 6;
@@ -47,10 +47,11 @@ impl Encoding {
 
     /// The packets of one VP8 frame, through `write(seq, payload, marker)`.
     pub fn vp8(&mut self, frame: &[u8], write: &mut impl FnMut(u64, Vec<u8>, bool)) {
+        // As few packets as fit, of about equal size (as browsers split frames).
         let n = frame.len().div_ceil(MAX_PAYLOAD).max(1);
+        let size = frame.len().div_ceil(n).max(1);
         for k in 0..n {
-            let chunk = &frame
-                [(k * MAX_PAYLOAD).min(frame.len())..((k + 1) * MAX_PAYLOAD).min(frame.len())];
+            let chunk = &frame[(k * size).min(frame.len())..((k + 1) * size).min(frame.len())];
             let mut payload = Vec::with_capacity(VP8_DESCRIPTOR + chunk.len());
             payload.extend_from_slice(&[
                 0x80 | if k == 0 { 0x10 } else { 0x00 },
@@ -96,12 +97,14 @@ mod tests {
 
     #[test]
     fn a_frame_in_packets_and_back() {
-        let frame: Vec<u8> = (0..2500u32).map(|i| i as u8).collect();
+        let frame: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
         let mut e = Encoding::nth(1);
         let start = e;
         let mut packets = Vec::new();
         e.vp8(&frame, &mut |seq, p, marker| packets.push((seq, p, marker)));
+        // 3 000 bytes: three packets of 1 000, not 1 200 + 1 200 + 600.
         assert_eq!(packets.len(), 3);
+        assert!(packets.iter().all(|p| p.1.len() == VP8_DESCRIPTOR + 1000));
         let seqs: Vec<u64> = packets.iter().map(|p| p.0).collect();
         assert_eq!(seqs, [start.seq, start.seq + 1, start.seq + 2]);
         let markers: Vec<bool> = packets.iter().map(|p| p.2).collect();
