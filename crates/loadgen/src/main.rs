@@ -33,8 +33,8 @@ struct Cli {
     /// Measured window, in seconds.
     #[arg(long, global = true, default_value_t = 10)]
     seconds: u64,
-    /// More settings for the server it starts, `PLENARY_…=value` (repeatable), after the
-    /// scenario's own.
+    /// More settings for the server `run` starts, `PLENARY_…=value` (repeatable), after the
+    /// scenario's own (`bench` starts its servers with the settings each measurement needs).
     #[arg(long = "server-env", global = true, value_parser = parse_setting)]
     server_env: Vec<(String, String)>,
     #[command(subcommand)]
@@ -94,8 +94,16 @@ async fn main() -> anyhow::Result<()> {
     };
     env.extend(cli.server_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let server = match &cli.server {
-        Some(addr) => Server::external(addr.clone(), cli.server_pid, cli.api_token.clone()),
-        None if record => Server::spawn_recording(&cli.server_bin).await?,
+        Some(addr) => {
+            if !env.is_empty() {
+                println!(
+                    "note: a running server keeps its own settings ({} given here are not applied)",
+                    env.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                );
+            }
+            Server::external(addr.clone(), cli.server_pid, cli.api_token.clone())
+        }
+        None if record => Server::spawn_recording(&cli.server_bin, &env).await?,
         None => Server::spawn_env(&cli.server_bin, &env).await?,
     };
     let result = match cli.command {

@@ -34,11 +34,11 @@ impl Server {
         Self::spawn_with(bin, None, None, env).await
     }
 
-    /// Like [`Server::spawn`], every room's meeting recorded (a BBB API meeting with
+    /// Like [`Server::spawn_env`], every room's meeting recorded (a BBB API meeting with
     /// `record=true&autoStartRecording=true`: the recorder runs from the first join).
-    pub async fn spawn_recording(bin: &str) -> anyhow::Result<Server> {
+    pub async fn spawn_recording(bin: &str, env: &[(&str, &str)]) -> anyhow::Result<Server> {
         let secret = "loadgen-recording-secret".to_owned();
-        let mut s = Self::spawn_with(bin, None, Some(&secret), &[]).await?;
+        let mut s = Self::spawn_with(bin, None, Some(&secret), env).await?;
         s.record_secret = Some(secret);
         Ok(s)
     }

@@ -714,8 +714,6 @@ impl Peer {
         }
     }
 
-    /// Forwards one packet of `publisher` to this peer, if it subscribes to that track and
-    /// the packet is of the layer it gets.
     /// Forwards `p` from `publisher` if this peer receives that track (and layer); returns
     /// whether a packet was written, i.e. whether the session must be polled. str0m is only
     /// touched when something is written: reaching a stream re-polls the whole session.

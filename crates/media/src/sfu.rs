@@ -394,6 +394,7 @@ impl Sfu {
             return;
         };
         sub.touch(self.now);
+        mark_dirty(sub, &mut self.dirty);
         for &(publisher, source, view) in tiles {
             if publisher == subscriber || !members.contains(&publisher) {
                 continue;
@@ -413,8 +414,8 @@ impl Sfu {
         }
         if changed {
             self.allocate(subscriber, false);
-            self.drain();
         }
+        self.drain();
     }
 
     /// Chooses the layer of every video track `id` receives (its views, its downlink
@@ -482,6 +483,9 @@ impl Sfu {
             sub.rtc
                 .bwe()
                 .set_bitrate(str0m::bwe::Bitrate::ZERO, str0m::bwe::Bitrate::bps(desired));
+            // A session changed outside a packet written to it is polled too (its timers
+            // may have moved).
+            mark_dirty(sub, &mut self.dirty);
         }
         let mut requests = Vec::new();
         for (k, i) in which.into_iter().enumerate() {

@@ -6,6 +6,7 @@
 
 pub mod accounting;
 pub mod frame;
+mod frames_in;
 pub mod http;
 mod peer;
 pub mod rtp_out;

@@ -24,7 +24,8 @@ use crate::accounting::Accounting;
 use crate::frame::{
     FrameHeader, HEADER_BYTES, micros_since_epoch, parse_synthetic_frame, synthetic_frame,
 };
-use crate::rtp_out::{Encoding, vp8_frame_start};
+use crate::frames_in::FramesIn;
+use crate::rtp_out::Encoding;
 
 const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
 const VIDEO_INTERVAL: Duration = Duration::from_micros(33_333);
@@ -367,6 +368,7 @@ async fn run<S: Signalling>(
 
     let mut owners: HashMap<Mid, (ParticipantId, MediaKind)> = HashMap::new();
     let mut ssrc_mids: HashMap<Ssrc, Mid> = HashMap::new();
+    let mut frames_in: HashMap<Mid, FramesIn> = HashMap::new();
     let mut buf = vec![0u8; 2048];
     let mut deadline = Instant::now();
     loop {
@@ -420,7 +422,16 @@ async fn run<S: Signalling>(
                 }
             }
         }
-        deadline = drain(&mut rtc, &udp, &owners, &mut ssrc_mids, &state, &mut media).await?;
+        deadline = drain(
+            &mut rtc,
+            &udp,
+            &owners,
+            &mut ssrc_mids,
+            &mut frames_in,
+            &state,
+            &mut media,
+        )
+        .await?;
     }
 }
 
@@ -649,6 +660,7 @@ async fn drain(
     udp: &UdpSocket,
     owners: &HashMap<Mid, (ParticipantId, MediaKind)>,
     ssrc_mids: &mut HashMap<Ssrc, Mid>,
+    frames_in: &mut HashMap<Mid, FramesIn>,
     state: &Mutex<Received>,
     media: &mut Media,
 ) -> anyhow::Result<Instant> {
@@ -680,14 +692,20 @@ async fn drain(
                 let Some(&(owner, kind)) = owners.get(&mid) else {
                     continue;
                 };
-                // A frame is counted at its first packet: every audio packet, the packet of
-                // a VP8 frame whose descriptor has the start bit.
+                // An audio packet is a frame; a video frame counts once all its packets
+                // are in (as a depacketizer would deliver it), read from its first.
+                let head;
                 let data = match kind {
                     MediaKind::Audio => Some(&p.payload[..]),
-                    MediaKind::Video => match vp8_frame_start(&p.payload) {
-                        Some((at, true)) => Some(&p.payload[at..]),
-                        _ => None,
-                    },
+                    MediaKind::Video => {
+                        head = frames_in.entry(mid).or_default().packet(
+                            *p.seq_no,
+                            p.header.timestamp,
+                            p.header.marker,
+                            &p.payload,
+                        );
+                        head.as_deref()
+                    }
                 };
                 if let Some(data) = data {
                     let now_us = micros_since_epoch(Instant::now());
