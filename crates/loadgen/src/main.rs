@@ -208,7 +208,7 @@ async fn simulcast_meeting(
             "simulcast, {meetings} meeting(s) of 25 (1 HD, 8 thumbnails, 3 speakers each): {:.3} server cores{}, {:.4} cores per participant = {:.0} participants per core (generator {:.2} cores, loss {:.1} %)",
             r.server_cores,
             if r.server_cores >= 0.95 {
-                " (a core filled)"
+                " (a core's worth)"
             } else {
                 ""
             },
