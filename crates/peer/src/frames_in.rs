@@ -6,10 +6,15 @@
 use crate::rtp_out::vp8_frame_start;
 
 /// Frames of one track still waiting for packets; the oldest is given up beyond this.
-const KEEP: usize = 8;
+const KEEP: usize = 32;
+
+/// A frame still incomplete this long (RTP time, 90 kHz: 1 s) after a newer one's packet
+/// is given up (a repair would not come any more).
+const GIVE_UP: i32 = 90_000;
 
 /// Bytes kept of a frame's first packet (its synthetic header is at the start).
 const HEAD: usize = 64;
+const _: () = assert!(HEAD >= crate::frame::HEADER_BYTES);
 
 #[derive(Debug, Default)]
 pub struct FramesIn {
@@ -30,6 +35,10 @@ impl FramesIn {
     /// the start of the frame's data once the frame is whole.
     pub fn packet(&mut self, seq: u64, time: u32, marker: bool, payload: &[u8]) -> Option<Vec<u8>> {
         let (at, starts) = vp8_frame_start(payload)?;
+        // Frames long behind this packet lost a packet for good: they are dropped, so they
+        // cannot push out frames still being completed.
+        self.partial
+            .retain(|p| (time.wrapping_sub(p.time) as i32) <= GIVE_UP);
         let i = match self.partial.iter().position(|p| p.time == time) {
             Some(i) => i,
             None => {
@@ -98,6 +107,18 @@ mod tests {
         }
         let next = packets(500);
         assert!(f.packet(100, 12, next[0].2, &next[0].1).is_some());
+        // A frame left incomplete is given up a second later, and the 32 frames since are
+        // all still completed (they were not pushed out by it).
+        let mut f = FramesIn::default();
+        assert_eq!(f.packet(ps[0].0, 0, ps[0].2, &ps[0].1), None);
+        for k in 1..=40u32 {
+            let t = k * 3000;
+            assert!(
+                f.packet(1000 + u64::from(k), t, next[0].2, &next[0].1)
+                    .is_some()
+            );
+        }
+        assert!(f.partial.is_empty(), "given up after 1 s");
         // Missing its first packet: not counted either.
         let mut f = FramesIn::default();
         for k in [1, 2] {
