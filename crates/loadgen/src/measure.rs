@@ -272,7 +272,9 @@ pub async fn run(
     // One thread drives every peer: when it is full it sends late and fewer frames (without
     // gaps in their numbers), and its receiving queues look like server latency. Say so.
     let generator_cores = (gen1 - gen0) as f64 / 1e6 / elapsed;
-    let delivered = total.frames() as f64 / elapsed / scenario.expected_frames_per_second();
+    let received_fps = total.frames() as f64 / elapsed;
+    let expected_fps = scenario.expected_frames_per_second();
+    let delivered = received_fps / expected_fps;
     if generator_cores >= 0.9 {
         println!(
             "warning: {}: the generator used {generator_cores:.2} cores: the load it offered, loss and latency may be its own",
@@ -294,8 +296,8 @@ pub async fn run(
         us_per_packet: server_us / sent,
         packets_per_cpu_second: sent / (server_us / 1e6),
         generator_cores,
-        received_fps: total.frames() as f64 / elapsed,
-        expected_fps: scenario.expected_frames_per_second(),
+        received_fps,
+        expected_fps,
         loss: total.loss(),
         p50_ms: q(0.5),
         p99_ms: q(0.99),

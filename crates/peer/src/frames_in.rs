@@ -81,7 +81,7 @@ mod tests {
     fn packets(frame_len: usize) -> Vec<(u64, Vec<u8>, bool)> {
         let frame: Vec<u8> = (0..frame_len).map(|i| i as u8).collect();
         let mut out = Vec::new();
-        Encoding::nth(0).vp8(&frame, &mut |s, p, m| out.push((s, p, m)));
+        Encoding::nth(0).vp8(0, &frame, &mut |p| out.push((p.seq, p.payload, p.marker)));
         out
     }
 

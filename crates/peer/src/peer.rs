@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,7 @@ use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Mid};
 use str0m::net::{Protocol, Receive};
-use str0m::rtp::{ExtensionValues, RtpWrite, Ssrc};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -366,9 +367,7 @@ async fn run<S: Signalling>(
         }
     }
 
-    let mut owners: HashMap<Mid, (ParticipantId, MediaKind)> = HashMap::new();
-    let mut ssrc_mids: HashMap<Ssrc, Mid> = HashMap::new();
-    let mut frames_in: HashMap<Mid, FramesIn> = HashMap::new();
+    let mut incoming = Incoming::default();
     let mut buf = vec![0u8; 2048];
     let mut deadline = Instant::now();
     loop {
@@ -391,7 +390,7 @@ async fn run<S: Signalling>(
                             sig.send_answer(answer.to_sdp_string()).await?;
                         }
                         Signal::TrackOwner { mid, participant, kind } => {
-                            owners.insert(Mid::from(mid.as_str()), (participant, kind));
+                            incoming.owners.insert(Mid::from(mid.as_str()), (participant, kind));
                         }
                     }
                 }
@@ -422,16 +421,7 @@ async fn run<S: Signalling>(
                 }
             }
         }
-        deadline = drain(
-            &mut rtc,
-            &udp,
-            &owners,
-            &mut ssrc_mids,
-            &mut frames_in,
-            &state,
-            &mut media,
-        )
-        .await?;
+        deadline = drain(&mut rtc, &udp, &mut incoming, &state, &mut media).await?;
     }
 }
 
@@ -655,12 +645,51 @@ async fn next_signals(
     }
 }
 
+/// What the media loop knows of what it receives: whose track each transceiver carries,
+/// which transceiver each SSRC is, and the video frames still being completed.
+#[derive(Default)]
+struct Incoming {
+    owners: HashMap<Mid, (ParticipantId, MediaKind)>,
+    ssrc_mids: HashMap<Ssrc, Mid>,
+    frames: HashMap<Mid, FramesIn>,
+}
+
+impl Incoming {
+    /// The frame `p` completes, and whose track it is on: an audio packet is a frame; a
+    /// video frame counts once all its packets are in (as a depacketizer would deliver it),
+    /// read from its first.
+    fn frame<'p>(
+        &mut self,
+        rtc: &mut Rtc,
+        p: &'p RtpPacket,
+    ) -> Option<(ParticipantId, MediaKind, Cow<'p, [u8]>)> {
+        let ssrc = p.header.ssrc;
+        let mid = match self.ssrc_mids.get(&ssrc) {
+            Some(mid) => *mid,
+            None => {
+                let mid = rtc.direct_api().stream_rx(&ssrc)?.mid();
+                self.ssrc_mids.insert(ssrc, mid);
+                mid
+            }
+        };
+        let &(owner, kind) = self.owners.get(&mid)?;
+        let data = match kind {
+            MediaKind::Audio => Cow::Borrowed(&p.payload[..]),
+            MediaKind::Video => Cow::Owned(self.frames.entry(mid).or_default().packet(
+                *p.seq_no,
+                p.header.timestamp,
+                p.header.marker,
+                &p.payload,
+            )?),
+        };
+        Some((owner, kind, data))
+    }
+}
+
 async fn drain(
     rtc: &mut Rtc,
     udp: &UdpSocket,
-    owners: &HashMap<Mid, (ParticipantId, MediaKind)>,
-    ssrc_mids: &mut HashMap<Ssrc, Mid>,
-    frames_in: &mut HashMap<Mid, FramesIn>,
+    incoming: &mut Incoming,
     state: &Mutex<Received>,
     media: &mut Media,
 ) -> anyhow::Result<Instant> {
@@ -676,42 +705,11 @@ async fn drain(
                 media.epoch = Instant::now();
             }
             Output::Event(Event::RtpPacket(p)) => {
-                let ssrc = p.header.ssrc;
-                let mid = match ssrc_mids.get(&ssrc) {
-                    Some(mid) => *mid,
-                    None => {
-                        let mut api = rtc.direct_api();
-                        let Some(rx) = api.stream_rx(&ssrc) else {
-                            continue;
-                        };
-                        let mid = rx.mid();
-                        ssrc_mids.insert(ssrc, mid);
-                        mid
-                    }
-                };
-                let Some(&(owner, kind)) = owners.get(&mid) else {
-                    continue;
-                };
-                // An audio packet is a frame; a video frame counts once all its packets
-                // are in (as a depacketizer would deliver it), read from its first.
-                let head;
-                let data = match kind {
-                    MediaKind::Audio => Some(&p.payload[..]),
-                    MediaKind::Video => {
-                        head = frames_in.entry(mid).or_default().packet(
-                            *p.seq_no,
-                            p.header.timestamp,
-                            p.header.marker,
-                            &p.payload,
-                        );
-                        head.as_deref()
-                    }
-                };
-                if let Some(data) = data {
+                if let Some((owner, kind, data)) = incoming.frame(rtc, &p) {
                     let now_us = micros_since_epoch(Instant::now());
                     let mut s = lock(state);
                     *s.frames.entry((owner, kind)).or_default() += 1;
-                    if let Some(h) = parse_synthetic_frame(data) {
+                    if let Some(h) = parse_synthetic_frame(&data) {
                         if h.publisher == owner && h.kind == kind {
                             s.frames_matching_owner += 1;
                         }
@@ -757,7 +755,6 @@ fn send_due_media(
             sent_us,
             layer: 0,
         };
-        let time = media.audio_out.time_base.wrapping_add(since(48_000));
         let exts = ExtensionValues {
             audio_level: media.publish.audio_level,
             voice_activity: media.publish.audio_level.map(|l| l >= -50),
@@ -766,10 +763,10 @@ fn send_due_media(
         let mut api = rtc.direct_api();
         if let Some(tx) = api.stream_tx_by_mid(mid, None) {
             let frame = synthetic_frame(h, false, AUDIO_BYTES);
-            media.audio_out.audio(&frame, &mut |seq, payload, marker| {
+            media.audio_out.audio(since(48_000), frame, &mut |p| {
                 tx.write_rtp(
-                    RtpWrite::new(pt, seq.into(), time, now, payload)
-                        .marker(marker)
+                    RtpWrite::new(pt, p.seq.into(), p.time, now, p.payload)
+                        .marker(p.marker)
                         .ext_vals(exts.clone()),
                 );
             });
@@ -810,11 +807,10 @@ fn send_due_media(
                 let Some(tx) = api.stream_tx_by_mid(*mid, rid) else {
                     continue;
                 };
-                let time = out.time_base.wrapping_add(clock);
-                out.vp8(&frame, &mut |seq, payload, marker| {
+                out.vp8(clock, &frame, &mut |p| {
                     tx.write_rtp(
-                        RtpWrite::new(pt, seq.into(), time, now, payload)
-                            .marker(marker)
+                        RtpWrite::new(pt, p.seq.into(), p.time, now, p.payload)
+                            .marker(p.marker)
                             .nackable(true),
                     );
                 });

@@ -26,6 +26,16 @@ pub struct Encoding {
     pub tl0: u8,
 }
 
+/// One packet to write (`str0m::rtp::RtpWrite`'s sequence number, timestamp, payload and
+/// marker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    pub seq: u64,
+    pub time: u32,
+    pub payload: Vec<u8>,
+    pub marker: bool,
+}
+
 impl Encoding {
     /// Encoding `i`'s starting points: far apart, so that a receiver seeing a layer's
     /// numbers where another's should continue would notice.
@@ -38,15 +48,21 @@ impl Encoding {
         }
     }
 
-    /// The one packet of an audio frame, through `write(seq, payload, marker)` (no marker:
-    /// a continuous stream has no talkspurt to start).
-    pub fn audio(&mut self, frame: &[u8], write: &mut impl FnMut(u64, Vec<u8>, bool)) {
-        write(self.seq, frame.to_vec(), false);
+    /// The one packet of an audio frame taken at `clock` (the media clock since the stream
+    /// began), through `write` (no marker: a continuous stream has no talkspurt to start).
+    pub fn audio(&mut self, clock: u32, frame: Vec<u8>, write: &mut impl FnMut(Packet)) {
+        write(Packet {
+            seq: self.seq,
+            time: self.time_base.wrapping_add(clock),
+            payload: frame,
+            marker: false,
+        });
         self.seq += 1;
     }
 
-    /// The packets of one VP8 frame, through `write(seq, payload, marker)`.
-    pub fn vp8(&mut self, frame: &[u8], write: &mut impl FnMut(u64, Vec<u8>, bool)) {
+    /// The packets of one VP8 frame taken at `clock`, through `write`.
+    pub fn vp8(&mut self, clock: u32, frame: &[u8], write: &mut impl FnMut(Packet)) {
+        let time = self.time_base.wrapping_add(clock);
         // As few packets as fit, of about equal size (as browsers split frames).
         let n = frame.len().div_ceil(MAX_PAYLOAD).max(1);
         let size = frame.len().div_ceil(n).max(1);
@@ -62,7 +78,12 @@ impl Encoding {
                 0x00,
             ]);
             payload.extend_from_slice(chunk);
-            write(self.seq, payload, k + 1 == n);
+            write(Packet {
+                seq: self.seq,
+                time,
+                payload,
+                marker: k + 1 == n,
+            });
             self.seq += 1;
         }
         self.picture_id = (self.picture_id + 1) & 0x7fff;
@@ -101,16 +122,21 @@ mod tests {
         let mut e = Encoding::nth(1);
         let start = e;
         let mut packets = Vec::new();
-        e.vp8(&frame, &mut |seq, p, marker| packets.push((seq, p, marker)));
+        e.vp8(90, &frame, &mut |p| packets.push(p));
         // 3 000 bytes: three packets of 1 000, not 1 200 + 1 200 + 600.
         assert_eq!(packets.len(), 3);
-        assert!(packets.iter().all(|p| p.1.len() == VP8_DESCRIPTOR + 1000));
-        let seqs: Vec<u64> = packets.iter().map(|p| p.0).collect();
+        assert!(
+            packets
+                .iter()
+                .all(|p| p.payload.len() == VP8_DESCRIPTOR + 1000)
+        );
+        assert!(packets.iter().all(|p| p.time == start.time_base + 90));
+        let seqs: Vec<u64> = packets.iter().map(|p| p.seq).collect();
         assert_eq!(seqs, [start.seq, start.seq + 1, start.seq + 2]);
-        let markers: Vec<bool> = packets.iter().map(|p| p.2).collect();
+        let markers: Vec<bool> = packets.iter().map(|p| p.marker).collect();
         assert_eq!(markers, [false, false, true]);
         let mut back = Vec::new();
-        for (k, (_, p, _)) in packets.iter().enumerate() {
+        for (k, Packet { payload: p, .. }) in packets.iter().enumerate() {
             let (at, starts) = vp8_frame_start(p).unwrap();
             assert_eq!((at, starts), (VP8_DESCRIPTOR, k == 0));
             assert_eq!(u16::from_be_bytes([p[2], p[3]]) & 0x7fff, start.picture_id);
@@ -122,7 +148,7 @@ mod tests {
         assert_eq!(e.tl0, start.tl0.wrapping_add(1));
         // Picture ids stay within 15 bits.
         e.picture_id = 0x7fff;
-        e.vp8(&[1], &mut |_, _, _| {});
+        e.vp8(0, &[1], &mut |_| {});
         assert_eq!(e.picture_id, 0);
         // A short descriptor (no extensions) and garbage.
         assert_eq!(vp8_frame_start(&[0x10, 9, 9]), Some((1, true)));

@@ -164,21 +164,12 @@ async fn three_peers_in_two_rooms_only_hear_their_own_room() {
     server.stop().await;
 }
 
-/// Frames `who` received from `from` of `kind`.
-fn frames(who: &Peer, from: plenary_proto::ParticipantId, kind: MediaKind) -> u64 {
-    who.snapshot()
-        .frames
-        .get(&(from, kind))
-        .copied()
-        .unwrap_or(0)
-}
-
 /// Waits until `who` received `more` further audio frames from `from`: time passed with
 /// media flowing, whatever the machine's speed.
 async fn audio_moves_on(who: &Peer, from: plenary_proto::ParticipantId, more: u64) {
-    let start = frames(who, from, MediaKind::Audio);
+    let start = frames_from(who, from, MediaKind::Audio);
     eventually(Duration::from_secs(10), "audio keeps flowing", || {
-        frames(who, from, MediaKind::Audio) >= start + more
+        frames_from(who, from, MediaKind::Audio) >= start + more
     })
     .await;
 }
@@ -187,9 +178,9 @@ async fn audio_moves_on(who: &Peer, from: plenary_proto::ParticipantId, more: u6
 /// 10 s); returns that count.
 async fn stops(who: &Peer, from: plenary_proto::ParticipantId, kind: MediaKind) -> u64 {
     for _ in 0..33 {
-        let before = frames(who, from, kind);
+        let before = frames_from(who, from, kind);
         tokio::time::sleep(Duration::from_millis(300)).await;
-        if frames(who, from, kind) == before {
+        if frames_from(who, from, kind) == before {
             return before;
         }
     }
@@ -200,12 +191,12 @@ async fn stops(who: &Peer, from: plenary_proto::ParticipantId, kind: MediaKind) 
 /// held back, not the whole connection).
 async fn audio_stops_video_goes_on(who: &Peer, from: plenary_proto::ParticipantId) {
     let audio = stops(who, from, MediaKind::Audio).await;
-    let video = frames(who, from, MediaKind::Video);
+    let video = frames_from(who, from, MediaKind::Video);
     eventually(Duration::from_secs(10), "the video moves on", || {
-        frames(who, from, MediaKind::Video) > video + 30
+        frames_from(who, from, MediaKind::Video) > video + 30
     })
     .await;
-    assert_eq!(frames(who, from, MediaKind::Audio), audio);
+    assert_eq!(frames_from(who, from, MediaKind::Audio), audio);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,7 +231,8 @@ async fn the_sfu_forwards_nothing_that_is_locked_or_off_whatever_the_client_send
     );
     let mo = Peer::join(mo_opts).await.unwrap();
     eventually(Duration::from_secs(10), "Bob and Mo see Val", || {
-        frames(&bob, val.id, MediaKind::Video) > 10 && frames(&mo, val.id, MediaKind::Video) > 10
+        frames_from(&bob, val.id, MediaKind::Video) > 10
+            && frames_from(&mo, val.id, MediaKind::Video) > 10
     })
     .await;
     let lock =
@@ -260,8 +252,8 @@ async fn the_sfu_forwards_nothing_that_is_locked_or_off_whatever_the_client_send
     let bob_before = stops(&bob, val.id, MediaKind::Video).await;
     let mo_before = stops(&mo, val.id, MediaKind::Video).await;
     audio_moves_on(&bob, val.id, 40).await;
-    assert_eq!(frames(&bob, val.id, MediaKind::Video), bob_before);
-    assert_eq!(frames(&mo, val.id, MediaKind::Video), mo_before);
+    assert_eq!(frames_from(&bob, val.id, MediaKind::Video), bob_before);
+    assert_eq!(frames_from(&mo, val.id, MediaKind::Video), mo_before);
 
     // Viewers see only moderators' cameras: once Val turns her camera back on (the lock had
     // turned it off), Mo gets her video again, Bob does not.
@@ -274,11 +266,11 @@ async fn the_sfu_forwards_nothing_that_is_locked_or_off_whatever_the_client_send
     assert!(!mo.snapshot().participants[&val.id].video);
     val.set_media_state(true, true);
     eventually(Duration::from_secs(10), "Mo sees Val again", || {
-        frames(&mo, val.id, MediaKind::Video) > mo_before + 10
+        frames_from(&mo, val.id, MediaKind::Video) > mo_before + 10
     })
     .await;
     audio_moves_on(&bob, val.id, 40).await;
-    assert_eq!(frames(&bob, val.id, MediaKind::Video), bob_before);
+    assert_eq!(frames_from(&bob, val.id, MediaKind::Video), bob_before);
 
     // Microphones locked: her audio stops too.
     send(&mut chair, lock(serde_json::json!({"microphones":true}))).await;
@@ -288,7 +280,7 @@ async fn the_sfu_forwards_nothing_that_is_locked_or_off_whatever_the_client_send
     send(&mut chair, lock(serde_json::json!({}))).await;
     applied(&mut chair, "microphones", false).await;
     eventually(Duration::from_secs(10), "Bob sees Val again", || {
-        frames(&bob, val.id, MediaKind::Video) > bob_before + 10
+        frames_from(&bob, val.id, MediaKind::Video) > bob_before + 10
     })
     .await;
     val.set_media_state(true, true);

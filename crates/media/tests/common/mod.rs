@@ -717,11 +717,10 @@ impl Client {
                 let tx = api
                     .stream_tx_by_mid(mid, Some((*rid).into()))
                     .expect("a send stream per encoding");
-                let time = l.out.time_base.wrapping_add(time);
-                l.out.vp8(&frame, &mut |seq, payload, marker| {
+                l.out.vp8(time, &frame, &mut |p| {
                     tx.write_rtp(
-                        str0m::rtp::RtpWrite::new(pt, seq.into(), time, now, payload)
-                            .marker(marker)
+                        str0m::rtp::RtpWrite::new(pt, p.seq.into(), p.time, now, p.payload)
+                            .marker(p.marker)
                             .nackable(true),
                     );
                 });
