@@ -33,8 +33,9 @@ use plenary_meeting::{JoinClaims, Refusal};
 const HARD_FRAME_LIMIT: usize = 4 * MAX_MESSAGE_BYTES;
 /// The read buffer a connection starts with. tungstenite's default (128 KiB) is allocated
 /// for every connection and kept: with its growth, 215 KiB per participant on the heap
-/// (heaptrack, a 25-person meeting), for messages mostly under 1 KiB. A larger message (an
-/// SDP answer) still gets the room it needs: a frame's whole length is reserved at its header.
+/// (heaptrack, a 25-person meeting), for messages that are mostly small (views, chat,
+/// hands). A larger message (an SDP answer) still gets the room it needs: a frame's whole
+/// length is reserved at its header.
 const READ_BUFFER: usize = 8 * 1024;
 /// A client that keeps sending wrong messages is cut off after this many errors.
 const ERROR_BUDGET: u32 = 50;
