@@ -44,6 +44,8 @@ pub struct InMeeting {
     /// Roles moderators gave, by who the person is (their account or integration user id,
     /// never a shared address) and by seat: someone demoted who reloads stays demoted.
     given_roles: std::collections::HashMap<String, Role>,
+    /// Its polls, open and closed.
+    pub(crate) polls: crate::polls::Polls,
 }
 
 impl InMeeting {
@@ -59,6 +61,7 @@ impl InMeeting {
             recent_state: Default::default(),
             given_roles: Default::default(),
             recording: Default::default(),
+            polls: Default::default(),
         }
     }
 
@@ -134,6 +137,18 @@ pub enum ActionError {
     RecordingNotAllowed,
     #[error("the organisation's recordings take all the storage it may use")]
     RecordingQuotaFull,
+    #[error("no such poll in this meeting")]
+    UnknownPoll,
+    #[error("this poll is closed")]
+    PollClosed,
+    #[error("choose one of the poll's options (several only where it allows)")]
+    BadChoice,
+    #[error("you voted in this poll already")]
+    AlreadyVoted,
+    #[error("this poll is for others (signed-in people or the organisation's members)")]
+    NotEligible,
+    #[error("{0}")]
+    BadPoll(String),
 }
 
 /// Whether `msg` is for `who` (with role `role`).

@@ -10,6 +10,7 @@ pub mod in_meeting;
 pub mod length;
 pub mod live;
 pub mod names;
+pub mod polls;
 pub mod reconnect;
 pub mod recording;
 pub mod room_settings;
@@ -115,4 +116,13 @@ pub async fn moderates(store: &dyn Store, room: &Room, user_id: i64) -> Result<b
         .await?
         .iter()
         .any(|u| u.id == user_id))
+}
+
+/// Whether `account` is a member of an organisation `owner` belongs to.
+pub async fn shares_org(store: &dyn Store, owner: i64, account: i64) -> Result<bool, StoreError> {
+    let theirs = store.orgs_of(owner).await?;
+    let mine = store.orgs_of(account).await?;
+    Ok(mine
+        .iter()
+        .any(|m| theirs.iter().any(|t| t.org.id == m.org.id)))
 }

@@ -640,6 +640,8 @@ async fn next_signals(
             | ServerMessage::Speaking { .. }
             | ServerMessage::Quality { .. }
             | ServerMessage::Notice { .. }
+            | ServerMessage::Poll { .. }
+            | ServerMessage::PollVoted { .. }
             | ServerMessage::Pong => continue,
         });
     }

@@ -8,6 +8,7 @@ pub mod clock;
 mod ids;
 mod meeting;
 pub mod net;
+mod poll;
 pub mod quality;
 mod role;
 mod signal;
@@ -16,6 +17,10 @@ pub use ids::{ParticipantId, RoomId, RoomIdError};
 pub use meeting::{
     Audience, ChatMessage, ChatTo, Forwarding, Locks, MAX_CHAT_CHARS, ModAction, ModRequest,
     Reaction, RecordAction, RecordingState,
+};
+pub use poll::{
+    MAX_OPTION_CHARS, MAX_POLL_OPTIONS, MAX_POLL_SECONDS, MAX_POLLS, MAX_QUESTION_CHARS,
+    MIN_POLL_SECONDS, Poll, PollKind, PollSpec, PollVoters,
 };
 pub use quality::QualityReport;
 pub use role::Role;

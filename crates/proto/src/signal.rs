@@ -171,6 +171,13 @@ pub enum ClientMessage {
         #[serde(default)]
         report: Option<crate::QualityReport>,
     },
+    /// (Moderators) ask a poll.
+    PollOpen { poll: crate::PollSpec },
+    /// Answer poll `id` with option indices (one, or for a multiple-choice poll several).
+    /// A vote is final.
+    PollVote { id: u64, choices: Vec<u32> },
+    /// (Moderators) close poll `id` now.
+    PollClose { id: u64 },
     /// How this client shows the others' video now (see "Layers" in docs/protocol.md): each
     /// gets the simulcast layer its size needs, and a tile not on screen gets no video. Sent
     /// when the layout changes; tiles not listed keep what was last said of them.
@@ -262,6 +269,12 @@ pub enum ServerMessage {
         /// Whether the meeting is being recorded.
         #[serde(default, skip_serializing_if = "crate::RecordingState::is_off")]
         recording: crate::RecordingState,
+        /// The meeting's polls so far, open and closed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        polls: Vec<crate::Poll>,
+        /// The polls this person voted in already (from any of their devices).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        voted: Vec<u64>,
     },
     /// You are a guest in the waiting room: a moderator must let you in. `joined` follows
     /// when one does; a fatal `guest_denied` error when one does not.
@@ -381,6 +394,15 @@ pub enum ServerMessage {
         /// Who did it.
         by: String,
     },
+    /// A poll opened, got a vote, or closed: its state now.
+    Poll {
+        poll: crate::Poll,
+    },
+    /// Your vote in poll `id` was counted (and stored).
+    PollVoted {
+        id: u64,
+        choices: Vec<u32>,
+    },
     /// Something the server wants this person to know (the client words it).
     Notice {
         code: NoticeCode,
@@ -474,6 +496,14 @@ pub enum ErrorCode {
     MediaLost,
     /// This server is at its capacity: it takes nobody new now (try again later).
     ServerBusy,
+    /// No such poll in this meeting.
+    UnknownPoll,
+    /// That poll is closed.
+    PollClosed,
+    /// This poll is for others (signed-in people, or the organisation's members).
+    NotEligible,
+    /// This person voted in that poll already (perhaps from another device).
+    AlreadyVoted,
 }
 
 /// Why a text frame could not be read as a [`ClientMessage`].
@@ -507,6 +537,9 @@ const CLIENT_TYPES: &[&str] = &[
     "quality_report",
     "problem_report",
     "view",
+    "poll_open",
+    "poll_vote",
+    "poll_close",
 ];
 
 impl ClientMessage {
@@ -576,6 +609,9 @@ impl ClientMessage {
             Self::QualityReport { .. } => "quality_report",
             Self::ProblemReport { .. } => "problem_report",
             Self::View { .. } => "view",
+            Self::PollOpen { .. } => "poll_open",
+            Self::PollVote { .. } => "poll_vote",
+            Self::PollClose { .. } => "poll_close",
         }
     }
 }

@@ -129,11 +129,7 @@ impl Recordings {
             let (Viewer::Account { id, .. }, Some(owner)) = (viewer, owner) else {
                 return Ok::<bool, StoreError>(false);
             };
-            let theirs = store.orgs_of(owner).await?;
-            let mine = store.orgs_of(id).await?;
-            Ok(mine
-                .iter()
-                .any(|m| theirs.iter().any(|t| t.org.id == m.org.id)))
+            plenary_meeting::shares_org(&**store, owner, id).await
         };
         let allowed = match audience {
             RecordingAudience::Owners => false,

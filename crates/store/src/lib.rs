@@ -3,10 +3,12 @@
 //! the data folder) or `postgres://…`. Both pass the same contract suite (`tests/contract.rs`).
 
 mod model;
+mod polls;
 mod postgres;
 mod recordings;
 mod sql;
 mod sql_admission;
+mod sql_polls;
 mod sql_recordings;
 mod sql_sso;
 mod sql_status;
@@ -25,6 +27,7 @@ pub use model::{
     NewApiToken, NewInvitation, NewOrganisation, NewRoom, NewUser, NewWebhook, Organisation, Room,
     SOURCE_ACCEPTED, SOURCE_MANUAL, SeatTaken, SsoRule, User, UserStatus, Webhook,
 };
+pub use polls::{PollRow, VoteRow};
 pub use postgres::PostgresStore;
 pub use recordings::{RecordingPolicy, RecordingRow, RecordingStatus, RecordingUpdate};
 pub use sqlite::SqliteStore;
@@ -730,6 +733,48 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Revokes one of an organisation's usage tokens; returns whether it existed.
     fn delete_usage_token(&self, org_id: i64, id: i64) -> StoreFuture<'_, bool>;
+
+    // --- A meeting's polls (sql_polls.rs) ---
+
+    /// Records a poll that opens.
+    fn save_poll<'a>(&'a self, p: &'a PollRow) -> StoreFuture<'a, ()>;
+
+    /// Records a vote and adds one to each of `choices`' counts, in one transaction; `false`
+    /// (and nothing written) if this voter voted in this poll already.
+    fn cast_vote<'a>(&'a self, v: &'a VoteRow, choices: &'a [u32]) -> StoreFuture<'a, bool>;
+
+    /// Marks a poll closed at `closed_ms`; `false` if it was closed already (or is not there).
+    fn close_poll<'a>(
+        &'a self,
+        room: &'a RoomId,
+        meeting_ms: i64,
+        id: i64,
+        closed_ms: i64,
+    ) -> StoreFuture<'a, bool>;
+
+    /// A room's polls (of one meeting, or of all), the latest meeting first, each meeting's
+    /// in the order asked.
+    fn polls_of<'a>(
+        &'a self,
+        room: &'a RoomId,
+        meeting_ms: Option<i64>,
+    ) -> StoreFuture<'a, Vec<PollRow>>;
+
+    /// A poll's votes per option index (options nobody chose are missing).
+    fn poll_counts<'a>(
+        &'a self,
+        room: &'a RoomId,
+        meeting_ms: i64,
+        id: i64,
+    ) -> StoreFuture<'a, Vec<(u32, i64)>>;
+
+    /// Who voted in a poll (and, unless secret, what), by name.
+    fn poll_votes<'a>(
+        &'a self,
+        room: &'a RoomId,
+        meeting_ms: i64,
+        id: i64,
+    ) -> StoreFuture<'a, Vec<VoteRow>>;
 }
 
 /// Opens the store named by `url` and runs its migrations.

@@ -851,6 +851,7 @@ macro_rules! impl_store {
             $crate::sql_recordings::recording_methods!();
             $crate::sql_usage::usage_methods!();
             $crate::sql_status::status_methods!();
+            $crate::sql_polls::poll_methods!();
         }
     };
 }

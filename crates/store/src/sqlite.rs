@@ -95,6 +95,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "call quality, problem reports",
         include_str!("../migrations/sqlite/0017_call_quality.sql"),
     ),
+    (
+        18,
+        "polls and votes",
+        include_str!("../migrations/sqlite/0018_polls.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -1,4 +1,4 @@
-//! In-meeting messages (chat, hands, reactions, moderation, locks, end for all), translated to
+//! In-meeting messages (chat, hands, reactions, moderation, locks, end for all, polls), translated to
 //! the meeting service, which checks each one; its refusals become protocol errors.
 
 use plenary_meeting::ActionError;
@@ -37,6 +37,9 @@ impl Connection {
             ClientMessage::Lock { locks } => live.set_locks(room, me, locks),
             ClientMessage::EndMeeting {} => meeting.end_for_all(room, me).await,
             ClientMessage::Record { action } => meeting.record(room, me, action).await,
+            ClientMessage::PollOpen { poll } => meeting.open_poll(room, me, &poll).await,
+            ClientMessage::PollVote { id, choices } => meeting.vote(room, me, id, &choices).await,
+            ClientMessage::PollClose { id } => meeting.close_poll(room, me, id).await,
             // Routed here only for the messages above.
             _ => return Flow::Continue,
         };
@@ -61,6 +64,11 @@ impl Connection {
             ActionError::RecordingNotAllowed | ActionError::RecordingQuotaFull => {
                 ErrorCode::Forbidden
             }
+            ActionError::UnknownPoll => ErrorCode::UnknownPoll,
+            ActionError::PollClosed => ErrorCode::PollClosed,
+            ActionError::BadChoice | ActionError::BadPoll(_) => ErrorCode::BadMessage,
+            ActionError::AlreadyVoted => ErrorCode::AlreadyVoted,
+            ActionError::NotEligible => ErrorCode::NotEligible,
         };
         // Going too fast is the person's hand or fingers, not a broken client: it does not
         // use up the connection's error allowance.

@@ -439,7 +439,10 @@ impl Connection {
                 | ClientMessage::MuteAll {}
                 | ClientMessage::Lock { .. }
                 | ClientMessage::EndMeeting {}
-                | ClientMessage::Record { .. }),
+                | ClientMessage::Record { .. }
+                | ClientMessage::PollOpen { .. }
+                | ClientMessage::PollVote { .. }
+                | ClientMessage::PollClose { .. }),
                 Some(j),
             ) => {
                 let (room, me) = (j.room.clone(), j.id);
@@ -714,6 +717,7 @@ impl Connection {
         let (start_muted, logout_url) =
             (joined.claims.start_muted, joined.claims.logout_url.clone());
         let seen = self.app.meeting.live.snapshot(&room, id, role);
+        let (polls, voted) = self.app.meeting.live.polls_snapshot(&room, &joined.claims);
         self.joined = Some(joined);
         send(
             sink,
@@ -733,6 +737,8 @@ impl Connection {
                 resume_key: entered.resume_key,
                 media: entered.media,
                 recording: seen.recording,
+                polls,
+                voted,
             },
         )
         .await

@@ -1,0 +1,464 @@
+//! Polls and votes in a running meeting. A moderator asks; whoever the poll is for answers
+//! once (one vote per person: their account, else their integration's user id, else their
+//! seat — a second device of the same person is refused, by this node and by the store's key);
+//! a vote is stored, counts and all, before anyone is told; a secret poll's stored votes and
+//! this memory hold who voted and the counts, never who chose what. Every check is here, so a
+//! client that skips its interface gets the same refusals.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use plenary_proto::clock::unix_millis;
+use plenary_proto::{MAX_POLLS, ParticipantId, Poll, PollSpec, PollVoters, RoomId, ServerMessage};
+use plenary_store::{PollRow, VoteRow};
+
+use crate::actions::{ActionError, moderator};
+use crate::live::{Meetings, ToConnection, broadcast};
+use crate::{JoinClaims, Service};
+
+/// A meeting's polls, open and closed.
+#[derive(Debug, Default)]
+pub(crate) struct Polls {
+    list: Vec<LivePoll>,
+    next: u64,
+}
+
+#[derive(Debug)]
+struct LivePoll {
+    /// What everyone may see, counts and names included (hidden on the way out).
+    poll: Poll,
+    counts: Vec<u32>,
+    /// Who chose each option (named polls only).
+    names: Vec<Vec<String>>,
+    /// Voters counted, by key.
+    voted: HashSet<String>,
+    /// Voters whose vote is being stored now (a second device racing the first is refused).
+    pending: HashSet<String>,
+}
+
+impl LivePoll {
+    /// The poll as everyone sees it now: no counts while they are hidden, no names of a
+    /// secret poll's voters ever.
+    fn public(&self) -> Poll {
+        let shown = self.poll.closed_ms.is_some() || !self.poll.spec.hide_results;
+        Poll {
+            counts: shown.then(|| self.counts.clone()),
+            names: (shown && !self.poll.spec.secret).then(|| self.names.clone()),
+            ..self.poll.clone()
+        }
+    }
+}
+
+/// Who a vote is from: one vote per person, whichever device they use.
+fn voter_key(claims: &JoinClaims) -> String {
+    if let Some(a) = claims.account {
+        format!("account:{a}")
+    } else if let Some(u) = &claims.user_id {
+        format!("user:{u}")
+    } else {
+        format!("seat:{}", claims.seat)
+    }
+}
+
+/// A vote taken but not yet stored.
+#[derive(Debug, Clone)]
+pub struct Ballot {
+    room: RoomId,
+    meeting_ms: i64,
+    poll: u64,
+    voter: String,
+    name: String,
+    account: Option<i64>,
+    voters: PollVoters,
+    secret: bool,
+    choices: Vec<u32>,
+}
+
+fn poll_mut(polls: &mut Polls, id: u64) -> Result<&mut LivePoll, ActionError> {
+    polls
+        .list
+        .iter_mut()
+        .find(|p| p.poll.id == id)
+        .ok_or(ActionError::UnknownPoll)
+}
+
+impl Meetings {
+    /// The meeting's polls as everyone sees them, and those `claims`' person voted in.
+    pub fn polls_snapshot(&self, room: &RoomId, claims: &JoinClaims) -> (Vec<Poll>, Vec<u64>) {
+        let state = self.lock();
+        let Some(m) = state.meetings.get(room) else {
+            return Default::default();
+        };
+        let key = voter_key(claims);
+        let polls = m.polls.list.iter().map(LivePoll::public).collect();
+        let voted = m
+            .polls
+            .list
+            .iter()
+            .filter(|p| p.voted.contains(&key))
+            .map(|p| p.poll.id)
+            .collect();
+        (polls, voted)
+    }
+
+    /// (Moderators) checks a poll `by` asks and numbers it (not yet shown: [`Self::post_poll`]
+    /// shows it once it is stored). Returns the meeting's id too.
+    fn prepare_poll(
+        &self,
+        room: &RoomId,
+        by: ParticipantId,
+        spec: &PollSpec,
+        now_ms: i64,
+    ) -> Result<(i64, Poll), ActionError> {
+        let spec = spec.checked().map_err(ActionError::BadPoll)?;
+        let mut state = self.lock();
+        let name = moderator(&state, room, by)?;
+        let m = state
+            .meetings
+            .get_mut(room)
+            .ok_or(ActionError::NotInMeeting)?;
+        if m.polls.list.len() >= MAX_POLLS {
+            return Err(ActionError::BadPoll(format!(
+                "a meeting holds at most {MAX_POLLS} polls"
+            )));
+        }
+        m.polls.next += 1;
+        let poll = Poll {
+            id: m.polls.next,
+            closes_ms: spec.duration_s.map(|d| now_ms + i64::from(d) * 1000),
+            spec,
+            by: name,
+            opened_ms: now_ms,
+            closed_ms: None,
+            votes: 0,
+            counts: None,
+            names: None,
+        };
+        Ok((m.started_ms, poll))
+    }
+
+    fn post_poll(&self, room: &RoomId, meeting_ms: i64, poll: Poll) {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let Some(m) = state
+            .meetings
+            .get_mut(room)
+            .filter(|m| m.started_ms == meeting_ms)
+        else {
+            return;
+        };
+        let n = poll.spec.option_names().len();
+        let live = LivePoll {
+            poll,
+            counts: vec![0; n],
+            names: vec![Vec::new(); n],
+            voted: HashSet::new(),
+            pending: HashSet::new(),
+        };
+        let msg = ServerMessage::Poll {
+            poll: live.public(),
+        };
+        m.polls.list.push(live);
+        if let Some(members) = state.rooms.get(room) {
+            broadcast(members, &msg);
+        }
+    }
+
+    /// Takes `who`'s vote in poll `id` if it is well formed and theirs to give, and holds
+    /// their place while it is stored ([`Self::counted`] or [`Self::not_counted`] after).
+    fn begin_vote(
+        &self,
+        room: &RoomId,
+        who: ParticipantId,
+        id: u64,
+        choices: &[u32],
+    ) -> Result<Ballot, ActionError> {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let me = state
+            .rooms
+            .get(room)
+            .and_then(|m| m.get(&who))
+            .ok_or(ActionError::NotInMeeting)?;
+        let (voter, name, account) = (
+            voter_key(&me.claims),
+            me.p.info.name.clone(),
+            me.claims.account,
+        );
+        let m = state
+            .meetings
+            .get_mut(room)
+            .ok_or(ActionError::NotInMeeting)?;
+        let meeting_ms = m.started_ms;
+        let p = poll_mut(&mut m.polls, id)?;
+        // Closed, or its timer ran out and closes it any moment.
+        if !p.poll.is_open() || p.poll.closes_ms.is_some_and(|c| unix_millis() >= c) {
+            return Err(ActionError::PollClosed);
+        }
+        if !p.poll.spec.valid_choices(choices) {
+            return Err(ActionError::BadChoice);
+        }
+        if p.voted.contains(&voter) || !p.pending.insert(voter.clone()) {
+            return Err(ActionError::AlreadyVoted);
+        }
+        Ok(Ballot {
+            room: room.clone(),
+            meeting_ms,
+            poll: id,
+            voter,
+            name,
+            account,
+            voters: p.poll.spec.voters,
+            secret: p.poll.spec.secret,
+            choices: choices.to_vec(),
+        })
+    }
+
+    /// The ballot was refused or could not be stored: its voter may try again.
+    fn not_counted(&self, b: &Ballot) {
+        let mut state = self.lock();
+        if let Some(m) = state
+            .meetings
+            .get_mut(&b.room)
+            .filter(|m| m.started_ms == b.meeting_ms)
+            && let Ok(p) = poll_mut(&mut m.polls, b.poll)
+        {
+            p.pending.remove(&b.voter);
+        }
+    }
+
+    /// The ballot is stored: it counts, everyone sees the poll's new state, and the voter's
+    /// connections hear that their vote counted.
+    fn counted(&self, b: Ballot) {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let Some(m) = state
+            .meetings
+            .get_mut(&b.room)
+            .filter(|m| m.started_ms == b.meeting_ms)
+        else {
+            return;
+        };
+        let Ok(p) = poll_mut(&mut m.polls, b.poll) else {
+            return;
+        };
+        p.pending.remove(&b.voter);
+        p.voted.insert(b.voter.clone());
+        p.poll.votes += 1;
+        for c in &b.choices {
+            p.counts[*c as usize] += 1;
+            if !b.secret {
+                p.names[*c as usize].push(b.name.clone());
+            }
+        }
+        let msg = ServerMessage::Poll { poll: p.public() };
+        let Some(members) = state.rooms.get(&b.room) else {
+            return;
+        };
+        broadcast(members, &msg);
+        let mine = ServerMessage::PollVoted {
+            id: b.poll,
+            choices: b.choices,
+        };
+        for member in members.values().filter(|m| voter_key(&m.claims) == b.voter) {
+            let _ = member.outbox.try_send(ToConnection::Message(mine.clone()));
+        }
+    }
+
+    /// (Moderators) checks that `by` may close poll `id` now; returns the meeting's id.
+    fn check_close(&self, room: &RoomId, by: ParticipantId, id: u64) -> Result<i64, ActionError> {
+        let mut state = self.lock();
+        moderator(&state, room, by)?;
+        let m = state
+            .meetings
+            .get_mut(room)
+            .ok_or(ActionError::NotInMeeting)?;
+        let meeting_ms = m.started_ms;
+        let p = poll_mut(&mut m.polls, id)?;
+        if !p.poll.is_open() {
+            return Err(ActionError::PollClosed);
+        }
+        Ok(meeting_ms)
+    }
+
+    /// Poll `id` of the meeting `meeting_ms` closed (in the store already): everyone sees its
+    /// results.
+    fn closed(&self, room: &RoomId, meeting_ms: i64, id: u64, closed_ms: i64) {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let Some(m) = state
+            .meetings
+            .get_mut(room)
+            .filter(|m| m.started_ms == meeting_ms)
+        else {
+            return;
+        };
+        let Ok(p) = poll_mut(&mut m.polls, id) else {
+            return;
+        };
+        if p.poll.closed_ms.is_some() {
+            return;
+        }
+        p.poll.closed_ms = Some(closed_ms);
+        let msg = ServerMessage::Poll { poll: p.public() };
+        if let Some(members) = state.rooms.get(room) {
+            broadcast(members, &msg);
+        }
+    }
+}
+
+impl Service {
+    /// (Moderators) asks a poll: checked, stored, then shown to everyone; one with a timer
+    /// closes by itself.
+    pub async fn open_poll(
+        self: &Arc<Self>,
+        room: &RoomId,
+        by: ParticipantId,
+        spec: &PollSpec,
+    ) -> Result<(), ActionError> {
+        let (meeting_ms, poll) = self.live.prepare_poll(room, by, spec, unix_millis())?;
+        let spec_json = serde_json::to_string(&poll.spec).map_err(|_| ActionError::Unavailable)?;
+        let row = PollRow {
+            room: room.clone(),
+            meeting_ms,
+            id: poll.id as i64,
+            spec: spec_json,
+            by_name: poll.by.clone(),
+            opened_ms: poll.opened_ms,
+            closes_ms: poll.closes_ms,
+            closed_ms: None,
+        };
+        if let Err(e) = self.store.save_poll(&row).await {
+            tracing::error!(error = %e, %room, "could not store a poll");
+            return Err(ActionError::Unavailable);
+        }
+        let (id, duration) = (poll.id, poll.spec.duration_s);
+        self.live.post_poll(room, meeting_ms, poll);
+        if let Some(d) = duration {
+            let service = Arc::downgrade(self);
+            let room = room.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_secs(u64::from(d))).await;
+                if let Some(service) = service.upgrade() {
+                    service.close_stored(&room, meeting_ms, id).await;
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// `who`'s vote in poll `id`: checked (open, well formed, theirs to give, not given yet),
+    /// stored with its counts, then counted and shown.
+    pub async fn vote(
+        &self,
+        room: &RoomId,
+        who: ParticipantId,
+        id: u64,
+        choices: &[u32],
+    ) -> Result<(), ActionError> {
+        let ballot = self.live.begin_vote(room, who, id, choices)?;
+        let stored = match self.may_vote(room, &ballot).await {
+            Ok(true) => self.store_vote(&ballot).await,
+            Ok(false) => Err(ActionError::NotEligible),
+            Err(e) => Err(e),
+        };
+        match stored {
+            Ok(()) => {
+                self.live.counted(ballot);
+                Ok(())
+            }
+            Err(e) => {
+                self.live.not_counted(&ballot);
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether the ballot's person is one the poll is for.
+    async fn may_vote(&self, room: &RoomId, b: &Ballot) -> Result<bool, ActionError> {
+        let Some(account) = b.account else {
+            return Ok(b.voters == PollVoters::Everyone);
+        };
+        if b.voters != PollVoters::Members {
+            return Ok(true);
+        }
+        let unavailable = |e: plenary_store::StoreError| {
+            tracing::error!(error = %e, %room, "could not check who may vote");
+            ActionError::Unavailable
+        };
+        let Some(r) = self.store.get_room(room).await.map_err(unavailable)? else {
+            return Ok(false);
+        };
+        if crate::moderates(&*self.store, &r, account)
+            .await
+            .map_err(unavailable)?
+        {
+            return Ok(true);
+        }
+        match r.owner_id {
+            Some(owner) => crate::shares_org(&*self.store, owner, account)
+                .await
+                .map_err(unavailable),
+            None => Ok(false),
+        }
+    }
+
+    async fn store_vote(&self, b: &Ballot) -> Result<(), ActionError> {
+        let row = VoteRow {
+            room: b.room.clone(),
+            meeting_ms: b.meeting_ms,
+            poll_id: b.poll as i64,
+            voter: b.voter.clone(),
+            name: b.name.clone(),
+            choices: (!b.secret).then(|| b.choices.clone()),
+        };
+        match self.store.cast_vote(&row, &b.choices).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ActionError::AlreadyVoted),
+            Err(e) => {
+                tracing::error!(error = %e, room = %b.room, "could not store a vote");
+                Err(ActionError::Unavailable)
+            }
+        }
+    }
+
+    /// (Moderators) closes poll `id` now.
+    pub async fn close_poll(
+        &self,
+        room: &RoomId,
+        by: ParticipantId,
+        id: u64,
+    ) -> Result<(), ActionError> {
+        let meeting_ms = self.live.check_close(room, by, id)?;
+        let closed_ms = unix_millis();
+        match self
+            .store
+            .close_poll(room, meeting_ms, id as i64, closed_ms)
+            .await
+        {
+            Ok(_) => {
+                self.live.closed(room, meeting_ms, id, closed_ms);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, %room, "could not close a poll");
+                Err(ActionError::Unavailable)
+            }
+        }
+    }
+
+    /// A poll's timer ran out: closed in the store (even if its meeting ended meanwhile) and
+    /// for everyone still there.
+    async fn close_stored(&self, room: &RoomId, meeting_ms: i64, id: u64) {
+        let closed_ms = unix_millis();
+        match self
+            .store
+            .close_poll(room, meeting_ms, id as i64, closed_ms)
+            .await
+        {
+            Ok(true) => self.live.closed(room, meeting_ms, id, closed_ms),
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, %room, "could not close a poll on time"),
+        }
+    }
+}

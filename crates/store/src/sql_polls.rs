@@ -1,0 +1,170 @@
+//! The queries of a meeting's polls, written once for both backends like `sql.rs` (expanded
+//! inside its `impl Store`). A vote and its counts are written in one transaction whose
+//! commit is checked.
+
+/// A poll's columns, in `poll_from_row`'s order.
+macro_rules! poll_columns {
+    () => {
+        "room_id, meeting_ms, id, spec, by_name, opened_ms, closes_ms, closed_ms"
+    };
+}
+
+macro_rules! poll_methods {
+    () => {
+        fn save_poll<'a>(&'a self, p: &'a $crate::PollRow) -> $crate::StoreFuture<'a, ()> {
+            Box::pin(async move {
+                sqlx::query(concat!(
+                    "INSERT INTO polls (",
+                    $crate::sql_polls::poll_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                ))
+                .bind(p.room.as_str())
+                .bind(p.meeting_ms)
+                .bind(p.id)
+                .bind(&p.spec)
+                .bind(&p.by_name)
+                .bind(p.opened_ms)
+                .bind(p.closes_ms)
+                .bind(p.closed_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            })
+        }
+
+        fn cast_vote<'a>(
+            &'a self,
+            v: &'a $crate::VoteRow,
+            choices: &'a [u32],
+        ) -> $crate::StoreFuture<'a, bool> {
+            Box::pin(async move {
+                let mut tx = self.pool.begin().await?;
+                let first = sqlx::query(
+                    "INSERT INTO poll_votes (room_id, meeting_ms, poll_id, voter, name, choices) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                )
+                .bind(v.room.as_str())
+                .bind(v.meeting_ms)
+                .bind(v.poll_id)
+                .bind(&v.voter)
+                .bind(&v.name)
+                .bind(v.choices.as_deref().map($crate::polls::choices_text))
+                .execute(&mut *tx)
+                .await?;
+                if first.rows_affected() == 0 {
+                    // Voted already (another device, or another node): nothing changes.
+                    return Ok(false);
+                }
+                for c in choices {
+                    sqlx::query(
+                        "INSERT INTO poll_counts (room_id, meeting_ms, poll_id, choice, votes) \
+                         VALUES ($1, $2, $3, $4, 1) \
+                         ON CONFLICT (room_id, meeting_ms, poll_id, choice) DO UPDATE SET votes = poll_counts.votes + 1",
+                    )
+                    .bind(v.room.as_str())
+                    .bind(v.meeting_ms)
+                    .bind(v.poll_id)
+                    .bind(i64::from(*c))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            })
+        }
+
+        fn close_poll<'a>(
+            &'a self,
+            room: &'a plenary_proto::RoomId,
+            meeting_ms: i64,
+            id: i64,
+            closed_ms: i64,
+        ) -> $crate::StoreFuture<'a, bool> {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE polls SET closed_ms = $4 \
+                     WHERE room_id = $1 AND meeting_ms = $2 AND id = $3 AND closed_ms IS NULL",
+                )
+                .bind(room.as_str())
+                .bind(meeting_ms)
+                .bind(id)
+                .bind(closed_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            })
+        }
+
+        fn polls_of<'a>(
+            &'a self,
+            room: &'a plenary_proto::RoomId,
+            meeting_ms: Option<i64>,
+        ) -> $crate::StoreFuture<'a, Vec<$crate::PollRow>> {
+            Box::pin(async move {
+                let rows = sqlx::query(concat!(
+                    "SELECT ",
+                    $crate::sql_polls::poll_columns!(),
+                    " FROM polls WHERE room_id = $1 AND ($2 < 0 OR meeting_ms = $2) \
+                      ORDER BY meeting_ms DESC, id"
+                ))
+                .bind(room.as_str())
+                .bind(meeting_ms.unwrap_or(-1))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map($crate::polls::poll_from_row).collect()
+            })
+        }
+
+        fn poll_counts<'a>(
+            &'a self,
+            room: &'a plenary_proto::RoomId,
+            meeting_ms: i64,
+            id: i64,
+        ) -> $crate::StoreFuture<'a, Vec<(u32, i64)>> {
+            Box::pin(async move {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT choice, votes FROM poll_counts \
+                     WHERE room_id = $1 AND meeting_ms = $2 AND poll_id = $3 ORDER BY choice",
+                )
+                .bind(room.as_str())
+                .bind(meeting_ms)
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let choice: i64 = r.try_get(0)?;
+                        let votes: i64 = r.try_get(1)?;
+                        let choice = u32::try_from(choice).map_err(|_| {
+                            $crate::StoreError::Corrupt(format!("poll choice {choice}"))
+                        })?;
+                        Ok((choice, votes))
+                    })
+                    .collect()
+            })
+        }
+
+        fn poll_votes<'a>(
+            &'a self,
+            room: &'a plenary_proto::RoomId,
+            meeting_ms: i64,
+            id: i64,
+        ) -> $crate::StoreFuture<'a, Vec<$crate::VoteRow>> {
+            Box::pin(async move {
+                let rows = sqlx::query(
+                    "SELECT room_id, meeting_ms, poll_id, voter, name, choices FROM poll_votes \
+                     WHERE room_id = $1 AND meeting_ms = $2 AND poll_id = $3 ORDER BY name, voter",
+                )
+                .bind(room.as_str())
+                .bind(meeting_ms)
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map($crate::polls::vote_from_row).collect()
+            })
+        }
+    };
+}
+
+pub(crate) use {poll_columns, poll_methods};
