@@ -27,6 +27,8 @@ export const CAMERA_LAYERS = [
  * @typedef {import('./protocol.js').ServerMessage} ServerMessage
  * @typedef {import('./protocol.js').ChatMessage} ChatMessage
  * @typedef {import('./protocol.js').Locks} Locks
+ * @typedef {import('./protocol.js').Poll} Poll
+ * @typedef {import('./protocol.js').PollSpec} PollSpec
  * @typedef {{id: number, name: string, audio: boolean, video: boolean, screen: boolean, reconnecting: boolean, speaking: boolean, quality: string, role?: string,
  *   stream: MediaStream, audioTrack: MediaStreamTrack|null, videoTrack: MediaStreamTrack|null,
  *   screenStream: MediaStream}} Remote
@@ -115,6 +117,10 @@ export class Call extends EventTarget {
     this.lastSpeaker = null;
     /** Whether the meeting is being recorded. @type {import('./protocol.js').RecordingState} */
     this.recording = 'off';
+    /** The meeting's polls by id, as the server last showed them. @type {Map<number, Poll>} */
+    this.polls = new Map();
+    /** The polls this person voted in (from any of their devices), with their choices where this page knows them. @type {Map<number, number[]>} */
+    this.voted = new Map();
   }
 
   /** Records a step of the join, for diagnosis. @param {string} what */
@@ -312,6 +318,8 @@ export class Call extends EventTarget {
         this.hands = m.hands || [];
         if (m.locks) this.locks = m.locks;
         this.setRecording(m.recording || 'off', '');
+        this.polls = new Map((m.polls || []).map((p) => [p.id, p]));
+        for (const id of m.voted || []) if (!this.voted.has(id)) this.voted.set(id, []);
         if (this.lobby.size) this.dispatchEvent(new CustomEvent('lobby'));
         for (const p of m.participants) this.upsert(p);
         // Back after a drop while sharing, but someone else shares now (they took over
@@ -441,6 +449,14 @@ export class Call extends EventTarget {
         break;
       case 'recording':
         this.setRecording(m.state, m.by);
+        break;
+      case 'poll':
+        this.polls.set(m.poll.id, m.poll);
+        this.dispatchEvent(new CustomEvent('poll', { detail: m.poll }));
+        break;
+      case 'poll_voted':
+        this.voted.set(m.id, m.choices);
+        this.dispatchEvent(new CustomEvent('poll', { detail: this.polls.get(m.id) }));
         break;
       case 'notice':
         this.dispatchEvent(new CustomEvent('notice', { detail: m.code }));
@@ -630,6 +646,21 @@ export class Call extends EventTarget {
    */
   sendChat(to, text, participantId) {
     this.sig?.send(participantId === undefined ? { type: 'chat', to, text } : { type: 'chat', to, participant_id: participantId, text });
+  }
+
+  /** (Moderators) asks a poll. @param {PollSpec} spec */
+  openPoll(spec) {
+    this.sig?.send({ type: 'poll_open', poll: spec });
+  }
+
+  /** Answers poll `id` with option indices. @param {number} id @param {number[]} choices */
+  vote(id, choices) {
+    this.sig?.send({ type: 'poll_vote', id, choices });
+  }
+
+  /** (Moderators) closes poll `id`. @param {number} id */
+  closePoll(id) {
+    this.sig?.send({ type: 'poll_close', id });
   }
 
   /** (Moderators) deletes a chat message. @param {number} id */

@@ -53,21 +53,26 @@ function clock(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
+/** The panel's panes, each with its tab (`#tab-…`) and its button in the controls (`#…-button`). @typedef {'chat'|'people'|'polls'} Pane */
+/** @type {Pane[]} */
+const PANES = ['chat', 'people', 'polls'];
+
 /**
- * Wires the panel and its buttons to `call`. `say(text)` shows a note to the person.
+ * Wires the panel and its buttons to `call`. `say(text)` shows a note to the person. Returns
+ * what opens a pane (or closes the panel).
  * @param {Call} call @param {(text: string) => void} say
+ * @returns {{open: (which: Pane|null) => void, current: () => Pane|null}}
  */
 export function wirePanel(call, say) {
   let unread = 0;
-  /** @param {'chat'|'people'|null} which */
+  /** @param {Pane|null} which */
   const open = (which) => {
     $('#panel').hidden = which === null;
-    $('#chat-pane').hidden = which !== 'chat';
-    $('#people-pane').hidden = which !== 'people';
-    $('#tab-chat').setAttribute('aria-pressed', String(which === 'chat'));
-    $('#tab-people').setAttribute('aria-pressed', String(which === 'people'));
-    $('#chat-button').setAttribute('aria-expanded', String(which === 'chat'));
-    $('#people-button').setAttribute('aria-expanded', String(which === 'people'));
+    for (const pane of PANES) {
+      $(`#${pane}-pane`).hidden = which !== pane;
+      $(`#tab-${pane}`).setAttribute('aria-pressed', String(which === pane));
+      $(`#${pane}-button`).setAttribute('aria-expanded', String(which === pane));
+    }
     if (which === 'chat') {
       unread = 0;
       showUnread();
@@ -78,11 +83,12 @@ export function wirePanel(call, say) {
     $('#unread').textContent = String(unread);
     $('#unread').hidden = unread === 0;
   };
-  const current = () => ($('#panel').hidden ? null : $('#chat-pane').hidden ? 'people' : 'chat');
-  $('#chat-button').onclick = () => open(current() === 'chat' ? null : 'chat');
-  $('#people-button').onclick = () => open(current() === 'people' ? null : 'people');
-  $('#tab-chat').onclick = () => open('chat');
-  $('#tab-people').onclick = () => open('people');
+  /** @returns {Pane|null} */
+  const current = () => ($('#panel').hidden ? null : PANES.find((p) => !$(`#${p}-pane`).hidden) ?? null);
+  for (const pane of PANES) {
+    $(`#${pane}-button`).onclick = () => open(current() === pane ? null : pane);
+    $(`#tab-${pane}`).onclick = () => open(pane);
+  }
   $('#panel-close').onclick = () => open(null);
 
   /** @param {number|undefined} id */
@@ -311,4 +317,5 @@ export function wirePanel(call, say) {
     if (d.code === 'locked') say(tr('client-locked'));
     if (d.code === 'too_fast') say(tr('client-too-fast'));
   });
+  return { open, current };
 }

@@ -10,7 +10,9 @@ export const PROTOCOL_VERSION = 2;
  * @typedef {'everyone'|'moderators'|'participant'} ChatTo
  * @typedef {{id: number, from?: number, name: string, to: ChatTo, to_participant?: number, text: string, at_ms: number}} ChatMessage
  * @typedef {{cameras: boolean, microphones: boolean, public_chat: boolean, private_chat: boolean, screen_share: boolean, hide_viewer_cameras: boolean}} Locks
- * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[], role?: 'moderator'|'participant', start_muted?: boolean, logout_url?: string, lobby?: ParticipantInfo[], chat?: ChatMessage[], hands?: number[], locks?: Locks, resume_key?: string, media?: {audio: boolean, video: boolean, screen: boolean}, recording?: RecordingState}
+ * @typedef {{question: string, kind: 'yes_no'|'single'|'multiple'|'consent', options?: string[], secret?: boolean, voters?: 'everyone'|'signed_in'|'members', quorum?: number, duration_s?: number, hide_results?: boolean}} PollSpec
+ * @typedef {{id: number, spec: PollSpec, by: string, opened_ms: number, closes_ms?: number, closed_ms?: number, votes: number, counts?: number[], names?: string[][]}} Poll
+ * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[], role?: 'moderator'|'participant', start_muted?: boolean, logout_url?: string, lobby?: ParticipantInfo[], chat?: ChatMessage[], hands?: number[], locks?: Locks, resume_key?: string, media?: {audio: boolean, video: boolean, screen: boolean}, recording?: RecordingState, polls?: Poll[], voted?: number[]}
  *   | {type: 'participant_joined', participant: ParticipantInfo}
  *   | {type: 'participant_left', participant_id: number}
  *   | {type: 'media_state', participant_id: number, audio: boolean, video: boolean, screen?: boolean}
@@ -36,6 +38,8 @@ export const PROTOCOL_VERSION = 2;
  *   | {type: 'participant_reconnected', participant_id: number}
  *   | {type: 'speaking', participant_id: number, speaking: boolean}
  *   | {type: 'quality', participant_id: number, quality: 'good'|'fair'|'poor'}
+ *   | {type: 'poll', poll: Poll}
+ *   | {type: 'poll_voted', id: number, choices: number[]}
  *   | {type: 'pong'}} ServerMessage
  * @typedef {{token: string, room: string, name: string, ws_path: string, protocol_version: number}} JoinGrant
  * @typedef {{loss_in?: number, loss_out?: number, jitter_ms?: number, rtt_ms?: number, kbps_in?: number, kbps_out?: number, frames_decoded?: number, frames_dropped?: number, limitation?: string, candidate?: string, protocol?: string, reconnects?: number}} QualityReport

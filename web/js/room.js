@@ -9,6 +9,7 @@ import { wireDevices } from './settings.js';
 import { wireKeys } from './keys.js';
 import { loadMessages, tr } from './i18n.js';
 import { wirePanel } from './panel.js';
+import { wirePolls } from './polls.js';
 import { wireRecording } from './recording.js';
 import { Diagnostics } from './diagnostics.js';
 import { wireView } from './view.js';
@@ -157,7 +158,8 @@ async function join() {
   const grid = new TileGrid($('#tiles'));
   state.grid = grid;
   wire(call, grid);
-  wirePanel(call, (text) => say('#meeting-notes', text));
+  const panel = wirePanel(call, (text) => say('#meeting-notes', text));
+  wirePolls(call, (text) => say('#meeting-notes', text), panel.open);
   wireRecording(call, (text) => say('#meeting-notes', text));
   try {
     await call.join(name, linkToken || undefined, $('#access-code').value.trim() || undefined);

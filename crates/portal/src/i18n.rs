@@ -44,7 +44,9 @@ const SOURCES: [(&str, [&str; 2]); 4] = [
 ];
 
 /// The variables the client's messages use; the client fills `{name}` placeholders itself.
-const CLIENT_VARIABLES: [&str; 6] = ["message", "reason", "n", "name", "page", "pages"];
+const CLIENT_VARIABLES: [&str; 9] = [
+    "message", "reason", "n", "name", "page", "pages", "question", "time", "choice",
+];
 
 /// Every language's messages.
 pub struct I18n {
@@ -260,6 +262,7 @@ mod tests {
             include_str!("../../../web/js/settings.js"),
             include_str!("../../../web/js/keys.js"),
             include_str!("../../../web/js/recording.js"),
+            include_str!("../../../web/js/polls.js"),
         ];
         let i18n = I18n::load().unwrap();
         let en = i18n.client_messages("en");

@@ -1,0 +1,74 @@
+// Deciding together in the meeting, in three real browsers: a moderator asks a consent round,
+// the others' pages put it in front of them, each answers once, the moderator closes it and
+// everyone sees the same counts.
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { startServer, signInAdmin } = require('../server.js');
+const { launch, newPage } = require('../webrtc-helpers.js');
+const { ARTIFACTS, createRoomAs, join } = require('../meeting-helpers.js');
+
+let server;
+let browser;
+let admin;
+before(async () => {
+  server = await startServer();
+  ({ browser } = await launch());
+  admin = await signInAdmin(browser, server, newPage);
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** The poll's results as a page shows them: "label: n" per option. */
+const results = (page, id) => page.locator(`#poll-list .poll[data-poll-id="${id}"] .poll-results .count`).allTextContents();
+
+test('a consent round: asked by the moderator, answered once on each page, closed with the same results for all', async () => {
+  const link = await createRoomAs(admin, server, 'E2E consent round');
+  const ada = await newPage(browser, { logPrefix: 'ada' });
+  const ben = await newPage(browser, { logPrefix: 'ben' });
+  await join(admin, link, 'Mo Derator');
+  await join(ada, link, 'Ada');
+  await join(ben, link, 'Ben');
+
+  // Guests have no "new poll" form; the moderator has.
+  await ada.click('#polls-button');
+  assert.equal(await ada.locator('#poll-new').isHidden(), true);
+  await ada.click('#panel-close');
+  await admin.click('#polls-button');
+  await admin.locator('#poll-new summary').click();
+  await admin.fill('#poll-question', 'Do we consent to the new rota?');
+  await admin.selectOption('#poll-kind', 'consent');
+  await admin.fill('#poll-quorum', '2');
+  await admin.click('#poll-ask');
+  const poll = admin.locator('#poll-list .poll[data-state="open"]');
+  await poll.waitFor();
+  const id = await poll.getAttribute('data-poll-id');
+
+  // On the others' pages the poll comes to the front by itself; each answers.
+  for (const [page, choice] of [[ada, 'Consent'], [ben, 'Concern']]) {
+    const item = page.locator(`#poll-list .poll[data-poll-id="${id}"]`);
+    await item.waitFor({ state: 'visible', timeout: 5000 });
+    assert.match(await item.locator('h3').textContent(), /new rota/);
+    await item.getByLabel(choice, { exact: true }).check();
+    await item.getByRole('button', { name: 'Vote' }).click();
+    await item.locator('.poll-you').waitFor();
+    assert.equal(await item.locator('.poll-you').textContent(), `You voted: ${choice}`);
+    // Voted: no second ballot on this page.
+    assert.equal(await item.locator('form.poll-vote').count(), 0);
+  }
+  await admin.waitForFunction((id) => window.plenary.call.polls.get(Number(id))?.votes === 2, id);
+  assert.match(await admin.locator(`#poll-list .poll[data-poll-id="${id}"] .poll-total`).textContent(), /Quorum of 2 met/);
+  await ada.screenshot({ path: path.join(ARTIFACTS, 'poll-consent-open.png') });
+
+  await admin.locator(`#poll-list .poll[data-poll-id="${id}"] .poll-close`).click();
+  for (const page of [admin, ada, ben]) {
+    await page.locator(`#poll-list .poll[data-poll-id="${id}"][data-state="closed"]`).waitFor({ timeout: 5000 });
+    assert.deepEqual(await results(page, id), ['Consent: 1', 'Concern: 1', 'Objection: 0']);
+    // A named poll: who chose what shows with the results.
+    assert.deepEqual(await page.locator(`#poll-list .poll[data-poll-id="${id}"] .poll-results .names`).allTextContents(), ['Ada', 'Ben']);
+  }
+  await admin.screenshot({ path: path.join(ARTIFACTS, 'poll-consent-closed.png') });
+  for (const p of [ada, ben]) await p.close();
+});
