@@ -14,6 +14,7 @@ mod invites;
 mod my_rooms;
 mod orgs;
 mod people;
+mod polls;
 mod quality;
 mod recordings;
 pub mod sharing;
@@ -100,7 +101,7 @@ pub struct Portal {
     pub sso_starts: auth::RateLimiter,
 }
 
-const TEMPLATES: [(&str, &str); 21] = [
+const TEMPLATES: [(&str, &str); 22] = [
     (
         "recordings.html",
         include_str!("../templates/recordings.html"),
@@ -139,6 +140,7 @@ const TEMPLATES: [(&str, &str); 21] = [
     ("usage.html", include_str!("../templates/usage.html")),
     ("status.html", include_str!("../templates/status.html")),
     ("quality.html", include_str!("../templates/quality.html")),
+    ("polls.html", include_str!("../templates/polls.html")),
     (
         "admin_status.html",
         include_str!("../templates/admin_status.html"),
@@ -257,5 +259,6 @@ pub fn router() -> Router<PortalState> {
         .merge(usage::router())
         .merge(status::router())
         .merge(quality::router())
+        .merge(polls::router())
         .merge(recordings::router())
 }

@@ -58,7 +58,9 @@ async fn account(server: &TestServer, email: &str, org: Option<i64>) -> String {
         .create_user(&plenary_store::NewUser {
             email: email.into(),
             name: email.into(),
-            password_hash: None,
+            password_hash: Some(
+                plenary_accounts::password::hash_password("poll-pass-123").unwrap(),
+            ),
             is_admin: false,
             status: plenary_store::UserStatus::Active,
             created_at: 1,
@@ -315,6 +317,68 @@ async fn members_vote_once_from_any_device_and_a_secret_vote_links_nobody_to_a_c
             .flatten()
             .any(|c| c.starts_with("closed_ms="))
     );
+
+    // The room's managers export the results; nobody else does.
+    let (email, password) = common::browser::first_admin(&server);
+    let mut owner = common::browser::Browser::default();
+    owner.sign_in(&server, &email, &password).await;
+    let csv = owner
+        .get(&server, &format!("/rooms/{room}/polls.csv"))
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert!(
+        lines[0].starts_with("meeting_ms,poll,question,kind,secret"),
+        "{}",
+        csv.body
+    );
+    let rows: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("Do we consent"))
+        .collect();
+    assert_eq!(rows.len(), 3, "{}", csv.body);
+    assert!(rows[1].contains(",concern,1,"), "{}", csv.body);
+    assert!(
+        rows.iter().all(|r| r.ends_with(',')),
+        "a secret poll names nobody: {}",
+        csv.body
+    );
+    assert!(csv.body.contains(",Salad,1,Oz"), "{}", csv.body);
+    let json = owner
+        .get(&server, &format!("/rooms/{room}/polls.json"))
+        .await;
+    let json: Value = serde_json::from_str(&json.body).unwrap();
+    let secret = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["poll"]["id"] == id)
+        .unwrap();
+    assert_eq!(secret["poll"]["counts"], json!([0, 1, 1]));
+    assert!(secret["poll"].get("names").is_none(), "{secret}");
+    assert_eq!(secret["voters"].as_array().unwrap().len(), 2);
+    let page = owner.get(&server, &format!("/rooms/{room}/polls")).await;
+    assert!(
+        page.body.contains("Do we consent to the proposal?"),
+        "{}",
+        page.body
+    );
+
+    let mut outsider = common::browser::Browser::default();
+    outsider
+        .sign_in(&server, "oz@example.org", "poll-pass-123")
+        .await;
+    for path in ["polls", "polls.csv", "polls.json"] {
+        let p = outsider
+            .get(&server, &format!("/rooms/{room}/{path}"))
+            .await;
+        assert_eq!(p.status, 403, "{path}: {}", p.body);
+        assert!(!p.body.contains("Do we consent"), "{path}");
+    }
+    let anonymous = common::browser::Browser::default()
+        .get(&server, &format!("/rooms/{room}/polls.csv"))
+        .await;
+    assert_eq!(anonymous.location.as_deref(), Some("/signin"));
     server.stop().await;
 }
 

@@ -1,0 +1,117 @@
+//! A room's polls and their results, for its owners and the platform's admins (the people who
+//! manage the room): `/rooms/{id}/polls` shows them by meeting, `/rooms/{id}/polls.json` and
+//! `/rooms/{id}/polls.csv` export them. A secret poll's export has its counts and who voted,
+//! never who chose what (the store does not have it).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use minijinja::context;
+use plenary_meeting::polls::{StoredPoll, polls_csv, stored_polls};
+
+use super::recordings::{managed_room, when};
+use super::{Ctx, unavailable};
+use crate::PortalState;
+
+pub fn router() -> Router<PortalState> {
+    Router::new()
+        .route("/rooms/{id}/polls", get(page))
+        .route("/rooms/{id}/polls.json", get(json))
+        .route("/rooms/{id}/polls.csv", get(csv))
+}
+
+/// The managed room `id`'s polls, or the page that says why not.
+async fn polls_of(
+    app: &PortalState,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<(plenary_store::Room, Vec<StoredPoll>), Response> {
+    let (room, _) = managed_room(app, ctx, id).await?;
+    let polls = stored_polls(&*app.store, &room.id)
+        .await
+        .map_err(unavailable)?;
+    Ok((room, polls))
+}
+
+/// An option as the reader reads it: a fixed kind's in their language.
+fn option_words(ctx: &Ctx, app: &PortalState, option: &str, fixed: bool) -> String {
+    if fixed {
+        ctx.t(&app.portal, &format!("poll-option-{option}"), None)
+    } else {
+        option.to_owned()
+    }
+}
+
+async fn page(State(app): State<PortalState>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let (room, polls) = match polls_of(&app, &ctx, &id).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let polls: Vec<minijinja::Value> = polls
+        .iter()
+        .map(|s| {
+            let p = &s.poll;
+            let fixed = p.spec.kind.fixed_options().is_some();
+            let options: Vec<minijinja::Value> = s
+                .options
+                .iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    context! {
+                        name => option_words(&ctx, &app, o, fixed),
+                        count => p.counts.as_ref().and_then(|c| c.get(i)).copied().unwrap_or(0),
+                        names => p.names.as_ref().and_then(|n| n.get(i)).map(|n| n.join(", ")),
+                    }
+                })
+                .collect();
+            context! {
+                id => p.id, meeting => when(s.meeting_ms), question => p.spec.question,
+                by => p.by, opened => when(p.opened_ms), closed => p.closed_ms.map(when),
+                secret => p.spec.secret, votes => p.votes, quorum => p.spec.quorum,
+                quorum_met => p.quorum_met(), options, voters => s.voters.join(", "),
+            }
+        })
+        .collect();
+    let c = context! {
+        room => context! { id => room.id.as_str(), name => room.name },
+        polls,
+        ..ctx.base(&format!("/rooms/{id}/polls"))
+    };
+    ctx.show(&app, "polls.html", StatusCode::OK, c)
+}
+
+/// An attachment named `polls-<room>.<ext>`.
+fn download(body: String, content_type: &'static str, room: &str, ext: &str) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"polls-{room}.{ext}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn json(State(app): State<PortalState>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    match polls_of(&app, &ctx, &id).await {
+        Ok((room, polls)) => match serde_json::to_string_pretty(&polls) {
+            Ok(body) => download(body, "application/json", room.id.as_str(), "json"),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+        Err(r) => r,
+    }
+}
+
+async fn csv(State(app): State<PortalState>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    match polls_of(&app, &ctx, &id).await {
+        Ok((room, polls)) => download(
+            polls_csv(&polls),
+            "text/csv; charset=utf-8",
+            room.id.as_str(),
+            "csv",
+        ),
+        Err(r) => r,
+    }
+}
