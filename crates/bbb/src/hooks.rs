@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 
 use super::Bbb;
 use super::meeting::{Session, java_date};
+use plenary_meeting::polls::PollChange;
 use plenary_meeting::{Participant, RoomEvent};
 
 /// bbb-webhooks' retry schedule for a failed delivery.
@@ -113,6 +114,35 @@ impl HookEvent {
                     _ => {}
                 }
                 out
+            }
+            RoomEvent::Poll {
+                poll, who, change, ..
+            } => {
+                let mut attributes = json!({"meeting": meeting_ids(s)});
+                if let Some(p) = who {
+                    attributes["user"] = user(p);
+                }
+                attributes["poll"] = match change {
+                    PollChange::Opened => json!({
+                        "id": poll.id.to_string(),
+                        "question": poll.spec.question,
+                        "answers": poll.spec.option_names().iter().enumerate()
+                            .map(|(i, key)| json!({"id": i, "key": key}))
+                            .collect::<Vec<_>>(),
+                    }),
+                    // A secret poll's vote says who voted, never what.
+                    PollChange::Voted { choices: Some(c) } => {
+                        json!({"id": poll.id.to_string(), "answerIds": c})
+                    }
+                    PollChange::Voted { choices: None } => json!({"id": poll.id.to_string()}),
+                    // BigBlueButton has no webhook for a poll's end.
+                    PollChange::Closed => return Vec::new(),
+                };
+                let id = match change {
+                    PollChange::Opened => "poll-started",
+                    _ => "poll-responded",
+                };
+                vec![event(id, s, attributes)]
             }
             // Recording webhooks (rap-*) come with the recordings themselves.
             RoomEvent::Recording { .. } | RoomEvent::Speaking { .. } => Vec::new(),

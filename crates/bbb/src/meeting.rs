@@ -101,6 +101,17 @@ impl Session {
     /// applied on join unless `lockSettingsLockOnJoin=false`; `webcamsOnlyForModerator` always.
     /// Shared notes are not built, so `lockSettingsDisableNote(s)` locks nothing yet;
     /// `allowModsToUnmuteUsers` changes nothing: a moderator only ever asks to unmute.
+    /// Whether `create`'s `disabledFeatures` turned `feature` off (and
+    /// `disabledFeaturesExclude` did not turn it back on), case aside.
+    pub fn feature_disabled(&self, feature: &str) -> bool {
+        let listed = |k: &str| {
+            self.settings
+                .get(k)
+                .is_some_and(|v| v.split(',').any(|f| f.trim().eq_ignore_ascii_case(feature)))
+        };
+        listed("disabledFeatures") && !listed("disabledFeaturesExclude")
+    }
+
     pub fn initial_locks(&self) -> plenary_proto::Locks {
         let on = |k: &str| {
             self.settings

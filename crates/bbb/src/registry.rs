@@ -150,6 +150,7 @@ impl Registry {
                         .get("recordFullDurationMedia")
                         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
                 },
+                polls_disabled: new.feature_disabled("polls"),
             };
             meeting
                 .create_room(
@@ -337,6 +338,7 @@ async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
         | RoomEvent::MediaState { room, .. } => room,
         // The BBB recording calls and callbacks come with the recordings themselves.
         RoomEvent::Recording { .. } | RoomEvent::Speaking { .. } => return,
+        RoomEvent::Poll { room, .. } => room,
     };
     let Some(meeting_id) = bbb.registry.meeting_of_room(room).await else {
         return; // not an API meeting
@@ -395,9 +397,10 @@ async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
                 .await
         }
         // Media changes only become webhook events.
-        RoomEvent::MediaState { .. } | RoomEvent::Recording { .. } | RoomEvent::Speaking { .. } => {
-            Ok(bbb.registry.live(&meeting_id).await)
-        }
+        RoomEvent::MediaState { .. }
+        | RoomEvent::Recording { .. }
+        | RoomEvent::Speaking { .. }
+        | RoomEvent::Poll { .. } => Ok(bbb.registry.live(&meeting_id).await),
     };
     let session = match result {
         Ok(Some(s)) => s,

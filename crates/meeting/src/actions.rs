@@ -149,6 +149,8 @@ pub enum ActionError {
     NotEligible,
     #[error("{0}")]
     BadPoll(String),
+    #[error("polls are turned off in this meeting")]
+    PollsDisabled,
 }
 
 /// Whether `msg` is for `who` (with role `role`).

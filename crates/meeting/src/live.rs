@@ -96,6 +96,13 @@ pub enum RoomEvent {
         participant: ParticipantId,
         speaking: bool,
     },
+    /// A poll opened (`who` asked it), got a vote (`who` voted) or closed.
+    Poll {
+        room: RoomId,
+        poll: Box<plenary_proto::Poll>,
+        who: Option<Box<Participant>>,
+        change: crate::polls::PollChange,
+    },
 }
 
 #[derive(Debug)]

@@ -5,7 +5,7 @@
 //! this memory hold who voted and the counts, never who chose what. Every check is here, so a
 //! client that skips its interface gets the same refusals.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use plenary_proto::clock::unix_millis;
@@ -13,7 +13,7 @@ use plenary_proto::{MAX_POLLS, ParticipantId, Poll, PollSpec, PollVoters, RoomId
 use plenary_store::{PollRow, VoteRow};
 
 use crate::actions::{ActionError, moderator};
-use crate::live::{Meetings, ToConnection, broadcast};
+use crate::live::{Meetings, RoomEvent, ToConnection, broadcast};
 use crate::{JoinClaims, Service};
 
 /// A meeting's polls, open and closed.
@@ -60,10 +60,22 @@ fn voter_key(claims: &JoinClaims) -> String {
     }
 }
 
+/// What happened to a poll, for the listeners of [`crate::RoomEvent::Poll`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollChange {
+    Opened,
+    /// A vote counted: its choices, or `None` for a secret poll's.
+    Voted {
+        choices: Option<Vec<u32>>,
+    },
+    Closed,
+}
+
 /// A vote taken but not yet stored.
 #[derive(Debug, Clone)]
 pub struct Ballot {
     room: RoomId,
+    who: ParticipantId,
     meeting_ms: i64,
     poll: u64,
     voter: String,
@@ -72,6 +84,18 @@ pub struct Ballot {
     voters: PollVoters,
     secret: bool,
     choices: Vec<u32>,
+}
+
+/// Participant `id` of `room`, for a [`RoomEvent`].
+fn member_of(
+    rooms: &HashMap<RoomId, HashMap<ParticipantId, crate::live::Member>>,
+    room: &RoomId,
+    id: ParticipantId,
+) -> Option<Box<crate::Participant>> {
+    rooms
+        .get(room)
+        .and_then(|m| m.get(&id))
+        .map(|m| Box::new(m.p.clone()))
 }
 
 fn poll_mut(polls: &mut Polls, id: u64) -> Result<&mut LivePoll, ActionError> {
@@ -137,7 +161,7 @@ impl Meetings {
         Ok((m.started_ms, poll))
     }
 
-    fn post_poll(&self, room: &RoomId, meeting_ms: i64, poll: Poll) {
+    fn post_poll(&self, room: &RoomId, meeting_ms: i64, poll: Poll, by: ParticipantId) {
         let mut state = self.lock();
         let state = &mut *state;
         let Some(m) = state
@@ -158,10 +182,17 @@ impl Meetings {
         let msg = ServerMessage::Poll {
             poll: live.public(),
         };
+        let event = RoomEvent::Poll {
+            room: room.clone(),
+            poll: Box::new(live.poll.clone()),
+            who: member_of(&state.rooms, room, by),
+            change: PollChange::Opened,
+        };
         m.polls.list.push(live);
         if let Some(members) = state.rooms.get(room) {
             broadcast(members, &msg);
         }
+        self.publish(event);
     }
 
     /// Takes `who`'s vote in poll `id` if it is well formed and theirs to give, and holds
@@ -203,6 +234,7 @@ impl Meetings {
         }
         Ok(Ballot {
             room: room.clone(),
+            who,
             meeting_ms,
             poll: id,
             voter,
@@ -252,6 +284,14 @@ impl Meetings {
             }
         }
         let msg = ServerMessage::Poll { poll: p.public() };
+        self.publish(RoomEvent::Poll {
+            room: b.room.clone(),
+            poll: Box::new(p.poll.clone()),
+            who: member_of(&state.rooms, &b.room, b.who),
+            change: PollChange::Voted {
+                choices: (!b.secret).then(|| b.choices.clone()),
+            },
+        });
         let Some(members) = state.rooms.get(&b.room) else {
             return;
         };
@@ -301,9 +341,16 @@ impl Meetings {
         }
         p.poll.closed_ms = Some(closed_ms);
         let msg = ServerMessage::Poll { poll: p.public() };
+        let event = RoomEvent::Poll {
+            room: room.clone(),
+            poll: Box::new(p.poll.clone()),
+            who: None,
+            change: PollChange::Closed,
+        };
         if let Some(members) = state.rooms.get(room) {
             broadcast(members, &msg);
         }
+        self.publish(event);
     }
 }
 
@@ -316,6 +363,7 @@ impl Service {
         by: ParticipantId,
         spec: &PollSpec,
     ) -> Result<(), ActionError> {
+        self.polls_allowed(room).await?;
         let (meeting_ms, poll) = self.live.prepare_poll(room, by, spec, unix_millis())?;
         let spec_json = serde_json::to_string(&poll.spec).map_err(|_| ActionError::Unavailable)?;
         let row = PollRow {
@@ -333,7 +381,7 @@ impl Service {
             return Err(ActionError::Unavailable);
         }
         let (id, duration) = (poll.id, poll.spec.duration_s);
-        self.live.post_poll(room, meeting_ms, poll);
+        self.live.post_poll(room, meeting_ms, poll, by);
         if let Some(d) = duration {
             let service = Arc::downgrade(self);
             let room = room.clone();
@@ -343,6 +391,23 @@ impl Service {
                     service.close_stored(&room, meeting_ms, id).await;
                 }
             });
+        }
+        Ok(())
+    }
+
+    /// Refuses polls in a room whose integration turned them off (BBB `disabledFeatures=polls`).
+    async fn polls_allowed(&self, room: &RoomId) -> Result<(), ActionError> {
+        let r = self.store.get_room(room).await.map_err(|e| {
+            tracing::error!(error = %e, %room, "could not read a room's settings");
+            ActionError::Unavailable
+        })?;
+        let off = r.is_some_and(|r| {
+            crate::RoomSettings::parse(&r.settings)
+                .integration
+                .is_some_and(|i| i.polls_disabled)
+        });
+        if off {
+            return Err(ActionError::PollsDisabled);
         }
         Ok(())
     }

@@ -60,6 +60,9 @@ pub struct IntegrationRules {
     /// Whether and how its meetings are recorded (BBB `record`, `autoStartRecording`, …).
     #[serde(default)]
     pub recording: IntegrationRecording,
+    /// Moderators may not ask polls (BBB `disabledFeatures=polls`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub polls_disabled: bool,
 }
 
 /// An integration's recording rules (BBB `create`): `record` allows recording at all;

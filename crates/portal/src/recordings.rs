@@ -203,6 +203,30 @@ async fn playback(
                     plenary_recordings::timeline::Event::Chat { at_ms, name, text } => {
                         Some(context! { at => at_ms, clock => clock(*at_ms as i64), name, text })
                     }
+                    plenary_recordings::timeline::Event::Poll {
+                        at_ms,
+                        question,
+                        fixed,
+                        options,
+                        counts,
+                        ..
+                    } => {
+                        let results: Vec<String> = options
+                            .iter()
+                            .enumerate()
+                            .map(|(i, o)| {
+                                let o = if *fixed {
+                                    ctx.t(&app.portal, &format!("poll-option-{o}"), None)
+                                } else {
+                                    o.clone()
+                                };
+                                format!("{o}: {}", counts.get(i).copied().unwrap_or(0))
+                            })
+                            .collect();
+                        let name = ctx.t(&app.portal, "rec-poll", None);
+                        let text = format!("{question} — {}", results.join(" · "));
+                        Some(context! { at => at_ms, clock => clock(*at_ms as i64), name, text, poll => true })
+                    }
                     _ => None,
                 })
                 .collect::<Vec<_>>(),

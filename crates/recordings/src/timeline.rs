@@ -70,6 +70,17 @@ pub enum Event {
         name: String,
         text: String,
     },
+    /// A poll asked during the recording, with its final counts (a fixed kind's options by
+    /// their wire names: the page words them).
+    Poll {
+        at_ms: u64,
+        question: String,
+        #[serde(default)]
+        fixed: bool,
+        options: Vec<String>,
+        counts: Vec<u32>,
+        votes: u32,
+    },
 }
 
 impl Event {
@@ -81,7 +92,8 @@ impl Event {
             | Self::Screen { at_ms, .. }
             | Self::Paused { at_ms }
             | Self::Resumed { at_ms }
-            | Self::Chat { at_ms, .. } => *at_ms,
+            | Self::Chat { at_ms, .. }
+            | Self::Poll { at_ms, .. } => *at_ms,
         }
     }
 }

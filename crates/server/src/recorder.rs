@@ -202,6 +202,8 @@ pub fn spawn(
                         }
                     }
                 }
+                // Polls come from the store at the end, with their results.
+                RoomEvent::Poll { .. } => {}
                 RoomEvent::Speaking {
                     room,
                     participant,
@@ -358,6 +360,24 @@ async fn stop(
             ),
             Err(e) => tracing::error!(id = %a.row.id, error = %e, "recording without its chat"),
         }
+        // The polls asked during the recording, with their results.
+        match plenary_meeting::polls::stored_polls(&**recordings.store(), &a.row.room).await {
+            Ok(polls) => a.events.extend(
+                polls
+                    .into_iter()
+                    .filter(|p| p.meeting_ms == a.row.meeting_ms)
+                    .filter(|p| p.poll.opened_ms >= start && p.poll.opened_ms <= ended_ms)
+                    .map(|p| Event::Poll {
+                        at_ms: (p.poll.opened_ms - start) as u64,
+                        fixed: p.poll.spec.kind.fixed_options().is_some(),
+                        question: p.poll.spec.question,
+                        counts: p.poll.counts.unwrap_or_default(),
+                        votes: p.poll.votes,
+                        options: p.options,
+                    }),
+            ),
+            Err(e) => tracing::error!(id = %a.row.id, error = %e, "recording without its polls"),
+        }
         a.events.sort_by_key(Event::at_ms);
         // What was said or done while the recording was paused is not in it.
         let mut paused = false;
@@ -371,7 +391,9 @@ async fn stop(
                 true
             }
             // Who is there and what they share stays right across a pause.
-            Event::Chat { .. } | Event::Speaking { speaking: true, .. } => !paused,
+            Event::Chat { .. } | Event::Poll { .. } | Event::Speaking { speaking: true, .. } => {
+                !paused
+            }
             _ => true,
         });
         let people = a

@@ -96,6 +96,19 @@ async fn a_moderator_records_where_the_room_allows_it_and_each_track_gets_a_file
     tokio::time::sleep(Duration::from_millis(1500)).await;
     send(&mut mo, record("resume")).await;
     assert_eq!(next_of(&mut guest, "recording").await["state"], "recording");
+    // A poll asked and answered while recording goes into the recording's timeline.
+    send(
+        &mut mo,
+        json!({"type":"poll_open","poll":{"question":"Adjourn?","kind":"yes_no"}}).to_string(),
+    )
+    .await;
+    let poll = next_of(&mut guest, "poll").await["poll"].clone();
+    send(
+        &mut guest,
+        json!({"type":"poll_vote","id":poll["id"],"choices":[0]}).to_string(),
+    )
+    .await;
+    next_of(&mut guest, "poll_voted").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     send(&mut mo, record("stop")).await;
     assert_eq!(next_of(&mut guest, "recording").await["state"], "off");
@@ -182,6 +195,14 @@ async fn a_moderator_records_where_the_room_allows_it_and_each_track_gets_a_file
             .any(|e| matches!(e, Event::Paused { at_ms } if (1_500..3_500).contains(at_ms)))
     );
     assert!(t.events.iter().any(|e| matches!(e, Event::Resumed { .. })));
+    assert!(
+        t.events.iter().any(
+            |e| matches!(e, Event::Poll { question, counts, fixed: true, .. }
+            if question == "Adjourn?" && counts == &[1, 0, 0])
+        ),
+        "the poll and its result: {:?}",
+        t.events
+    );
     assert!(
         t.events
             .iter()

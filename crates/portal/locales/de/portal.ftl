@@ -499,3 +499,4 @@ poll-option-abstain = Enthaltung
 poll-option-consent = Zustimmung
 poll-option-concern = Bedenken
 poll-option-object = Einwand
+rec-poll = Umfrage

@@ -499,3 +499,4 @@ poll-option-abstain = Abstain
 poll-option-consent = Consent
 poll-option-concern = Concern
 poll-option-object = Objection
+rec-poll = Poll

@@ -499,3 +499,4 @@ poll-option-abstain = Abstención
 poll-option-consent = Consentimiento
 poll-option-concern = Reparo
 poll-option-object = Objeción
+rec-poll = Encuesta

@@ -499,3 +499,4 @@ poll-option-abstain = Abstention
 poll-option-consent = Consentement
 poll-option-concern = Réserve
 poll-option-object = Objection
+rec-poll = Sondage

@@ -61,9 +61,9 @@ impl Connection {
             ActionError::BadText => ErrorCode::BadMessage,
             ActionError::NotInMeeting => ErrorCode::WrongOrder,
             ActionError::Unavailable => ErrorCode::Unavailable,
-            ActionError::RecordingNotAllowed | ActionError::RecordingQuotaFull => {
-                ErrorCode::Forbidden
-            }
+            ActionError::RecordingNotAllowed
+            | ActionError::RecordingQuotaFull
+            | ActionError::PollsDisabled => ErrorCode::Forbidden,
             ActionError::UnknownPoll => ErrorCode::UnknownPoll,
             ActionError::PollClosed => ErrorCode::PollClosed,
             ActionError::BadChoice | ActionError::BadPoll(_) => ErrorCode::BadMessage,
