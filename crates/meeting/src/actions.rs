@@ -31,7 +31,7 @@ pub struct InMeeting {
     pub started_ms: i64,
     chat: Vec<ChatMessage>,
     next_chat: u64,
-    hands: Vec<ParticipantId>,
+    pub(crate) hands: Vec<ParticipantId>,
     pub(crate) locks: Locks,
     /// Identities removed for the rest of the meeting.
     barred: HashSet<String>,
@@ -46,6 +46,8 @@ pub struct InMeeting {
     given_roles: std::collections::HashMap<String, Role>,
     /// Its polls, open and closed.
     pub(crate) polls: crate::polls::Polls,
+    /// Its agenda and speakers' list.
+    pub(crate) floor: crate::agenda::Floor,
 }
 
 impl InMeeting {
@@ -62,6 +64,7 @@ impl InMeeting {
             given_roles: Default::default(),
             recording: Default::default(),
             polls: Default::default(),
+            floor: Default::default(),
         }
     }
 
@@ -151,6 +154,8 @@ pub enum ActionError {
     BadPoll(String),
     #[error("polls are turned off in this meeting")]
     PollsDisabled,
+    #[error("{0}")]
+    BadAgenda(String),
 }
 
 /// Whether `msg` is for `who` (with role `role`).
@@ -190,13 +195,22 @@ pub(crate) fn forget_hand(state: &mut State, room: &RoomId, id: ParticipantId) {
     let Some(m) = state.meetings.get_mut(room) else {
         return;
     };
-    if !m.hands.contains(&id) {
-        return;
-    }
+    let had_floor = crate::agenda::forget_speaker(m, id);
+    let had_hand = m.hands.contains(&id);
     m.hands.retain(|h| *h != id);
-    let queue = m.hands.clone();
-    if let Some(members) = state.rooms.get(room) {
-        broadcast(members, &ServerMessage::Hands { queue });
+    let Some(members) = state.rooms.get(room) else {
+        return;
+    };
+    if had_hand {
+        broadcast(
+            members,
+            &ServerMessage::Hands {
+                queue: m.hands.clone(),
+            },
+        );
+    }
+    if had_hand || had_floor {
+        crate::agenda::tell_speakers(members, m);
     }
 }
 
@@ -422,6 +436,7 @@ impl Meetings {
                     queue: m.hands.clone(),
                 },
             );
+            crate::agenda::tell_speakers(members, m);
         }
         Ok(())
     }
@@ -454,6 +469,7 @@ impl Meetings {
                     queue: m.hands.clone(),
                 },
             );
+            crate::agenda::tell_speakers(members, m);
         }
         Ok(())
     }
@@ -579,6 +595,7 @@ impl Meetings {
                         m.barred.extend(gone.p.identity.iter().cloned());
                     }
                     m.hands.retain(|h| *h != target);
+                    crate::agenda::forget_speaker(m, target);
                 }
                 drop(state);
                 self.publish(RoomEvent::Left {

@@ -348,13 +348,13 @@ impl Service {
     /// Gives the token's seat to participant `id` of this node, within the room's limit; a
     /// connection of this node that held it is told it was replaced. Call it holding
     /// [`Service::seat_entry`] until the participant is in the meeting.
-    /// Returns the locks viewers start under should this join start the meeting (an
-    /// integration's lock settings).
+    /// Returns what the meeting starts with should this join start it (an integration's lock
+    /// settings, the room's agenda).
     pub async fn take_seat(
         &self,
         claims: &JoinClaims,
         id: ParticipantId,
-    ) -> Result<plenary_proto::Locks, Refusal> {
+    ) -> Result<crate::live::Starting, Refusal> {
         let room = self
             .store
             .get_room(&claims.room)
@@ -388,7 +388,10 @@ impl Service {
                     self.live.replace(&room.id, pid);
                 }
                 // Another node's holder is not told yet: that needs the cluster's bus.
-                Ok(settings.integration.map(|r| r.locks).unwrap_or_default())
+                Ok(crate::live::Starting {
+                    locks: settings.integration.map(|r| r.locks).unwrap_or_default(),
+                    agenda: settings.agenda,
+                })
             }
             SeatTaken::Full => Err(Refusal::Full { max, by }),
             SeatTaken::Unknown => Err(Refusal::UnknownSeat),

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod admission;
+pub mod agenda;
 pub mod capacity;
 pub mod in_meeting;
 pub mod length;
@@ -25,7 +26,8 @@ use plenary_accounts::throttle::RateLimiter;
 pub use actions::{ActionError, Snapshot};
 pub use admission::{Grant, IntegrationJoin, JoinRequest, LimitBy, Refusal, Via};
 pub use live::{
-    DecideError, Entered, JoinRefused, Meetings, Outbox, Participant, RoomEvent, ToConnection,
+    DecideError, Entered, JoinRefused, Meetings, Outbox, Participant, RoomEvent, Starting,
+    ToConnection,
 };
 pub use reconnect::{HOLD_FOR, Resumed};
 pub use room_settings::{

@@ -64,6 +64,15 @@ pub struct Participant {
     pub client: String,
 }
 
+/// What a meeting starts with, when a join starts it.
+#[derive(Debug, Clone, Default)]
+pub struct Starting {
+    /// What viewers may not do (an integration's lock settings).
+    pub locks: plenary_proto::Locks,
+    /// The room's prepared agenda.
+    pub agenda: Vec<plenary_proto::AgendaItem>,
+}
+
 /// A change in a live meeting, for listeners on the server side.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoomEvent {
@@ -270,7 +279,7 @@ impl Meetings {
         mut participant: Participant,
         outbox: Outbox,
         claims: JoinClaims,
-        starting_locks: plenary_proto::Locks,
+        starting: Starting,
     ) -> Result<Entered, JoinRefused> {
         let mut state = self.lock();
         if state.ended.contains(room) {
@@ -280,7 +289,8 @@ impl Meetings {
         let mut facts = Vec::new();
         let meeting = state.meetings.entry(room.clone()).or_insert_with(|| {
             let mut m = crate::actions::InMeeting::new(now);
-            m.locks = starting_locks;
+            m.locks = starting.locks;
+            m.floor = crate::agenda::Floor::new(starting.agenda);
             facts.push(UsageFact::MeetingStarted {
                 room: room.clone(),
                 meeting_ms: now,

@@ -30,6 +30,9 @@ pub struct RoomSettings {
     /// through that integration's join links, under these rules.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integration: Option<IntegrationRules>,
+    /// The agenda its meetings start with (prepared on the room's page or in a meeting).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agenda: Vec<plenary_proto::AgendaItem>,
 }
 
 /// Who may watch a room's published recordings besides its owners and co-owners.
@@ -137,6 +140,7 @@ impl Default for RoomSettings {
             recording_allowed: false,
             recordings_audience: RecordingAudience::Owners,
             integration: None,
+            agenda: Vec::new(),
         }
     }
 }

@@ -642,6 +642,8 @@ async fn next_signals(
             | ServerMessage::Notice { .. }
             | ServerMessage::Poll { .. }
             | ServerMessage::PollVoted { .. }
+            | ServerMessage::Agenda { .. }
+            | ServerMessage::Speakers { .. }
             | ServerMessage::Pong => continue,
         });
     }

@@ -119,8 +119,41 @@ pub(crate) fn room_view(
         guests_allowed => s.guests_allowed, recording_allowed => s.recording_allowed,
         viewer_code => s.viewer_code.unwrap_or_default(),
         moderator_code => s.moderator_code.unwrap_or_default(),
+        agenda => agenda_text(&s.agenda),
         co_owners,
     }
+}
+
+/// An agenda as the settings form shows it: an item per line, ` | minutes` after one with a
+/// time box.
+fn agenda_text(items: &[plenary_proto::AgendaItem]) -> String {
+    items
+        .iter()
+        .map(|i| match i.minutes {
+            Some(m) => format!("{} | {m}", i.title),
+            None => i.title.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The settings form's agenda: an item per non-empty line; a trailing `| minutes` is its time
+/// box. Unchecked (see [`plenary_proto::AgendaItem::checked`]).
+fn agenda_lines(text: &str) -> Vec<plenary_proto::AgendaItem> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| match l.rsplit_once('|') {
+            Some((title, m)) if m.trim().parse::<u32>().is_ok() => plenary_proto::AgendaItem {
+                title: title.trim().to_owned(),
+                minutes: m.trim().parse().ok(),
+            },
+            _ => plenary_proto::AgendaItem {
+                title: l.to_owned(),
+                minutes: None,
+            },
+        })
+        .collect()
 }
 
 pub(crate) async fn create_room(
@@ -205,13 +238,20 @@ pub(crate) async fn room_settings(
         },
         // Only the room's own owners change this form; an integration's rules stay.
         integration: plenary_meeting::RoomSettings::parse(&room.settings).integration,
+        agenda: agenda_lines(form.get("agenda")),
     };
     let bad_code = [&settings.viewer_code, &settings.moderator_code]
         .into_iter()
         .flatten()
         .any(|c| !(4..=64).contains(&c.chars().count()));
-    if bad_code {
-        let e = ctx.t(p, "error-code-length", None);
+    let bad_agenda = plenary_proto::AgendaItem::checked(&settings.agenda).is_err();
+    if bad_code || bad_agenda {
+        let key = if bad_code {
+            "error-code-length"
+        } else {
+            "error-agenda"
+        };
+        let e = ctx.t(p, key, None);
         return show_rooms(
             &app,
             &ctx,

@@ -4,6 +4,7 @@
 //! Everything here is plain data plus parsing; there is no I/O. The signalling
 //! protocol is documented for humans in `docs/protocol.md`; this crate is its single definition.
 
+mod agenda;
 pub mod clock;
 mod ids;
 mod meeting;
@@ -13,6 +14,10 @@ pub mod quality;
 mod role;
 mod signal;
 
+pub use agenda::{
+    Agenda, AgendaItem, MAX_AGENDA_ITEMS, MAX_ITEM_CHARS, MAX_ITEM_MINUTES, MAX_SPEAKING_SECONDS,
+    Speakers, speaking_order,
+};
 pub use ids::{ParticipantId, RoomId, RoomIdError};
 pub use meeting::{
     Audience, ChatMessage, ChatTo, Forwarding, Locks, MAX_CHAT_CHARS, ModAction, ModRequest,

@@ -178,6 +178,23 @@ pub enum ClientMessage {
     PollVote { id: u64, choices: Vec<u32> },
     /// (Moderators) close poll `id` now.
     PollClose { id: u64 },
+    /// (Moderators) the agenda's items (kept with the room for its next meetings too).
+    AgendaSet { items: Vec<crate::AgendaItem> },
+    /// (Moderators) move to item `index` of the agenda (none: no item under discussion).
+    AgendaGo {
+        #[serde(default)]
+        index: Option<usize>,
+    },
+    /// (Moderators) give the floor to the next on the speakers' list (their hand is lowered).
+    SpeakerNext {},
+    /// (Moderators, or the speaker) the current speaker is done.
+    SpeakerDone {},
+    /// (Moderators) how the speakers' list runs.
+    SpeakersSet {
+        progressive: bool,
+        #[serde(default)]
+        limit_s: Option<u32>,
+    },
     /// How this client shows the others' video now (see "Layers" in docs/protocol.md): each
     /// gets the simulcast layer its size needs, and a tile not on screen gets no video. Sent
     /// when the layout changes; tiles not listed keep what was last said of them.
@@ -275,6 +292,12 @@ pub enum ServerMessage {
         /// The polls this person voted in already (from any of their devices).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         voted: Vec<u64>,
+        /// The agenda and where the meeting is in it.
+        #[serde(default)]
+        agenda: crate::Agenda,
+        /// The speakers' list.
+        #[serde(default)]
+        speakers: crate::Speakers,
     },
     /// You are a guest in the waiting room: a moderator must let you in. `joined` follows
     /// when one does; a fatal `guest_denied` error when one does not.
@@ -393,6 +416,14 @@ pub enum ServerMessage {
         state: crate::RecordingState,
         /// Who did it.
         by: String,
+    },
+    /// The agenda changed, or the meeting moved to another item.
+    Agenda {
+        agenda: crate::Agenda,
+    },
+    /// The speakers' list changed (a hand, the floor given or taken back, its settings).
+    Speakers {
+        speakers: crate::Speakers,
     },
     /// A poll opened, got a vote, or closed: its state now.
     Poll {
@@ -540,6 +571,11 @@ const CLIENT_TYPES: &[&str] = &[
     "poll_open",
     "poll_vote",
     "poll_close",
+    "agenda_set",
+    "agenda_go",
+    "speaker_next",
+    "speaker_done",
+    "speakers_set",
 ];
 
 impl ClientMessage {
@@ -612,6 +648,11 @@ impl ClientMessage {
             Self::PollOpen { .. } => "poll_open",
             Self::PollVote { .. } => "poll_vote",
             Self::PollClose { .. } => "poll_close",
+            Self::AgendaSet { .. } => "agenda_set",
+            Self::AgendaGo { .. } => "agenda_go",
+            Self::SpeakerNext {} => "speaker_next",
+            Self::SpeakerDone {} => "speaker_done",
+            Self::SpeakersSet { .. } => "speakers_set",
         }
     }
 }

@@ -500,3 +500,5 @@ poll-option-consent = Consentimiento
 poll-option-concern = Reparo
 poll-option-object = Objeción
 rec-poll = Encuesta
+setting-agenda = Orden del día de las reuniones, un punto por línea; una duración en minutos tras una barra (Presupuesto | 15)
+error-agenda = El orden del día tiene como máximo 50 puntos de 1 a 200 caracteres, con duraciones de 1 a 600 minutos.

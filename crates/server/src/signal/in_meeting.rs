@@ -40,6 +40,14 @@ impl Connection {
             ClientMessage::PollOpen { poll } => meeting.open_poll(room, me, &poll).await,
             ClientMessage::PollVote { id, choices } => meeting.vote(room, me, id, &choices).await,
             ClientMessage::PollClose { id } => meeting.close_poll(room, me, id).await,
+            ClientMessage::AgendaSet { items } => meeting.set_agenda(room, me, &items).await,
+            ClientMessage::AgendaGo { index } => live.agenda_go(room, me, index),
+            ClientMessage::SpeakerNext {} => live.speaker_next(room, me),
+            ClientMessage::SpeakerDone {} => live.speaker_done(room, me),
+            ClientMessage::SpeakersSet {
+                progressive,
+                limit_s,
+            } => live.speakers_set(room, me, progressive, limit_s),
             // Routed here only for the messages above.
             _ => return Flow::Continue,
         };
@@ -66,7 +74,9 @@ impl Connection {
             | ActionError::PollsDisabled => ErrorCode::Forbidden,
             ActionError::UnknownPoll => ErrorCode::UnknownPoll,
             ActionError::PollClosed => ErrorCode::PollClosed,
-            ActionError::BadChoice | ActionError::BadPoll(_) => ErrorCode::BadMessage,
+            ActionError::BadChoice | ActionError::BadPoll(_) | ActionError::BadAgenda(_) => {
+                ErrorCode::BadMessage
+            }
             ActionError::AlreadyVoted => ErrorCode::AlreadyVoted,
             ActionError::NotEligible => ErrorCode::NotEligible,
         };

@@ -442,7 +442,12 @@ impl Connection {
                 | ClientMessage::Record { .. }
                 | ClientMessage::PollOpen { .. }
                 | ClientMessage::PollVote { .. }
-                | ClientMessage::PollClose { .. }),
+                | ClientMessage::PollClose { .. }
+                | ClientMessage::AgendaSet { .. }
+                | ClientMessage::AgendaGo { .. }
+                | ClientMessage::SpeakerNext {}
+                | ClientMessage::SpeakerDone {}
+                | ClientMessage::SpeakersSet { .. }),
                 Some(j),
             ) => {
                 let (room, me) = (j.room.clone(), j.id);
@@ -628,8 +633,8 @@ impl Connection {
         // Until this participant is in the meeting, no other connection enters with the seat.
         let meeting = self.app.meeting.clone();
         let _entry = meeting.seat_entry(&claims.seat).await;
-        let starting_locks = match self.app.meeting.take_seat(&claims, id).await {
-            Ok(locks) => locks,
+        let starting = match self.app.meeting.take_seat(&claims, id).await {
+            Ok(starting) => starting,
             Err(refused) => {
                 let code = match refused {
                     Refusal::NoSuchRoom => ErrorCode::RoomNotFound,
@@ -660,7 +665,7 @@ impl Connection {
             participant,
             self.outbox.clone(),
             claims.clone(),
-            starting_locks,
+            starting,
         ) {
             Ok(e) => e,
             Err(refused) => {
@@ -718,6 +723,7 @@ impl Connection {
             (joined.claims.start_muted, joined.claims.logout_url.clone());
         let seen = self.app.meeting.live.snapshot(&room, id, role);
         let (polls, voted) = self.app.meeting.live.polls_snapshot(&room, &joined.claims);
+        let (agenda, speakers) = self.app.meeting.live.floor_snapshot(&room);
         self.joined = Some(joined);
         send(
             sink,
@@ -739,6 +745,8 @@ impl Connection {
                 recording: seen.recording,
                 polls,
                 voted,
+                agenda,
+                speakers,
             },
         )
         .await
