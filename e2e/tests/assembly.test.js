@@ -72,3 +72,45 @@ test('a consent round: asked by the moderator, answered once on each page, close
   await admin.screenshot({ path: path.join(ARTIFACTS, 'poll-consent-closed.png') });
   for (const p of [ada, ben]) await p.close();
 });
+
+test('an agenda with time boxes and a speakers\' list: the moderator moves on and gives the floor, everyone sees it', async () => {
+  const link = await createRoomAs(admin, server, 'E2E agenda');
+  const ada = await newPage(browser, { logPrefix: 'ada' });
+  const ben = await newPage(browser, { logPrefix: 'ben' });
+  await join(admin, link, 'Mo Derator');
+  const adaId = await join(ada, link, 'Ada');
+  await join(ben, link, 'Ben');
+
+  await admin.click('#agenda-button');
+  await admin.locator('#agenda-edit summary').click();
+  await admin.fill('#agenda-text', 'Welcome | 5\nBudget 2027 | 20\nAny other business');
+  await admin.click('#agenda-save');
+  await admin.locator('#agenda-list li').nth(2).waitFor();
+  await admin.click('#agenda-next');
+  for (const page of [ada, ben]) {
+    await page.click('#agenda-button');
+    await page.waitForFunction(() => /Now: Welcome · 0:\d\d of 5 min/.test(document.getElementById('agenda-now').textContent));
+    assert.deepEqual(await page.locator('#agenda-list li').allTextContents(), ['Welcome (5 min)', 'Budget 2027 (20 min)', 'Any other business']);
+    // Only moderators move through the agenda.
+    assert.equal(await page.locator('#agenda-tools').isHidden(), true);
+  }
+  await admin.click('#agenda-next');
+  await ben.waitForFunction(() => document.getElementById('agenda-now').textContent.startsWith('Now: Budget 2027'));
+
+  // Hands make the speakers' list; the moderator gives the floor to the first.
+  await ada.click('#hand-button');
+  await ben.click('#hand-button');
+  await admin.waitForFunction(() => document.querySelectorAll('#speaker-queue li').length === 2);
+  assert.deepEqual(await admin.locator('#speaker-queue li').allTextContents(), ['Ada', 'Ben']);
+  await admin.click('#speaker-next');
+  for (const page of [admin, ada, ben]) {
+    await page.waitForFunction(() => /^Speaking: Ada · 0:\d\d$/.test(document.getElementById('speaker-now').textContent));
+  }
+  assert.equal(await ada.evaluate((id) => window.plenary.call.hands.includes(id), adaId), false, "Ada's hand is lowered");
+  assert.deepEqual(await ben.locator('#speaker-queue li').allTextContents(), ['Ben (you)']);
+  await ben.screenshot({ path: path.join(ARTIFACTS, 'agenda-speakers.png') });
+  // Ada ends her own turn.
+  await ada.click('#speaker-done');
+  await ben.waitForFunction(() => document.getElementById('speaker-now').textContent === '');
+  for (const p of [ada, ben]) await p.close();
+});

@@ -29,6 +29,9 @@ export const CAMERA_LAYERS = [
  * @typedef {import('./protocol.js').Locks} Locks
  * @typedef {import('./protocol.js').Poll} Poll
  * @typedef {import('./protocol.js').PollSpec} PollSpec
+ * @typedef {import('./protocol.js').Agenda} Agenda
+ * @typedef {import('./protocol.js').AgendaItem} AgendaItem
+ * @typedef {import('./protocol.js').Speakers} Speakers
  * @typedef {{id: number, name: string, audio: boolean, video: boolean, screen: boolean, reconnecting: boolean, speaking: boolean, quality: string, role?: string,
  *   stream: MediaStream, audioTrack: MediaStreamTrack|null, videoTrack: MediaStreamTrack|null,
  *   screenStream: MediaStream}} Remote
@@ -119,6 +122,10 @@ export class Call extends EventTarget {
     this.recording = 'off';
     /** The meeting's polls by id, as the server last showed them. @type {Map<number, Poll>} */
     this.polls = new Map();
+    /** The agenda and where the meeting is in it. @type {Agenda} */
+    this.agenda = { items: [] };
+    /** The speakers' list. @type {Speakers} */
+    this.speakers = { queue: [], progressive: false };
     /** The polls this person voted in (from any of their devices), with their choices where this page knows them. @type {Map<number, number[]>} */
     this.voted = new Map();
   }
@@ -319,6 +326,8 @@ export class Call extends EventTarget {
         if (m.locks) this.locks = m.locks;
         this.setRecording(m.recording || 'off', '');
         this.polls = new Map((m.polls || []).map((p) => [p.id, p]));
+        this.agenda = m.agenda || { items: [] };
+        this.speakers = m.speakers || { queue: [], progressive: false };
         for (const id of m.voted || []) if (!this.voted.has(id)) this.voted.set(id, []);
         if (this.lobby.size) this.dispatchEvent(new CustomEvent('lobby'));
         for (const p of m.participants) this.upsert(p);
@@ -449,6 +458,14 @@ export class Call extends EventTarget {
         break;
       case 'recording':
         this.setRecording(m.state, m.by);
+        break;
+      case 'agenda':
+        this.agenda = m.agenda;
+        this.dispatchEvent(new CustomEvent('agenda'));
+        break;
+      case 'speakers':
+        this.speakers = m.speakers;
+        this.dispatchEvent(new CustomEvent('speakers'));
         break;
       case 'poll':
         this.polls.set(m.poll.id, m.poll);
@@ -646,6 +663,31 @@ export class Call extends EventTarget {
    */
   sendChat(to, text, participantId) {
     this.sig?.send(participantId === undefined ? { type: 'chat', to, text } : { type: 'chat', to, participant_id: participantId, text });
+  }
+
+  /** (Moderators) sets the agenda's items. @param {AgendaItem[]} items */
+  setAgenda(items) {
+    this.sig?.send({ type: 'agenda_set', items });
+  }
+
+  /** (Moderators) moves to item `index` (null: none). @param {number|null} index */
+  agendaGo(index) {
+    this.sig?.send(index === null ? { type: 'agenda_go' } : { type: 'agenda_go', index });
+  }
+
+  /** (Moderators) gives the floor to the next on the speakers' list. */
+  speakerNext() {
+    this.sig?.send({ type: 'speaker_next' });
+  }
+
+  /** (Moderators, or the speaker) ends the current turn. */
+  speakerDone() {
+    this.sig?.send({ type: 'speaker_done' });
+  }
+
+  /** (Moderators) how the speakers' list runs. @param {boolean} progressive @param {number|null} limitS */
+  speakersSet(progressive, limitS) {
+    this.sig?.send(limitS ? { type: 'speakers_set', progressive, limit_s: limitS } : { type: 'speakers_set', progressive });
   }
 
   /** (Moderators) asks a poll. @param {PollSpec} spec */

@@ -12,7 +12,10 @@ export const PROTOCOL_VERSION = 2;
  * @typedef {{cameras: boolean, microphones: boolean, public_chat: boolean, private_chat: boolean, screen_share: boolean, hide_viewer_cameras: boolean}} Locks
  * @typedef {{question: string, kind: 'yes_no'|'single'|'multiple'|'consent', options?: string[], secret?: boolean, voters?: 'everyone'|'signed_in'|'members', quorum?: number, duration_s?: number, hide_results?: boolean}} PollSpec
  * @typedef {{id: number, spec: PollSpec, by: string, opened_ms: number, closes_ms?: number, closed_ms?: number, votes: number, counts?: number[], names?: string[][]}} Poll
- * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[], role?: 'moderator'|'participant', start_muted?: boolean, logout_url?: string, lobby?: ParticipantInfo[], chat?: ChatMessage[], hands?: number[], locks?: Locks, resume_key?: string, media?: {audio: boolean, video: boolean, screen: boolean}, recording?: RecordingState, polls?: Poll[], voted?: number[]}
+ * @typedef {{title: string, minutes?: number}} AgendaItem
+ * @typedef {{items: AgendaItem[], current?: number, since_ms?: number}} Agenda
+ * @typedef {{current?: number, since_ms?: number, queue: number[], progressive: boolean, limit_s?: number}} Speakers
+ * @typedef {{type: 'joined', v: number, you: number, name: string, room: string, participants: ParticipantInfo[], role?: 'moderator'|'participant', start_muted?: boolean, logout_url?: string, lobby?: ParticipantInfo[], chat?: ChatMessage[], hands?: number[], locks?: Locks, resume_key?: string, media?: {audio: boolean, video: boolean, screen: boolean}, recording?: RecordingState, polls?: Poll[], voted?: number[], agenda?: Agenda, speakers?: Speakers}
  *   | {type: 'participant_joined', participant: ParticipantInfo}
  *   | {type: 'participant_left', participant_id: number}
  *   | {type: 'media_state', participant_id: number, audio: boolean, video: boolean, screen?: boolean}
@@ -38,6 +41,8 @@ export const PROTOCOL_VERSION = 2;
  *   | {type: 'participant_reconnected', participant_id: number}
  *   | {type: 'speaking', participant_id: number, speaking: boolean}
  *   | {type: 'quality', participant_id: number, quality: 'good'|'fair'|'poor'}
+ *   | {type: 'agenda', agenda: Agenda}
+ *   | {type: 'speakers', speakers: Speakers}
  *   | {type: 'poll', poll: Poll}
  *   | {type: 'poll_voted', id: number, choices: number[]}
  *   | {type: 'pong'}} ServerMessage

@@ -10,6 +10,7 @@ import { wireKeys } from './keys.js';
 import { loadMessages, tr } from './i18n.js';
 import { wirePanel } from './panel.js';
 import { wirePolls } from './polls.js';
+import { wireAgenda } from './agenda.js';
 import { wireRecording } from './recording.js';
 import { Diagnostics } from './diagnostics.js';
 import { wireView } from './view.js';
@@ -160,6 +161,7 @@ async function join() {
   wire(call, grid);
   const panel = wirePanel(call, (text) => say('#meeting-notes', text));
   wirePolls(call, (text) => say('#meeting-notes', text), panel.open);
+  wireAgenda(call, (text) => say('#meeting-notes', text));
   wireRecording(call, (text) => say('#meeting-notes', text));
   try {
     await call.join(name, linkToken || undefined, $('#access-code').value.trim() || undefined);

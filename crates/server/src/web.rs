@@ -30,6 +30,7 @@ const ASSETS: &[(&str, &[u8])] = &[
     asset!("js/room.js"),
     asset!("js/panel.js"),
     asset!("js/polls.js"),
+    asset!("js/agenda.js"),
     asset!("js/tiles.js"),
     asset!("js/stage.js"),
     asset!("js/settings.js"),
