@@ -590,13 +590,13 @@ impl Meetings {
                     },
                 );
                 let remaining = members.len();
-                if let Some(m) = state_ref.meetings.get_mut(room) {
-                    if barred {
-                        m.barred.extend(gone.p.identity.iter().cloned());
-                    }
-                    m.hands.retain(|h| *h != target);
-                    crate::agenda::forget_speaker(m, target);
+                if let Some(m) = state_ref.meetings.get_mut(room)
+                    && barred
+                {
+                    m.barred.extend(gone.p.identity.iter().cloned());
                 }
+                // Their hand and their floor go with them, and the others see so.
+                forget_hand(state_ref, room, target);
                 drop(state);
                 self.publish(RoomEvent::Left {
                     room: room.clone(),

@@ -1,5 +1,5 @@
 //! A meeting's agenda and speakers' list. The agenda's items are kept with the room (its
-//! settings: a moderator prepares them before the meeting on the room's page, or in it) and
+//! settings: its owners prepare them before the meeting on the room's page, or in it) and
 //! a moderator moves through them, each item's time box shown to all. The raised hands are
 //! the speakers' list: a moderator gives the floor to the next (progressive: those who have
 //! not spoken yet in this meeting first), whose hand is lowered, with a speaking time shown
@@ -73,6 +73,21 @@ pub(crate) fn forget_speaker(m: &mut InMeeting, id: ParticipantId) -> bool {
 }
 
 impl Meetings {
+    /// The account of moderator `by`, if they came with one.
+    fn moderator_account(
+        &self,
+        room: &RoomId,
+        by: ParticipantId,
+    ) -> Result<Option<i64>, ActionError> {
+        let state = self.lock();
+        moderator(&state, room, by)?;
+        Ok(state
+            .rooms
+            .get(room)
+            .and_then(|m| m.get(&by))
+            .and_then(|m| m.claims.account))
+    }
+
     /// The meeting's agenda and speakers' list.
     pub fn floor_snapshot(&self, room: &RoomId) -> (Agenda, Speakers) {
         let state = self.lock();
@@ -248,8 +263,10 @@ fn agenda_message(m: &InMeeting) -> ServerMessage {
 }
 
 impl Service {
-    /// (Moderators) sets the agenda's items: kept with the room (for its next meetings too)
-    /// before everyone is shown them.
+    /// (Moderators) sets the agenda's items. A moderator whose account owns or co-owns the
+    /// room (or an admin's) keeps them with the room for its next meetings, before anyone is
+    /// shown them; any other moderator (a moderator code's, an integration's, someone
+    /// promoted) changes this meeting's agenda only.
     pub async fn set_agenda(
         &self,
         room: &RoomId,
@@ -257,23 +274,60 @@ impl Service {
         items: &[AgendaItem],
     ) -> Result<(), ActionError> {
         let items = AgendaItem::checked(items).map_err(ActionError::BadAgenda)?;
-        self.live.check_moderator(room, by)?;
+        let account = self.live.moderator_account(room, by)?;
+        if let Some(account) = account
+            && self.manages_room(room, account).await?
+        {
+            self.keep_agenda(room, &items).await?;
+        }
+        self.live.set_agenda_items(room, by, items)
+    }
+
+    async fn manages_room(&self, room: &RoomId, account: i64) -> Result<bool, ActionError> {
+        let unavailable = |e: plenary_store::StoreError| {
+            tracing::error!(error = %e, %room, "could not check who manages a room");
+            ActionError::Unavailable
+        };
+        let Some(r) = self.store.get_room(room).await.map_err(unavailable)? else {
+            return Ok(false);
+        };
+        let admin = self
+            .store
+            .user_by_id(account)
+            .await
+            .map_err(unavailable)?
+            .is_some_and(|u| u.is_admin);
+        Ok(admin
+            || crate::moderates(&*self.store, &r, account)
+                .await
+                .map_err(unavailable)?)
+    }
+
+    /// Writes the agenda into the room's settings, changing nothing else in them: the write
+    /// takes only if the settings are still as read (an owner saving the room's settings
+    /// meanwhile is read again).
+    async fn keep_agenda(&self, room: &RoomId, items: &[AgendaItem]) -> Result<(), ActionError> {
         let unavailable = |e: plenary_store::StoreError| {
             tracing::error!(error = %e, %room, "could not keep a room's agenda");
             ActionError::Unavailable
         };
-        let r = self
-            .store
-            .get_room(room)
-            .await
-            .map_err(unavailable)?
-            .ok_or(ActionError::NotInMeeting)?;
-        let mut settings = RoomSettings::parse(&r.settings);
-        settings.agenda = items.clone();
-        self.store
-            .set_room_settings(room, &settings.to_json())
-            .await
-            .map_err(unavailable)?;
-        self.live.set_agenda_items(room, by, items)
+        for _ in 0..5 {
+            let Some(r) = self.store.get_room(room).await.map_err(unavailable)? else {
+                return Err(ActionError::NotInMeeting);
+            };
+            let mut settings = RoomSettings::parse(&r.settings);
+            settings.agenda = items.to_vec();
+            let new = settings.to_json();
+            if self
+                .store
+                .swap_room_settings(room, &r.settings, &new)
+                .await
+                .map_err(unavailable)?
+            {
+                return Ok(());
+            }
+        }
+        tracing::error!(%room, "a room's settings kept changing while its agenda was written");
+        Err(ActionError::Unavailable)
     }
 }

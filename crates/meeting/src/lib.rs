@@ -11,6 +11,7 @@ pub mod in_meeting;
 pub mod length;
 pub mod live;
 pub mod names;
+pub mod poll_results;
 pub mod polls;
 pub mod reconnect;
 pub mod recording;
@@ -91,11 +92,21 @@ impl Service {
         if freed > 0 {
             tracing::info!(seats = freed, "freed the seats of this node's previous run");
         }
+        // Its meetings ended with it, and the polls still open in them.
+        let closed = store
+            .close_open_polls(None, plenary_proto::clock::unix_millis())
+            .await?;
+        if closed > 0 {
+            tracing::info!(
+                polls = closed,
+                "closed the polls the previous run left open"
+            );
+        }
         let capacity = Arc::new(capacity::Capacity::new(
             settings.capacity,
             settings.capacity_cpu_percent,
         ));
-        Ok(Arc::new(Self {
+        let service = Arc::new(Self {
             store,
             live: Arc::new(Meetings::default()),
             secret,
@@ -104,7 +115,9 @@ impl Service {
             seat_locks: Default::default(),
             capacity,
             run: plenary_accounts::password::random_token()[..10].to_owned(),
-        }))
+        });
+        polls::close_when_meetings_end(&service);
+        Ok(service)
     }
 }
 

@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use plenary_proto::clock::unix_millis;
 use plenary_proto::{MAX_POLLS, ParticipantId, Poll, PollSpec, PollVoters, RoomId, ServerMessage};
-use plenary_store::{PollRow, VoteRow};
+use plenary_store::{PollRow, VoteOutcome, VoteRow};
+
+use crate::poll_results::{Results, results_of};
 
 use crate::actions::{ActionError, moderator};
 use crate::live::{Meetings, RoomEvent, ToConnection, broadcast};
@@ -40,7 +42,7 @@ impl LivePoll {
     /// The poll as everyone sees it now: no counts while they are hidden, no names of a
     /// secret poll's voters ever.
     fn public(&self) -> Poll {
-        let shown = self.poll.closed_ms.is_some() || !self.poll.spec.hide_results;
+        let shown = self.poll.closed_ms.is_some() || !hides_while_open(&self.poll.spec);
         Poll {
             counts: shown.then(|| self.counts.clone()),
             names: (shown && !self.poll.spec.secret).then(|| self.names.clone()),
@@ -49,7 +51,14 @@ impl LivePoll {
     }
 }
 
-/// Who a vote is from: one vote per person, whichever device they use.
+/// Whether a poll's counts stay hidden until it closes: asked so, or secret (live counts
+/// moving as people click would tell who chose what in a small meeting).
+pub fn hides_while_open(spec: &PollSpec) -> bool {
+    spec.hide_results || spec.secret
+}
+
+/// Who a vote is from: one vote per person, whichever device they use (a guest without an
+/// account or an integration's user id is known by their seat only: a new page is a new seat).
 fn voter_key(claims: &JoinClaims) -> String {
     if let Some(a) = claims.account {
         format!("account:{a}")
@@ -83,6 +92,7 @@ pub struct Ballot {
     account: Option<i64>,
     voters: PollVoters,
     secret: bool,
+    hidden: bool,
     choices: Vec<u32>,
 }
 
@@ -242,6 +252,7 @@ impl Meetings {
             account,
             voters: p.poll.spec.voters,
             secret: p.poll.spec.secret,
+            hidden: hides_while_open(&p.poll.spec),
             choices: choices.to_vec(),
         })
     }
@@ -276,11 +287,17 @@ impl Meetings {
         };
         p.pending.remove(&b.voter);
         p.voted.insert(b.voter.clone());
-        p.poll.votes += 1;
-        for c in &b.choices {
-            p.counts[*c as usize] += 1;
-            if !b.secret {
-                p.names[*c as usize].push(b.name.clone());
+        // Stored before the poll closed; a close reads its results from the store after its
+        // own commit, this vote in them: counted there already.
+        if p.poll.is_open() {
+            p.poll.votes += 1;
+            for c in &b.choices {
+                if let Some(n) = p.counts.get_mut(*c as usize) {
+                    *n += 1;
+                }
+                if let (false, Some(names)) = (b.secret, p.names.get_mut(*c as usize)) {
+                    names.push(b.name.clone());
+                }
             }
         }
         let msg = ServerMessage::Poll { poll: p.public() };
@@ -288,8 +305,9 @@ impl Meetings {
             room: b.room.clone(),
             poll: Box::new(p.poll.clone()),
             who: member_of(&state.rooms, &b.room, b.who),
+            // What integrations hear of it: never a secret vote's choice, nor a hidden one's.
             change: PollChange::Voted {
-                choices: (!b.secret).then(|| b.choices.clone()),
+                choices: (!b.hidden).then(|| b.choices.clone()),
             },
         });
         let Some(members) = state.rooms.get(&b.room) else {
@@ -303,6 +321,20 @@ impl Meetings {
         for member in members.values().filter(|m| voter_key(&m.claims) == b.voter) {
             let _ = member.outbox.try_send(ToConnection::Message(mine.clone()));
         }
+    }
+
+    /// What poll `id` of meeting `meeting_ms` asks, while that meeting runs.
+    fn poll_spec(&self, room: &RoomId, meeting_ms: i64, id: u64) -> Option<PollSpec> {
+        let state = self.lock();
+        let m = state
+            .meetings
+            .get(room)
+            .filter(|m| m.started_ms == meeting_ms)?;
+        m.polls
+            .list
+            .iter()
+            .find(|p| p.poll.id == id)
+            .map(|p| p.poll.spec.clone())
     }
 
     /// (Moderators) checks that `by` may close poll `id` now; returns the meeting's id.
@@ -322,8 +354,15 @@ impl Meetings {
     }
 
     /// Poll `id` of the meeting `meeting_ms` closed (in the store already): everyone sees its
-    /// results.
-    fn closed(&self, room: &RoomId, meeting_ms: i64, id: u64, closed_ms: i64) {
+    /// results, as the store has them (`None`: as counted here).
+    fn closed(
+        &self,
+        room: &RoomId,
+        meeting_ms: i64,
+        id: u64,
+        closed_ms: i64,
+        stored: Option<Results>,
+    ) {
         let mut state = self.lock();
         let state = &mut *state;
         let Some(m) = state
@@ -340,6 +379,13 @@ impl Meetings {
             return;
         }
         p.poll.closed_ms = Some(closed_ms);
+        if let Some(r) = stored {
+            p.poll.votes = r.votes;
+            p.counts = r.counts;
+            if let Some(names) = r.names {
+                p.names = names;
+            }
+        }
         let msg = ServerMessage::Poll { poll: p.public() };
         let event = RoomEvent::Poll {
             room: room.clone(),
@@ -376,7 +422,8 @@ impl Service {
             closes_ms: poll.closes_ms,
             closed_ms: None,
         };
-        if let Err(e) = self.store.save_poll(&row).await {
+        let options = poll.spec.option_names().len() as u32;
+        if let Err(e) = self.store.save_poll(&row, options).await {
             tracing::error!(error = %e, %room, "could not store a poll");
             return Err(ActionError::Unavailable);
         }
@@ -477,9 +524,10 @@ impl Service {
             name: b.name.clone(),
             choices: (!b.secret).then(|| b.choices.clone()),
         };
-        match self.store.cast_vote(&row, &b.choices).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(ActionError::AlreadyVoted),
+        match self.store.cast_vote(&row, &b.choices, unix_millis()).await {
+            Ok(VoteOutcome::Counted) => Ok(()),
+            Ok(VoteOutcome::AlreadyVoted) => Err(ActionError::AlreadyVoted),
+            Ok(VoteOutcome::Closed) => Err(ActionError::PollClosed),
             Err(e) => {
                 tracing::error!(error = %e, room = %b.room, "could not store a vote");
                 Err(ActionError::Unavailable)
@@ -495,16 +543,8 @@ impl Service {
         id: u64,
     ) -> Result<(), ActionError> {
         let meeting_ms = self.live.check_close(room, by, id)?;
-        let closed_ms = unix_millis();
-        match self
-            .store
-            .close_poll(room, meeting_ms, id as i64, closed_ms)
-            .await
-        {
-            Ok(_) => {
-                self.live.closed(room, meeting_ms, id, closed_ms);
-                Ok(())
-            }
+        match self.close_in_store(room, meeting_ms, id).await {
+            Ok(_) => Ok(()),
             Err(e) => {
                 tracing::error!(error = %e, %room, "could not close a poll");
                 Err(ActionError::Unavailable)
@@ -512,145 +552,76 @@ impl Service {
         }
     }
 
-    /// A poll's timer ran out: closed in the store (even if its meeting ended meanwhile) and
-    /// for everyone still there.
-    async fn close_stored(&self, room: &RoomId, meeting_ms: i64, id: u64) {
+    /// Closes poll `id` in the store, then for everyone with the store's results (which hold
+    /// every vote committed before the close). Returns whether it was open.
+    async fn close_in_store(
+        &self,
+        room: &RoomId,
+        meeting_ms: i64,
+        id: u64,
+    ) -> Result<bool, plenary_store::StoreError> {
         let closed_ms = unix_millis();
-        match self
+        let was_open = self
             .store
             .close_poll(room, meeting_ms, id as i64, closed_ms)
-            .await
-        {
-            Ok(true) => self.live.closed(room, meeting_ms, id, closed_ms),
-            Ok(false) => {}
-            Err(e) => tracing::error!(error = %e, %room, "could not close a poll on time"),
-        }
-    }
-}
-
-/// A stored poll with its results, as a room's managers export it after the meeting.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct StoredPoll {
-    /// The meeting it was asked in (when that meeting started).
-    pub meeting_ms: i64,
-    /// Counts always; who chose what for a named poll.
-    pub poll: Poll,
-    /// The option names (a fixed kind's by their wire names).
-    pub options: Vec<String>,
-    /// Who voted, by name (for a secret poll too: turnout, never choices).
-    pub voters: Vec<String>,
-}
-
-/// A room's polls with their results, the latest meeting first.
-pub async fn stored_polls(
-    store: &dyn plenary_store::Store,
-    room: &RoomId,
-) -> Result<Vec<StoredPoll>, plenary_store::StoreError> {
-    let mut out = Vec::new();
-    for row in store.polls_of(room, None).await? {
-        let Ok(spec) = serde_json::from_str::<PollSpec>(&row.spec) else {
-            tracing::warn!(%room, poll = row.id, "a stored poll's question cannot be read");
-            continue;
-        };
-        let options = spec.option_names();
-        let mut counts = vec![0u32; options.len()];
-        for (choice, n) in store.poll_counts(room, row.meeting_ms, row.id).await? {
-            if let Some(c) = counts.get_mut(choice as usize) {
-                *c = u32::try_from(n).unwrap_or(u32::MAX);
-            }
-        }
-        let votes = store.poll_votes(room, row.meeting_ms, row.id).await?;
-        let names = (!spec.secret).then(|| {
-            let mut names = vec![Vec::new(); options.len()];
-            for v in &votes {
-                for c in v.choices.iter().flatten() {
-                    if let Some(n) = names.get_mut(*c as usize) {
-                        n.push(v.name.clone());
-                    }
+            .await?;
+        let spec = self.live.poll_spec(room, meeting_ms, id);
+        let stored = match &spec {
+            Some(spec) => match results_of(&*self.store, room, meeting_ms, id as i64, spec).await {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, %room, "a closed poll's results, as counted here");
+                    None
                 }
-            }
-            names
-        });
-        out.push(StoredPoll {
-            meeting_ms: row.meeting_ms,
-            poll: Poll {
-                id: row.id as u64,
-                spec,
-                by: row.by_name,
-                opened_ms: row.opened_ms,
-                closes_ms: row.closes_ms,
-                closed_ms: row.closed_ms,
-                votes: u32::try_from(votes.len()).unwrap_or(u32::MAX),
-                counts: Some(counts),
-                names,
             },
-            options,
-            voters: votes.into_iter().map(|v| v.name).collect(),
-        });
+            None => None,
+        };
+        self.live.closed(room, meeting_ms, id, closed_ms, stored);
+        Ok(was_open)
     }
-    Ok(out)
+
+    /// A poll's timer ran out: closed in the store (even if its meeting ended meanwhile) and
+    /// for everyone still there; a store that is briefly unavailable is tried again.
+    async fn close_stored(&self, room: &RoomId, meeting_ms: i64, id: u64) {
+        for wait in [1, 2, 4, 8, 16, 0] {
+            match self.close_in_store(room, meeting_ms, id).await {
+                Ok(_) => return,
+                Err(e) if wait > 0 => {
+                    tracing::warn!(error = %e, %room, "could not close a poll on time; trying again");
+                    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+                }
+                Err(e) => tracing::error!(error = %e, %room, "could not close a poll on time"),
+            }
+        }
+    }
+
+    /// A meeting in `room` ended at `at_ms`: the polls still open in it are closed in the
+    /// store (those of a meeting started since are not).
+    pub async fn close_ended_polls(&self, room: &RoomId, at_ms: i64) {
+        if let Err(e) = self.store.close_open_polls(Some(room), at_ms).await {
+            tracing::error!(error = %e, %room, "could not close an ended meeting's polls");
+        }
+    }
 }
 
-/// Polls as CSV: one row per option (question, its counts, and who chose it where named).
-pub fn polls_csv(polls: &[StoredPoll]) -> String {
-    fn field(s: &str) -> String {
-        // A leading = + - @ would make a spreadsheet run it as a formula.
-        let s = if s.starts_with(['=', '+', '-', '@']) {
-            format!("'{s}")
-        } else {
-            s.to_owned()
-        };
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s
+/// Closes in the store the polls a meeting leaves open when it ends (its last participant
+/// gone), from a task listening to the meetings. One that misses an end (the events' buffer
+/// overran) leaves them to the next start's sweep.
+pub(crate) fn close_when_meetings_end(service: &Arc<Service>) {
+    let mut events = service.live.subscribe();
+    let service = Arc::downgrade(service);
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(RoomEvent::Left {
+                    room, remaining: 0, ..
+                }) => {
+                    let Some(s) = service.upgrade() else { return };
+                    s.close_ended_polls(&room, unix_millis()).await;
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
         }
-    }
-    let mut out = String::from(
-        "meeting_ms,poll,question,kind,secret,voters,quorum,quorum_met,opened_ms,closed_ms,votes,option,count,chosen_by\n",
-    );
-    for s in polls {
-        let p = &s.poll;
-        let kind = serde_json::to_value(p.spec.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let voters = serde_json::to_value(p.spec.voters)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        for (i, option) in s.options.iter().enumerate() {
-            let count = p
-                .counts
-                .as_ref()
-                .and_then(|c| c.get(i))
-                .copied()
-                .unwrap_or(0);
-            let chosen_by = p
-                .names
-                .as_ref()
-                .and_then(|n| n.get(i))
-                .map(|n| n.join("; "))
-                .unwrap_or_default();
-            let row = [
-                s.meeting_ms.to_string(),
-                p.id.to_string(),
-                field(&p.spec.question),
-                kind.clone(),
-                p.spec.secret.to_string(),
-                voters.clone(),
-                p.spec.quorum.map(|q| q.to_string()).unwrap_or_default(),
-                p.quorum_met().map(|m| m.to_string()).unwrap_or_default(),
-                p.opened_ms.to_string(),
-                p.closed_ms.map(|c| c.to_string()).unwrap_or_default(),
-                p.votes.to_string(),
-                field(option),
-                count.to_string(),
-                field(&chosen_by),
-            ];
-            out.push_str(&row.join(","));
-            out.push('\n');
-        }
-    }
-    out
+    });
 }

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::context;
-use plenary_meeting::polls::{StoredPoll, polls_csv, stored_polls};
+use plenary_meeting::poll_results::{StoredPoll, polls_csv, stored_polls};
 
 use super::recordings::{managed_room, when};
 use super::{Ctx, unavailable};
@@ -29,7 +29,7 @@ async fn polls_of(
     id: &str,
 ) -> Result<(plenary_store::Room, Vec<StoredPoll>), Response> {
     let (room, _) = managed_room(app, ctx, id).await?;
-    let polls = stored_polls(&*app.store, &room.id)
+    let polls = stored_polls(&*app.store, &room.id, None)
         .await
         .map_err(unavailable)?;
     Ok((room, polls))

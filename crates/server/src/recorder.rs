@@ -361,11 +361,17 @@ async fn stop(
             Err(e) => tracing::error!(id = %a.row.id, error = %e, "recording without its chat"),
         }
         // The polls asked during the recording, with their results.
-        match plenary_meeting::polls::stored_polls(&**recordings.store(), &a.row.room).await {
+        let meeting = Some(a.row.meeting_ms);
+        match plenary_meeting::poll_results::stored_polls(
+            &**recordings.store(),
+            &a.row.room,
+            meeting,
+        )
+        .await
+        {
             Ok(polls) => a.events.extend(
                 polls
                     .into_iter()
-                    .filter(|p| p.meeting_ms == a.row.meeting_ms)
                     .filter(|p| p.poll.opened_ms >= start && p.poll.opened_ms <= ended_ms)
                     .map(|p| Event::Poll {
                         at_ms: (p.poll.opened_ms - start) as u64,

@@ -189,3 +189,60 @@ async fn the_floor_goes_to_raised_hands_first_speakers_first_when_progressive() 
     speakers_until(&mut bob, |s| s.get("current").is_none()).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_promoted_guest_changes_the_meetings_agenda_not_the_rooms_and_a_removed_speaker_loses_the_floor()
+ {
+    let server = TestServer::start().await;
+    let room = server.create_room("Guests").await;
+    let (mut mo, _) = join(&server, &room, "Mo", true).await;
+    let (mut gia, j) = join(&server, &room, "Gia", false).await;
+    let gia_id = j["you"].as_u64().unwrap();
+    send(
+        &mut mo,
+        json!({"type":"moderate","participant_id":gia_id,"action":"promote"}).to_string(),
+    )
+    .await;
+    next_of(&mut gia, "role_changed").await;
+    send(
+        &mut gia,
+        json!({"type":"agenda_set","items":[{"title":"Gia's item"}]}).to_string(),
+    )
+    .await;
+    let agenda = next_of(&mut mo, "agenda").await["agenda"].clone();
+    assert_eq!(agenda["items"][0]["title"], "Gia's item");
+    let stored = server
+        .running
+        .as_ref()
+        .unwrap()
+        .state
+        .store
+        .get_room(&room)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !stored.settings.contains("Gia's item"),
+        "only the room's owners keep an agenda with it: {}",
+        stored.settings
+    );
+
+    // Gia has the floor; removed, she has it no more, and everyone sees so.
+    let (mut val, _) = join(&server, &room, "Val", false).await;
+    send(
+        &mut mo,
+        json!({"type":"moderate","participant_id":gia_id,"action":"demote"}).to_string(),
+    )
+    .await;
+    send(&mut gia, r#"{"type":"hand","raised":true}"#).await;
+    speakers_until(&mut mo, |s| s["queue"] == json!([gia_id])).await;
+    send(&mut mo, r#"{"type":"speaker_next"}"#).await;
+    speakers_until(&mut val, |s| s["current"] == gia_id).await;
+    send(
+        &mut mo,
+        json!({"type":"moderate","participant_id":gia_id,"action":"remove"}).to_string(),
+    )
+    .await;
+    speakers_until(&mut val, |s| s.get("current").is_none()).await;
+    server.stop().await;
+}

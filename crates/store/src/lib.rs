@@ -27,7 +27,7 @@ pub use model::{
     NewApiToken, NewInvitation, NewOrganisation, NewRoom, NewUser, NewWebhook, Organisation, Room,
     SOURCE_ACCEPTED, SOURCE_MANUAL, SeatTaken, SsoRule, User, UserStatus, Webhook,
 };
-pub use polls::{PollRow, VoteRow};
+pub use polls::{PollRow, VoteOutcome, VoteRow};
 pub use postgres::PostgresStore;
 pub use recordings::{RecordingPolicy, RecordingRow, RecordingStatus, RecordingUpdate};
 pub use sqlite::SqliteStore;
@@ -140,6 +140,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Replaces a room's settings document; returns whether the room exists.
     fn set_room_settings<'a>(&'a self, id: &'a RoomId, settings: &'a str) -> StoreFuture<'a, bool>;
+
+    /// Replaces a room's settings with `new` only if they are still `old` (nobody changed them
+    /// since they were read); returns whether it did.
+    fn swap_room_settings<'a>(
+        &'a self,
+        id: &'a RoomId,
+        old: &'a str,
+        new: &'a str,
+    ) -> StoreFuture<'a, bool>;
 
     /// Deletes a room; returns whether it existed.
     fn delete_room<'a>(&'a self, id: &'a RoomId) -> StoreFuture<'a, bool>;
@@ -736,12 +745,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // --- A meeting's polls (sql_polls.rs) ---
 
-    /// Records a poll that opens.
-    fn save_poll<'a>(&'a self, p: &'a PollRow) -> StoreFuture<'a, ()>;
+    /// Records a poll that opens, with a zero count for each of its `options`.
+    fn save_poll<'a>(&'a self, p: &'a PollRow, options: u32) -> StoreFuture<'a, ()>;
 
-    /// Records a vote and adds one to each of `choices`' counts, in one transaction; `false`
-    /// (and nothing written) if this voter voted in this poll already.
-    fn cast_vote<'a>(&'a self, v: &'a VoteRow, choices: &'a [u32]) -> StoreFuture<'a, bool>;
+    /// Records a vote and adds one to each of `choices`' counts, in one transaction, if the
+    /// poll is open at `now_ms` and this voter has not voted in it (else nothing is written).
+    fn cast_vote<'a>(
+        &'a self,
+        v: &'a VoteRow,
+        choices: &'a [u32],
+        now_ms: i64,
+    ) -> StoreFuture<'a, VoteOutcome>;
+
+    /// Closes the open polls opened by `closed_ms`, of one room (its meeting ended) or of all
+    /// (at a start: every meeting ended with the run before); returns how many.
+    fn close_open_polls<'a>(
+        &'a self,
+        room: Option<&'a RoomId>,
+        closed_ms: i64,
+    ) -> StoreFuture<'a, u64>;
 
     /// Marks a poll closed at `closed_ms`; `false` if it was closed already (or is not there).
     fn close_poll<'a>(

@@ -21,6 +21,17 @@ pub struct PollRow {
     pub closed_ms: Option<i64>,
 }
 
+/// What became of a vote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoteOutcome {
+    /// Stored, with its counts.
+    Counted,
+    /// This voter voted in this poll already: nothing written.
+    AlreadyVoted,
+    /// The poll is closed, or its timer ran out: nothing written.
+    Closed,
+}
+
 /// One person's vote in a poll.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VoteRow {

@@ -126,6 +126,18 @@ macro_rules! impl_store {
                 })
             }
 
+            fn swap_room_settings<'a>(&'a self, id: &'a plenary_proto::RoomId, old: &'a str, new: &'a str) -> $crate::StoreFuture<'a, bool> {
+                Box::pin(async move {
+                    let done = sqlx::query("UPDATE rooms SET settings = $1 WHERE id = $2 AND settings = $3")
+                        .bind(new)
+                        .bind(id.as_str())
+                        .bind(old)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected() > 0)
+                })
+            }
+
             fn delete_room<'a>(&'a self, id: &'a plenary_proto::RoomId) -> $crate::StoreFuture<'a, bool> {
                 Box::pin(async move {
                     let done = sqlx::query("DELETE FROM rooms WHERE id = $1")

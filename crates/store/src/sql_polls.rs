@@ -11,8 +11,13 @@ macro_rules! poll_columns {
 
 macro_rules! poll_methods {
     () => {
-        fn save_poll<'a>(&'a self, p: &'a $crate::PollRow) -> $crate::StoreFuture<'a, ()> {
+        fn save_poll<'a>(
+            &'a self,
+            p: &'a $crate::PollRow,
+            options: u32,
+        ) -> $crate::StoreFuture<'a, ()> {
             Box::pin(async move {
+                let mut tx = self.pool.begin().await?;
                 sqlx::query(concat!(
                     "INSERT INTO polls (",
                     $crate::sql_polls::poll_columns!(),
@@ -26,8 +31,22 @@ macro_rules! poll_methods {
                 .bind(p.opened_ms)
                 .bind(p.closes_ms)
                 .bind(p.closed_ms)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                // Every option's count from the start: a vote then only rewrites rows.
+                for choice in 0..options {
+                    sqlx::query(
+                        "INSERT INTO poll_counts (room_id, meeting_ms, poll_id, choice, votes) \
+                         VALUES ($1, $2, $3, $4, 0)",
+                    )
+                    .bind(p.room.as_str())
+                    .bind(p.meeting_ms)
+                    .bind(p.id)
+                    .bind(i64::from(choice))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
                 Ok(())
             })
         }
@@ -36,9 +55,26 @@ macro_rules! poll_methods {
             &'a self,
             v: &'a $crate::VoteRow,
             choices: &'a [u32],
-        ) -> $crate::StoreFuture<'a, bool> {
+            now_ms: i64,
+        ) -> $crate::StoreFuture<'a, $crate::VoteOutcome> {
             Box::pin(async move {
                 let mut tx = self.pool.begin().await?;
+                // Still open (and its timer not run out), and held so while this vote is
+                // written: a close waits for it, or it sees the close.
+                let open = sqlx::query(
+                    "UPDATE polls SET closed_ms = closed_ms \
+                     WHERE room_id = $1 AND meeting_ms = $2 AND id = $3 AND closed_ms IS NULL \
+                       AND (closes_ms IS NULL OR closes_ms > $4)",
+                )
+                .bind(v.room.as_str())
+                .bind(v.meeting_ms)
+                .bind(v.poll_id)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+                if open.rows_affected() == 0 {
+                    return Ok($crate::VoteOutcome::Closed);
+                }
                 let first = sqlx::query(
                     "INSERT INTO poll_votes (room_id, meeting_ms, poll_id, voter, name, choices) \
                      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -53,23 +89,42 @@ macro_rules! poll_methods {
                 .await?;
                 if first.rows_affected() == 0 {
                     // Voted already (another device, or another node): nothing changes.
-                    return Ok(false);
+                    return Ok($crate::VoteOutcome::AlreadyVoted);
                 }
-                for c in choices {
-                    sqlx::query(
-                        "INSERT INTO poll_counts (room_id, meeting_ms, poll_id, choice, votes) \
-                         VALUES ($1, $2, $3, $4, 1) \
-                         ON CONFLICT (room_id, meeting_ms, poll_id, choice) DO UPDATE SET votes = poll_counts.votes + 1",
-                    )
-                    .bind(v.room.as_str())
-                    .bind(v.meeting_ms)
-                    .bind(v.poll_id)
-                    .bind(i64::from(*c))
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                // Every option's row is rewritten, chosen or not, so that no row's version
+                // (PostgreSQL's xmin, say) tells which options this vote chose.
+                let chosen = format!(",{},", $crate::polls::choices_text(choices));
+                sqlx::query(
+                    "UPDATE poll_counts SET votes = votes + \
+                       CASE WHEN $4 LIKE '%,' || CAST(choice AS TEXT) || ',%' THEN 1 ELSE 0 END \
+                     WHERE room_id = $1 AND meeting_ms = $2 AND poll_id = $3",
+                )
+                .bind(v.room.as_str())
+                .bind(v.meeting_ms)
+                .bind(v.poll_id)
+                .bind(chosen)
+                .execute(&mut *tx)
+                .await?;
                 tx.commit().await?;
-                Ok(true)
+                Ok($crate::VoteOutcome::Counted)
+            })
+        }
+
+        fn close_open_polls<'a>(
+            &'a self,
+            room: Option<&'a plenary_proto::RoomId>,
+            closed_ms: i64,
+        ) -> $crate::StoreFuture<'a, u64> {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE polls SET closed_ms = $2 \
+                     WHERE ($1 = '' OR room_id = $1) AND closed_ms IS NULL AND opened_ms <= $2",
+                )
+                .bind(room.map_or("", |r| r.as_str()))
+                .bind(closed_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
             })
         }
 

@@ -1,7 +1,9 @@
-//! A meeting's polls on both backends: a poll stored and listed; a vote and its counts in one
-//! transaction, once per voter (a second vote changes nothing, counts included); a vote
-//! without its choices (a secret poll's) stays without them; closing once; deleted with the
-//! room.
+//! A meeting's polls on both backends: a poll stored and listed with a zero count per option;
+//! a vote and its counts in one transaction, once per voter (a second vote changes nothing,
+//! counts included), only while the poll is open and its timer has not run out; a vote
+//! without its choices (a secret poll's) stays without them, and no row's version or order
+//! tells a vote's choice (every count row is rewritten by every vote; SQLite keeps no rowid);
+//! closing once; an ended meeting's open polls closed; deleted with the room.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -10,9 +12,9 @@ use std::sync::Arc;
 
 use common::Fresh;
 use plenary_proto::RoomId;
-use plenary_store::{NewRoom, PollRow, Store, VoteRow};
+use plenary_store::{NewRoom, PollRow, Store, VoteOutcome, VoteRow};
 
-async fn polls(store: Arc<dyn Store>) {
+async fn polls(store: Arc<dyn Store>) -> RoomId {
     let room = RoomId::parse("pol-lsro-oms").unwrap();
     store
         .create_room(&NewRoom {
@@ -35,11 +37,11 @@ async fn polls(store: Arc<dyn Store>) {
         closes_ms: Some(70_010),
         closed_ms: None,
     };
-    store.save_poll(&poll(100, 1)).await.unwrap();
-    store.save_poll(&poll(100, 2)).await.unwrap();
-    store.save_poll(&poll(200, 1)).await.unwrap();
+    store.save_poll(&poll(100, 1), 3).await.unwrap();
+    store.save_poll(&poll(100, 2), 3).await.unwrap();
+    store.save_poll(&poll(200, 1), 3).await.unwrap();
     assert!(
-        store.save_poll(&poll(100, 1)).await.is_err(),
+        store.save_poll(&poll(100, 1), 3).await.is_err(),
         "an id is taken once"
     );
     let vote = |poll_id, voter: &str, choices: Option<Vec<u32>>| VoteRow {
@@ -50,52 +52,53 @@ async fn polls(store: Arc<dyn Store>) {
         name: voter.to_uppercase(),
         choices,
     };
-    assert!(
-        store
-            .cast_vote(&vote(1, "account:1", None), &[0])
-            .await
-            .unwrap()
+    let cast = |v: VoteRow, c: &'static [u32], now| {
+        let store = store.clone();
+        async move { store.cast_vote(&v, c, now).await.unwrap() }
+    };
+    assert_eq!(
+        cast(vote(1, "account:1", None), &[0], 20).await,
+        VoteOutcome::Counted
     );
-    assert!(
-        store
-            .cast_vote(&vote(1, "seat:x", None), &[2])
-            .await
-            .unwrap()
+    assert_eq!(
+        cast(vote(1, "seat:x", None), &[2], 30).await,
+        VoteOutcome::Counted
     );
     // The same voter again: refused, and the counts stay as they were.
-    assert!(
-        !store
-            .cast_vote(&vote(1, "account:1", None), &[2])
-            .await
-            .unwrap()
+    assert_eq!(
+        cast(vote(1, "account:1", None), &[2], 40).await,
+        VoteOutcome::AlreadyVoted
     );
-    assert!(
-        store
-            .cast_vote(&vote(2, "account:1", Some(vec![0, 2])), &[0, 2])
-            .await
-            .unwrap()
+    let named = |v, c: &[u32]| vote(2, v, Some(c.to_vec()));
+    assert_eq!(
+        cast(named("account:1", &[0, 2]), &[0, 2], 50).await,
+        VoteOutcome::Counted
     );
-    assert!(
-        store
-            .cast_vote(&vote(2, "seat:x", Some(vec![2])), &[2])
-            .await
-            .unwrap()
+    assert_eq!(
+        cast(named("seat:x", &[2]), &[2], 60).await,
+        VoteOutcome::Counted
+    );
+    // Its timer ran out (at 70 010): refused, though nobody closed it yet.
+    assert_eq!(
+        cast(named("seat:y", &[1]), &[1], 70_010).await,
+        VoteOutcome::Closed
     );
     assert_eq!(
         store.poll_counts(&room, 100, 1).await.unwrap(),
-        [(0, 1), (2, 1)]
+        [(0, 1), (1, 0), (2, 1)]
     );
     assert_eq!(
         store.poll_counts(&room, 100, 2).await.unwrap(),
-        [(0, 1), (2, 2)]
+        [(0, 1), (1, 0), (2, 2)]
     );
-    assert!(store.poll_counts(&room, 200, 1).await.unwrap().is_empty());
-    // A vote in a poll that is not there is an error, not a silent loss.
-    assert!(
-        store
-            .cast_vote(&vote(9, "account:1", None), &[0])
-            .await
-            .is_err()
+    assert_eq!(
+        store.poll_counts(&room, 200, 1).await.unwrap(),
+        [(0, 0), (1, 0), (2, 0)]
+    );
+    // A vote in a poll that is not there writes nothing.
+    assert_eq!(
+        cast(vote(9, "account:1", None), &[0], 20).await,
+        VoteOutcome::Closed
     );
 
     let secret = store.poll_votes(&room, 100, 1).await.unwrap();
@@ -103,13 +106,19 @@ async fn polls(store: Arc<dyn Store>) {
         secret,
         [vote(1, "account:1", None), vote(1, "seat:x", None)]
     );
-    let named = store.poll_votes(&room, 100, 2).await.unwrap();
-    assert_eq!(named[0].choices, Some(vec![0, 2]));
+    assert_eq!(
+        store.poll_votes(&room, 100, 2).await.unwrap()[0].choices,
+        Some(vec![0, 2])
+    );
 
     assert!(store.close_poll(&room, 100, 1, 500).await.unwrap());
     assert!(
         !store.close_poll(&room, 100, 1, 600).await.unwrap(),
         "closed once"
+    );
+    assert_eq!(
+        cast(vote(1, "seat:z", None), &[1], 510).await,
+        VoteOutcome::Closed
     );
     let all = store.polls_of(&room, None).await.unwrap();
     assert_eq!(
@@ -124,24 +133,77 @@ async fn polls(store: Arc<dyn Store>) {
             ..poll(100, 1)
         }
     );
-    assert_eq!(first.len(), 2);
+    // The meeting ended: what it left open is closed (not a poll opened after the end).
+    store
+        .save_poll(
+            &PollRow {
+                opened_ms: 900,
+                ..poll(300, 1)
+            },
+            3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.close_open_polls(Some(&room), 800).await.unwrap(), 2);
+    let open: Vec<_> = store
+        .polls_of(&room, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.closed_ms.is_none())
+        .map(|p| p.meeting_ms)
+        .collect();
+    assert_eq!(open, [300]);
+    assert_eq!(store.close_open_polls(None, 1000).await.unwrap(), 1);
+    room
+}
 
-    assert!(store.delete_room(&room).await.unwrap());
-    assert!(store.polls_of(&room, None).await.unwrap().is_empty());
-    assert!(store.poll_votes(&room, 100, 2).await.unwrap().is_empty());
-    assert!(store.poll_counts(&room, 100, 2).await.unwrap().is_empty());
+async fn deleted_with_the_room(store: &dyn Store, room: &RoomId) {
+    assert!(store.delete_room(room).await.unwrap());
+    assert!(store.polls_of(room, None).await.unwrap().is_empty());
+    assert!(store.poll_votes(room, 100, 2).await.unwrap().is_empty());
+    assert!(store.poll_counts(room, 100, 2).await.unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn polls_on_sqlite() {
     let db = Fresh::sqlite("polls").await;
-    polls(db.store.clone()).await;
+    let room = polls(db.store.clone()).await;
+    // No rowid whose order could be matched against the counts.
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    for table in ["poll_votes", "poll_counts"] {
+        let q = format!("SELECT rowid FROM {table}");
+        assert!(
+            sqlx::query(sqlx::AssertSqlSafe(q))
+                .fetch_all(&pool)
+                .await
+                .is_err(),
+            "{table} has no rowid"
+        );
+    }
+    pool.close().await;
+    deleted_with_the_room(&*db.store, &room).await;
     db.finish().await;
 }
 
 #[tokio::test]
 async fn polls_on_postgres() {
     let db = Fresh::postgres("polls").await;
-    polls(db.store.clone()).await;
+    let room = polls(db.store.clone()).await;
+    // Every count row of a poll was last written by its last vote, whatever that chose.
+    use sqlx::Row as _;
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    for poll in [1_i64, 2] {
+        let row = sqlx::query(
+            "SELECT COUNT(DISTINCT xmin::text) FROM poll_counts WHERE meeting_ms = 100 AND poll_id = $1",
+        )
+        .bind(poll)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(row.get::<i64, _>(0), 1, "poll {poll}");
+    }
+    pool.close().await;
+    deleted_with_the_room(&*db.store, &room).await;
     db.finish().await;
 }

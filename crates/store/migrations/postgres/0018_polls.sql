@@ -26,7 +26,8 @@ CREATE TABLE poll_votes (
     FOREIGN KEY (room_id, meeting_ms, poll_id) REFERENCES polls (room_id, meeting_ms, id) ON DELETE CASCADE
 );
 
--- The counts per option, written in the same transaction as the vote.
+-- The counts per option: a row for every option from the start, and every vote rewrites all of
+-- a poll's rows (adding 0 or 1), so no row's version tells which option a vote chose.
 CREATE TABLE poll_counts (
     room_id     TEXT NOT NULL,
     meeting_ms  BIGINT NOT NULL,

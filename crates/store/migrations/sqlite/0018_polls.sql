@@ -14,7 +14,8 @@ CREATE TABLE polls (
 
 -- Who voted: one row per person and poll (the key is their account, their integration's user
 -- id, else their seat), so a second device's vote is refused by the key. For a secret poll,
--- choices is NULL: nothing here links a person to a choice.
+-- choices is NULL: nothing here links a person to a choice. Without a rowid, rows keep no
+-- order of arrival (which the counts' first appearance could otherwise be matched against).
 CREATE TABLE poll_votes (
     room_id     TEXT NOT NULL,
     meeting_ms  INTEGER NOT NULL,
@@ -24,9 +25,10 @@ CREATE TABLE poll_votes (
     choices     TEXT,                    -- option indices, comma-separated; NULL when secret
     PRIMARY KEY (room_id, meeting_ms, poll_id, voter),
     FOREIGN KEY (room_id, meeting_ms, poll_id) REFERENCES polls (room_id, meeting_ms, id) ON DELETE CASCADE
-);
+) WITHOUT ROWID;
 
--- The counts per option, written in the same transaction as the vote.
+-- The counts per option: a row for every option from the start, and every vote rewrites all of
+-- a poll's rows (adding 0 or 1), so no row's version tells which option a vote chose.
 CREATE TABLE poll_counts (
     room_id     TEXT NOT NULL,
     meeting_ms  INTEGER NOT NULL,
@@ -35,4 +37,4 @@ CREATE TABLE poll_counts (
     votes       INTEGER NOT NULL,
     PRIMARY KEY (room_id, meeting_ms, poll_id, choice),
     FOREIGN KEY (room_id, meeting_ms, poll_id) REFERENCES polls (room_id, meeting_ms, id) ON DELETE CASCADE
-);
+) WITHOUT ROWID;
