@@ -31,7 +31,9 @@ function clock(ms) {
 
 /** @param {string} s */
 function csvField(s) {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  // A leading = + - @ would make a spreadsheet run it as a formula (as the server's export).
+  const t = /^[=+\-@]/.test(s) ? `'${s}` : s;
+  return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
 }
 
 /** A poll's results as CSV: one row per option. @param {Poll} p @returns {string} */
@@ -75,8 +77,11 @@ function formSpec() {
 export function wirePolls(call, say, openPanel) {
   const showKind = () => {
     $('#poll-options-box').hidden = !['single', 'multiple'].includes($('#poll-kind').value);
+    // Guests are known by their page only: a new page is a new guest, who may vote again.
+    $('#poll-guests-note').hidden = $('#poll-voters').value !== 'everyone';
   };
   $('#poll-kind').onchange = showKind;
+  $('#poll-voters').onchange = showKind;
   $('#poll-form').addEventListener('submit', (/** @type {Event} */ e) => {
     e.preventDefault();
     const spec = formSpec();
@@ -200,8 +205,14 @@ export function wirePolls(call, say, openPanel) {
 
   const render = () => {
     $('#poll-new').hidden = call.role !== 'moderator';
+    // A ballot half filled in stays so while others vote (each vote re-renders the list).
+    const ticked = new Set([...document.querySelectorAll('#poll-list form.poll-vote input:checked')].map((i) => /** @type {HTMLInputElement} */ (i).name + '/' + /** @type {HTMLInputElement} */ (i).value));
     const polls = [...call.polls.values()].sort((a, b) => b.id - a.id);
     $('#poll-list').replaceChildren(...polls.map(item));
+    for (const i of document.querySelectorAll('#poll-list form.poll-vote input')) {
+      const input = /** @type {HTMLInputElement} */ (i);
+      if (ticked.has(input.name + '/' + input.value)) input.checked = true;
+    }
     $('#poll-none').hidden = polls.length > 0;
   };
 
@@ -227,9 +238,9 @@ export function wirePolls(call, say, openPanel) {
   });
   call.addEventListener('error', (e) => {
     const d = /** @type {CustomEvent} */ (e).detail;
-    const key = /** @type {Record<string, string>} */ ({ not_eligible: 'client-poll-not-eligible', already_voted: 'client-poll-already-voted', poll_closed: 'client-poll-is-closed', unknown_poll: 'client-poll-is-closed' })[d.code];
+    const key = /** @type {Record<string, string>} */ ({ not_eligible: 'client-poll-not-eligible', already_voted: 'client-poll-already-voted', poll_closed: 'client-poll-is-closed', unknown_poll: 'client-poll-is-closed', bad_choice: 'client-poll-bad-choice' })[d.code];
     if (key) say(tr(key));
     // A poll the server would not take (a question too long, two options alike…): its reason.
-    else if (d.code === 'bad_message' && /poll|option|question|quorum|timer/.test(d.message)) say(tr('client-poll-refused', { message: d.message }));
+    else if (d.code === 'bad_message' && /poll|option|question|quorum|timer/.test(d.message) && !/agenda/.test(d.message)) say(tr('client-poll-refused', { message: d.message }));
   });
 }

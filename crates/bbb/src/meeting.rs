@@ -97,10 +97,6 @@ pub struct Session {
 }
 
 impl Session {
-    /// The locks viewers start under, from `create`'s lock settings (bbb-api.md §1.5.1):
-    /// applied on join unless `lockSettingsLockOnJoin=false`; `webcamsOnlyForModerator` always.
-    /// Shared notes are not built, so `lockSettingsDisableNote(s)` locks nothing yet;
-    /// `allowModsToUnmuteUsers` changes nothing: a moderator only ever asks to unmute.
     /// Whether `create`'s `disabledFeatures` turned `feature` off (and
     /// `disabledFeaturesExclude` did not turn it back on), case aside.
     pub fn feature_disabled(&self, feature: &str) -> bool {
@@ -112,6 +108,10 @@ impl Session {
         listed("disabledFeatures") && !listed("disabledFeaturesExclude")
     }
 
+    /// The locks viewers start under, from `create`'s lock settings (bbb-api.md §1.5.1):
+    /// applied on join unless `lockSettingsLockOnJoin=false`; `webcamsOnlyForModerator` always.
+    /// Shared notes are not built, so `lockSettingsDisableNote(s)` locks nothing yet;
+    /// `allowModsToUnmuteUsers` changes nothing: a moderator only ever asks to unmute.
     pub fn initial_locks(&self) -> plenary_proto::Locks {
         let on = |k: &str| {
             self.settings

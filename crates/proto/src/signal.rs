@@ -535,6 +535,8 @@ pub enum ErrorCode {
     NotEligible,
     /// This person voted in that poll already (perhaps from another device).
     AlreadyVoted,
+    /// Those choices are not an answer to that poll (one option, or several where allowed).
+    BadChoice,
 }
 
 /// Why a text frame could not be read as a [`ClientMessage`].

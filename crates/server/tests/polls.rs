@@ -193,9 +193,9 @@ async fn only_moderators_ask_and_close_and_bad_polls_are_refused() {
     send(&mut val, json!({"type":"poll_close","id":id}).to_string()).await;
     assert_eq!(error_of(&mut val).await, "forbidden");
     vote(&mut val, id, &[3]).await;
-    assert_eq!(error_of(&mut val).await, "bad_message");
+    assert_eq!(error_of(&mut val).await, "bad_choice");
     vote(&mut val, id, &[0, 1]).await;
-    assert_eq!(error_of(&mut val).await, "bad_message");
+    assert_eq!(error_of(&mut val).await, "bad_choice");
     vote(&mut val, 99, &[0]).await;
     assert_eq!(error_of(&mut val).await, "unknown_poll");
 

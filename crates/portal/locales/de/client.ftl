@@ -242,3 +242,5 @@ client-speakers-limit = Redezeit (Minuten)
 client-speaker-now = Es spricht: { $name } · { $time }
 client-speaker-now-limited = Es spricht: { $name } · { $time } von { $n } Min.
 client-speaker-you = Sie haben das Wort.
+client-poll-bad-choice = Wählen Sie eine der Optionen der Umfrage (mehrere nur, wo die Umfrage es erlaubt).
+client-poll-guests-note = Gäste ohne Konto können von einer neuen Seite aus erneut abstimmen: für eine Abstimmung, die jede Person einmal zählen muss, wählen Sie angemeldete Personen.

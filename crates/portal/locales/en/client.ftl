@@ -242,3 +242,5 @@ client-speakers-limit = Speaking time (minutes)
 client-speaker-now = Speaking: { $name } · { $time }
 client-speaker-now-limited = Speaking: { $name } · { $time } of { $n } min
 client-speaker-you = You have the floor.
+client-poll-bad-choice = Choose one of the poll's options (several only where the poll allows it).
+client-poll-guests-note = Guests without an account can vote again from a new page: for a vote that must count each person once, choose people signed in.

@@ -242,3 +242,5 @@ client-speakers-limit = Tiempo de palabra (minutos)
 client-speaker-now = Habla: { $name } · { $time }
 client-speaker-now-limited = Habla: { $name } · { $time } de { $n } min
 client-speaker-you = Tienes la palabra.
+client-poll-bad-choice = Elige una de las opciones de la encuesta (varias solo si la encuesta lo permite).
+client-poll-guests-note = Las personas invitadas sin cuenta pueden volver a votar desde una página nueva: para un voto que debe contar a cada persona una vez, elige personas con sesión iniciada.

@@ -242,3 +242,5 @@ client-speakers-limit = Temps de parole (minutes)
 client-speaker-now = Parole à { $name } · { $time }
 client-speaker-now-limited = Parole à { $name } · { $time } sur { $n } min
 client-speaker-you = Vous avez la parole.
+client-poll-bad-choice = Choisissez une des options du sondage (plusieurs seulement si le sondage le permet).
+client-poll-guests-note = Les invités sans compte peuvent revoter depuis une nouvelle page : pour un vote qui doit compter chaque personne une fois, choisissez les personnes connectées.

@@ -74,9 +74,8 @@ impl Connection {
             | ActionError::PollsDisabled => ErrorCode::Forbidden,
             ActionError::UnknownPoll => ErrorCode::UnknownPoll,
             ActionError::PollClosed => ErrorCode::PollClosed,
-            ActionError::BadChoice | ActionError::BadPoll(_) | ActionError::BadAgenda(_) => {
-                ErrorCode::BadMessage
-            }
+            ActionError::BadChoice => ErrorCode::BadChoice,
+            ActionError::BadPoll(_) | ActionError::BadAgenda(_) => ErrorCode::BadMessage,
             ActionError::AlreadyVoted => ErrorCode::AlreadyVoted,
             ActionError::NotEligible => ErrorCode::NotEligible,
         };
