@@ -8,47 +8,14 @@
 mod common;
 
 use common::TestServer;
-use common::ws::{Ws, connect, next, send};
+use common::ws::{Ws, error_code, join_as, next_ok, send};
 use plenary_proto::RoomId;
 use serde_json::{Value, json};
-
-async fn join(server: &TestServer, room: &RoomId, name: &str, owner: bool) -> (Ws, Value) {
-    let bearer = owner.then_some(server.api_token.as_str());
-    let token = server.join_token_as(room, name, bearer).await;
-    let mut ws = connect(server).await;
-    send(
-        &mut ws,
-        json!({"type":"join","v":2,"room":room,"name":name,"token":token}).to_string(),
-    )
-    .await;
-    let joined = next_of(&mut ws, "joined").await;
-    (ws, joined)
-}
-
-async fn next_of(ws: &mut Ws, kind: &str) -> Value {
-    loop {
-        let m = next(ws).await;
-        if m["type"] == kind {
-            return m;
-        }
-        assert_ne!(m["type"], "error", "waiting for {kind}: {m}");
-    }
-}
-
-async fn error_of(ws: &mut Ws) -> String {
-    loop {
-        let m = next(ws).await;
-        if m["type"] == "error" {
-            assert_eq!(m["fatal"], false, "{m}");
-            return m["code"].as_str().unwrap().into();
-        }
-    }
-}
 
 /// The next `speakers` state whose passes `cond`.
 async fn speakers_until(ws: &mut Ws, cond: impl Fn(&Value) -> bool) -> Value {
     loop {
-        let s = next_of(ws, "speakers").await["speakers"].clone();
+        let s = next_ok(ws, "speakers").await["speakers"].clone();
         if cond(&s) {
             return s;
         }
@@ -59,9 +26,9 @@ async fn speakers_until(ws: &mut Ws, cond: impl Fn(&Value) -> bool) -> Value {
 async fn the_agenda_is_the_moderators_and_stays_with_the_room() {
     let server = TestServer::start().await;
     let room = server.create_room("Agenda").await;
-    let (mut mo, joined) = join(&server, &room, "Mo", true).await;
+    let (mut mo, joined) = join_as(&server, &room, "Mo", true).await;
     assert_eq!(joined["agenda"]["items"], json!([]));
-    let (mut val, _) = join(&server, &room, "Val", false).await;
+    let (mut val, _) = join_as(&server, &room, "Val", false).await;
     let items =
         json!([{"title":" Welcome ","minutes":5},{"title":"Budget","minutes":20},{"title":"AOB"}]);
     send(
@@ -69,29 +36,29 @@ async fn the_agenda_is_the_moderators_and_stays_with_the_room() {
         json!({"type":"agenda_set","items":items}).to_string(),
     )
     .await;
-    assert_eq!(error_of(&mut val).await, "forbidden");
+    assert_eq!(error_code(&mut val).await, "forbidden");
     send(&mut val, json!({"type":"agenda_go","index":0}).to_string()).await;
-    assert_eq!(error_of(&mut val).await, "forbidden");
+    assert_eq!(error_code(&mut val).await, "forbidden");
     send(
         &mut mo,
         json!({"type":"agenda_set","items":[{"title":"x","minutes":0}]}).to_string(),
     )
     .await;
-    assert_eq!(error_of(&mut mo).await, "bad_message");
+    assert_eq!(error_code(&mut mo).await, "bad_message");
 
     send(
         &mut mo,
         json!({"type":"agenda_set","items":items}).to_string(),
     )
     .await;
-    let agenda = next_of(&mut val, "agenda").await["agenda"].clone();
+    let agenda = next_ok(&mut val, "agenda").await["agenda"].clone();
     assert_eq!(agenda["items"][0], json!({"title":"Welcome","minutes":5}));
     assert_eq!(agenda["items"][2], json!({"title":"AOB"}));
     assert!(agenda.get("current").is_none());
     send(&mut mo, json!({"type":"agenda_go","index":3}).to_string()).await;
-    assert_eq!(error_of(&mut mo).await, "bad_message");
+    assert_eq!(error_code(&mut mo).await, "bad_message");
     send(&mut mo, json!({"type":"agenda_go","index":1}).to_string()).await;
-    let agenda = next_of(&mut val, "agenda").await["agenda"].clone();
+    let agenda = next_ok(&mut val, "agenda").await["agenda"].clone();
     assert_eq!(agenda["current"], 1);
     assert!(agenda["since_ms"].as_i64().unwrap() > 0);
 
@@ -111,7 +78,7 @@ async fn the_agenda_is_the_moderators_and_stays_with_the_room() {
     drop(val);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     send_leave_all(&server, &room).await;
-    let (_again, joined) = join(&server, &room, "Mo", true).await;
+    let (_again, joined) = join_as(&server, &room, "Mo", true).await;
     assert_eq!(joined["agenda"]["items"][1]["title"], "Budget");
     assert!(joined["agenda"].get("current").is_none(), "{joined}");
     server.stop().await;
@@ -134,22 +101,22 @@ async fn send_leave_all(server: &TestServer, room: &RoomId) {
 async fn the_floor_goes_to_raised_hands_first_speakers_first_when_progressive() {
     let server = TestServer::start().await;
     let room = server.create_room("Floor").await;
-    let (mut mo, _) = join(&server, &room, "Mo", true).await;
-    let (mut ann, j) = join(&server, &room, "Ann", false).await;
+    let (mut mo, _) = join_as(&server, &room, "Mo", true).await;
+    let (mut ann, j) = join_as(&server, &room, "Ann", false).await;
     let ann_id = j["you"].as_u64().unwrap();
-    let (mut bob, j) = join(&server, &room, "Bob", false).await;
+    let (mut bob, j) = join_as(&server, &room, "Bob", false).await;
     let bob_id = j["you"].as_u64().unwrap();
 
     send(&mut ann, r#"{"type":"speaker_next"}"#).await;
-    assert_eq!(error_of(&mut ann).await, "forbidden");
+    assert_eq!(error_code(&mut ann).await, "forbidden");
     send(&mut ann, r#"{"type":"speakers_set","progressive":true}"#).await;
-    assert_eq!(error_of(&mut ann).await, "forbidden");
+    assert_eq!(error_code(&mut ann).await, "forbidden");
     send(
         &mut mo,
         r#"{"type":"speakers_set","progressive":true,"limit_s":0}"#,
     )
     .await;
-    assert_eq!(error_of(&mut mo).await, "bad_message");
+    assert_eq!(error_code(&mut mo).await, "bad_message");
 
     send(&mut ann, r#"{"type":"hand","raised":true}"#).await;
     speakers_until(&mut mo, |s| s["queue"] == json!([ann_id])).await;
@@ -157,7 +124,7 @@ async fn the_floor_goes_to_raised_hands_first_speakers_first_when_progressive() 
     let s = speakers_until(&mut bob, |s| s["current"] == ann_id).await;
     assert_eq!(s["queue"], json!([]), "her hand is lowered: {s}");
     assert!(s["since_ms"].as_i64().unwrap() > 0);
-    assert_eq!(next_of(&mut bob, "hands").await["queue"], json!([]));
+    assert_eq!(next_ok(&mut bob, "hands").await["queue"], json!([]));
 
     // Ann asks again, then Bob: as raised, Ann first; progressive, Bob (who has not spoken).
     send(&mut ann, r#"{"type":"hand","raised":true}"#).await;
@@ -175,7 +142,7 @@ async fn the_floor_goes_to_raised_hands_first_speakers_first_when_progressive() 
 
     // Only the speaker or a moderator ends a turn.
     send(&mut bob, r#"{"type":"speaker_done"}"#).await;
-    assert_eq!(error_of(&mut bob).await, "forbidden");
+    assert_eq!(error_code(&mut bob).await, "forbidden");
     send(&mut mo, r#"{"type":"speaker_next"}"#).await;
     speakers_until(&mut ann, |s| s["current"] == bob_id).await;
     send(&mut bob, r#"{"type":"speaker_done"}"#).await;
@@ -195,21 +162,21 @@ async fn a_promoted_guest_changes_the_meetings_agenda_not_the_rooms_and_a_remove
  {
     let server = TestServer::start().await;
     let room = server.create_room("Guests").await;
-    let (mut mo, _) = join(&server, &room, "Mo", true).await;
-    let (mut gia, j) = join(&server, &room, "Gia", false).await;
+    let (mut mo, _) = join_as(&server, &room, "Mo", true).await;
+    let (mut gia, j) = join_as(&server, &room, "Gia", false).await;
     let gia_id = j["you"].as_u64().unwrap();
     send(
         &mut mo,
         json!({"type":"moderate","participant_id":gia_id,"action":"promote"}).to_string(),
     )
     .await;
-    next_of(&mut gia, "role_changed").await;
+    next_ok(&mut gia, "role_changed").await;
     send(
         &mut gia,
         json!({"type":"agenda_set","items":[{"title":"Gia's item"}]}).to_string(),
     )
     .await;
-    let agenda = next_of(&mut mo, "agenda").await["agenda"].clone();
+    let agenda = next_ok(&mut mo, "agenda").await["agenda"].clone();
     assert_eq!(agenda["items"][0]["title"], "Gia's item");
     let stored = server
         .running
@@ -228,7 +195,7 @@ async fn a_promoted_guest_changes_the_meetings_agenda_not_the_rooms_and_a_remove
     );
 
     // Gia has the floor; removed, she has it no more, and everyone sees so.
-    let (mut val, _) = join(&server, &room, "Val", false).await;
+    let (mut val, _) = join_as(&server, &room, "Val", false).await;
     send(
         &mut mo,
         json!({"type":"moderate","participant_id":gia_id,"action":"demote"}).to_string(),

@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::TestServer;
-use common::ws::{Ws, connect, next, send};
+use common::ws::{Ws, connect, error_code, next, next_ok, send};
 use plenary_proto::RoomId;
 use serde_json::{Value, json};
 
@@ -24,30 +24,8 @@ async fn join(server: &TestServer, room: &RoomId, name: &str, bearer: Option<&st
         json!({"type":"join","v":2,"room":room,"name":name,"token":token}).to_string(),
     )
     .await;
-    next_of(&mut ws, "joined").await;
+    next_ok(&mut ws, "joined").await;
     ws
-}
-
-/// The next message of `kind`, skipping others; fails on an error.
-async fn next_of(ws: &mut Ws, kind: &str) -> Value {
-    loop {
-        let m = next(ws).await;
-        if m["type"] == kind {
-            return m;
-        }
-        assert_ne!(m["type"], "error", "waiting for {kind}: {m}");
-    }
-}
-
-/// The next error's code (skipping other messages); errors here are never fatal.
-async fn error_of(ws: &mut Ws) -> String {
-    loop {
-        let m = next(ws).await;
-        if m["type"] == "error" {
-            assert_eq!(m["fatal"], false, "{m}");
-            return m["code"].as_str().unwrap().into();
-        }
-    }
 }
 
 /// A signed-in account (`member`: of an organisation the first admin belongs to) and its
@@ -101,7 +79,7 @@ async fn owners_org(server: &TestServer) -> i64 {
 /// The next `poll` message whose poll passes `cond`, skipping others.
 async fn poll_until(ws: &mut Ws, cond: impl Fn(&Value) -> bool) -> Value {
     loop {
-        let p = next_of(ws, "poll").await["poll"].clone();
+        let p = next_ok(ws, "poll").await["poll"].clone();
         if cond(&p) {
             return p;
         }
@@ -168,7 +146,7 @@ async fn only_moderators_ask_and_close_and_bad_polls_are_refused() {
         json!({"type":"poll_open","poll":yes_no}).to_string(),
     )
     .await;
-    assert_eq!(error_of(&mut val).await, "forbidden");
+    assert_eq!(error_code(&mut val).await, "forbidden");
 
     for bad in [
         json!({"question":"  ","kind":"yes_no"}),
@@ -180,31 +158,31 @@ async fn only_moderators_ask_and_close_and_bad_polls_are_refused() {
         json!({"question":"Ok?","kind":"yes_no","secrett":true}),
     ] {
         send(&mut mo, json!({"type":"poll_open","poll":bad}).to_string()).await;
-        assert_eq!(error_of(&mut mo).await, "bad_message", "{bad}");
+        assert_eq!(error_code(&mut mo).await, "bad_message", "{bad}");
     }
 
     let poll = open(&mut mo, yes_no).await;
-    assert_eq!(next_of(&mut val, "poll").await["poll"], poll);
+    assert_eq!(next_ok(&mut val, "poll").await["poll"], poll);
     let id = poll["id"].as_u64().unwrap();
     assert_eq!(poll["spec"]["question"], "Adopt the budget?");
     assert_eq!(poll["by"], "Mo");
     assert_eq!(poll["counts"], json!([0, 0, 0]));
 
     send(&mut val, json!({"type":"poll_close","id":id}).to_string()).await;
-    assert_eq!(error_of(&mut val).await, "forbidden");
+    assert_eq!(error_code(&mut val).await, "forbidden");
     vote(&mut val, id, &[3]).await;
-    assert_eq!(error_of(&mut val).await, "bad_choice");
+    assert_eq!(error_code(&mut val).await, "bad_choice");
     vote(&mut val, id, &[0, 1]).await;
-    assert_eq!(error_of(&mut val).await, "bad_choice");
+    assert_eq!(error_code(&mut val).await, "bad_choice");
     vote(&mut val, 99, &[0]).await;
-    assert_eq!(error_of(&mut val).await, "unknown_poll");
+    assert_eq!(error_code(&mut val).await, "unknown_poll");
 
     send(&mut mo, json!({"type":"poll_close","id":id}).to_string()).await;
     poll_until(&mut val, |p| p["closed_ms"].is_i64()).await;
     vote(&mut val, id, &[0]).await;
-    assert_eq!(error_of(&mut val).await, "poll_closed");
+    assert_eq!(error_code(&mut val).await, "poll_closed");
     send(&mut mo, json!({"type":"poll_close","id":id}).to_string()).await;
-    assert_eq!(error_of(&mut mo).await, "poll_closed");
+    assert_eq!(error_code(&mut mo).await, "poll_closed");
     server.stop().await;
 }
 
@@ -228,20 +206,20 @@ async fn members_vote_once_from_any_device_and_a_secret_vote_links_nobody_to_a_c
     .await;
     let id = poll["id"].as_u64().unwrap();
     for ws in [&mut ann, &mut ann_phone, &mut oz, &mut gus] {
-        next_of(ws, "poll").await;
+        next_ok(ws, "poll").await;
     }
     // Neither a guest nor a signed-in person outside the organisation may vote.
     vote(&mut gus, id, &[0]).await;
-    assert_eq!(error_of(&mut gus).await, "not_eligible");
+    assert_eq!(error_code(&mut gus).await, "not_eligible");
     vote(&mut oz, id, &[2]).await;
-    assert_eq!(error_of(&mut oz).await, "not_eligible");
+    assert_eq!(error_code(&mut oz).await, "not_eligible");
 
     // Ann votes on both devices at once: one vote counts, the other is refused; both of
     // hers hear it counted. A secret poll's counts stay hidden while it is open (live counts
     // moving as people click would tell who chose what), from moderators too.
     vote(&mut ann, id, &[1]).await;
     vote(&mut ann_phone, id, &[1]).await;
-    let seen = next_of(&mut mo, "poll").await["poll"].clone();
+    let seen = next_ok(&mut mo, "poll").await["poll"].clone();
     assert_eq!(seen["votes"], 1);
     assert!(
         seen.get("counts").is_none() && seen.get("names").is_none(),
@@ -263,11 +241,11 @@ async fn members_vote_once_from_any_device_and_a_secret_vote_links_nobody_to_a_c
     }
     assert_eq!(refused, 1, "one of the two votes refused");
     vote(&mut ann_phone, id, &[2]).await;
-    assert_eq!(error_of(&mut ann_phone).await, "already_voted");
+    assert_eq!(error_code(&mut ann_phone).await, "already_voted");
 
     // The owner votes (an owner may vote in a members' poll); the quorum of two is met.
     vote(&mut mo, id, &[2]).await;
-    let seen = next_of(&mut mo, "poll").await["poll"].clone();
+    let seen = next_ok(&mut mo, "poll").await["poll"].clone();
     assert_eq!(seen["votes"], 2);
     send(&mut mo, json!({"type":"poll_close","id":id}).to_string()).await;
     let closed = poll_until(&mut gus, |p| p["closed_ms"].is_i64()).await;
@@ -281,9 +259,9 @@ async fn members_vote_once_from_any_device_and_a_secret_vote_links_nobody_to_a_c
     .await;
     let named_id = named["id"].as_u64().unwrap();
     vote(&mut gus, named_id, &[0]).await;
-    assert_eq!(error_of(&mut gus).await, "not_eligible");
+    assert_eq!(error_code(&mut gus).await, "not_eligible");
     vote(&mut oz, named_id, &[1]).await;
-    assert_eq!(next_of(&mut oz, "poll_voted").await["id"], named_id);
+    assert_eq!(next_ok(&mut oz, "poll_voted").await["id"], named_id);
     let seen = poll_until(&mut mo, |p| p["id"] == named_id && p["votes"] == 1).await;
     assert_eq!(seen["names"], json!([[], ["Oz"]]));
 
@@ -412,8 +390,8 @@ async fn hidden_results_show_when_closed_and_a_late_joiner_sees_what_they_voted(
     let id = poll["id"].as_u64().unwrap();
     assert!(poll.get("counts").is_none(), "{poll}");
     vote(&mut ann, id, &[0, 2]).await;
-    next_of(&mut ann, "poll_voted").await;
-    let seen = next_of(&mut mo, "poll").await["poll"].clone();
+    next_ok(&mut ann, "poll_voted").await;
+    let seen = next_ok(&mut mo, "poll").await["poll"].clone();
     assert_eq!(seen["votes"], 1);
     assert!(
         seen.get("counts").is_none() && seen.get("names").is_none(),
@@ -449,7 +427,7 @@ async fn hidden_results_show_when_closed_and_a_late_joiner_sees_what_they_voted(
         json!({"type":"join","v":2,"room":room,"name":"Lee","token":late}).to_string(),
     )
     .await;
-    let joined = next_of(&mut lee, "joined").await;
+    let joined = next_ok(&mut lee, "joined").await;
     assert_eq!(joined["polls"][0]["id"], id);
     assert!(joined["polls"][0].get("counts").is_none());
     assert!(joined.get("voted").is_none(), "{joined}");
@@ -487,7 +465,7 @@ async fn a_reloaded_page_knows_it_voted_and_a_timer_closes_the_poll() {
                 json!({"type":"join","v":2,"room":room,"name":"Ann","token":token}).to_string(),
             )
             .await;
-            let joined = next_of(&mut ws, "joined").await;
+            let joined = next_ok(&mut ws, "joined").await;
             (ws, joined)
         }
     };
@@ -501,12 +479,12 @@ async fn a_reloaded_page_knows_it_voted_and_a_timer_closes_the_poll() {
     let closes = poll["closes_ms"].as_i64().unwrap();
     assert!(closes >= poll["opened_ms"].as_i64().unwrap() + 10_000);
     vote(&mut ann, id, &[0]).await;
-    next_of(&mut ann, "poll_voted").await;
+    next_ok(&mut ann, "poll_voted").await;
     // The same token again (a reload takes the seat over): it voted already.
     let (mut again, joined) = join_with(token).await;
     assert_eq!(joined["voted"], json!([id]), "{joined}");
     vote(&mut again, id, &[1]).await;
-    assert_eq!(error_of(&mut again).await, "already_voted");
+    assert_eq!(error_code(&mut again).await, "already_voted");
 
     tokio::time::sleep(Duration::from_millis(10_500)).await;
     let closed = poll_until(&mut mo, |p| p["closed_ms"].is_i64()).await;

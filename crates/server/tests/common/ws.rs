@@ -94,3 +94,25 @@ pub async fn next_of(ws: &mut Ws, kind: &str) -> Value {
         }
     }
 }
+
+/// The next message of `kind`, skipping others; fails on an error before it.
+pub async fn next_ok(ws: &mut Ws, kind: &str) -> Value {
+    loop {
+        let m = next(ws).await;
+        if m["type"] == kind {
+            return m;
+        }
+        assert_ne!(m["type"], "error", "waiting for {kind}: {m}");
+    }
+}
+
+/// The code of the next error, skipping other messages; it must not be fatal.
+pub async fn error_code(ws: &mut Ws) -> String {
+    loop {
+        let m = next(ws).await;
+        if m["type"] == "error" {
+            assert_eq!(m["fatal"], false, "{m}");
+            return m["code"].as_str().unwrap_or_default().into();
+        }
+    }
+}
