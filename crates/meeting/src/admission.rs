@@ -447,7 +447,7 @@ impl Service {
     }
 
     /// `<node>/<run>:` — what this run's holders start with.
-    fn holder_prefix(&self) -> String {
+    pub(crate) fn holder_prefix(&self) -> String {
         format!("{}/{}:", self.settings.node, self.run)
     }
 

@@ -92,15 +92,21 @@ impl Service {
         if freed > 0 {
             tracing::info!(seats = freed, "freed the seats of this node's previous run");
         }
-        // Its meetings ended with it, and the polls still open in them.
-        let closed = store
-            .close_open_polls(None, plenary_proto::clock::unix_millis())
-            .await?;
-        if closed > 0 {
-            tracing::info!(
-                polls = closed,
-                "closed the polls the previous run left open"
-            );
+        // This node's previous runs' meetings ended with them, and the polls still open in
+        // them (another node's are its own).
+        let now = plenary_proto::clock::unix_millis();
+        match store
+            .close_node_polls(&format!("{}/", settings.node), now)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                polls = n,
+                "closed the polls this node's previous run left open"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "could not close the polls of this node's previous run")
+            }
         }
         let capacity = Arc::new(capacity::Capacity::new(
             settings.capacity,

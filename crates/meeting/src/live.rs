@@ -215,6 +215,9 @@ pub struct Meetings {
     /// The usage ledger's tap (see `usage.rs`): told while the state is locked, so that its
     /// facts come in the order things happened.
     pub(crate) usage: Mutex<Option<mpsc::UnboundedSender<crate::usage::UsageFact>>>,
+    /// Meetings that ended (room, when it started), for closing the polls they left open:
+    /// never dropped, unlike RoomEvents.
+    pub(crate) ended: Mutex<Option<mpsc::UnboundedSender<(RoomId, i64)>>>,
 }
 
 impl Default for Meetings {
@@ -228,6 +231,7 @@ impl Default for Meetings {
             // never waits for them.
             events: broadcast::channel(4096).0,
             usage: Mutex::new(None),
+            ended: Mutex::new(None),
         }
     }
 }

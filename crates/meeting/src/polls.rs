@@ -36,6 +36,8 @@ struct LivePoll {
     voted: HashSet<String>,
     /// Voters whose vote is being stored now (a second device racing the first is refused).
     pending: HashSet<String>,
+    /// Closed with the store's results (every vote committed before the close in them).
+    final_from_store: bool,
 }
 
 impl LivePoll {
@@ -188,6 +190,7 @@ impl Meetings {
             names: vec![Vec::new(); n],
             voted: HashSet::new(),
             pending: HashSet::new(),
+            final_from_store: false,
         };
         let msg = ServerMessage::Poll {
             poll: live.public(),
@@ -287,9 +290,9 @@ impl Meetings {
         };
         p.pending.remove(&b.voter);
         p.voted.insert(b.voter.clone());
-        // Stored before the poll closed; a close reads its results from the store after its
-        // own commit, this vote in them: counted there already.
-        if p.poll.is_open() {
+        // Stored before the poll closed: a close that read its results from the store after
+        // its own commit has this vote in them already.
+        if !p.final_from_store {
             p.poll.votes += 1;
             for c in &b.choices {
                 if let Some(n) = p.counts.get_mut(*c as usize) {
@@ -380,6 +383,7 @@ impl Meetings {
         }
         p.poll.closed_ms = Some(closed_ms);
         if let Some(r) = stored {
+            p.final_from_store = true;
             p.poll.votes = r.votes;
             p.counts = r.counts;
             if let Some(names) = r.names {
@@ -421,6 +425,7 @@ impl Service {
             opened_ms: poll.opened_ms,
             closes_ms: poll.closes_ms,
             closed_ms: None,
+            node: self.holder_prefix(),
         };
         let options = poll.spec.option_names().len() as u32;
         if let Err(e) = self.store.save_poll(&row, options).await {
@@ -595,33 +600,43 @@ impl Service {
         }
     }
 
-    /// A meeting in `room` ended at `at_ms`: the polls still open in it are closed in the
-    /// store (those of a meeting started since are not).
-    pub async fn close_ended_polls(&self, room: &RoomId, at_ms: i64) {
-        if let Err(e) = self.store.close_open_polls(Some(room), at_ms).await {
-            tracing::error!(error = %e, %room, "could not close an ended meeting's polls");
+    /// The meeting `meeting_ms` of `room` ended: the polls still open in it are closed in the
+    /// store (tried again while the store is briefly unavailable; past that, the next start's
+    /// sweep closes them).
+    async fn close_ended_polls(&self, room: &RoomId, meeting_ms: i64) {
+        // A stopping server's meetings end after its store closed: its next start closes them.
+        if *self.live.stopping().borrow() {
+            return;
+        }
+        for wait in [1, 2, 4, 0] {
+            match self
+                .store
+                .close_meeting_polls(room, meeting_ms, unix_millis())
+                .await
+            {
+                Ok(_) => return,
+                Err(e) if wait > 0 => {
+                    tracing::warn!(error = %e, %room, "could not close an ended meeting's polls; trying again");
+                    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, %room, "could not close an ended meeting's polls");
+                }
+            }
         }
     }
 }
 
-/// Closes in the store the polls a meeting leaves open when it ends (its last participant
-/// gone), from a task listening to the meetings. One that misses an end (the events' buffer
-/// overran) leaves them to the next start's sweep.
+/// Closes in the store the polls a meeting leaves open when it ends, from a task hearing
+/// every meeting's end (room and start) as it happens.
 pub(crate) fn close_when_meetings_end(service: &Arc<Service>) {
-    let mut events = service.live.subscribe();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    *service.live.ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
     let service = Arc::downgrade(service);
     tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(RoomEvent::Left {
-                    room, remaining: 0, ..
-                }) => {
-                    let Some(s) = service.upgrade() else { return };
-                    s.close_ended_polls(&room, unix_millis()).await;
-                }
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            }
+        while let Some((room, meeting_ms)) = rx.recv().await {
+            let Some(s) = service.upgrade() else { return };
+            s.close_ended_polls(&room, meeting_ms).await;
         }
     });
 }

@@ -71,6 +71,19 @@ impl Meetings {
         if facts.is_empty() {
             return;
         }
+        {
+            let ended = self.ended.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(tx) = ended.as_ref() {
+                for f in &facts {
+                    if let UsageFact::MeetingEnded {
+                        room, meeting_ms, ..
+                    } = f
+                    {
+                        let _ = tx.send((room.clone(), *meeting_ms));
+                    }
+                }
+            }
+        }
         let tap = self.usage.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = tap.as_ref() {
             for f in facts {

@@ -61,7 +61,7 @@ async fn page(State(app): State<PortalState>, ctx: Ctx, Path(id): Path<String>) 
                 .map(|(i, o)| {
                     context! {
                         name => option_words(&ctx, &app, o, fixed),
-                        count => p.counts.as_ref().and_then(|c| c.get(i)).copied().unwrap_or(0),
+                        count => p.counts.as_ref().and_then(|c| c.get(i)).map_or_else(|| "—".to_owned(), u32::to_string),
                         names => p.names.as_ref().and_then(|n| n.get(i)).map(|n| n.join(", ")),
                     }
                 })

@@ -211,20 +211,28 @@ async fn playback(
                         counts,
                         ..
                     } => {
-                        let results: Vec<String> = options
-                            .iter()
-                            .enumerate()
-                            .map(|(i, o)| {
-                                let o = if *fixed {
-                                    ctx.t(&app.portal, &format!("poll-option-{o}"), None)
-                                } else {
-                                    o.clone()
-                                };
-                                format!("{o}: {}", counts.get(i).copied().unwrap_or(0))
-                            })
-                            .collect();
+                        let word = |o: &String| {
+                            if *fixed {
+                                ctx.t(&app.portal, &format!("poll-option-{o}"), None)
+                            } else {
+                                o.clone()
+                            }
+                        };
+                        // A poll that hides its counts and was still open: none to show.
+                        let results = match counts {
+                            Some(counts) => options
+                                .iter()
+                                .enumerate()
+                                .map(|(i, o)| {
+                                    let n = counts.get(i).copied().unwrap_or(0);
+                                    format!("{}: {n}", word(o))
+                                })
+                                .collect::<Vec<_>>()
+                                .join(" · "),
+                            None => ctx.t(&app.portal, "rec-poll-hidden", None),
+                        };
                         let name = ctx.t(&app.portal, "rec-poll", None);
-                        let text = format!("{question} — {}", results.join(" · "));
+                        let text = format!("{question} — {results}");
                         Some(context! { at => at_ms, clock => clock(*at_ms as i64), name, text, poll => true })
                     }
                     _ => None,

@@ -70,15 +70,17 @@ pub enum Event {
         name: String,
         text: String,
     },
-    /// A poll asked during the recording, with its final counts (a fixed kind's options by
-    /// their wire names: the page words them).
+    /// A poll asked during the recording, with its counts when the recording ended (none
+    /// while a poll that hides them was still open; a fixed kind's options by their wire
+    /// names: the page words them).
     Poll {
         at_ms: u64,
         question: String,
         #[serde(default)]
         fixed: bool,
         options: Vec<String>,
-        counts: Vec<u32>,
+        #[serde(default)]
+        counts: Option<Vec<u32>>,
         votes: u32,
     },
 }

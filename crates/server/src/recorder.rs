@@ -377,7 +377,7 @@ async fn stop(
                         at_ms: (p.poll.opened_ms - start) as u64,
                         fixed: p.poll.spec.kind.fixed_options().is_some(),
                         question: p.poll.spec.question,
-                        counts: p.poll.counts.unwrap_or_default(),
+                        counts: p.poll.counts,
                         votes: p.poll.votes,
                         options: p.options,
                     }),

@@ -516,3 +516,33 @@ async fn a_meeting_that_ends_closes_the_polls_it_left_open() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_node_that_stopped_with_a_poll_open_closes_it_when_it_starts_again() {
+    let dir = std::env::temp_dir().join(format!("plenary-polls-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let settings = |s: &mut plenary_server::Settings| s.data_dir = dir.clone();
+    let server = TestServer::start_with(settings).await;
+    let room = server.create_room("Restart").await;
+    let mut mo = join(&server, &room, "Mo", Some(&server.api_token)).await;
+    open(
+        &mut mo,
+        json!({"question":"Open at the stop?","kind":"yes_no"}),
+    )
+    .await;
+    server.stop().await;
+    drop(mo);
+    let server = TestServer::start_with(settings).await;
+    let polls = server
+        .running
+        .as_ref()
+        .unwrap()
+        .state
+        .store
+        .polls_of(&room, None)
+        .await
+        .unwrap();
+    assert!(polls[0].closed_ms.is_some(), "{polls:?}");
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

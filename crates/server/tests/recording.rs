@@ -198,7 +198,7 @@ async fn a_moderator_records_where_the_room_allows_it_and_each_track_gets_a_file
     assert!(
         t.events.iter().any(
             |e| matches!(e, Event::Poll { question, counts, fixed: true, .. }
-            if question == "Adjourn?" && counts == &[1, 0, 0])
+            if question == "Adjourn?" && counts.as_deref() == Some(&[1, 0, 0][..]))
         ),
         "the poll and its result: {:?}",
         t.events

@@ -757,13 +757,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now_ms: i64,
     ) -> StoreFuture<'a, VoteOutcome>;
 
-    /// Closes the open polls opened by `closed_ms`, of one room (its meeting ended) or of all
-    /// (at a start: every meeting ended with the run before); returns how many.
-    fn close_open_polls<'a>(
+    /// Closes the polls meeting `meeting_ms` of `room` left open (it ended); returns how many.
+    fn close_meeting_polls<'a>(
         &'a self,
-        room: Option<&'a RoomId>,
+        room: &'a RoomId,
+        meeting_ms: i64,
         closed_ms: i64,
     ) -> StoreFuture<'a, u64>;
+
+    /// Closes the open polls asked on node runs whose name starts with `node_prefix` (a node's
+    /// previous runs, at its start); returns how many.
+    fn close_node_polls<'a>(&'a self, node_prefix: &'a str, closed_ms: i64)
+    -> StoreFuture<'a, u64>;
 
     /// Marks a poll closed at `closed_ms`; `false` if it was closed already (or is not there).
     fn close_poll<'a>(

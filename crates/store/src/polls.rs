@@ -19,6 +19,9 @@ pub struct PollRow {
     pub opened_ms: i64,
     pub closes_ms: Option<i64>,
     pub closed_ms: Option<i64>,
+    /// The node run it was asked on (`<node>/<run>:`): a node's next start closes the polls
+    /// its previous runs left open, never another node's.
+    pub node: String,
 }
 
 /// What became of a vote.
@@ -73,6 +76,7 @@ pub(crate) fn poll_from_row(r: &impl Columns) -> Result<PollRow, crate::StoreErr
         opened_ms: r.int(5)?,
         closes_ms: r.opt_int(6)?,
         closed_ms: r.opt_int(7)?,
+        node: r.text(8)?,
     })
 }
 

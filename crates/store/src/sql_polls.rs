@@ -5,7 +5,7 @@
 /// A poll's columns, in `poll_from_row`'s order.
 macro_rules! poll_columns {
     () => {
-        "room_id, meeting_ms, id, spec, by_name, opened_ms, closes_ms, closed_ms"
+        "room_id, meeting_ms, id, spec, by_name, opened_ms, closes_ms, closed_ms, node"
     };
 }
 
@@ -21,7 +21,7 @@ macro_rules! poll_methods {
                 sqlx::query(concat!(
                     "INSERT INTO polls (",
                     $crate::sql_polls::poll_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                 ))
                 .bind(p.room.as_str())
                 .bind(p.meeting_ms)
@@ -31,6 +31,7 @@ macro_rules! poll_methods {
                 .bind(p.opened_ms)
                 .bind(p.closes_ms)
                 .bind(p.closed_ms)
+                .bind(&p.node)
                 .execute(&mut *tx)
                 .await?;
                 // Every option's count from the start: a vote then only rewrites rows.
@@ -110,17 +111,38 @@ macro_rules! poll_methods {
             })
         }
 
-        fn close_open_polls<'a>(
+        fn close_meeting_polls<'a>(
             &'a self,
-            room: Option<&'a plenary_proto::RoomId>,
+            room: &'a plenary_proto::RoomId,
+            meeting_ms: i64,
             closed_ms: i64,
         ) -> $crate::StoreFuture<'a, u64> {
             Box::pin(async move {
                 let done = sqlx::query(
-                    "UPDATE polls SET closed_ms = $2 \
-                     WHERE ($1 = '' OR room_id = $1) AND closed_ms IS NULL AND opened_ms <= $2",
+                    "UPDATE polls SET closed_ms = $3 \
+                     WHERE room_id = $1 AND meeting_ms = $2 AND closed_ms IS NULL",
                 )
-                .bind(room.map_or("", |r| r.as_str()))
+                .bind(room.as_str())
+                .bind(meeting_ms)
+                .bind(closed_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
+            })
+        }
+
+        fn close_node_polls<'a>(
+            &'a self,
+            node_prefix: &'a str,
+            closed_ms: i64,
+        ) -> $crate::StoreFuture<'a, u64> {
+            Box::pin(async move {
+                // A prefix compared as text (a LIKE pattern would read a node's `_` or `%`).
+                let done = sqlx::query(
+                    "UPDATE polls SET closed_ms = $2 \
+                     WHERE closed_ms IS NULL AND substr(node, 1, length($1)) = $1",
+                )
+                .bind(node_prefix)
                 .bind(closed_ms)
                 .execute(&self.pool)
                 .await?;

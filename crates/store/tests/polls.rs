@@ -36,6 +36,7 @@ async fn polls(store: Arc<dyn Store>) -> RoomId {
         opened_ms: 10,
         closes_ms: Some(70_010),
         closed_ms: None,
+        node: "a/r1:".into(),
     };
     store.save_poll(&poll(100, 1), 3).await.unwrap();
     store.save_poll(&poll(100, 2), 3).await.unwrap();
@@ -133,28 +134,33 @@ async fn polls(store: Arc<dyn Store>) -> RoomId {
             ..poll(100, 1)
         }
     );
-    // The meeting ended: what it left open is closed (not a poll opened after the end).
+    // Meeting 100 ended: what it left open is closed, not another meeting's.
     store
         .save_poll(
             &PollRow {
-                opened_ms: 900,
+                node: "a_/r1:".into(),
                 ..poll(300, 1)
             },
             3,
         )
         .await
         .unwrap();
-    assert_eq!(store.close_open_polls(Some(&room), 800).await.unwrap(), 2);
-    let open: Vec<_> = store
-        .polls_of(&room, None)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.closed_ms.is_none())
-        .map(|p| p.meeting_ms)
-        .collect();
-    assert_eq!(open, [300]);
-    assert_eq!(store.close_open_polls(None, 1000).await.unwrap(), 1);
+    let open = || async {
+        let polls = store.polls_of(&room, None).await.unwrap();
+        polls
+            .into_iter()
+            .filter(|p| p.closed_ms.is_none())
+            .map(|p| p.meeting_ms)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(open().await, [300, 200, 100]);
+    assert_eq!(store.close_meeting_polls(&room, 100, 800).await.unwrap(), 1);
+    assert_eq!(open().await, [300, 200]);
+    // Node a's next start closes what its runs left open; node a_'s are its own (the prefix
+    // is text, not a pattern).
+    assert_eq!(store.close_node_polls("a/", 900).await.unwrap(), 1);
+    assert_eq!(open().await, [300]);
+    assert_eq!(store.close_node_polls("a_/", 1000).await.unwrap(), 1);
     room
 }
 

@@ -502,3 +502,4 @@ poll-option-object = Einwand
 rec-poll = Umfrage
 setting-agenda = Tagesordnung der Treffen, ein Punkt pro Zeile; eine Dauer in Minuten nach einem Strich (Budget | 15)
 error-agenda = Die Tagesordnung hat höchstens 50 Punkte mit 1 bis 200 Zeichen und Dauern von 1 bis 600 Minuten.
+rec-poll-hidden = verborgen, bis die Umfrage schließt

@@ -502,3 +502,4 @@ poll-option-object = Objection
 rec-poll = Poll
 setting-agenda = Agenda for the meetings, one item per line; a time box in minutes after a bar (Budget | 15)
 error-agenda = The agenda has at most 50 items of 1 to 200 characters, with time boxes of 1 to 600 minutes.
+rec-poll-hidden = hidden until the poll closes

@@ -502,3 +502,4 @@ poll-option-object = Objeción
 rec-poll = Encuesta
 setting-agenda = Orden del día de las reuniones, un punto por línea; una duración en minutos tras una barra (Presupuesto | 15)
 error-agenda = El orden del día tiene como máximo 50 puntos de 1 a 200 caracteres, con duraciones de 1 a 600 minutos.
+rec-poll-hidden = ocultos hasta que se cierre la encuesta

@@ -502,3 +502,4 @@ poll-option-object = Objection
 rec-poll = Sondage
 setting-agenda = Ordre du jour des réunions, un point par ligne ; une durée en minutes après une barre (Budget | 15)
 error-agenda = L'ordre du jour a au plus 50 points de 1 à 200 caractères, avec des durées de 1 à 600 minutes.
+rec-poll-hidden = masqués jusqu'à la clôture du sondage

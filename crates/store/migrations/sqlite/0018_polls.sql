@@ -8,13 +8,16 @@ CREATE TABLE polls (
     by_name     TEXT NOT NULL,           -- the moderator who asked
     opened_ms   INTEGER NOT NULL,
     closes_ms   INTEGER,                 -- its timer
-    closed_ms   INTEGER,                 -- NULL: still open, or the meeting ended while it was
+    closed_ms   INTEGER,                 -- NULL: open (a meeting's end, or its node's next start, closes it)
+    node        TEXT NOT NULL,           -- the node run it was asked on (`<node>/<run>:`)
     PRIMARY KEY (room_id, meeting_ms, id)
 );
 
 -- Who voted: one row per person and poll (the key is their account, their integration's user
 -- id, else their seat), so a second device's vote is refused by the key. For a secret poll,
--- choices is NULL: nothing here links a person to a choice. Without a rowid, rows keep no
+-- choices is NULL: no column here links a person to a choice. (The database's history -- row
+-- versions not yet vacuumed, its write-ahead log -- can, while the poll runs and a while after:
+-- whoever can read the database's files is trusted with more than this already.) Without a rowid, rows keep no
 -- order of arrival (which the counts' first appearance could otherwise be matched against).
 CREATE TABLE poll_votes (
     room_id     TEXT NOT NULL,
