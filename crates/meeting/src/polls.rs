@@ -18,6 +18,9 @@ use crate::actions::{ActionError, moderator};
 use crate::live::{Meetings, RoomEvent, ToConnection, broadcast};
 use crate::{JoinClaims, Service};
 
+/// How often at most everyone is shown a poll's new votes.
+const UPDATE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// A meeting's polls, open and closed.
 #[derive(Debug, Default)]
 pub(crate) struct Polls {
@@ -38,6 +41,8 @@ struct LivePoll {
     pending: HashSet<String>,
     /// Closed with the store's results (every vote committed before the close in them).
     final_from_store: bool,
+    /// Votes came since everyone was last shown the poll: an update is on its way.
+    update_due: bool,
 }
 
 impl LivePoll {
@@ -191,6 +196,7 @@ impl Meetings {
             voted: HashSet::new(),
             pending: HashSet::new(),
             final_from_store: false,
+            update_due: false,
         };
         let msg = ServerMessage::Poll {
             poll: live.public(),
@@ -273,9 +279,12 @@ impl Meetings {
         }
     }
 
-    /// The ballot is stored: it counts, everyone sees the poll's new state, and the voter's
-    /// connections hear that their vote counted.
-    fn counted(&self, b: Ballot) {
+    /// The ballot is stored: it counts, the voter's connections hear that it counted, and
+    /// everyone is to be shown the poll's new state. Returns whether that update is the
+    /// caller's to send (after [`UPDATE_EVERY`], with [`Self::show_poll`]): votes arriving
+    /// meanwhile ride on it, so a large assembly voting at once gets a few updates, not one
+    /// per vote each.
+    fn counted(&self, b: Ballot) -> bool {
         let mut state = self.lock();
         let state = &mut *state;
         let Some(m) = state
@@ -283,10 +292,10 @@ impl Meetings {
             .get_mut(&b.room)
             .filter(|m| m.started_ms == b.meeting_ms)
         else {
-            return;
+            return false;
         };
         let Ok(p) = poll_mut(&mut m.polls, b.poll) else {
-            return;
+            return false;
         };
         p.pending.remove(&b.voter);
         p.voted.insert(b.voter.clone());
@@ -303,7 +312,7 @@ impl Meetings {
                 }
             }
         }
-        let msg = ServerMessage::Poll { poll: p.public() };
+        let schedule = !std::mem::replace(&mut p.update_due, true);
         self.publish(RoomEvent::Poll {
             room: b.room.clone(),
             poll: Box::new(p.poll.clone()),
@@ -313,16 +322,35 @@ impl Meetings {
                 choices: (!b.hidden).then(|| b.choices.clone()),
             },
         });
-        let Some(members) = state.rooms.get(&b.room) else {
+        if let Some(members) = state.rooms.get(&b.room) {
+            let mine = ServerMessage::PollVoted {
+                id: b.poll,
+                choices: b.choices,
+            };
+            for member in members.values().filter(|m| voter_key(&m.claims) == b.voter) {
+                let _ = member.outbox.try_send(ToConnection::Message(mine.clone()));
+            }
+        }
+        schedule
+    }
+
+    /// Shows everyone poll `id` as it is now (the update [`Self::counted`] scheduled).
+    fn show_poll(&self, room: &RoomId, meeting_ms: i64, id: u64) {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let Some(m) = state
+            .meetings
+            .get_mut(room)
+            .filter(|m| m.started_ms == meeting_ms)
+        else {
             return;
         };
-        broadcast(members, &msg);
-        let mine = ServerMessage::PollVoted {
-            id: b.poll,
-            choices: b.choices,
+        let Ok(p) = poll_mut(&mut m.polls, id) else {
+            return;
         };
-        for member in members.values().filter(|m| voter_key(&m.claims) == b.voter) {
-            let _ = member.outbox.try_send(ToConnection::Message(mine.clone()));
+        p.update_due = false;
+        if let Some(members) = state.rooms.get(room) {
+            broadcast(members, &ServerMessage::Poll { poll: p.public() });
         }
     }
 
@@ -481,7 +509,14 @@ impl Service {
         };
         match stored {
             Ok(()) => {
-                self.live.counted(ballot);
+                let (room, meeting_ms, id) = (ballot.room.clone(), ballot.meeting_ms, ballot.poll);
+                if self.live.counted(ballot) {
+                    let live = self.live.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(UPDATE_EVERY).await;
+                        live.show_poll(&room, meeting_ms, id);
+                    });
+                }
                 Ok(())
             }
             Err(e) => {
