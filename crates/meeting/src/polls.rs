@@ -103,16 +103,12 @@ pub struct Ballot {
     choices: Vec<u32>,
 }
 
-/// Participant `id` of `room`, for a [`RoomEvent`].
-fn member_of(
-    rooms: &HashMap<RoomId, HashMap<ParticipantId, crate::live::Member>>,
-    room: &RoomId,
-    id: ParticipantId,
-) -> Option<Box<crate::Participant>> {
-    rooms
-        .get(room)
-        .and_then(|m| m.get(&id))
-        .map(|m| Box::new(m.p.clone()))
+/// The members of a meeting.
+type Members = HashMap<ParticipantId, crate::live::Member>;
+
+/// Participant `id` of `members`, for a [`RoomEvent`].
+fn member_of(members: &Members, id: ParticipantId) -> Option<Box<crate::Participant>> {
+    members.get(&id).map(|m| Box::new(m.p.clone()))
 }
 
 fn poll_mut(polls: &mut Polls, id: u64) -> Result<&mut LivePoll, ActionError> {
@@ -204,7 +200,7 @@ impl Meetings {
         let event = RoomEvent::Poll {
             room: room.clone(),
             poll: Box::new(live.poll.clone()),
-            who: member_of(&state.rooms, room, by),
+            who: state.rooms.get(room).and_then(|m| member_of(m, by)),
             change: PollChange::Opened,
         };
         m.polls.list.push(live);
@@ -266,17 +262,31 @@ impl Meetings {
         })
     }
 
+    /// Runs `f` on poll `id` of the meeting `meeting_ms` in `room`, with that meeting's
+    /// members, if the meeting still runs (a newer one in the room is not it).
+    fn with_poll<R>(
+        &self,
+        room: &RoomId,
+        meeting_ms: i64,
+        id: u64,
+        f: impl FnOnce(&mut LivePoll, &Members) -> R,
+    ) -> Option<R> {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let m = state
+            .meetings
+            .get_mut(room)
+            .filter(|m| m.started_ms == meeting_ms)?;
+        let p = poll_mut(&mut m.polls, id).ok()?;
+        let none = Members::new();
+        Some(f(p, state.rooms.get(room).unwrap_or(&none)))
+    }
+
     /// The ballot was refused or could not be stored: its voter may try again.
     fn not_counted(&self, b: &Ballot) {
-        let mut state = self.lock();
-        if let Some(m) = state
-            .meetings
-            .get_mut(&b.room)
-            .filter(|m| m.started_ms == b.meeting_ms)
-            && let Ok(p) = poll_mut(&mut m.polls, b.poll)
-        {
+        self.with_poll(&b.room, b.meeting_ms, b.poll, |p, _| {
             p.pending.remove(&b.voter);
-        }
+        });
     }
 
     /// The ballot is stored: it counts, the voter's connections hear that it counted, and
@@ -285,44 +295,32 @@ impl Meetings {
     /// meanwhile ride on it, so a large assembly voting at once gets a few updates, not one
     /// per vote each.
     fn counted(&self, b: Ballot) -> bool {
-        let mut state = self.lock();
-        let state = &mut *state;
-        let Some(m) = state
-            .meetings
-            .get_mut(&b.room)
-            .filter(|m| m.started_ms == b.meeting_ms)
-        else {
-            return false;
-        };
-        let Ok(p) = poll_mut(&mut m.polls, b.poll) else {
-            return false;
-        };
-        p.pending.remove(&b.voter);
-        p.voted.insert(b.voter.clone());
-        // Stored before the poll closed: a close that read its results from the store after
-        // its own commit has this vote in them already.
-        if !p.final_from_store {
-            p.poll.votes += 1;
-            for c in &b.choices {
-                if let Some(n) = p.counts.get_mut(*c as usize) {
-                    *n += 1;
-                }
-                if let (false, Some(names)) = (b.secret, p.names.get_mut(*c as usize)) {
-                    names.push(b.name.clone());
+        let (room, meeting_ms, id) = (b.room.clone(), b.meeting_ms, b.poll);
+        self.with_poll(&room, meeting_ms, id, |p, members| {
+            p.pending.remove(&b.voter);
+            p.voted.insert(b.voter.clone());
+            // Stored before the poll closed: a close that read its results from the store
+            // after its own commit has this vote in them already.
+            if !p.final_from_store {
+                p.poll.votes += 1;
+                for c in &b.choices {
+                    if let Some(n) = p.counts.get_mut(*c as usize) {
+                        *n += 1;
+                    }
+                    if let (false, Some(names)) = (b.secret, p.names.get_mut(*c as usize)) {
+                        names.push(b.name.clone());
+                    }
                 }
             }
-        }
-        let schedule = !std::mem::replace(&mut p.update_due, true);
-        self.publish(RoomEvent::Poll {
-            room: b.room.clone(),
-            poll: Box::new(p.poll.clone()),
-            who: member_of(&state.rooms, &b.room, b.who),
-            // What integrations hear of it: never a secret vote's choice, nor a hidden one's.
-            change: PollChange::Voted {
-                choices: (!b.hidden).then(|| b.choices.clone()),
-            },
-        });
-        if let Some(members) = state.rooms.get(&b.room) {
+            self.publish(RoomEvent::Poll {
+                room: b.room.clone(),
+                poll: Box::new(p.poll.clone()),
+                who: member_of(members, b.who),
+                // What integrations hear of it: never a secret vote's choice, nor a hidden one's.
+                change: PollChange::Voted {
+                    choices: (!b.hidden).then(|| b.choices.clone()),
+                },
+            });
             let mine = ServerMessage::PollVoted {
                 id: b.poll,
                 choices: b.choices,
@@ -330,42 +328,22 @@ impl Meetings {
             for member in members.values().filter(|m| voter_key(&m.claims) == b.voter) {
                 let _ = member.outbox.try_send(ToConnection::Message(mine.clone()));
             }
-        }
-        schedule
+            !std::mem::replace(&mut p.update_due, true)
+        })
+        .unwrap_or(false)
     }
 
     /// Shows everyone poll `id` as it is now (the update [`Self::counted`] scheduled).
     fn show_poll(&self, room: &RoomId, meeting_ms: i64, id: u64) {
-        let mut state = self.lock();
-        let state = &mut *state;
-        let Some(m) = state
-            .meetings
-            .get_mut(room)
-            .filter(|m| m.started_ms == meeting_ms)
-        else {
-            return;
-        };
-        let Ok(p) = poll_mut(&mut m.polls, id) else {
-            return;
-        };
-        p.update_due = false;
-        if let Some(members) = state.rooms.get(room) {
+        self.with_poll(room, meeting_ms, id, |p, members| {
+            p.update_due = false;
             broadcast(members, &ServerMessage::Poll { poll: p.public() });
-        }
+        });
     }
 
     /// What poll `id` of meeting `meeting_ms` asks, while that meeting runs.
     fn poll_spec(&self, room: &RoomId, meeting_ms: i64, id: u64) -> Option<PollSpec> {
-        let state = self.lock();
-        let m = state
-            .meetings
-            .get(room)
-            .filter(|m| m.started_ms == meeting_ms)?;
-        m.polls
-            .list
-            .iter()
-            .find(|p| p.poll.id == id)
-            .map(|p| p.poll.spec.clone())
+        self.with_poll(room, meeting_ms, id, |p, _| p.poll.spec.clone())
     }
 
     /// (Moderators) checks that `by` may close poll `id` now; returns the meeting's id.
@@ -394,41 +372,27 @@ impl Meetings {
         closed_ms: i64,
         stored: Option<Results>,
     ) {
-        let mut state = self.lock();
-        let state = &mut *state;
-        let Some(m) = state
-            .meetings
-            .get_mut(room)
-            .filter(|m| m.started_ms == meeting_ms)
-        else {
-            return;
-        };
-        let Ok(p) = poll_mut(&mut m.polls, id) else {
-            return;
-        };
-        if p.poll.closed_ms.is_some() {
-            return;
-        }
-        p.poll.closed_ms = Some(closed_ms);
-        if let Some(r) = stored {
-            p.final_from_store = true;
-            p.poll.votes = r.votes;
-            p.counts = r.counts;
-            if let Some(names) = r.names {
-                p.names = names;
+        self.with_poll(room, meeting_ms, id, |p, members| {
+            if p.poll.closed_ms.is_some() {
+                return;
             }
-        }
-        let msg = ServerMessage::Poll { poll: p.public() };
-        let event = RoomEvent::Poll {
-            room: room.clone(),
-            poll: Box::new(p.poll.clone()),
-            who: None,
-            change: PollChange::Closed,
-        };
-        if let Some(members) = state.rooms.get(room) {
-            broadcast(members, &msg);
-        }
-        self.publish(event);
+            p.poll.closed_ms = Some(closed_ms);
+            if let Some(r) = stored {
+                p.final_from_store = true;
+                p.poll.votes = r.votes;
+                p.counts = r.counts;
+                if let Some(names) = r.names {
+                    p.names = names;
+                }
+            }
+            broadcast(members, &ServerMessage::Poll { poll: p.public() });
+            self.publish(RoomEvent::Poll {
+                room: room.clone(),
+                poll: Box::new(p.poll.clone()),
+                who: None,
+                change: PollChange::Closed,
+            });
+        });
     }
 }
 
