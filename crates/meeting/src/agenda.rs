@@ -98,27 +98,33 @@ impl Meetings {
             .unwrap_or_default()
     }
 
-    /// Runs `change` on the meeting's state as moderator `by`, then tells everyone what
-    /// `tell` says changed.
-    fn as_moderator(
+    /// Runs `f` on the meeting's state and its members, as `by`: a moderator, or (where
+    /// `speaker_may`) the one who has the floor. `f` tells the members what changed, under
+    /// the same lock, so nobody sees changes out of order.
+    fn act(
         &self,
         room: &RoomId,
         by: ParticipantId,
-        change: impl FnOnce(&mut InMeeting) -> Result<(), ActionError>,
-        tell: impl Fn(&InMeeting) -> ServerMessage,
+        speaker_may: bool,
+        f: impl FnOnce(&mut InMeeting, &HashMap<ParticipantId, Member>) -> Result<(), ActionError>,
     ) -> Result<(), ActionError> {
         let mut state = self.lock();
-        moderator(&state, room, by)?;
+        let speaking = speaker_may
+            && state
+                .meetings
+                .get(room)
+                .and_then(|m| m.floor.speaker)
+                .is_some_and(|s| s.0 == by);
+        if !speaking {
+            moderator(&state, room, by)?;
+        }
         let state = &mut *state;
         let m = state
             .meetings
             .get_mut(room)
             .ok_or(ActionError::NotInMeeting)?;
-        change(m)?;
-        if let Some(members) = state.rooms.get(room) {
-            broadcast(members, &tell(m));
-        }
-        Ok(())
+        let none = HashMap::new();
+        f(m, state.rooms.get(room).unwrap_or(&none))
     }
 
     fn set_agenda_items(
@@ -127,20 +133,16 @@ impl Meetings {
         by: ParticipantId,
         items: Vec<AgendaItem>,
     ) -> Result<(), ActionError> {
-        self.as_moderator(
-            room,
-            by,
-            |m| {
-                let a = &mut m.floor.agenda;
-                a.items = items;
-                if a.current.is_some_and(|c| c >= a.items.len()) {
-                    a.current = None;
-                    a.since_ms = None;
-                }
-                Ok(())
-            },
-            agenda_message,
-        )
+        self.act(room, by, false, |m, members| {
+            let a = &mut m.floor.agenda;
+            a.items = items;
+            if a.current.is_some_and(|c| c >= a.items.len()) {
+                a.current = None;
+                a.since_ms = None;
+            }
+            broadcast(members, &agenda_message(m));
+            Ok(())
+        })
     }
 
     /// (Moderators) makes item `index` the one under discussion (none: no item).
@@ -150,70 +152,48 @@ impl Meetings {
         by: ParticipantId,
         index: Option<usize>,
     ) -> Result<(), ActionError> {
-        self.as_moderator(
-            room,
-            by,
-            |m| {
-                let a = &mut m.floor.agenda;
-                if index.is_some_and(|i| i >= a.items.len()) {
-                    return Err(ActionError::BadAgenda("no such agenda item".into()));
-                }
-                a.current = index;
-                a.since_ms = index.map(|_| unix_millis());
-                Ok(())
-            },
-            agenda_message,
-        )
+        self.act(room, by, false, |m, members| {
+            let a = &mut m.floor.agenda;
+            if index.is_some_and(|i| i >= a.items.len()) {
+                return Err(ActionError::BadAgenda("no such agenda item".into()));
+            }
+            a.current = index;
+            a.since_ms = index.map(|_| unix_millis());
+            broadcast(members, &agenda_message(m));
+            Ok(())
+        })
     }
 
     /// (Moderators) gives the floor to the first on the speakers' list (their hand lowered);
     /// with nobody waiting, nobody has it.
     pub fn speaker_next(&self, room: &RoomId, by: ParticipantId) -> Result<(), ActionError> {
-        let mut hands_changed = false;
-        self.as_moderator(
-            room,
-            by,
-            |m| {
-                let next = speakers_of(m).queue.first().copied();
-                m.floor.speaker = next.map(|p| (p, unix_millis()));
-                if let Some(p) = next {
-                    m.floor.spoken.insert(p);
-                    m.hands.retain(|h| *h != p);
-                    hands_changed = true;
-                }
-                Ok(())
-            },
-            |m| ServerMessage::Speakers {
-                speakers: speakers_of(m),
-            },
-        )?;
-        if hands_changed {
-            self.tell_hands(room);
-        }
-        Ok(())
+        self.act(room, by, false, |m, members| {
+            let next = speakers_of(m).queue.first().copied();
+            m.floor.speaker = next.map(|p| (p, unix_millis()));
+            if let Some(p) = next {
+                m.floor.spoken.insert(p);
+                m.hands.retain(|h| *h != p);
+            }
+            tell_speakers(members, m);
+            if next.is_some() {
+                broadcast(
+                    members,
+                    &ServerMessage::Hands {
+                        queue: m.hands.clone(),
+                    },
+                );
+            }
+            Ok(())
+        })
     }
 
     /// The current speaker is done (said by a moderator or the speaker).
     pub fn speaker_done(&self, room: &RoomId, by: ParticipantId) -> Result<(), ActionError> {
-        let mut state = self.lock();
-        let speaking = state
-            .meetings
-            .get(room)
-            .and_then(|m| m.floor.speaker)
-            .is_some_and(|s| s.0 == by);
-        if !speaking {
-            moderator(&state, room, by)?;
-        }
-        let state = &mut *state;
-        let m = state
-            .meetings
-            .get_mut(room)
-            .ok_or(ActionError::NotInMeeting)?;
-        m.floor.speaker = None;
-        if let Some(members) = state.rooms.get(room) {
+        self.act(room, by, true, |m, members| {
+            m.floor.speaker = None;
             tell_speakers(members, m);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// (Moderators) whether the list is progressive, and the speaking time.
@@ -229,30 +209,12 @@ impl Meetings {
                 "a speaking time is 1 to {MAX_SPEAKING_SECONDS} seconds"
             )));
         }
-        self.as_moderator(
-            room,
-            by,
-            |m| {
-                m.floor.progressive = progressive;
-                m.floor.limit_s = limit_s;
-                Ok(())
-            },
-            |m| ServerMessage::Speakers {
-                speakers: speakers_of(m),
-            },
-        )
-    }
-
-    fn tell_hands(&self, room: &RoomId) {
-        let state = self.lock();
-        if let (Some(m), Some(members)) = (state.meetings.get(room), state.rooms.get(room)) {
-            broadcast(
-                members,
-                &ServerMessage::Hands {
-                    queue: m.hands.clone(),
-                },
-            );
-        }
+        self.act(room, by, false, |m, members| {
+            m.floor.progressive = progressive;
+            m.floor.limit_s = limit_s;
+            tell_speakers(members, m);
+            Ok(())
+        })
     }
 }
 
