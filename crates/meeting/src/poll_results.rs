@@ -1,6 +1,6 @@
 //! A meeting's polls as the store has them: each poll's results (counts, who voted, who chose
-//! what unless secret), read when a poll closes and when a room's managers export them, and
-//! their CSV. Results a poll hides while open stay hidden here too.
+//! what unless secret), read when a poll closes and when a room's managers export them.
+//! Results a poll hides while open stay hidden here too.
 
 use plenary_proto::{Poll, PollSpec, RoomId};
 use plenary_store::{Store, StoreError};
@@ -99,69 +99,4 @@ pub async fn stored_polls(
         });
     }
     Ok(out)
-}
-
-/// Polls as CSV: one row per option (question, its counts, and who chose it where named).
-pub fn polls_csv(polls: &[StoredPoll]) -> String {
-    fn field(s: &str) -> String {
-        // A leading = + - @ would make a spreadsheet run it as a formula.
-        let s = if s.starts_with(['=', '+', '-', '@']) {
-            format!("'{s}")
-        } else {
-            s.to_owned()
-        };
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s
-        }
-    }
-    let mut out = String::from(
-        "meeting_ms,poll,question,kind,secret,voters,quorum,quorum_met,opened_ms,closed_ms,votes,option,count,chosen_by\n",
-    );
-    for s in polls {
-        let p = &s.poll;
-        let kind = serde_json::to_value(p.spec.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let voters = serde_json::to_value(p.spec.voters)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        for (i, option) in s.options.iter().enumerate() {
-            // Empty while the poll hides its counts.
-            let count = p
-                .counts
-                .as_ref()
-                .and_then(|c| c.get(i))
-                .map(u32::to_string)
-                .unwrap_or_default();
-            let chosen_by = p
-                .names
-                .as_ref()
-                .and_then(|n| n.get(i))
-                .map(|n| n.join("; "))
-                .unwrap_or_default();
-            let row = [
-                s.meeting_ms.to_string(),
-                p.id.to_string(),
-                field(&p.spec.question),
-                kind.clone(),
-                p.spec.secret.to_string(),
-                voters.clone(),
-                p.spec.quorum.map(|q| q.to_string()).unwrap_or_default(),
-                p.quorum_met().map(|m| m.to_string()).unwrap_or_default(),
-                p.opened_ms.to_string(),
-                p.closed_ms.map(|c| c.to_string()).unwrap_or_default(),
-                p.votes.to_string(),
-                field(option),
-                count,
-                field(&chosen_by),
-            ];
-            out.push_str(&row.join(","));
-            out.push('\n');
-        }
-    }
-    out
 }

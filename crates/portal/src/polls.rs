@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::context;
-use plenary_meeting::poll_results::{StoredPoll, polls_csv, stored_polls};
+use plenary_meeting::poll_results::{StoredPoll, stored_polls};
 
 use super::recordings::{managed_room, when};
 use super::{Ctx, unavailable};
@@ -36,7 +36,7 @@ async fn polls_of(
 }
 
 /// An option as the reader reads it: a fixed kind's in their language.
-fn option_words(ctx: &Ctx, app: &PortalState, option: &str, fixed: bool) -> String {
+pub(crate) fn option_words(ctx: &Ctx, app: &PortalState, option: &str, fixed: bool) -> String {
     if fixed {
         ctx.t(&app.portal, &format!("poll-option-{option}"), None)
     } else {
@@ -114,4 +114,62 @@ async fn csv(State(app): State<PortalState>, ctx: Ctx, Path(id): Path<String>) -
         ),
         Err(r) => r,
     }
+}
+
+/// A wire name as serde writes it (a poll's kind, who may vote).
+fn wire_name(v: impl serde::Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Polls as CSV (the usage exports' writer: quoted, formulas defused): a row per option, with
+/// its count (empty while the poll hides it) and, where named, who chose it.
+fn polls_csv(polls: &[StoredPoll]) -> String {
+    let header = [
+        "meeting_ms",
+        "poll",
+        "question",
+        "kind",
+        "secret",
+        "voters",
+        "quorum",
+        "quorum_met",
+        "opened_ms",
+        "closed_ms",
+        "votes",
+        "option",
+        "count",
+        "chosen_by",
+    ];
+    let mut rows = Vec::new();
+    for s in polls {
+        let p = &s.poll;
+        for (i, option) in s.options.iter().enumerate() {
+            let count = p.counts.as_ref().and_then(|c| c.get(i));
+            let chosen_by = p
+                .names
+                .as_ref()
+                .and_then(|n| n.get(i))
+                .map(|n| n.join("; "));
+            rows.push(vec![
+                s.meeting_ms.to_string(),
+                p.id.to_string(),
+                p.spec.question.clone(),
+                wire_name(p.spec.kind),
+                p.spec.secret.to_string(),
+                wire_name(p.spec.voters),
+                p.spec.quorum.map(|q| q.to_string()).unwrap_or_default(),
+                p.quorum_met().map(|m| m.to_string()).unwrap_or_default(),
+                p.opened_ms.to_string(),
+                p.closed_ms.map(|c| c.to_string()).unwrap_or_default(),
+                p.votes.to_string(),
+                option.clone(),
+                count.map(u32::to_string).unwrap_or_default(),
+                chosen_by.unwrap_or_default(),
+            ]);
+        }
+    }
+    plenary_usage::report::csv(&header, &rows)
 }

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::polls::option_words;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -211,13 +212,6 @@ async fn playback(
                         counts,
                         ..
                     } => {
-                        let word = |o: &String| {
-                            if *fixed {
-                                ctx.t(&app.portal, &format!("poll-option-{o}"), None)
-                            } else {
-                                o.clone()
-                            }
-                        };
                         // A poll that hides its counts and was still open: none to show.
                         let results = match counts {
                             Some(counts) => options
@@ -225,7 +219,7 @@ async fn playback(
                                 .enumerate()
                                 .map(|(i, o)| {
                                     let n = counts.get(i).copied().unwrap_or(0);
-                                    format!("{}: {n}", word(o))
+                                    format!("{}: {n}", option_words(&ctx, &app, o, *fixed))
                                 })
                                 .collect::<Vec<_>>()
                                 .join(" · "),

@@ -414,7 +414,7 @@ async fn hidden_results_show_when_closed_and_a_late_joiner_sees_what_they_voted(
         .get(&server, &format!("/rooms/{room}/polls.csv"))
         .await;
     assert!(
-        csv.body.contains(",Mon,,\n"),
+        csv.body.contains(",Mon,,\r\n"),
         "no count while hidden: {}",
         csv.body
     );
