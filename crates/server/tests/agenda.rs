@@ -63,17 +63,8 @@ async fn the_agenda_is_the_moderators_and_stays_with_the_room() {
     assert!(agenda["since_ms"].as_i64().unwrap() > 0);
 
     // Kept with the room: the next meeting starts with the items, at none of them.
-    let stored = server
-        .running
-        .as_ref()
-        .unwrap()
-        .state
-        .store
-        .get_room(&room)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(stored.settings.contains("Budget"), "{}", stored.settings);
+    let stored = stored_settings(&server, &room).await;
+    assert!(stored.contains("Budget"), "{stored}");
     drop(mo);
     drop(val);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -82,6 +73,12 @@ async fn the_agenda_is_the_moderators_and_stays_with_the_room() {
     assert_eq!(joined["agenda"]["items"][1]["title"], "Budget");
     assert!(joined["agenda"].get("current").is_none(), "{joined}");
     server.stop().await;
+}
+
+/// The room's settings as stored.
+async fn stored_settings(server: &TestServer, room: &RoomId) -> String {
+    let store = &server.running.as_ref().unwrap().state.store;
+    store.get_room(room).await.unwrap().unwrap().settings
 }
 
 /// Waits until nobody is left in the room's meeting (dropped connections are held a while).
@@ -178,20 +175,10 @@ async fn a_promoted_guest_changes_the_meetings_agenda_not_the_rooms_and_a_remove
     .await;
     let agenda = next_ok(&mut mo, "agenda").await["agenda"].clone();
     assert_eq!(agenda["items"][0]["title"], "Gia's item");
-    let stored = server
-        .running
-        .as_ref()
-        .unwrap()
-        .state
-        .store
-        .get_room(&room)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored_settings(&server, &room).await;
     assert!(
-        !stored.settings.contains("Gia's item"),
-        "only the room's owners keep an agenda with it: {}",
-        stored.settings
+        !stored.contains("Gia's item"),
+        "only the room's owners keep an agenda with it: {stored}"
     );
 
     // Gia has the floor; removed, she has it no more, and everyone sees so.

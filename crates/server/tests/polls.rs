@@ -420,14 +420,7 @@ async fn hidden_results_show_when_closed_and_a_late_joiner_sees_what_they_voted(
     );
 
     // A newcomer sees the poll (its counts still hidden) and that they did not vote.
-    let late = server.join_token(&room, "Lee").await;
-    let mut lee = connect(&server).await;
-    send(
-        &mut lee,
-        json!({"type":"join","v":2,"room":room,"name":"Lee","token":late}).to_string(),
-    )
-    .await;
-    let joined = next_ok(&mut lee, "joined").await;
+    let (mut lee, joined) = common::ws::join_as(&server, &room, "Lee", false).await;
     assert_eq!(joined["polls"][0]["id"], id);
     assert!(joined["polls"][0].get("counts").is_none());
     assert!(joined.get("voted").is_none(), "{joined}");
