@@ -145,7 +145,9 @@ impl HookEvent {
                 vec![event(id, s, attributes)]
             }
             // Recording webhooks (rap-*) come with the recordings themselves.
-            RoomEvent::Recording { .. } | RoomEvent::Speaking { .. } => Vec::new(),
+            RoomEvent::Recording { .. } | RoomEvent::Speaking { .. } | RoomEvent::Notes { .. } => {
+                Vec::new()
+            }
         }
     }
 }

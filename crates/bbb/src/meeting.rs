@@ -110,7 +110,7 @@ impl Session {
 
     /// The locks viewers start under, from `create`'s lock settings (bbb-api.md §1.5.1):
     /// applied on join unless `lockSettingsLockOnJoin=false`; `webcamsOnlyForModerator` always.
-    /// Shared notes are not built, so `lockSettingsDisableNote(s)` locks nothing yet;
+    /// `lockSettingsDisableNote(s)` locks the shared minutes;
     /// `allowModsToUnmuteUsers` changes nothing: a moderator only ever asks to unmute.
     pub fn initial_locks(&self) -> plenary_proto::Locks {
         let on = |k: &str| {
@@ -129,6 +129,7 @@ impl Session {
             private_chat: on_join && on("lockSettingsDisablePrivateChat"),
             screen_share: false,
             hide_viewer_cameras: on("webcamsOnlyForModerator"),
+            notes: on_join && (on("lockSettingsDisableNotes") || on("lockSettingsDisableNote")),
         }
     }
 

@@ -151,6 +151,7 @@ impl Registry {
                         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
                 },
                 polls_disabled: new.feature_disabled("polls"),
+                notes_disabled: new.feature_disabled("sharedNotes"),
             };
             meeting
                 .create_room(
@@ -337,7 +338,9 @@ async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
         | RoomEvent::Left { room, .. }
         | RoomEvent::MediaState { room, .. } => room,
         // The BBB recording calls and callbacks come with the recordings themselves.
-        RoomEvent::Recording { .. } | RoomEvent::Speaking { .. } => return,
+        RoomEvent::Recording { .. } | RoomEvent::Speaking { .. } | RoomEvent::Notes { .. } => {
+            return;
+        }
         RoomEvent::Poll { room, .. } => room,
     };
     let Some(meeting_id) = bbb.registry.meeting_of_room(room).await else {
@@ -400,6 +403,7 @@ async fn on_room_event(app: &BbbState, bbb: &Arc<Bbb>, e: RoomEvent) {
         RoomEvent::MediaState { .. }
         | RoomEvent::Recording { .. }
         | RoomEvent::Speaking { .. }
+        | RoomEvent::Notes { .. }
         | RoomEvent::Poll { .. } => Ok(bbb.registry.live(&meeting_id).await),
     };
     let session = match result {

@@ -48,6 +48,8 @@ pub struct InMeeting {
     pub(crate) polls: crate::polls::Polls,
     /// Its agenda and speakers' list.
     pub(crate) floor: crate::agenda::Floor,
+    /// Its shared minutes.
+    pub(crate) minutes: std::sync::Arc<crate::minutes::Minutes>,
 }
 
 impl InMeeting {
@@ -65,6 +67,7 @@ impl InMeeting {
             recording: Default::default(),
             polls: Default::default(),
             floor: Default::default(),
+            minutes: Default::default(),
         }
     }
 
@@ -156,6 +159,12 @@ pub enum ActionError {
     PollsDisabled,
     #[error("{0}")]
     BadAgenda(String),
+    #[error("that is not an edit of the minutes (a Yjs update, base64, of at most {} KiB)", plenary_proto::MAX_NOTES_EDIT_BYTES / 1024)]
+    BadNotes,
+    #[error("the minutes are as long as they may be")]
+    NotesFull,
+    #[error("shared notes are turned off in this meeting")]
+    NotesDisabled,
 }
 
 /// Whether `msg` is for `who` (with role `role`).

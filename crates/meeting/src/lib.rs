@@ -9,6 +9,7 @@ pub mod agenda;
 pub mod capacity;
 pub mod in_meeting;
 pub mod length;
+pub mod minutes;
 pub mod live;
 pub mod names;
 pub mod poll_results;

@@ -112,6 +112,9 @@ pub enum RoomEvent {
         who: Option<Box<Participant>>,
         change: crate::polls::PollChange,
     },
+    /// The shared minutes' text now (while the meeting is recorded, at most every few
+    /// seconds after an edit: for the recording's timeline).
+    Notes { room: RoomId, text: String },
 }
 
 #[derive(Debug)]

@@ -626,8 +626,8 @@ impl Service {
     }
 }
 
-/// Closes in the store the polls a meeting leaves open when it ends, from a task hearing
-/// every meeting's end (room and start) as it happens.
+/// Closes in the store the polls a meeting leaves open when it ends, and compacts its minutes,
+/// from a task hearing every meeting's end (room and start) as it happens.
 pub(crate) fn close_when_meetings_end(service: &Arc<Service>) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     *service.live.ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
@@ -636,6 +636,7 @@ pub(crate) fn close_when_meetings_end(service: &Arc<Service>) {
         while let Some((room, meeting_ms)) = rx.recv().await {
             let Some(s) = service.upgrade() else { return };
             s.close_ended_polls(&room, meeting_ms).await;
+            s.compact_ended_minutes(&room, meeting_ms).await;
         }
     });
 }

@@ -66,6 +66,9 @@ pub struct IntegrationRules {
     /// Moderators may not ask polls (BBB `disabledFeatures=polls`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub polls_disabled: bool,
+    /// Nobody may open or edit the shared minutes (BBB `disabledFeatures=sharedNotes`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notes_disabled: bool,
 }
 
 /// An integration's recording rules (BBB `create`): `record` allows recording at all;

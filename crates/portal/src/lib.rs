@@ -14,6 +14,9 @@ mod invites;
 mod my_rooms;
 mod orgs;
 mod people;
+mod minutes;
+mod pdf;
+mod pdf_metrics;
 mod polls;
 mod quality;
 mod recordings;
@@ -101,7 +104,7 @@ pub struct Portal {
     pub sso_starts: auth::RateLimiter,
 }
 
-const TEMPLATES: [(&str, &str); 22] = [
+const TEMPLATES: [(&str, &str); 23] = [
     (
         "recordings.html",
         include_str!("../templates/recordings.html"),
@@ -141,6 +144,7 @@ const TEMPLATES: [(&str, &str); 22] = [
     ("status.html", include_str!("../templates/status.html")),
     ("quality.html", include_str!("../templates/quality.html")),
     ("polls.html", include_str!("../templates/polls.html")),
+    ("minutes.html", include_str!("../templates/minutes.html")),
     (
         "admin_status.html",
         include_str!("../templates/admin_status.html"),
@@ -260,5 +264,6 @@ pub fn router() -> Router<PortalState> {
         .merge(status::router())
         .merge(quality::router())
         .merge(polls::router())
+        .merge(minutes::router())
         .merge(recordings::router())
 }

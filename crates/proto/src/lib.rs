@@ -8,6 +8,7 @@ mod agenda;
 pub mod clock;
 mod ids;
 mod meeting;
+mod notes;
 pub mod net;
 mod poll;
 pub mod quality;
@@ -23,6 +24,7 @@ pub use meeting::{
     Audience, ChatMessage, ChatTo, Forwarding, Locks, MAX_CHAT_CHARS, ModAction, ModRequest,
     Reaction, RecordAction, RecordingState,
 };
+pub use notes::{MAX_NOTES_BYTES, MAX_NOTES_EDIT_BYTES, NOTES_TEXT};
 pub use poll::{
     MAX_OPTION_CHARS, MAX_POLL_OPTIONS, MAX_POLL_SECONDS, MAX_POLLS, MAX_QUESTION_CHARS,
     MIN_POLL_SECONDS, Poll, PollKind, PollSpec, PollVoters,

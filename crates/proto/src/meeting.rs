@@ -99,6 +99,8 @@ pub struct Locks {
     pub screen_share: bool,
     /// Viewers see only moderators' cameras.
     pub hide_viewer_cameras: bool,
+    /// Editing the shared minutes (viewers still read them).
+    pub notes: bool,
 }
 
 /// Who the SFU forwards one of a publisher's sources to.

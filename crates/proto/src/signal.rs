@@ -195,6 +195,11 @@ pub enum ClientMessage {
         #[serde(default)]
         limit_s: Option<u32>,
     },
+    /// Send me the meeting's shared minutes (answered with `notes`).
+    NotesSync {},
+    /// An edit of the shared minutes: a Yjs update (v1 encoding), base64. Answered with
+    /// `notes_saved` once it is stored; everyone else gets it as `notes_edit`.
+    NotesEdit { update: String },
     /// How this client shows the others' video now (see "Layers" in docs/protocol.md): each
     /// gets the simulcast layer its size needs, and a tile not on screen gets no video. Sent
     /// when the layout changes; tiles not listed keep what was last said of them.
@@ -429,6 +434,17 @@ pub enum ServerMessage {
     Poll {
         poll: crate::Poll,
     },
+    /// The meeting's shared minutes: the whole Yjs document (an update, v1 encoding, base64).
+    /// Whether viewers may edit them is the `notes` lock.
+    Notes {
+        state: String,
+    },
+    /// Someone's edit of the minutes (a Yjs update, v1, base64), stored already.
+    NotesEdit {
+        update: String,
+    },
+    /// Your edits of the minutes so far are stored.
+    NotesSaved {},
     /// Your vote in poll `id` was counted (and stored).
     PollVoted {
         id: u64,
@@ -537,6 +553,8 @@ pub enum ErrorCode {
     AlreadyVoted,
     /// Those choices are not an answer to that poll (one option, or several where allowed).
     BadChoice,
+    /// The shared minutes are as large as they may be: that edit is not taken.
+    NotesFull,
 }
 
 /// Why a text frame could not be read as a [`ClientMessage`].
@@ -578,6 +596,8 @@ const CLIENT_TYPES: &[&str] = &[
     "speaker_next",
     "speaker_done",
     "speakers_set",
+    "notes_sync",
+    "notes_edit",
 ];
 
 impl ClientMessage {
@@ -655,6 +675,8 @@ impl ClientMessage {
             Self::SpeakerNext {} => "speaker_next",
             Self::SpeakerDone {} => "speaker_done",
             Self::SpeakersSet { .. } => "speakers_set",
+            Self::NotesSync {} => "notes_sync",
+            Self::NotesEdit { .. } => "notes_edit",
         }
     }
 }

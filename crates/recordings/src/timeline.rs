@@ -83,6 +83,11 @@ pub enum Event {
         counts: Option<Vec<u32>>,
         votes: u32,
     },
+    /// The shared minutes' whole text at that moment (a few seconds after edits, and at the end).
+    Notes {
+        at_ms: u64,
+        text: String,
+    },
 }
 
 impl Event {
@@ -95,7 +100,8 @@ impl Event {
             | Self::Paused { at_ms }
             | Self::Resumed { at_ms }
             | Self::Chat { at_ms, .. }
-            | Self::Poll { at_ms, .. } => *at_ms,
+            | Self::Poll { at_ms, .. }
+            | Self::Notes { at_ms, .. } => *at_ms,
         }
     }
 }

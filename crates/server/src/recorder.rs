@@ -204,6 +204,12 @@ pub fn spawn(
                 }
                 // Polls come from the store at the end, with their results.
                 RoomEvent::Poll { .. } => {}
+                RoomEvent::Notes { room, text } => {
+                    if let Some(a) = active.get_mut(&room) {
+                        let at_ms = a.at();
+                        a.events.push(Event::Notes { at_ms, text });
+                    }
+                }
                 RoomEvent::Speaking {
                     room,
                     participant,
@@ -384,6 +390,29 @@ async fn stop(
             ),
             Err(e) => tracing::error!(id = %a.row.id, error = %e, "recording without its polls"),
         }
+        // The minutes as they were when the recording ended, if the last snapshot is older.
+        match plenary_meeting::minutes::minutes_text(
+            &**recordings.store(),
+            &a.row.room,
+            a.row.meeting_ms,
+        )
+        .await
+        {
+            Ok(Some(text)) => {
+                let last = a.events.iter().rev().find_map(|e| match e {
+                    Event::Notes { text, .. } => Some(text.as_str()),
+                    _ => None,
+                });
+                if last != Some(text.as_str()) {
+                    a.events.push(Event::Notes {
+                        at_ms: length_ms,
+                        text,
+                    });
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(id = %a.row.id, error = %e, "recording without its minutes"),
+        }
         a.events.sort_by_key(Event::at_ms);
         // What was said or done while the recording was paused is not in it.
         let mut paused = false;
@@ -397,7 +426,10 @@ async fn stop(
                 true
             }
             // Who is there and what they share stays right across a pause.
-            Event::Chat { .. } | Event::Poll { .. } | Event::Speaking { speaking: true, .. } => {
+            Event::Chat { .. }
+            | Event::Poll { .. }
+            | Event::Notes { .. }
+            | Event::Speaking { speaking: true, .. } => {
                 !paused
             }
             _ => true,

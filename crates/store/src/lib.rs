@@ -3,11 +3,13 @@
 //! the data folder) or `postgres://…`. Both pass the same contract suite (`tests/contract.rs`).
 
 mod model;
+mod minutes;
 mod polls;
 mod postgres;
 mod recordings;
 mod sql;
 mod sql_admission;
+mod sql_minutes;
 mod sql_polls;
 mod sql_recordings;
 mod sql_sso;
@@ -27,6 +29,7 @@ pub use model::{
     NewApiToken, NewInvitation, NewOrganisation, NewRoom, NewUser, NewWebhook, Organisation, Room,
     SOURCE_ACCEPTED, SOURCE_MANUAL, SeatTaken, SsoRule, User, UserStatus, Webhook,
 };
+pub use minutes::{MinutesInfo, MinutesRow};
 pub use polls::{PollRow, VoteOutcome, VoteRow};
 pub use postgres::PostgresStore;
 pub use recordings::{RecordingPolicy, RecordingRow, RecordingStatus, RecordingUpdate};
@@ -802,6 +805,38 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         meeting_ms: i64,
         id: i64,
     ) -> StoreFuture<'a, Vec<VoteRow>>;
+
+    // --- A meeting's shared minutes (sql_minutes.rs) ---
+
+    /// A meeting's minutes: the compacted state and the edits since, read as of one moment.
+    fn minutes<'a>(
+        &'a self,
+        room: &'a RoomId,
+        meeting_ms: i64,
+    ) -> StoreFuture<'a, Option<MinutesRow>>;
+
+    /// Stores one edit (numbered `seq`, increasing) of a meeting's minutes, creating them.
+    fn add_minutes_edit<'a>(
+        &'a self,
+        room: &'a RoomId,
+        meeting_ms: i64,
+        seq: i64,
+        body: &'a [u8],
+        now_ms: i64,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Replaces a meeting's minutes' state with `state` (which holds every edit up to
+    /// `through_seq`) and drops those edits, in one transaction.
+    fn compact_minutes<'a>(
+        &'a self,
+        room: &'a RoomId,
+        meeting_ms: i64,
+        state: &'a [u8],
+        through_seq: i64,
+    ) -> StoreFuture<'a, ()>;
+
+    /// A room's meetings that have minutes, the latest first.
+    fn minutes_of<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Vec<MinutesInfo>>;
 }
 
 /// Opens the store named by `url` and runs its migrations.

@@ -864,6 +864,7 @@ macro_rules! impl_store {
             $crate::sql_usage::usage_methods!();
             $crate::sql_status::status_methods!();
             $crate::sql_polls::poll_methods!();
+            $crate::sql_minutes::minutes_methods!();
         }
     };
 }

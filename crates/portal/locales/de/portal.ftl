@@ -503,3 +503,14 @@ rec-poll = Umfrage
 setting-agenda = Tagesordnung der Treffen, ein Punkt pro Zeile; eine Dauer in Minuten nach einem Strich (Budget | 15)
 error-agenda = Die Tagesordnung hat höchstens 50 Punkte mit 1 bis 200 Zeichen und Dauern von 1 bis 600 Minuten.
 rec-poll-hidden = verborgen, bis die Umfrage schließt
+
+# Shared minutes (portal/src/minutes.rs)
+rooms-minutes = Protokolle
+minutes-title = Protokolle von { $room }
+minutes-intro = Die gemeinsamen Protokolle der Besprechungen dieses Raums, wie die Teilnehmenden sie geschrieben haben. Zeiten in UTC.
+minutes-meeting = Besprechung vom { $meeting }
+minutes-updated = zuletzt bearbeitet { $updated }
+minutes-download-md = Als Markdown herunterladen
+minutes-download-pdf = Als PDF herunterladen
+minutes-none = In den Besprechungen dieses Raums wurde noch kein Protokoll geschrieben.
+minutes-not-found = Dieses Protokoll gibt es in diesem Raum nicht.

@@ -503,3 +503,14 @@ rec-poll = Poll
 setting-agenda = Agenda for the meetings, one item per line; a time box in minutes after a bar (Budget | 15)
 error-agenda = The agenda has at most 50 items of 1 to 200 characters, with time boxes of 1 to 600 minutes.
 rec-poll-hidden = hidden until the poll closes
+
+# Shared minutes (portal/src/minutes.rs)
+rooms-minutes = Minutes
+minutes-title = Minutes of { $room }
+minutes-intro = The shared minutes of this room's meetings, as the participants wrote them. Times are UTC.
+minutes-meeting = Meeting of { $meeting }
+minutes-updated = last edited { $updated }
+minutes-download-md = Download as Markdown
+minutes-download-pdf = Download as PDF
+minutes-none = No minutes were written in this room's meetings yet.
+minutes-not-found = No such minutes in this room.

@@ -503,3 +503,14 @@ rec-poll = Encuesta
 setting-agenda = Orden del día de las reuniones, un punto por línea; una duración en minutos tras una barra (Presupuesto | 15)
 error-agenda = El orden del día tiene como máximo 50 puntos de 1 a 200 caracteres, con duraciones de 1 a 600 minutos.
 rec-poll-hidden = ocultos hasta que se cierre la encuesta
+
+# Shared minutes (portal/src/minutes.rs)
+rooms-minutes = Actas
+minutes-title = Actas de { $room }
+minutes-intro = Las actas compartidas de las reuniones de esta sala, tal como las escribieron los participantes. Horas en UTC.
+minutes-meeting = Reunión del { $meeting }
+minutes-updated = última edición { $updated }
+minutes-download-md = Descargar en Markdown
+minutes-download-pdf = Descargar en PDF
+minutes-none = Aún no se han escrito actas en las reuniones de esta sala.
+minutes-not-found = No existe esa acta en esta sala.

@@ -503,3 +503,14 @@ rec-poll = Sondage
 setting-agenda = Ordre du jour des réunions, un point par ligne ; une durée en minutes après une barre (Budget | 15)
 error-agenda = L'ordre du jour a au plus 50 points de 1 à 200 caractères, avec des durées de 1 à 600 minutes.
 rec-poll-hidden = masqués jusqu'à la clôture du sondage
+
+# Shared minutes (portal/src/minutes.rs)
+rooms-minutes = Procès-verbaux
+minutes-title = Procès-verbaux de { $room }
+minutes-intro = Les procès-verbaux partagés des réunions de cette salle, tels que les participants les ont écrits. Heures en UTC.
+minutes-meeting = Réunion du { $meeting }
+minutes-updated = modifié le { $updated }
+minutes-download-md = Télécharger en Markdown
+minutes-download-pdf = Télécharger en PDF
+minutes-none = Aucun procès-verbal n'a encore été écrit dans les réunions de cette salle.
+minutes-not-found = Ce procès-verbal n'existe pas dans cette salle.

@@ -1,4 +1,5 @@
-//! In-meeting messages (chat, hands, reactions, moderation, locks, end for all, polls), translated to
+//! In-meeting messages (chat, hands, reactions, moderation, locks, end for all, polls, agenda,
+//! minutes), translated to
 //! the meeting service, which checks each one; its refusals become protocol errors.
 
 use plenary_meeting::ActionError;
@@ -48,6 +49,8 @@ impl Connection {
                 progressive,
                 limit_s,
             } => live.speakers_set(room, me, progressive, limit_s),
+            ClientMessage::NotesSync {} => meeting.notes_sync(room, me).await,
+            ClientMessage::NotesEdit { update } => meeting.notes_edit(room, me, update).await,
             // Routed here only for the messages above.
             _ => return Flow::Continue,
         };
@@ -71,11 +74,15 @@ impl Connection {
             ActionError::Unavailable => ErrorCode::Unavailable,
             ActionError::RecordingNotAllowed
             | ActionError::RecordingQuotaFull
-            | ActionError::PollsDisabled => ErrorCode::Forbidden,
+            | ActionError::PollsDisabled
+            | ActionError::NotesDisabled => ErrorCode::Forbidden,
             ActionError::UnknownPoll => ErrorCode::UnknownPoll,
             ActionError::PollClosed => ErrorCode::PollClosed,
             ActionError::BadChoice => ErrorCode::BadChoice,
-            ActionError::BadPoll(_) | ActionError::BadAgenda(_) => ErrorCode::BadMessage,
+            ActionError::BadPoll(_) | ActionError::BadAgenda(_) | ActionError::BadNotes => {
+                ErrorCode::BadMessage
+            }
+            ActionError::NotesFull => ErrorCode::NotesFull,
             ActionError::AlreadyVoted => ErrorCode::AlreadyVoted,
             ActionError::NotEligible => ErrorCode::NotEligible,
         };

@@ -447,7 +447,9 @@ impl Connection {
                 | ClientMessage::AgendaGo { .. }
                 | ClientMessage::SpeakerNext {}
                 | ClientMessage::SpeakerDone {}
-                | ClientMessage::SpeakersSet { .. }),
+                | ClientMessage::SpeakersSet { .. }
+                | ClientMessage::NotesSync {}
+                | ClientMessage::NotesEdit { .. }),
                 Some(j),
             ) => {
                 let (room, me) = (j.room.clone(), j.id);
