@@ -19,9 +19,9 @@ use plenary_store::{MinutesRow, Store, StoreError};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, ReadTxn, StateVector, Transact, Update};
 
+use crate::Service;
 use crate::actions::ActionError;
 use crate::live::{Meetings, RoomEvent, ToConnection, broadcast_except};
-use crate::Service;
 
 /// Edits kept one by one before the document is stored whole again in their place.
 const COMPACT_EVERY: u32 = 200;
@@ -99,7 +99,8 @@ fn doc_of(row: &MinutesRow) -> Result<Doc, StoreError> {
 
 /// The whole document, as one update.
 fn encode(doc: &Doc) -> Vec<u8> {
-    doc.transact().encode_state_as_update_v1(&StateVector::default())
+    doc.transact()
+        .encode_state_as_update_v1(&StateVector::default())
 }
 
 /// The minutes' text.

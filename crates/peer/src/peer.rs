@@ -644,6 +644,9 @@ async fn next_signals(
             | ServerMessage::PollVoted { .. }
             | ServerMessage::Agenda { .. }
             | ServerMessage::Speakers { .. }
+            | ServerMessage::Notes { .. }
+            | ServerMessage::NotesEdit { .. }
+            | ServerMessage::NotesSaved {}
             | ServerMessage::Pong => continue,
         });
     }

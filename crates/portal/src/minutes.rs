@@ -106,7 +106,10 @@ async fn export(
     let mut r = (StatusCode::OK, body).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    let name = format!("attachment; filename=\"minutes-{}-{meeting_ms}.{ext}\"", room.id);
+    let name = format!(
+        "attachment; filename=\"minutes-{}-{meeting_ms}.{ext}\"",
+        room.id
+    );
     if let Ok(v) = HeaderValue::from_str(&name) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -129,7 +132,10 @@ mod tests {
     #[test]
     fn only_a_meeting_number_and_a_known_format() {
         assert_eq!(parse_file("1765000000000.md"), Some((1765000000000, "md")));
-        assert_eq!(parse_file("1765000000000.pdf"), Some((1765000000000, "pdf")));
+        assert_eq!(
+            parse_file("1765000000000.pdf"),
+            Some((1765000000000, "pdf"))
+        );
         assert_eq!(parse_file("1765000000000.html"), None);
         assert_eq!(parse_file("../x.md"), None);
         assert_eq!(parse_file("md"), None);

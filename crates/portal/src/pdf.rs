@@ -36,7 +36,14 @@ impl Font {
         };
         let units: u32 = text
             .iter()
-            .map(|b| u32::from(table.get(usize::from(*b).wrapping_sub(32)).copied().unwrap_or(0)))
+            .map(|b| {
+                u32::from(
+                    table
+                        .get(usize::from(*b).wrapping_sub(32))
+                        .copied()
+                        .unwrap_or(0),
+                )
+            })
             .sum();
         units as f32 * size / 1000.0
     }
@@ -67,7 +74,11 @@ fn win_ansi(c: char) -> u8 {
 }
 
 fn encode(s: &str) -> Vec<u8> {
-    s.replace("**", "").replace("__", "").chars().map(win_ansi).collect()
+    s.replace("**", "")
+        .replace("__", "")
+        .chars()
+        .map(win_ansi)
+        .collect()
 }
 
 /// Breaks `text` into lines no wider than `width`, at spaces (a word wider than a line is cut).
@@ -141,7 +152,14 @@ fn lay_out(title: &str, subtitle: &str, text: &str) -> Vec<Line> {
                 2 => 14.5,
                 _ => 12.5,
             };
-            push(Font::Bold, size, 0.0, None, &encode(trimmed[heading..].trim()), gap + 6.0);
+            push(
+                Font::Bold,
+                size,
+                0.0,
+                None,
+                &encode(trimmed[heading..].trim()),
+                gap + 6.0,
+            );
         } else if let Some(item) = trimmed
             .strip_prefix("- ")
             .or_else(|| trimmed.strip_prefix("* "))
@@ -153,7 +171,14 @@ fn lay_out(title: &str, subtitle: &str, text: &str) -> Vec<Line> {
             let x = INDENT * (level + 1.0);
             push(Font::Regular, BODY, x, Some(x - 9.0), &s, gap);
         } else if let Some(quote) = trimmed.strip_prefix('>') {
-            push(Font::Regular, BODY, INDENT, None, &encode(quote.trim()), gap);
+            push(
+                Font::Regular,
+                BODY,
+                INDENT,
+                None,
+                &encode(quote.trim()),
+                gap,
+            );
         } else {
             push(Font::Regular, BODY, 0.0, None, &encode(trimmed), gap);
         }
@@ -248,12 +273,19 @@ mod tests {
         let pages = paginate(&lines);
         assert!(pages.len() >= 2, "{} pages", pages.len());
         assert!(pages.iter().flatten().all(|(y, _)| *y >= MARGIN));
-        let pdf = minutes_pdf("Minutes", "today", &format!("# Budget\n\n{}", "x".repeat(2000)));
+        let pdf = minutes_pdf(
+            "Minutes",
+            "today",
+            &format!("# Budget\n\n{}", "x".repeat(2000)),
+        );
         assert!(pdf.starts_with(b"%PDF-"));
     }
 
     #[test]
     fn characters_outside_win_ansi_become_question_marks() {
-        assert_eq!(encode("Grüße €5 — **ok** ✓"), b"Gr\xfc\xdfe \x805 \x97 ok ?".to_vec());
+        assert_eq!(
+            encode("Grüße €5 — **ok** ✓"),
+            b"Gr\xfc\xdfe \x805 \x97 ok ?".to_vec()
+        );
     }
 }

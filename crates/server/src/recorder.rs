@@ -429,9 +429,7 @@ async fn stop(
             Event::Chat { .. }
             | Event::Poll { .. }
             | Event::Notes { .. }
-            | Event::Speaking { speaking: true, .. } => {
-                !paused
-            }
+            | Event::Speaking { speaking: true, .. } => !paused,
             _ => true,
         });
         let people = a

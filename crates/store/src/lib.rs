@@ -2,8 +2,8 @@
 //! migrations. The backend is chosen by URL ([`open`]): `sqlite://…` (the default, a file under
 //! the data folder) or `postgres://…`. Both pass the same contract suite (`tests/contract.rs`).
 
-mod model;
 mod minutes;
+mod model;
 mod polls;
 mod postgres;
 mod recordings;
@@ -24,12 +24,12 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use minutes::{MinutesInfo, MinutesRow};
 pub use model::{
     ApiMeeting, ApiToken, ChatRow, Identity, Invitation, Member, Membership, MembershipRequest,
     NewApiToken, NewInvitation, NewOrganisation, NewRoom, NewUser, NewWebhook, Organisation, Room,
     SOURCE_ACCEPTED, SOURCE_MANUAL, SeatTaken, SsoRule, User, UserStatus, Webhook,
 };
-pub use minutes::{MinutesInfo, MinutesRow};
 pub use polls::{PollRow, VoteOutcome, VoteRow};
 pub use postgres::PostgresStore;
 pub use recordings::{RecordingPolicy, RecordingRow, RecordingStatus, RecordingUpdate};

@@ -98,6 +98,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "polls and votes",
         include_str!("../migrations/postgres/0018_polls.sql"),
     ),
+    (
+        19,
+        "shared minutes",
+        include_str!("../migrations/postgres/0019_minutes.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -100,6 +100,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "polls and votes",
         include_str!("../migrations/sqlite/0018_polls.sql"),
     ),
+    (
+        19,
+        "shared minutes",
+        include_str!("../migrations/sqlite/0019_minutes.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]
