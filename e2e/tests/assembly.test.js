@@ -1,6 +1,7 @@
 // Deciding together in the meeting, in three real browsers: a moderator asks a consent round,
 // the others' pages put it in front of them, each answers once, the moderator closes it and
-// everyone sees the same counts.
+// everyone sees the same counts; an agenda and a speakers' list; shared minutes typed by three
+// people at once, with a poll's results and a decision, exported as Markdown.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
@@ -112,5 +113,103 @@ test('an agenda with time boxes and a speakers\' list: the moderator moves on an
   // Ada ends her own turn.
   await ada.click('#speaker-done');
   await ben.waitForFunction(() => document.getElementById('speaker-now').textContent === '');
+  for (const p of [ada, ben]) await p.close();
+});
+
+test('the minutes: three people typing at once, a poll\'s results and a decision added, exported as Markdown', async () => {
+  const link = await createRoomAs(admin, server, 'E2E minutes');
+  const roomId = new URL(link).pathname.split('/').pop();
+  const ada = await newPage(browser, { logPrefix: 'ada' });
+  const ben = await newPage(browser, { logPrefix: 'ben' });
+  const pages = [admin, ada, ben];
+  await join(admin, link, 'Mo Derator');
+  await join(ada, link, 'Ada');
+  await join(ben, link, 'Ben');
+  for (const page of pages) {
+    await page.click('#notes-button');
+    await page.waitForFunction(() => document.getElementById('notes-status').textContent === 'Saved');
+  }
+  // Viewers have no lock; the moderator has.
+  assert.equal(await ada.locator('#notes-lock-box').isHidden(), true);
+  assert.equal(await admin.locator('#notes-lock-box').isVisible(), true);
+
+  // Everyone types at once, each at the end of what they see.
+  const lines = {
+    mo: 'Mo: we start with the rota. ',
+    ada: 'Ada: I can take Mondays. ',
+    ben: 'Ben: Fridays suit me. ',
+  };
+  await Promise.all([[admin, lines.mo], [ada, lines.ada], [ben, lines.ben]].map(async ([page, text]) => {
+    await page.click('#notes-text');
+    await page.keyboard.press('Control+End');
+    await page.locator('#notes-text').pressSequentially(text, { delay: 15 });
+  }));
+  // The same text on every page, with nobody's typing lost.
+  const same = async () => {
+    for (const page of pages) {
+      await page.waitForFunction(() => document.getElementById('notes-status').textContent === 'Saved');
+    }
+    const deadline = Date.now() + 10000;
+    for (;;) {
+      const texts = await Promise.all(pages.map((p) => p.locator('#notes-text').inputValue()));
+      if (texts.every((t) => t === texts[0])) return texts[0];
+      if (Date.now() > deadline) assert.fail(`the pages differ: ${JSON.stringify(texts)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  let text = await same();
+  for (const line of Object.values(lines)) assert.equal(text.split(line).length, 2, `${JSON.stringify(line)} once, whole, in ${JSON.stringify(text)}`);
+  await ben.screenshot({ path: path.join(ARTIFACTS, 'minutes-three-writers.png') });
+
+  // A consent round's results go into the minutes, and the decision after them.
+  await admin.click('#polls-button');
+  await admin.locator('#poll-new summary').click();
+  await admin.fill('#poll-question', 'Do we consent to the rota?');
+  await admin.selectOption('#poll-kind', 'consent');
+  await admin.click('#poll-ask');
+  const poll = admin.locator('#poll-list .poll[data-state="open"]');
+  await poll.waitFor();
+  const id = await poll.getAttribute('data-poll-id');
+  for (const page of [ada, ben]) {
+    const item = page.locator(`#poll-list .poll[data-poll-id="${id}"]`);
+    await item.waitFor({ state: 'visible', timeout: 5000 });
+    await item.getByLabel('Consent', { exact: true }).check();
+    await item.getByRole('button', { name: 'Vote' }).click();
+    await item.locator('.poll-you').waitFor();
+  }
+  await admin.waitForFunction((id) => window.plenary.call.polls.get(Number(id))?.votes === 2, id);
+  await admin.locator(`#poll-list .poll[data-poll-id="${id}"] .poll-close`).click();
+  const closed = admin.locator(`#poll-list .poll[data-poll-id="${id}"][data-state="closed"]`);
+  await closed.locator('.poll-to-minutes').click();
+  await admin.click('#notes-button');
+  await admin.click('#notes-decision');
+  await admin.keyboard.type('The rota is adopted by consent.');
+  text = await same();
+  assert.match(text, /\*\*Poll: Do we consent to the rota\?\*\*\n- Consent: 2 \(Ada, Ben\)\n- Concern: 0\n- Objection: 0\n- Votes: 2/);
+  assert.match(text, /\*\*Decision:\*\* The rota is adopted by consent\./);
+  // (The poll put Ada's Polls pane in front.)
+  await ada.click('#tab-notes');
+  await ada.screenshot({ path: path.join(ARTIFACTS, 'minutes-decision.png') });
+
+  // Locked: a viewer reads only.
+  await admin.check('#notes-lock');
+  await ada.waitForFunction(() => document.getElementById('notes-text').readOnly);
+  assert.equal(await ada.locator('#notes-locked').isVisible(), true);
+
+  // The room's manager exports them as Markdown from the room's minutes page.
+  const list = await admin.request.get(`${server.url}/rooms/${roomId}/minutes`);
+  assert.equal(list.status(), 200);
+  const href = /href="(\/rooms\/[^"]+\.md)"/.exec(await list.text())?.[1];
+  assert.ok(href, 'a Markdown link on the minutes page');
+  const md = await admin.request.get(`${server.url}${href}`);
+  assert.equal(md.status(), 200);
+  const exported = await md.text();
+  assert.match(exported, /^# Minutes of E2E minutes/);
+  assert.match(exported, /\*\*Decision:\*\* The rota is adopted by consent\./);
+  assert.match(exported, /- Consent: 2 \(Ada, Ben\)/);
+  for (const line of Object.values(lines)) assert.ok(exported.includes(line), line);
+  // A viewer's page has no way to it: the portal refuses them (a guest is not signed in).
+  const refused = await ada.request.get(`${server.url}${href}`, { maxRedirects: 0 });
+  assert.notEqual(refused.status(), 200);
   for (const p of [ada, ben]) await p.close();
 });

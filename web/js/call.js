@@ -475,6 +475,11 @@ export class Call extends EventTarget {
         this.voted.set(m.id, m.choices);
         this.dispatchEvent(new CustomEvent('poll', { detail: this.polls.get(m.id) }));
         break;
+      case 'notes':
+      case 'notes_edit':
+      case 'notes_saved':
+        this.dispatchEvent(new CustomEvent('notes', { detail: m }));
+        break;
       case 'notice':
         this.dispatchEvent(new CustomEvent('notice', { detail: m.code }));
         break;
@@ -688,6 +693,16 @@ export class Call extends EventTarget {
   /** (Moderators) how the speakers' list runs. @param {boolean} progressive @param {number|null} limitS */
   speakersSet(progressive, limitS) {
     this.sig?.send(limitS ? { type: 'speakers_set', progressive, limit_s: limitS } : { type: 'speakers_set', progressive });
+  }
+
+  /** Asks for the whole shared minutes (answered with `notes`). */
+  notesSync() {
+    this.sig?.send({ type: 'notes_sync' });
+  }
+
+  /** Sends an edit of the minutes (a Yjs update, base64). @param {string} update */
+  notesEdit(update) {
+    this.sig?.send({ type: 'notes_edit', update });
   }
 
   /** (Moderators) asks a poll. @param {PollSpec} spec */

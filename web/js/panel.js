@@ -53,9 +53,9 @@ function clock(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
-/** The panel's panes, each with its tab (`#tab-…`) and its button in the controls (`#…-button`). @typedef {'chat'|'people'|'polls'|'agenda'} Pane */
+/** The panel's panes, each with its tab (`#tab-…`) and its button in the controls (`#…-button`). @typedef {'chat'|'people'|'polls'|'agenda'|'notes'} Pane */
 /** @type {Pane[]} */
-const PANES = ['chat', 'people', 'polls', 'agenda'];
+const PANES = ['chat', 'people', 'polls', 'agenda', 'notes'];
 
 /**
  * Wires the panel and its buttons to `call`. `say(text)` shows a note to the person. Returns

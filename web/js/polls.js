@@ -46,6 +46,21 @@ export function pollCsv(p) {
   return rows.join('\n') + '\n';
 }
 
+/** A closed poll's results as a Markdown block for the minutes, in the reader's language. @param {Poll} p @returns {string} */
+export function pollMarkdown(p) {
+  const labels = optionLabels(p.spec);
+  const lines = [`**${tr('client-poll-minutes-title', { question: p.spec.question })}**`];
+  labels.forEach((label, i) => {
+    const names = p.names?.[i] || [];
+    lines.push(`- ${label}: ${p.counts?.[i] ?? 0}${names.length ? ` (${names.join(', ')})` : ''}`);
+  });
+  const total = [tr('client-poll-votes', { n: p.votes })];
+  if (p.spec.quorum) total.push(tr(p.votes >= p.spec.quorum ? 'client-poll-quorum-met' : 'client-poll-quorum-not-met', { n: p.spec.quorum }));
+  if (p.spec.secret) total.push(tr('client-poll-secret-note'));
+  lines.push(`- ${total.join(' · ')}`);
+  return lines.join('\n');
+}
+
 /** The spec the moderator's form describes. @returns {PollSpec} */
 function formSpec() {
   const kind = $('#poll-kind').value;
@@ -73,8 +88,9 @@ function formSpec() {
  * Wires the polls pane to `call`. `say(text)` shows a note; `openPanel('polls')` shows the
  * pane (a newly asked poll is put in front of everyone, as BigBlueButton does).
  * @param {Call} call @param {(text: string) => void} say @param {(which: 'polls') => void} openPanel
+ * @param {(markdown: string) => void} toMinutes adds a block to the shared minutes
  */
-export function wirePolls(call, say, openPanel) {
+export function wirePolls(call, say, openPanel, toMinutes) {
   const showKind = () => {
     $('#poll-options-box').hidden = !['single', 'multiple'].includes($('#poll-kind').value);
     // Guests are known by their page only: a new page is a new guest, who may vote again.
@@ -191,6 +207,17 @@ export function wirePolls(call, say, openPanel) {
       hidden.className = 'note';
       hidden.textContent = tr('client-poll-hidden');
       li.append(hidden);
+    }
+    if (call.role === 'moderator' && p.closed_ms && p.counts) {
+      const add = document.createElement('button');
+      add.type = 'button';
+      add.className = 'secondary poll-to-minutes';
+      add.textContent = tr('client-poll-to-minutes');
+      add.onclick = () => {
+        toMinutes(pollMarkdown(p));
+        say(tr('client-poll-in-minutes'));
+      };
+      li.append(add);
     }
     if (call.role === 'moderator' && !p.closed_ms) {
       const close = document.createElement('button');

@@ -9,7 +9,7 @@ export const PROTOCOL_VERSION = 2;
  * @typedef {'off'|'recording'|'paused'} RecordingState
  * @typedef {'everyone'|'moderators'|'participant'} ChatTo
  * @typedef {{id: number, from?: number, name: string, to: ChatTo, to_participant?: number, text: string, at_ms: number}} ChatMessage
- * @typedef {{cameras: boolean, microphones: boolean, public_chat: boolean, private_chat: boolean, screen_share: boolean, hide_viewer_cameras: boolean}} Locks
+ * @typedef {{cameras: boolean, microphones: boolean, public_chat: boolean, private_chat: boolean, screen_share: boolean, hide_viewer_cameras: boolean, notes?: boolean}} Locks
  * @typedef {{question: string, kind: 'yes_no'|'single'|'multiple'|'consent', options?: string[], secret?: boolean, voters?: 'everyone'|'signed_in'|'members', quorum?: number, duration_s?: number, hide_results?: boolean}} PollSpec
  * @typedef {{id: number, spec: PollSpec, by: string, opened_ms: number, closes_ms?: number, closed_ms?: number, votes: number, counts?: number[], names?: string[][]}} Poll
  * @typedef {{title: string, minutes?: number}} AgendaItem
@@ -35,6 +35,9 @@ export const PROTOCOL_VERSION = 2;
  *   | {type: 'moderator_request', request: 'mute'|'ask_unmute'|'camera_off'|'stop_screen', by: string}
  *   | {type: 'role_changed', participant_id: number, role: 'moderator'|'participant'}
  *   | {type: 'locks', locks: Locks}
+ *   | {type: 'notes', state: string}
+ *   | {type: 'notes_edit', update: string}
+ *   | {type: 'notes_saved'}
  *   | {type: 'recording', state: RecordingState, by: string}
  *   | {type: 'notice', code: 'near_capacity'|'problem_reported'}
  *   | {type: 'participant_reconnecting', participant_id: number}

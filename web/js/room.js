@@ -11,6 +11,7 @@ import { loadMessages, tr } from './i18n.js';
 import { wirePanel } from './panel.js';
 import { wirePolls } from './polls.js';
 import { wireAgenda } from './agenda.js';
+import { wireNotes } from './notes.js';
 import { wireRecording } from './recording.js';
 import { Diagnostics } from './diagnostics.js';
 import { wireView } from './view.js';
@@ -160,7 +161,8 @@ async function join() {
   state.grid = grid;
   wire(call, grid);
   const panel = wirePanel(call, (text) => say('#meeting-notes', text));
-  wirePolls(call, (text) => say('#meeting-notes', text), panel.open);
+  const minutes = wireNotes(call, (text) => say('#meeting-notes', text));
+  wirePolls(call, (text) => say('#meeting-notes', text), panel.open, minutes.append);
   wireAgenda(call, (text) => say('#meeting-notes', text));
   wireRecording(call, (text) => say('#meeting-notes', text));
   try {

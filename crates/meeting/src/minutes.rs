@@ -316,8 +316,12 @@ impl Service {
     }
 
     /// The meeting `meeting_ms` of `room` ended: its stored minutes are compacted into one
-    /// document (tried again on the next end of a meeting of the room, else read as they are).
+    /// document (if that fails, they stay stored edit by edit, and read so).
     pub(crate) async fn compact_ended_minutes(&self, room: &RoomId, meeting_ms: i64) {
+        // A stopping server's meetings end after its store closed: the edits stay as they are.
+        if *self.live.stopping().borrow() {
+            return;
+        }
         let row = match self.store.minutes(room, meeting_ms).await {
             Ok(Some(row)) if !row.edits.is_empty() => row,
             Ok(_) => return,

@@ -31,6 +31,8 @@ const ASSETS: &[(&str, &[u8])] = &[
     asset!("js/panel.js"),
     asset!("js/polls.js"),
     asset!("js/agenda.js"),
+    asset!("js/notes.js"),
+    asset!("vendor/yjs.mjs"),
     asset!("js/tiles.js"),
     asset!("js/stage.js"),
     asset!("js/settings.js"),
@@ -86,7 +88,7 @@ async fn serve(app: &AppState, name: &str) -> Response {
 fn content_type(name: &str) -> &'static str {
     match name.rsplit('.').next() {
         Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
         Some("svg") => "image/svg+xml",
         _ => "application/octet-stream",

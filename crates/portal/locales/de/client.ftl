@@ -244,3 +244,21 @@ client-speaker-now-limited = Es spricht: { $name } · { $time } von { $n } Min.
 client-speaker-you = Sie haben das Wort.
 client-poll-bad-choice = Wählen Sie eine der Optionen der Umfrage (mehrere nur, wo die Umfrage es erlaubt).
 client-poll-guests-note = Gäste ohne Konto können von einer neuen Seite aus erneut abstimmen: für eine Abstimmung, die jede Person einmal zählen muss, wählen Sie angemeldete Personen.
+
+# Shared minutes (web/js/notes.js)
+client-notes = Protokoll
+client-notes-loading = Das Protokoll wird geladen…
+client-notes-saving = Wird gespeichert…
+client-notes-saved = Gespeichert
+client-notes-locked = Eine Moderation hat das Protokoll gesperrt: Sie können es lesen.
+client-notes-label = Das Protokoll der Besprechung (Markdown)
+client-notes-decision = Beschluss festhalten
+client-notes-decision-label = Beschluss
+client-notes-download = Herunterladen (Markdown)
+client-notes-all = Alle Protokolle dieses Raums (Markdown, PDF)
+client-notes-lock = Protokoll für Teilnehmende sperren
+client-notes-cannot-edit = Das Protokoll kann gerade nicht bearbeitet werden.
+client-notes-full = Das Protokoll hat seine größte Länge erreicht: diese Änderung wurde nicht übernommen.
+client-poll-minutes-title = Umfrage: { $question }
+client-poll-to-minutes = Ergebnisse ins Protokoll übernehmen
+client-poll-in-minutes = Die Ergebnisse stehen im Protokoll.

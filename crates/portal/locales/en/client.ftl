@@ -244,3 +244,21 @@ client-speaker-now-limited = Speaking: { $name } · { $time } of { $n } min
 client-speaker-you = You have the floor.
 client-poll-bad-choice = Choose one of the poll's options (several only where the poll allows it).
 client-poll-guests-note = Guests without an account can vote again from a new page: for a vote that must count each person once, choose people signed in.
+
+# Shared minutes (web/js/notes.js)
+client-notes = Minutes
+client-notes-loading = Loading the minutes…
+client-notes-saving = Saving…
+client-notes-saved = Saved
+client-notes-locked = A moderator locked the minutes: you can read them.
+client-notes-label = The meeting's minutes (Markdown)
+client-notes-decision = Record a decision
+client-notes-decision-label = Decision
+client-notes-download = Download (Markdown)
+client-notes-all = All minutes of this room (Markdown, PDF)
+client-notes-lock = Lock the minutes for participants
+client-notes-cannot-edit = The minutes cannot be edited now.
+client-notes-full = The minutes are as long as they may be: that change was not kept.
+client-poll-minutes-title = Poll: { $question }
+client-poll-to-minutes = Add the results to the minutes
+client-poll-in-minutes = The results are in the minutes.

@@ -244,3 +244,21 @@ client-speaker-now-limited = Habla: { $name } · { $time } de { $n } min
 client-speaker-you = Tienes la palabra.
 client-poll-bad-choice = Elige una de las opciones de la encuesta (varias solo si la encuesta lo permite).
 client-poll-guests-note = Las personas invitadas sin cuenta pueden volver a votar desde una página nueva: para un voto que debe contar a cada persona una vez, elige personas con sesión iniciada.
+
+# Shared minutes (web/js/notes.js)
+client-notes = Acta
+client-notes-loading = Cargando el acta…
+client-notes-saving = Guardando…
+client-notes-saved = Guardado
+client-notes-locked = Un moderador bloqueó el acta: puede leerla.
+client-notes-label = El acta de la reunión (Markdown)
+client-notes-decision = Anotar una decisión
+client-notes-decision-label = Decisión
+client-notes-download = Descargar (Markdown)
+client-notes-all = Todas las actas de esta sala (Markdown, PDF)
+client-notes-lock = Bloquear el acta para los participantes
+client-notes-cannot-edit = El acta no se puede editar ahora.
+client-notes-full = El acta alcanzó su longitud máxima: ese cambio no se guardó.
+client-poll-minutes-title = Encuesta: { $question }
+client-poll-to-minutes = Añadir los resultados al acta
+client-poll-in-minutes = Los resultados están en el acta.

@@ -244,3 +244,21 @@ client-speaker-now-limited = Parole à { $name } · { $time } sur { $n } min
 client-speaker-you = Vous avez la parole.
 client-poll-bad-choice = Choisissez une des options du sondage (plusieurs seulement si le sondage le permet).
 client-poll-guests-note = Les invités sans compte peuvent revoter depuis une nouvelle page : pour un vote qui doit compter chaque personne une fois, choisissez les personnes connectées.
+
+# Shared minutes (web/js/notes.js)
+client-notes = Procès-verbal
+client-notes-loading = Chargement du procès-verbal…
+client-notes-saving = Enregistrement…
+client-notes-saved = Enregistré
+client-notes-locked = Un modérateur a verrouillé le procès-verbal : vous pouvez le lire.
+client-notes-label = Le procès-verbal de la réunion (Markdown)
+client-notes-decision = Noter une décision
+client-notes-decision-label = Décision
+client-notes-download = Télécharger (Markdown)
+client-notes-all = Tous les procès-verbaux de cette salle (Markdown, PDF)
+client-notes-lock = Verrouiller le procès-verbal pour les participants
+client-notes-cannot-edit = Le procès-verbal ne peut pas être modifié pour l'instant.
+client-notes-full = Le procès-verbal a atteint sa longueur maximale : cette modification n'a pas été gardée.
+client-poll-minutes-title = Sondage : { $question }
+client-poll-to-minutes = Ajouter les résultats au procès-verbal
+client-poll-in-minutes = Les résultats sont dans le procès-verbal.
