@@ -1,6 +1,7 @@
 // The playback page: a recording's tracks (one file each) played in sync on one clock, the
 // stage (a shared screen, else whoever speaks) large and people small, the chat replayed as
-// the clock passes it, a "who spoke when" list to jump with, and the download's progress.
+// the clock passes it, the shared minutes as they stood then, a "who spoke when" list to jump
+// with, and the download's progress.
 
 export {};
 
@@ -14,6 +15,8 @@ const playButton = document.getElementById('rec-play');
 const seek = /** @type {HTMLInputElement} */ (document.getElementById('rec-seek'));
 const timeLabel = document.getElementById('rec-time');
 const chat = /** @type {HTMLElement[]} */ ([...document.querySelectorAll('#rec-chat li')]);
+/** The minutes as they were at each moment, in order. */
+const notes = /** @type {HTMLElement[]} */ ([...document.querySelectorAll('#rec-notes pre')]);
 
 /** Where the clock is (ms), and since when it runs. */
 let position = 0;
@@ -122,6 +125,9 @@ function sync(force) {
   }
   place(t);
   for (const li of chat) li.hidden = Number(li.dataset.at) > t;
+  // The minutes as they stood then: the last snapshot before the clock.
+  const shown = notes.filter((n) => Number(n.dataset.at) <= t).pop();
+  for (const n of notes) n.hidden = n !== shown;
   timeLabel.textContent = `${clock(t)} / ${clock(timeline.length_ms)}`;
   if (document.activeElement !== seek) seek.value = String(t / 1000);
   if (runningSince !== null && t >= timeline.length_ms) stop(timeline.length_ms);

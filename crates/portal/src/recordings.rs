@@ -235,12 +235,24 @@ async fn playback(
         ),
         None => (Vec::new(), Vec::new()),
     };
+    // The minutes as they were at each moment (the page shows the latest before its clock).
+    let notes: Vec<minijinja::Value> = t
+        .iter()
+        .flat_map(|t| &t.events)
+        .filter_map(|e| match e {
+            plenary_recordings::timeline::Event::Notes { at_ms, text } => {
+                Some(context! { at => at_ms, text })
+            }
+            _ => None,
+        })
+        .collect();
+    let minutes_link = format!("/rooms/{}/minutes#minutes-{}", r.room, r.meeting_ms);
     let key = key_of(&q).unwrap_or_default().to_owned();
     let c = ctx.base(&format!("/recordings/{id}"));
     let c = context! {
         rec => recording_view(&app, &r), key, manage => access == Access::Manage,
         playable => t.is_some() && r.status != RecordingStatus::Recording,
-        speakers, chat, ..c
+        speakers, chat, notes, minutes_link, ..c
     };
     ctx.show(&app, "playback.html", StatusCode::OK, c)
 }

@@ -109,6 +109,24 @@ async fn a_moderator_records_where_the_room_allows_it_and_each_track_gets_a_file
     )
     .await;
     next_of(&mut guest, "poll_voted").await;
+    // So do the minutes written while recording.
+    {
+        use base64::Engine as _;
+        use yrs::{ReadTxn, Text, Transact};
+        let doc = yrs::Doc::with_client_id(9);
+        let text = doc.get_or_insert_text("minutes");
+        text.insert(&mut doc.transact_mut(), 0, "Adjourned at noon.");
+        let update = doc
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default());
+        let update = base64::engine::general_purpose::STANDARD.encode(update);
+        send(
+            &mut guest,
+            json!({"type":"notes_edit","update":update}).to_string(),
+        )
+        .await;
+        next_of(&mut guest, "notes_saved").await;
+    }
     tokio::time::sleep(Duration::from_secs(2)).await;
     send(&mut mo, record("stop")).await;
     assert_eq!(next_of(&mut guest, "recording").await["state"], "off");
@@ -201,6 +219,13 @@ async fn a_moderator_records_where_the_room_allows_it_and_each_track_gets_a_file
             if question == "Adjourn?" && counts.as_deref() == Some(&[1, 0, 0][..]))
         ),
         "the poll and its result: {:?}",
+        t.events
+    );
+    assert!(
+        t.events
+            .iter()
+            .any(|e| matches!(e, Event::Notes { text, .. } if text == "Adjourned at noon.")),
+        "the minutes: {:?}",
         t.events
     );
     assert!(

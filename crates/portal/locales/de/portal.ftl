@@ -514,3 +514,5 @@ minutes-download-md = Als Markdown herunterladen
 minutes-download-pdf = Als PDF herunterladen
 minutes-none = In den Besprechungen dieses Raums wurde noch kein Protokoll geschrieben.
 minutes-not-found = Dieses Protokoll gibt es in diesem Raum nicht.
+rec-notes = Protokoll
+rec-minutes-link = Das ganze Protokoll dieser Besprechung

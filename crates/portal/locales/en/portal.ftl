@@ -514,3 +514,5 @@ minutes-download-md = Download as Markdown
 minutes-download-pdf = Download as PDF
 minutes-none = No minutes were written in this room's meetings yet.
 minutes-not-found = No such minutes in this room.
+rec-notes = Minutes
+rec-minutes-link = All of this meeting's minutes

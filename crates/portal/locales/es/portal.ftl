@@ -514,3 +514,5 @@ minutes-download-md = Descargar en Markdown
 minutes-download-pdf = Descargar en PDF
 minutes-none = Aún no se han escrito actas en las reuniones de esta sala.
 minutes-not-found = No existe esa acta en esta sala.
+rec-notes = Acta
+rec-minutes-link = El acta completa de esta reunión

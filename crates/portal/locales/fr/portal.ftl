@@ -514,3 +514,5 @@ minutes-download-md = Télécharger en Markdown
 minutes-download-pdf = Télécharger en PDF
 minutes-none = Aucun procès-verbal n'a encore été écrit dans les réunions de cette salle.
 minutes-not-found = Ce procès-verbal n'existe pas dans cette salle.
+rec-notes = Procès-verbal
+rec-minutes-link = Tout le procès-verbal de cette réunion
