@@ -1,7 +1,8 @@
-//! Polls in a BigBlueButton API meeting: `disabledFeatures=polls` keeps moderators from
-//! asking any (enforced by the server, not only hidden), and a registered webhook hears
-//! `poll-started` (question and answers) and `poll-responded` (who, and what unless the poll
-//! is secret), as bbb-webhooks sends them.
+//! Polls and shared notes in a BigBlueButton API meeting: `disabledFeatures=polls` keeps
+//! moderators from asking any (enforced by the server, not only hidden), and a registered
+//! webhook hears `poll-started` (question and answers) and `poll-responded` (who, and what
+//! unless the poll is secret), as bbb-webhooks sends them; `disabledFeatures=sharedNotes`
+//! keeps everyone out of the minutes and `lockSettingsDisableNotes` locks them for viewers.
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 mod common;
@@ -148,5 +149,64 @@ async fn disabled_polls_are_refused_and_webhooks_hear_polls_asked_and_answered()
         "a secret vote's choice is not sent: {}",
         responded[1]
     );
+    server.stop().await;
+}
+
+/// An edit of the minutes that inserts `text` at their start (a Yjs update, base64).
+fn notes_edit(client: u64, text: &str) -> String {
+    use base64::Engine as _;
+    use yrs::{ReadTxn, Text, Transact};
+    let doc = yrs::Doc::with_client_id(client);
+    let t = doc.get_or_insert_text("minutes");
+    t.insert(&mut doc.transact_mut(), 0, text);
+    let update = doc
+        .transact()
+        .encode_state_as_update_v1(&yrs::StateVector::default());
+    json!({"type":"notes_edit","update":base64::engine::general_purpose::STANDARD.encode(update)})
+        .to_string()
+}
+
+#[tokio::test]
+async fn shared_notes_turned_off_or_locked_by_create() {
+    let server = bbb_server().await;
+    create(
+        &server,
+        "name=No+notes&meetingID=nonotes-1&disabledFeatures=sharedNotes",
+    )
+    .await;
+    let mut chair = join(&server, "nonotes-1", "Chair", "MODERATOR", "c-1").await;
+    send(&mut chair, json!({"type":"notes_sync"}).to_string()).await;
+    let why = expect_error(&mut chair, "forbidden", false).await;
+    assert!(why.contains("shared notes"), "{why}");
+    send(&mut chair, notes_edit(1, "Not here")).await;
+    expect_error(&mut chair, "forbidden", false).await;
+
+    create(
+        &server,
+        "name=Locked+notes&meetingID=locked-notes-1&lockSettingsDisableNotes=true",
+    )
+    .await;
+    let mut mo = join(&server, "locked-notes-1", "Mo", "MODERATOR", "mo-1").await;
+    let url = get(
+        &server,
+        &signed(
+            "join",
+            "meetingID=locked-notes-1&fullName=Vi&role=VIEWER&userID=vi-1&redirect=false",
+        ),
+    )
+    .await
+    .one("/response/url");
+    let (mut vi, joined) = ws_join_link(&server, &url, "Vi").await;
+    assert_eq!(joined["locks"]["notes"], true, "{joined}");
+    send(&mut vi, notes_edit(2, "Viewer's line")).await;
+    expect_error(&mut vi, "locked", false).await;
+    send(&mut mo, notes_edit(3, "Chair's line")).await;
+    loop {
+        let m = next(&mut mo).await;
+        assert_ne!(m["type"], "error", "{m}");
+        if m["type"] == "notes_saved" {
+            break;
+        }
+    }
     server.stop().await;
 }
