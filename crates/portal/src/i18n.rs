@@ -264,6 +264,7 @@ mod tests {
             include_str!("../../../web/js/recording.js"),
             include_str!("../../../web/js/polls.js"),
             include_str!("../../../web/js/agenda.js"),
+            include_str!("../../../web/js/notes.js"),
         ];
         let i18n = I18n::load().unwrap();
         let en = i18n.client_messages("en");
