@@ -137,7 +137,7 @@ test('the minutes: three people typing at once, a poll\'s results and a decision
   const lines = {
     mo: 'Mo: we start with the rota. ',
     ada: 'Ada: I can take Mondays. ',
-    ben: 'Ben: Fridays suit me. ',
+    ben: 'Ben: Fridays suit me 😀, grüße. ',
   };
   await Promise.all([[admin, lines.mo], [ada, lines.ada], [ben, lines.ben]].map(async ([page, text]) => {
     await page.click('#notes-text');

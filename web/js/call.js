@@ -478,6 +478,7 @@ export class Call extends EventTarget {
       case 'notes':
       case 'notes_edit':
       case 'notes_saved':
+      case 'notes_refused':
         this.dispatchEvent(new CustomEvent('notes', { detail: m }));
         break;
       case 'notice':

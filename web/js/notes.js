@@ -1,8 +1,9 @@
 // The meeting's shared minutes in the side panel: one Yjs document (a CRDT) that everyone
 // edits at once without losing anyone's typing. Each local change goes to the server as a Yjs
-// update; the server stores it, says `notes_saved`, and passes it on to the others. After a
-// reconnect the page sends what the server is missing. Viewers read only while a moderator
-// locks the minutes (the server refuses their edits then; this only mirrors it).
+// update; the server stores it, says `notes_saved`, and passes it on to the others, each edit
+// numbered: a number skipped (a message lost) and every reconnect make the page ask for the
+// whole document again, merge it and send what the server is missing. Viewers read only while
+// a moderator locks the minutes (the server refuses their edits then; this only mirrors it).
 
 import * as Y from '../vendor/yjs.mjs';
 import { tr } from './i18n.js';
@@ -29,10 +30,14 @@ function fromBase64(b64) {
  * @param {string} from @param {string} to @returns {{at: number, remove: number, insert: string}}
  */
 export function change(from, to) {
+  const high = (/** @type {string} */ s, /** @type {number} */ i) => i >= 0 && i < s.length && s.charCodeAt(i) >= 0xd800 && s.charCodeAt(i) <= 0xdbff;
   let start = 0;
   while (start < from.length && start < to.length && from[start] === to[start]) start++;
+  // Never between the two halves of a character outside the BMP (an emoji, say).
+  if (high(from, start - 1)) start--;
   let end = 0;
   while (end < from.length - start && end < to.length - start && from[from.length - 1 - end] === to[to.length - 1 - end]) end++;
+  if (end > 0 && high(from, from.length - end - 1)) end--;
   return { at: start, remove: from.length - start - end, insert: to.slice(start, to.length - end) };
 }
 
@@ -49,14 +54,24 @@ export function wireNotes(call, say) {
   const area = /** @type {HTMLTextAreaElement} */ ($('#notes-text'));
   /** @type {Y.Doc|null} */
   let doc = null;
-  /** Edits sent and not yet acknowledged. */
+  /** Edits sent on this connection and not yet acknowledged. */
   let unsaved = 0;
+  /** The number of the last edit this page has (from `notes`, `notes_edit`, `notes_saved`). */
+  let seq = 0;
+  /** A `notes_sync` is on its way. */
+  let syncing = false;
+  /** The meeting's integration turned shared notes off. */
+  let off = false;
+  const sync = () => {
+    syncing = true;
+    call.notesSync();
+  };
 
   const editable = () => doc !== null && (call.role === 'moderator' || !call.locks.notes);
   const showState = () => {
     area.readOnly = !editable();
     $('#notes-locked').hidden = !(doc !== null && call.role !== 'moderator' && call.locks.notes);
-    $('#notes-status').textContent = doc === null ? tr('client-notes-loading') : unsaved > 0 ? tr('client-notes-saving') : tr('client-notes-saved');
+    $('#notes-status').textContent = doc === null ? tr(off ? 'client-notes-off' : 'client-notes-loading') : unsaved > 0 ? tr('client-notes-saving') : tr('client-notes-saved');
     $('#notes-lock-box').hidden = call.role !== 'moderator';
     $('#notes-lock').checked = call.locks.notes;
     $('#notes-all').hidden = call.role !== 'moderator';
@@ -78,8 +93,10 @@ export function wireNotes(call, say) {
     if (focused) area.setSelectionRange(shift(s), shift(e));
   };
 
-  /** Takes the server's whole document: a fresh copy, or merged into this page's (after a reconnect). @param {string} state */
-  const load = (state) => {
+  /** Takes the server's whole document: a fresh copy, or merged into this page's (after a reconnect, a missed edit). @param {string} state @param {number} at its last edit's number */
+  const load = (state, at) => {
+    syncing = false;
+    seq = at;
     const bytes = fromBase64(state);
     if (doc === null) {
       doc = new Y.Doc();
@@ -94,9 +111,10 @@ export function wireNotes(call, say) {
       Y.applyUpdate(d, bytes, 'server');
     } else {
       Y.applyUpdate(doc, bytes, 'server');
-      // What this page typed that the server does not have yet (a drop mid-edit): sent again.
+      // What this page typed or deleted that the server does not have yet (a drop mid-edit):
+      // sent again (the server takes what it has already as a no-op).
       const missing = Y.encodeStateAsUpdate(doc, Y.encodeStateVectorFromUpdate(bytes));
-      if (Y.encodeStateVectorFromUpdate(missing).length > 1) {
+      if (missing.length > 2) {
         unsaved++;
         call.notesEdit(toBase64(missing));
       }
@@ -154,36 +172,54 @@ export function wireNotes(call, say) {
   $('#notes-lock').onchange = () => call.lock({ ...call.locks, notes: $('#notes-lock').checked });
 
   call.addEventListener('joined', () => {
-    call.notesSync();
+    // A new connection: what was in flight on the old one is sent again by the merge.
+    unsaved = 0;
+    sync();
     showState();
   });
+  /** Edit `n` came: the next one, or one was missed and the whole document is asked for. @param {number} n */
+  const next = (n) => {
+    if (n !== seq + 1 && !syncing) sync();
+    seq = Math.max(seq, n);
+  };
   call.addEventListener('notes', (e) => {
     const m = /** @type {CustomEvent} */ (e).detail;
-    if (m.type === 'notes') load(m.state);
-    else if (m.type === 'notes_edit' && doc) Y.applyUpdate(doc, fromBase64(m.update), 'server');
-    else if (m.type === 'notes_saved') {
+    if (m.type === 'notes') load(m.state, m.seq);
+    else if (m.type === 'notes_edit') {
+      if (doc) Y.applyUpdate(doc, fromBase64(m.update), 'server');
+      next(m.seq);
+    } else if (m.type === 'notes_saved') {
       unsaved = Math.max(0, unsaved - 1);
+      next(m.seq);
+      showState();
+    } else if (m.type === 'notes_refused') {
+      unsaved = Math.max(0, unsaved - 1);
+      if (m.code === 'unavailable') {
+        // Not stored this time: kept here, and sent again with the rest after a pause.
+        setTimeout(sync, 2000);
+      } else {
+        // Locked meanwhile, too long, not taken: this page's copy has it, nobody else's. It
+        // starts again from the server's (which holds every edit it took before this one).
+        if (m.code === 'notes_full') say(tr('client-notes-full'));
+        else if (m.code !== 'locked') say(tr('client-notes-cannot-edit'));
+        unsaved = 0;
+        doc = null;
+        sync();
+      }
       showState();
     }
   });
   call.addEventListener('locks', showState);
   call.addEventListener('role', showState);
   call.addEventListener('error', (e) => {
+    // The minutes could not be read (the server briefly unavailable): asked again later.
     const d = /** @type {CustomEvent} */ (e).detail;
-    // An edit refused (locked meanwhile, too long, not taken): this page's copy has it, the
-    // others' not; it starts again from the server's.
-    if (unsaved === 0) return;
-    if (['locked', 'notes_full', 'bad_message'].includes(d.code)) {
-      // The server's copy holds every edit it took before (one connection, in order).
-      unsaved = 0;
-      doc = null;
-      if (d.code === 'notes_full') say(tr('client-notes-full'));
-      call.notesSync();
+    if (!syncing || doc !== null) return;
+    if (d.code === 'unavailable') setTimeout(sync, 3000);
+    if (d.code === 'forbidden') {
+      syncing = false;
+      off = true;
       showState();
-    } else if (d.code === 'unavailable') {
-      // Not stored this time: kept here, and sent again with what else the server lacks.
-      unsaved = 0;
-      call.notesSync();
     }
   });
   showState();

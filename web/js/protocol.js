@@ -35,9 +35,10 @@ export const PROTOCOL_VERSION = 2;
  *   | {type: 'moderator_request', request: 'mute'|'ask_unmute'|'camera_off'|'stop_screen', by: string}
  *   | {type: 'role_changed', participant_id: number, role: 'moderator'|'participant'}
  *   | {type: 'locks', locks: Locks}
- *   | {type: 'notes', state: string}
- *   | {type: 'notes_edit', update: string}
- *   | {type: 'notes_saved'}
+ *   | {type: 'notes', state: string, seq: number}
+ *   | {type: 'notes_edit', update: string, seq: number}
+ *   | {type: 'notes_saved', seq: number}
+ *   | {type: 'notes_refused', code: string, message: string}
  *   | {type: 'recording', state: RecordingState, by: string}
  *   | {type: 'notice', code: 'near_capacity'|'problem_reported'}
  *   | {type: 'participant_reconnecting', participant_id: number}

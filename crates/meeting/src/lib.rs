@@ -11,6 +11,7 @@ pub mod in_meeting;
 pub mod length;
 pub mod live;
 pub mod minutes;
+mod minutes_check;
 pub mod names;
 pub mod poll_results;
 pub mod polls;

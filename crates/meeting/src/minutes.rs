@@ -1,7 +1,8 @@
 //! A meeting's shared minutes: one Yjs document (a CRDT) that everyone in the meeting edits at
 //! once, nobody's typing lost. The browsers run Yjs; this node keeps the document with `yrs`
-//! (Yjs's Rust port) and the store keeps every edit: an edit is checked (it decodes and
-//! applies), stored (commit checked), and only then acknowledged and passed on to the others.
+//! (Yjs's Rust port) and the store keeps every edit: an edit is checked (plain text only:
+//! `minutes_check`; it applies whole, needing nothing the document lacks), stored (commit
+//! checked), and only then acknowledged and passed on to the others, numbered.
 //! Viewers edit unless a moderator set the `notes` lock. Kept with the room after the meeting
 //! (compacted when it ends), exported as Markdown and PDF by the portal.
 
@@ -55,27 +56,31 @@ impl std::fmt::Debug for Loaded {
     }
 }
 
-/// Applies one Yjs update to `doc`. A malformed one is an error, never a panic reaching the
-/// caller (a `yrs` panic on hostile input is caught; the document is then not to be trusted).
+/// Applies one Yjs update to `doc`, whole: one that is malformed, or needs edits the document
+/// does not have (they would wait in it, unseen), is an error. `yrs` is only given updates
+/// `minutes_check` passed, and a panic in it is caught; after any error the document is not
+/// to be trusted (part of the update may be in it) and is loaded again from the store.
 fn apply(doc: &Doc, update: &[u8]) -> Result<(), Broken> {
-    let decoded = Update::decode_v1(update).map_err(|_| Broken::Refused)?;
-    match catch_unwind(AssertUnwindSafe(|| {
-        doc.transact_mut().apply_update(decoded)
-    })) {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(Broken::Refused),
-        Err(_) => Err(Broken::Panicked),
+    let checked = crate::minutes_check::check_update(update).map_err(|_| Broken)?;
+    let known = doc.transact().state_vector();
+    if !checked.fits(|client| u64::from(known.get(&yrs::block::ClientID::new(client)))) {
+        return Err(Broken);
     }
+    let applied = catch_unwind(AssertUnwindSafe(|| {
+        let decoded = Update::decode_v1(update).map_err(|_| Broken)?;
+        let mut txn = doc.transact_mut();
+        txn.apply_update(decoded).map_err(|_| Broken)?;
+        if txn.has_missing_updates() {
+            return Err(Broken);
+        }
+        Ok(())
+    }));
+    applied.unwrap_or(Err(Broken))
 }
 
-/// Why an update did not apply.
+/// An update that did not apply whole.
 #[derive(Debug, PartialEq, Eq)]
-enum Broken {
-    /// Malformed: nothing changed.
-    Refused,
-    /// `yrs` panicked part-way: the document must be loaded again.
-    Panicked,
-}
+struct Broken;
 
 /// A fresh document with the minutes' text in it.
 fn new_doc() -> Doc {
@@ -97,13 +102,16 @@ fn doc_of(row: &MinutesRow) -> Result<Doc, StoreError> {
     Ok(doc)
 }
 
-/// The whole document, as one update.
-fn encode(doc: &Doc) -> Vec<u8> {
-    doc.transact()
-        .encode_state_as_update_v1(&StateVector::default())
+/// The whole document, as one update (`None`: `yrs` failed on it).
+fn encode(doc: &Doc) -> Option<Vec<u8>> {
+    catch_unwind(AssertUnwindSafe(|| {
+        doc.transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }))
+    .ok()
 }
 
-/// The minutes' text.
+/// The minutes' text of a whole document's state.
 pub fn text_of(doc_state: &[u8]) -> Option<String> {
     let doc = new_doc();
     apply(&doc, doc_state).ok()?;
@@ -111,8 +119,17 @@ pub fn text_of(doc_state: &[u8]) -> Option<String> {
 }
 
 fn text(doc: &Doc) -> String {
-    let t = doc.get_or_insert_text(NOTES_TEXT);
-    t.get_string(&doc.transact())
+    catch_unwind(AssertUnwindSafe(|| {
+        let t = doc.get_or_insert_text(NOTES_TEXT);
+        t.get_string(&doc.transact())
+    }))
+    .unwrap_or_default()
+}
+
+/// `doc` as one update, if it reads back as the same text (else its edits stay as they are).
+fn compacted(doc: &Doc) -> Option<Vec<u8>> {
+    let state = encode(doc)?;
+    (text_of(&state)? == text(doc)).then_some(state)
 }
 
 /// The text of the stored minutes of meeting `meeting_ms` in `room` (`None`: it has none).
@@ -161,9 +178,16 @@ impl Meetings {
         }
     }
 
-    /// An edit by `who` is stored: everyone else in meeting `meeting_ms` gets it. Returns
-    /// whether that meeting is being recorded.
-    fn pass_on(&self, room: &RoomId, meeting_ms: i64, who: ParticipantId, update: String) -> bool {
+    /// An edit by `who` is stored as edit `seq`: everyone else in meeting `meeting_ms` gets it.
+    /// Returns whether that meeting is being recorded.
+    fn pass_on(
+        &self,
+        room: &RoomId,
+        meeting_ms: i64,
+        who: ParticipantId,
+        update: String,
+        seq: i64,
+    ) -> bool {
         let state = self.lock();
         let Some(m) = state
             .meetings
@@ -173,7 +197,7 @@ impl Meetings {
             return false;
         };
         if let Some(members) = state.rooms.get(room) {
-            broadcast_except(members, who, &ServerMessage::NotesEdit { update });
+            broadcast_except(members, who, &ServerMessage::NotesEdit { update, seq });
         }
         !m.recording.is_off()
     }
@@ -230,13 +254,15 @@ impl Service {
         let (meeting_ms, minutes) = self.live.minutes_for(room, who, false)?;
         let mut inner = minutes.inner.lock().await;
         let loaded = self.loaded(&mut inner, room, meeting_ms).await?;
-        let state = b64(&encode(&loaded.doc));
-        self.live.tell(room, who, ServerMessage::Notes { state });
+        let state = b64(&encode(&loaded.doc).ok_or(ActionError::Unavailable)?);
+        let seq = loaded.seq;
+        self.live
+            .tell(room, who, ServerMessage::Notes { state, seq });
         Ok(())
     }
 
-    /// `who`'s edit of the minutes (a Yjs update, base64): applied, stored, then acknowledged
-    /// to them and passed on to everyone else.
+    /// `who`'s edit of the minutes (a Yjs update, base64): checked, applied, stored, then
+    /// acknowledged to them and passed on to everyone else.
     pub async fn notes_edit(
         &self,
         room: &RoomId,
@@ -250,23 +276,30 @@ impl Service {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&update)
             .map_err(|_| ActionError::BadNotes)?;
-        if bytes.len() > MAX_NOTES_EDIT_BYTES || Update::decode_v1(&bytes).is_err() {
+        if bytes.len() > MAX_NOTES_EDIT_BYTES {
             return Err(ActionError::BadNotes);
         }
+        let checked = crate::minutes_check::check_update(&bytes).map_err(|why| {
+            tracing::info!(%room, why = why.0, "an edit of the minutes refused");
+            ActionError::BadNotes
+        })?;
         let (meeting_ms, minutes) = self.live.minutes_for(room, who, true)?;
         let mut inner = minutes.inner.lock().await;
+        // Asked again now it is this edit's turn: a lock set meanwhile holds.
+        self.live.minutes_for(room, who, true)?;
         let loaded = self.loaded(&mut inner, room, meeting_ms).await?;
-        if loaded.bytes + bytes.len() > MAX_NOTES_BYTES {
-            return Err(ActionError::NotesFull);
-        }
-        match apply(&loaded.doc, &bytes) {
-            Ok(()) => {}
-            Err(Broken::Refused) => return Err(ActionError::BadNotes),
-            Err(Broken::Panicked) => {
-                tracing::warn!(%room, "an edit of the minutes broke the document; loading it again");
-                *inner = None;
-                return Err(ActionError::BadNotes);
+        // Full: the document stored whole may be smaller (what was deleted is gone from it);
+        // an edit that only deletes is always taken.
+        if checked.inserts && loaded.bytes + bytes.len() > MAX_NOTES_BYTES {
+            self.compact(loaded, room, meeting_ms).await;
+            if loaded.bytes + bytes.len() > MAX_NOTES_BYTES {
+                return Err(ActionError::NotesFull);
             }
+        }
+        if apply(&loaded.doc, &bytes).is_err() {
+            // Part of it may be in: the document is loaded again from the store.
+            *inner = None;
+            return Err(ActionError::BadNotes);
         }
         let seq = loaded.seq + 1;
         if let Err(e) = self
@@ -282,22 +315,10 @@ impl Service {
         loaded.seq = seq;
         loaded.bytes += bytes.len();
         loaded.since_compact += 1;
-        let recording = self.live.pass_on(room, meeting_ms, who, update);
-        self.live.tell(room, who, ServerMessage::NotesSaved {});
+        let recording = self.live.pass_on(room, meeting_ms, who, update, seq);
+        self.live.tell(room, who, ServerMessage::NotesSaved { seq });
         if loaded.since_compact >= COMPACT_EVERY {
-            let state = encode(&loaded.doc);
-            match self
-                .store
-                .compact_minutes(room, meeting_ms, &state, seq)
-                .await
-            {
-                Ok(()) => {
-                    loaded.since_compact = 0;
-                    loaded.bytes = state.len();
-                }
-                // The edits stay stored one by one: nothing is lost, it is tried again later.
-                Err(e) => tracing::warn!(error = %e, %room, "could not compact the minutes"),
-            }
+            self.compact(loaded, room, meeting_ms).await;
         }
         drop(inner);
         if recording && !minutes.snapshot_due.swap(true, Ordering::SeqCst) {
@@ -313,6 +334,26 @@ impl Service {
             });
         }
         Ok(())
+    }
+
+    /// Stores the document whole in place of its edits (kept as they are if that fails).
+    async fn compact(&self, loaded: &mut Loaded, room: &RoomId, meeting_ms: i64) {
+        let Some(state) = compacted(&loaded.doc) else {
+            tracing::error!(%room, "the minutes do not read back whole; their edits stay");
+            return;
+        };
+        match self
+            .store
+            .compact_minutes(room, meeting_ms, &state, loaded.seq)
+            .await
+        {
+            Ok(()) => {
+                loaded.since_compact = 0;
+                loaded.bytes = state.len();
+            }
+            // The edits stay stored one by one: nothing is lost, it is tried again later.
+            Err(e) => tracing::warn!(error = %e, %room, "could not compact the minutes"),
+        }
     }
 
     /// The meeting `meeting_ms` of `room` ended: its stored minutes are compacted into one
@@ -331,8 +372,12 @@ impl Service {
             }
         };
         let through = row.edits.last().map_or(0, |(s, _)| *s);
-        let state = match doc_of(&row) {
-            Ok(doc) => encode(&doc),
+        let state = match doc_of(&row).map(|doc| compacted(&doc)) {
+            Ok(Some(state)) => state,
+            Ok(None) => {
+                tracing::error!(%room, "an ended meeting's minutes do not read back whole");
+                return;
+            }
             Err(e) => {
                 tracing::error!(error = %e, %room, "an ended meeting's minutes do not load");
                 return;
@@ -361,18 +406,23 @@ mod tests {
     }
 
     #[test]
-    fn edits_apply_in_any_order_and_garbage_is_refused() {
+    fn edits_apply_whole_in_order_and_garbage_is_refused() {
         let a = Doc::with_client_id(1);
         let e1 = edit(&a, 0, "hello");
         let e2 = edit(&a, 5, " world");
         let server = new_doc();
-        // Out of order: the second waits for the first, then both show.
-        apply(&server, &e2).unwrap();
+        // Out of order: the second needs the first, so it is refused until then.
+        assert_eq!(apply(&server, &e2), Err(Broken));
+        let server = new_doc();
         apply(&server, &e1).unwrap();
+        apply(&server, &e2).unwrap();
         assert_eq!(text(&server), "hello world");
-        assert_eq!(text_of(&encode(&server)).as_deref(), Some("hello world"));
-        assert_eq!(apply(&server, b"\xff\xff\xff\xff"), Err(Broken::Refused));
-        assert_eq!(apply(&server, b""), Err(Broken::Refused));
+        assert_eq!(
+            text_of(&compacted(&server).unwrap()).as_deref(),
+            Some("hello world")
+        );
+        assert_eq!(apply(&server, b"\xff\xff\xff\xff"), Err(Broken));
+        assert_eq!(apply(&server, b""), Err(Broken));
         assert_eq!(text(&server), "hello world");
     }
 }

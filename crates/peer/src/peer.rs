@@ -646,7 +646,8 @@ async fn next_signals(
             | ServerMessage::Speakers { .. }
             | ServerMessage::Notes { .. }
             | ServerMessage::NotesEdit { .. }
-            | ServerMessage::NotesSaved {}
+            | ServerMessage::NotesSaved { .. }
+            | ServerMessage::NotesRefused { .. }
             | ServerMessage::Pong => continue,
         });
     }

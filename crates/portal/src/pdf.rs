@@ -98,17 +98,19 @@ fn wrap(text: &[u8], font: Font, size: f32, width: f32) -> Vec<Vec<u8>> {
         if !line.is_empty() {
             lines.push(std::mem::take(&mut line));
         }
-        // A word too long for a line alone: as much as fits on each.
-        let mut rest = word;
-        while font.width(rest, size) > width {
-            let mut n = 1;
-            while n < rest.len() && font.width(&rest[..=n], size) <= width {
-                n += 1;
+        // A word too long for a line alone: as much as fits on each (measured as it goes).
+        let mut piece = Vec::new();
+        let mut w = 0.0;
+        for b in word {
+            let bw = font.width(std::slice::from_ref(b), size);
+            if w + bw > width && !piece.is_empty() {
+                lines.push(std::mem::take(&mut piece));
+                w = 0.0;
             }
-            lines.push(rest[..n].to_vec());
-            rest = &rest[n..];
+            piece.push(*b);
+            w += bw;
         }
-        line = rest.to_vec();
+        line = piece;
     }
     if !line.is_empty() || lines.is_empty() {
         lines.push(line);
@@ -279,6 +281,15 @@ mod tests {
             &format!("# Budget\n\n{}", "x".repeat(2000)),
         );
         assert!(pdf.starts_with(b"%PDF-"));
+    }
+
+    #[test]
+    fn a_very_long_word_is_cut_in_linear_time() {
+        // 2 MB without a space (the largest minutes): cut into lines, each within the page.
+        let lines = wrap(&vec![b'w'; 2_000_000], Font::Regular, BODY, 480.0);
+        assert!(lines.len() > 10_000);
+        assert!(lines.iter().all(|l| Font::Regular.width(l, BODY) <= 480.0));
+        assert_eq!(lines.iter().map(Vec::len).sum::<usize>(), 2_000_000);
     }
 
     #[test]

@@ -434,17 +434,29 @@ pub enum ServerMessage {
     Poll {
         poll: crate::Poll,
     },
-    /// The meeting's shared minutes: the whole Yjs document (an update, v1 encoding, base64).
-    /// Whether viewers may edit them is the `notes` lock.
+    /// The meeting's shared minutes: the whole Yjs document (an update, v1 encoding, base64),
+    /// holding every edit up to number `seq`. Whether viewers may edit them is the `notes` lock.
     Notes {
         state: String,
+        seq: i64,
     },
-    /// Someone's edit of the minutes (a Yjs update, v1, base64), stored already.
+    /// Someone's edit of the minutes (a Yjs update, v1, base64), stored already as edit `seq`.
+    /// Each member hears every edit's number once (this, or `notes_saved` for their own): a
+    /// number skipped means one was missed, and the client asks `notes_sync`.
     NotesEdit {
         update: String,
+        seq: i64,
     },
-    /// Your edits of the minutes so far are stored.
-    NotesSaved {},
+    /// Your edit is stored, as edit `seq`.
+    NotesSaved {
+        seq: i64,
+    },
+    /// Your edit of the minutes was not taken (`code`: `locked`, `notes_full`, `bad_message`,
+    /// `forbidden`, `unavailable`). Not an `error`: it counts against no allowance.
+    NotesRefused {
+        code: ErrorCode,
+        message: String,
+    },
     /// Your vote in poll `id` was counted (and stored).
     PollVoted {
         id: u64,

@@ -106,6 +106,48 @@ impl Event {
     }
 }
 
+/// At most this many snapshots of the minutes in a timeline, and at most this many bytes of
+/// them together: a long meeting's minutes, saved every few seconds, would otherwise make its
+/// playback page as large as all of their copies.
+pub const MAX_NOTES_SNAPSHOTS: usize = 60;
+pub const MAX_NOTES_BYTES: usize = 4 * 1024 * 1024;
+
+/// Keeps the last snapshot of the minutes and, before it, as many as the limits allow, evenly
+/// spread over the recording (events in time order).
+pub fn thin_notes(events: &mut Vec<Event>) {
+    let at: Vec<usize> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, Event::Notes { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&last) = at.last() else { return };
+    let size = |i: usize| match &events[i] {
+        Event::Notes { text, .. } => text.len(),
+        _ => 0,
+    };
+    let biggest = at.iter().map(|&i| size(i)).max().unwrap_or(0).max(1);
+    let keep = MAX_NOTES_SNAPSHOTS.min(MAX_NOTES_BYTES / biggest).max(1);
+    if at.len() <= keep {
+        return;
+    }
+    // Every step-th, counting back from the last, so the last is always kept.
+    let step = at.len().div_ceil(keep);
+    let kept: std::collections::HashSet<usize> = at
+        .iter()
+        .rev()
+        .step_by(step)
+        .copied()
+        .chain([last])
+        .collect();
+    let mut i = 0;
+    events.retain(|e| {
+        let keep = !matches!(e, Event::Notes { .. }) || kept.contains(&i);
+        i += 1;
+        keep
+    });
+}
+
 impl Timeline {
     pub fn name_of(&self, participant: u64) -> &str {
         self.people
@@ -184,5 +226,59 @@ impl Timeline {
         );
         out.sort_by_key(|s| (s.1, s.0));
         out
+    }
+}
+
+#[cfg(test)]
+mod notes_tests {
+    use super::*;
+
+    #[test]
+    fn many_snapshots_are_thinned_keeping_the_last() {
+        let mut events: Vec<Event> = (0..500u64)
+            .flat_map(|i| {
+                [
+                    Event::Notes {
+                        at_ms: i * 10,
+                        text: format!("v{i}"),
+                    },
+                    Event::Speaking {
+                        at_ms: i * 10 + 1,
+                        participant: 1,
+                        speaking: i % 2 == 0,
+                    },
+                ]
+            })
+            .collect();
+        thin_notes(&mut events);
+        let notes: Vec<&Event> = events
+            .iter()
+            .filter(|e| matches!(e, Event::Notes { .. }))
+            .collect();
+        assert!(notes.len() <= MAX_NOTES_SNAPSHOTS, "{}", notes.len());
+        assert!(notes.len() >= MAX_NOTES_SNAPSHOTS / 2, "{}", notes.len());
+        assert!(matches!(notes.last(), Some(Event::Notes { text, .. }) if text == "v499"));
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| matches!(e, Event::Speaking { .. }))
+                .count(),
+            500
+        );
+        // Large minutes: fewer copies, within the byte limit.
+        let big = "x".repeat(1024 * 1024);
+        let mut events: Vec<Event> = (0..20u64)
+            .map(|i| Event::Notes {
+                at_ms: i,
+                text: big.clone(),
+            })
+            .collect();
+        thin_notes(&mut events);
+        assert!(
+            events.len() <= MAX_NOTES_BYTES / big.len(),
+            "{}",
+            events.len()
+        );
+        assert_eq!(events.last().map(Event::at_ms), Some(19));
     }
 }

@@ -432,6 +432,7 @@ async fn stop(
             | Event::Speaking { speaking: true, .. } => !paused,
             _ => true,
         });
+        plenary_recordings::timeline::thin_notes(&mut a.events);
         let people = a
             .people
             .into_iter()

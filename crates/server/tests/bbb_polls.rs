@@ -166,6 +166,17 @@ fn notes_edit(client: u64, text: &str) -> String {
         .to_string()
 }
 
+/// The code of the next `notes_refused`.
+async fn notes_refused(ws: &mut Ws) -> String {
+    loop {
+        let m = next(ws).await;
+        if m["type"] == "notes_refused" {
+            return m["code"].as_str().unwrap().to_owned();
+        }
+        assert_ne!(m["type"], "error", "{m}");
+    }
+}
+
 #[tokio::test]
 async fn shared_notes_turned_off_or_locked_by_create() {
     let server = bbb_server().await;
@@ -179,7 +190,7 @@ async fn shared_notes_turned_off_or_locked_by_create() {
     let why = expect_error(&mut chair, "forbidden", false).await;
     assert!(why.contains("shared notes"), "{why}");
     send(&mut chair, notes_edit(1, "Not here")).await;
-    expect_error(&mut chair, "forbidden", false).await;
+    assert_eq!(notes_refused(&mut chair).await, "forbidden");
 
     create(
         &server,
@@ -199,7 +210,7 @@ async fn shared_notes_turned_off_or_locked_by_create() {
     let (mut vi, joined) = ws_join_link(&server, &url, "Vi").await;
     assert_eq!(joined["locks"]["notes"], true, "{joined}");
     send(&mut vi, notes_edit(2, "Viewer's line")).await;
-    expect_error(&mut vi, "locked", false).await;
+    assert_eq!(notes_refused(&mut vi).await, "locked");
     send(&mut mo, notes_edit(3, "Chair's line")).await;
     loop {
         let m = next(&mut mo).await;

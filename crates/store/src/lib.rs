@@ -826,7 +826,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreFuture<'a, ()>;
 
     /// Replaces a meeting's minutes' state with `state` (which holds every edit up to
-    /// `through_seq`) and drops those edits, in one transaction.
+    /// `through_seq`) and drops those edits, in one transaction; a state no newer than the
+    /// stored one changes nothing.
     fn compact_minutes<'a>(
         &'a self,
         room: &'a RoomId,

@@ -88,16 +88,21 @@ macro_rules! minutes_methods {
         ) -> $crate::StoreFuture<'a, ()> {
             Box::pin(async move {
                 let mut tx = self.pool.begin().await?;
-                sqlx::query(
-                    "INSERT INTO minutes (room_id, meeting_ms, state, updated_ms) \
-                     VALUES ($1, $2, $3, 0) \
-                     ON CONFLICT (room_id, meeting_ms) DO UPDATE SET state = $3",
+                // Only a state newer than the stored one replaces it (two compactions racing,
+                // at a meeting's end and within it, never put an older one back).
+                let newer = sqlx::query(
+                    "UPDATE minutes SET state = $3, compacted_seq = $4 \
+                     WHERE room_id = $1 AND meeting_ms = $2 AND compacted_seq < $4",
                 )
                 .bind(room.as_str())
                 .bind(meeting_ms)
                 .bind(state)
+                .bind(through_seq)
                 .execute(&mut *tx)
                 .await?;
+                if newer.rows_affected() == 0 {
+                    return Ok(());
+                }
                 sqlx::query(
                     "DELETE FROM minutes_edits \
                      WHERE room_id = $1 AND meeting_ms = $2 AND seq <= $3",

@@ -1,6 +1,7 @@
 //! A meeting's shared minutes on both backends: edits stored in order and read back with the
 //! state; a compaction replaces the state and drops exactly the edits it holds (later ones
-//! stay); meetings kept apart and listed; deleted with the room.
+//! stay), and an older one arriving late changes nothing; meetings kept apart and listed;
+//! deleted with the room.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -58,6 +59,24 @@ async fn minutes(store: &dyn Store) {
     let m = store.minutes(&room, 100).await.unwrap().unwrap();
     assert_eq!(m.state, b"state-1");
     assert_eq!(m.edits, vec![(2, b"two".to_vec()), (3, b"three".to_vec())]);
+    // An older compaction arriving late (through 1 again, or 0) puts nothing back.
+    store
+        .compact_minutes(&room, 100, b"state-0", 1)
+        .await
+        .unwrap();
+    store
+        .compact_minutes(&room, 100, b"state-0", 0)
+        .await
+        .unwrap();
+    let m = store.minutes(&room, 100).await.unwrap().unwrap();
+    assert_eq!(m.state, b"state-1");
+    assert_eq!(m.edits.len(), 2);
+    store
+        .compact_minutes(&room, 100, b"state-3", 3)
+        .await
+        .unwrap();
+    let m = store.minutes(&room, 100).await.unwrap().unwrap();
+    assert_eq!((m.state.as_slice(), m.edits.len()), (&b"state-3"[..], 0));
     let list = store.minutes_of(&room).await.unwrap();
     assert_eq!(
         list.iter()

@@ -262,3 +262,4 @@ client-notes-full = Das Protokoll hat seine größte Länge erreicht: diese Änd
 client-poll-minutes-title = Umfrage: { $question }
 client-poll-to-minutes = Ergebnisse ins Protokoll übernehmen
 client-poll-in-minutes = Die Ergebnisse stehen im Protokoll.
+client-notes-off = Gemeinsame Notizen sind in dieser Besprechung ausgeschaltet.

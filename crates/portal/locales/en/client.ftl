@@ -262,3 +262,4 @@ client-notes-full = The minutes are as long as they may be: that change was not 
 client-poll-minutes-title = Poll: { $question }
 client-poll-to-minutes = Add the results to the minutes
 client-poll-in-minutes = The results are in the minutes.
+client-notes-off = Shared notes are turned off in this meeting.

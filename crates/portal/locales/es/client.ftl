@@ -262,3 +262,4 @@ client-notes-full = El acta alcanzó su longitud máxima: ese cambio no se guard
 client-poll-minutes-title = Encuesta: { $question }
 client-poll-to-minutes = Añadir los resultados al acta
 client-poll-in-minutes = Los resultados están en el acta.
+client-notes-off = Las notas compartidas están desactivadas en esta reunión.

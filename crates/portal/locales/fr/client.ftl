@@ -262,3 +262,4 @@ client-notes-full = Le procès-verbal a atteint sa longueur maximale : cette mod
 client-poll-minutes-title = Sondage : { $question }
 client-poll-to-minutes = Ajouter les résultats au procès-verbal
 client-poll-in-minutes = Les résultats sont dans le procès-verbal.
+client-notes-off = Les notes partagées sont désactivées dans cette réunion.

@@ -50,7 +50,18 @@ impl Connection {
                 limit_s,
             } => live.speakers_set(room, me, progressive, limit_s),
             ClientMessage::NotesSync {} => meeting.notes_sync(room, me).await,
-            ClientMessage::NotesEdit { update } => meeting.notes_edit(room, me, update).await,
+            ClientMessage::NotesEdit { update } => {
+                // A refused edit is answered on its own, outside the error allowance: someone
+                // typing into locked or full minutes is not a broken client.
+                if let Err(e) = meeting.notes_edit(room, me, update).await {
+                    let refused = ServerMessage::NotesRefused {
+                        code: error_code(&e),
+                        message: e.to_string(),
+                    };
+                    return super::send(sink, &refused).await;
+                }
+                Ok(())
+            }
             // Routed here only for the messages above.
             _ => return Flow::Continue,
         };
@@ -62,35 +73,40 @@ impl Connection {
 
     /// A refusal by the meeting service, as a protocol error.
     pub(super) async fn action_refused(&mut self, sink: &mut Sink, e: ActionError) -> Flow {
-        let code = match e {
-            ActionError::NotModerator => ErrorCode::Forbidden,
-            ActionError::UnknownParticipant | ActionError::UnknownMessage => {
-                ErrorCode::UnknownParticipant
-            }
-            ActionError::Locked => ErrorCode::Locked,
-            ActionError::TooFast => ErrorCode::TooFast,
-            ActionError::BadText => ErrorCode::BadMessage,
-            ActionError::NotInMeeting => ErrorCode::WrongOrder,
-            ActionError::Unavailable => ErrorCode::Unavailable,
-            ActionError::RecordingNotAllowed
-            | ActionError::RecordingQuotaFull
-            | ActionError::PollsDisabled
-            | ActionError::NotesDisabled => ErrorCode::Forbidden,
-            ActionError::UnknownPoll => ErrorCode::UnknownPoll,
-            ActionError::PollClosed => ErrorCode::PollClosed,
-            ActionError::BadChoice => ErrorCode::BadChoice,
-            ActionError::BadPoll(_) | ActionError::BadAgenda(_) | ActionError::BadNotes => {
-                ErrorCode::BadMessage
-            }
-            ActionError::NotesFull => ErrorCode::NotesFull,
-            ActionError::AlreadyVoted => ErrorCode::AlreadyVoted,
-            ActionError::NotEligible => ErrorCode::NotEligible,
-        };
+        let code = error_code(&e);
         // Going too fast is the person's hand or fingers, not a broken client: it does not
         // use up the connection's error allowance.
         if code == ErrorCode::TooFast {
             return super::send(sink, &ServerMessage::error(code, e.to_string(), false)).await;
         }
         self.refuse(sink, code, &e.to_string()).await
+    }
+}
+
+/// The protocol's code for a refusal by the meeting service.
+fn error_code(e: &ActionError) -> ErrorCode {
+    match e {
+        ActionError::NotModerator => ErrorCode::Forbidden,
+        ActionError::UnknownParticipant | ActionError::UnknownMessage => {
+            ErrorCode::UnknownParticipant
+        }
+        ActionError::Locked => ErrorCode::Locked,
+        ActionError::TooFast => ErrorCode::TooFast,
+        ActionError::BadText => ErrorCode::BadMessage,
+        ActionError::NotInMeeting => ErrorCode::WrongOrder,
+        ActionError::Unavailable => ErrorCode::Unavailable,
+        ActionError::RecordingNotAllowed
+        | ActionError::RecordingQuotaFull
+        | ActionError::PollsDisabled
+        | ActionError::NotesDisabled => ErrorCode::Forbidden,
+        ActionError::UnknownPoll => ErrorCode::UnknownPoll,
+        ActionError::PollClosed => ErrorCode::PollClosed,
+        ActionError::BadChoice => ErrorCode::BadChoice,
+        ActionError::BadPoll(_) | ActionError::BadAgenda(_) | ActionError::BadNotes => {
+            ErrorCode::BadMessage
+        }
+        ActionError::NotesFull => ErrorCode::NotesFull,
+        ActionError::AlreadyVoted => ErrorCode::AlreadyVoted,
+        ActionError::NotEligible => ErrorCode::NotEligible,
     }
 }

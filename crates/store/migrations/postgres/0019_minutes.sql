@@ -5,6 +5,7 @@ CREATE TABLE minutes (
     room_id     TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
     meeting_ms  BIGINT NOT NULL,
     state       BYTEA NOT NULL,           -- the document up to the last compaction (Yjs update, v1 encoding)
+    compacted_seq BIGINT NOT NULL DEFAULT 0, -- the last edit the state holds
     updated_ms  BIGINT NOT NULL,
     PRIMARY KEY (room_id, meeting_ms)
 );

@@ -5,6 +5,7 @@ CREATE TABLE minutes (
     room_id     TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
     meeting_ms  INTEGER NOT NULL,
     state       BLOB NOT NULL,           -- the document up to the last compaction (Yjs update, v1 encoding)
+    compacted_seq INTEGER NOT NULL DEFAULT 0, -- the last edit the state holds
     updated_ms  INTEGER NOT NULL,
     PRIMARY KEY (room_id, meeting_ms)
 );
