@@ -60,11 +60,18 @@ export function wireNotes(call, say) {
   let seq = 0;
   /** A `notes_sync` is on its way. */
   let syncing = false;
+  /** This page changed the minutes since the server last acknowledged all of its edits. */
+  let dirty = false;
+  /** @type {ReturnType<typeof setTimeout>|undefined} */
+  let syncTimer;
   /** The meeting's integration turned shared notes off. */
   let off = false;
   const sync = () => {
     syncing = true;
     call.notesSync();
+    // No answer (lost on the way, or the server briefly unavailable): asked again.
+    clearTimeout(syncTimer);
+    syncTimer = setTimeout(() => { if (syncing) sync(); }, 5000);
   };
 
   const editable = () => doc !== null && (call.role === 'moderator' || !call.locks.notes);
@@ -96,13 +103,19 @@ export function wireNotes(call, say) {
   /** Takes the server's whole document: a fresh copy, or merged into this page's (after a reconnect, a missed edit). @param {string} state @param {number} at its last edit's number */
   const load = (state, at) => {
     syncing = false;
+    clearTimeout(syncTimer);
     seq = at;
+    // What was in flight is in this document or sent again below.
+    unsaved = 0;
     const bytes = fromBase64(state);
     if (doc === null) {
       doc = new Y.Doc();
       const d = doc;
       d.on('update', (/** @type {Uint8Array} */ update, /** @type {any} */ origin) => {
         if (origin !== LOCAL || d !== doc) return;
+        dirty = true;
+        // While the server's copy is on its way, the merge sends this along with the rest.
+        if (syncing) return;
         unsaved++;
         call.notesEdit(toBase64(update));
         showState();
@@ -114,7 +127,7 @@ export function wireNotes(call, say) {
       // What this page typed or deleted that the server does not have yet (a drop mid-edit):
       // sent again (the server takes what it has already as a no-op).
       const missing = Y.encodeStateAsUpdate(doc, Y.encodeStateVectorFromUpdate(bytes));
-      if (missing.length > 2) {
+      if (dirty) {
         unsaved++;
         call.notesEdit(toBase64(missing));
       }
@@ -190,19 +203,26 @@ export function wireNotes(call, say) {
       next(m.seq);
     } else if (m.type === 'notes_saved') {
       unsaved = Math.max(0, unsaved - 1);
+      if (unsaved === 0 && !syncing) dirty = false;
       next(m.seq);
       showState();
     } else if (m.type === 'notes_refused') {
+      // (Refusals of edits sent before a fresh start concern a copy that is gone.)
+      if (doc === null) return;
       unsaved = Math.max(0, unsaved - 1);
       if (m.code === 'unavailable') {
         // Not stored this time: kept here, and sent again with the rest after a pause.
         setTimeout(sync, 2000);
+      } else if (m.code === 'wrong_order') {
+        // It followed an edit the server does not have: both go again with the merge.
+        if (!syncing) sync();
       } else {
         // Locked meanwhile, too long, not taken: this page's copy has it, nobody else's. It
         // starts again from the server's (which holds every edit it took before this one).
         if (m.code === 'notes_full') say(tr('client-notes-full'));
         else if (m.code !== 'locked') say(tr('client-notes-cannot-edit'));
         unsaved = 0;
+        dirty = false;
         doc = null;
         sync();
       }
@@ -212,12 +232,13 @@ export function wireNotes(call, say) {
   call.addEventListener('locks', showState);
   call.addEventListener('role', showState);
   call.addEventListener('error', (e) => {
-    // The minutes could not be read (the server briefly unavailable): asked again later.
+    // The minutes could not be read: shared notes are off in this meeting.
     const d = /** @type {CustomEvent} */ (e).detail;
+    // (Unavailable: the sync timer asks again.)
     if (!syncing || doc !== null) return;
-    if (d.code === 'unavailable') setTimeout(sync, 3000);
     if (d.code === 'forbidden') {
       syncing = false;
+      clearTimeout(syncTimer);
       off = true;
       showState();
     }

@@ -165,6 +165,8 @@ pub enum ActionError {
     NotesFull,
     #[error("shared notes are turned off in this meeting")]
     NotesDisabled,
+    #[error("that edit follows one the server does not have: load the minutes again")]
+    NotesGap,
 }
 
 /// Whether `msg` is for `who` (with role `role`).

@@ -23,6 +23,7 @@ use yrs::{Doc, GetString, ReadTxn, StateVector, Transact, Update};
 use crate::Service;
 use crate::actions::ActionError;
 use crate::live::{Meetings, RoomEvent, ToConnection, broadcast_except};
+use crate::minutes_check::{From, check_update};
 
 /// Edits kept one by one before the document is stored whole again in their place.
 const COMPACT_EVERY: u32 = 200;
@@ -39,6 +40,9 @@ pub(crate) struct Minutes {
 
 struct Loaded {
     doc: Doc,
+    /// Whose seat each Yjs client id's edits came from since the document was loaded: nobody
+    /// writes under another's id (which would hide that person's next edit).
+    owners: std::collections::HashMap<u64, String>,
     /// The last edit's number in the store.
     seq: i64,
     /// Edits stored one by one since the document was last stored whole.
@@ -58,29 +62,37 @@ impl std::fmt::Debug for Loaded {
 
 /// Applies one Yjs update to `doc`, whole: one that is malformed, or needs edits the document
 /// does not have (they would wait in it, unseen), is an error. `yrs` is only given updates
-/// `minutes_check` passed, and a panic in it is caught; after any error the document is not
-/// to be trusted (part of the update may be in it) and is loaded again from the store.
-fn apply(doc: &Doc, update: &[u8]) -> Result<(), Broken> {
-    let checked = crate::minutes_check::check_update(update).map_err(|_| Broken)?;
+/// `minutes_check` passed, and a panic in it is caught. Returns the clients whose edits it
+/// carries.
+fn apply(doc: &Doc, update: &[u8], from: From) -> Result<Vec<u64>, Broken> {
+    let checked = check_update(update, from).map_err(|_| Broken::Refused)?;
     let known = doc.transact().state_vector();
     if !checked.fits(|client| u64::from(known.get(&yrs::block::ClientID::new(client)))) {
-        return Err(Broken);
+        return Err(Broken::Gap);
     }
     let applied = catch_unwind(AssertUnwindSafe(|| {
-        let decoded = Update::decode_v1(update).map_err(|_| Broken)?;
+        let decoded = Update::decode_v1(update).map_err(|_| Broken::Partial)?;
         let mut txn = doc.transact_mut();
-        txn.apply_update(decoded).map_err(|_| Broken)?;
+        txn.apply_update(decoded).map_err(|_| Broken::Partial)?;
         if txn.has_missing_updates() {
-            return Err(Broken);
+            return Err(Broken::Partial);
         }
         Ok(())
     }));
-    applied.unwrap_or(Err(Broken))
+    applied.unwrap_or(Err(Broken::Partial))?;
+    Ok(checked.clients().collect())
 }
 
-/// An update that did not apply whole.
+/// Why an update did not apply.
 #[derive(Debug, PartialEq, Eq)]
-struct Broken;
+enum Broken {
+    /// Not plain text: the document is untouched.
+    Refused,
+    /// It needs edits the document does not have: untouched.
+    Gap,
+    /// `yrs` failed part-way: the document is not to be trusted (loaded again from the store).
+    Partial,
+}
 
 /// A fresh document with the minutes' text in it.
 fn new_doc() -> Doc {
@@ -94,10 +106,10 @@ fn doc_of(row: &MinutesRow) -> Result<Doc, StoreError> {
     let doc = new_doc();
     let corrupt = |_| StoreError::Corrupt("a stored edit of the minutes does not apply".into());
     if !row.state.is_empty() {
-        apply(&doc, &row.state).map_err(corrupt)?;
+        apply(&doc, &row.state, From::Store).map_err(corrupt)?;
     }
     for (_, edit) in &row.edits {
-        apply(&doc, edit).map_err(corrupt)?;
+        apply(&doc, edit, From::Client).map_err(corrupt)?;
     }
     Ok(doc)
 }
@@ -114,7 +126,7 @@ fn encode(doc: &Doc) -> Option<Vec<u8>> {
 /// The minutes' text of a whole document's state.
 pub fn text_of(doc_state: &[u8]) -> Option<String> {
     let doc = new_doc();
-    apply(&doc, doc_state).ok()?;
+    apply(&doc, doc_state, From::Store).ok()?;
     Some(text(&doc))
 }
 
@@ -156,7 +168,7 @@ impl Meetings {
         room: &RoomId,
         who: ParticipantId,
         edit: bool,
-    ) -> Result<(i64, Arc<Minutes>), ActionError> {
+    ) -> Result<(i64, Arc<Minutes>, String), ActionError> {
         let state = self.lock();
         let me = state
             .rooms
@@ -167,11 +179,11 @@ impl Meetings {
         if edit && m.locks.notes && me.p.role != Role::Moderator {
             return Err(ActionError::Locked);
         }
-        Ok((m.started_ms, m.minutes.clone()))
+        Ok((m.started_ms, m.minutes.clone(), me.claims.seat.clone()))
     }
 
-    /// Sends `msg` to participant `who` only.
-    fn tell(&self, room: &RoomId, who: ParticipantId, msg: ServerMessage) {
+    /// Sends `msg` to participant `who` only (behind what was queued for them before).
+    pub fn tell(&self, room: &RoomId, who: ParticipantId, msg: ServerMessage) {
         let state = self.lock();
         if let Some(me) = state.rooms.get(room).and_then(|m| m.get(&who)) {
             let _ = me.outbox.try_send(ToConnection::Message(msg));
@@ -234,12 +246,14 @@ impl Service {
             *inner = Some(match row {
                 Some(row) => Loaded {
                     doc: doc_of(&row).map_err(unavailable)?,
-                    seq: row.edits.last().map_or(0, |(s, _)| *s),
+                    owners: Default::default(),
+                    seq: row.edits.last().map_or(row.compacted_seq, |(s, _)| *s),
                     since_compact: row.edits.len() as u32,
                     bytes: row.state.len() + row.edits.iter().map(|(_, e)| e.len()).sum::<usize>(),
                 },
                 None => Loaded {
                     doc: new_doc(),
+                    owners: Default::default(),
                     seq: 0,
                     since_compact: 0,
                     bytes: 0,
@@ -251,7 +265,7 @@ impl Service {
 
     /// Sends `who` the whole minutes (`notes`).
     pub async fn notes_sync(&self, room: &RoomId, who: ParticipantId) -> Result<(), ActionError> {
-        let (meeting_ms, minutes) = self.live.minutes_for(room, who, false)?;
+        let (meeting_ms, minutes, _) = self.live.minutes_for(room, who, false)?;
         let mut inner = minutes.inner.lock().await;
         let loaded = self.loaded(&mut inner, room, meeting_ms).await?;
         let state = b64(&encode(&loaded.doc).ok_or(ActionError::Unavailable)?);
@@ -279,28 +293,42 @@ impl Service {
         if bytes.len() > MAX_NOTES_EDIT_BYTES {
             return Err(ActionError::BadNotes);
         }
-        let checked = crate::minutes_check::check_update(&bytes).map_err(|why| {
+        let checked = check_update(&bytes, From::Client).map_err(|why| {
             tracing::info!(%room, why = why.0, "an edit of the minutes refused");
             ActionError::BadNotes
         })?;
-        let (meeting_ms, minutes) = self.live.minutes_for(room, who, true)?;
+        let (meeting_ms, minutes, seat) = self.live.minutes_for(room, who, true)?;
         let mut inner = minutes.inner.lock().await;
         // Asked again now it is this edit's turn: a lock set meanwhile holds.
         self.live.minutes_for(room, who, true)?;
         let loaded = self.loaded(&mut inner, room, meeting_ms).await?;
         // Full: the document stored whole may be smaller (what was deleted is gone from it);
         // an edit that only deletes is always taken.
+        if checked
+            .clients()
+            .any(|c| loaded.owners.get(&c).is_some_and(|o| *o != seat))
+        {
+            return Err(ActionError::BadNotes);
+        }
         if checked.inserts && loaded.bytes + bytes.len() > MAX_NOTES_BYTES {
-            self.compact(loaded, room, meeting_ms).await;
+            if loaded.since_compact > 0 {
+                self.compact(loaded, room, meeting_ms).await;
+            }
             if loaded.bytes + bytes.len() > MAX_NOTES_BYTES {
                 return Err(ActionError::NotesFull);
             }
         }
-        if apply(&loaded.doc, &bytes).is_err() {
-            // Part of it may be in: the document is loaded again from the store.
-            *inner = None;
-            return Err(ActionError::BadNotes);
-        }
+        let clients = match apply(&loaded.doc, &bytes, From::Client) {
+            Ok(clients) => clients,
+            Err(Broken::Refused) => return Err(ActionError::BadNotes),
+            // An edit after one this node does not have (the client resyncs and sends both).
+            Err(Broken::Gap) => return Err(ActionError::NotesGap),
+            Err(Broken::Partial) => {
+                // Part of it may be in: the document is loaded again from the store.
+                *inner = None;
+                return Err(ActionError::BadNotes);
+            }
+        };
         let seq = loaded.seq + 1;
         if let Err(e) = self
             .store
@@ -313,6 +341,9 @@ impl Service {
             return Err(ActionError::Unavailable);
         }
         loaded.seq = seq;
+        for c in clients {
+            loaded.owners.entry(c).or_insert_with(|| seat.clone());
+        }
         loaded.bytes += bytes.len();
         loaded.since_compact += 1;
         let recording = self.live.pass_on(room, meeting_ms, who, update, seq);
@@ -347,10 +378,11 @@ impl Service {
             .compact_minutes(room, meeting_ms, &state, loaded.seq)
             .await
         {
-            Ok(()) => {
+            Ok(true) => {
                 loaded.since_compact = 0;
                 loaded.bytes = state.len();
             }
+            Ok(false) => tracing::warn!(%room, "the stored minutes are newer than these"),
             // The edits stay stored one by one: nothing is lost, it is tried again later.
             Err(e) => tracing::warn!(error = %e, %room, "could not compact the minutes"),
         }
@@ -387,6 +419,7 @@ impl Service {
             .store
             .compact_minutes(room, meeting_ms, &state, through)
             .await
+            .map(|_| ())
         {
             tracing::warn!(error = %e, %room, "could not compact an ended meeting's minutes");
         }
@@ -412,17 +445,20 @@ mod tests {
         let e2 = edit(&a, 5, " world");
         let server = new_doc();
         // Out of order: the second needs the first, so it is refused until then.
-        assert_eq!(apply(&server, &e2), Err(Broken));
+        assert_eq!(apply(&server, &e2, From::Client), Err(Broken::Gap));
         let server = new_doc();
-        apply(&server, &e1).unwrap();
-        apply(&server, &e2).unwrap();
+        assert_eq!(apply(&server, &e1, From::Client), Ok(vec![1]));
+        apply(&server, &e2, From::Client).unwrap();
         assert_eq!(text(&server), "hello world");
         assert_eq!(
             text_of(&compacted(&server).unwrap()).as_deref(),
             Some("hello world")
         );
-        assert_eq!(apply(&server, b"\xff\xff\xff\xff"), Err(Broken));
-        assert_eq!(apply(&server, b""), Err(Broken));
+        assert_eq!(
+            apply(&server, b"\xff\xff\xff\xff", From::Client),
+            Err(Broken::Refused)
+        );
+        assert_eq!(apply(&server, b"", From::Client), Err(Broken::Refused));
         assert_eq!(text(&server), "hello world");
     }
 }

@@ -25,6 +25,11 @@ pub(crate) struct Checked {
 }
 
 impl Checked {
+    /// The clients whose edits it carries.
+    pub(crate) fn clients(&self) -> impl Iterator<Item = u64> + '_ {
+        self.blocks.iter().map(|b| b.0)
+    }
+
     /// Whether it applies whole to a document that has each client's clocks below
     /// `known(client)`: it continues each client's edits without a gap and refers to nothing
     /// the document and it lack. (One that does not would wait inside the document, unseen.)
@@ -102,14 +107,23 @@ impl Reader<'_> {
     }
 }
 
+/// Where an update comes from: a client sends text and deletions only; a stored state (written
+/// by this node's `yrs`) may hold the placeholders Yjs writes for collected or skipped structs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum From {
+    Client,
+    Store,
+}
+
 /// Reads `update` (Yjs v1) whole; refuses anything but plain text in `minutes`.
-pub(crate) fn check_update(update: &[u8]) -> Result<Checked, Refused> {
+pub(crate) fn check_update(update: &[u8], from: From) -> Result<Checked, Refused> {
     let mut r = Reader {
         bytes: update,
         at: 0,
     };
     let mut out = Checked::default();
     let clients = r.var_uint()?;
+    let mut seen = std::collections::HashSet::new();
     for _ in 0..clients {
         let structs = r.var_uint()?;
         let client = r.var_uint()?;
@@ -117,13 +131,23 @@ pub(crate) fn check_update(update: &[u8]) -> Result<Checked, Refused> {
         if client > MAX_CLIENT || clock >= MAX_CLOCK {
             return Err(Refused("id out of range"));
         }
-        let from = clock;
+        // yrs integrates a client listed twice wrongly (and unsafely).
+        if !seen.insert(client) {
+            return Err(Refused("a client twice"));
+        }
+        let start = clock;
         for _ in 0..structs {
             let info = r.u8()?;
-            let len = match info & 0x1f {
-                // GC and Skip: placeholders of a length.
-                0 | 10 => r.var_uint()?,
-                content => {
+            let len = match info {
+                // GC and Skip: placeholders of a length, only in what this node stored (from a
+                // client, they would hide text from browsers or skip the no-gap rule).
+                0 | 10 if from == From::Store => r.var_uint()?,
+                0 | 10 => return Err(Refused("a placeholder from a client")),
+                _ if info & 0x1f == 0 || info & 0x1f == 10 => {
+                    return Err(Refused("a placeholder with flags"));
+                }
+                _ => {
+                    let content = info & 0x1f;
                     let has_origin = info & 0x80 != 0;
                     let has_right = info & 0x40 != 0;
                     // An origin must be there before the item: the id's own clock, plus one.
@@ -164,14 +188,18 @@ pub(crate) fn check_update(update: &[u8]) -> Result<Checked, Refused> {
             }
             clock = Reader::advance(clock, len)?;
         }
-        out.blocks.push((client, from, clock));
+        out.blocks.push((client, start, clock));
     }
     // The delete set: ranges of clocks per client.
     let clients = r.var_uint()?;
+    let mut seen = std::collections::HashSet::new();
     for _ in 0..clients {
         let client = r.var_uint()?;
         if client > MAX_CLIENT {
             return Err(Refused("id out of range"));
+        }
+        if !seen.insert(client) {
+            return Err(Refused("a client twice"));
         }
         let ranges = r.var_uint()?;
         for _ in 0..ranges {
@@ -224,6 +252,10 @@ mod tests {
         u
     }
 
+    fn check_update_c(u: &[u8]) -> Result<Checked, Refused> {
+        check_update(u, From::Client)
+    }
+
     #[test]
     fn what_a_text_editor_makes_passes() {
         let doc = Doc::with_client_id(5);
@@ -231,33 +263,33 @@ mod tests {
         let before = doc.transact().state_vector();
         t.insert(&mut doc.transact_mut(), 0, "Grüße 😀 and more");
         let insert = doc.transact().encode_state_as_update_v1(&before);
-        assert!(check_update(&insert).unwrap().inserts);
+        assert!(check_update_c(&insert).unwrap().inserts);
         let before = doc.transact().state_vector();
         t.remove_range(&mut doc.transact_mut(), 2, 5);
         t.insert(&mut doc.transact_mut(), 1, "x");
         let edit = doc.transact().encode_state_as_update_v1(&before);
-        assert!(check_update(&edit).unwrap().inserts);
+        assert!(check_update_c(&edit).unwrap().inserts);
         let before = doc.transact().state_vector();
         t.remove_range(&mut doc.transact_mut(), 0, 3);
         let delete = doc.transact().encode_state_as_update_v1(&before);
-        assert!(!check_update(&delete).unwrap().inserts);
+        assert!(!check_update_c(&delete).unwrap().inserts);
         // The whole document, deleted parts and all.
         let whole = doc
             .transact()
             .encode_state_as_update_v1(&StateVector::default());
-        assert!(check_update(&whole).is_ok());
+        assert!(check_update_c(&whole).is_ok());
         let mut s = Vec::new();
         string(&mut s, "plain");
-        assert!(check_update(&one_item(0, NOTES_TEXT, 4, &s)).is_ok());
+        assert!(check_update_c(&one_item(0, NOTES_TEXT, 4, &s)).is_ok());
         // Each edit fits once those before it are in, not before.
         let known = |sv: &StateVector| {
             let sv = sv.clone();
             move |c: u64| u64::from(sv.get(&yrs::block::ClientID::new(c)))
         };
         let start = StateVector::default();
-        assert!(check_update(&insert).unwrap().fits(known(&start)));
-        assert!(!check_update(&edit).unwrap().fits(known(&start)));
-        assert!(!check_update(&delete).unwrap().fits(known(&start)));
+        assert!(check_update_c(&insert).unwrap().fits(known(&start)));
+        assert!(!check_update_c(&edit).unwrap().fits(known(&start)));
+        assert!(!check_update_c(&delete).unwrap().fits(known(&start)));
         let after_insert = {
             let d = Doc::new();
             d.transact_mut()
@@ -265,11 +297,11 @@ mod tests {
                 .unwrap();
             d.transact().state_vector()
         };
-        assert!(check_update(&edit).unwrap().fits(known(&after_insert)));
-        assert!(check_update(&whole).unwrap().fits(known(&start)));
+        assert!(check_update_c(&edit).unwrap().fits(known(&after_insert)));
+        assert!(check_update_c(&whole).unwrap().fits(known(&start)));
         // A first edit at clock 5: four are missing.
         assert!(
-            !check_update(&one_item(5, NOTES_TEXT, 4, &s))
+            !check_update_c(&one_item(5, NOTES_TEXT, 4, &s))
                 .unwrap()
                 .fits(|_| 0)
         );
@@ -299,34 +331,56 @@ mod tests {
             (6, s.clone(), "content other than text"),
         ] {
             assert_eq!(
-                check_update(&one_item(0, NOTES_TEXT, ref_, &body)),
+                check_update_c(&one_item(0, NOTES_TEXT, ref_, &body)),
                 Err(Refused(why))
             );
         }
         assert_eq!(
-            check_update(&one_item(0, "other", 4, &s)),
+            check_update_c(&one_item(0, "other", 4, &s)),
             Err(Refused("a root other than the minutes"))
         );
         assert_eq!(
-            check_update(&one_item(0xFFFF_FFFE, NOTES_TEXT, 4, &s)),
+            check_update_c(&one_item(0xFFFF_FFFE, NOTES_TEXT, 4, &s)),
             Err(Refused("id out of range"))
         );
         assert_eq!(
-            check_update(&one_item((1 << 31) - 1, NOTES_TEXT, 4, &s)),
+            check_update_c(&one_item((1 << 31) - 1, NOTES_TEXT, 4, &s)),
             Err(Refused("clock out of range"))
         );
         // A map key on the root.
         assert_eq!(
-            check_update(&one_item(0, NOTES_TEXT, 4 | 0x20, &s)),
+            check_update_c(&one_item(0, NOTES_TEXT, 4 | 0x20, &s)),
             Err(Refused("a map key"))
         );
         let mut trailing = one_item(0, NOTES_TEXT, 4, &s);
         trailing.push(0);
         assert_eq!(
-            check_update(&trailing),
+            check_update_c(&trailing),
             Err(Refused("bytes after the update"))
         );
-        assert_eq!(check_update(&[]), Err(Refused("ends early")));
-        assert_eq!(check_update(&[0xff; 12]), Err(Refused("number too long")));
+        assert_eq!(check_update_c(&[]), Err(Refused("ends early")));
+        // Placeholders from a client; a client twice in one update.
+        let mut gc = Vec::new();
+        for n in [1, 1, 7, 0, 0, 3, 0] {
+            var_uint(&mut gc, n);
+        }
+        assert_eq!(
+            check_update_c(&gc),
+            Err(Refused("a placeholder from a client"))
+        );
+        assert!(check_update(&gc, From::Store).is_ok());
+        gc[4] = 10;
+        assert_eq!(
+            check_update_c(&gc),
+            Err(Refused("a placeholder from a client"))
+        );
+        let item = one_item(0, NOTES_TEXT, 4, &s);
+        let body = &item[1..item.len() - 1]; // one client's structs, without the counts
+        let mut twice = vec![2];
+        twice.extend_from_slice(body);
+        twice.extend_from_slice(body);
+        twice.push(0);
+        assert_eq!(check_update_c(&twice), Err(Refused("a client twice")));
+        assert_eq!(check_update_c(&[0xff; 12]), Err(Refused("number too long")));
     }
 }

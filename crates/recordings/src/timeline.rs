@@ -128,9 +128,12 @@ pub fn thin_notes(events: &mut Vec<Event>) {
     };
     let biggest = at.iter().map(|&i| size(i)).max().unwrap_or(0).max(1);
     let keep = MAX_NOTES_SNAPSHOTS.min(MAX_NOTES_BYTES / biggest).max(1);
+    // Thinned to about half the limit once it is passed, so that a recording adding one at a
+    // time thins now and then, not at every one.
     if at.len() <= keep {
         return;
     }
+    let keep = (keep / 2).max(1);
     // Every step-th, counting back from the last, so the last is always kept.
     let step = at.len().div_ceil(keep);
     let kept: std::collections::HashSet<usize> = at

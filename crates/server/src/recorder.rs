@@ -208,6 +208,8 @@ pub fn spawn(
                     if let Some(a) = active.get_mut(&room) {
                         let at_ms = a.at();
                         a.events.push(Event::Notes { at_ms, text });
+                        // Thinned as they come: a long recording holds a bounded number.
+                        plenary_recordings::timeline::thin_notes(&mut a.events);
                     }
                 }
                 RoomEvent::Speaking {

@@ -332,6 +332,23 @@ async fn viewers_edit_until_a_moderator_locks_and_bad_edits_are_refused() {
     // An edit that needs one the server never got (client 77's first): refused, not kept
     // waiting unseen.
     send(&mut mo.ws, crafted(5, 4, &text)).await;
+    assert_eq!(refused(&mut mo.ws).await, "wrong_order");
+    // Nobody writes under another's Yjs client id (Ann's is 2): it would hide Ann's next edit.
+    send(&mut mo.ws, json!({"type":"notes_sync"}).to_string()).await;
+    let now = next_ok(&mut mo.ws, "notes").await;
+    let forger = Doc::with_client_id(2);
+    apply(&forger, now["state"].as_str().unwrap());
+    let forged = {
+        let t = forger.get_or_insert_text("minutes");
+        let before = forger.transact().state_vector();
+        t.insert(&mut forger.transact_mut(), 0, "FORGED ");
+        forger.transact().encode_state_as_update_v1(&before)
+    };
+    send(
+        &mut mo.ws,
+        json!({"type":"notes_edit","update":B64.encode(forged)}).to_string(),
+    )
+    .await;
     assert_eq!(refused(&mut mo.ws).await, "bad_message");
 
     send(&mut mo.ws, json!({"type":"ping"}).to_string()).await;

@@ -827,14 +827,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Replaces a meeting's minutes' state with `state` (which holds every edit up to
     /// `through_seq`) and drops those edits, in one transaction; a state no newer than the
-    /// stored one changes nothing.
+    /// stored one changes nothing. Returns whether it replaced it.
     fn compact_minutes<'a>(
         &'a self,
         room: &'a RoomId,
         meeting_ms: i64,
         state: &'a [u8],
         through_seq: i64,
-    ) -> StoreFuture<'a, ()>;
+    ) -> StoreFuture<'a, bool>;
 
     /// A room's meetings that have minutes, the latest first.
     fn minutes_of<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Vec<MinutesInfo>>;

@@ -9,6 +9,8 @@ pub struct MinutesRow {
     pub state: Vec<u8>,
     /// The edits since, in the order they were taken: (sequence number, Yjs update).
     pub edits: Vec<(i64, Vec<u8>)>,
+    /// The number of the last edit the state holds.
+    pub compacted_seq: i64,
     pub updated_ms: i64,
 }
 

@@ -13,7 +13,7 @@ macro_rules! minutes_methods {
                 // One read transaction: the state and the edits after it, as of one moment.
                 let mut tx = self.pool.begin().await?;
                 let Some(row) = sqlx::query(
-                    "SELECT state, updated_ms FROM minutes \
+                    "SELECT state, updated_ms, compacted_seq FROM minutes \
                      WHERE room_id = $1 AND meeting_ms = $2",
                 )
                 .bind(room.as_str())
@@ -39,6 +39,7 @@ macro_rules! minutes_methods {
                         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
                         .collect::<Result<_, sqlx::Error>>()?,
                     updated_ms: row.try_get(1)?,
+                    compacted_seq: row.try_get(2)?,
                 }))
             })
         }
@@ -85,7 +86,7 @@ macro_rules! minutes_methods {
             meeting_ms: i64,
             state: &'a [u8],
             through_seq: i64,
-        ) -> $crate::StoreFuture<'a, ()> {
+        ) -> $crate::StoreFuture<'a, bool> {
             Box::pin(async move {
                 let mut tx = self.pool.begin().await?;
                 // Only a state newer than the stored one replaces it (two compactions racing,
@@ -101,7 +102,7 @@ macro_rules! minutes_methods {
                 .execute(&mut *tx)
                 .await?;
                 if newer.rows_affected() == 0 {
-                    return Ok(());
+                    return Ok(false);
                 }
                 sqlx::query(
                     "DELETE FROM minutes_edits \
@@ -113,7 +114,7 @@ macro_rules! minutes_methods {
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                Ok(())
+                Ok(true)
             })
         }
 

@@ -48,10 +48,12 @@ async fn minutes(store: &dyn Store) {
     assert_eq!(m.edits, vec![(1, b"one".to_vec()), (2, b"two".to_vec())]);
     assert_eq!(m.updated_ms, 2_000);
     // A compaction through 1, with 2 arriving meanwhile: 2 stays.
-    store
-        .compact_minutes(&room, 100, b"state-1", 1)
-        .await
-        .unwrap();
+    assert!(
+        store
+            .compact_minutes(&room, 100, b"state-1", 1)
+            .await
+            .unwrap()
+    );
     store
         .add_minutes_edit(&room, 100, 3, b"three", 5_000)
         .await
@@ -60,21 +62,27 @@ async fn minutes(store: &dyn Store) {
     assert_eq!(m.state, b"state-1");
     assert_eq!(m.edits, vec![(2, b"two".to_vec()), (3, b"three".to_vec())]);
     // An older compaction arriving late (through 1 again, or 0) puts nothing back.
-    store
-        .compact_minutes(&room, 100, b"state-0", 1)
-        .await
-        .unwrap();
-    store
-        .compact_minutes(&room, 100, b"state-0", 0)
-        .await
-        .unwrap();
+    assert!(
+        !store
+            .compact_minutes(&room, 100, b"state-0", 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .compact_minutes(&room, 100, b"state-0", 0)
+            .await
+            .unwrap()
+    );
     let m = store.minutes(&room, 100).await.unwrap().unwrap();
     assert_eq!(m.state, b"state-1");
-    assert_eq!(m.edits.len(), 2);
-    store
-        .compact_minutes(&room, 100, b"state-3", 3)
-        .await
-        .unwrap();
+    assert_eq!((m.edits.len(), m.compacted_seq), (2, 1));
+    assert!(
+        store
+            .compact_minutes(&room, 100, b"state-3", 3)
+            .await
+            .unwrap()
+    );
     let m = store.minutes(&room, 100).await.unwrap().unwrap();
     assert_eq!((m.state.as_slice(), m.edits.len()), (&b"state-3"[..], 0));
     let list = store.minutes_of(&room).await.unwrap();

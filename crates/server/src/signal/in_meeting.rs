@@ -53,12 +53,14 @@ impl Connection {
             ClientMessage::NotesEdit { update } => {
                 // A refused edit is answered on its own, outside the error allowance: someone
                 // typing into locked or full minutes is not a broken client.
+                // It goes behind what was queued for this connection (the minutes, `notes_saved`),
+                // so the client hears about its edits in order.
                 if let Err(e) = meeting.notes_edit(room, me, update).await {
                     let refused = ServerMessage::NotesRefused {
                         code: error_code(&e),
                         message: e.to_string(),
                     };
-                    return super::send(sink, &refused).await;
+                    live.tell(room, me, refused);
                 }
                 Ok(())
             }
@@ -106,6 +108,7 @@ fn error_code(e: &ActionError) -> ErrorCode {
             ErrorCode::BadMessage
         }
         ActionError::NotesFull => ErrorCode::NotesFull,
+        ActionError::NotesGap => ErrorCode::WrongOrder,
         ActionError::AlreadyVoted => ErrorCode::AlreadyVoted,
         ActionError::NotEligible => ErrorCode::NotEligible,
     }
