@@ -182,11 +182,13 @@ impl Meetings {
         Ok((m.started_ms, m.minutes.clone(), me.claims.seat.clone()))
     }
 
-    /// Sends `msg` to participant `who` only (behind what was queued for them before).
+    /// Sends `msg` to participant `who` only, behind what was queued for them before; never
+    /// dropped (their own edits' answers and the minutes they asked for must reach them): with
+    /// their queue full, as soon as it has room (a page that sees numbers out of order resyncs).
     pub fn tell(&self, room: &RoomId, who: ParticipantId, msg: ServerMessage) {
         let state = self.lock();
         if let Some(me) = state.rooms.get(room).and_then(|m| m.get(&who)) {
-            let _ = me.outbox.try_send(ToConnection::Message(msg));
+            crate::live::deliver_surely(&me.outbox, ToConnection::Message(msg));
         }
     }
 
