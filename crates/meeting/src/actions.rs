@@ -179,7 +179,7 @@ fn visible(msg: &ChatMessage, who: ParticipantId, role: Role) -> bool {
 }
 
 /// Who is in `room` and its meeting's state, when `who` is one of them.
-fn in_meeting<'a>(
+pub(crate) fn in_meeting<'a>(
     state: &'a mut State,
     room: &RoomId,
     who: ParticipantId,

@@ -23,7 +23,7 @@ use yrs::{Doc, GetString, ReadTxn, StateVector, Transact, Update};
 use crate::Service;
 use crate::actions::ActionError;
 use crate::live::{Meetings, RoomEvent, ToConnection, broadcast_except};
-use crate::minutes_check::{From, check_update};
+use crate::minutes_check::{Checked, From, check_update};
 
 /// Edits kept one by one before the document is stored whole again in their place.
 const COMPACT_EVERY: u32 = 200;
@@ -62,10 +62,14 @@ impl std::fmt::Debug for Loaded {
 
 /// Applies one Yjs update to `doc`, whole: one that is malformed, or needs edits the document
 /// does not have (they would wait in it, unseen), is an error. `yrs` is only given updates
-/// `minutes_check` passed, and a panic in it is caught. Returns the clients whose edits it
-/// carries.
-fn apply(doc: &Doc, update: &[u8], from: From) -> Result<Vec<u64>, Broken> {
+/// `minutes_check` passed, and a panic in it is caught.
+fn apply(doc: &Doc, update: &[u8], from: From) -> Result<(), Broken> {
     let checked = check_update(update, from).map_err(|_| Broken::Refused)?;
+    apply_checked(doc, update, &checked)
+}
+
+/// [`apply`] for an update `check_update` read already (as `checked`).
+fn apply_checked(doc: &Doc, update: &[u8], checked: &Checked) -> Result<(), Broken> {
     let known = doc.transact().state_vector();
     if !checked.fits(|client| u64::from(known.get(&yrs::block::ClientID::new(client)))) {
         return Err(Broken::Gap);
@@ -79,8 +83,7 @@ fn apply(doc: &Doc, update: &[u8], from: From) -> Result<Vec<u64>, Broken> {
         }
         Ok(())
     }));
-    applied.unwrap_or(Err(Broken::Partial))?;
-    Ok(checked.clients().collect())
+    applied.unwrap_or(Err(Broken::Partial))
 }
 
 /// Why an update did not apply.
@@ -169,13 +172,9 @@ impl Meetings {
         who: ParticipantId,
         edit: bool,
     ) -> Result<(i64, Arc<Minutes>, String), ActionError> {
-        let state = self.lock();
-        let me = state
-            .rooms
-            .get(room)
-            .and_then(|m| m.get(&who))
-            .ok_or(ActionError::NotInMeeting)?;
-        let m = state.meetings.get(room).ok_or(ActionError::NotInMeeting)?;
+        let mut state = self.lock();
+        let (members, m) = crate::actions::in_meeting(&mut state, room, who)?;
+        let me = members.get(&who).ok_or(ActionError::NotInMeeting)?;
         if edit && m.locks.notes && me.p.role != Role::Moderator {
             return Err(ActionError::Locked);
         }
@@ -320,12 +319,12 @@ impl Service {
                 return Err(ActionError::NotesFull);
             }
         }
-        let clients = match apply(&loaded.doc, &bytes, From::Client) {
-            Ok(clients) => clients,
-            Err(Broken::Refused) => return Err(ActionError::BadNotes),
+        match apply_checked(&loaded.doc, &bytes, &checked) {
+            Ok(()) => {}
             // An edit after one this node does not have (the client resyncs and sends both).
             Err(Broken::Gap) => return Err(ActionError::NotesGap),
-            Err(Broken::Partial) => {
+            // (Refused: not here, it was read already.)
+            Err(Broken::Partial | Broken::Refused) => {
                 // Part of it may be in: the document is loaded again from the store.
                 *inner = None;
                 return Err(ActionError::BadNotes);
@@ -343,7 +342,7 @@ impl Service {
             return Err(ActionError::Unavailable);
         }
         loaded.seq = seq;
-        for c in clients {
+        for c in checked.clients() {
             loaded.owners.entry(c).or_insert_with(|| seat.clone());
         }
         loaded.bytes += bytes.len();
@@ -449,7 +448,7 @@ mod tests {
         // Out of order: the second needs the first, so it is refused until then.
         assert_eq!(apply(&server, &e2, From::Client), Err(Broken::Gap));
         let server = new_doc();
-        assert_eq!(apply(&server, &e1, From::Client), Ok(vec![1]));
+        apply(&server, &e1, From::Client).unwrap();
         apply(&server, &e2, From::Client).unwrap();
         assert_eq!(text(&server), "hello world");
         assert_eq!(

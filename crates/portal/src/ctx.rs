@@ -208,6 +208,22 @@ pub(crate) fn unavailable(e: StoreError) -> Response {
         .into_response()
 }
 
+/// A download named `filename`, never cached (an export of what the person may read now).
+pub(crate) fn attachment(
+    body: impl Into<axum::body::Body>,
+    content_type: &'static str,
+    filename: &str,
+) -> Response {
+    let mut r = Response::new(body.into());
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
 pub(crate) fn redirect(to: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(to) {

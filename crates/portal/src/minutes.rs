@@ -4,14 +4,14 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::context;
 use plenary_meeting::minutes::minutes_text;
 
 use super::recordings::{managed_room, when};
-use super::{Ctx, unavailable};
+use super::{Ctx, attachment, unavailable};
 use crate::PortalState;
 
 pub fn router() -> Router<PortalState> {
@@ -103,18 +103,8 @@ async fn export(
             "application/pdf",
         ),
     };
-    let mut r = (StatusCode::OK, body).into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    let name = format!(
-        "attachment; filename=\"minutes-{}-{meeting_ms}.{ext}\"",
-        room.id
-    );
-    if let Ok(v) = HeaderValue::from_str(&name) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    let name = format!("minutes-{}-{meeting_ms}.{ext}", room.id);
+    attachment(body, content_type, &name)
 }
 
 fn fluent_args<'a>(pairs: &[(&'a str, &'a str)]) -> fluent_bundle::FluentArgs<'a> {

@@ -5,14 +5,14 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::context;
 use plenary_meeting::poll_results::{StoredPoll, stored_polls};
 
 use super::recordings::{managed_room, when};
-use super::{Ctx, unavailable};
+use super::{Ctx, attachment, unavailable};
 use crate::PortalState;
 
 pub fn router() -> Router<PortalState> {
@@ -84,14 +84,7 @@ async fn page(State(app): State<PortalState>, ctx: Ctx, Path(id): Path<String>) 
 
 /// An attachment named `polls-<room>.<ext>`.
 fn download(body: String, content_type: &'static str, room: &str, ext: &str) -> Response {
-    let mut r = (StatusCode::OK, body).into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"polls-{room}.{ext}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    attachment(body, content_type, &format!("polls-{room}.{ext}"))
 }
 
 async fn json(State(app): State<PortalState>, ctx: Ctx, Path(id): Path<String>) -> Response {
