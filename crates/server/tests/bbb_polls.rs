@@ -8,7 +8,7 @@
 mod common;
 
 use common::bbb::*;
-use common::ws::{Ws, expect_error, next, send};
+use common::ws::{Ws, expect_error, next, notes_insert, notes_refused, send};
 use serde_json::{Value, json};
 
 /// A join link for `meeting` as `name` with `role` and `user_id`, on a raw WebSocket.
@@ -152,31 +152,6 @@ async fn disabled_polls_are_refused_and_webhooks_hear_polls_asked_and_answered()
     server.stop().await;
 }
 
-/// An edit of the minutes that inserts `text` at their start (a Yjs update, base64).
-fn notes_edit(client: u64, text: &str) -> String {
-    use base64::Engine as _;
-    use yrs::{ReadTxn, Text, Transact};
-    let doc = yrs::Doc::with_client_id(client);
-    let t = doc.get_or_insert_text("minutes");
-    t.insert(&mut doc.transact_mut(), 0, text);
-    let update = doc
-        .transact()
-        .encode_state_as_update_v1(&yrs::StateVector::default());
-    json!({"type":"notes_edit","update":base64::engine::general_purpose::STANDARD.encode(update)})
-        .to_string()
-}
-
-/// The code of the next `notes_refused`.
-async fn notes_refused(ws: &mut Ws) -> String {
-    loop {
-        let m = next(ws).await;
-        if m["type"] == "notes_refused" {
-            return m["code"].as_str().unwrap().to_owned();
-        }
-        assert_ne!(m["type"], "error", "{m}");
-    }
-}
-
 #[tokio::test]
 async fn shared_notes_turned_off_or_locked_by_create() {
     let server = bbb_server().await;
@@ -189,7 +164,7 @@ async fn shared_notes_turned_off_or_locked_by_create() {
     send(&mut chair, json!({"type":"notes_sync"}).to_string()).await;
     let why = expect_error(&mut chair, "forbidden", false).await;
     assert!(why.contains("shared notes"), "{why}");
-    send(&mut chair, notes_edit(1, "Not here")).await;
+    send(&mut chair, notes_insert(1, "Not here")).await;
     assert_eq!(notes_refused(&mut chair).await, "forbidden");
 
     create(
@@ -209,9 +184,9 @@ async fn shared_notes_turned_off_or_locked_by_create() {
     .one("/response/url");
     let (mut vi, joined) = ws_join_link(&server, &url, "Vi").await;
     assert_eq!(joined["locks"]["notes"], true, "{joined}");
-    send(&mut vi, notes_edit(2, "Viewer's line")).await;
+    send(&mut vi, notes_insert(2, "Viewer's line")).await;
     assert_eq!(notes_refused(&mut vi).await, "locked");
-    send(&mut mo, notes_edit(3, "Chair's line")).await;
+    send(&mut mo, notes_insert(3, "Chair's line")).await;
     loop {
         let m = next(&mut mo).await;
         assert_ne!(m["type"], "error", "{m}");

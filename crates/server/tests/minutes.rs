@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::TestServer;
-use common::ws::{Ws, error_code, join_as, next_ok, send};
+use common::ws::{Ws, error_code, join_as, next_ok, notes_refused, send};
 use futures_util::StreamExt;
 use plenary_proto::RoomId;
 use rand::{Rng, SeedableRng};
@@ -86,12 +86,6 @@ impl Writer {
 fn apply(doc: &Doc, b64: &str) {
     let update = Update::decode_v1(&B64.decode(b64).unwrap()).unwrap();
     doc.transact_mut().apply_update(update).unwrap();
-}
-
-/// The next `notes_refused`'s code, skipping other messages.
-async fn refused(ws: &mut Ws) -> String {
-    let m = next_ok(ws, "notes_refused").await;
-    m["code"].as_str().unwrap().to_owned()
 }
 
 /// lib0's variable-length unsigned integer.
@@ -288,7 +282,7 @@ async fn viewers_edit_until_a_moderator_locks_and_bad_edits_are_refused() {
     let locks = next_ok(&mut ann.ws, "locks").await;
     assert_eq!(locks["locks"]["notes"], true, "{locks}");
     ann.edit(|t, txn| t.insert(txn, 0, "SNEAKED ")).await;
-    assert_eq!(refused(&mut ann.ws).await, "locked");
+    assert_eq!(notes_refused(&mut ann.ws).await, "locked");
     // The moderator still writes.
     mo.take_in(Duration::from_millis(200)).await;
     mo.edit(|t, txn| t.insert(txn, 0, "Decision: adopted. "))
@@ -309,7 +303,7 @@ async fn viewers_edit_until_a_moderator_locks_and_bad_edits_are_refused() {
             json!({"type":"notes_edit","update":update}).to_string(),
         )
         .await;
-        assert_eq!(refused(&mut mo.ws).await, "bad_message");
+        assert_eq!(notes_refused(&mut mo.ws).await, "bad_message");
     }
     // Well-formed updates that are not plain text, or would break the document: values nested
     // 20 000 deep (a stack overflow in yrs), JSON (stored in a form that does not read back),
@@ -327,12 +321,12 @@ async fn viewers_edit_until_a_moderator_locks_and_bad_edits_are_refused() {
         crafted(0xFFFF_FFFE, 4, &text),
     ] {
         send(&mut mo.ws, hostile).await;
-        assert_eq!(refused(&mut mo.ws).await, "bad_message");
+        assert_eq!(notes_refused(&mut mo.ws).await, "bad_message");
     }
     // An edit that needs one the server never got (client 77's first): refused, not kept
     // waiting unseen.
     send(&mut mo.ws, crafted(5, 4, &text)).await;
-    assert_eq!(refused(&mut mo.ws).await, "wrong_order");
+    assert_eq!(notes_refused(&mut mo.ws).await, "wrong_order");
     // Nobody writes under another's Yjs client id (Ann's is 2): it would hide Ann's next edit.
     send(&mut mo.ws, json!({"type":"notes_sync"}).to_string()).await;
     let now = next_ok(&mut mo.ws, "notes").await;
@@ -349,14 +343,14 @@ async fn viewers_edit_until_a_moderator_locks_and_bad_edits_are_refused() {
         json!({"type":"notes_edit","update":B64.encode(forged)}).to_string(),
     )
     .await;
-    assert_eq!(refused(&mut mo.ws).await, "bad_message");
+    assert_eq!(notes_refused(&mut mo.ws).await, "bad_message");
 
     send(&mut mo.ws, json!({"type":"ping"}).to_string()).await;
     assert_eq!(next_ok(&mut mo.ws, "pong").await["type"], "pong");
     // Refusals are answers, not errors: 60 of them do not use up the connection's allowance.
     for _ in 0..60 {
         send(&mut mo.ws, crafted(0, 7, &[15])).await;
-        assert_eq!(refused(&mut mo.ws).await, "bad_message");
+        assert_eq!(notes_refused(&mut mo.ws).await, "bad_message");
     }
     send(&mut mo.ws, json!({"type":"ping"}).to_string()).await;
     assert_eq!(next_ok(&mut mo.ws, "pong").await["type"], "pong");

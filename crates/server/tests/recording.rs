@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::ws::{Ws, connect, join_as, next_of, send};
+use common::ws::{Ws, connect, join_as, next_of, notes_insert, send};
 use common::{TestServer, eventually};
 use plenary_peer::{Peer, PeerOptions, Publish};
 use plenary_proto::RoomId;
@@ -110,23 +110,8 @@ async fn a_moderator_records_where_the_room_allows_it_and_each_track_gets_a_file
     .await;
     next_of(&mut guest, "poll_voted").await;
     // So do the minutes written while recording.
-    {
-        use base64::Engine as _;
-        use yrs::{ReadTxn, Text, Transact};
-        let doc = yrs::Doc::with_client_id(9);
-        let text = doc.get_or_insert_text("minutes");
-        text.insert(&mut doc.transact_mut(), 0, "Adjourned at noon.");
-        let update = doc
-            .transact()
-            .encode_state_as_update_v1(&yrs::StateVector::default());
-        let update = base64::engine::general_purpose::STANDARD.encode(update);
-        send(
-            &mut guest,
-            json!({"type":"notes_edit","update":update}).to_string(),
-        )
-        .await;
-        next_of(&mut guest, "notes_saved").await;
-    }
+    send(&mut guest, notes_insert(9, "Adjourned at noon.")).await;
+    next_of(&mut guest, "notes_saved").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     send(&mut mo, record("stop")).await;
     assert_eq!(next_of(&mut guest, "recording").await["state"], "off");

@@ -116,3 +116,24 @@ pub async fn error_code(ws: &mut Ws) -> String {
         }
     }
 }
+
+/// A `notes_edit` that inserts `text` at the start of the shared minutes, written by the Yjs
+/// client `client` on a document of its own (a first edit: it needs nothing before it).
+pub fn notes_insert(client: u64, text: &str) -> String {
+    use base64::Engine as _;
+    use yrs::{ReadTxn, Text, Transact};
+    let doc = yrs::Doc::with_client_id(client);
+    let t = doc.get_or_insert_text("minutes");
+    t.insert(&mut doc.transact_mut(), 0, text);
+    let update = doc
+        .transact()
+        .encode_state_as_update_v1(&yrs::StateVector::default());
+    let update = base64::engine::general_purpose::STANDARD.encode(update);
+    serde_json::json!({"type":"notes_edit","update":update}).to_string()
+}
+
+/// The code of the next `notes_refused`, skipping other messages; fails on an error before it.
+pub async fn notes_refused(ws: &mut Ws) -> String {
+    let m = next_ok(ws, "notes_refused").await;
+    m["code"].as_str().unwrap_or_default().into()
+}
